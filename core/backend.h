@@ -1,0 +1,80 @@
+/* core/backend.h — the one interface for everything that produces branches.
+ *
+ * A backend receives requests ("k continuations of this context with these settings") and
+ * reports what happens as events tagged with the request and branch number.  It never
+ * blocks: backend_start returns at once, and the owner's event loop calls
+ *   backend_wait(b, fds, nfds, timeout_ms)   — sleep until a descriptor or the backend is ready
+ *   backend_pump(b)                          — make progress, deliver events (callbacks)
+ * For the builtin model, pump samples tokens for a few milliseconds; for HTTP backends the
+ * sockets are waited on together with the caller's descriptors (the keyboard, a self-pipe).
+ * Events are delivered only from inside backend_pump, never from wait or start.
+ *
+ * Branch numbers run 0..k-1 within a request.  For each branch: zero or more TOKEN/TEXT
+ * events, then exactly one DONE or ERROR.  After the last branch ends, one REQUEST_END.
+ * STATUS events carry messages for the status line (retries, fallbacks). */
+#ifndef CORE_BACKEND_H
+#define CORE_BACKEND_H
+#include "core/settings.h"
+#include "core/tree.h"
+
+typedef enum {
+    BACKEND_EV_TOKEN,        /* text + logprob + alternatives */
+    BACKEND_EV_TEXT,         /* text without logprobs */
+    BACKEND_EV_DONE,         /* branch finished: finish = "stop", "length", ... */
+    BACKEND_EV_ERROR,        /* branch failed: message; what it had stays (incomplete) */
+    BACKEND_EV_STATUS,       /* informational message (branch = -1) */
+    BACKEND_EV_REQUEST_END,  /* every branch of the request has ended */
+} backend_event_kind;
+
+typedef struct {
+    backend_event_kind kind;
+    int            request;      /* id returned by backend_start */
+    int            branch;       /* 0..k-1, or -1 */
+    const char    *text;         /* TOKEN/TEXT: bytes (UTF-8, may hold a partial char) */
+    size_t         len;
+    double         logprob;      /* TOKEN: natural log; NAN when unknown */
+    const tree_alt *top;         /* TOKEN: alternatives, most probable first */
+    size_t         ntop;
+    int            exact;        /* TOKEN: the alternatives are the full distribution */
+    const char    *finish;       /* DONE: finish reason; ERROR: "error" or "cancelled" */
+    const char    *message;      /* ERROR/STATUS: one line for the user */
+    int            http_status;  /* ERROR: HTTP status, 0 if none */
+    const char    *model;        /* model that answered, when known */
+} backend_event;
+
+typedef void (*backend_event_fn)(void *ud, const backend_event *ev);
+
+typedef struct backend backend;
+
+typedef struct {
+    int   (*start)(backend *b, const char *context, size_t len, const gen_settings *s, int k,
+                   char *err, size_t errlen);
+    void  (*cancel)(backend *b, int request);            /* request 0: all */
+    int   (*pump)(backend *b);                            /* returns active requests */
+    int   (*wait)(backend *b, const int *fds, int nfds, int timeout_ms, int *fd_ready);
+    void  (*free)(backend *b);
+} backend_ops;
+
+struct backend {
+    const backend_ops *ops;
+    const char        *name;
+    backend_event_fn   on_event;
+    void              *ud;
+    int                exact;      /* logprobs are the exact full distribution (builtin) */
+};
+
+/* Starts a request for k branches of `context`.  Returns its id (> 0), or -1 with err. */
+int  backend_start(backend *b, const char *context, size_t len, const gen_settings *s, int k,
+                   char *err, size_t errlen);
+void backend_cancel(backend *b, int request);
+int  backend_pump(backend *b);
+/* Waits up to timeout_ms for one of fds to be readable or for the backend to have work.
+ * Returns 1 and sets *fd_ready (index into fds, or -1) when something is ready, 0 on
+ * timeout.  A backend with active CPU work returns at once. */
+int  backend_wait(backend *b, const int *fds, int nfds, int timeout_ms, int *fd_ready);
+void backend_free(backend *b);
+/* Helper for backends: deliver an event to the owner. */
+void backend_emit(backend *b, const backend_event *ev);
+/* A poll() over fds only — for backends with no descriptors of their own. */
+int  backend_poll_fds(const int *fds, int nfds, int timeout_ms, int *fd_ready);
+#endif

@@ -1,0 +1,38 @@
+/* core/grow.h — turns backend events into tree nodes.
+ * grow_start asks the backend for k continuations of the path text root→parent; each
+ * branch becomes a child of parent (origin model) when its first text arrives, tokens are
+ * appended as they stream, and its finish reason is set at the end.  A branch that fails
+ * keeps what it had, flagged TREE_FLAG_INCOMPLETE with finish "error" or "cancelled".
+ * The owner sets itself as the backend's event sink through grow (grow_attach) and may
+ * pass a callback to hear about every event after the tree was updated. */
+#ifndef CORE_GROW_H
+#define CORE_GROW_H
+#include "core/backend.h"
+#include "core/tree.h"
+
+typedef struct grow grow;
+
+typedef struct {
+    int     request;
+    int32_t parent;
+    int     k;
+    int     ended;          /* branches done or failed */
+    int     failed;
+    size_t  tokens;         /* tokens received so far */
+    int32_t *nodes;         /* k ids, TREE_NONE until a branch has text */
+} grow_request;
+
+grow *grow_new(tree *t, backend *b, backend_event_fn after, void *ud);
+void  grow_free(grow *g);
+/* The tree may be replaced (e.g. after loading another session): requests are cancelled. */
+void  grow_set_tree(grow *g, tree *t);
+/* Starts k branches under parent. Returns the request id, or -1 with err. */
+int   grow_start(grow *g, int32_t parent, const gen_settings *s, int k, char *err, size_t errlen);
+void  grow_cancel_all(grow *g);
+int   grow_active(const grow *g);                 /* requests in flight */
+const grow_request *grow_request_at(const grow *g, int i);   /* 0..grow_active-1 */
+size_t grow_tokens_total(const grow *g);          /* tokens received since grow_new */
+/* The last error message seen (NULL if none); cleared by grow_start. */
+const char *grow_last_error(const grow *g);
+int   grow_failed_branches(const grow *g);        /* since grow_new */
+#endif

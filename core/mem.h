@@ -1,0 +1,30 @@
+/* core/mem.h — checked allocation (abort with a message on exhaustion) and a growable
+ * byte buffer.  Every module allocates through these. */
+#ifndef CORE_MEM_H
+#define CORE_MEM_H
+#include <stddef.h>
+#include <stdarg.h>
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+/* Grows *p (an array of *cap elements of `size` bytes) to hold at least `need`. */
+void  xgrow(void *pp, size_t *cap, size_t need, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...);
+
+typedef struct buf {
+    char  *data;   /* always NUL-terminated when non-NULL */
+    size_t len, cap;
+} buf;
+
+void buf_add(buf *b, const void *p, size_t n);
+void buf_adds(buf *b, const char *s);
+void buf_addc(buf *b, char c);
+void buf_printf(buf *b, const char *fmt, ...);
+void buf_vprintf(buf *b, const char *fmt, va_list ap);
+void buf_clear(buf *b);        /* length 0, keeps the memory */
+char *buf_steal(buf *b);       /* the string (never NULL); the buffer is left empty */
+void buf_free(buf *b);
+#endif

@@ -1,0 +1,144 @@
+#include "tests/test.h"
+#include "core/tree.h"
+#include <stdlib.h>
+
+TEST(tree_add_and_moves)
+{
+    tree *t = tree_new();
+    int32_t r = tree_add_child(t, TREE_NONE, TREE_ORIGIN_PROMPT, "Once", 4);
+    int32_t a = tree_add_child(t, r, TREE_ORIGIN_MODEL, " upon", 5);
+    int32_t b = tree_add_child(t, r, TREE_ORIGIN_MODEL, " more", 5);
+    int32_t c = tree_add_child(t, a, TREE_ORIGIN_MODEL, " a time", 7);
+    CHECK_INT(tree_count(t), 4);
+    CHECK_INT(tree_root(t), r);
+    CHECK_INT(tree_next_sibling(t, a), b);
+    CHECK_INT(tree_prev_sibling(t, b), a);
+    CHECK_INT(tree_prev_sibling(t, a), TREE_NONE);
+    CHECK_INT(tree_parent(t, c), a);
+    CHECK_INT(tree_child(t, r), a);
+    tree_visit(t, b);
+    CHECK_INT(tree_child(t, r), b);            /* → goes to the last visited child */
+    char *s = tree_path_text(t, c, NULL);
+    CHECK_STR(s, "Once upon a time");
+    free(s);
+    CHECK_INT(tree_depth(t, c), 2);
+    CHECK_INT(tree_max_depth(t), 2);
+    CHECK_INT(tree_leaves(t), 2);
+    tree_free(t);
+}
+
+TEST(tree_tokens_and_text)
+{
+    tree *t = tree_new();
+    int32_t r = tree_add_child(t, TREE_NONE, TREE_ORIGIN_PROMPT, "Q:", 2);
+    int32_t a = tree_add_child(t, r, TREE_ORIGIN_MODEL, "", 0);
+    tree_alt alts[] = { { " yes", 4, -0.1 }, { " no", 3, -2.5 } };
+    tree_append_token(t, a, " yes", 4, -0.1, alts, 2, 1);
+    tree_append_token(t, a, ".", 1, -0.5, NULL, 0, 1);
+    tree_node *n = tree_get(t, a);
+    CHECK_STR(n->text, " yes.");
+    CHECK_INT(n->ntokens, 2);
+    size_t len;
+    CHECK_STR(tree_top_text(n, 0, 1, &len), " no");
+    CHECK_NEAR(tree_top_logprob(n, 0, 1), -2.5, 1e-6);
+    CHECK_STR(tree_token_text(n, 1, NULL), ".");
+    CHECK(tree_top_text(n, 1, 0, NULL) == NULL);
+    tree_set_model(t, a, "m1");
+    int32_t b = tree_add_child(t, r, TREE_ORIGIN_MODEL, "x", 1);
+    tree_set_model(t, b, "m1");
+    CHECK_INT(tree_get(t, a)->model, tree_get(t, b)->model);   /* interned once */
+    CHECK_STR(tree_model(t, b), "m1");
+    tree_free(t);
+}
+
+TEST(tree_delete_undelete_keeps_ids)
+{
+    tree *t = tree_new();
+    int32_t r = tree_add_child(t, TREE_NONE, TREE_ORIGIN_PROMPT, "r", 1);
+    int32_t a = tree_add_child(t, r, TREE_ORIGIN_MODEL, "a", 1);
+    int32_t b = tree_add_child(t, r, TREE_ORIGIN_MODEL, "b", 1);
+    int32_t c = tree_add_child(t, r, TREE_ORIGIN_MODEL, "c", 1);
+    int32_t b1 = tree_add_child(t, b, TREE_ORIGIN_MODEL, "b1", 2);
+    int idx = tree_delete(t, b);
+    CHECK_INT(idx, 1);
+    CHECK(tree_get(t, b) == NULL && tree_get(t, b1) == NULL);
+    CHECK_INT(tree_count(t), 3);
+    CHECK_INT(tree_next_sibling(t, a), c);
+    int32_t d = tree_add_child(t, r, TREE_ORIGIN_MODEL, "d", 1);
+    CHECK(d != b && d != b1);                 /* ids are never reused */
+    CHECK_INT(tree_undelete(t, b, idx), 0);
+    CHECK_INT(tree_next_sibling(t, a), b);
+    CHECK_INT(tree_child(t, b), b1);
+    CHECK_INT(tree_count(t), 6);
+    CHECK_INT(tree_delete(t, r), -1);         /* the root stays */
+    tree_free(t);
+}
+
+TEST(tree_iteration_orders)
+{
+    tree *t = tree_new();
+    int32_t r = tree_add_child(t, TREE_NONE, TREE_ORIGIN_PROMPT, "r", 1);
+    int32_t a = tree_add_child(t, r, TREE_ORIGIN_MODEL, "a", 1);
+    int32_t b = tree_add_child(t, r, TREE_ORIGIN_MODEL, "b", 1);
+    int32_t a1 = tree_add_child(t, a, TREE_ORIGIN_MODEL, "a1", 2);
+    int32_t want_dfs[] = { r, a, a1, b }, want_bfs[] = { r, a, b, a1 };
+    tree_iter it;
+    int i = 0;
+    tree_iter_init(&it, t, r, TREE_DFS);
+    for (int32_t id; (id = tree_iter_next(&it)) != TREE_NONE; i++)
+        CHECK(i < 4 && id == want_dfs[i]);
+    tree_iter_done(&it);
+    CHECK_INT(i, 4);
+    i = 0;
+    tree_iter_init(&it, t, r, TREE_BFS);
+    for (int32_t id; (id = tree_iter_next(&it)) != TREE_NONE; i++)
+        CHECK(i < 4 && id == want_bfs[i]);
+    tree_iter_done(&it);
+    CHECK_INT(i, 4);
+    i = 0;   /* skipping a's subtree */
+    tree_iter_init(&it, t, r, TREE_DFS);
+    for (int32_t id; (id = tree_iter_next(&it)) != TREE_NONE; i++)
+        if (id == a)
+            tree_iter_skip(&it);
+    tree_iter_done(&it);
+    CHECK_INT(i, 3);
+    tree_free(t);
+}
+
+TEST(tree_deep_chain_without_recursion)
+{
+    tree *t = tree_new();
+    int32_t id = tree_add_child(t, TREE_NONE, TREE_ORIGIN_PROMPT, "x", 1);
+    for (int i = 0; i < 100000; i++)
+        id = tree_add_child(t, id, TREE_ORIGIN_MODEL, "y", 1);
+    CHECK_INT(tree_max_depth(t), 100000);
+    CHECK_INT(tree_depth(t, id), 100000);
+    size_t len;
+    char *s = tree_path_text(t, id, &len);
+    CHECK_INT(len, 100001);
+    free(s);
+    size_t n = 0;
+    tree_iter it;
+    tree_iter_init(&it, t, tree_root(t), TREE_DFS);
+    while (tree_iter_next(&it) != TREE_NONE)
+        n++;
+    tree_iter_done(&it);
+    CHECK_INT(n, 100001);
+    CHECK_INT(tree_delete(t, 1), 0);
+    CHECK_INT(tree_count(t), 1);
+    tree_purge(t);
+    tree_free(t);
+}
+
+TEST(tree_set_parent_refuses_cycles)
+{
+    tree *t = tree_new();
+    int32_t r = tree_add_child(t, TREE_NONE, TREE_ORIGIN_PROMPT, "r", 1);
+    int32_t a = tree_add_child(t, r, TREE_ORIGIN_MODEL, "a", 1);
+    int32_t b = tree_add_child(t, a, TREE_ORIGIN_MODEL, "b", 1);
+    CHECK_INT(tree_set_parent(t, a, b), -1);
+    CHECK_INT(tree_set_parent(t, b, r), 0);
+    CHECK_INT(tree_get(t, r)->nchildren, 2);
+    CHECK_INT(tree_add_with_id(t, a, r, TREE_ORIGIN_MODEL, "dup", 3), -1);
+    tree_free(t);
+}
