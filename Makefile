@@ -58,8 +58,13 @@ $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libtermloom.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/bench: $(BENCH_SRC) $(BUILD)/libtermloom.a
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+# Benchmarks: `BENCH(name) { ... }` lines in tests/bench/*.c, registered like the unit tests.
+$(BUILD)/tests/bench_registry.h: $(BENCH_SRC)
+	@mkdir -p $(dir $@)
+	@grep -h '^BENCH(' $(BENCH_SRC) /dev/null | sed 's/^BENCH(\([a-z0-9_]*\)).*/B(\1)/' > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/bench: tests/bench_main.c $(BUILD)/tests/bench_registry.h $(BENCH_SRC) $(BUILD)/libtermloom.a
+	$(CC) $(ALL_CFLAGS) -I$(BUILD)/tests -o $@ tests/bench_main.c $(BENCH_SRC) $(BUILD)/libtermloom.a $(LIBS)
 
 check-deps:
 	@sh tests/deps.sh check || $(MAKE) --no-print-directory deps

@@ -1,0 +1,62 @@
+/* tests/bench_main.c — runs every BENCH (or those whose names contain an argument). */
+#include "tests/bench.h"
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#define B(name) void bench_##name(void);
+#include "bench_registry.h"
+#undef B
+static const struct { const char *name; void (*fn)(void); } benches[] = {
+#define B(name) { #name, bench_##name },
+#include "bench_registry.h"
+#undef B
+    { NULL, NULL }
+};
+static const char *build_dir = "build";
+
+double bench_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+size_t bench_peak_rss_kb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (size_t)ru.ru_maxrss;
+}
+
+const char *bench_build_dir(void) { return build_dir; }
+
+void bench_report(const char *label, const char *fmt, ...)
+{
+    char value[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(value, sizeof value, fmt, ap);
+    va_end(ap);
+    printf("  %-52s %s\n", label, value);
+    fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1)
+        build_dir = argv[1];
+    for (int i = 0; benches[i].name; i++) {
+        int wanted = argc < 3;
+        for (int a = 2; a < argc; a++)
+            wanted |= strstr(benches[i].name, argv[a]) != NULL;
+        if (!wanted)
+            continue;
+        printf("%s\n", benches[i].name);
+        fflush(stdout);
+        benches[i].fn();
+    }
+    return 0;
+}
