@@ -29,9 +29,11 @@ BENCH_SRC  = $(wildcard tests/bench/*.c)
 
 .PHONY: all deps check-deps run test asan bench fuzz install uninstall clean
 
-all: termloom
+BIN ?= termloom
 
-termloom: $(BUILD)/tui/main.o $(BUILD)/libtermloom.a
+all: $(BIN)
+
+$(BIN): $(BUILD)/tui/main.o $(BUILD)/libtermloom.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/libtermloom.a: $(LIB_OBJ)
@@ -77,13 +79,13 @@ run: check-deps
 	./termloom
 
 test: check-deps
-	@$(MAKE) --no-print-directory termloom $(BUILD)/unit $(HELPER_BIN)
-	@sh tests/run.sh $(BUILD)
+	@$(MAKE) --no-print-directory $(BIN) $(BUILD)/unit $(HELPER_BIN)
+	@TERMLOOM_BIN=$(BIN) sh tests/run.sh $(BUILD)
 
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: check-deps
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
-	    test TERMLOOM_BIN=build-asan/termloom
+	    BIN=build-asan/termloom test
 
 bench: check-deps
 	@$(MAKE) --no-print-directory termloom $(BUILD)/bench $(HELPER_BIN)
