@@ -1,0 +1,44 @@
+/* core/entropy.h — information measures over what a tree holds: token entropy from top-k
+ * logprobs, node entropy, branch entropy over child groups, sequence logprob/perplexity.
+ *
+ * Token entropy from a top-k list is a LOWER BOUND: the mass the list does not cover,
+ * R = max(0, 1 - Σp), is counted as one single outcome.  The leftover R is returned beside
+ * the figure so callers can say how much was unseen.  With `full` set the list is the whole
+ * distribution: it is renormalized and the entropy is exact (R is reported as 0).
+ * All entropies are in bits; logprobs are natural logs.  NaN logprobs mean "unknown" and
+ * are skipped.  Nothing here allocates. */
+#ifndef CORE_ENTROPY_H
+#define CORE_ENTROPY_H
+#include "core/tree.h"
+#include <stddef.h>
+
+/* Leftover mass below this counts as none: the top-k list then covers the distribution. */
+#define ENTROPY_EXACT_EPS 1e-6
+
+/* Entropy (bits) of one token position.  alts: the top-k alternatives (texts used to drop
+ * duplicates; the most probable copy is kept); tok/tok_len/tok_lp: the sampled token, added
+ * as an outcome when it is not among the alternatives (tok may be NULL).  *leftover (may be
+ * NULL) receives R.  Returns NaN when nothing is known (no finite logprob at all). */
+double entropy_topk(const tree_alt *alts, size_t nalts, const char *tok, size_t tok_len,
+                    double tok_lp, int full, double *leftover);
+
+/* Entropy of token i of a node (lower bound as above). */
+double entropy_token(const tree_node *n, uint32_t i, double *leftover);
+
+typedef struct {
+    double   mean;           /* mean token entropy, bits (NaN when no token has logprobs) */
+    double   max;            /* largest token entropy, bits */
+    double   mean_leftover;  /* mean R over the same tokens */
+    uint32_t ntokens;        /* tokens that had logprobs */
+    int      exact;          /* every counted token had R < ENTROPY_EXACT_EPS */
+} entropy_node_t;
+void entropy_node(const tree_node *n, entropy_node_t *out);
+
+/* Shannon entropy (bits) of a grouping given by counts (e.g. children per merged group).
+ * *normalized (may be NULL) receives H / log2(N) with N = Σcounts samples, or 0 when N < 2. */
+double entropy_counts(const size_t *counts, size_t n, double *normalized);
+
+/* Sum of the node's token logprobs (nats) and perplexity exp(-sum/n) over tokens whose
+ * logprob is known.  Returns that n; with n = 0 both outputs are NaN. */
+size_t entropy_sequence(const tree_node *n, double *logprob, double *perplexity);
+#endif
