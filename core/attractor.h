@@ -1,0 +1,69 @@
+/* core/attractor.h — attractors detected across the whole tree (SPEC §4 "Attractors").
+ *
+ * Contract:
+ *  - Continuation attractor: a cluster of node texts that are near-duplicates
+ *    (merge_similarity ≥ threshold) reached from at least min_contexts distinct parents.
+ *    Nodes with equal normalized text form one class; classes are candidates for each other
+ *    when their MinHash signatures (word 2-shingles, ATTRACTOR_MINHASH values) collide in
+ *    one of the LSH bands; a candidate pair is an edge when merge_similarity_norm ≥
+ *    threshold.  Clusters are the connected components of that graph, so the result does
+ *    not depend on the order nodes arrived in.  Roots and empty texts never take part.
+ *  - Phrase attractor: a word n-gram (n = 4..8, words of the normalized text) occurring in
+ *    nodes with at least min_contexts distinct parents.  Only closed phrases are reported:
+ *    an n-gram is dropped when a longer one containing it (≤ 8 words) has the same support.
+ *  - support = distinct parents of the members.  prob = mean over members of the sequence
+ *    probability exp(Σ token logprobs) (a member without logprobs counts as 1).
+ *    score = support × (1 + prob).  Ordered by score, then support, then continuation
+ *    before phrase, then smallest member id (a total order: lists are reproducible).
+ *  - Detected attractors are separate from the hand mark TREE_MARK_ATTRACTOR; nothing here
+ *    reads or writes tree marks, and detection is recomputed from the tree on load.
+ *  - Incremental: the index observes the tree; an event only queues the node (O(1)).  The
+ *    next query processes the queue, costing time proportional to the changed nodes' text
+ *    (plus the clusters they touch), and the listing is rebuilt from the maintained
+ *    counts only when something changed.  Incremental results equal a fresh index's. */
+#ifndef CORE_ATTRACTOR_H
+#define CORE_ATTRACTOR_H
+#include "core/tree.h"
+#include <stddef.h>
+#include <stdint.h>
+
+#define ATTRACTOR_DEFAULT_MIN_CONTEXTS 3
+#define ATTRACTOR_MIN_PHRASE 4
+#define ATTRACTOR_MAX_PHRASE 8
+
+typedef enum { ATTRACTOR_CONTINUATION, ATTRACTOR_PHRASE } attractor_kind;
+
+typedef struct attractor {
+    attractor_kind kind;
+    int32_t *members;     /* node ids, ascending */
+    size_t   nmembers;
+    size_t   support;     /* distinct parents */
+    double   prob;        /* mean sequence probability of the members */
+    double   score;
+    int32_t  example;     /* a member (the smallest id) */
+    char    *text;        /* continuation: the example's text; phrase: the phrase (normalized) */
+} attractor;
+
+typedef struct attractor_span {   /* a phrase attractor inside a node's text */
+    uint32_t start, end;          /* byte offsets in tree_node.text, end exclusive */
+    int      attractor;           /* index in attractor_list */
+} attractor_span;
+
+typedef struct attractor_index attractor_index;
+
+/* Indexes every live node of t and observes t.  threshold: merge similarity (0.8 default);
+ * min_contexts: distinct parents needed (3 default). */
+attractor_index *attractor_index_new(tree *t, double threshold, int min_contexts);
+void     attractor_index_free(attractor_index *a);      /* also stops observing */
+/* Increases whenever the list may have changed. */
+uint64_t attractor_version(attractor_index *a);
+
+/* The attractors, best first.  The array is owned by the index and valid until the next
+ * call on it after the tree changed. */
+size_t   attractor_list(attractor_index *a, const attractor **out);
+/* Index (in attractor_list) of the best attractor having id as a member, preferring
+ * continuation attractors; -1 when none. */
+int      attractor_of(attractor_index *a, int32_t id);
+/* Phrase-attractor spans in id's text, by start offset (caller frees *out). */
+size_t   attractor_spans(attractor_index *a, int32_t id, attractor_span **out);
+#endif
