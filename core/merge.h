@@ -46,7 +46,7 @@ typedef struct merge_word {
  * norm (may be NULL) receives the normalized text. */
 size_t merge_words(const char *s, size_t len, merge_word **out, buf *norm);
 
-/* Writes the normalized form of s[0..len) to out into out (cleared first). */
+/* Writes the normalized form of s[0..len) into out (cleared first). */
 void   merge_normalize(const char *s, size_t len, buf *out);
 /* Similarity of two raw texts (normalizes both). */
 double merge_similarity(const char *a, size_t alen, const char *b, size_t blen);
@@ -68,7 +68,7 @@ double  merge_get_threshold(const merge_index *m);
 /* Increases whenever any grouping may have changed (views cache against it). */
 uint64_t merge_version(const merge_index *m);
 
-/* The leader of id's group (id itself when alone); TREE_NONE for a dead id or a root. */
+/* The leader of id's group (id itself when alone or a root); TREE_NONE for a dead id. */
 int32_t merge_leader(merge_index *m, int32_t id);
 /* Members in id's group (1 when alone, 0 for a dead id). */
 size_t  merge_count(merge_index *m, int32_t id);

@@ -1,0 +1,619 @@
+/* core/merge.c — see merge.h. */
+#include "core/merge.h"
+#include "core/entropy.h"
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+/* ---- words and normalization ---- */
+
+static uint64_t hash_bytes(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    h ^= h >> 31;
+    h *= 0x9e3779b97f4a7c15ull;
+    return h ^ (h >> 29);
+}
+
+static int is_space_cp(int32_t c)
+{
+    if (c == ' ' || (c >= 9 && c <= 13))
+        return 1;
+    if (c < 0x80)
+        return 0;
+    if (c == 0x85 || c == 0x2028 || c == 0x2029)
+        return 1;
+    return utf8proc_category(c) == UTF8PROC_CATEGORY_ZS;
+}
+
+static int is_strip_ascii(int c)
+{
+    return c && strchr("!\"'(),-.:;?[]{}*`", c) != NULL;
+}
+
+static int is_punct_cp(int32_t c)
+{
+    if (c < 0x80)
+        return is_strip_ascii((int)c);
+    utf8proc_category_t k = utf8proc_category(c);
+    return k >= UTF8PROC_CATEGORY_PC && k <= UTF8PROC_CATEGORY_PO;
+}
+
+static int32_t punct_ascii(int32_t c)
+{
+    switch (c) {
+    case 0x2018: case 0x2019: case 0x201A: case 0x201B: case 0x2032: case 0x02BC:
+        return '\'';
+    case 0x201C: case 0x201D: case 0x201E: case 0x201F: case 0x2033: case 0x00AB: case 0x00BB:
+        return '"';
+    case 0x2010: case 0x2011: case 0x2012: case 0x2013: case 0x2014: case 0x2015: case 0x2212:
+        return '-';
+    default:
+        return c;
+    }
+}
+
+/* Decodes one code point; an invalid byte is returned as its negated value so it still
+ * counts as a (non-space) character. */
+static size_t next_cp(const char *s, size_t len, size_t i, int32_t *cp)
+{
+    unsigned char b = (unsigned char)s[i];
+    if (b < 0x80) {
+        *cp = b;
+        return 1;
+    }
+    utf8proc_int32_t c;
+    utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(len - i), &c);
+    if (n <= 0) {
+        *cp = -(int32_t)b;
+        return 1;
+    }
+    *cp = c;
+    return (size_t)n;
+}
+
+/* Normalizes one word s[0..n) (no white space inside) onto out; returns bytes added. */
+static size_t word_norm(const char *s, size_t n, buf *out)
+{
+    size_t before = out->len;
+    int ascii = 1;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] >= 0x80) {
+            ascii = 0;
+            break;
+        }
+    if (ascii) {
+        size_t a = 0, b = n;
+        while (a < b && is_strip_ascii(s[a]))
+            a++;
+        while (b > a && is_strip_ascii(s[b - 1]))
+            b--;
+        for (size_t i = a; i < b; i++) {
+            char c = s[i];
+            buf_addc(out, c >= 'A' && c <= 'Z' ? (char)(c + 32) : c);
+        }
+        return out->len - before;
+    }
+    utf8proc_uint8_t *m = NULL;
+    utf8proc_ssize_t ml = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &m,
+                                       UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT |
+                                       UTF8PROC_CASEFOLD);
+    const char *src = s;
+    size_t sl = n;
+    if (ml >= 0) {
+        src = (const char *)m;
+        sl = (size_t)ml;
+    }
+    /* map punctuation variants, then strip punctuation at both ends */
+    int32_t stackcp[64];
+    int32_t *cps = sl <= 64 ? stackcp : xmalloc(sl * sizeof *cps);
+    size_t nc = 0;
+    for (size_t i = 0; i < sl; ) {
+        int32_t c;
+        i += next_cp(src, sl, i, &c);
+        cps[nc++] = c < 0 ? c : punct_ascii(c);
+    }
+    size_t a = 0, b = nc;
+    while (a < b && cps[a] >= 0 && is_punct_cp(cps[a]))
+        a++;
+    while (b > a && cps[b - 1] >= 0 && is_punct_cp(cps[b - 1]))
+        b--;
+    for (size_t i = a; i < b; i++) {
+        if (cps[i] < 0) {
+            buf_addc(out, (char)(unsigned char)(-cps[i]));
+            continue;
+        }
+        utf8proc_uint8_t enc[4];
+        utf8proc_ssize_t el = utf8proc_encode_char(cps[i], enc);
+        buf_add(out, enc, (size_t)el);
+    }
+    if (cps != stackcp)
+        free(cps);
+    free(m);
+    return out->len - before;
+}
+
+size_t merge_words(const char *s, size_t len, merge_word **out, buf *norm)
+{
+    merge_word *w = NULL;
+    size_t nw = 0, cap = 0;
+    buf tmp = {0};
+    buf *nb = norm ? norm : &tmp;
+    buf_clear(nb);
+    size_t i = 0;
+    while (i < len) {
+        int32_t c;
+        size_t k = next_cp(s, len, i, &c);
+        if (is_space_cp(c)) {
+            i += k;
+            continue;
+        }
+        size_t start = i;
+        while (i < len) {
+            k = next_cp(s, len, i, &c);
+            if (is_space_cp(c))
+                break;
+            i += k;
+        }
+        size_t mark = nb->len;
+        if (nb->len)
+            buf_addc(nb, ' ');
+        size_t at = nb->len;
+        size_t wl = word_norm(s + start, i - start, nb);
+        if (!wl) {                       /* punctuation only: no word */
+            nb->len = mark;
+            if (nb->data)
+                nb->data[mark] = 0;
+            continue;
+        }
+        xgrow(&w, &cap, nw + 1, sizeof *w);
+        w[nw].start = (uint32_t)start;
+        w[nw].end = (uint32_t)i;
+        w[nw].hash = hash_bytes(nb->data + at, wl);
+        nw++;
+    }
+    if (!norm)
+        buf_free(&tmp);
+    if (out)
+        *out = w;
+    else
+        free(w);
+    return nw;
+}
+
+void merge_normalize(const char *s, size_t len, buf *out)
+{
+    merge_words(s, len, NULL, out);
+    if (!out->data)
+        buf_add(out, "", 0);
+}
+
+/* ---- features and similarity ---- */
+
+typedef struct feat {
+    char     *norm;      /* normalized text */
+    uint32_t  nlen;
+    uint32_t  nw;
+    uint64_t  h;         /* hash of norm */
+    uint64_t *w;         /* word hashes */
+    uint32_t *wofs;      /* nw + 1 offsets: word i is norm[wofs[i] .. wofs[i+1] - 1) */
+    uint64_t *bg;        /* sorted distinct bigram hashes (long texts only) */
+    uint32_t  nbg;
+    uint8_t   valid;
+} feat;
+
+static void feat_clear(feat *f)
+{
+    free(f->norm);
+    free(f->w);
+    free(f->wofs);
+    free(f->bg);
+    memset(f, 0, sizeof *f);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void feat_build(feat *f, const char *s, size_t len)
+{
+    feat_clear(f);
+    buf nb = {0};
+    merge_word *mw = NULL;
+    size_t nw = merge_words(s, len, &mw, &nb);
+    f->nlen = (uint32_t)nb.len;
+    f->norm = buf_steal(&nb);
+    f->h = hash_bytes(f->norm, f->nlen);
+    f->nw = (uint32_t)nw;
+    f->w = xmalloc((nw ? nw : 1) * sizeof *f->w);
+    f->wofs = xmalloc((nw + 1) * sizeof *f->wofs);
+    uint32_t o = 0;
+    for (size_t i = 0; i < nw; i++) {
+        f->w[i] = mw[i].hash;
+        f->wofs[i] = o;
+        const char *sp = memchr(f->norm + o, ' ', f->nlen - o);
+        o = sp ? (uint32_t)(sp - f->norm) + 1 : f->nlen + 1;
+    }
+    f->wofs[nw] = f->nlen + 1;
+    free(mw);
+    if (nw > MERGE_SHORT_WORDS || nw == 1) {
+        size_t nb2 = nw == 1 ? 1 : nw - 1;
+        f->bg = xmalloc(nb2 * sizeof *f->bg);
+        if (nw == 1)
+            f->bg[0] = f->w[0] * 0xff51afd7ed558ccdull;
+        else
+            for (size_t i = 0; i + 1 < nw; i++)
+                f->bg[i] = (f->w[i] * 0xff51afd7ed558ccdull) ^ (f->w[i + 1] + 0x9e3779b97f4a7c15ull + (f->w[i] << 6));
+        qsort(f->bg, nb2, sizeof *f->bg, cmp_u64);
+        size_t u = 0;
+        for (size_t i = 0; i < nb2; i++)
+            if (!u || f->bg[u - 1] != f->bg[i])
+                f->bg[u++] = f->bg[i];
+        f->nbg = (uint32_t)u;
+    }
+    f->valid = 1;
+}
+
+static size_t decode_cps(const char *s, size_t n, int32_t *cp, size_t cap)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < cap; ) {
+        int32_t c;
+        i += next_cp(s, n, i, &c);
+        cp[k++] = c;
+    }
+    return k;
+}
+
+/* Character-level Levenshtein distance of two words over code points, divided by the
+ * longer length.  Words longer than 64 code points are compared on their first 64. */
+static double word_dist(const char *a, size_t an, const char *b, size_t bn)
+{
+    int32_t ca[64], cb[64];
+    size_t na = decode_cps(a, an, ca, 64), nb = decode_cps(b, bn, cb, 64);
+    size_t mx = na > nb ? na : nb;
+    if (!mx)
+        return 0;
+    unsigned row[65];
+    for (size_t j = 0; j <= nb; j++)
+        row[j] = (unsigned)j;
+    for (size_t i = 1; i <= na; i++) {
+        unsigned diag = row[0];
+        row[0] = (unsigned)i;
+        for (size_t j = 1; j <= nb; j++) {
+            unsigned up = row[j];
+            unsigned v = diag + (ca[i - 1] != cb[j - 1]);
+            if (up + 1 < v)
+                v = up + 1;
+            if (row[j - 1] + 1 < v)
+                v = row[j - 1] + 1;
+            row[j] = v;
+            diag = up;
+        }
+    }
+    return (double)row[nb] / (double)mx;
+}
+
+static double sub_cost(const feat *a, uint32_t i, const feat *b, uint32_t j)
+{
+    if (a->w[i] == b->w[j])
+        return 0;
+    return word_dist(a->norm + a->wofs[i], a->wofs[i + 1] - 1 - a->wofs[i],
+                     b->norm + b->wofs[j], b->wofs[j + 1] - 1 - b->wofs[j]);
+}
+
+/* Word-level edit similarity; when need > 0 the result is exact only if it is ≥ need
+ * (cells farther than the allowed distance from the diagonal are skipped). */
+static double short_sim(const feat *a, const feat *b, double need)
+{
+    uint32_t na = a->nw, nb = b->nw, mx = na > nb ? na : nb;
+    double dmax = need > 0 ? (1.0 - need) * mx + 1e-9 : (double)mx + 1;
+    uint32_t band = (uint32_t)dmax + 1;
+    if ((na > nb ? na - nb : nb - na) > dmax)
+        return 0;
+    const double INF = 1e30;
+    double prev[MERGE_SHORT_WORDS + 1], cur[MERGE_SHORT_WORDS + 1];
+    for (uint32_t j = 0; j <= nb; j++)
+        prev[j] = j <= band ? (double)j : INF;
+    for (uint32_t i = 1; i <= na; i++) {
+        double rowmin = INF;
+        for (uint32_t j = 0; j <= nb; j++) {
+            uint32_t d = i > j ? i - j : j - i;
+            if (d > band) {
+                cur[j] = INF;
+                continue;
+            }
+            double v;
+            if (j == 0)
+                v = (double)i;
+            else {
+                v = prev[j - 1] + (prev[j - 1] < INF ? sub_cost(a, i - 1, b, j - 1) : 0);
+                if (prev[j] + 1 < v)
+                    v = prev[j] + 1;
+                if (cur[j - 1] + 1 < v)
+                    v = cur[j - 1] + 1;
+            }
+            cur[j] = v;
+            if (v < rowmin)
+                rowmin = v;
+        }
+        if (rowmin > dmax)
+            return 0;
+        memcpy(prev, cur, (nb + 1) * sizeof *prev);
+    }
+    double s = 1.0 - prev[nb] / mx;
+    return s < 0 ? 0 : s;
+}
+
+static double jaccard(const feat *a, const feat *b, double need)
+{
+    uint32_t lo = a->nbg < b->nbg ? a->nbg : b->nbg, hi = a->nbg ^ b->nbg ^ lo;
+    if (!hi)
+        return 1;
+    if (need > 0 && (double)lo / hi < need)
+        return (double)lo / hi * 0.999;
+    uint32_t i = 0, j = 0, common = 0;
+    while (i < a->nbg && j < b->nbg) {
+        if (a->bg[i] == b->bg[j]) {
+            common++;
+            i++;
+            j++;
+        } else if (a->bg[i] < b->bg[j])
+            i++;
+        else
+            j++;
+    }
+    return (double)common / (double)(a->nbg + b->nbg - common);
+}
+
+static double feat_sim(const feat *a, const feat *b, double need)
+{
+    if (a->h == b->h && a->nlen == b->nlen && !memcmp(a->norm, b->norm, a->nlen))
+        return 1;
+    if (!a->nw || !b->nw)
+        return 0;
+    if (a->nw <= MERGE_SHORT_WORDS && b->nw <= MERGE_SHORT_WORDS)
+        return short_sim(a, b, need);
+    if (!a->bg || !b->bg)
+        return 0;                      /* a 2..16-word text against a long one */
+    return jaccard(a, b, need);
+}
+
+double merge_similarity(const char *a, size_t alen, const char *b, size_t blen)
+{
+    feat fa = {0}, fb = {0};
+    feat_build(&fa, a, alen);
+    feat_build(&fb, b, blen);
+    double s = feat_sim(&fa, &fb, 0);
+    feat_clear(&fa);
+    feat_clear(&fb);
+    return s;
+}
+
+double merge_similarity_norm(const char *a, size_t alen, const char *b, size_t blen)
+{
+    return merge_similarity(a, alen, b, blen);   /* normalizing twice changes nothing */
+}
+
+/* ---- the index ---- */
+
+struct merge_index {
+    tree     *t;
+    double    thr;
+    uint32_t  epoch;        /* grouping generation; a parent is current when stamp == epoch */
+    uint64_t  version;
+    size_t    cap;
+    feat     *f;
+    int32_t  *leader;
+    uint32_t *gsize;
+    uint32_t *stamp;
+    int32_t  *scratch;
+    size_t    scratch_cap;
+};
+
+static void ensure(merge_index *m, int32_t id)
+{
+    if (id < 0 || (size_t)id < m->cap)
+        return;
+    size_t need = (size_t)id + 1, old = m->cap;
+    size_t cap = old;
+    xgrow(&m->f, &cap, need, sizeof *m->f);
+    cap = old;
+    xgrow(&m->leader, &cap, need, sizeof *m->leader);
+    cap = old;
+    xgrow(&m->gsize, &cap, need, sizeof *m->gsize);
+    cap = old;
+    xgrow(&m->stamp, &cap, need, sizeof *m->stamp);
+    memset(m->f + old, 0, (cap - old) * sizeof *m->f);
+    memset(m->stamp + old, 0, (cap - old) * sizeof *m->stamp);
+    for (size_t i = old; i < cap; i++) {
+        m->leader[i] = (int32_t)i;
+        m->gsize[i] = 1;
+    }
+    m->cap = cap;
+}
+
+static void dirty_parent(merge_index *m, int32_t id)
+{
+    int32_t p = tree_parent(m->t, id);
+    if (p != TREE_NONE) {
+        ensure(m, p);
+        m->stamp[p] = 0;
+    }
+}
+
+static void on_event(void *ud, tree *t, int kind, int32_t id)
+{
+    merge_index *m = ud;
+    (void)t;
+    ensure(m, id);
+    switch (kind) {
+    case TREE_EV_ADD:
+    case TREE_EV_TEXT:
+        m->f[id].valid = 0;
+        dirty_parent(m, id);
+        break;
+    case TREE_EV_DELETE:
+    case TREE_EV_UNDELETE:
+        dirty_parent(m, id);
+        break;
+    default:
+        return;
+    }
+    m->version++;
+}
+
+merge_index *merge_index_new(tree *t, double threshold)
+{
+    merge_index *m = xcalloc(1, sizeof *m);
+    m->t = t;
+    m->thr = threshold;
+    m->epoch = 1;
+    m->version = 1;
+    ensure(m, tree_capacity(t) > 0 ? tree_capacity(t) - 1 : 0);
+    tree_observe(t, on_event, m);
+    return m;
+}
+
+void merge_index_free(merge_index *m)
+{
+    if (!m)
+        return;
+    tree_unobserve(m->t, on_event, m);
+    for (size_t i = 0; i < m->cap; i++)
+        feat_clear(&m->f[i]);
+    free(m->f);
+    free(m->leader);
+    free(m->gsize);
+    free(m->stamp);
+    free(m->scratch);
+    free(m);
+}
+
+void merge_set_threshold(merge_index *m, double threshold)
+{
+    if (threshold == m->thr)
+        return;
+    m->thr = threshold;
+    m->epoch++;
+    m->version++;
+}
+
+double merge_get_threshold(const merge_index *m) { return m->thr; }
+uint64_t merge_version(const merge_index *m) { return m->version; }
+
+static feat *feat_of(merge_index *m, int32_t id)
+{
+    feat *f = &m->f[id];
+    if (!f->valid) {
+        tree_node *n = tree_get(m->t, id);
+        feat_build(f, n->text, n->text_len);
+    }
+    return f;
+}
+
+static void regroup(merge_index *m, int32_t p)
+{
+    tree_node *pn = tree_get(m->t, p);
+    size_t ng = 0;
+    xgrow(&m->scratch, &m->scratch_cap, pn->nchildren + 1, sizeof *m->scratch);
+    for (uint32_t k = 0; k < pn->nchildren; k++) {
+        int32_t c = pn->children[k];
+        ensure(m, c);
+        feat *fc = feat_of(m, c);
+        m->leader[c] = c;
+        m->gsize[c] = 1;
+        for (size_t g = 0; g < ng; g++) {
+            int32_t l = m->scratch[g];
+            if (feat_sim(fc, &m->f[l], m->thr) >= m->thr) {
+                m->leader[c] = l;
+                m->gsize[l]++;
+                break;
+            }
+        }
+        if (m->leader[c] == c)
+            m->scratch[ng++] = c;
+    }
+    m->stamp[p] = m->epoch;
+}
+
+static void grouped(merge_index *m, int32_t p)
+{
+    ensure(m, p);
+    if (m->stamp[p] != m->epoch)
+        regroup(m, p);
+}
+
+int32_t merge_leader(merge_index *m, int32_t id)
+{
+    tree_node *n = tree_get(m->t, id);
+    if (!n)
+        return TREE_NONE;
+    if (n->parent == TREE_NONE)
+        return id;
+    grouped(m, n->parent);
+    return m->leader[id];
+}
+
+size_t merge_count(merge_index *m, int32_t id)
+{
+    int32_t l = merge_leader(m, id);
+    return l == TREE_NONE ? 0 : l == id && tree_parent(m->t, id) == TREE_NONE ? 1 : m->gsize[l];
+}
+
+size_t merge_members(merge_index *m, int32_t id, int32_t **out)
+{
+    int32_t l = merge_leader(m, id);
+    *out = NULL;
+    if (l == TREE_NONE)
+        return 0;
+    int32_t p = tree_parent(m->t, id);
+    if (p == TREE_NONE) {
+        *out = xmalloc(sizeof **out);
+        (*out)[0] = id;
+        return 1;
+    }
+    tree_node *pn = tree_get(m->t, p);
+    int32_t *r = xmalloc(m->gsize[l] * sizeof *r);
+    size_t k = 0;
+    for (uint32_t i = 0; i < pn->nchildren; i++)
+        if (m->leader[pn->children[i]] == l)
+            r[k++] = pn->children[i];
+    *out = r;
+    return k;
+}
+
+size_t merge_groups(merge_index *m, int32_t parent, merge_group **out)
+{
+    tree_node *pn = tree_get(m->t, parent);
+    *out = NULL;
+    if (!pn || !pn->nchildren)
+        return 0;
+    grouped(m, parent);
+    merge_group *g = xmalloc(pn->nchildren * sizeof *g);
+    size_t k = 0;
+    for (uint32_t i = 0; i < pn->nchildren; i++) {
+        int32_t c = pn->children[i];
+        if (m->leader[c] == c)
+            g[k++] = (merge_group){ c, m->gsize[c] };
+    }
+    *out = g;
+    return k;
+}
+
+double merge_branch_entropy(merge_index *m, int32_t parent, double *normalized)
+{
+    merge_group *g;
+    size_t n = merge_groups(m, parent, &g);
+    size_t *c = xmalloc((n ? n : 1) * sizeof *c);
+    for (size_t i = 0; i < n; i++)
+        c[i] = g[i].count;
+    double h = entropy_counts(c, n, normalized);
+    free(c);
+    free(g);
+    return h;
+}

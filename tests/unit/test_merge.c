@@ -1,0 +1,202 @@
+#include "tests/test.h"
+#include "core/merge.h"
+#include <stdlib.h>
+
+static double sim(const char *a, const char *b)
+{
+    return merge_similarity(a, strlen(a), b, strlen(b));
+}
+
+static char *norm(const char *s)
+{
+    buf b = {0};
+    merge_normalize(s, strlen(s), &b);
+    return buf_steal(&b);
+}
+
+static int32_t add(tree *t, int32_t parent, const char *text)
+{
+    return tree_add_child(t, parent, parent == TREE_NONE ? TREE_ORIGIN_PROMPT : TREE_ORIGIN_MODEL,
+                          text, strlen(text));
+}
+
+TEST(merge_normalize_variants)
+{
+    const char *cases[][2] = {
+        { "Yes.", "yes" }, { "  YES!  ", "yes" }, { "Yes\t\n", "yes" },
+        { "Hello,   World", "hello world" }, { "don\xe2\x80\x99t", "don't" },
+        { "\xe2\x80\x9cQuoted\xe2\x80\x9d \xe2\x80\x94 text\xe2\x80\xa6", "quoted text" },
+        { "\xef\xbc\xa6\xef\xbd\x95\xef\xbd\x8c\xef\xbd\x8c width", "full width" },   /* NFKC */
+        { "Stra\xc3\x9f" "e", "strasse" },                                          /* case fold */
+        { "...", "" }, { "", "" }, { "a\xc2\xa0" "b", "a b" },                      /* NBSP */
+        { "$5 (approx.)", "$5 approx" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *n = norm(cases[i][0]);
+        CHECK_STR(n, cases[i][1]);
+        free(n);
+    }
+    /* invalid UTF-8 is kept as bytes, never crashes */
+    char *n = norm("ok \xff\xfe bytes");
+    CHECK_STR(n, "ok \xff\xfe bytes");
+    free(n);
+}
+
+TEST(merge_similarity_short_and_long)
+{
+    CHECK_NEAR(sim("Yes.", "Yes!"), 1.0, 1e-12);
+    CHECK_NEAR(sim("Yes.", "yes"), 1.0, 1e-12);
+    CHECK_NEAR(sim(" The cat sat.", "the  cat SAT"), 1.0, 1e-12);
+    CHECK_NEAR(sim("Yes", "No"), 0.0, 1e-12);
+    CHECK_NEAR(sim("The answer is 4", "The answer is 5"), 0.75, 1e-12);
+    CHECK(sim("colour is nice", "color is nice") > 0.9);
+    CHECK_NEAR(sim("", ""), 1.0, 1e-12);
+    CHECK_NEAR(sim("", "word"), 0.0, 1e-12);
+    /* symmetric */
+    CHECK_NEAR(sim("a b c d", "a x c"), sim("a x c", "a b c d"), 1e-12);
+    /* paraphrase: same meaning, different words, stays below the threshold */
+    CHECK(sim("I think the answer is yes.", "My guess would be that it is true.") < 0.8);
+    /* long texts sharing a long prefix then diverging are not duplicates */
+    const char *p = "Once upon a time in a small village by the sea there lived an old fisherman who ";
+    char a[512], b[512];
+    snprintf(a, sizeof a, "%s%s", p, "caught a golden fish that could grant any wish he asked for at all");
+    snprintf(b, sizeof b, "%s%s", p, "never left his hut because the winters there were long and cruel ones");
+    double s = sim(a, b);
+    CHECK(s < 0.6);
+    CHECK(s > 0.2);
+    /* one word changed in a long text: still a near-duplicate */
+    CHECK(sim("the quick brown fox jumps over the lazy dog and then runs far away into the deep dark forest",
+              "the quick brown fox jumps over the lazy dog and then runs far away into the deep dark forest!") > 0.99);
+    CHECK(sim("the quick brown fox jumps over the lazy dog and then runs far away into the deep dark forest tonight",
+              "the quick brown fox jumps over the lazy dog and then runs far away into the deep dark woods tonight") >= 0.8);
+}
+
+TEST(merge_groups_exact_and_variants)
+{
+    tree *t = tree_new();
+    int32_t r = add(t, TREE_NONE, "Is water wet?");
+    const char *kids[] = { " Yes.", " yes!", " YES", " No.", " Yes\xe2\x80\xa6", " no", " Maybe so." };
+    int32_t id[7];
+    for (int i = 0; i < 7; i++)
+        id[i] = add(t, r, kids[i]);
+    merge_index *m = merge_index_new(t, MERGE_DEFAULT_THRESHOLD);
+    merge_group *g;
+    size_t n = merge_groups(m, r, &g);
+    REQUIRE(n == 3);
+    CHECK_INT(g[0].leader, id[0]);
+    CHECK_INT(g[0].count, 4);
+    CHECK_INT(g[1].leader, id[3]);
+    CHECK_INT(g[1].count, 2);
+    CHECK_INT(g[2].leader, id[6]);
+    CHECK_INT(g[2].count, 1);
+    free(g);
+    CHECK_INT(merge_leader(m, id[4]), id[0]);
+    CHECK_INT(merge_count(m, id[4]), 4);
+    CHECK_INT(merge_leader(m, id[5]), id[3]);
+    CHECK_INT(merge_count(m, id[6]), 1);
+    CHECK_INT(merge_leader(m, r), r);
+    int32_t *mem;
+    size_t k = merge_members(m, id[2], &mem);
+    REQUIRE(k == 4);
+    CHECK_INT(mem[0], id[0]);
+    CHECK_INT(mem[1], id[1]);
+    CHECK_INT(mem[2], id[2]);
+    CHECK_INT(mem[3], id[4]);
+    free(mem);
+    /* non-destructive: the tree still has every child */
+    CHECK_INT(tree_get(t, r)->nchildren, 7);
+    merge_index_free(m);
+    tree_free(t);
+}
+
+TEST(merge_entropy_over_groups)
+{
+    tree *t = tree_new();
+    int32_t r = add(t, TREE_NONE, "Q");
+    const char *spell[] = { "Paris.", "paris", "PARIS!", " Paris", "Paris\xe2\x80\xa6", "\xe2\x80\x9cParis\xe2\x80\x9d", "Paris,", "paris ." };
+    for (int i = 0; i < 8; i++)
+        add(t, r, spell[i]);
+    merge_index *m = merge_index_new(t, 0.8);
+    double nrm = -1;
+    CHECK_NEAR(merge_branch_entropy(m, r, &nrm), 0.0, 1e-12);      /* mode collapse: 0 bits */
+    CHECK_NEAR(nrm, 0.0, 1e-12);
+    int32_t q = add(t, TREE_NONE, "Q2");
+    const char *diff[] = { "red", "green", "blue", "black" };
+    for (int i = 0; i < 4; i++)
+        add(t, q, diff[i]);
+    CHECK_NEAR(merge_branch_entropy(m, q, &nrm), 2.0, 1e-12);
+    CHECK_NEAR(nrm, 1.0, 1e-12);
+    merge_index_free(m);
+    tree_free(t);
+}
+
+TEST(merge_threshold_changes_grouping)
+{
+    tree *t = tree_new();
+    int32_t r = add(t, TREE_NONE, "Q");
+    int32_t a = add(t, r, "The answer is 4");
+    int32_t b = add(t, r, "The answer is 5");     /* similarity 0.75 */
+    int32_t c = add(t, r, "the answer is 4!");    /* similarity 1 with a */
+    merge_index *m = merge_index_new(t, 0.8);
+    CHECK_INT(merge_leader(m, b), b);
+    CHECK_INT(merge_leader(m, c), a);
+    CHECK_INT(merge_count(m, a), 2);
+    uint64_t v = merge_version(m);
+    merge_set_threshold(m, 0.7);                  /* 0.75 ≥ 0.7: b joins a's group */
+    CHECK(merge_version(m) != v);
+    CHECK_INT(merge_leader(m, b), a);
+    CHECK_INT(merge_count(m, a), 3);
+    merge_set_threshold(m, 1.0);                  /* only equal normalized texts */
+    CHECK_INT(merge_leader(m, b), b);
+    CHECK_INT(merge_leader(m, c), a);
+    merge_set_threshold(m, 0.0);                  /* everything is one group */
+    CHECK_INT(merge_count(m, b), 3);
+    merge_index_free(m);
+    tree_free(t);
+}
+
+TEST(merge_follows_streaming_and_deletion)
+{
+    tree *t = tree_new();
+    int32_t r = add(t, TREE_NONE, "Q");
+    int32_t a = add(t, r, "It is sunny today.");
+    merge_index *m = merge_index_new(t, 0.8);
+    int32_t b = add(t, r, "");
+    CHECK_INT(merge_leader(m, b), b);
+    const char *pieces[] = { "It", " is", " sunny", " today", "!" };
+    for (int i = 0; i < 5; i++) {
+        tree_append_text(t, b, pieces[i], strlen(pieces[i]));
+        if (i < 2)
+            CHECK_INT(merge_leader(m, b), b);     /* "it is" vs 4 words: 0.5 */
+    }
+    CHECK_INT(merge_leader(m, b), a);
+    CHECK_INT(merge_count(m, a), 2);
+    tree_append_text(t, b, " But it will rain soon and then snow.", 37);
+    CHECK_INT(merge_leader(m, b), b);
+    tree_set_text(t, b, "it is SUNNY today", 17);
+    CHECK_INT(merge_leader(m, b), a);
+    int idx = tree_delete(t, a);
+    CHECK_INT(merge_leader(m, b), b);
+    CHECK_INT(merge_leader(m, a), TREE_NONE);
+    CHECK_INT(merge_count(m, b), 1);
+    tree_undelete(t, a, idx);
+    CHECK_INT(merge_leader(m, b), a);
+    merge_index_free(m);
+    tree_free(t);
+}
+
+TEST(merge_words_offsets)
+{
+    const char *s = "  \xe2\x80\x9cHi\xe2\x80\x9d,  there -- you!";
+    merge_word *w;
+    buf nb = {0};
+    size_t n = merge_words(s, strlen(s), &w, &nb);
+    REQUIRE(n == 3);
+    CHECK_STR(nb.data, "hi there you");
+    CHECK_INT(w[0].start, 2);
+    CHECK_INT(w[0].end, 2 + 3 + 2 + 3 + 1);
+    CHECK(!strncmp(s + w[1].start, "there", w[1].end - w[1].start));
+    CHECK(!strncmp(s + w[2].start, "you!", w[2].end - w[2].start));
+    free(w);
+    buf_free(&nb);
+}
