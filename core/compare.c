@@ -1,0 +1,622 @@
+/* core/compare.c — see compare.h.  Figures of a side (entropy over groups, distinct-n over
+ * word n-grams, groups by size), reading a comparison back from the tree, and the run that
+ * samples both sides. */
+#include "core/compare.h"
+#include "core/mem.h"
+#include <jansson.h>
+#include <stdio.h>
+#include <time.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+double compare_entropy_counts(const size_t *counts, size_t ncounts, double *norm)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < ncounts; i++)
+        total += counts[i];
+    double h = 0;
+    for (size_t i = 0; i < ncounts; i++) {
+        if (!counts[i])
+            continue;
+        double p = (double)counts[i] / (double)total;
+        h -= p * log2(p);
+    }
+    if (h < 0)          /* -0.0 when there is a single group */
+        h = 0;
+    if (norm)
+        *norm = total >= 2 ? h / log2((double)total) : 0;
+    return h;
+}
+
+/* ---- words ---- */
+
+static int word_byte(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '\'' || c >= 0x80;
+}
+
+typedef struct {
+    size_t off, len;     /* into the folded copy */
+} word;
+
+/* The words of s, ASCII folded to lower case in *fold (caller frees both). */
+static size_t split_words(const char *s, char **fold, word **out)
+{
+    size_t len = strlen(s), n = 0, cap = 0;
+    char *f = xmalloc(len + 1);
+    word *w = NULL;
+    for (size_t i = 0; i <= len; i++)
+        f[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] - 'A' + 'a') : s[i];
+    for (size_t i = 0; i < len;) {
+        if (!word_byte((unsigned char)f[i])) {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        while (j < len && word_byte((unsigned char)f[j]))
+            j++;
+        xgrow(&w, &cap, n + 1, sizeof *w);
+        w[n++] = (word){ i, j - i };
+        i = j;
+    }
+    *fold = f;
+    *out = w;
+    return n;
+}
+
+/* ---- a set of byte strings (open addressing; keys copied into one arena) ---- */
+
+typedef struct {
+    uint64_t *hash;      /* 0 = empty slot */
+    size_t   *off, *len;
+    size_t    cap, n;
+    buf       keys;
+} strset;
+
+static uint64_t hash_bytes(const char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)p[i];
+        h *= 1099511628211ull;
+    }
+    return h ? h : 1;
+}
+
+static void strset_resize(strset *s, size_t cap)
+{
+    uint64_t *oh = s->hash;
+    size_t *oo = s->off, *ol = s->len, ocap = s->cap;
+    s->hash = xcalloc(cap, sizeof *s->hash);
+    s->off = xmalloc(cap * sizeof *s->off);
+    s->len = xmalloc(cap * sizeof *s->len);
+    s->cap = cap;
+    for (size_t i = 0; i < ocap; i++) {
+        if (!oh[i])
+            continue;
+        size_t j = oh[i] & (cap - 1);
+        while (s->hash[j])
+            j = (j + 1) & (cap - 1);
+        s->hash[j] = oh[i];
+        s->off[j] = oo[i];
+        s->len[j] = ol[i];
+    }
+    free(oh);
+    free(oo);
+    free(ol);
+}
+
+/* Adds the key; returns 1 when it was new. */
+static int strset_add(strset *s, const char *p, size_t n)
+{
+    if ((s->n + 1) * 2 > s->cap)
+        strset_resize(s, s->cap ? s->cap * 2 : 64);
+    uint64_t h = hash_bytes(p, n);
+    size_t j = h & (s->cap - 1);
+    for (; s->hash[j]; j = (j + 1) & (s->cap - 1))
+        if (s->hash[j] == h && s->len[j] == n && !memcmp(s->keys.data + s->off[j], p, n))
+            return 0;
+    s->hash[j] = h;
+    s->off[j] = s->keys.len;
+    s->len[j] = n;
+    buf_add(&s->keys, p, n);
+    s->n++;
+    return 1;
+}
+
+static void strset_free(strset *s)
+{
+    free(s->hash);
+    free(s->off);
+    free(s->len);
+    buf_free(&s->keys);
+}
+
+double compare_distinct_n(const char *const *texts, size_t ntexts, int n,
+                          size_t *distinct, size_t *total)
+{
+    strset set = {0};
+    size_t tot = 0;
+    buf key = {0};
+    for (size_t t = 0; n > 0 && t < ntexts; t++) {
+        char *fold;
+        word *w;
+        size_t nw = split_words(texts[t] ? texts[t] : "", &fold, &w);
+        for (size_t i = 0; i + (size_t)n <= nw; i++) {
+            buf_clear(&key);
+            for (int k = 0; k < n; k++) {
+                if (k)
+                    buf_addc(&key, ' ');   /* words never hold a space */
+                buf_add(&key, fold + w[i + k].off, w[i + k].len);
+            }
+            strset_add(&set, key.data, key.len);
+            tot++;
+        }
+        free(fold);
+        free(w);
+    }
+    size_t d = set.n;
+    buf_free(&key);
+    strset_free(&set);
+    if (distinct)
+        *distinct = d;
+    if (total)
+        *total = tot;
+    return tot ? (double)d / (double)tot : 0;
+}
+
+/* ---- groups ---- */
+
+static int group_order(const void *x, const void *y)
+{
+    const compare_group *a = x, *b = y;
+    if (a->count != b->count)
+        return a->count > b->count ? -1 : 1;
+    return a->rep < b->rep ? -1 : a->rep > b->rep;
+}
+
+void compare_stats_from_groups(compare_stats *st, const char *const *texts, size_t n,
+                               const int *group_of)
+{
+    memset(st, 0, sizeof *st);
+    st->n = n;
+    st->token_entropy = NAN;
+    /* Groups in order of first appearance, then sorted by size. */
+    size_t *first_of = xcalloc(n ? n : 1, sizeof *first_of);   /* group of sample i */
+    for (size_t i = 0; i < n; i++) {
+        size_t g = st->ngroups;
+        for (size_t j = 0; j < i; j++)
+            if (group_of[j] == group_of[i]) {
+                g = first_of[j];
+                break;
+            }
+        if (g == st->ngroups) {
+            st->groups = xrealloc(st->groups, (st->ngroups + 1) * sizeof *st->groups);
+            st->groups[g] = (compare_group){ 0, i, NULL };
+            st->ngroups++;
+        }
+        first_of[i] = g;
+        compare_group *gr = &st->groups[g];
+        gr->members = xrealloc(gr->members, (gr->count + 1) * sizeof *gr->members);
+        gr->members[gr->count++] = i;
+    }
+    free(first_of);
+    if (st->ngroups > 1)
+        qsort(st->groups, st->ngroups, sizeof *st->groups, group_order);
+    size_t *counts = xcalloc(st->ngroups ? st->ngroups : 1, sizeof *counts);
+    for (size_t g = 0; g < st->ngroups; g++)
+        counts[g] = st->groups[g].count;
+    st->entropy = compare_entropy_counts(counts, st->ngroups, &st->entropy_norm);
+    free(counts);
+    for (int k = 0; k < 3; k++)
+        st->distinct[k] = compare_distinct_n(texts, n, k + 1, NULL, NULL);
+}
+
+void compare_stats_free(compare_stats *st)
+{
+    for (size_t g = 0; g < st->ngroups; g++)
+        free(st->groups[g].members);
+    free(st->groups);
+    memset(st, 0, sizeof *st);
+}
+
+/* ---- configs and labels ---- */
+
+void *compare_config_json(const gen_settings *s)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < settings_noptions; i++) {
+        const settings_option *opt = &settings_options[i];
+        if (!opt->saved)
+            continue;
+        const char *field = (const char *)s + opt->offset;
+        switch (opt->type) {
+        case SET_STR: {
+            const char *v = *(char *const *)field;
+            if (v && *v)
+                json_object_set_new(o, opt->key, json_string(v));
+            break;
+        }
+        case SET_INT:
+            json_object_set_new(o, opt->key, json_integer(*(const int *)field));
+            break;
+        case SET_DBL:
+            json_object_set_new(o, opt->key, json_real(*(const double *)field));
+            break;
+        case SET_BOOL:
+            json_object_set_new(o, opt->key, json_boolean(*(const int *)field));
+            break;
+        case SET_SEED:
+            if (s->has_seed)
+                json_object_set_new(o, opt->key, json_integer((json_int_t)s->seed));
+            break;
+        case SET_STOP:
+            if (s->nstop) {
+                json_t *a = json_array();
+                for (int k = 0; k < s->nstop; k++)
+                    json_array_append_new(a, json_string(s->stop[k]));
+                json_object_set_new(o, opt->key, a);
+            }
+            break;
+        }
+    }
+    return o;
+}
+
+int compare_label_side(const tree *t, int32_t id)
+{
+    const tree_node *n = tree_get(t, id);
+    if (!n || !n->extra || n->text_len)
+        return 0;
+    const char *v = json_string_value(json_object_get(n->extra, "compare"));
+    if (v && !strcmp(v, "A"))
+        return 'A';
+    if (v && !strcmp(v, "B"))
+        return 'B';
+    return 0;
+}
+
+/* ---- the run ---- */
+
+typedef struct {
+    compare_run *run;
+    int          side;
+    backend     *be;
+    grow        *g;
+    gen_settings s;
+    int32_t      label;
+    int          ended, failed;
+    size_t       tokens;
+} run_side;
+
+struct compare_run {
+    tree            *t;
+    int32_t          at;
+    int              nsamples;
+    run_side         side[2];
+    backend_event_fn after;
+    void            *ud;
+};
+
+static void run_event(void *ud, const backend_event *ev)
+{
+    run_side *sd = ud;
+    switch (ev->kind) {
+    case BACKEND_EV_TOKEN:
+    case BACKEND_EV_TEXT:
+        sd->tokens++;
+        break;
+    case BACKEND_EV_DONE:
+        sd->ended++;
+        break;
+    case BACKEND_EV_ERROR:
+        sd->ended++;
+        sd->failed++;
+        break;
+    default:
+        break;
+    }
+    if (sd->run->after)
+        sd->run->after(sd->run->ud, ev);
+}
+
+compare_run *compare_run_new(tree *t, int32_t at, backend *be[2], const gen_settings *s[2],
+                             int nsamples, backend_event_fn after, void *ud)
+{
+    compare_run *r = xcalloc(1, sizeof *r);
+    r->t = t;
+    r->at = at;
+    r->nsamples = nsamples < 1 ? 1 : nsamples > COMPARE_MAX_SAMPLES ? COMPARE_MAX_SAMPLES : nsamples;
+    r->after = after;
+    r->ud = ud;
+    for (int i = 0; i < 2; i++) {
+        run_side *sd = &r->side[i];
+        sd->run = r;
+        sd->side = i;
+        sd->be = be[i];
+        sd->label = TREE_NONE;
+        settings_copy(&sd->s, s[i]);
+        sd->g = grow_new(t, be[i], run_event, sd);
+    }
+    return r;
+}
+
+void compare_run_free(compare_run *r)
+{
+    if (!r)
+        return;
+    compare_run_cancel(r);
+    for (int i = 0; i < 2; i++) {
+        grow_free(r->side[i].g);
+        r->side[i].be->on_event = NULL;
+        r->side[i].be->ud = NULL;
+        settings_free(&r->side[i].s);
+    }
+    free(r);
+}
+
+int compare_run_start(compare_run *r, char *err, size_t errlen)
+{
+    if (!tree_get(r->t, r->at)) {
+        snprintf(err, errlen, "node %d does not exist", (int)r->at);
+        return -1;
+    }
+    for (int i = 0; i < 2; i++) {
+        run_side *sd = &r->side[i];
+        int32_t id = tree_add_child(r->t, r->at, TREE_ORIGIN_EDIT, "", 0);
+        json_t *x = json_object();
+        json_object_set_new(x, "compare", json_string(i ? "B" : "A"));
+        json_object_set_new(x, "config", compare_config_json(&sd->s));
+        json_object_set_new(x, "samples", json_integer(r->nsamples));
+        tree_get(r->t, id)->extra = x;
+        sd->label = id;
+    }
+    for (int i = 0; i < 2; i++) {
+        run_side *sd = &r->side[i];
+        char e[512];
+        if (grow_start(sd->g, sd->label, &sd->s, r->nsamples, e, sizeof e) < 0) {
+            snprintf(err, errlen, "%s: %s", i ? "B" : "A", e);
+            compare_run_cancel(r);
+            for (int k = 1; k >= 0; k--)     /* leave no empty labels behind */
+                if (tree_get(r->t, r->side[k].label) && !tree_get(r->t, r->side[k].label)->nchildren) {
+                    tree_delete(r->t, r->side[k].label);
+                    r->side[k].label = TREE_NONE;
+                }
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int compare_run_pump(compare_run *r)
+{
+    for (int i = 0; i < 2; i++)
+        if (grow_active(r->side[i].g))
+            backend_pump(r->side[i].be);
+    return compare_run_active(r);
+}
+
+int compare_run_active(const compare_run *r)
+{
+    return grow_active(r->side[0].g) + grow_active(r->side[1].g);
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Two backends cannot be waited on in one call (each polls its own sockets), so when both
+ * are busy the wait alternates between them in short slices. */
+int compare_run_wait(compare_run *r, const int *fds, int nfds, int timeout_ms, int *fd_ready)
+{
+    int busy[2] = { grow_active(r->side[0].g) > 0, grow_active(r->side[1].g) > 0 };
+    if (!busy[0] && !busy[1])
+        return backend_poll_fds(fds, nfds, timeout_ms, fd_ready);
+    if (busy[0] != busy[1]) {
+        int i = busy[0] ? 0 : 1;
+        return backend_wait(r->side[i].be, fds, nfds, timeout_ms, fd_ready);
+    }
+    long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+    for (;;) {
+        for (int i = 0; i < 2; i++) {
+            long long left = deadline < 0 ? 5 : deadline - now_ms();
+            int slice = left < 0 ? 0 : left > 5 ? 5 : (int)left;
+            if (backend_wait(r->side[i].be, fds, nfds, slice, fd_ready))
+                return 1;
+        }
+        if (deadline >= 0 && now_ms() >= deadline)
+            return 0;
+    }
+}
+
+void compare_run_cancel(compare_run *r)
+{
+    for (int i = 0; i < 2; i++)
+        if (grow_active(r->side[i].g))
+            grow_cancel_all(r->side[i].g);
+}
+
+void compare_run_progress(const compare_run *r, int side, int *ended, int *failed, size_t *tokens)
+{
+    const run_side *sd = &r->side[side ? 1 : 0];
+    if (ended)
+        *ended = sd->ended;
+    if (failed)
+        *failed = sd->failed;
+    if (tokens)
+        *tokens = sd->tokens;
+}
+
+int32_t compare_run_label(const compare_run *r, int side) { return r->side[side ? 1 : 0].label; }
+
+const char *compare_run_error(const compare_run *r, int side)
+{
+    return grow_last_error(r->side[side ? 1 : 0].g);
+}
+
+/* ---- grouping (core/merge) ---- */
+
+/* TEMPORARY until core/merge lands: exact text equality. */
+static double text_similarity(const char *a, const char *b, double threshold)
+{
+    (void)threshold;
+    return strcmp(a, b) ? 0.0 : 1.0;
+}
+
+/* Single-link grouping: a sample joins the first group whose representative it matches. */
+static void group_texts(const char *const *texts, size_t n, double threshold, int *group_of)
+{
+    size_t *reps = xmalloc((n ? n : 1) * sizeof *reps), nreps = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t g = 0;
+        for (; g < nreps; g++)
+            if (text_similarity(texts[reps[g]], texts[i], threshold) >= threshold)
+                break;
+        if (g == nreps)
+            reps[nreps++] = i;
+        group_of[i] = (int)g;
+    }
+    free(reps);
+}
+
+void compare_stats_from_texts(compare_stats *st, const char *const *texts, size_t n,
+                              double threshold)
+{
+    int *group_of = xmalloc((n ? n : 1) * sizeof *group_of);
+    group_texts(texts, n, threshold, group_of);
+    compare_stats_from_groups(st, texts, n, group_of);
+    free(group_of);
+}
+
+/* ---- reading a comparison back ---- */
+
+int compare_result_match_of(const compare_result *r, int side, size_t g)
+{
+    for (size_t i = 0; i < r->nshared; i++)
+        if ((side ? r->shared[i].b : r->shared[i].a) == g)
+            return (int)i;
+    return -1;
+}
+
+static int match_order(const void *x, const void *y)
+{
+    const compare_match *a = x, *b = y;
+    if (a->similarity != b->similarity)
+        return a->similarity > b->similarity ? -1 : 1;
+    if (a->a != b->a)
+        return a->a < b->a ? -1 : 1;
+    return a->b < b->b ? -1 : a->b > b->b;
+}
+
+/* Mean token entropy of a side's samples (bits), over every token with logprobs. */
+static void side_token_entropy(compare_stats *st, const tree *t, const int32_t *ids, size_t n)
+{
+    double sum = 0;
+    size_t count = 0;
+    int exact = 1;
+    for (size_t i = 0; i < n; i++) {
+        const tree_node *nd = tree_get(t, ids[i]);
+        for (uint32_t k = 0; nd && k < nd->ntokens; k++) {
+            double mass = 0, h = 0;
+            if (!nd->tokens[k].ntop)
+                continue;
+            for (uint32_t j = 0; j < nd->tokens[k].ntop; j++) {
+                double lp = tree_top_logprob(nd, k, j);
+                if (isnan(lp))
+                    continue;
+                double p = exp(lp);
+                mass += p;
+                if (p > 0)
+                    h -= p * log2(p);
+            }
+            double rest = 1 - mass;
+            if (rest > 1e-9) {      /* the leftover mass as one outcome: a lower bound */
+                h -= rest * log2(rest);
+                exact = 0;
+            }
+            sum += h;
+            count++;
+        }
+    }
+    st->ntokens = count;
+    st->token_entropy = count ? sum / (double)count : NAN;
+    st->token_entropy_exact = count && exact;
+}
+
+int compare_result_load(compare_result *r, const tree *t, int32_t at, double threshold,
+                        char *err, size_t errlen)
+{
+    memset(r, 0, sizeof *r);
+    r->label[0] = r->label[1] = TREE_NONE;
+    const tree_node *n = tree_get(t, at);
+    if (!n) {
+        snprintf(err, errlen, "node %d does not exist", (int)at);
+        return -1;
+    }
+    for (uint32_t i = 0; i < n->nchildren; i++) {
+        int side = compare_label_side(t, n->children[i]);
+        if (side)
+            r->label[side == 'B'] = n->children[i];
+    }
+    if (r->label[0] == TREE_NONE || r->label[1] == TREE_NONE) {
+        snprintf(err, errlen, "node %d holds no comparison", (int)at);
+        return -1;
+    }
+    r->prompt = tree_path_text(t, at, NULL);
+    for (int s = 0; s < 2; s++) {
+        const tree_node *lab = tree_get(t, r->label[s]);
+        r->config[s] = json_object_get(lab->extra, "config");
+        size_t cnt = 0;
+        r->ids[s] = xmalloc((lab->nchildren ? lab->nchildren : 1) * sizeof *r->ids[s]);
+        const char **texts = xmalloc((lab->nchildren ? lab->nchildren : 1) * sizeof *texts);
+        for (uint32_t i = 0; i < lab->nchildren; i++) {
+            const tree_node *c = tree_get(t, lab->children[i]);
+            if (!c)
+                continue;
+            r->ids[s][cnt] = lab->children[i];
+            texts[cnt++] = c->text;
+        }
+        compare_stats_from_texts(&r->side[s], texts, cnt, threshold);
+        side_token_entropy(&r->side[s], t, r->ids[s], cnt);
+        free(texts);
+    }
+    /* Groups of A and B whose representatives are near-duplicates. */
+    const compare_stats *A = &r->side[0], *B = &r->side[1];
+    compare_match *cand = NULL;
+    size_t ncand = 0, cap = 0;
+    for (size_t a = 0; a < A->ngroups; a++)
+        for (size_t b = 0; b < B->ngroups; b++) {
+            const char *ta = tree_get(t, r->ids[0][A->groups[a].rep])->text;
+            const char *tb = tree_get(t, r->ids[1][B->groups[b].rep])->text;
+            double sim = text_similarity(ta, tb, threshold);
+            if (sim >= threshold) {
+                xgrow(&cand, &cap, ncand + 1, sizeof *cand);
+                cand[ncand++] = (compare_match){ a, b, sim };
+            }
+        }
+    qsort(cand, ncand, sizeof *cand, match_order);
+    for (size_t i = 0; i < ncand; i++)     /* greedy one-to-one, most similar first */
+        if (compare_result_match_of(r, 0, cand[i].a) < 0 && compare_result_match_of(r, 1, cand[i].b) < 0) {
+            r->shared = xrealloc(r->shared, (r->nshared + 1) * sizeof *r->shared);
+            r->shared[r->nshared++] = cand[i];
+        }
+    free(cand);
+    return 0;
+}
+
+void compare_result_free(compare_result *r)
+{
+    for (int s = 0; s < 2; s++) {
+        compare_stats_free(&r->side[s]);
+        free(r->ids[s]);
+    }
+    free(r->shared);
+    free(r->prompt);
+    memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,129 @@
+/* core/compare.h — A/B comparison: one prompt, two generation configs, N samples each,
+ * measured the same way on both sides (the "base vs tuned" mode-collapse measurement).
+ *
+ * Layout in the tree (so a comparison is saved with the session and can be reopened):
+ *   compared node
+ *   ├── label A   origin edit, text "", extra {"compare": "A", "config": {...}, "samples": N}
+ *   │   └── N samples (origin model)
+ *   └── label B   same with "B"
+ * A label adds no text, so the samples continue exactly the compared node's path text.
+ *
+ * Figures per side (compare_stats):
+ *   groups       near-duplicate groups of the samples (core/merge similarity, threshold
+ *                from the side's merge_threshold), largest first;
+ *   entropy      H = -Σ (c_g/N) log2(c_g/N) over groups, in bits; entropy_norm = H / log2 N
+ *                (1 when every sample differs, 0 when all are one group; 0 for N < 2);
+ *   token_entropy mean token entropy in bits over every token of every sample, each from
+ *                its top-k alternatives with the leftover mass as one outcome: a lower bound,
+ *                exact when the backend gives the full distribution (builtin);
+ *   distinct_n   distinct word n-grams ÷ total word n-grams over all samples (n = 1, 2, 3);
+ *                n-grams do not cross samples; a word is a maximal run of ASCII letters,
+ *                digits, apostrophes or non-ASCII bytes, ASCII folded to lower case.
+ * Attractors: a group is a side's attractor when it holds at least COMPARE_ATTRACTOR_MIN
+ * samples.  A pair of groups (one per side) whose representatives are near-duplicates is a
+ * shared group; shared groups that are an attractor on either side are the shared
+ * attractors.  Attractors with no counterpart on the other side are that side's own. */
+#ifndef CORE_COMPARE_H
+#define CORE_COMPARE_H
+#include "core/backend.h"
+#include "core/grow.h"
+#include "core/settings.h"
+#include "core/tree.h"
+#include <stddef.h>
+
+#define COMPARE_DEFAULT_SAMPLES 32
+#define COMPARE_MAX_SAMPLES     512
+#define COMPARE_ATTRACTOR_MIN   2
+
+/* ---- statistics over a set of texts (pure functions) ---- */
+
+/* Shannon entropy in bits of the distribution counts[i] / Σcounts.  *norm (if not NULL)
+ * gets H / log2(Σcounts), or 0 when Σcounts < 2. */
+double compare_entropy_counts(const size_t *counts, size_t ncounts, double *norm);
+/* distinct-n over texts (word level, see above): distinct n-grams ÷ total n-grams; 0 when
+ * there are no n-grams.  *total and *distinct (if not NULL) get the two counts. */
+double compare_distinct_n(const char *const *texts, size_t ntexts, int n,
+                          size_t *distinct, size_t *total);
+
+typedef struct {
+    size_t  count;
+    size_t  rep;          /* sample index of the first member */
+    size_t *members;      /* sample indices, ascending */
+} compare_group;
+
+typedef struct {
+    size_t         n;               /* samples */
+    size_t         ngroups;
+    compare_group *groups;          /* largest first; ties: earliest first member first */
+    double         entropy;         /* bits */
+    double         entropy_norm;
+    double         token_entropy;   /* bits; NAN when no token carried logprobs */
+    size_t         ntokens;         /* tokens with logprobs that went into token_entropy */
+    int            token_entropy_exact;  /* every token's distribution was complete */
+    double         distinct[3];     /* distinct-1, -2, -3 */
+} compare_stats;
+
+/* Fills st from texts already grouped: group_of[i] is sample i's group (any integers;
+ * equal means same group).  Token entropy is left NAN (no tokens here). */
+void compare_stats_from_groups(compare_stats *st, const char *const *texts, size_t n,
+                               const int *group_of);
+/* Groups texts by near-duplicate similarity (core/merge) at threshold, then as above. */
+void compare_stats_from_texts(compare_stats *st, const char *const *texts, size_t n,
+                              double threshold);
+void compare_stats_free(compare_stats *st);
+
+/* ---- a comparison read from a tree ---- */
+
+typedef struct {
+    size_t a, b;                    /* group indices in side A, side B */
+    double similarity;
+} compare_match;
+
+typedef struct {
+    int32_t       label[2];         /* label nodes A and B */
+    void         *config[2];        /* json_t * objects (borrowed from the labels) */
+    int32_t      *ids[2];           /* sample node ids per side, in order */
+    compare_stats side[2];
+    compare_match *shared;          /* group pairs that are near-duplicates, best first */
+    size_t        nshared;
+    char         *prompt;           /* path text of the compared node */
+} compare_result;
+
+/* The settings of a side as a JSON object (json_t *, new reference): the saved options,
+ * numbers as numbers, empty strings left out. */
+void *compare_config_json(const gen_settings *s);
+/* Finds the most recent comparison under `at` (the last A and last B label children) and
+ * measures it.  0 ok; -1 with err when `at` holds no comparison. */
+int  compare_result_load(compare_result *r, const tree *t, int32_t at, double threshold,
+                         char *err, size_t errlen);
+void compare_result_free(compare_result *r);
+/* Whether side's group g is matched on the other side (index into r->shared, or -1). */
+int  compare_result_match_of(const compare_result *r, int side, size_t g);
+/* Is node id a comparison label?  Returns 'A', 'B', or 0. */
+int  compare_label_side(const tree *t, int32_t id);
+
+/* ---- sampling: both sides at once, without blocking ---- */
+
+typedef struct compare_run compare_run;
+
+/* A run over tree t from node `at`.  be[i] generates side i with settings s[i]; the same
+ * backend may serve both sides (be[0] == be[1]).  The run takes over the backends' event
+ * sinks while it lives; the caller keeps ownership of the backends and the tree.  `after`
+ * (may be NULL) hears every backend event once the tree was updated. */
+compare_run *compare_run_new(tree *t, int32_t at, backend *be[2], const gen_settings *s[2],
+                             int nsamples, backend_event_fn after, void *ud);
+void compare_run_free(compare_run *r);
+/* Adds the two labels and starts both sides.  0 ok; -1 with err (nothing started). */
+int  compare_run_start(compare_run *r, char *err, size_t errlen);
+/* Makes progress on both sides; returns the number of requests still active. */
+int  compare_run_pump(compare_run *r);
+/* Waits up to timeout_ms for either side (or one of fds) to be ready: as backend_wait. */
+int  compare_run_wait(compare_run *r, const int *fds, int nfds, int timeout_ms, int *fd_ready);
+void compare_run_cancel(compare_run *r);
+int  compare_run_active(const compare_run *r);
+/* Branches ended / failed so far on side i, tokens received on side i. */
+void compare_run_progress(const compare_run *r, int side, int *ended, int *failed, size_t *tokens);
+int32_t compare_run_label(const compare_run *r, int side);
+/* The last error message of a side (NULL if none). */
+const char *compare_run_error(const compare_run *r, int side);
+#endif
