@@ -2,7 +2,9 @@
  * word n-grams, groups by size), reading a comparison back from the tree, and the run that
  * samples both sides. */
 #include "core/compare.h"
+#include "core/entropy.h"
 #include "core/mem.h"
+#include "core/merge.h"
 #include <jansson.h>
 #include <stdio.h>
 #include <time.h>
@@ -10,25 +12,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-double compare_entropy_counts(const size_t *counts, size_t ncounts, double *norm)
-{
-    size_t total = 0;
-    for (size_t i = 0; i < ncounts; i++)
-        total += counts[i];
-    double h = 0;
-    for (size_t i = 0; i < ncounts; i++) {
-        if (!counts[i])
-            continue;
-        double p = (double)counts[i] / (double)total;
-        h -= p * log2(p);
-    }
-    if (h < 0)          /* -0.0 when there is a single group */
-        h = 0;
-    if (norm)
-        *norm = total >= 2 ? h / log2((double)total) : 0;
-    return h;
-}
 
 /* ---- words ---- */
 
@@ -209,7 +192,7 @@ void compare_stats_from_groups(compare_stats *st, const char *const *texts, size
     size_t *counts = xcalloc(st->ngroups ? st->ngroups : 1, sizeof *counts);
     for (size_t g = 0; g < st->ngroups; g++)
         counts[g] = st->groups[g].count;
-    st->entropy = compare_entropy_counts(counts, st->ngroups, &st->entropy_norm);
+    st->entropy = entropy_counts(counts, st->ngroups, &st->entropy_norm);
     free(counts);
     for (int k = 0; k < 3; k++)
         st->distinct[k] = compare_distinct_n(texts, n, k + 1, NULL, NULL);
@@ -462,27 +445,29 @@ const char *compare_run_error(const compare_run *r, int side)
 
 /* ---- grouping (core/merge) ---- */
 
-/* TEMPORARY until core/merge lands: exact text equality. */
-static double text_similarity(const char *a, const char *b, double threshold)
-{
-    (void)threshold;
-    return strcmp(a, b) ? 0.0 : 1.0;
-}
-
-/* Single-link grouping: a sample joins the first group whose representative it matches. */
+/* The rule of core/merge (a text joins the first earlier group whose leader is similar
+ * enough), on normalized texts so each is normalized once. */
 static void group_texts(const char *const *texts, size_t n, double threshold, int *group_of)
 {
-    size_t *reps = xmalloc((n ? n : 1) * sizeof *reps), nreps = 0;
+    buf *norm = xcalloc(n ? n : 1, sizeof *norm);
+    size_t *leaders = xmalloc((n ? n : 1) * sizeof *leaders), nleaders = 0;
     for (size_t i = 0; i < n; i++) {
+        merge_normalize(texts[i], strlen(texts[i]), &norm[i]);
         size_t g = 0;
-        for (; g < nreps; g++)
-            if (text_similarity(texts[reps[g]], texts[i], threshold) >= threshold)
+        for (; g < nleaders; g++) {
+            const buf *l = &norm[leaders[g]];
+            if (merge_similarity_norm(l->data ? l->data : "", l->len,
+                                      norm[i].data ? norm[i].data : "", norm[i].len) >= threshold)
                 break;
-        if (g == nreps)
-            reps[nreps++] = i;
+        }
+        if (g == nleaders)
+            leaders[nleaders++] = i;
         group_of[i] = (int)g;
     }
-    free(reps);
+    for (size_t i = 0; i < n; i++)
+        buf_free(&norm[i]);
+    free(norm);
+    free(leaders);
 }
 
 void compare_stats_from_texts(compare_stats *st, const char *const *texts, size_t n,
@@ -514,7 +499,7 @@ static int match_order(const void *x, const void *y)
     return a->b < b->b ? -1 : a->b > b->b;
 }
 
-/* Mean token entropy of a side's samples (bits), over every token with logprobs. */
+/* Mean token entropy of a side's samples (bits): every token with logprobs weighs the same. */
 static void side_token_entropy(compare_stats *st, const tree *t, const int32_t *ids, size_t n)
 {
     double sum = 0;
@@ -522,27 +507,15 @@ static void side_token_entropy(compare_stats *st, const tree *t, const int32_t *
     int exact = 1;
     for (size_t i = 0; i < n; i++) {
         const tree_node *nd = tree_get(t, ids[i]);
-        for (uint32_t k = 0; nd && k < nd->ntokens; k++) {
-            double mass = 0, h = 0;
-            if (!nd->tokens[k].ntop)
-                continue;
-            for (uint32_t j = 0; j < nd->tokens[k].ntop; j++) {
-                double lp = tree_top_logprob(nd, k, j);
-                if (isnan(lp))
-                    continue;
-                double p = exp(lp);
-                mass += p;
-                if (p > 0)
-                    h -= p * log2(p);
-            }
-            double rest = 1 - mass;
-            if (rest > 1e-9) {      /* the leftover mass as one outcome: a lower bound */
-                h -= rest * log2(rest);
-                exact = 0;
-            }
-            sum += h;
-            count++;
-        }
+        entropy_node_t e;
+        if (!nd)
+            continue;
+        entropy_node(nd, &e);
+        if (!e.ntokens)
+            continue;
+        sum += e.mean * e.ntokens;
+        count += e.ntokens;
+        exact &= e.exact;
     }
     st->ntokens = count;
     st->token_entropy = count ? sum / (double)count : NAN;
@@ -594,7 +567,7 @@ int compare_result_load(compare_result *r, const tree *t, int32_t at, double thr
         for (size_t b = 0; b < B->ngroups; b++) {
             const char *ta = tree_get(t, r->ids[0][A->groups[a].rep])->text;
             const char *tb = tree_get(t, r->ids[1][B->groups[b].rep])->text;
-            double sim = text_similarity(ta, tb, threshold);
+            double sim = merge_similarity(ta, strlen(ta), tb, strlen(tb));
             if (sim >= threshold) {
                 xgrow(&cand, &cap, ncand + 1, sizeof *cand);
                 cand[ncand++] = (compare_match){ a, b, sim };
@@ -607,6 +580,18 @@ int compare_result_load(compare_result *r, const tree *t, int32_t at, double thr
             r->shared[r->nshared++] = cand[i];
         }
     free(cand);
+    /* Best first: the outcome both sides fall into most often leads. */
+    for (size_t i = 1; i < r->nshared; i++) {
+        compare_match m = r->shared[i];
+        size_t key = A->groups[m.a].count + B->groups[m.b].count, j = i;
+        for (; j > 0; j--) {
+            const compare_match *p = &r->shared[j - 1];
+            if (A->groups[p->a].count + B->groups[p->b].count >= key)
+                break;
+            r->shared[j] = *p;
+        }
+        r->shared[j] = m;
+    }
     return 0;
 }
 

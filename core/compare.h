@@ -37,9 +37,6 @@
 
 /* ---- statistics over a set of texts (pure functions) ---- */
 
-/* Shannon entropy in bits of the distribution counts[i] / Σcounts.  *norm (if not NULL)
- * gets H / log2(Σcounts), or 0 when Σcounts < 2. */
-double compare_entropy_counts(const size_t *counts, size_t ncounts, double *norm);
 /* distinct-n over texts (word level, see above): distinct n-grams ÷ total n-grams; 0 when
  * there are no n-grams.  *total and *distinct (if not NULL) get the two counts. */
 double compare_distinct_n(const char *const *texts, size_t ntexts, int n,
@@ -84,7 +81,7 @@ typedef struct {
     void         *config[2];        /* json_t * objects (borrowed from the labels) */
     int32_t      *ids[2];           /* sample node ids per side, in order */
     compare_stats side[2];
-    compare_match *shared;          /* group pairs that are near-duplicates, best first */
+    compare_match *shared;          /* near-duplicate group pairs, most samples first */
     size_t        nshared;
     char         *prompt;           /* path text of the compared node */
 } compare_result;

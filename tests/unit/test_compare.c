@@ -1,5 +1,6 @@
 #include "tests/test.h"
 #include "core/compare.h"
+#include <jansson.h>
 #include <stdlib.h>
 
 /* Hand computation for four samples grouped {0,1} {2} {3}:
@@ -9,24 +10,6 @@
  *   2-grams  8 total, 5 distinct (the cat, cat sat, a dog, dog ran, cat ran) → 0.625
  *   3-grams  4 total, 3 distinct                                    → 0.75 */
 static const char *const hand[] = { "The cat sat.", "the  cat sat", "A dog ran.", "The cat ran!" };
-
-TEST(compare_entropy_counts_by_hand)
-{
-    double norm = -1;
-    size_t one[] = { 8 };
-    CHECK_NEAR(compare_entropy_counts(one, 1, &norm), 0, 1e-12);
-    CHECK_NEAR(norm, 0, 1e-12);
-    size_t flat[] = { 1, 1, 1, 1 };
-    CHECK_NEAR(compare_entropy_counts(flat, 4, &norm), 2, 1e-12);
-    CHECK_NEAR(norm, 1, 1e-12);
-    size_t skew[] = { 2, 1, 1 };
-    CHECK_NEAR(compare_entropy_counts(skew, 3, &norm), 1.5, 1e-12);
-    CHECK_NEAR(norm, 0.75, 1e-12);
-    size_t single[] = { 1 };
-    CHECK_NEAR(compare_entropy_counts(single, 1, &norm), 0, 1e-12);
-    CHECK_NEAR(norm, 0, 1e-12);                   /* one sample: nothing to normalize by */
-    CHECK_NEAR(compare_entropy_counts(NULL, 0, &norm), 0, 1e-12);
-}
 
 TEST(compare_distinct_n_by_hand)
 {
@@ -87,4 +70,104 @@ TEST(compare_stats_from_groups_by_hand)
     CHECK_INT(st.ngroups, 0);
     CHECK_NEAR(st.entropy, 0, 1e-12);
     compare_stats_free(&st);
+}
+
+/* A comparison as a loaded session holds it: labels A and B under the prompt. */
+static int32_t add_label(tree *t, int32_t at, const char *side, double temperature)
+{
+    int32_t id = tree_add_child(t, at, TREE_ORIGIN_EDIT, "", 0);
+    json_t *x = json_object();
+    json_object_set_new(x, "compare", json_string(side));
+    json_t *cfg = json_object();
+    json_object_set_new(cfg, "temperature", json_real(temperature));
+    json_object_set_new(x, "config", cfg);
+    tree_get(t, id)->extra = x;
+    return id;
+}
+
+static int32_t add_sample(tree *t, int32_t label, const char *text)
+{
+    return tree_add_child(t, label, TREE_ORIGIN_MODEL, text, strlen(text));
+}
+
+TEST(compare_result_from_tree)
+{
+    tree *t = tree_new();
+    int32_t root = tree_add_child(t, TREE_NONE, TREE_ORIGIN_PROMPT, "Is it true?", 11);
+    char err[256];
+    compare_result r;
+    CHECK(compare_result_load(&r, t, root, 0.8, err, sizeof err) < 0);   /* nothing yet */
+    CHECK(strstr(err, "no comparison") != NULL);
+    int32_t la = add_label(t, root, "A", 1.0), lb = add_label(t, root, "B", 0.2);
+    CHECK_INT(compare_label_side(t, la), 'A');
+    CHECK_INT(compare_label_side(t, lb), 'B');
+    CHECK_INT(compare_label_side(t, root), 0);
+    /* A: "yes" twice (spelling variants), "no", "maybe so" → groups 2,1,1 → 1.5 bits */
+    int32_t a0 = add_sample(t, la, " Yes.");
+    add_sample(t, la, " No");
+    add_sample(t, la, " yes!");
+    add_sample(t, la, " Maybe so");
+    /* B: four spellings of one answer → 1 group, 0 bits */
+    const char *bs[] = { " YES", " Yes", " yes.", " yes" };
+    for (int i = 0; i < 4; i++)
+        add_sample(t, lb, bs[i]);
+    /* Token entropy: a0 has two tokens, p = (1/2, 1/2) exact → 1 bit, and p = (1) → 0 bits. */
+    tree_clear_tokens(t, a0);
+    tree_alt half[] = { { " Yes", 4, log(0.5) }, { " No", 3, log(0.5) } };
+    tree_alt one[] = { { ".", 1, 0.0 } };
+    tree_append_token(t, a0, " Yes", 4, log(0.5), half, 2, 0);
+    tree_append_token(t, a0, ".", 1, 0.0, one, 1, 0);
+
+    REQUIRE(compare_result_load(&r, t, root, 0.8, err, sizeof err) == 0);
+    CHECK_INT(r.label[0], la);
+    CHECK_INT(r.label[1], lb);
+    CHECK_STR(r.prompt, "Is it true?");
+    CHECK_INT(r.side[0].n, 4);
+    CHECK_INT(r.side[0].ngroups, 3);
+    CHECK_NEAR(r.side[0].entropy, 1.5, 1e-12);
+    CHECK_NEAR(r.side[0].entropy_norm, 0.75, 1e-12);
+    CHECK_INT(r.side[0].groups[0].count, 2);
+    CHECK_INT(r.ids[0][r.side[0].groups[0].rep], a0);
+    CHECK_NEAR(r.side[0].token_entropy, 0.5, 1e-6);        /* (1 + 0) / 2 tokens */
+    CHECK_INT(r.side[0].ntokens, 2);
+    CHECK(r.side[0].token_entropy_exact);
+    CHECK_INT(r.side[1].ngroups, 1);
+    CHECK_NEAR(r.side[1].entropy, 0, 1e-12);
+    CHECK(isnan(r.side[1].token_entropy));               /* no logprobs on B */
+    /* The "yes" outcome is on both sides; "no" and "maybe so" are A's alone (single). */
+    REQUIRE(r.nshared == 1);
+    CHECK_INT(r.shared[0].a, 0);
+    CHECK_INT(r.shared[0].b, 0);
+    CHECK_INT(compare_result_match_of(&r, 0, 1), -1);
+    CHECK_NEAR(json_real_value(json_object_get(r.config[1], "temperature")), 0.2, 1e-12);
+    compare_result_free(&r);
+
+    /* The last pair of labels wins: a second comparison under the same node. */
+    int32_t la2 = add_label(t, root, "A", 0.7), lb2 = add_label(t, root, "B", 0.7);
+    add_sample(t, la2, " x");
+    REQUIRE(compare_result_load(&r, t, root, 0.8, err, sizeof err) == 0);
+    CHECK_INT(r.label[0], la2);
+    CHECK_INT(r.label[1], lb2);
+    CHECK_INT(r.side[0].n, 1);
+    CHECK_INT(r.side[1].n, 0);
+    CHECK_INT(r.nshared, 0);
+    compare_result_free(&r);
+    tree_free(t);
+}
+
+TEST(compare_config_json_holds_saved_settings)
+{
+    gen_settings s;
+    settings_init(&s);
+    char err[256];
+    REQUIRE(settings_apply_spec(&s, "backend=openai,model=m1,temperature=0.25,seed=7,stop=\\n", err, sizeof err) == 0);
+    json_t *o = compare_config_json(&s);
+    CHECK_STR(json_string_value(json_object_get(o, "backend")), "openai");
+    CHECK_STR(json_string_value(json_object_get(o, "model")), "m1");
+    CHECK_NEAR(json_real_value(json_object_get(o, "temperature")), 0.25, 1e-12);
+    CHECK_INT(json_integer_value(json_object_get(o, "seed")), 7);
+    CHECK(json_object_get(o, "base_url") == NULL);        /* unset strings are left out */
+    CHECK(json_object_get(o, "concurrency") == NULL);     /* not a saved setting */
+    json_decref(o);
+    settings_free(&s);
 }
