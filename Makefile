@@ -20,7 +20,7 @@ CORE_SRC = $(wildcard core/*.c)
 NET_SRC  = $(wildcard net/*.c)
 TUI_SRC  = $(filter-out tui/main.c,$(wildcard tui/*.c))
 LIB_SRC  = $(CORE_SRC) $(NET_SRC) $(TUI_SRC)
-LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/corpus_data.o
 UNIT_SRC = $(wildcard tests/unit/*.c)
 UNIT_OBJ = $(UNIT_SRC:%.c=$(BUILD)/%.o)
 HELPER_SRC = $(wildcard tests/tools/*.c)
@@ -42,6 +42,20 @@ $(BUILD)/libtermloom.a: $(LIB_OBJ)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# The builtin model's default corpus is compiled in (a byte array made with POSIX od and
+# sed), so ./termloom works from any directory without being installed.
+$(BUILD)/corpus_data.c: doc/corpus.txt
+	@mkdir -p $(BUILD)
+	@{ echo '/* generated from doc/corpus.txt by make: do not edit */'; \
+	  echo '#include <stddef.h>'; \
+	  echo 'const unsigned char ngram_corpus_data[] = {'; \
+	  od -An -v -tu1 doc/corpus.txt | sed -e 's/^ *//' -e 's/ *$$//' -e '/^$$/d' -e 's/  */,/g' -e 's/$$/,/'; \
+	  echo '0 };'; \
+	  echo 'const size_t ngram_corpus_size = sizeof ngram_corpus_data - 1;'; } > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/corpus_data.o: $(BUILD)/corpus_data.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # The unit-test registry is generated from the TEST(name) lines of tests/unit/*.c.

@@ -1,0 +1,530 @@
+/* core/ngram_backend.c — the builtin backend: samples branches from the n-gram model.
+ * See ngram.h for the contract and backend.h for the event protocol.
+ *
+ * Every request and branch is plain state; pump() steps active branches one token at a
+ * time, round-robin, for a few milliseconds.  Text that could be the start of a stop string
+ * is held back until it is known not to be, so a branch that stops ends exactly before the
+ * stop string.  Requests are heap objects so an event callback may start or cancel
+ * requests while pump is iterating; finished ones are freed once pump unwinds. */
+#include "core/ngram.h"
+#include "core/mem.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PUMP_BUDGET_NS 4000000L   /* sampling time per pump call */
+
+typedef struct {
+    uint32_t id;
+    double   logprob;
+    uint32_t alt, nalt;          /* into branch.alts */
+    size_t   off, len;           /* into branch.pend */
+} pend_token;
+
+typedef struct {
+    uint64_t   rng[4];
+    uint32_t   ctx[NGRAM_MAX_ORDER - 1];
+    size_t     nctx;
+    int        ntok;
+    int        done;
+    buf        pend;             /* text of the held-back tokens */
+    pend_token *toks;
+    size_t     ntoks, cap_toks;
+    struct { uint32_t id; double lp; } *alts;
+    size_t     nalts, cap_alts;
+} branch;
+
+typedef struct {
+    int     id;
+    int     k;
+    int     ended;
+    int     cancelled;
+    int     end_sent;
+    double  temperature, top_p;
+    int     max_tokens, logprobs;
+    char   *stop[SETTINGS_MAX_STOP];
+    int     nstop;
+    size_t  max_stop;
+    branch *br;
+} request;
+
+typedef struct {
+    backend      base;
+    ngram_model *m;
+    double      *p;              /* the distribution, per step */
+    double      *q;              /* sampling weights */
+    uint32_t    *order;          /* ids sorted by weight (top_p) */
+    request    **reqs;
+    size_t       nreqs, cap;
+    size_t       rr;             /* round-robin position */
+    int          next_id;
+    int          depth;          /* pump nesting (callbacks may pump) */
+    uint64_t     entropy;        /* for requests without a seed */
+    tree_alt    *tops;
+    size_t       cap_tops;
+} ngram_backend;
+
+/* ---- random numbers: splitmix64 seeding, xoshiro256** ---- */
+
+static uint64_t splitmix(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+static uint64_t rng_next(uint64_t s[4])
+{
+    uint64_t r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return r;
+}
+
+static double rng_unit(uint64_t s[4]) { return (double)(rng_next(s) >> 11) * 0x1.0p-53; }
+
+static void rng_seed(uint64_t s[4], uint64_t seed, int branch_no)
+{
+    uint64_t x = seed ^ (0xd1b54a32d192ed03ULL * (uint64_t)(branch_no + 1));
+    for (int i = 0; i < 4; i++)
+        s[i] = splitmix(&x);
+}
+
+static long elapsed_ns(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (t.tv_sec - t0->tv_sec) * 1000000000L + (t.tv_nsec - t0->tv_nsec);
+}
+
+/* ---- sampling ---- */
+
+static int cmp_weight_desc(const void *a, const void *b, const double *q)
+{
+    double x = q[*(const uint32_t *)a], y = q[*(const uint32_t *)b];
+    if (x != y)
+        return x > y ? -1 : 1;
+    return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+}
+
+static const double *sort_weights;
+static int cmp_sort(const void *a, const void *b) { return cmp_weight_desc(a, b, sort_weights); }
+
+/* Picks the next token from nb->p (ids 1..V-1; the unknown token is never sampled). */
+static uint32_t sample(ngram_backend *nb, const request *r, branch *br)
+{
+    size_t v = ngram_vocab_size(nb->m);
+    const double *p = nb->p;
+    if (v < 2)
+        return 0;
+    uint32_t best = 1;
+    for (uint32_t i = 2; i < v; i++)
+        if (p[i] > p[best])
+            best = i;
+    if (r->temperature <= 0)
+        return best;
+    double *q = nb->q, total = 0;
+    if (r->temperature == 1.0) {
+        for (size_t i = 1; i < v; i++)
+            total += q[i] = p[i];
+    } else {
+        /* p^(1/T), scaled by the largest so small temperatures do not underflow. */
+        double lmax = log(p[best]), inv = 1.0 / r->temperature;
+        for (size_t i = 1; i < v; i++)
+            total += q[i] = p[i] > 0 ? exp((log(p[i]) - lmax) * inv) : 0;
+    }
+    if (r->top_p < 1.0) {
+        size_t n = 0;
+        for (uint32_t i = 1; i < v; i++)
+            nb->order[n++] = i;
+        sort_weights = q;
+        qsort(nb->order, n, sizeof *nb->order, cmp_sort);
+        double keep = r->top_p * total, cum = 0;
+        size_t cut = 0;
+        while (cut < n && (cut == 0 || cum < keep))
+            cum += q[nb->order[cut++]];
+        double x = rng_unit(br->rng) * cum;
+        for (size_t i = 0; i < cut; i++) {
+            x -= q[nb->order[i]];
+            if (x < 0)
+                return nb->order[i];
+        }
+        return nb->order[cut - 1];
+    }
+    double x = rng_unit(br->rng) * total;
+    uint32_t last = best;
+    for (uint32_t i = 1; i < v; i++) {
+        if (q[i] <= 0)
+            continue;
+        last = i;
+        x -= q[i];
+        if (x < 0)
+            return i;
+    }
+    return last;   /* rounding left x a hair above 0 */
+}
+
+/* The `want` most probable known tokens of nb->p, most probable first, into br->alts. */
+static void top_alternatives(ngram_backend *nb, branch *br, int want, pend_token *pt)
+{
+    size_t v = ngram_vocab_size(nb->m);
+    const double *p = nb->p;
+    pt->alt = (uint32_t)br->nalts;
+    pt->nalt = 0;
+    if (want <= 0)
+        return;
+    if ((size_t)want > v - 1)
+        want = (int)(v - 1);
+    xgrow(&br->alts, &br->cap_alts, br->nalts + (size_t)want, sizeof *br->alts);
+    uint32_t *ids = (uint32_t *)nb->order;   /* scratch: a small sorted list */
+    size_t n = 0;
+    for (uint32_t i = 1; i < v; i++) {
+        if (n == (size_t)want && p[i] <= p[ids[n - 1]])
+            continue;
+        size_t j = n < (size_t)want ? n++ : n - 1;
+        while (j > 0 && p[ids[j - 1]] < p[i]) {
+            ids[j] = ids[j - 1];
+            j--;
+        }
+        ids[j] = i;
+    }
+    for (size_t i = 0; i < n; i++) {
+        br->alts[br->nalts].id = ids[i];
+        br->alts[br->nalts++].lp = log(p[ids[i]]);
+    }
+    pt->nalt = (uint32_t)n;
+}
+
+/* ---- events ---- */
+
+static void emit_token(ngram_backend *nb, const request *r, int bi, const pend_token *pt,
+                       size_t len)
+{
+    branch *br = &r->br[bi];
+    xgrow(&nb->tops, &nb->cap_tops, pt->nalt + 1, sizeof *nb->tops);
+    for (uint32_t i = 0; i < pt->nalt; i++) {
+        size_t l;
+        const char *s = ngram_token_text(nb->m, br->alts[pt->alt + i].id, &l);
+        nb->tops[i] = (tree_alt){ s, l, br->alts[pt->alt + i].lp };
+    }
+    /* The text comes from the vocabulary, not from br->pend, which may move meanwhile. */
+    size_t l;
+    const char *text = ngram_token_text(nb->m, pt->id, &l);
+    backend_event ev = {
+        .kind = BACKEND_EV_TOKEN, .request = r->id, .branch = bi, .text = text,
+        .len = len < l ? len : l, .logprob = pt->logprob, .top = nb->tops, .ntop = pt->nalt,
+        .exact = 1,
+    };
+    backend_emit(&nb->base, &ev);
+}
+
+/* Emits the held-back tokens that end at or before byte `upto` of br->pend (a token that
+ * straddles it is cut there when cut is set, else kept back) and drops them. */
+static void flush_pending(ngram_backend *nb, request *r, int bi, size_t upto, int cut)
+{
+    branch *br = &r->br[bi];
+    size_t done = 0;
+    pend_token t;
+    while (done < br->ntoks) {
+        t = br->toks[done];
+        if (t.off + t.len <= upto)
+            emit_token(nb, r, bi, &t, t.len);
+        else if (cut && t.off < upto)
+            emit_token(nb, r, bi, &t, upto - t.off);
+        else
+            break;
+        br = &r->br[bi];
+        done++;
+    }
+    if (done == br->ntoks || cut) {
+        br->ntoks = 0;
+        br->nalts = 0;
+        buf_clear(&br->pend);
+        return;
+    }
+    size_t shift = br->toks[done].off;
+    memmove(br->toks, br->toks + done, (br->ntoks - done) * sizeof *br->toks);
+    br->ntoks -= done;
+    for (size_t i = 0; i < br->ntoks; i++)
+        br->toks[i].off -= shift;
+    memmove(br->pend.data, br->pend.data + shift, br->pend.len - shift);
+    br->pend.len -= shift;
+    br->pend.data[br->pend.len] = 0;
+}
+
+static void end_branch(ngram_backend *nb, request *r, int bi, backend_event_kind kind,
+                       const char *finish, const char *message)
+{
+    r->br[bi].done = 1;
+    r->ended++;
+    backend_event ev = { .kind = kind, .request = r->id, .branch = bi, .finish = finish,
+                         .message = message };
+    backend_emit(&nb->base, &ev);
+}
+
+/* Earliest full stop-string match in the pending text, or (size_t)-1. */
+static size_t stop_match(const request *r, const buf *pend)
+{
+    size_t best = (size_t)-1;
+    for (int s = 0; s < r->nstop; s++) {
+        size_t n = strlen(r->stop[s]);
+        for (size_t i = 0; n && i + n <= pend->len && i < best; i++)
+            if (!memcmp(pend->data + i, r->stop[s], n)) {
+                best = i;
+                break;
+            }
+    }
+    return best;
+}
+
+/* Start of the longest tail of the pending text that could still grow into a stop string. */
+static size_t stop_holdback(const request *r, const buf *pend)
+{
+    size_t from = pend->len > r->max_stop ? pend->len - r->max_stop : 0;
+    for (size_t i = from; i < pend->len; i++)
+        for (int s = 0; s < r->nstop; s++) {
+            size_t n = strlen(r->stop[s]), tail = pend->len - i;
+            if (tail < n && !memcmp(pend->data + i, r->stop[s], tail))
+                return i;
+        }
+    return pend->len;
+}
+
+/* Samples one token of branch bi and emits what is certain. */
+static void step(ngram_backend *nb, request *r, int bi)
+{
+    branch *br = &r->br[bi];
+    ngram_distribution(nb->m, br->ctx, br->nctx, nb->p);
+    uint32_t id = sample(nb, r, br);
+    size_t len;
+    const char *text = ngram_token_text(nb->m, id, &len);
+    xgrow(&br->toks, &br->cap_toks, br->ntoks + 1, sizeof *br->toks);
+    pend_token *pt = &br->toks[br->ntoks++];
+    pt->id = id;
+    pt->logprob = log(nb->p[id]);
+    pt->off = br->pend.len;
+    pt->len = len;
+    top_alternatives(nb, br, r->logprobs, pt);
+    buf_add(&br->pend, text, len);
+    /* Slide the context window. */
+    size_t want = (size_t)ngram_order(nb->m) - 1;
+    if (want) {
+        if (br->nctx == want) {
+            memmove(br->ctx, br->ctx + 1, (want - 1) * sizeof *br->ctx);
+            br->nctx--;
+        }
+        br->ctx[br->nctx++] = id;
+    }
+    br->ntok++;
+    size_t at = stop_match(r, &br->pend);
+    if (at != (size_t)-1) {
+        flush_pending(nb, r, bi, at, 1);
+        end_branch(nb, r, bi, BACKEND_EV_DONE, "stop", NULL);
+        return;
+    }
+    if (br->ntok >= r->max_tokens) {
+        flush_pending(nb, r, bi, r->br[bi].pend.len, 0);
+        end_branch(nb, r, bi, BACKEND_EV_DONE, "length", NULL);
+        return;
+    }
+    flush_pending(nb, r, bi, stop_holdback(r, &br->pend), 0);
+}
+
+/* ---- backend operations ---- */
+
+static int ng_start(backend *b, const char *context, size_t len, const gen_settings *s, int k,
+                    char *err, size_t errlen)
+{
+    ngram_backend *nb = (ngram_backend *)b;
+    if (k < 1 || k > 4096) {
+        snprintf(err, errlen, "branches: %d is out of range", k);
+        return -1;
+    }
+    request *r = xcalloc(1, sizeof *r);
+    r->id = ++nb->next_id;
+    r->k = k;
+    r->temperature = s->temperature;
+    r->top_p = s->top_p > 0 ? s->top_p : 1.0;
+    r->max_tokens = s->max_tokens > 0 ? s->max_tokens : 1;
+    r->logprobs = s->logprobs;
+    for (int i = 0; i < s->nstop && i < SETTINGS_MAX_STOP; i++)
+        if (s->stop[i] && *s->stop[i]) {
+            r->stop[r->nstop++] = xstrdup(s->stop[i]);
+            if (strlen(s->stop[i]) > r->max_stop)
+                r->max_stop = strlen(s->stop[i]);
+        }
+    uint64_t seed;
+    if (s->has_seed)
+        seed = (uint64_t)s->seed;
+    else {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        nb->entropy ^= (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ ((uint64_t)getpid() << 40);
+        seed = splitmix(&nb->entropy);
+    }
+    uint32_t ctx[NGRAM_MAX_ORDER - 1];
+    size_t nctx = ngram_context(nb->m, context, len, ctx);
+    r->br = xcalloc((size_t)k, sizeof *r->br);
+    for (int i = 0; i < k; i++) {
+        rng_seed(r->br[i].rng, seed, i);
+        memcpy(r->br[i].ctx, ctx, sizeof ctx);
+        r->br[i].nctx = nctx;
+    }
+    xgrow(&nb->reqs, &nb->cap, nb->nreqs + 1, sizeof *nb->reqs);
+    nb->reqs[nb->nreqs++] = r;
+    return r->id;
+}
+
+static void ng_cancel(backend *b, int request_id)
+{
+    ngram_backend *nb = (ngram_backend *)b;
+    for (size_t i = 0; i < nb->nreqs; i++)
+        if (request_id == 0 || nb->reqs[i]->id == request_id)
+            nb->reqs[i]->cancelled = 1;
+}
+
+static void request_free(request *r)
+{
+    for (int i = 0; i < r->k; i++) {
+        buf_free(&r->br[i].pend);
+        free(r->br[i].toks);
+        free(r->br[i].alts);
+    }
+    for (int i = 0; i < r->nstop; i++)
+        free(r->stop[i]);
+    free(r->br);
+    free(r);
+}
+
+/* Advances one request by a token per open branch; returns 1 when it did something. */
+static int advance(ngram_backend *nb, request *r)
+{
+    if (r->end_sent)
+        return 0;
+    int did = 0;
+    for (int i = 0; i < r->k; i++) {
+        if (r->br[i].done)
+            continue;
+        did = 1;
+        if (r->cancelled) {
+            flush_pending(nb, r, i, r->br[i].pend.len, 0);
+            end_branch(nb, r, i, BACKEND_EV_ERROR, "cancelled", "generation cancelled");
+        } else
+            step(nb, r, i);
+    }
+    if (r->ended == r->k && !r->end_sent) {
+        r->end_sent = 1;
+        backend_event ev = { .kind = BACKEND_EV_REQUEST_END, .request = r->id, .branch = -1 };
+        backend_emit(&nb->base, &ev);
+        did = 1;
+    }
+    return did;
+}
+
+static size_t live_requests(const ngram_backend *nb)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < nb->nreqs; i++)
+        n += !nb->reqs[i]->end_sent;
+    return n;
+}
+
+static int ng_pump(backend *b)
+{
+    ngram_backend *nb = (ngram_backend *)b;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    nb->depth++;
+    for (;;) {
+        int did = 0;
+        size_t n = nb->nreqs;   /* requests started by callbacks wait for the next round */
+        for (size_t j = 0; j < n && j < nb->nreqs; j++) {
+            size_t i = (nb->rr + j) % nb->nreqs;
+            did |= advance(nb, nb->reqs[i]);
+            if (elapsed_ns(&t0) > PUMP_BUDGET_NS) {
+                nb->rr = i + 1;
+                did = 0;
+                break;
+            }
+        }
+        if (!did)
+            break;
+    }
+    if (--nb->depth == 0) {
+        size_t w = 0;
+        for (size_t i = 0; i < nb->nreqs; i++) {
+            if (nb->reqs[i]->end_sent)
+                request_free(nb->reqs[i]);
+            else
+                nb->reqs[w++] = nb->reqs[i];
+        }
+        nb->nreqs = w;
+        if (nb->rr >= w)
+            nb->rr = 0;
+    }
+    return (int)live_requests(nb);
+}
+
+static int ng_wait(backend *b, const int *fds, int nfds, int timeout_ms, int *fd_ready)
+{
+    ngram_backend *nb = (ngram_backend *)b;
+    if (live_requests(nb)) {
+        /* CPU work is waiting: report a ready descriptor if there is one, never sleep. */
+        if (!nfds || !backend_poll_fds(fds, nfds, 0, fd_ready))
+            if (fd_ready)
+                *fd_ready = -1;
+        return 1;
+    }
+    return backend_poll_fds(fds, nfds, timeout_ms, fd_ready);
+}
+
+static void ng_free(backend *b)
+{
+    ngram_backend *nb = (ngram_backend *)b;
+    for (size_t i = 0; i < nb->nreqs; i++)
+        request_free(nb->reqs[i]);
+    free(nb->reqs);
+    free(nb->p);
+    free(nb->q);
+    free(nb->order);
+    free(nb->tops);
+    ngram_free(nb->m);
+    free(nb);
+}
+
+static const backend_ops ngram_ops = { ng_start, ng_cancel, ng_pump, ng_wait, ng_free };
+
+backend *ngram_backend_new(const char *corpus_path, char *err, size_t errlen)
+{
+    ngram_model *m = ngram_load(corpus_path, NGRAM_MAX_ORDER, err, errlen);
+    if (!m)
+        return NULL;
+    ngram_backend *nb = xcalloc(1, sizeof *nb);
+    nb->base.ops = &ngram_ops;
+    nb->base.name = "builtin";
+    nb->base.exact = 1;
+    nb->m = m;
+    size_t v = ngram_vocab_size(m);
+    nb->p = xmalloc(v * sizeof *nb->p);
+    nb->q = xmalloc(v * sizeof *nb->q);
+    nb->order = xmalloc((v + 1) * sizeof *nb->order);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    nb->entropy = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ULL ^ (uint64_t)(uintptr_t)nb;
+    return &nb->base;
+}
+
+const ngram_model *ngram_backend_model(const backend *b)
+{
+    return b && b->ops == &ngram_ops ? ((const ngram_backend *)b)->m : NULL;
+}
