@@ -5,23 +5,37 @@
  * Loading validates everything before anything is returned: on error the session is left
  * empty and err holds one line "FILE: problem".  Saving writes a temporary file in the same
  * folder, fsyncs and renames, so a failed save leaves the old file intact.  save→load→save
- * gives identical bytes; unknown fields (top level and per node) survive.  The API key is
- * not part of a session and is never written. */
+ * gives identical bytes; unknown fields (top level, in "settings" and per node) survive.
+ * The API key is not part of a session and is never written (an "api_key" found in a file
+ * is dropped on load).
+ *
+ * Layout written: the top-level keys on the first line, then one node per line inside
+ * "nodes" (in id order), then the closing line; unknown top-level keys come last.  The
+ * loader reads that layout a node at a time without holding the whole document; any other
+ * valid JSON layout of the same document loads through a whole-document parse.
+ * A session struct must be session_init()ed (or zero-filled) before any call. */
 #ifndef CORE_SESSION_H
 #define CORE_SESSION_H
 #include "core/settings.h"
 #include "core/tree.h"
 
+#define SESSION_FORMAT  "termloom-session"
+#define SESSION_VERSION 1
+/* Files larger than this are refused (node pools use 32-bit offsets). */
+#define SESSION_MAX_BYTES ((size_t)2 << 30)
+
 typedef struct session {
     tree        *t;
     gen_settings settings;
     int32_t      cursor;
-    void        *extra;      /* json_t * object of unknown top-level fields, or NULL */
+    void        *extra;           /* json_t * object of unknown top-level fields, or NULL */
+    void        *settings_extra;  /* json_t * object of unknown "settings" keys, or NULL */
 } session;
 
 void session_init(session *s);            /* empty tree, default settings, cursor none */
 void session_free(session *s);
-/* A new session whose root is the prompt. */
+/* A new tree whose root is the prompt (origin prompt); the cursor is the root.  The
+ * settings are kept; unknown fields are dropped. */
 void session_new_prompt(session *s, const char *prompt);
 int  session_load(session *s, const char *path, char *err, size_t errlen);
 int  session_load_mem(session *s, const char *data, size_t len, const char *name,

@@ -1,0 +1,541 @@
+#include "tests/test.h"
+#include "core/mem.h"
+#include "core/session.h"
+#include "tui/cli.h"
+#include <dirent.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* A session using every field the format has. */
+static void build_rich(session *s)
+{
+    char err[256];
+    session_init(s);
+    CHECK(settings_set(&s->settings, "backend", "openai", err, sizeof err) == 0);
+    CHECK(settings_set(&s->settings, "base_url", "http://127.0.0.1:9/v1", err, sizeof err) == 0);
+    CHECK(settings_set(&s->settings, "model", "tiny-base", err, sizeof err) == 0);
+    CHECK(settings_set(&s->settings, "temperature", "0.7", err, sizeof err) == 0);
+    CHECK(settings_set(&s->settings, "top_p", "0.95", err, sizeof err) == 0);
+    CHECK(settings_set(&s->settings, "stop", "\n\n", err, sizeof err) == 0);
+    CHECK(settings_set(&s->settings, "stop", "END", err, sizeof err) == 0);
+    CHECK(settings_set(&s->settings, "seed", "-42", err, sizeof err) == 0);
+    CHECK(settings_set(&s->settings, "branches", "7", err, sizeof err) == 0);
+    CHECK(settings_set(&s->settings, "chat_prefill", "true", err, sizeof err) == 0);
+    session_new_prompt(s, "Once upon a \"time\"\n\t\\ é 𝄞");
+    tree *t = s->t;
+    int32_t r = tree_root(t);
+    int32_t a = tree_add_child(t, r, TREE_ORIGIN_MODEL, "", 0);
+    tree_alt alts[] = { { " there", 6, -0.1234567 }, { " a", 2, -2.4 }, { " \x01", 2, -7.25e-7 } };
+    tree_append_token(t, a, " there", 6, -0.1234567, alts, 3, 1);
+    tree_append_token(t, a, " was", 4, NAN, NULL, 0, 1);
+    tree_append_token(t, a, "\xe2\x80", 2, -3.0, alts, 1, 1);   /* half a character */
+    tree_set_model(t, a, "tiny-base");
+    tree_set_finish(t, a, "length");
+    tree_get(t, a)->marks = TREE_MARK_ATTRACTOR | TREE_MARK_BOOKMARK;
+    tree_get(t, a)->flags |= TREE_FLAG_VISITED;
+    tree_get(t, a)->created = 1700000000;
+    int32_t b = tree_add_child(t, r, TREE_ORIGIN_EDIT, "edited", 6);
+    tree_get(t, b)->flags |= TREE_FLAG_INCOMPLETE;
+    tree_get(t, b)->marks = TREE_MARK_BOOKMARK;
+    tree_get(t, b)->created = 0;
+    int32_t c = tree_add_child(t, a, TREE_ORIGIN_FORCED, " forced", 7);
+    int32_t d = tree_add_child(t, r, TREE_ORIGIN_MODEL, "deleted later", 13);
+    tree_delete(t, d);                        /* ids stay sparse after a deletion */
+    tree_add_child(t, b, TREE_ORIGIN_MODEL, "after the gap", 13);
+    s->cursor = c;
+}
+
+static char *write_tmp(const char *name, const char *data, size_t len)
+{
+    char *path = xasprintf("%s/%s", test_tmpdir(), name);
+    FILE *f = fopen(path, "wb");
+    if (f) {
+        fwrite(data, 1, len, f);
+        fclose(f);
+    }
+    return path;
+}
+
+TEST(session_round_trip_is_byte_identical)
+{
+    session s, s2;
+    char err[512];
+    build_rich(&s);
+    size_t n1, n2;
+    char *d1 = session_dump(&s, &n1);
+    char *path = xasprintf("%s/a.json", test_tmpdir());
+    REQUIRE(session_save(&s, path, err, sizeof err) == 0);
+    size_t nf;
+    char *onfile = test_slurp(path, &nf);
+    CHECK(onfile && nf == n1 && !memcmp(onfile, d1, n1));     /* save writes what dump gives */
+    session_init(&s2);
+    REQUIRE(session_load(&s2, path, err, sizeof err) == 0);
+    char *d2 = session_dump(&s2, &n2);
+    CHECKF(n1 == n2 && !memcmp(d1, d2, n1), "second save differs:\n%s\n---\n%s", d1, d2);
+    /* what came back */
+    CHECK_INT(tree_count(s2.t), tree_count(s.t));
+    CHECK_INT(s2.cursor, s.cursor);
+    int32_t a = tree_child(s2.t, tree_root(s2.t));
+    tree_node *na = tree_get(s2.t, a);
+    REQUIRE(na);
+    CHECK_INT(na->ntokens, 3);
+    CHECK_NEAR(na->tokens[0].tok.logprob, -0.1234567, 1e-7);
+    CHECK(na->tokens[0].tok.logprob == tree_get(s.t, a)->tokens[0].tok.logprob);  /* same float */
+    CHECK(isnan(na->tokens[1].tok.logprob));
+    CHECK_STR(tree_top_text(na, 0, 1, NULL), " a");
+    CHECK(tree_top_logprob(na, 0, 2) == (float)-7.25e-7);
+    CHECK_STR(tree_model(s2.t, a), "tiny-base");
+    CHECK_STR(tree_finish(s2.t, a), "length");
+    CHECK_INT(na->marks, TREE_MARK_ATTRACTOR | TREE_MARK_BOOKMARK);
+    CHECK(na->flags & TREE_FLAG_VISITED);
+    CHECK_INT(na->created, 1700000000);
+    CHECK_STR(na->text, " there was\xef\xbf\xbd\xef\xbf\xbd");  /* the broken char made valid */
+    CHECK_STR(tree_get(s2.t, tree_root(s2.t))->text, "Once upon a \"time\"\n\t\\ é 𝄞");
+    CHECK_INT(tree_capacity(s2.t), tree_capacity(s.t));   /* the deleted id is not reused */
+    /* a third generation is identical too */
+    char *path2 = xasprintf("%s/b.json", test_tmpdir());
+    REQUIRE(session_save(&s2, path2, err, sizeof err) == 0);
+    char *f2 = test_slurp(path2, &nf);
+    CHECK(f2 && nf == n1 && !memcmp(f2, d1, n1));
+    free(f2), free(path2), free(onfile), free(path), free(d1), free(d2);
+    session_free(&s);
+    session_free(&s2);
+}
+
+TEST(session_layout_is_one_node_per_line)
+{
+    session s;
+    build_rich(&s);
+    size_t n;
+    char *d = session_dump(&s, &n);
+    size_t lines = 0;
+    for (size_t i = 0; i < n; i++)
+        lines += d[i] == '\n';
+    CHECK_INT(lines, tree_count(s.t) + 2);                 /* header, nodes, closing line */
+    static const char head[] = "{\"format\":\"termloom-session\",\"version\":1,\"settings\":{";
+    CHECK(!strncmp(d, head, strlen(head)));
+    CHECK(strstr(d, "\"temperature\":0.7,") != NULL);      /* shortest round-trip numbers */
+    CHECK(strstr(d, "\"logprob\":-0.1234567") != NULL);
+    free(d);
+    session_free(&s);
+}
+
+TEST(session_settings_saved_and_restored)
+{
+    session s, s2;
+    char err[512];
+    build_rich(&s);
+    size_t n;
+    char *d = session_dump(&s, &n);
+    session_init(&s2);
+    REQUIRE(session_load_mem(&s2, d, n, "mem.json", err, sizeof err) == 0);
+    for (size_t i = 0; i < settings_noptions; i++) {
+        if (!settings_options[i].saved)
+            continue;
+        char *a = settings_get(&s.settings, settings_options[i].key);
+        char *b = settings_get(&s2.settings, settings_options[i].key);
+        CHECKF(!strcmp(a, b), "%s: saved %s, loaded %s", settings_options[i].key, a, b);
+        free(a), free(b);
+    }
+    CHECK_STR(s2.settings.backend, "openai");
+    CHECK_INT(s2.settings.nstop, 2);
+    CHECK_STR(s2.settings.stop[0], "\n\n");
+    CHECK(s2.settings.has_seed && s2.settings.seed == -42);
+    CHECK(s2.settings.temperature == 0.7);
+    free(d);
+    session_free(&s);
+    session_free(&s2);
+}
+
+TEST(session_unknown_fields_survive)
+{
+    const char *doc =
+        "{\"format\":\"termloom-session\",\"version\":1,\"future\":{\"x\":[1,2.5,\"y\"]},"
+        "\"settings\":{\"temperature\":0.5,\"new_knob\":3},\"root\":0,\"cursor\":1,"
+        "\"nodes\":[{\"id\":0,\"parent\":null,\"origin\":\"prompt\",\"text\":\"p\",\"children\":[1],\"color\":\"red\"},"
+        "{\"id\":1,\"parent\":0,\"origin\":\"model\",\"text\":\"c\",\"children\":[],\"score\":0.25,\"tags\":[\"a\"]}],"
+        "\"zz_last\":null}";
+    session s;
+    char err[512];
+    session_init(&s);
+    REQUIRE(session_load_mem(&s, doc, strlen(doc), "u.json", err, sizeof err) == 0);
+    size_t n;
+    char *d = session_dump(&s, &n);
+    json_error_t e;
+    json_t *j = json_loadb(d, n, 0, &e);
+    REQUIRE(j);
+    CHECK(json_equal(json_object_get(j, "future"), json_pack("{s:[i,f,s]}", "x", 1, 2.5, "y")));
+    CHECK(json_is_null(json_object_get(j, "zz_last")) && json_object_get(j, "zz_last"));
+    CHECK_INT(json_integer_value(json_object_get(json_object_get(j, "settings"), "new_knob")), 3);
+    json_t *nodes = json_object_get(j, "nodes");
+    CHECK_STR(json_string_value(json_object_get(json_array_get(nodes, 0), "color")), "red");
+    CHECK_NEAR(json_real_value(json_object_get(json_array_get(nodes, 1), "score")), 0.25, 0);
+    CHECK_STR(json_string_value(json_array_get(json_object_get(json_array_get(nodes, 1), "tags"), 0)), "a");
+    json_decref(j);
+    /* and they survive a second round, byte for byte */
+    session s2;
+    session_init(&s2);
+    REQUIRE(session_load_mem(&s2, d, n, "u2.json", err, sizeof err) == 0);
+    size_t n2;
+    char *d2 = session_dump(&s2, &n2);
+    CHECK(n == n2 && !memcmp(d, d2, n));
+    free(d), free(d2);
+    session_free(&s);
+    session_free(&s2);
+}
+
+TEST(session_reformatted_file_loads_the_same)
+{
+    session s, s2;
+    char err[512];
+    build_rich(&s);
+    size_t n;
+    char *d = session_dump(&s, &n);
+    json_error_t e;
+    json_t *j = json_loadb(d, n, 0, &e);
+    REQUIRE(j);
+    /* pretty-printed with sorted keys: a different layout and key order */
+    char *pretty = json_dumps(j, JSON_INDENT(3) | JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
+    json_decref(j);
+    REQUIRE(pretty);
+    CHECK(strcmp(pretty, d) != 0);
+    char *path = write_tmp("pretty.json", pretty, strlen(pretty));
+    session_init(&s2);
+    CHECKF(session_load(&s2, path, err, sizeof err) == 0, "%s", err);
+    size_t n2;
+    char *d2 = session_dump(&s2, &n2);
+    CHECKF(n == n2 && !memcmp(d, d2, n), "reloaded:\n%s", d2);
+    session_free(&s2);
+    /* all on one line, from memory */
+    j = json_loadb(d, n, 0, &e);
+    char *compact = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    json_decref(j);
+    session_init(&s2);
+    CHECKF(session_load_mem(&s2, compact, strlen(compact), "c.json", err, sizeof err) == 0, "%s", err);
+    free(d2);
+    d2 = session_dump(&s2, &n2);
+    CHECK(n == n2 && !memcmp(d, d2, n));
+    free(d), free(d2), free(pretty), free(compact), free(path);
+    session_free(&s);
+    session_free(&s2);
+}
+
+/* ---- invalid files ---- */
+
+#define HDR "{\"format\":\"termloom-session\",\"version\":1,\"settings\":{},\"root\":0,\"cursor\":0,\"nodes\":["
+#define N0(children) "{\"id\":0,\"parent\":null,\"origin\":\"prompt\",\"text\":\"p\",\"children\":" children "}"
+#define N(id, parent, children) "{\"id\":" #id ",\"parent\":" #parent ",\"origin\":\"model\",\"text\":\"x\",\"children\":" children "}"
+
+static const struct { const char *doc, *want; } bad_cases[] = {
+    { "{\"format\": \"termloom-session\",", "not valid JSON at line 1" },
+    { "", "not valid JSON" },
+    { "[1, 2]", "top level is not an object" },
+    { "{\"version\":1}", "no \"format\" field" },
+    { "{\"format\":\"loom\",\"version\":1}", "format is \"loom\"" },
+    { "{\"format\":3,\"version\":1}", "not a termloom session" },
+    { "{\"format\":\"termloom-session\"}", "version is missing" },
+    { "{\"format\":\"termloom-session\",\"version\":\"1\"}", "version is not a whole number" },
+    { "{\"format\":\"termloom-session\",\"version\":2,\"root\":0,\"nodes\":[]}", "unsupported version 2" },
+    { "{\"format\":\"termloom-session\",\"version\":1,\"nodes\":[]}", "root is missing" },
+    { "{\"format\":\"termloom-session\",\"version\":1,\"root\":null}", "nodes is missing" },
+    { "{\"format\":\"termloom-session\",\"version\":1,\"root\":null,\"nodes\":{}}", "nodes is not an array" },
+    { "{\"format\":\"termloom-session\",\"version\":1,\"root\":\"0\",\"nodes\":[]}", "root is not a node id" },
+    { "{\"format\":\"termloom-session\",\"version\":1,\"settings\":[],\"root\":null,\"nodes\":[]}", "settings is not an object" },
+    { "{\"format\":\"termloom-session\",\"version\":1,\"settings\":{\"temperature\":\"hot\"},\"root\":null,\"nodes\":[]}", "settings: temperature is not a number" },
+    { "{\"format\":\"termloom-session\",\"version\":1,\"settings\":{\"temperature\":11},\"root\":null,\"nodes\":[]}", "temperature: '11' is not a number from 0 to 10" },
+    { "{\"format\":\"termloom-session\",\"version\":1,\"settings\":{\"backend\":\"gpt\"},\"root\":null,\"nodes\":[]}", "backend: 'gpt' is not one of" },
+    { HDR "5]}", "nodes[0] is not an object" },
+    { HDR "{\"parent\":null}]}", "nodes[0]: id is missing" },
+    { HDR "{\"id\":-1}]}", "nodes[0]: id is not a node id" },
+    { HDR "{\"id\":\"0\"}]}", "nodes[0]: id is not a node id" },
+    { HDR "{\"id\":0,\"origin\":\"prompt\",\"text\":\"p\",\"children\":[]}]}", "node 0: parent is missing" },
+    { HDR "{\"id\":0,\"parent\":null,\"origin\":\"prompt\",\"children\":[]}]}", "node 0: text is missing" },
+    { HDR "{\"id\":0,\"parent\":null,\"origin\":\"prompt\",\"text\":7,\"children\":[]}]}", "node 0: text is not a string" },
+    { HDR "{\"id\":0,\"parent\":null,\"origin\":\"alien\",\"text\":\"p\",\"children\":[]}]}", "node 0: unknown origin 'alien'" },
+    { HDR "{\"id\":0,\"parent\":\"none\",\"origin\":\"prompt\",\"text\":\"p\",\"children\":[]}]}", "node 0: parent is not a node id" },
+    { HDR "{\"id\":0,\"parent\":null,\"origin\":\"prompt\",\"text\":\"p\",\"children\":{}}]}", "node 0: children is not an array" },
+    { HDR "{\"id\":0,\"parent\":null,\"origin\":\"prompt\",\"text\":\"p\",\"children\":[\"1\"]}]}", "node 0: children[0] is not a node id" },
+    { HDR "{\"id\":0,\"parent\":null,\"origin\":\"prompt\",\"text\":\"p\",\"children\":[],\"tokens\":{}}]}", "node 0: tokens is not an array" },
+    { HDR "{\"id\":0,\"parent\":null,\"origin\":\"prompt\",\"text\":\"p\",\"children\":[],\"tokens\":[{\"logprob\":-1}]}]}", "node 0: tokens[0].text is missing" },
+    { HDR "{\"id\":0,\"parent\":null,\"origin\":\"prompt\",\"text\":\"p\",\"children\":[],\"tokens\":[{\"text\":\"a\",\"logprob\":\"-1\"}]}]}", "node 0: tokens[0].logprob is not a number" },
+    { HDR "{\"id\":0,\"parent\":null,\"origin\":\"prompt\",\"text\":\"p\",\"children\":[],\"tokens\":[{\"text\":\"a\",\"top\":[{\"text\":1}]}]}]}", "node 0: tokens[0].top[0] is not" },
+    { HDR "{\"id\":0,\"parent\":null,\"origin\":\"prompt\",\"text\":\"p\",\"children\":[],\"marks\":[\"gold\"]}]}", "node 0: marks[0] is not" },
+    { HDR "{\"id\":0,\"parent\":null,\"origin\":\"prompt\",\"text\":\"p\",\"children\":[],\"visited\":1}]}", "node 0: visited is not true or false" },
+    { HDR "{\"id\":0,\"parent\":null,\"origin\":\"prompt\",\"text\":\"p\",\"children\":[],\"created\":1.5}]}", "node 0: created is not a whole number" },
+    { HDR "{\"id\":0,\"parent\":null,\"origin\":\"prompt\",\"text\":\"p\",\"children\":[],\"model\":5}]}", "node 0: model is not a string" },
+    { HDR "{\"id\":0,\"id\":1,\"parent\":null,\"origin\":\"prompt\",\"text\":\"p\",\"children\":[]}]}", "duplicate object key" },
+    { HDR N0("[1]") ",\n" N(1, 0, "[]") ",\n" N(1, 0, "[]") "]}", "duplicate node id 1" },
+    { HDR N0("[]") ",\n" N(1, 9, "[]") "]}", "node 1: parent 9 is not a node" },
+    { HDR N0("[1]") ",\n" N(1, 0, "[9]") "]}", "node 1: child 9 is not a node" },
+    { HDR N0("[]") ",\n" N(1, 0, "[]") "]}", "node 1 has parent 0, which does not list it as a child" },
+    { HDR N0("[1,2]") ",\n" N(1, 0, "[2]") ",\n" N(2, 0, "[]") "]}", "node 2 is listed as a child of both 0 and 1" },
+    { HDR N0("[1,1]") ",\n" N(1, 0, "[]") "]}", "node 0 lists child 1 twice" },
+    { HDR N0("[]") ",\n" N(1, 2, "[2]") ",\n" N(2, 1, "[1]") "]}", "cycle" },
+    { HDR N0("[]") ",\n" N(1, 1, "[1]") "]}", "cycle" },
+    { HDR N(0, 1, "[1]") ",\n" N(1, 0, "[0]") "]}", "no root node" },
+    { HDR N0("[]") ",\n" N(1, null, "[]") "]}", "two root nodes (0 and 1)" },
+    { "{\"format\":\"termloom-session\",\"version\":1,\"root\":1,\"nodes\":[\n" N0("[1]") ",\n" N(1, 0, "[]") "\n]}", "root is 1 but the root node" },
+    { "{\"format\":\"termloom-session\",\"version\":1,\"root\":0,\"cursor\":99,\"nodes\":[\n" N0("[]") "\n]}", "cursor 99 is not a node" },
+    { "{\"format\":\"termloom-session\",\"version\":1,\"root\":0,\"nodes\":[]}", "root is 0 but there are no nodes" },
+    { HDR N0("[]") ",\n" N(1999999999, 0, "[]") "]}", "too large" },
+    { HDR "{\"id\":0,\"parent\":null,\"origin\":\"prompt\",\"text\":\"bad \xff byte\",\"children\":[]}]}", "invalid UTF-8" },
+    { HDR "{\"id\":0,\"parent\":null,\"origin\":\"prompt\",\"text\":\"\xed\xa0\x80 surrogate\",\"children\":[]}]}", "invalid UTF-8" },
+};
+
+/* The same document in the node-a-line layout (each "{\"id\":" at a line start). */
+static char *as_lines(const char *doc)
+{
+    buf b = {0};
+    const char *p = strstr(doc, "\"nodes\":[");
+    if (!p)
+        return NULL;
+    p += 9;
+    buf_add(&b, doc, (size_t)(p - doc));
+    for (; *p; p++) {
+        if (!strncmp(p, "{\"id\"", 5) || (*p == ']' && p[1] == '}' && !p[2]))
+            buf_addc(&b, '\n');
+        if (*p == '\n')
+            continue;
+        buf_addc(&b, *p);
+    }
+    return buf_steal(&b);
+}
+
+static void check_bad(const char *doc, size_t len, const char *want, const char *layout)
+{
+    char err[512];
+    session s;
+    session_init(&s);
+    session_new_prompt(&s, "an older session");          /* replaced by nothing on failure */
+    char *path = write_tmp("bad.json", doc, len);
+    int rc = session_load(&s, path, err, sizeof err);
+    CHECKF(rc == -1, "%s: loaded: %s", layout, doc);
+    if (rc == -1) {
+        CHECKF(!strncmp(err, path, strlen(path)) && !strncmp(err + strlen(path), ": ", 2),
+               "%s: message does not start with the file name: %s", layout, err);
+        CHECKF(strstr(err, want) != NULL, "%s: '%s' does not say '%s'", layout, err, want);
+        CHECKF(!strchr(err, '\n'), "%s: more than one line: %s", layout, err);
+        CHECK_INT(tree_count(s.t), 0);                      /* nothing half-loaded */
+    }
+    /* from memory: the same message with the given name */
+    char err2[512];
+    session_free(&s);
+    session_init(&s);
+    rc = session_load_mem(&s, doc, len, path, err2, sizeof err2);
+    CHECK(rc == -1);
+    CHECKF(!strcmp(err, err2), "%s: file says '%s', memory says '%s'", layout, err, err2);
+    free(path);
+    session_free(&s);
+}
+
+TEST(session_invalid_files_name_the_problem)
+{
+    for (size_t i = 0; i < sizeof bad_cases / sizeof *bad_cases; i++) {
+        check_bad(bad_cases[i].doc, strlen(bad_cases[i].doc), bad_cases[i].want, "one line");
+        char *lined = as_lines(bad_cases[i].doc);
+        if (lined) {
+            check_bad(lined, strlen(lined), bad_cases[i].want, "node lines");
+            free(lined);
+        }
+    }
+}
+
+TEST(session_huge_string_is_handled)
+{
+    /* a 20 MB text in one node loads; the same with a broken byte at the end is refused */
+    size_t big = 20u << 20;
+    buf b = {0};
+    buf_adds(&b, HDR "\n{\"id\":0,\"parent\":null,\"origin\":\"prompt\",\"text\":\"");
+    size_t at = b.len;
+    for (size_t i = 0; i < big; i++)
+        buf_addc(&b, (char)('a' + i % 26));
+    buf_adds(&b, "\",\"children\":[]}\n]}\n");
+    session s;
+    char err[512];
+    session_init(&s);
+    CHECKF(session_load_mem(&s, b.data, b.len, "big.json", err, sizeof err) == 0, "%s", err);
+    CHECK_INT(tree_get(s.t, 0) ? tree_get(s.t, 0)->text_len : 0, big);
+    session_free(&s);
+    b.data[at + big - 1] = (char)0xC3;
+    session_init(&s);
+    CHECK(session_load_mem(&s, b.data, b.len, "big.json", err, sizeof err) == -1);
+    CHECKF(strstr(err, "big.json: invalid UTF-8") != NULL, "%s", err);
+    session_free(&s);
+    buf_free(&b);
+}
+
+TEST(session_deep_chain_saves_loads_frees)
+{
+    session s, s2;
+    char err[512];
+    session_init(&s);
+    session_new_prompt(&s, "root");
+    int32_t id = tree_root(s.t);
+    for (int i = 0; i < 100000; i++)
+        id = tree_add_child(s.t, id, TREE_ORIGIN_MODEL, " x", 2);
+    s.cursor = id;
+    char *path = xasprintf("%s/deep.json", test_tmpdir());
+    REQUIRE(session_save(&s, path, err, sizeof err) == 0);
+    session_init(&s2);
+    REQUIRE(session_load(&s2, path, err, sizeof err) == 0);
+    CHECK_INT(tree_count(s2.t), 100001);
+    CHECK_INT(tree_max_depth(s2.t), 100000);
+    CHECK_INT(s2.cursor, id);
+    session_free(&s2);
+    /* the same chain pretty-printed (whole-document path), ids in reverse order */
+    size_t n;
+    char *d = session_dump(&s, &n);
+    json_error_t e;
+    json_t *j = json_loadb(d, n, 0, &e);
+    REQUIRE(j);
+    json_t *nodes = json_object_get(j, "nodes"), *rev = json_array();
+    for (size_t i = json_array_size(nodes); i-- > 0; )
+        json_array_append(rev, json_array_get(nodes, i));
+    json_object_set_new(j, "nodes", rev);
+    char *pretty = json_dumps(j, JSON_INDENT(1));
+    json_decref(j);
+    session_init(&s2);
+    CHECKF(session_load_mem(&s2, pretty, strlen(pretty), "rev.json", err, sizeof err) == 0, "%s", err);
+    CHECK_INT(tree_count(s2.t), 100001);
+    size_t n2;
+    char *d2 = session_dump(&s2, &n2);
+    CHECK(n == n2 && !memcmp(d, d2, n));
+    free(d), free(d2), free(pretty), free(path);
+    session_free(&s2);
+    session_free(&s);
+}
+
+static int count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d)); )
+        n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+    if (d)
+        closedir(d);
+    return n;
+}
+
+TEST(session_failed_save_keeps_the_old_file)
+{
+    session s;
+    char err[512];
+    build_rich(&s);
+    const char *dir = test_tmpdir();
+    char *path = xasprintf("%s/keep.json", dir);
+    static const char old[] = "the old contents\n";
+    FILE *f = fopen(path, "wb");
+    REQUIRE(f);
+    fputs(old, f);
+    fclose(f);
+    /* the write itself fails part way: a file size limit in a child process */
+    for (int i = 0; i < 2000; i++)
+        tree_add_child(s.t, tree_root(s.t), TREE_ORIGIN_MODEL, "a branch long enough to pass the limit", 38);
+    pid_t pid = fork();
+    if (pid == 0) {
+        signal(SIGXFSZ, SIG_IGN);
+        struct rlimit rl = { 4096, 4096 };
+        setrlimit(RLIMIT_FSIZE, &rl);
+        int rc = session_save(&s, path, err, sizeof err);
+        _exit(rc == -1 && strstr(err, "keep.json: cannot save") && strstr(err, "old file is unchanged") ? 0 : 1);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    size_t n;
+    char *now = test_slurp(path, &n);
+    CHECK(now && n == strlen(old) && !memcmp(now, old, n));
+    free(now);
+    CHECK_INT(count_entries(dir), 1);                     /* no temporary file left behind */
+    /* the path is a directory */
+    char *sub = xasprintf("%s/adir", dir);
+    mkdir(sub, 0755);
+    CHECK(session_save(&s, sub, err, sizeof err) == -1);
+    CHECKF(strstr(err, "adir: cannot save: it is a directory") != NULL, "%s", err);
+    struct stat sb;
+    CHECK(stat(sub, &sb) == 0 && S_ISDIR(sb.st_mode));
+    /* the folder does not exist */
+    char *nodir = xasprintf("%s/missing/x.json", dir);
+    CHECK(session_save(&s, nodir, err, sizeof err) == -1);
+    CHECKF(strstr(err, "x.json: cannot save") && strstr(err, "No such file"), "%s", err);
+    CHECK_INT(count_entries(dir), 2);
+    /* and a successful save replaces the file, keeping its permissions */
+    chmod(path, 0640);
+    CHECK(session_save(&s, path, err, sizeof err) == 0);
+    CHECK(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0640);
+    now = test_slurp(path, &n);
+    CHECK(now && n > strlen(old) && !strncmp(now, "{\"format\"", 9));
+    free(now), free(sub), free(nodir), free(path);
+    session_free(&s);
+}
+
+TEST(session_never_contains_the_api_key)
+{
+    static const char key[] = "sk-test-DO-NOT-SAVE-5f3a9";
+    setenv("TERMLOOM_API_KEY", key, 1);
+    setenv("OPENAI_API_KEY", key, 1);
+    char *argv[] = { "termloom", "--backend", "openai", "--model", "m", NULL };
+    cli_opts o;
+    REQUIRE(cli_opts_init(&o, 5, argv) == CLI_OK);
+    for (int i = 1; i < 5; i++)
+        REQUIRE(cli_common_option(&o, 5, argv, &i) == 1);
+    CHECK_STR(o.api_key, key);                 /* the program has the key... */
+    session s;
+    char err[512];
+    session_init(&s);
+    settings_free(&s.settings);
+    settings_copy(&s.settings, &o.s);
+    session_new_prompt(&s, "prompt");
+    char *path = xasprintf("%s/key.json", test_tmpdir());
+    REQUIRE(session_save(&s, path, err, sizeof err) == 0);
+    size_t n;
+    char *bytes = test_slurp(path, &n);
+    REQUIRE(bytes);
+    CHECK(strstr(bytes, key) == NULL);        /* ...the file does not */
+    CHECK(strstr(bytes, "api_key") == NULL);
+    CHECK(strstr(bytes, "\"backend\":\"openai\"") != NULL);
+    free(bytes);
+    /* an api_key planted in a file is dropped, not carried along */
+    const char *doc = "{\"format\":\"termloom-session\",\"version\":1,\"api_key\":\"k1\","
+                      "\"settings\":{\"api_key\":\"k2\"},\"root\":0,\"nodes\":[{\"id\":0,\"parent\":null,"
+                      "\"origin\":\"prompt\",\"text\":\"p\",\"children\":[],\"api_key\":\"k3\"}]}";
+    session_free(&s);
+    session_init(&s);
+    REQUIRE(session_load_mem(&s, doc, strlen(doc), "k.json", err, sizeof err) == 0);
+    char *d = session_dump(&s, &n);
+    CHECK(strstr(d, "api_key") == NULL);
+    free(d), free(path);
+    session_free(&s);
+    cli_opts_free(&o);
+    unsetenv("TERMLOOM_API_KEY");
+    unsetenv("OPENAI_API_KEY");
+}
+
+TEST(session_new_prompt_and_empty_session)
+{
+    session s, s2;
+    char err[512];
+    session_init(&s);
+    CHECK_INT(tree_count(s.t), 0);
+    CHECK_INT(s.cursor, TREE_NONE);
+    size_t n;
+    char *d = session_dump(&s, &n);                   /* an empty session saves and loads */
+    session_init(&s2);
+    CHECKF(session_load_mem(&s2, d, n, "e.json", err, sizeof err) == 0, "%s", err);
+    CHECK_INT(tree_count(s2.t), 0);
+    free(d);
+    session_free(&s2);
+    session_new_prompt(&s, "The prompt");
+    int32_t r = tree_root(s.t);
+    CHECK(r != TREE_NONE);
+    CHECK_INT(tree_get(s.t, r)->origin, TREE_ORIGIN_PROMPT);
+    CHECK_STR(tree_get(s.t, r)->text, "The prompt");
+    CHECK_INT(s.cursor, r);
+    CHECK_INT(tree_count(s.t), 1);
+    session_free(&s);
+}
