@@ -213,7 +213,7 @@ void *compare_config_json(const gen_settings *s)
     json_t *o = json_object();
     for (size_t i = 0; i < settings_noptions; i++) {
         const settings_option *opt = &settings_options[i];
-        if (!opt->saved)
+        if (!opt->saved || !strcmp(opt->key, "branches"))   /* N samples, not k branches */
             continue;
         const char *field = (const char *)s + opt->offset;
         switch (opt->type) {

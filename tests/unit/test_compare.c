@@ -1,5 +1,7 @@
 #include "tests/test.h"
 #include "core/compare.h"
+#include "core/ngram.h"
+#include "core/session.h"
 #include <jansson.h>
 #include <stdlib.h>
 
@@ -170,4 +172,71 @@ TEST(compare_config_json_holds_saved_settings)
     CHECK(json_object_get(o, "concurrency") == NULL);     /* not a saved setting */
     json_decref(o);
     settings_free(&s);
+}
+
+/* Both sides sampled by the builtin model through compare_run, saved, reloaded: the
+ * comparison reads back with the same figures. */
+TEST(compare_run_builtin_and_reopen)
+{
+    char err[512];
+    backend *be[2] = { ngram_backend_new(NULL, err, sizeof err), ngram_backend_new(NULL, err, sizeof err) };
+    REQUIRE(be[0] && be[1]);
+    gen_settings s[2];
+    for (int i = 0; i < 2; i++) {
+        settings_init(&s[i]);
+        REQUIRE(settings_apply_spec(&s[i], i ? "temperature=0.1,max_tokens=6,seed=3"
+                                             : "temperature=1.0,max_tokens=6,seed=3", err, sizeof err) == 0);
+    }
+    session ses;
+    session_init(&ses);
+    session_new_prompt(&ses, "The tree");
+    int32_t root = tree_root(ses.t);
+    const gen_settings *sp[2] = { &s[0], &s[1] };
+    compare_run *run = compare_run_new(ses.t, root, be, sp, 24, NULL, NULL);
+    REQUIRE(compare_run_start(run, err, sizeof err) == 0);
+    for (int spins = 0; compare_run_pump(run) > 0 && spins < 100000; spins++)
+        compare_run_wait(run, NULL, 0, 50, NULL);
+    CHECK_INT(compare_run_active(run), 0);
+    int ended[2], failed[2];
+    for (int i = 0; i < 2; i++) {
+        compare_run_progress(run, i, &ended[i], &failed[i], NULL);
+        CHECK_INT(ended[i], 24);
+        CHECK_INT(failed[i], 0);
+    }
+    compare_result r;
+    REQUIRE(compare_result_load(&r, ses.t, root, 0.8, err, sizeof err) == 0);
+    CHECK_INT(r.label[0], compare_run_label(run, 0));
+    CHECK_INT(r.side[0].n, 24);
+    CHECK_INT(r.side[1].n, 24);
+    CHECK(r.side[1].ngroups < r.side[0].ngroups);        /* cold sampling repeats itself */
+    CHECK(r.side[1].entropy < r.side[0].entropy);
+    CHECK(r.side[1].distinct[1] < r.side[0].distinct[1]);
+    CHECK(r.side[0].ntokens > 0 && !isnan(r.side[0].token_entropy));
+    compare_run_free(run);
+
+    const char *path = "compare.json";
+    char full[512];
+    snprintf(full, sizeof full, "%s/%s", test_tmpdir(), path);
+    REQUIRE(session_save(&ses, full, err, sizeof err) == 0);
+    session back;
+    session_init(&back);
+    REQUIRE(session_load(&back, full, err, sizeof err) == 0);
+    compare_result r2;
+    REQUIRE(compare_result_load(&r2, back.t, tree_root(back.t), 0.8, err, sizeof err) == 0);
+    for (int i = 0; i < 2; i++) {
+        CHECK_INT(r2.side[i].n, r.side[i].n);
+        CHECK_INT(r2.side[i].ngroups, r.side[i].ngroups);
+        CHECK_NEAR(r2.side[i].entropy, r.side[i].entropy, 1e-12);
+        CHECK_NEAR(r2.side[i].distinct[2], r.side[i].distinct[2], 1e-12);
+        CHECK_NEAR(r2.side[i].token_entropy, r.side[i].token_entropy, 1e-6);
+    }
+    CHECK_NEAR(json_real_value(json_object_get(r2.config[1], "temperature")), 0.1, 1e-12);
+    compare_result_free(&r2);
+    compare_result_free(&r);
+    session_free(&back);
+    session_free(&ses);
+    for (int i = 0; i < 2; i++) {
+        settings_free(&s[i]);
+        backend_free(be[i]);
+    }
 }

@@ -1,0 +1,447 @@
+/* tui/cli_compare.c — `termloom compare`: one prompt, two configs (SPECs), N samples each;
+ * prints the figures side by side (or as JSON) and can save the samples as a session. */
+#include "tui/cli.h"
+#include "core/compare.h"
+#include "core/mem.h"
+#include "core/session.h"
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <utf8proc.h>
+
+static const char usage_line[] =
+    "usage: termloom compare --a SPEC --b SPEC --prompt TEXT [-n N] [--json] [-o SESSION.json]";
+
+static void print_help(void)
+{
+    printf("%s\n\n"
+           "Samples the prompt N times (default %d) under two generation configs and compares\n"
+           "them: near-duplicate groups, entropy over groups (bits, and normalized by log2 N),\n"
+           "mean token entropy (a lower bound from the top-k alternatives; exact for builtin),\n"
+           "distinct-1/2/3 over word n-grams, the top groups, and the outcomes both share.\n\n"
+           "A SPEC is key=value,... over the generation options, e.g.\n"
+           "  --a 'backend=openai,base_url=http://127.0.0.1:8080/v1,model=base,temperature=1'\n"
+           "Options given outside the SPECs (--max-tokens, --seed, --temperature, ...) apply to\n"
+           "both sides; a SPEC overrides them.\n"
+           "  -n, --samples N   samples per side (1..%d)\n"
+           "  --json            print the figures as JSON\n"
+           "  -o FILE           save the samples as a session: two subtrees under the prompt,\n"
+           "                    labelled A and B with their configs\n\n",
+           usage_line, COMPARE_DEFAULT_SAMPLES, COMPARE_MAX_SAMPLES);
+    cli_print_options();
+}
+
+/* ---- text output ---- */
+
+/* Appends s to b as one display line of at most `cols` columns: control characters shown
+ * as visible escapes, invalid UTF-8 as U+FFFD, "…" when cut.  Returns the columns used. */
+static int add_clipped(buf *b, const char *s, int cols)
+{
+    int used = 0;
+    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+    size_t len = strlen(s);
+    for (size_t i = 0; i < len;) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t n = utf8proc_iterate(p + i, (utf8proc_ssize_t)(len - i), &cp);
+        char tmp[8];
+        const char *show;
+        size_t showlen;
+        int w;
+        if (n < 1) {
+            show = "\xEF\xBF\xBD";
+            showlen = 3;
+            w = 1;
+            n = 1;
+        } else if (cp == '\n' || cp == '\r' || cp == '\t') {
+            show = cp == '\n' ? "\\n" : cp == '\r' ? "\\r" : "\\t";
+            showlen = 2;
+            w = 2;
+        } else if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0)) {
+            snprintf(tmp, sizeof tmp, "\\x%02x", (unsigned)cp & 0xff);
+            show = tmp;
+            showlen = 4;
+            w = 4;
+        } else {
+            show = s + i;
+            showlen = (size_t)n;
+            w = utf8proc_charwidth(cp);
+            if (w < 0)
+                w = 1;
+        }
+        if (used + w > cols - 1 && i + (size_t)n < len) {
+            buf_adds(b, "\xE2\x80\xA6");
+            return used + 1;
+        }
+        if (used + w > cols) {
+            buf_adds(b, "\xE2\x80\xA6");
+            return used + 1;
+        }
+        buf_add(b, show, showlen);
+        used += w;
+        i += (size_t)n;
+    }
+    return used;
+}
+
+static void pad(buf *b, int n)
+{
+    while (n-- > 0)
+        buf_addc(b, ' ');
+}
+
+#define COLW 38
+
+/* One row: label, then A and B cells each padded to COLW columns. */
+static void row(const char *label, const char *a, const char *b)
+{
+    buf line = {0};
+    buf_printf(&line, "%-14s", label);
+    pad(&line, COLW - add_clipped(&line, a, COLW));
+    buf_adds(&line, "  ");
+    add_clipped(&line, b, COLW);
+    printf("%s\n", line.data);
+    buf_free(&line);
+}
+
+static char *config_text(json_t *cfg, json_t *other)
+{
+    static const char *const first[] = { "backend", "model" };
+    buf b = {0};
+    const char *key;
+    json_t *v;
+    for (size_t i = 0; i < sizeof first / sizeof *first; i++) {
+        if (!(v = json_object_get(cfg, first[i])))
+            continue;
+        char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(6));
+        buf_printf(&b, "%s%s=%s", b.len ? " " : "", first[i], json_is_string(v) ? json_string_value(v) : s);
+        free(s);
+    }
+    json_object_foreach(cfg, key, v) {   /* then whatever differs from the other side */
+        if (!strcmp(key, "branches"))
+            continue;                     /* not used: the sample count is -n */
+        int shown = 0;
+        for (size_t i = 0; i < sizeof first / sizeof *first; i++)
+            shown |= !strcmp(key, first[i]);
+        if (shown || json_equal(v, json_object_get(other, key)))
+            continue;
+        char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(6));
+        buf_printf(&b, "%s%s=%s", b.len ? " " : "", key, json_is_string(v) ? json_string_value(v) : s);
+        free(s);
+    }
+    return buf_steal(&b);
+}
+
+static const char *sample_text(const tree *t, const compare_result *r, int side, size_t g)
+{
+    return tree_get(t, r->ids[side][r->side[side].groups[g].rep])->text;
+}
+
+static void print_text(const tree *t, const compare_result *r)
+{
+    char a[128], b[128];
+    buf p = {0};
+    buf_adds(&p, "prompt: ");
+    add_clipped(&p, r->prompt, 70);
+    printf("%s\n\n", p.data);
+    buf_free(&p);
+    row("", "A", "B");
+    char *ca = config_text(r->config[0], r->config[1]), *cb = config_text(r->config[1], r->config[0]);
+    row("config", ca, cb);
+    free(ca);
+    free(cb);
+    const compare_stats *A = &r->side[0], *B = &r->side[1];
+    snprintf(a, sizeof a, "%zu", A->n);
+    snprintf(b, sizeof b, "%zu", B->n);
+    row("samples", a, b);
+    snprintf(a, sizeof a, "%zu", A->ngroups);
+    snprintf(b, sizeof b, "%zu", B->ngroups);
+    row("groups", a, b);
+    snprintf(a, sizeof a, "%.3f bits (%.3f of max)", A->entropy, A->entropy_norm);
+    snprintf(b, sizeof b, "%.3f bits (%.3f of max)", B->entropy, B->entropy_norm);
+    row("entropy", a, b);
+    for (int s = 0; s < 2; s++) {
+        const compare_stats *st = &r->side[s];
+        char *o = s ? b : a;
+        if (isnan(st->token_entropy))
+            snprintf(o, 128, "n/a (no logprobs)");
+        else
+            snprintf(o, 128, "%.3f bits/token (%s)", st->token_entropy,
+                     st->token_entropy_exact ? "exact" : "lower bound");
+    }
+    row("token entropy", a, b);
+    for (int k = 0; k < 3; k++) {
+        char label[32];
+        snprintf(label, sizeof label, "distinct-%d", k + 1);
+        snprintf(a, sizeof a, "%.3f", A->distinct[k]);
+        snprintf(b, sizeof b, "%.3f", B->distinct[k]);
+        row(label, a, b);
+    }
+    printf("\n");
+    size_t rows = A->ngroups > B->ngroups ? A->ngroups : B->ngroups;
+    if (rows > 10)
+        rows = 10;
+    for (size_t g = 0; g < rows; g++) {
+        buf ca2 = {0}, cb2 = {0};
+        for (int s = 0; s < 2; s++) {
+            buf *o = s ? &cb2 : &ca2;
+            if (g < r->side[s].ngroups) {
+                buf_printf(o, "%3zu× ", r->side[s].groups[g].count);
+                add_clipped(o, sample_text(t, r, s, g), COLW - 5);
+            }
+        }
+        row(g ? "" : "top groups", ca2.data ? ca2.data : "", cb2.data ? cb2.data : "");
+        buf_free(&ca2);
+        buf_free(&cb2);
+    }
+    printf("\nshared outcomes (near-duplicates on both sides): %zu\n", r->nshared);
+    for (size_t i = 0; i < r->nshared && i < 10; i++) {
+        buf l = {0};
+        buf_printf(&l, "  A %3zu×  B %3zu×  ", r->side[0].groups[r->shared[i].a].count,
+                   r->side[1].groups[r->shared[i].b].count);
+        add_clipped(&l, sample_text(t, r, 0, r->shared[i].a), 60);
+        printf("%s\n", l.data);
+        buf_free(&l);
+    }
+    for (int s = 0; s < 2; s++) {
+        size_t own = 0;
+        for (size_t g = 0; g < r->side[s].ngroups; g++)
+            own += r->side[s].groups[g].count >= COMPARE_ATTRACTOR_MIN && compare_result_match_of(r, s, g) < 0;
+        printf("attractors only in %c (≥%d samples, not on the other side): %zu\n", s ? 'B' : 'A',
+               COMPARE_ATTRACTOR_MIN, own);
+        for (size_t g = 0, shown = 0; g < r->side[s].ngroups && shown < 5; g++) {
+            if (r->side[s].groups[g].count < COMPARE_ATTRACTOR_MIN || compare_result_match_of(r, s, g) >= 0)
+                continue;
+            buf l = {0};
+            buf_printf(&l, "  %3zu×  ", r->side[s].groups[g].count);
+            add_clipped(&l, sample_text(t, r, s, g), 66);
+            printf("%s\n", l.data);
+            buf_free(&l);
+            shown++;
+        }
+    }
+}
+
+/* ---- JSON output ---- */
+
+static json_t *num_or_null(double x) { return isnan(x) ? json_null() : json_real(x); }
+
+static json_t *side_json(const tree *t, const compare_result *r, int s)
+{
+    const compare_stats *st = &r->side[s];
+    json_t *o = json_object();
+    json_object_set(o, "config", r->config[s] ? (json_t *)r->config[s] : json_object());
+    json_object_set_new(o, "samples", json_integer((json_int_t)st->n));
+    json_object_set_new(o, "groups", json_integer((json_int_t)st->ngroups));
+    json_object_set_new(o, "entropy", json_real(st->entropy));
+    json_object_set_new(o, "entropy_norm", json_real(st->entropy_norm));
+    json_object_set_new(o, "token_entropy", num_or_null(st->token_entropy));
+    json_object_set_new(o, "token_entropy_exact", json_boolean(st->token_entropy_exact));
+    json_object_set_new(o, "distinct_1", json_real(st->distinct[0]));
+    json_object_set_new(o, "distinct_2", json_real(st->distinct[1]));
+    json_object_set_new(o, "distinct_3", json_real(st->distinct[2]));
+    json_t *top = json_array(), *own = json_array();
+    for (size_t g = 0; g < st->ngroups; g++) {
+        json_t *e = json_object();
+        json_object_set_new(e, "text", json_string(sample_text(t, r, s, g)));
+        json_object_set_new(e, "count", json_integer((json_int_t)st->groups[g].count));
+        json_t *ids = json_array();
+        for (size_t m = 0; m < st->groups[g].count; m++)
+            json_array_append_new(ids, json_integer(r->ids[s][st->groups[g].members[m]]));
+        json_object_set_new(e, "members", ids);
+        if (st->groups[g].count >= COMPARE_ATTRACTOR_MIN && compare_result_match_of(r, s, g) < 0)
+            json_array_append(own, e);
+        json_array_append_new(top, e);
+    }
+    json_object_set_new(o, "top", top);
+    json_object_set_new(o, "attractors", own);
+    return o;
+}
+
+static void print_json(const tree *t, const compare_result *r, const char *saved)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "prompt", json_string(r->prompt));
+    json_object_set_new(o, "a", side_json(t, r, 0));
+    json_object_set_new(o, "b", side_json(t, r, 1));
+    json_t *sh = json_array();
+    for (size_t i = 0; i < r->nshared; i++) {
+        json_t *e = json_object();
+        json_object_set_new(e, "text", json_string(sample_text(t, r, 0, r->shared[i].a)));
+        json_object_set_new(e, "a", json_integer((json_int_t)r->side[0].groups[r->shared[i].a].count));
+        json_object_set_new(e, "b", json_integer((json_int_t)r->side[1].groups[r->shared[i].b].count));
+        json_object_set_new(e, "similarity", json_real(r->shared[i].similarity));
+        json_array_append_new(sh, e);
+    }
+    json_object_set_new(o, "shared_attractors", sh);
+    if (saved)
+        json_object_set_new(o, "session", json_string(saved));
+    char *s = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
+    printf("%s\n", s);
+    free(s);
+    json_decref(o);
+}
+
+/* ---- the command ---- */
+
+static void progress(const compare_run *run, int n, int final)
+{
+    int ea, eb;
+    size_t ta, tb;
+    compare_run_progress(run, 0, &ea, NULL, &ta);
+    compare_run_progress(run, 1, &eb, NULL, &tb);
+    fprintf(stderr, "\rA %d/%d (%zu tok)  B %d/%d (%zu tok)%s", ea, n, ta, eb, n, tb, final ? "\n" : "");
+}
+
+int cli_compare(int argc, char **argv)
+{
+    cli_opts o;
+    int rc = cli_opts_init(&o, argc, argv);
+    if (rc != CLI_OK) {
+        cli_opts_free(&o);
+        return rc;
+    }
+    const char *spec[2] = { NULL, NULL }, *out = NULL;
+    int json = 0, nsamples = COMPARE_DEFAULT_SAMPLES;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        int missing = 0;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            print_help();
+            cli_opts_free(&o);
+            return CLI_OK;
+        }
+        if (!strcmp(a, "--json")) {
+            json = 1;
+            continue;
+        }
+        if ((v = cli_flag_value(argc, argv, &i, "--a", &missing)) || missing) {
+            if (missing) {
+                rc = cli_fail(CLI_USAGE, "--a needs a SPEC (key=value,...); %s", usage_line);
+                goto done;
+            }
+            spec[0] = v;
+            continue;
+        }
+        if ((v = cli_flag_value(argc, argv, &i, "--b", &missing)) || missing) {
+            if (missing) {
+                rc = cli_fail(CLI_USAGE, "--b needs a SPEC (key=value,...); %s", usage_line);
+                goto done;
+            }
+            spec[1] = v;
+            continue;
+        }
+        if (!strcmp(a, "-o") || (v = cli_flag_value(argc, argv, &i, "--output", &missing)) || missing) {
+            if (!strcmp(a, "-o"))
+                v = i + 1 < argc ? argv[++i] : NULL;
+            if (!v) {
+                rc = cli_fail(CLI_USAGE, "%s needs a file name", a);
+                goto done;
+            }
+            out = v;
+            continue;
+        }
+        if (!strcmp(a, "-n") || (v = cli_flag_value(argc, argv, &i, "--samples", &missing)) || missing) {
+            if (!strcmp(a, "-n"))
+                v = i + 1 < argc ? argv[++i] : NULL;
+            char *end = NULL;
+            long n = v ? strtol(v, &end, 10) : 0;
+            if (!v || !*v || *end || n < 1 || n > COMPARE_MAX_SAMPLES) {
+                rc = cli_fail(CLI_USAGE, "%s: '%s' is not a whole number from 1 to %d", a, v ? v : "",
+                              COMPARE_MAX_SAMPLES);
+                goto done;
+            }
+            nsamples = (int)n;
+            continue;
+        }
+        int c = cli_common_option(&o, argc, argv, &i);
+        if (c < 0) {
+            rc = CLI_USAGE;
+            goto done;
+        }
+        if (c == 0) {
+            rc = cli_fail(CLI_USAGE, "compare: unknown argument '%s'; %s", a, usage_line);
+            goto done;
+        }
+    }
+    if (!spec[0] || !spec[1] || !o.prompt) {
+        rc = cli_fail(CLI_USAGE, "compare needs %s; %s",
+                      !spec[0] ? "--a SPEC" : !spec[1] ? "--b SPEC" : "--prompt TEXT", usage_line);
+        goto done;
+    }
+
+    gen_settings s[2];
+    backend *be[2] = { NULL, NULL };
+    char err[512];
+    int ns = 0;
+    for (; ns < 2; ns++) {
+        settings_copy(&s[ns], &o.s);
+        if (settings_apply_spec(&s[ns], spec[ns], err, sizeof err) < 0) {
+            rc = cli_fail(CLI_USAGE, "--%c: %s", ns ? 'b' : 'a', err);
+            ns++;
+            goto free_sides;
+        }
+    }
+    for (int k = 0; k < 2; k++)
+        if (!(be[k] = cli_backend_new(&s[k], o.api_key, err, sizeof err))) {
+            rc = cli_fail(CLI_USAGE, "--%c: %s", k ? 'b' : 'a', err);
+            goto free_sides;
+        }
+
+    session ses;
+    session_init(&ses);
+    session_new_prompt(&ses, o.prompt);
+    settings_free(&ses.settings);
+    settings_copy(&ses.settings, &s[0]);
+    int32_t root = tree_root(ses.t);
+    const gen_settings *sp[2] = { &s[0], &s[1] };
+    compare_run *run = compare_run_new(ses.t, root, be, sp, nsamples, NULL, NULL);
+    int tty = isatty(2);
+    if (compare_run_start(run, err, sizeof err) < 0) {
+        rc = cli_fail(CLI_ERR, "%s", err);
+        goto free_run;
+    }
+    for (int spins = 0; compare_run_pump(run) > 0; spins++) {
+        compare_run_wait(run, NULL, 0, 100, NULL);
+        if (tty && spins % 16 == 0)
+            progress(run, nsamples, 0);
+    }
+    if (tty)
+        progress(run, nsamples, 1);
+    ses.cursor = root;
+
+    compare_result res;
+    if (compare_result_load(&res, ses.t, root, s[0].merge_threshold, err, sizeof err) < 0) {
+        rc = cli_fail(CLI_ERR, "%s", err);
+        goto free_run;
+    }
+    for (int k = 0; k < 2; k++) {
+        int failed;
+        compare_run_progress(run, k, NULL, &failed, NULL);
+        if (failed && compare_run_error(run, k))
+            cli_fail(CLI_ERR, "%c: %d of %d samples failed: %s", k ? 'B' : 'A', failed, nsamples,
+                     compare_run_error(run, k));
+    }
+    if (out && session_save(&ses, out, err, sizeof err) < 0)
+        rc = cli_fail(CLI_ERR, "%s", err);
+    if (json)
+        print_json(ses.t, &res, out && rc == CLI_OK ? out : NULL);
+    else
+        print_text(ses.t, &res);
+    if (rc == CLI_OK && (!res.side[0].n || !res.side[1].n))
+        rc = cli_fail(CLI_ERR, "side %c produced no samples", !res.side[0].n ? 'A' : 'B');
+    compare_result_free(&res);
+free_run:
+    compare_run_free(run);
+    session_free(&ses);
+free_sides:
+    for (int k = 0; k < 2; k++)
+        backend_free(be[k]);
+    for (int k = 0; k < ns; k++)
+        settings_free(&s[k]);
+done:
+    cli_opts_free(&o);
+    return rc;
+}
