@@ -225,10 +225,10 @@ static const tree_alt *alts_finish(alt_list *a)
 }
 
 /* The content shape: [{token, logprob|prob, bytes, top_logprobs|top_probs: [...]}].
- * Returns the bytes of text the tokens carried. */
-static size_t emit_content(const wire_sink *k, int choice, json_t *content)
+ */
+static void emit_content(const wire_sink *k, int choice, json_t *content)
 {
-    size_t i, total = 0;
+    size_t i;
     json_t *tok;
     buf text = { 0 };
     json_array_foreach(content, i, tok) {
@@ -247,20 +247,18 @@ static size_t emit_content(const wire_sink *k, int choice, json_t *content)
                 alts_add(&a, json_object_get(alt, "token"), json_object_get(alt, "bytes"), lp_of(alt));
         const tree_alt *alts = alts_finish(&a);
         k->token(k->ud, choice, text.data ? text.data : "", text.len, lp_of(tok), alts, a.n);
-        total += text.len;
         buf_free(&a.pool);
     }
     buf_free(&text);
-    return total;
 }
 
 /* The legacy shape: {tokens, token_logprobs, top_logprobs: [obj|null] or one obj}. */
-static size_t emit_legacy(const wire_sink *k, int choice, json_t *lp)
+static void emit_legacy(const wire_sink *k, int choice, json_t *lp)
 {
     json_t *tokens = json_object_get(lp, "tokens");
     json_t *lps = json_object_get(lp, "token_logprobs");
     json_t *tops = json_object_get(lp, "top_logprobs");
-    size_t i, total = 0;
+    size_t i;
     json_t *t;
     buf text = { 0 };
     json_array_foreach(tokens, i, t) {
@@ -281,33 +279,27 @@ static size_t emit_legacy(const wire_sink *k, int choice, json_t *lp)
             }
         const tree_alt *alts = alts_finish(&a);
         k->token(k->ud, choice, text.data ? text.data : "", text.len, logprob, alts, a.n);
-        total += text.len;
         buf_free(&a.pool);
     }
     buf_free(&text);
-    return total;
 }
 
-/* Tokens when there are logprobs; the text (or what the tokens did not cover) otherwise. */
+/* Tokens when there are logprobs (their texts make the completion text), else the text. */
 static void emit_piece(const wire_sink *k, int choice, json_t *text, json_t *logprobs, json_t *native)
 {
-    size_t covered = 0;
-    int had_tokens = 0;
     json_t *content = native ? native : json_object_get(logprobs, "content");
     if (json_is_array(content) && json_array_size(content)) {
-        covered = emit_content(k, choice, content);
-        had_tokens = 1;
-    } else if (json_is_array(json_object_get(logprobs, "tokens")) &&
-               json_array_size(json_object_get(logprobs, "tokens"))) {
-        covered = emit_legacy(k, choice, logprobs);
-        had_tokens = 1;
+        emit_content(k, choice, content);
+        return;
+    }
+    json_t *tokens = json_object_get(logprobs, "tokens");
+    if (json_is_array(tokens) && json_array_size(tokens)) {
+        emit_legacy(k, choice, logprobs);
+        return;
     }
     const char *s = json_string_value(text);
-    size_t n = s ? json_string_length(text) : 0;
-    if (!had_tokens && n)
-        k->text(k->ud, choice, s, n);
-    else if (had_tokens && n > covered)
-        k->text(k->ud, choice, s + covered, n - covered);   /* text beyond the tokens */
+    if (s && json_string_length(text))
+        k->text(k->ud, choice, s, json_string_length(text));
 }
 
 static void report_error(const wire_sink *k, int choice, json_t *err)

@@ -1,0 +1,790 @@
+/* net/net.c — the HTTP backends (see net.h): requests, transfers, routing, retries. */
+#include "net/net.h"
+#include "core/mem.h"
+#include "net/http.h"
+#include "net/sse.h"
+#include "net/wire.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NET_ATTEMPTS   4                    /* first try + 3 retries */
+#define NET_BODY_CAP   ((size_t)32 << 20)   /* a buffered (non-streamed) body */
+#define NET_EVENT_CAP  ((size_t)8 << 20)    /* one SSE event */
+
+typedef struct {
+    int  ended;
+    int  got;              /* any text or token arrived */
+    unsigned char pend[4]; /* a UTF-8 character not yet complete */
+    int  npend;
+} net_branch;
+
+typedef struct {
+    int          id;
+    int          k;
+    gen_settings s;
+    char        *context;
+    size_t       len;
+    char        *base;     /* base URL without trailing '/' */
+    net_branch  *br;
+    int          cancelled;
+} net_req;
+
+typedef enum { X_QUEUED, X_RUNNING, X_WAITING } xstate;
+
+typedef struct {
+    net_req   *req;
+    int        first, count;   /* choice i is branch first + i */
+    http_xfer  h;
+    xstate     state;
+    int        in_multi;
+    int        dead;
+    double     due;            /* X_WAITING: when to try again */
+    int        attempt;        /* attempts made */
+    int        delivered;      /* events were delivered: never retry after that */
+    int        sse_mode;       /* -1 undecided, 0 buffered body, 1 event stream */
+    sse_parser sse;
+    int        saw_end;        /* [DONE] or a llama.cpp stop chunk */
+    int        bad_chunks;
+    char       model[128];
+} net_xfer;
+
+typedef struct {
+    backend    base;
+    wire_kind  kind;
+    char      *base_url;
+    char      *key;
+    CURLM     *multi;
+    net_req  **reqs;
+    size_t     nreqs, capreqs;
+    net_xfer **xs;
+    size_t     nx, capx;
+    char     **no_n;           /* base URLs that refused n > 1 */
+    size_t     nno_n, capno_n;
+    int        next_id;
+    int        running;
+    int        concurrency;
+    long       idle_s;
+    int        said_dns;
+    unsigned   rng;
+} net_backend;
+
+static double now_s(void) { return http_now(); }
+
+static double jitter(net_backend *nb)
+{
+    nb->rng = nb->rng * 1103515245u + 12345u;
+    return (double)((nb->rng >> 8) & 0xffff) / 65536.0;
+}
+
+/* ---- events ---- */
+
+/* The key must never reach the user, a log or a file: cut it out of every message. */
+static char *scrub(net_backend *nb, const char *msg)
+{
+    char *out = xstrdup(msg ? msg : "");
+    size_t kl = nb->key ? strlen(nb->key) : 0;
+    if (kl < 4)
+        return out;
+    char *p;
+    while ((p = strstr(out, nb->key))) {
+        char *n = xasprintf("%.*s[api key]%s", (int)(p - out), out, p + kl);
+        free(out);
+        out = n;
+    }
+    return out;
+}
+
+static void emit_status(net_backend *nb, const char *msg)
+{
+    char *m = scrub(nb, msg);
+    backend_event ev = { .kind = BACKEND_EV_STATUS, .request = 0, .branch = -1, .message = m,
+                         .logprob = NAN };
+    backend_emit(&nb->base, &ev);
+    free(m);
+}
+
+static void emit_piece(net_backend *nb, net_xfer *x, int b, const char *text, size_t len,
+                       int token, double lp, const tree_alt *top, size_t ntop)
+{
+    net_req *r = x->req;
+    net_branch *br = &r->br[b];
+    buf joined = { 0 };
+    if (br->npend) {
+        buf_add(&joined, br->pend, (size_t)br->npend);
+        buf_add(&joined, text, len);
+        text = joined.data;
+        len = joined.len;
+    }
+    size_t keep = sse_utf8_complete(text, len);
+    br->npend = (int)(len - keep);
+    memcpy(br->pend, text + keep, (size_t)br->npend);
+    if (token || keep) {
+        backend_event ev = { .kind = token ? BACKEND_EV_TOKEN : BACKEND_EV_TEXT,
+                             .request = r->id, .branch = b, .text = text, .len = keep,
+                             .logprob = token ? lp : NAN, .top = top, .ntop = ntop,
+                             .model = x->model[0] ? x->model : NULL };
+        br->got = 1;
+        x->delivered = 1;
+        backend_emit(&nb->base, &ev);
+    }
+    buf_free(&joined);
+}
+
+/* Ends a branch: DONE with finish, or ERROR (finish "error"/"cancelled") with message. */
+static void end_branch(net_backend *nb, net_req *r, int b, int error, const char *finish,
+                       const char *message, long status, const char *model)
+{
+    net_branch *br = &r->br[b];
+    if (br->ended)
+        return;
+    br->ended = 1;
+    if (br->npend && !r->cancelled) {   /* never completed: pass the bytes on as they are */
+        backend_event t = { .kind = BACKEND_EV_TEXT, .request = r->id, .branch = b,
+                            .text = (const char *)br->pend, .len = (size_t)br->npend, .logprob = NAN };
+        br->npend = 0;
+        backend_emit(&nb->base, &t);
+    }
+    char *m = message ? scrub(nb, message) : NULL;
+    backend_event ev = { .kind = error ? BACKEND_EV_ERROR : BACKEND_EV_DONE, .request = r->id,
+                         .branch = b, .finish = finish, .message = m, .http_status = (int)status,
+                         .logprob = NAN, .model = model && *model ? model : NULL };
+    backend_emit(&nb->base, &ev);
+    free(m);
+}
+
+/* Every unfinished branch of x fails with message. */
+static void fail_xfer(net_backend *nb, net_xfer *x, const char *message, long status)
+{
+    for (int i = 0; i < x->count; i++)
+        end_branch(nb, x->req, x->first + i, 1, x->req->cancelled ? "cancelled" : "error",
+                   message, status, x->model);
+}
+
+/* ---- parsing (called from pump only) ---- */
+
+typedef struct { net_backend *nb; net_xfer *x; } sink_ctx;
+
+static int branch_of(sink_ctx *c, int choice)
+{
+    if (choice < 0 || choice >= c->x->count || c->x->req->cancelled)
+        return -1;
+    int b = c->x->first + choice;
+    return c->x->req->br[b].ended ? -1 : b;
+}
+
+static void on_token(void *ud, int choice, const char *t, size_t n, double lp, const tree_alt *top, size_t ntop)
+{
+    sink_ctx *c = ud;
+    int b = branch_of(c, choice);
+    if (b >= 0)
+        emit_piece(c->nb, c->x, b, t, n, 1, lp, top, ntop);
+}
+
+static void on_text(void *ud, int choice, const char *t, size_t n)
+{
+    sink_ctx *c = ud;
+    int b = branch_of(c, choice);
+    if (b >= 0 && n)
+        emit_piece(c->nb, c->x, b, t, n, 0, NAN, NULL, 0);
+}
+
+static void on_finish(void *ud, int choice, const char *reason)
+{
+    sink_ctx *c = ud;
+    int b = branch_of(c, choice);
+    if (b >= 0) {
+        c->x->delivered = 1;
+        end_branch(c->nb, c->x->req, b, 0, reason, NULL, 0, c->x->model);
+    }
+}
+
+static void on_error(void *ud, int choice, const char *message)
+{
+    sink_ctx *c = ud;
+    char *line = xasprintf("the server reported an error mid-stream (%s)", message);
+    c->x->delivered = 1;
+    if (choice < 0) {
+        fail_xfer(c->nb, c->x, line, c->x->h.status);
+    } else {
+        int b = branch_of(c, choice);
+        if (b >= 0)
+            end_branch(c->nb, c->x->req, b, 1, "error", line, c->x->h.status, c->x->model);
+    }
+    free(line);
+}
+
+static void on_model(void *ud, const char *model)
+{
+    sink_ctx *c = ud;
+    snprintf(c->x->model, sizeof c->x->model, "%s", model);
+}
+
+static wire_sink sink_of(sink_ctx *c)
+{
+    return (wire_sink){ on_token, on_text, on_finish, on_error, on_model, c };
+}
+
+static int all_ended(net_xfer *x)
+{
+    for (int i = 0; i < x->count; i++)
+        if (!x->req->br[x->first + i].ended)
+            return 0;
+    return 1;
+}
+
+static int on_sse_event(void *ud, const char *data, size_t len)
+{
+    sink_ctx *c = ud;
+    wire_sink k = sink_of(c);
+    int r = wire_parse_chunk(c->nb->kind, data, len, &k);
+    if (r == WIRE_END) {
+        c->x->saw_end = 1;
+    } else if (r == WIRE_BAD && !c->x->dead && !c->x->req->cancelled) {
+        /* Which branch it belonged to is unknown: the whole transfer is unreliable now. */
+        c->x->bad_chunks++;
+        char *first = wire_one_line(data, len, 60);
+        char *m = xasprintf("the stream held malformed JSON (%s)", first);
+        c->x->delivered = 1;
+        fail_xfer(c->nb, c->x, m, c->x->h.status);
+        free(m);
+        free(first);
+        return 1;
+    }
+    return c->x->dead || c->x->req->cancelled || r == WIRE_END || r == WIRE_ERROR;
+}
+
+static int is_2xx(long s) { return s >= 200 && s < 300; }
+
+/* Parses what arrived so far when it is an event stream of a successful response. */
+static void parse_stream(net_backend *nb, net_xfer *x)
+{
+    if (x->sse_mode < 0 && x->h.status) {
+        x->sse_mode = is_2xx(x->h.status) && strstr(x->h.content_type, "event-stream") ? 1 : 0;
+        if (!x->sse_mode && is_2xx(x->h.status))
+            x->h.cap = NET_BODY_CAP;
+    }
+    if (x->sse_mode != 1 || !x->h.rx.len || x->saw_end)
+        return;
+    sink_ctx c = { nb, x };
+    size_t n = x->h.rx.len;
+    int r = sse_feed(&x->sse, x->h.rx.data, n, on_sse_event, &c);
+    http_xfer_consume(&x->h, n);
+    if (r < 0 && !x->dead) {
+        x->delivered = 1;
+        fail_xfer(nb, x, "a streamed event was larger than 8 MiB; the response was dropped", x->h.status);
+    }
+}
+
+/* ---- transfers ---- */
+
+static int word_char(char c)
+{
+    return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+static int refused_n(long status, const char *msg)
+{
+    if (!msg)
+        return 0;
+    if (strstr(msg, "Only one completion choice") || strstr(msg, "n_cmpl"))
+        return status == 400 || status == 500;
+    if (status != 400 && status != 422)
+        return 0;
+    for (const char *p = msg; *p; p++)   /* "n" as a word of its own */
+        if (*p == 'n' && (p == msg || !word_char(p[-1])) && !word_char(p[1]))
+            return 1;
+    return 0;
+}
+
+static net_xfer *xfer_new(net_backend *nb, net_req *r, int first, int count, char *err, size_t errlen)
+{
+    int seed_mode = r->s.has_seed;
+    long long seed = r->s.seed + (count == 1 && r->k > 1 ? first : 0);
+    char *body = wire_body(nb->kind, &r->s, r->context, r->len, count, seed_mode, seed,
+                           r->s.stream, err, errlen);
+    if (!body)
+        return NULL;
+    char *url = xasprintf("%s%s", r->base, wire_path(nb->kind));
+    net_xfer *x = xcalloc(1, sizeof *x);
+    x->req = r;
+    x->first = first;
+    x->count = count;
+    x->sse_mode = -1;
+    sse_init(&x->sse, NET_EVENT_CAP);
+    int ok = http_xfer_init(&x->h, url, body, nb->key, r->s.stream, NET_BODY_CAP, err, errlen);
+    free(url);
+    if (ok < 0) {
+        http_xfer_free(&x->h);
+        sse_free(&x->sse);
+        free(x);
+        return NULL;
+    }
+    xgrow(&nb->xs, &nb->capx, nb->nx + 1, sizeof *nb->xs);
+    nb->xs[nb->nx++] = x;
+    return x;
+}
+
+static void xfer_stop(net_backend *nb, net_xfer *x)
+{
+    if (x->in_multi) {
+        curl_multi_remove_handle(nb->multi, x->h.easy);
+        x->in_multi = 0;
+        nb->running--;
+    }
+    x->dead = 1;
+}
+
+/* Separate requests for every branch of x that has nothing yet. */
+static void split_xfer(net_backend *nb, net_xfer *x)
+{
+    char err[256];
+    for (int i = 0; i < x->count; i++) {
+        int b = x->first + i;
+        if (x->req->br[b].ended || x->req->br[b].got)
+            continue;
+        if (!xfer_new(nb, x->req, b, 1, err, sizeof err))
+            end_branch(nb, x->req, b, 1, "error", err, 0, NULL);
+    }
+}
+
+static void remember_no_n(net_backend *nb, const char *base)
+{
+    for (size_t i = 0; i < nb->nno_n; i++)
+        if (!strcmp(nb->no_n[i], base))
+            return;
+    xgrow(&nb->no_n, &nb->capno_n, nb->nno_n + 1, sizeof *nb->no_n);
+    nb->no_n[nb->nno_n++] = xstrdup(base);
+}
+
+static int knows_no_n(net_backend *nb, const char *base)
+{
+    for (size_t i = 0; i < nb->nno_n; i++)
+        if (!strcmp(nb->no_n[i], base))
+            return 1;
+    return 0;
+}
+
+static void schedule_retry(net_backend *nb, net_xfer *x, const char *why, double after)
+{
+    double d = http_backoff(x->attempt, after, jitter(nb));
+    char *m = xasprintf("%s; retrying in %.1f s (attempt %d of %d)", why, d, x->attempt + 1, NET_ATTEMPTS);
+    emit_status(nb, m);
+    free(m);
+    x->state = X_WAITING;
+    x->due = now_s() + d;
+}
+
+/* A transfer ended (curl finished it). */
+static void xfer_finished(net_backend *nb, net_xfer *x, CURLcode rc)
+{
+    x->in_multi = 0;
+    curl_multi_remove_handle(nb->multi, x->h.easy);
+    nb->running--;
+    parse_stream(nb, x);
+    if (x->dead || x->req->cancelled)
+        return;
+    sink_ctx c = { nb, x };
+    long status = x->h.status;
+    if (x->sse_mode == 1 && !x->saw_end && !x->dead)
+        sse_finish(&x->sse, on_sse_event, &c);
+    char *line = NULL;
+    if (rc != CURLE_OK && !x->h.overflow) {
+        const char *detail = x->h.errbuf[0] ? x->h.errbuf : curl_easy_strerror(rc);
+        if (rc == CURLE_OPERATION_TIMEDOUT)
+            line = xasprintf("no data from the server for %ld s (idle timeout)", nb->idle_s);
+        else if (x->delivered || x->h.rx_total)
+            line = xasprintf("the connection was lost mid-response (%s)", detail);
+        else
+            line = xasprintf("could not reach %s (%s)", x->req->base, detail);
+        if (!x->delivered && http_curl_retryable(rc) && x->attempt < NET_ATTEMPTS && !all_ended(x)) {
+            schedule_retry(nb, x, line, -1);
+            free(line);
+            return;
+        }
+        fail_xfer(nb, x, line, status);
+    } else if (x->h.overflow) {
+        x->delivered = 1;
+        fail_xfer(nb, x, "the response was larger than 32 MiB; dropped", status);
+    } else if (!is_2xx(status)) {
+        char *msg, *code;
+        wire_error_info(x->h.rx.data, x->h.rx.len, &msg, &code);
+        if (x->count > 1 && refused_n(status, msg)) {
+            remember_no_n(nb, x->req->base);
+            char *m = xasprintf("%s does not accept n=%d (%s); sending %d separate requests",
+                                x->req->base, x->count, msg, x->count);
+            emit_status(nb, m);
+            free(m);
+            split_xfer(nb, x);
+            free(msg), free(code);
+            return;
+        } else {
+            line = http_failure_line(status, msg, code);
+            if (http_status_retryable(status, code) && x->attempt < NET_ATTEMPTS) {
+                schedule_retry(nb, x, line, x->h.retry_after);
+                free(line), free(msg), free(code);
+                return;
+            }
+            if (x->attempt > 1) {
+                char *l2 = xasprintf("%s after %d attempts", line, x->attempt);
+                free(line);
+                line = l2;
+            }
+            fail_xfer(nb, x, line, status);
+        }
+        free(msg), free(code);
+    } else if (x->sse_mode != 1) {
+        wire_sink k = sink_of(&c);
+        int r = x->h.rx.len ? wire_parse_body(nb->kind, x->h.rx.data, x->h.rx.len, &k) : WIRE_BAD;
+        if (r == WIRE_BAD) {
+            char *first = NULL, *code = NULL;
+            wire_error_info(x->h.rx.data, x->h.rx.len, &first, &code);
+            free(code);
+            if (!first)
+                first = xstrdup("");
+            if (!strstr(x->h.content_type, "json") && x->h.content_type[0])
+                line = xasprintf("%ld: unexpected content type '%s' (%s)", status, x->h.content_type, first);
+            else
+                line = xasprintf("%ld: the response is not valid JSON (%s)", status, *first ? first : "empty body");
+            free(first);
+            fail_xfer(nb, x, line, status);
+        }
+    }
+    free(line);
+    if (x->dead || x->req->cancelled)
+        return;
+    /* Choices the server never sent (it ignored n): ask for them one by one. */
+    if (x->count > 1) {
+        int missing = 0;
+        for (int i = 0; i < x->count; i++)
+            missing += !x->req->br[x->first + i].ended && !x->req->br[x->first + i].got;
+        if (missing) {
+            remember_no_n(nb, x->req->base);
+            char *m = xasprintf("%s answered %d of %d choices; requesting the rest separately",
+                                x->req->base, x->count - missing, x->count);
+            emit_status(nb, m);
+            free(m);
+            split_xfer(nb, x);
+        }
+    }
+    for (int i = 0; i < x->count; i++) {
+        int b = x->first + i;
+        if (x->req->br[b].ended || (x->count > 1 && !x->req->br[b].got))
+            continue;
+        if (x->saw_end || x->sse_mode != 1)
+            end_branch(nb, x->req, b, 0, "stop", NULL, status, x->model);
+        else if (x->bad_chunks)
+            end_branch(nb, x->req, b, 1, "error", "the stream held malformed JSON and ended early", status, x->model);
+        else
+            end_branch(nb, x->req, b, 1, "error", "the stream ended before it was complete (truncated)", status, x->model);
+    }
+}
+
+/* Starts queued transfers and due retries, within the concurrency cap. */
+static void start_ready(net_backend *nb)
+{
+    double t = 0;
+    for (size_t i = 0; i < nb->nx; i++) {
+        net_xfer *x = nb->xs[i];
+        if (x->dead)
+            continue;
+        if (x->state == X_WAITING) {
+            if (!t)
+                t = now_s();
+            if (x->due > t)
+                continue;
+            http_xfer_reset(&x->h);
+            sse_free(&x->sse);
+            sse_init(&x->sse, NET_EVENT_CAP);
+            x->sse_mode = -1;
+            x->saw_end = 0;
+            x->bad_chunks = 0;
+            x->state = X_QUEUED;
+        }
+        if (x->state != X_QUEUED || nb->running >= nb->concurrency)
+            continue;
+        if (curl_multi_add_handle(nb->multi, x->h.easy) != CURLM_OK) {
+            fail_xfer(nb, x, "libcurl refused to start the transfer", 0);
+            x->dead = 1;
+            continue;
+        }
+        x->in_multi = 1;
+        x->h.last_rx = now_s();
+        x->state = X_RUNNING;
+        x->attempt++;
+        nb->running++;
+    }
+}
+
+static void req_free(net_req *r)
+{
+    settings_free(&r->s);
+    free(r->context);
+    free(r->base);
+    free(r->br);
+    free(r);
+}
+
+/* Delivers cancellations and REQUEST_END; frees what is over. */
+static void sweep(net_backend *nb)
+{
+    for (size_t i = 0; i < nb->nreqs; i++) {
+        net_req *r = nb->reqs[i];
+        if (r->cancelled)
+            for (int b = 0; b < r->k; b++)
+                end_branch(nb, r, b, 1, "cancelled", "cancelled", 0, NULL);
+    }
+    for (size_t i = 0; i < nb->nx; i++) {
+        net_xfer *x = nb->xs[i];
+        if (!x->dead && (x->req->cancelled || (x->state != X_RUNNING && all_ended(x)) || all_ended(x)))
+            xfer_stop(nb, x);
+    }
+    size_t j = 0;
+    for (size_t i = 0; i < nb->nx; i++) {
+        net_xfer *x = nb->xs[i];
+        if (x->dead) {
+            http_xfer_free(&x->h);
+            sse_free(&x->sse);
+            free(x);
+        } else {
+            nb->xs[j++] = x;
+        }
+    }
+    nb->nx = j;
+    for (size_t i = 0; i < nb->nreqs;) {
+        net_req *r = nb->reqs[i];
+        int open = 0;
+        for (int b = 0; b < r->k; b++)
+            open += !r->br[b].ended;
+        if (open) {
+            i++;
+            continue;
+        }
+        memmove(nb->reqs + i, nb->reqs + i + 1, (nb->nreqs - i - 1) * sizeof *nb->reqs);
+        nb->nreqs--;
+        backend_event ev = { .kind = BACKEND_EV_REQUEST_END, .request = r->id, .branch = -1, .logprob = NAN };
+        req_free(r);
+        backend_emit(&nb->base, &ev);   /* may start requests: the list may have changed */
+        i = 0;
+    }
+}
+
+/* ---- backend operations ---- */
+
+static int net_start(backend *b, const char *context, size_t len, const gen_settings *s, int k,
+                     char *err, size_t errlen)
+{
+    net_backend *nb = (net_backend *)b;
+    if (k < 1)
+        k = 1;
+    const char *base = s->base_url && *s->base_url ? s->base_url : nb->base_url;
+    if (strncmp(base, "http://", 7) && strncmp(base, "https://", 8)) {
+        snprintf(err, errlen, "--base-url: '%s' is not an http:// or https:// URL", base);
+        return -1;
+    }
+    net_req *r = xcalloc(1, sizeof *r);
+    settings_copy(&r->s, s);
+    r->k = k;
+    r->context = xstrndup(context ? context : "", len);
+    r->len = len;
+    r->base = xstrdup(base);
+    size_t bl = strlen(r->base);
+    while (bl > 8 && r->base[bl - 1] == '/')
+        r->base[--bl] = '\0';
+    r->br = xcalloc((size_t)k, sizeof *r->br);
+    r->id = ++nb->next_id;
+    if (s->concurrency > 0)
+        nb->concurrency = s->concurrency;
+    size_t first_x = nb->nx;
+    int together = k > 1 && nb->kind != WIRE_LLAMACPP && !knows_no_n(nb, r->base);
+    for (int i = 0; i < (together ? 1 : k); i++) {
+        if (!xfer_new(nb, r, together ? 0 : i, together ? k : 1, err, errlen)) {
+            for (size_t j = first_x; j < nb->nx; j++) {
+                http_xfer_free(&nb->xs[j]->h);
+                sse_free(&nb->xs[j]->sse);
+                free(nb->xs[j]);
+            }
+            nb->nx = first_x;
+            req_free(r);
+            nb->next_id--;
+            return -1;
+        }
+    }
+    xgrow(&nb->reqs, &nb->capreqs, nb->nreqs + 1, sizeof *nb->reqs);
+    nb->reqs[nb->nreqs++] = r;
+    start_ready(nb);
+    return r->id;
+}
+
+static void net_cancel(backend *b, int request)
+{
+    net_backend *nb = (net_backend *)b;
+    for (size_t i = 0; i < nb->nreqs; i++)
+        if (request == 0 || nb->reqs[i]->id == request)
+            nb->reqs[i]->cancelled = 1;
+    for (size_t i = 0; i < nb->nx; i++)
+        if (nb->xs[i]->req->cancelled)
+            xfer_stop(nb, nb->xs[i]);
+}
+
+static int net_pump(backend *b)
+{
+    net_backend *nb = (net_backend *)b;
+    if (!nb->said_dns) {
+        nb->said_dns = 1;
+        if (!http_async_dns())
+            emit_status(nb, "this libcurl resolves host names synchronously: a slow DNS lookup blocks the program");
+    }
+    start_ready(nb);
+    int still;
+    curl_multi_perform(nb->multi, &still);
+    for (size_t i = 0; i < nb->nx; i++)
+        if (!nb->xs[i]->dead && nb->xs[i]->state == X_RUNNING)
+            parse_stream(nb, nb->xs[i]);
+    double t = now_s();
+    for (size_t i = 0; i < nb->nx; i++) {
+        net_xfer *x = nb->xs[i];
+        if (!x->dead && x->in_multi && t - x->h.last_rx > (double)nb->idle_s)
+            xfer_finished(nb, x, CURLE_OPERATION_TIMEDOUT);
+    }
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(nb->multi, &left))) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        char *priv = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+        http_xfer *h = (http_xfer *)(void *)priv;
+        CURLcode rc = m->data.result;
+        for (size_t i = 0; i < nb->nx; i++)
+            if (&nb->xs[i]->h == h && nb->xs[i]->in_multi) {
+                xfer_finished(nb, nb->xs[i], rc);
+                break;
+            }
+    }
+    start_ready(nb);
+    sweep(nb);
+    return (int)nb->nreqs;
+}
+
+/* Something to do without waiting: a transfer to start, a retry due, events to deliver. */
+static double next_deadline(net_backend *nb, double t)
+{
+    double soonest = -1;
+    for (size_t i = 0; i < nb->nreqs; i++)
+        if (nb->reqs[i]->cancelled)
+            return t;
+    for (size_t i = 0; i < nb->nx; i++) {
+        net_xfer *x = nb->xs[i];
+        if (x->dead || all_ended(x))
+            return t;
+        if (x->state == X_QUEUED && nb->running < nb->concurrency)
+            return t;
+        double due = x->state == X_WAITING ? x->due
+                   : x->in_multi ? x->h.last_rx + (double)nb->idle_s : -1;
+        if (due >= 0 && (soonest < 0 || due < soonest))
+            soonest = due;
+    }
+    return soonest;
+}
+
+static int net_wait(backend *b, const int *fds, int nfds, int timeout_ms, int *fd_ready)
+{
+    net_backend *nb = (net_backend *)b;
+    if (fd_ready)
+        *fd_ready = -1;
+    double t = now_s();
+    double due = next_deadline(nb, t);
+    if (due >= 0) {
+        double ms = (due - t) * 1000.0;
+        if (ms <= 0)
+            return 1;
+        if (ms < timeout_ms)
+            timeout_ms = (int)ceil(ms);
+    }
+    struct curl_waitfd *w = nfds > 0 ? xcalloc((size_t)nfds, sizeof *w) : NULL;
+    for (int i = 0; i < nfds; i++)
+        w[i] = (struct curl_waitfd){ .fd = fds[i], .events = CURL_WAIT_POLLIN };
+    int numfds = 0;
+    curl_multi_poll(nb->multi, w, (unsigned)nfds, timeout_ms < 0 ? 0 : timeout_ms, &numfds);
+    int ready = 0;
+    for (int i = 0; i < nfds; i++)
+        if (w[i].revents) {
+            if (fd_ready)
+                *fd_ready = i;
+            ready = 1;
+            break;
+        }
+    free(w);
+    if (ready || numfds > 0)
+        return 1;
+    return now_s() - t < timeout_ms / 1000.0 - 0.001 ? 1 : 0;   /* curl's own timer fired */
+}
+
+static void net_free(backend *b)
+{
+    net_backend *nb = (net_backend *)b;
+    for (size_t i = 0; i < nb->nx; i++) {
+        xfer_stop(nb, nb->xs[i]);
+        http_xfer_free(&nb->xs[i]->h);
+        sse_free(&nb->xs[i]->sse);
+        free(nb->xs[i]);
+    }
+    for (size_t i = 0; i < nb->nreqs; i++)
+        req_free(nb->reqs[i]);
+    for (size_t i = 0; i < nb->nno_n; i++)
+        free(nb->no_n[i]);
+    free(nb->no_n);
+    free(nb->xs);
+    free(nb->reqs);
+    curl_multi_cleanup(nb->multi);
+    if (nb->key) {
+        memset(nb->key, 0, strlen(nb->key));
+        free(nb->key);
+    }
+    free(nb->base_url);
+    free(nb);
+}
+
+static const backend_ops net_ops = { net_start, net_cancel, net_pump, net_wait, net_free };
+
+backend *net_backend_new(const gen_settings *s, const char *api_key, char *err, size_t errlen)
+{
+    wire_kind kind;
+    if (wire_kind_parse(s->backend, &kind) < 0) {
+        snprintf(err, errlen, "backend '%s' is not an HTTP backend", s->backend ? s->backend : "(none)");
+        return NULL;
+    }
+    static int curl_ready;
+    if (!curl_ready) {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+            snprintf(err, errlen, "libcurl could not be initialised");
+            return NULL;
+        }
+        curl_ready = 1;
+    }
+    net_backend *nb = xcalloc(1, sizeof *nb);
+    nb->base.ops = &net_ops;
+    nb->base.name = s->backend && !strcmp(s->backend, "openai-chat") ? "openai-chat"
+                  : kind == WIRE_LLAMACPP ? "llamacpp" : "openai";
+    nb->kind = kind;
+    const char *def = kind == WIRE_LLAMACPP ? "http://127.0.0.1:8080" : "https://api.openai.com/v1";
+    nb->base_url = xstrdup(s->base_url && *s->base_url ? s->base_url : def);
+    nb->key = api_key && *api_key ? xstrdup(api_key) : NULL;
+    nb->multi = curl_multi_init();
+    nb->concurrency = s->concurrency > 0 ? s->concurrency : 16;
+    const char *idle = getenv("TERMLOOM_IDLE_TIMEOUT");
+    nb->idle_s = idle && atol(idle) > 0 ? atol(idle) : 120;
+    nb->rng = (unsigned)time(NULL) ^ (unsigned)getpid() << 8;
+    if (!nb->multi) {
+        snprintf(err, errlen, "libcurl could not create a multi handle");
+        free(nb->base_url);
+        free(nb->key);
+        free(nb);
+        return NULL;
+    }
+    return &nb->base;
+}
