@@ -306,30 +306,99 @@ static char *as_lines(const char *doc)
     return buf_steal(&b);
 }
 
+/* The three ways a file can be read (TERMLOOM_SESSION_PARSER): the node-a-line fast
+ * parser, the same layout parsed line by line with jansson, and the whole document. */
+static const char *const parsers[] = { NULL, "jansson", "document" };
+
+static void use_parser(const char *how)
+{
+    if (how)
+        setenv("TERMLOOM_SESSION_PARSER", how, 1);
+    else
+        unsetenv("TERMLOOM_SESSION_PARSER");
+}
+
 static void check_bad(const char *doc, size_t len, const char *want, const char *layout)
 {
-    char err[512];
-    session s;
-    session_init(&s);
-    session_new_prompt(&s, "an older session");          /* replaced by nothing on failure */
+    char err[512], first[512] = "";
     char *path = write_tmp("bad.json", doc, len);
-    int rc = session_load(&s, path, err, sizeof err);
-    CHECKF(rc == -1, "%s: loaded: %s", layout, doc);
-    if (rc == -1) {
-        CHECKF(!strncmp(err, path, strlen(path)) && !strncmp(err + strlen(path), ": ", 2),
-               "%s: message does not start with the file name: %s", layout, err);
-        CHECKF(strstr(err, want) != NULL, "%s: '%s' does not say '%s'", layout, err, want);
-        CHECKF(!strchr(err, '\n'), "%s: more than one line: %s", layout, err);
-        CHECK_INT(tree_count(s.t), 0);                      /* nothing half-loaded */
+    for (size_t m = 0; m < 3; m++) {
+        use_parser(parsers[m]);
+        session s;
+        session_init(&s);
+        session_new_prompt(&s, "an older session");      /* replaced by nothing on failure */
+        int rc = session_load(&s, path, err, sizeof err);
+        CHECKF(rc == -1, "%s/%s: loaded: %s", layout, parsers[m] ? parsers[m] : "fast", doc);
+        if (rc == -1) {
+            CHECKF(!strncmp(err, path, strlen(path)) && !strncmp(err + strlen(path), ": ", 2),
+                   "%s: message does not start with the file name: %s", layout, err);
+            CHECKF(strstr(err, want) != NULL, "%s: '%s' does not say '%s'", layout, err, want);
+            CHECKF(!strchr(err, '\n'), "%s: more than one line: %s", layout, err);
+            CHECK_INT(tree_count(s.t), 0);                  /* nothing half-loaded */
+            if (!m)
+                snprintf(first, sizeof first, "%s", err);
+            else
+                CHECKF(!strcmp(first, err), "%s: parsers disagree: '%s' / '%s'", layout, first, err);
+        }
+        /* from memory: the same message with the given name */
+        char err2[512];
+        session_free(&s);
+        session_init(&s);
+        rc = session_load_mem(&s, doc, len, path, err2, sizeof err2);
+        CHECK(rc == -1);
+        CHECKF(!strcmp(err, err2), "%s: file says '%s', memory says '%s'", layout, err, err2);
+        session_free(&s);
     }
-    /* from memory: the same message with the given name */
-    char err2[512];
-    session_free(&s);
-    session_init(&s);
-    rc = session_load_mem(&s, doc, len, path, err2, sizeof err2);
-    CHECK(rc == -1);
-    CHECKF(!strcmp(err, err2), "%s: file says '%s', memory says '%s'", layout, err, err2);
+    use_parser(NULL);
     free(path);
+}
+
+/* Every parser gives the same session (compared by what it saves). */
+static void check_parsers_agree(const char *doc, size_t len, const char *expect, size_t elen)
+{
+    char err[512];
+    for (size_t m = 0; m < 3; m++) {
+        use_parser(parsers[m]);
+        session s;
+        session_init(&s);
+        int rc = session_load_mem(&s, doc, len, "agree.json", err, sizeof err);
+        CHECKF(rc == 0, "%s: %s", parsers[m] ? parsers[m] : "fast", err);
+        size_t n;
+        char *d = session_dump(&s, &n);
+        CHECKF(n == elen && !memcmp(d, expect, n), "%s parser: differs:\n%s", parsers[m] ? parsers[m] : "fast", d);
+        free(d);
+        session_free(&s);
+    }
+    use_parser(NULL);
+}
+
+TEST(session_parsers_agree)
+{
+    session s;
+    build_rich(&s);
+    size_t n;
+    char *d = session_dump(&s, &n);
+    check_parsers_agree(d, n, d, n);
+    /* escapes, surrogate pairs, numbers in every JSON form, keys in another order */
+    const char *doc =
+        "{\"format\":\"termloom-session\",\"version\":1,\"settings\":{},\"root\":0,\"cursor\":1,\"nodes\":[\n"
+        "{\"children\":[1],\"text\":\"\\u00e9\\ud834\\udd1e\\/\\\"\\b\\f\\n\\r\\t\\u0001\",\"origin\":\"prompt\",\"parent\":null,\"id\":0},\n"
+        "{ \"id\" : 1 , \"parent\":0,\"origin\":\"model\",\"text\":\"\",\"children\":[],\"visited\":false,\"created\":-5,"
+        "\"tokens\":[{\"logprob\":-1E-3,\"text\":\"a\",\"top\":[]},{\"text\":\"b\",\"logprob\":-2},"
+        "{\"text\":\"c\",\"logprob\":-0.000123456789012345678,\"top\":[{\"logprob\":-1.5e+2,\"text\":\"d\"},{\"text\":\"e\",\"logprob\":null}]},"
+        "{\"text\":\"f\",\"logprob\":-12345678901234567890.5},{\"text\":\"g\",\"logprob\":-0}]}\n"
+        "]}\n";
+    session_init(&s);
+    char err[512];
+    use_parser("document");
+    REQUIRE(session_load_mem(&s, doc, strlen(doc), "x.json", err, sizeof err) == 0);
+    use_parser(NULL);
+    size_t en;
+    char *expect = session_dump(&s, &en);
+    check_parsers_agree(doc, strlen(doc), expect, en);
+    CHECK_STR(tree_get(s.t, 0)->text, "\xc3\xa9\xf0\x9d\x84\x9e/\"\b\f\n\r\t\x01");
+    CHECK_NEAR(tree_get(s.t, 1)->tokens[2].tok.logprob, -0.000123456789, 1e-12);
+    free(expect), free(d);
     session_free(&s);
 }
 
