@@ -1,0 +1,179 @@
+/* tui/app.h — the interactive program's state, shared by the event loop (app.c), the
+ * action handlers (actions.c), the panels (view_*.c) and the dialogs (dialog.c).
+ *
+ * Contract:
+ *  - Handlers change state and return APP_CH_* flags saying what changed; they never draw.
+ *    Only the loop draws (app_draw), at most once a frame, with one doupdate().
+ *  - The cursor is a node id (ses.cursor), never a row.  The tree panel keeps its scroll
+ *    position as a node id too (tree_top), so branches arriving do not move what you read.
+ *  - The session file is written after every change that matters (see app.c: structural
+ *    changes at once, streaming text at most once a second), never blocking the keys. */
+#ifndef TUI_APP_H
+#define TUI_APP_H
+#include "core/grow.h"
+#include "core/merge.h"
+#include "core/session.h"
+#include "tui/cli.h"
+#include "tui/theme.h"
+#include <stdint.h>
+#include <sys/types.h>
+
+enum {
+    APP_CH_DRAW  = 1u << 0,   /* something visible changed */
+    APP_CH_SAVE  = 1u << 1,   /* the session changed: save soon */
+    APP_CH_QUIT  = 1u << 2,
+    APP_CH_LAZY  = 1u << 3,   /* only the cursor/view changed: save when idle */
+};
+
+typedef enum { APP_PANEL_TREE, APP_PANEL_TEXT, APP_PANEL_TOKENS, APP_NPANELS } app_panel;
+
+typedef enum {
+    APP_MODE_NORMAL, APP_MODE_HELP, APP_MODE_PROMPT, APP_MODE_CONFIRM,
+    APP_MODE_SETTINGS, APP_MODE_CHOOSER,
+} app_mode;
+
+typedef struct { int y, x, h, w; } app_rect;
+
+typedef struct app app;
+typedef unsigned (*app_text_fn)(app *a, const char *text, size_t len);
+typedef unsigned (*app_confirm_fn)(app *a, int yes);
+typedef unsigned (*app_choice_fn)(app *a, int choice);
+
+typedef struct { int32_t id; int index; } app_undo;
+
+/* One row of the attractor list: a node to jump to, a label ("×5 in 4 contexts "), and the
+ * text to show (NULL: the node's text). */
+typedef struct { int32_t id; char label[48]; const char *text; } app_attractor_item;
+
+struct app {
+    cli_opts     opts;
+    session      ses;
+    char        *path;          /* session file (NULL: not saved) */
+    backend     *b;
+    grow        *g;
+    merge_index *merge;
+    void        *attr_index;    /* attractor_index *, when that module is present */
+    theme        th;
+    int          utf8;          /* the terminal takes UTF-8 */
+    unsigned     tflags;        /* text_* flags for drawing (TEXT_ASCII when not UTF-8) */
+    int          merge_view;
+
+    /* layout */
+    int          rows, cols;
+    app_rect     r_tree, r_text, r_tokens, r_stats;
+    int          too_small;
+    app_panel    focus;
+    app_mode     mode;
+
+    /* tree panel */
+    int32_t      tree_top;      /* first row shown */
+    int32_t     *row_ids;       /* ids of the rows drawn in the last frame (mouse) */
+    int          nrow_ids;
+    size_t       cap_row_ids;
+    int          tree_scrolled; /* the wheel moved tree_top: do not chase the cursor */
+
+    /* tokens panel */
+    int          tok_sel;       /* selected token of the cursor node */
+    int          alt_sel;       /* selected alternative of that token */
+    int32_t      tok_node;      /* node tok_sel refers to */
+
+    /* text panel */
+    int          text_scroll;   /* lines up from the bottom */
+
+    /* help */
+    int          help_scroll;
+
+    /* status */
+    char        *msg;
+    int          msg_error;
+    double       gen_started;   /* when the current generation began */
+    size_t       gen_tokens0;
+    double       rate;          /* tokens per second, smoothed */
+    double       rate_t;
+    size_t       rate_tokens;
+    int          spin;
+
+    /* editing / dialogs */
+    buf          line;          /* the prompt line's text */
+    size_t       line_cur;      /* cursor byte offset in line */
+    size_t       line_scroll;
+    char        *line_label;
+    app_text_fn  on_line;
+    app_confirm_fn on_confirm;
+    char        *confirm_text;
+    int          choice_sel, nchoices;
+    const char  *const *choices;
+    char        *choice_title;
+    app_choice_fn on_choice;
+    int          set_sel;       /* settings dialog row */
+    char        *set_err;
+
+    /* search */
+    char        *search;
+
+    /* nodes marked as attractors by hand (kept in step with the marks) */
+    int32_t     *marked;
+    size_t       nmarked, capmarked;
+
+    /* undo of deletes */
+    app_undo    *undo;
+    size_t       nundo, capundo;
+
+    /* saving */
+    int          unsaved;       /* changes not yet on disk */
+    int          save_soon;     /* a structural change waits to be saved */
+    double       last_save;
+    double       last_change;
+    pid_t        save_pid;      /* background save in progress */
+    int          save_fd;       /* its error pipe */
+    int          save_again;    /* changes arrived while it ran */
+    char        *save_err;
+
+    unsigned     pending;       /* APP_CH_* accumulated since the last frame */
+    double       last_draw;
+    int          quit;
+};
+
+double   app_now(void);
+/* Sets the status line message (printf-style); error messages stay until the next one. */
+void     app_message(app *a, int error, const char *fmt, ...);
+/* Moves the cursor (marks visited, resets the token selection). */
+unsigned app_goto(app *a, int32_t id);
+/* Children as shown: all of them, or one leader per merged group in merge view.  Returns
+ * the count; *owned is set when the array was allocated (caller frees it). */
+size_t   app_children(app *a, int32_t id, const int32_t **out, int32_t **owned);
+/* Sibling of id as shown (dir -1/+1), or TREE_NONE. */
+int32_t  app_sibling(app *a, int32_t id, int dir);
+/* Starts k branches under parent.  Returns flags. */
+unsigned app_generate(app *a, int32_t parent, int k);
+/* Attractor: marked by hand or detected. */
+int      app_is_attractor(app *a, int32_t id);
+/* The attractor list, best first (detected, then marked by hand).  Returns the count. */
+size_t   app_attractor_items(app *a, app_attractor_item *out, size_t max);
+/* Case-insensitive (ASCII) substring test used by search. */
+int      app_text_matches(const char *needle, const char *s, size_t len);
+/* Keeps the list of hand-marked attractors in step after id's mark changed. */
+void     app_mark_changed(app *a, int32_t id);
+/* Branches from the chosen alternative of the selected token: a forced-token sibling of the
+ * cursor holding the tokens before it and the alternative, then k branches from there. */
+unsigned app_branch_alt(app *a);
+/* The export chooser. */
+unsigned app_export(app *a);
+/* Rebuilds the backend after a settings change. */
+void     app_backend_reset(app *a);
+/* Lays the panels out for rows×cols. */
+void     app_layout(app *a);
+/* Draws the whole frame (erase, panels, one doupdate). */
+void     app_draw(app *a);
+/* Handles one key or mouse event; returns flags. */
+unsigned app_key(app *a, int key);
+/* Writes the session now (synchronously). 0 ok. */
+int      app_save_now(app *a);
+
+/* Setup/teardown without a terminal loop, for the benchmark: opens a tree in `a`
+ * (takes ownership of t) using the current curses screen. */
+void     app_init_view(app *a, tree *t, int32_t cursor);
+void     app_free(app *a);
+
+int app_main(int argc, char **argv);
+#endif

@@ -1,0 +1,509 @@
+/* tui/dialog.c — see dialog.h. */
+#include "tui/dialog.h"
+#include "tui/actions.h"
+#include "tui/view.h"
+#include "core/mem.h"
+#include "core/text.h"
+#include <curses.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The settings the dialog offers, in order. */
+static const char *const set_keys[] = {
+    "backend", "base_url", "model", "branches", "max_tokens", "temperature", "top_p",
+    "logprobs", "seed", "merge_threshold", "theme",
+};
+#define NSET (int)(sizeof set_keys / sizeof *set_keys)
+
+void dialog_prompt(app *a, const char *label, const char *init, size_t len, app_text_fn fn)
+{
+    if (a->mode != APP_MODE_PROMPT)
+        a->mode_back = a->mode;
+    a->mode = APP_MODE_PROMPT;
+    free(a->line_label);
+    a->line_label = xstrdup(label);
+    buf_clear(&a->line);
+    buf_add(&a->line, init ? init : "", len);
+    a->line_cur = a->line.len;
+    a->line_scroll = 0;
+    a->on_line = fn;
+}
+
+void dialog_confirm(app *a, const char *q, app_confirm_fn fn)
+{
+    a->mode_back = a->mode;
+    a->mode = APP_MODE_CONFIRM;
+    free(a->confirm_text);
+    a->confirm_text = xstrdup(q);
+    a->on_confirm = fn;
+}
+
+void dialog_settings(app *a)
+{
+    a->mode = APP_MODE_SETTINGS;
+    a->mode_back = APP_MODE_NORMAL;
+    if (a->set_sel < 0 || a->set_sel >= NSET)
+        a->set_sel = 0;
+    free(a->set_err);
+    a->set_err = NULL;
+}
+
+void dialog_chooser(app *a, const char *title, const char *const *choices, int n, app_choice_fn fn)
+{
+    a->mode = APP_MODE_CHOOSER;
+    a->mode_back = APP_MODE_NORMAL;
+    free(a->choice_title);
+    a->choice_title = xstrdup(title);
+    a->choices = choices;
+    a->nchoices = n;
+    a->choice_sel = 0;
+    a->on_choice = fn;
+}
+
+/* ---- the line editor ------------------------------------------------------------- */
+
+static size_t prev_char(const char *s, size_t i)
+{
+    if (!i)
+        return 0;
+    i--;
+    while (i > 0 && ((unsigned char)s[i] & 0xC0) == 0x80)
+        i--;
+    return i;
+}
+
+static size_t next_char(const char *s, size_t len, size_t i)
+{
+    if (i >= len)
+        return len;
+    i++;
+    while (i < len && ((unsigned char)s[i] & 0xC0) == 0x80)
+        i++;
+    return i;
+}
+
+static void line_delete(app *a, size_t from, size_t to)
+{
+    memmove(a->line.data + from, a->line.data + to, a->line.len - to + 1);
+    a->line.len -= to - from;
+}
+
+static void line_insert(app *a, const char *s, size_t n)
+{
+    buf_add(&a->line, s, n);       /* grow, then move into place */
+    memmove(a->line.data + a->line_cur + n, a->line.data + a->line_cur, a->line.len - n - a->line_cur);
+    memcpy(a->line.data + a->line_cur, s, n);
+    a->line_cur += n;
+}
+
+static unsigned prompt_key(app *a, int key)
+{
+    char *s = a->line.data ? a->line.data : (char *)"";
+    switch (key) {
+    case 27:
+        a->mode = a->mode_back;
+        return APP_CH_DRAW;
+    case 13: {
+        a->mode = a->mode_back;
+        char *text = xstrndup(s, a->line.len);
+        size_t len = a->line.len;
+        unsigned f = a->on_line ? a->on_line(a, text, len) : 0;
+        free(text);
+        return f | APP_CH_DRAW;
+    }
+    case 10:
+        line_insert(a, "\n", 1);
+        break;
+    case ACTIONS_FN(KEY_LEFT):
+        a->line_cur = prev_char(s, a->line_cur);
+        break;
+    case ACTIONS_FN(KEY_RIGHT):
+        a->line_cur = next_char(s, a->line.len, a->line_cur);
+        break;
+    case ACTIONS_FN(KEY_HOME):
+    case 1:
+        a->line_cur = 0;
+        break;
+    case ACTIONS_FN(KEY_END):
+    case 5:
+        a->line_cur = a->line.len;
+        break;
+    case ACTIONS_FN(KEY_BACKSPACE):
+        if (a->line_cur) {
+            size_t p = prev_char(s, a->line_cur);
+            line_delete(a, p, a->line_cur);
+            a->line_cur = p;
+        }
+        break;
+    case ACTIONS_FN(KEY_DC):
+    case 4:
+        if (a->line_cur < a->line.len)
+            line_delete(a, a->line_cur, next_char(s, a->line.len, a->line_cur));
+        break;
+    case 21:   /* C-u */
+        line_delete(a, 0, a->line_cur);
+        a->line_cur = 0;
+        break;
+    case 11:   /* C-k */
+        line_delete(a, a->line_cur, a->line.len);
+        break;
+    case 23: { /* C-w */
+        size_t p = a->line_cur;
+        while (p > 0 && s[p - 1] == ' ')
+            p--;
+        while (p > 0 && s[p - 1] != ' ')
+            p--;
+        line_delete(a, p, a->line_cur);
+        a->line_cur = p;
+        break;
+    }
+    default:
+        if (key == 9 || (key >= 32 && key < 0x110000 && key != 127)) {
+            char tmp[4];
+            line_insert(a, tmp, text_encode((uint32_t)key, tmp));
+        }
+        break;
+    }
+    return APP_CH_DRAW;
+}
+
+/* ---- settings -------------------------------------------------------------------- */
+
+static unsigned on_setting(app *a, const char *text, size_t len)
+{
+    (void)len;
+    const char *key = set_keys[a->set_sel];
+    char err[256];
+    free(a->set_err);
+    a->set_err = NULL;
+    a->mode = APP_MODE_SETTINGS;
+    if (settings_set(&a->ses.settings, key, text, err, sizeof err) < 0) {
+        a->set_err = xstrdup(err);
+        return APP_CH_DRAW;
+    }
+    if (!strcmp(key, "backend") || !strcmp(key, "base_url") || !strcmp(key, "corpus"))
+        app_backend_reset(a);
+    if (!strcmp(key, "merge_threshold") && a->merge)
+        merge_set_threshold(a->merge, a->ses.settings.merge_threshold);
+    if (!strcmp(key, "theme"))
+        app_theme_reset(a);
+    return APP_CH_DRAW | APP_CH_SAVE;
+}
+
+static unsigned settings_key(app *a, int key)
+{
+    switch (key) {
+    case 27:
+    case 'q':
+    case 'S':
+        a->mode = APP_MODE_NORMAL;
+        return APP_CH_DRAW;
+    case ACTIONS_FN(KEY_UP):
+    case 'k':
+        if (a->set_sel > 0)
+            a->set_sel--;
+        return APP_CH_DRAW;
+    case ACTIONS_FN(KEY_DOWN):
+    case 'j':
+        if (a->set_sel + 1 < NSET)
+            a->set_sel++;
+        return APP_CH_DRAW;
+    case 13:
+    case 'e': {
+        char *v = settings_get(&a->ses.settings, set_keys[a->set_sel]);
+        char label[64];
+        snprintf(label, sizeof label, "%s = ", set_keys[a->set_sel]);
+        dialog_prompt(a, label, v ? v : "", v ? strlen(v) : 0, on_setting);
+        a->mode_back = APP_MODE_SETTINGS;
+        free(v);
+        return APP_CH_DRAW;
+    }
+    }
+    return 0;
+}
+
+static unsigned chooser_key(app *a, int key)
+{
+    switch (key) {
+    case 27:
+    case 'q':
+        a->mode = APP_MODE_NORMAL;
+        return APP_CH_DRAW;
+    case ACTIONS_FN(KEY_UP):
+    case 'k':
+        if (a->choice_sel > 0)
+            a->choice_sel--;
+        return APP_CH_DRAW;
+    case ACTIONS_FN(KEY_DOWN):
+    case 'j':
+        if (a->choice_sel + 1 < a->nchoices)
+            a->choice_sel++;
+        return APP_CH_DRAW;
+    case 13:
+        a->mode = APP_MODE_NORMAL;
+        return (a->on_choice ? a->on_choice(a, a->choice_sel) : 0) | APP_CH_DRAW;
+    }
+    if (key >= '1' && key <= '9' && key - '1' < a->nchoices) {
+        a->mode = APP_MODE_NORMAL;
+        return (a->on_choice ? a->on_choice(a, key - '1') : 0) | APP_CH_DRAW;
+    }
+    return 0;
+}
+
+static unsigned help_key(app *a, int key)
+{
+    int page = a->rows > 4 ? a->rows - 3 : 1;
+    switch (key) {
+    case 27:
+    case 'q':
+    case '?':
+    case ACTIONS_FN(KEY_F(1)):
+        a->mode = APP_MODE_NORMAL;
+        return APP_CH_DRAW;
+    case ACTIONS_FN(KEY_UP):
+    case 'k':
+        a->help_scroll--;
+        break;
+    case ACTIONS_FN(KEY_DOWN):
+    case 'j':
+        a->help_scroll++;
+        break;
+    case ACTIONS_FN(KEY_PPAGE):
+    case 'b':
+        a->help_scroll -= page;
+        break;
+    case ACTIONS_FN(KEY_NPAGE):
+    case ' ':
+        a->help_scroll += page;
+        break;
+    case ACTIONS_FN(KEY_HOME):
+        a->help_scroll = 0;
+        break;
+    default:
+        return 0;
+    }
+    if (a->help_scroll < 0)
+        a->help_scroll = 0;
+    return APP_CH_DRAW;
+}
+
+unsigned dialog_key(app *a, int key)
+{
+    switch (a->mode) {
+    case APP_MODE_PROMPT:
+        return prompt_key(a, key);
+    case APP_MODE_CONFIRM: {
+        a->mode = a->mode_back;
+        int yes = key == 'y' || key == 'Y';
+        return (a->on_confirm ? a->on_confirm(a, yes) : 0) | APP_CH_DRAW;
+    }
+    case APP_MODE_SETTINGS:
+        return settings_key(a, key);
+    case APP_MODE_CHOOSER:
+        return chooser_key(a, key);
+    case APP_MODE_HELP:
+        return help_key(a, key);
+    case APP_MODE_NORMAL:
+        break;
+    }
+    return 0;
+}
+
+/* ---- help ------------------------------------------------------------------------ */
+
+static void add_line(char ***v, size_t *n, size_t *cap, const char *fmt, ...)
+{
+    va_list ap;
+    buf b = {0};
+    va_start(ap, fmt);
+    buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    xgrow(v, cap, *n + 1, sizeof **v);
+    (*v)[(*n)++] = buf_steal(&b);
+}
+
+size_t dialog_help_lines(app *a, char ***out)
+{
+    char **v = NULL;
+    size_t n = 0, cap = 0;
+    static const struct { action_scope s; const char *title; } sections[] = {
+        { SCOPE_ANY, "Everywhere" }, { SCOPE_TREE, "Tree panel" },
+        { SCOPE_TOKENS, "Tokens panel (Tab to focus it)" }, { SCOPE_TEXT, "Text panel (Tab to focus it)" },
+    };
+    add_line(&v, &n, &cap, "termloom keys  (q/Esc closes, j/k/PgDn scroll; rebind in the config file: [keys] action = key ...)");
+    for (size_t s = 0; s < sizeof sections / sizeof *sections; s++) {
+        int any = 0;
+        for (size_t i = 0; i < actions_count; i++) {
+            if (actions_table[i].scope != sections[s].s)
+                continue;
+            if (!any++) {
+                add_line(&v, &n, &cap, "");
+                add_line(&v, &n, &cap, "%s", sections[s].title);
+            }
+            char keys[64];
+            actions_keys_text(i, keys, sizeof keys);
+            add_line(&v, &n, &cap, "  %-12s %-16s %s", keys[0] ? keys : "(unbound)", actions_table[i].name,
+                     actions_table[i].help);
+        }
+    }
+    int u = a->utf8;
+    add_line(&v, &n, &cap, "");
+    add_line(&v, &n, &cap, "Mouse: click a row to select it; the wheel scrolls the panel under the pointer.");
+    add_line(&v, &n, &cap, "");
+    add_line(&v, &n, &cap, "Tree glyphs");
+    add_line(&v, &n, &cap, "  %s  node entropy: mean token entropy, 0 to 4+ bits", u ? "\xe2\x96\x81..\xe2\x96\x88" : "_..#");
+    add_line(&v, &n, &cap, "  %s bookmark   %s attractor   %s incomplete   %s streaming   %s forced token",
+             u ? "\xe2\x98\x85" : "*", u ? "\xe2\x97\x86" : "@", u ? "\xe2\x9c\x97" : "!", u ? "\xe2\x80\xa6" : "~",
+             u ? "\xe2\x86\xb3" : ">");
+    add_line(&v, &n, &cap, "  %s/%s folded/open   %sN merged group of N near-duplicates (merge view, M)",
+             u ? "\xe2\x96\xb8" : "+", u ? "\xe2\x96\xbe" : "v", u ? "\xc3\x97" : "x");
+    add_line(&v, &n, &cap, "");
+    add_line(&v, &n, &cap, "Entropy from top-k alternatives is a lower bound (%s): the probability the list does",
+             u ? "\xe2\x89\xa5" : ">=");
+    add_line(&v, &n, &cap, "not cover is counted as one outcome.  It is exact when the list is the whole distribution.");
+    add_line(&v, &n, &cap, "Token colours in the text panel: probability heat, red < 10%% ... green > 90%%.");
+    add_line(&v, &n, &cap, "Control characters in model text show as placeholders (%s), invalid bytes as %s.",
+             u ? "\xe2\x90\x9b" : "^[", u ? "\xef\xbf\xbd" : "?");
+    *out = v;
+    return n;
+}
+
+/* ---- drawing --------------------------------------------------------------------- */
+
+static void box(app *a, int y, int x, int h, int w, const char *title)
+{
+    unsigned long at = theme_attr(THEME_dialog);
+    for (int r = 0; r < h; r++)
+        view_fill(y + r, x, w, at);
+    attrset((attr_t)at);
+    if (a->utf8 || 1) {
+        mvaddch(y, x, ACS_ULCORNER);
+        mvhline(y, x + 1, ACS_HLINE, w - 2);
+        mvaddch(y, x + w - 1, ACS_URCORNER);
+        mvvline(y + 1, x, ACS_VLINE, h - 2);
+        mvvline(y + 1, x + w - 1, ACS_VLINE, h - 2);
+        mvaddch(y + h - 1, x, ACS_LLCORNER);
+        mvhline(y + h - 1, x + 1, ACS_HLINE, w - 2);
+        mvaddch(y + h - 1, x + w - 1, ACS_LRCORNER);
+    }
+    attrset(A_NORMAL);
+    if (title)
+        view_puts(a, y, x + 2, w - 4, title, at | A_BOLD);
+}
+
+static void draw_prompt(app *a)
+{
+    int y = a->rows - 1, w = a->cols;
+    unsigned long at = theme_attr(THEME_dialog);
+    view_fill(y, 0, w, at);
+    int x = view_puts(a, y, 0, w, a->line_label, theme_attr(THEME_key));
+    int avail = w - x - 1;
+    if (avail < 1)
+        return;
+    const char *s = a->line.data ? a->line.data : "";
+    unsigned fl = TEXT_NL_VISIBLE | a->tflags;
+    if (a->line_scroll > a->line_cur)
+        a->line_scroll = a->line_cur;
+    while ((int)text_width(s + a->line_scroll, a->line_cur - a->line_scroll, fl) > avail)
+        a->line_scroll = next_char(s, a->line.len, a->line_scroll);
+    view_put(a, y, x, avail + 1, s + a->line_scroll, a->line.len - a->line_scroll, at, TEXT_NL_VISIBLE);
+    int cx = x + (int)text_width(s + a->line_scroll, a->line_cur - a->line_scroll, fl);
+    move(y, cx < w ? cx : w - 1);
+}
+
+static void draw_settings(app *a)
+{
+    int w = a->cols - 4 < 70 ? a->cols - 4 : 70, h = NSET + 5;
+    if (h > a->rows - 1)
+        h = a->rows - 1;
+    int y = (a->rows - 1 - h) / 2, x = (a->cols - w) / 2;
+    box(a, y, x, h, w, " Settings ");
+    unsigned long at = theme_attr(THEME_dialog);
+    for (int i = 0; i < NSET && 1 + i < h - 3; i++) {
+        int ry = y + 1 + i;
+        unsigned long ra = i == a->set_sel ? theme_attr(THEME_cursor) : at;
+        if (i == a->set_sel)
+            view_fill(ry, x + 1, w - 2, ra);
+        view_puts(a, ry, x + 2, 18, set_keys[i], i == a->set_sel ? ra : theme_attr(THEME_key));
+        char *v = settings_get(&a->ses.settings, set_keys[i]);
+        view_put(a, ry, x + 21, w - 23, v ? v : "", v ? strlen(v) : 0, ra, TEXT_NL_VISIBLE);
+        free(v);
+    }
+    if (a->set_err)
+        view_puts(a, y + h - 3, x + 2, w - 4, a->set_err, theme_attr(THEME_error));
+    view_puts(a, y + h - 2, x + 2, w - 4,
+              a->utf8 ? "\xe2\x86\x91\xe2\x86\x93 choose   Enter edit   Esc close   (saved with the session)"
+                      : "up/down choose   Enter edit   Esc close   (saved with the session)",
+              theme_attr(THEME_dim) | at);
+}
+
+static void draw_chooser(app *a)
+{
+    int w = a->cols - 4 < 60 ? a->cols - 4 : 60, h = a->nchoices + 4;
+    if (h > a->rows - 1)
+        h = a->rows - 1;
+    int y = (a->rows - 1 - h) / 2, x = (a->cols - w) / 2;
+    box(a, y, x, h, w, a->choice_title);
+    unsigned long at = theme_attr(THEME_dialog);
+    for (int i = 0; i < a->nchoices && 1 + i < h - 2; i++) {
+        unsigned long ra = i == a->choice_sel ? theme_attr(THEME_cursor) : at;
+        if (i == a->choice_sel)
+            view_fill(y + 1 + i, x + 1, w - 2, ra);
+        char tmp[160];
+        snprintf(tmp, sizeof tmp, "%d  %s", i + 1, a->choices[i]);
+        view_puts(a, y + 1 + i, x + 2, w - 4, tmp, ra);
+    }
+    view_puts(a, y + h - 2, x + 2, w - 4, "Enter or a number chooses, Esc closes", theme_attr(THEME_dim) | at);
+}
+
+static void draw_help(app *a)
+{
+    char **lines;
+    size_t n = dialog_help_lines(a, &lines);
+    int h = a->rows - 1;
+    if (a->help_scroll > (int)n - h)
+        a->help_scroll = (int)n - h > 0 ? (int)n - h : 0;
+    unsigned long at = theme_attr(THEME_dialog);
+    for (int r = 0; r < h; r++) {
+        view_fill(r, 0, a->cols, at);
+        size_t i = (size_t)(r + a->help_scroll);
+        if (i < n)
+            view_puts(a, r, 1, a->cols - 2, lines[i], lines[i][0] && lines[i][0] != ' ' ? at | A_BOLD : at);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(lines[i]);
+    free(lines);
+    char tmp[96];
+    snprintf(tmp, sizeof tmp, " help %d-%d of %zu  j/k PgUp/PgDn scroll, q closes ", a->help_scroll + 1,
+             a->help_scroll + h < (int)n ? a->help_scroll + h : (int)n, n);
+    view_fill(a->rows - 1, 0, a->cols, theme_attr(THEME_status));
+    view_puts(a, a->rows - 1, 0, a->cols, tmp, theme_attr(THEME_status));
+}
+
+void dialog_draw(app *a)
+{
+    switch (a->mode) {
+    case APP_MODE_PROMPT:
+        if (a->mode_back == APP_MODE_SETTINGS)
+            draw_settings(a);
+        draw_prompt(a);
+        break;
+    case APP_MODE_CONFIRM:
+        view_fill(a->rows - 1, 0, a->cols, theme_attr(THEME_dialog));
+        view_puts(a, a->rows - 1, 0, a->cols, a->confirm_text, theme_attr(THEME_key));
+        break;
+    case APP_MODE_SETTINGS:
+        draw_settings(a);
+        break;
+    case APP_MODE_CHOOSER:
+        draw_chooser(a);
+        break;
+    case APP_MODE_HELP:
+        draw_help(a);
+        break;
+    case APP_MODE_NORMAL:
+        break;
+    }
+}

@@ -1,0 +1,22 @@
+/* tui/dialog.h — modal interactions: the prompt line (a UTF-8 line editor), yes/no
+ * confirmation, the settings dialog, a list chooser, and the help screen.  While one is
+ * open (a->mode != APP_MODE_NORMAL) it receives every key through dialog_key; like the
+ * action handlers it changes state and returns APP_CH_* flags, and dialog_draw paints it
+ * over the panels during the frame. */
+#ifndef TUI_DIALOG_H
+#define TUI_DIALOG_H
+#include "tui/app.h"
+
+/* Opens the prompt line with label and initial text; fn gets the text on Enter. */
+void dialog_prompt(app *a, const char *label, const char *init, size_t len, app_text_fn fn);
+/* Asks a yes/no question on the bottom line. */
+void dialog_confirm(app *a, const char *question, app_confirm_fn fn);
+/* The settings dialog over the generation settings (settings_set does the checking). */
+void dialog_settings(app *a);
+/* A list of choices; fn gets the index chosen. */
+void dialog_chooser(app *a, const char *title, const char *const *choices, int n, app_choice_fn fn);
+unsigned dialog_key(app *a, int key);
+void dialog_draw(app *a);
+/* The help screen's lines (generated from the action table); caller frees each and the array. */
+size_t dialog_help_lines(app *a, char ***out);
+#endif

@@ -1,0 +1,39 @@
+/* tui/view.h — the panels.  Each view_* draws one rectangle of stdscr from the app state
+ * and never changes that state (except the tree panel's scroll anchor and row map, which
+ * are view state).  All untrusted text goes through view_put, which draws core/text
+ * cells: control characters arrive as placeholders, widths are utf8proc's. */
+#ifndef TUI_VIEW_H
+#define TUI_VIEW_H
+#include "tui/app.h"
+#include <stddef.h>
+
+/* Draws s[0..len) at (y, x) in at most w columns; placeholders get the placeholder
+ * style, the rest attr.  Stops at a newline unless TEXT_NL_VISIBLE is in flags.
+ * Returns the columns used. */
+int  view_put(app *a, int y, int x, int w, const char *s, size_t len, unsigned long attr,
+              unsigned flags);
+/* Same for a C string known to be safe (labels). */
+int  view_puts(app *a, int y, int x, int w, const char *s, unsigned long attr);
+/* Spaces over w columns. */
+void view_fill(int y, int x, int w, unsigned long attr);
+/* A panel title line: " Name  detail" with the focus style when focused. */
+void view_title(app *a, app_rect r, const char *name, const char *detail, int focused);
+/* Glyph by terminal capability: UTF-8 or the ASCII fallback. */
+const char *view_glyph(app *a, const char *utf8, const char *ascii);
+
+void view_tree(app *a, app_rect r);
+void view_text(app *a, app_rect r);
+void view_tokens(app *a, app_rect r);
+void view_stats(app *a, app_rect r);
+void view_status(app *a, int y, int w);
+
+/* Tree panel helpers for moves and the mouse. */
+int32_t view_tree_row_id(app *a, int y);   /* node drawn at screen row y, or TREE_NONE */
+/* Visible-order neighbour of id (dir ±1) and a walk of n rows from id; TREE_NONE at the ends. */
+int32_t view_tree_step(app *a, int32_t id, int n);
+/* Scrolls the tree panel by n rows (wheel). */
+void    view_tree_scroll(app *a, int n);
+
+/* Probability → heat slot (heat1 … heat5). */
+int  view_heat_slot(double logprob);
+#endif

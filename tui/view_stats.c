@@ -1,0 +1,89 @@
+/* tui/view_stats.c — the stats panel: the cursor node's figures (entropy, finish reason,
+ * model, perplexity), its branch entropy over merged child groups, and the attractors. */
+#include "tui/view.h"
+#include "core/entropy.h"
+#include "core/mem.h"
+#include <curses.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int line(app *a, app_rect r, int *y, const char *label, const char *value, unsigned long attr)
+{
+    if (*y >= r.y + r.h)
+        return 0;
+    int x = r.x + view_puts(a, *y, r.x, r.w, label, theme_attr(THEME_dim));
+    view_puts(a, *y, x, r.x + r.w - x, value, attr);
+    (*y)++;
+    return 1;
+}
+
+void view_stats(app *a, app_rect r)
+{
+    view_title(a, r, "Stats", "", 0);
+    tree *t = a->ses.t;
+    int32_t id = a->ses.cursor;
+    tree_node *n = tree_get(t, id);
+    if (!n || r.h < 2)
+        return;
+    int y = r.y + 1;
+    unsigned long norm = theme_attr(THEME_normal);
+    const char *ge = a->utf8 ? "\xe2\x89\xa5" : ">=";
+    char v[256];
+    const char *model = tree_model(t, id);
+    snprintf(v, sizeof v, "#%d %s%s%s", (int)id, tree_origin_name((tree_origin)n->origin),
+             model ? " · " : "", model ? model : "");
+    if (!a->utf8)
+        snprintf(v, sizeof v, "#%d %s%s%s", (int)id, tree_origin_name((tree_origin)n->origin),
+                 model ? " - " : "", model ? model : "");
+    line(a, r, &y, "node     ", v, norm);
+    const char *fin = tree_finish(t, id);
+    double slp, ppl;
+    size_t nk = entropy_sequence(n, &slp, &ppl);
+    if (nk)
+        snprintf(v, sizeof v, "%s, %u tokens, logprob %.2f, ppl %.2f", fin ? fin : "open", n->ntokens, slp, ppl);
+    else
+        snprintf(v, sizeof v, "%s, %u tokens", fin ? fin : n->origin == TREE_ORIGIN_MODEL ? "generating" : "-", n->ntokens);
+    line(a, r, &y, "finish   ", v, (n->flags & TREE_FLAG_INCOMPLETE) ? theme_attr(THEME_incomplete) : norm);
+    entropy_node_t en;
+    entropy_node(n, &en);
+    if (en.ntokens && !isnan(en.mean))
+        snprintf(v, sizeof v, "%s%.2f bits/token (max %.2f)%s", en.exact ? "" : ge, en.mean, en.max,
+                 en.exact ? " exact" : " lower bound");
+    else
+        snprintf(v, sizeof v, "unknown (no logprobs)");
+    line(a, r, &y, "entropy  ", v, theme_attr(THEME_entropy));
+    if (n->nchildren && a->merge) {
+        double norm_h;
+        double hb = merge_branch_entropy(a->merge, id, &norm_h);
+        merge_group *g;
+        size_t ng = merge_groups(a->merge, id, &g);
+        free(g);
+        snprintf(v, sizeof v, "%.2f bits, %zu group%s of %u (norm %.2f)", hb, ng, ng == 1 ? "" : "s",
+                 n->nchildren, norm_h);
+    } else {
+        snprintf(v, sizeof v, "no children");
+    }
+    line(a, r, &y, "branch   ", v, theme_attr(THEME_entropy));
+    if (y >= r.y + r.h)
+        return;
+    /* Attractors: detected ones (best first) and those marked by hand. */
+    size_t shown = 0;
+    app_attractor_item items[16];
+    size_t nitems = app_attractor_items(a, items, 16);
+    snprintf(v, sizeof v, "%zu (A next)", nitems);
+    line(a, r, &y, "attractors ", nitems ? v : "none yet (m marks one)", theme_attr(THEME_dim));
+    for (size_t i = 0; i < nitems && y < r.y + r.h; i++, shown++) {
+        int x = r.x;
+        x += view_puts(a, y, x, 2, view_glyph(a, "\xe2\x97\x86 ", "@ "), theme_attr(THEME_attractor));
+        if (items[i].label[0])
+            x += view_puts(a, y, x, r.x + r.w - x, items[i].label, theme_attr(THEME_attractor));
+        tree_node *m = tree_get(t, items[i].id);
+        if (m)
+            view_put(a, y, x, r.x + r.w - x, items[i].text ? items[i].text : m->text,
+                     items[i].text ? strlen(items[i].text) : m->text_len,
+                     items[i].id == id ? theme_attr(THEME_cursor) : norm, TEXT_NL_VISIBLE);
+        y++;
+    }
+}

@@ -1,0 +1,57 @@
+/* tui/view_status.c — the status line: backend and model, progress with a spinner while
+ * generating, the last message or error, and whether the session is saved. */
+#include "tui/view.h"
+#include <curses.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const spin_utf8[] = { "\xe2\xa0\x8b", "\xe2\xa0\x99", "\xe2\xa0\xb9", "\xe2\xa0\xb8",
+                                         "\xe2\xa0\xbc", "\xe2\xa0\xb4", "\xe2\xa0\xa6", "\xe2\xa0\xa7",
+                                         "\xe2\xa0\x87", "\xe2\xa0\x8f" };
+static const char *const spin_ascii[] = { "|", "/", "-", "\\" };
+
+void view_status(app *a, int y, int w)
+{
+    unsigned long st = theme_attr(THEME_status);
+    view_fill(y, 0, w, st);
+    /* Right: save state and the help hint. */
+    const char *save = !a->path ? "not saved" : a->save_err ? "SAVE FAILED" : a->unsaved ? "unsaved" : "saved";
+    char right[64];
+    snprintf(right, sizeof right, " %s  ? help ", save);
+    int rw = (int)strlen(right);
+    if (rw > w / 2)
+        rw = 0;
+    int x = 0;
+    /* Left: backend/model, or progress while generating. */
+    int active = a->g ? grow_active(a->g) : 0;
+    char left[160];
+    if (active) {
+        int ended = 0, total = 0;
+        for (int i = 0; i < active; i++) {
+            const grow_request *r = grow_request_at(a->g, i);
+            ended += r->ended;
+            total += r->k;
+        }
+        const char *sp = a->utf8 ? spin_utf8[a->spin % 10] : spin_ascii[a->spin % 4];
+        snprintf(left, sizeof left, " %s %d/%d branches, %.0f tok/s  Esc cancels ", sp, ended, total, a->rate);
+        x += view_puts(a, y, x, w - rw - x, left, theme_attr(THEME_busy));
+    }
+    int err = a->msg_error && a->msg;
+    if (!err && !active) {
+        const gen_settings *s = &a->ses.settings;
+        snprintf(left, sizeof left, " %s%s%s ", s->backend ? s->backend : "?", s->model ? " " : "",
+                 s->model ? s->model : "");
+        if (!a->b)
+            snprintf(left, sizeof left, " %s (unavailable) ", s->backend ? s->backend : "?");
+        x += view_puts(a, y, x, w - rw - x, left, st);
+    }
+    if (a->msg && x < w - rw) {
+        unsigned long ma = a->msg_error ? theme_attr(THEME_error) : st;
+        x += view_puts(a, y, x, w - rw - x, " ", ma);
+        x += view_puts(a, y, x, w - rw - x, a->msg, ma);
+        x += view_puts(a, y, x, w - rw - x, " ", ma);
+    }
+    if (rw)
+        view_puts(a, y, w - rw, rw, right,
+                  a->save_err ? theme_attr(THEME_error) : a->unsaved || !a->path ? st : theme_attr(THEME_ok));
+}

@@ -1,0 +1,134 @@
+/* tui/view_text.c — the text panel: the text root→cursor, wrapped by display columns, the
+ * current node's tokens tinted by probability.  Only as much of the path as the panel can
+ * show (plus the scroll) is gathered, walking up from the cursor, so a deep path costs
+ * what is visible. */
+#include "tui/view.h"
+#include "core/mem.h"
+#include "core/text.h"
+#include <curses.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+typedef struct {
+    size_t        start;
+    unsigned long attr;
+} span;
+
+int view_heat_slot(double lp)
+{
+    if (isnan(lp))
+        return THEME_current;
+    double p = exp(lp);
+    return p < 0.10 ? THEME_heat1 : p < 0.35 ? THEME_heat2 : p < 0.65 ? THEME_heat3
+         : p < 0.90 ? THEME_heat4 : THEME_heat5;
+}
+
+static void add_span(span **sp, size_t *n, size_t *cap, size_t start, unsigned long attr)
+{
+    xgrow(sp, cap, *n + 1, sizeof **sp);
+    (*sp)[(*n)++] = (span){ start, attr };
+}
+
+void view_text(app *a, app_rect r)
+{
+    tree *t = a->ses.t;
+    int h = r.h - 1, w = r.w;
+    char detail[64];
+    snprintf(detail, sizeof detail, "depth %zu", tree_depth(t, a->ses.cursor));
+    view_title(a, r, "Text", detail, a->focus == APP_PANEL_TEXT);
+    if (h <= 0 || w <= 0)
+        return;
+    /* Gather nodes upward until there is enough text for the panel and the scroll. */
+    size_t budget = (size_t)(h + a->text_scroll + 2) * (size_t)w * 4 + 256;
+    int32_t *ids = NULL;
+    size_t nids = 0, capids = 0, total = 0;
+    for (int32_t id = a->ses.cursor; id != TREE_NONE; id = tree_parent(t, id)) {
+        xgrow(&ids, &capids, nids + 1, sizeof *ids);
+        ids[nids++] = id;
+        total += tree_get(t, id)->text_len;
+        if (total >= budget)
+            break;
+    }
+    buf text = {0};
+    span *sp = NULL;
+    size_t nsp = 0, capsp = 0;
+    for (size_t i = nids; i-- > 0;) {
+        tree_node *n = tree_get(t, ids[i]);
+        const char *s = n->text;
+        size_t len = n->text_len, skip = 0;
+        if (i == nids - 1 && total > budget && len > budget) {   /* a huge first node: its tail */
+            skip = len - budget;
+            while (skip < len && ((unsigned char)s[skip] & 0xC0) == 0x80)
+                skip++;
+        }
+        size_t base = text.len;
+        if (n->parent == TREE_NONE)
+            add_span(&sp, &nsp, &capsp, base, theme_attr(THEME_prompt));
+        else if (i > 0)
+            add_span(&sp, &nsp, &capsp, base, theme_attr(THEME_text));
+        else {
+            /* The current node: one span per token when the tokens spell the text. */
+            size_t sum = 0;
+            for (uint32_t k = 0; k < n->ntokens; k++)
+                sum += n->tokens[k].tok.len;
+            if (n->ntokens && sum == len && !skip) {
+                size_t off = base;
+                for (uint32_t k = 0; k < n->ntokens; k++) {
+                    unsigned long at = theme_attr((theme_slot)view_heat_slot(n->tokens[k].tok.logprob));
+                    if ((int)k == a->tok_sel && a->tok_node == ids[i])
+                        at = theme_attr(THEME_token_sel);
+                    add_span(&sp, &nsp, &capsp, off, at);
+                    off += n->tokens[k].tok.len;
+                }
+            } else {
+                add_span(&sp, &nsp, &capsp, base, theme_attr(THEME_current));
+            }
+        }
+        buf_add(&text, s + skip, len - skip);
+    }
+    free(ids);
+    if (!text.data)
+        buf_adds(&text, "");
+    size_t nl = text_wrap(text.data, text.len, w, 4, a->tflags, NULL, 0);
+    text_line *lines = xmalloc((nl ? nl : 1) * sizeof *lines);
+    text_wrap(text.data, text.len, w, 4, a->tflags, lines, nl);
+    if (a->text_scroll > (int)nl - h)
+        a->text_scroll = (int)nl - h > 0 ? (int)nl - h : 0;
+    size_t first = nl > (size_t)(h + a->text_scroll) ? nl - (size_t)(h + a->text_scroll) : 0;
+    size_t si = 0;
+    for (int row = 0; row < h && first + (size_t)row < nl; row++) {
+        text_line *ln = &lines[first + (size_t)row];
+        int col = 0;
+        move(r.y + 1 + row, r.x);
+        text_cell c;
+        for (size_t off = ln->start; off < ln->end && col < w;) {
+            off = text_cell_next(text.data, text.len, off, a->tflags, &c);
+            if (c.kind == TEXT_CELL_NEWLINE)
+                break;
+            while (si + 1 < nsp && sp[si + 1].start <= c.off)
+                si++;
+            while (si > 0 && sp[si].start > c.off)
+                si--;
+            unsigned long at = nsp ? sp[si].attr : theme_attr(THEME_text);
+            if (c.kind == TEXT_CELL_TAB) {
+                int tw = 4 - col % 4;
+                if (col + tw > w)
+                    tw = w - col;
+                view_fill(r.y + 1 + row, r.x + col, tw, at);
+                col += tw;
+                continue;
+            }
+            if (col + c.width > w)
+                break;
+            col += view_put(a, r.y + 1 + row, r.x + col, c.width, text.data + c.off, c.len, at, 0);
+        }
+    }
+    if (a->text_scroll > 0)
+        view_puts(a, r.y, r.x + r.w - 12 > r.x ? r.x + r.w - 12 : r.x, 12, "[scrolled]",
+                  theme_attr(a->focus == APP_PANEL_TEXT ? THEME_title_focus : THEME_title));
+    free(lines);
+    free(sp);
+    buf_free(&text);
+}

@@ -1,0 +1,130 @@
+/* tui/view_tokens.c — the tokens panel: the selected token of the cursor node, its
+ * probability and entropy, and its top-k alternatives as bars. */
+#include "tui/view.h"
+#include "core/entropy.h"
+#include "core/mem.h"
+#include "core/text.h"
+#include <curses.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const eighths[8] = {
+    "", "\xe2\x96\x8f", "\xe2\x96\x8e", "\xe2\x96\x8d", "\xe2\x96\x8c", "\xe2\x96\x8b",
+    "\xe2\x96\x8a", "\xe2\x96\x89",
+};
+
+static void bar(app *a, int y, int x, int w, double p, unsigned long attr)
+{
+    if (w <= 0)
+        return;
+    if (p < 0)
+        p = 0;
+    if (p > 1)
+        p = 1;
+    int units = (int)(p * w * 8 + 0.5);
+    move(y, x);
+    attrset((attr_t)attr);
+    int col = 0;
+    for (; col < w && units >= 8; col++, units -= 8)
+        addstr(a->utf8 ? "\xe2\x96\x88" : "#");
+    if (col < w && units > 0) {
+        addstr(a->utf8 ? eighths[units] : (units >= 4 ? "#" : "."));
+        col++;
+    }
+    attrset(A_NORMAL);
+}
+
+/* "'text'" with quotes, control characters as placeholders. */
+static int quoted(app *a, int y, int x, int w, const char *s, size_t len, unsigned long attr)
+{
+    if (w < 3)
+        return 0;
+    int used = view_puts(a, y, x, 1, "'", attr);
+    used += view_put(a, y, x + used, w - 2, s, len, attr, TEXT_NL_VISIBLE);
+    used += view_puts(a, y, x + used, 1, "'", attr);
+    return used;
+}
+
+void view_tokens(app *a, app_rect r)
+{
+    tree_node *n = tree_get(a->ses.t, a->ses.cursor);
+    int focused = a->focus == APP_PANEL_TOKENS;
+    char detail[64] = "";
+    if (n && n->ntokens)
+        snprintf(detail, sizeof detail, "%d/%u%s", a->tok_sel + 1, n->ntokens,
+                 focused ? "  \xe2\x86\x90\xe2\x86\x92 token  \xe2\x86\x91\xe2\x86\x93 alt  Enter branch" : "");
+    if (!a->utf8 && focused && n && n->ntokens)
+        snprintf(detail, sizeof detail, "%d/%u  <-/-> token  up/down alt  Enter branch", a->tok_sel + 1, n->ntokens);
+    view_title(a, r, "Tokens", detail, focused);
+    int h = r.h - 1, y = r.y + 1;
+    if (h <= 0 || !n)
+        return;
+    unsigned long norm = theme_attr(THEME_normal), dim = theme_attr(THEME_dim);
+    if (!n->ntokens) {
+        view_puts(a, y, r.x, r.w, n->origin == TREE_ORIGIN_PROMPT ? "the prompt has no token probabilities"
+                                  : n->origin == TREE_ORIGIN_EDIT ? "edited by hand: no token probabilities"
+                                  : n->text_len ? "no token probabilities for this node"
+                                  : "no tokens yet", dim);
+        return;
+    }
+    int sel = a->tok_sel < 0 ? 0 : a->tok_sel >= (int)n->ntokens ? (int)n->ntokens - 1 : a->tok_sel;
+    tree_token *tk = &n->tokens[sel];
+    size_t tl;
+    const char *ts = tree_token_text(n, (uint32_t)sel, &tl);
+    int x = r.x;
+    x += quoted(a, y, x, r.w / 2, ts, tl, theme_attr(THEME_token_sel));
+    char tmp[128];
+    double lp = tk->tok.logprob;
+    if (isnan(lp))
+        snprintf(tmp, sizeof tmp, "  p unknown");
+    else
+        snprintf(tmp, sizeof tmp, "  p %.1f%%  logprob %.2f", 100 * exp(lp), lp);
+    view_puts(a, y, x, r.x + r.w - x, tmp, theme_attr((theme_slot)view_heat_slot(lp)));
+    if (--h <= 0)
+        return;
+    y++;
+    double left;
+    double hbits = entropy_token(n, (uint32_t)sel, &left);
+    if (isnan(hbits))
+        snprintf(tmp, sizeof tmp, "entropy unknown (no alternatives)");
+    else if (left < ENTROPY_EXACT_EPS)
+        snprintf(tmp, sizeof tmp, "entropy %.2f bits (exact)", hbits);
+    else
+        snprintf(tmp, sizeof tmp, "entropy %s%.2f bits (%.0f%% unseen)", a->utf8 ? "\xe2\x89\xa5" : ">=", hbits, 100 * left);
+    view_puts(a, y, r.x, r.w, tmp, dim);
+    y++;
+    h--;
+    /* Alternatives: marker, text, bar, percent. */
+    int tw = r.w / 3 < 18 ? r.w / 3 : 18;
+    double sum = 0;
+    for (uint32_t j = 0; j < tk->ntop && h > 0; j++, h--, y++) {
+        size_t al;
+        const char *as = tree_top_text(n, (uint32_t)sel, j, &al);
+        double alp = tree_top_logprob(n, (uint32_t)sel, j);
+        double p = isnan(alp) ? 0 : exp(alp);
+        sum += p;
+        int chosen = focused && (int)j == a->alt_sel;
+        int sampled = al == tl && !memcmp(as, ts, tl);
+        unsigned long at = chosen ? theme_attr(THEME_cursor) : norm;
+        if (chosen)
+            view_fill(y, r.x, r.w, at);
+        x = r.x;
+        x += view_puts(a, y, x, 2, chosen ? view_glyph(a, "\xe2\x96\xb6 ", "> ") : sampled ? view_glyph(a, "\xe2\x80\xa2 ", "* ") : "  ", at);
+        quoted(a, y, x, tw, as, al, at);
+        x += tw + 1;
+        int pw = 7;
+        int bw = r.x + r.w - x - pw;
+        bar(a, y, x, bw, p, chosen ? at : theme_attr(THEME_bar));
+        snprintf(tmp, sizeof tmp, "%6.1f%%", 100 * p);
+        view_puts(a, y, r.x + r.w - pw, pw, tmp, at);
+    }
+    if (h > 0 && tk->ntop && sum < 0.999) {
+        x = r.x + 2;
+        view_puts(a, y, x, tw, "(others)", dim);
+        x += tw + 1;
+        bar(a, y, x, r.x + r.w - x - 7, 1 - sum, dim);
+        snprintf(tmp, sizeof tmp, "%6.1f%%", 100 * (1 - sum));
+        view_puts(a, y, r.x + r.w - 7, 7, tmp, dim);
+    }
+}

@@ -1,0 +1,326 @@
+/* tui/view_tree.c — the tree panel: an outline of the visible rows.
+ *
+ * No flattened copy of the tree is kept: rows are produced by walking in display order
+ * (pre-order over the shown children, skipping folded subtrees) from the anchor node
+ * a->tree_top, with a stack of (node, index among shown siblings, sibling count) per
+ * level.  A frame costs O(rows × depth of the outline drawn), whatever the tree's size,
+ * and the anchor being a node means rows arriving elsewhere do not scroll the panel. */
+#include "tui/view.h"
+#include "core/entropy.h"
+#include "core/mem.h"
+#include "core/text.h"
+#include <curses.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    int32_t  id;
+    uint32_t idx;     /* position among the parent's shown children */
+    uint32_t nsib;    /* shown children of the parent */
+} level;
+
+typedef struct {
+    app   *a;
+    level *st;
+    size_t n, cap;
+} walker;
+
+static void push(walker *w, int32_t id, uint32_t idx, uint32_t nsib)
+{
+    xgrow(&w->st, &w->cap, w->n + 1, sizeof *w->st);
+    w->st[w->n++] = (level){ id, idx, nsib };
+}
+
+static int folded(app *a, int32_t id)
+{
+    tree_node *n = tree_get(a->ses.t, id);
+    return n && (n->flags & TREE_FLAG_FOLDED);
+}
+
+/* Stack of the path root→id.  Returns 0 when id is not shown (dead, or hidden by merge). */
+static int walk_init(walker *w, app *a, int32_t id)
+{
+    w->a = a;
+    w->n = 0;
+    int32_t *path;
+    size_t np = tree_path(a->ses.t, id, &path);
+    if (!np) {
+        free(path);
+        return 0;
+    }
+    push(w, path[0], 0, 1);
+    for (size_t i = 1; i < np; i++) {
+        const int32_t *kids;
+        int32_t *owned;
+        size_t nk = app_children(a, path[i - 1], &kids, &owned);
+        size_t k = 0;
+        while (k < nk && kids[k] != path[i])
+            k++;
+        free(owned);
+        if (k == nk) {
+            free(path);
+            return 0;
+        }
+        push(w, path[i], (uint32_t)k, (uint32_t)nk);
+    }
+    free(path);
+    return 1;
+}
+
+static int walk_next(walker *w)
+{
+    app *a = w->a;
+    const int32_t *kids;
+    int32_t *owned;
+    level top = w->st[w->n - 1];
+    if (!folded(a, top.id)) {
+        size_t nk = app_children(a, top.id, &kids, &owned);
+        if (nk) {
+            push(w, kids[0], 0, (uint32_t)nk);
+            free(owned);
+            return 1;
+        }
+        free(owned);
+    }
+    size_t keep = w->n;
+    level *saved = xmalloc(keep * sizeof *saved);
+    memcpy(saved, w->st, keep * sizeof *saved);
+    while (w->n > 1) {
+        level *cur = &w->st[w->n - 1];
+        if (cur->idx + 1 < cur->nsib) {
+            app_children(a, w->st[w->n - 2].id, &kids, &owned);
+            cur->idx++;
+            cur->id = kids[cur->idx];
+            free(owned);
+            free(saved);
+            return 1;
+        }
+        w->n--;
+    }
+    memcpy(w->st, saved, keep * sizeof *saved);   /* the end: stay on the last row */
+    w->n = keep;
+    free(saved);
+    return 0;
+}
+
+static int walk_prev(walker *w)
+{
+    app *a = w->a;
+    const int32_t *kids;
+    int32_t *owned;
+    if (w->n <= 1)
+        return 0;
+    level *cur = &w->st[w->n - 1];
+    if (cur->idx == 0) {
+        w->n--;
+        return 1;
+    }
+    app_children(a, w->st[w->n - 2].id, &kids, &owned);
+    cur->idx--;
+    cur->id = kids[cur->idx];
+    free(owned);
+    for (;;) {                       /* down to the last shown descendant */
+        int32_t id = w->st[w->n - 1].id;
+        if (folded(a, id))
+            break;
+        size_t nk = app_children(a, id, &kids, &owned);
+        if (!nk) {
+            free(owned);
+            break;
+        }
+        push(w, kids[nk - 1], (uint32_t)(nk - 1), (uint32_t)nk);
+        free(owned);
+    }
+    return 1;
+}
+
+int32_t view_tree_step(app *a, int32_t id, int n)
+{
+    walker w = {0};
+    int32_t r = id;
+    if (walk_init(&w, a, id)) {
+        for (; n > 0 && walk_next(&w); n--)
+            ;
+        for (; n < 0 && walk_prev(&w); n++)
+            ;
+        r = w.st[w.n - 1].id;
+    }
+    free(w.st);
+    return r;
+}
+
+void view_tree_scroll(app *a, int n)
+{
+    if (!tree_get(a->ses.t, a->tree_top))
+        a->tree_top = a->ses.cursor;
+    a->tree_top = view_tree_step(a, a->tree_top, n);
+    a->tree_scrolled = 1;
+}
+
+int32_t view_tree_row_id(app *a, int y)
+{
+    int k = y - (a->r_tree.y + 1);
+    if (a->too_small || k < 0 || k >= a->nrow_ids)
+        return TREE_NONE;
+    return a->row_ids[k];
+}
+
+static const char *const bars_utf8[8] = {
+    "\xe2\x96\x81", "\xe2\x96\x82", "\xe2\x96\x83", "\xe2\x96\x84",
+    "\xe2\x96\x85", "\xe2\x96\x86", "\xe2\x96\x87", "\xe2\x96\x88",
+};
+
+static void draw_row(app *a, walker *w, int y, app_rect r)
+{
+    tree *t = a->ses.t;
+    level *lv = w->st;
+    size_t d = w->n - 1;
+    int32_t id = lv[d].id;
+    tree_node *n = tree_get(t, id);
+    int cur = id == a->ses.cursor;
+    unsigned long base = cur ? theme_attr(THEME_cursor)
+                       : (n->flags & TREE_FLAG_VISITED) && id != tree_root(t) ? theme_attr(THEME_visited)
+                       : theme_attr(THEME_tree);
+    unsigned long lines = cur ? base : theme_attr(THEME_tree_lines);
+    int x = r.x, end = r.x + r.w;
+    if (cur)
+        view_fill(y, r.x, r.w, base);
+    /* Outline: at most half the panel; deeper levels scroll out on the left. */
+    size_t maxlev = (size_t)(r.w / 4 > 1 ? r.w / 4 : 1);
+    size_t first = d > maxlev ? d - maxlev + 1 : 1;
+    if (first > 1)
+        x += view_puts(a, y, x, end - x, view_glyph(a, "\xe2\x80\xa5", ":"), lines);
+    for (size_t i = first; i < d && x < end; i++)
+        x += view_puts(a, y, x, end - x, lv[i].idx + 1 < lv[i].nsib ? view_glyph(a, "\xe2\x94\x82 ", "| ") : "  ", lines);
+    if (d > 0 && x < end)
+        x += view_puts(a, y, x, end - x,
+                       lv[d].idx + 1 < lv[d].nsib ? view_glyph(a, "\xe2\x94\x9c\xe2\x94\x80", "|-")
+                                                  : view_glyph(a, "\xe2\x94\x94\xe2\x94\x80", "`-"), lines);
+    const int32_t *kids;
+    int32_t *owned;
+    size_t nk = app_children(a, id, &kids, &owned);
+    free(owned);
+    const char *fold = !nk ? view_glyph(a, "\xe2\x94\x80 ", "- ")
+                     : (n->flags & TREE_FLAG_FOLDED) ? view_glyph(a, "\xe2\x96\xb8 ", "+ ")
+                     : view_glyph(a, "\xe2\x96\xbe ", "v ");
+    if (x < end)
+        x += view_puts(a, y, x, end - x, fold, lines);
+    /* Entropy bar: mean token entropy, 0..4 bits over eight heights. */
+    if (x < end) {
+        entropy_node_t en;
+        entropy_node(n, &en);
+        if (en.ntokens && !isnan(en.mean)) {
+            int k = (int)(en.mean / 4.0 * 8);
+            k = k < 0 ? 0 : k > 7 ? 7 : k;
+            x += view_puts(a, y, x, end - x, a->utf8 ? bars_utf8[k] : (const char[]){ "_.:-=+*#"[k], 0 },
+                           cur ? base : theme_attr(THEME_entropy));
+        } else {
+            x += view_puts(a, y, x, end - x, " ", base);
+        }
+        x += view_puts(a, y, x, end - x, " ", base);
+    }
+    if ((n->marks & TREE_MARK_BOOKMARK) && x < end)
+        x += view_puts(a, y, x, end - x, view_glyph(a, "\xe2\x98\x85 ", "* "), cur ? base : theme_attr(THEME_bookmark));
+    int attractor = (n->marks & TREE_MARK_ATTRACTOR) || app_is_attractor(a, id);
+    if (attractor && x < end)
+        x += view_puts(a, y, x, end - x, view_glyph(a, "\xe2\x97\x86 ", "@ "), cur ? base : theme_attr(THEME_attractor));
+    if ((n->flags & TREE_FLAG_INCOMPLETE) && x < end)
+        x += view_puts(a, y, x, end - x, view_glyph(a, "\xe2\x9c\x97 ", "! "), cur ? base : theme_attr(THEME_incomplete));
+    else if (n->origin == TREE_ORIGIN_MODEL && !n->finish && x < end)
+        x += view_puts(a, y, x, end - x, view_glyph(a, "\xe2\x80\xa6 ", "~ "), cur ? base : theme_attr(THEME_busy));
+    else if (n->origin == TREE_ORIGIN_FORCED && x < end)
+        x += view_puts(a, y, x, end - x, view_glyph(a, "\xe2\x86\xb3 ", "> "), cur ? base : theme_attr(THEME_dim));
+    if (a->merge_view && a->merge && d > 0 && x < end) {
+        size_t c = merge_count(a->merge, id);
+        if (c > 1) {
+            char tmp[32];
+            snprintf(tmp, sizeof tmp, "%s%zu ", view_glyph(a, "\xc3\x97", "x"), c);
+            x += view_puts(a, y, x, end - x, tmp, cur ? base : theme_attr(THEME_merged));
+        }
+    }
+    if (x >= end)
+        return;
+    const char *s = n->text;
+    size_t len = n->text_len;
+    while (len && (*s == ' ' || *s == '\n')) {
+        s++;
+        len--;
+    }
+    unsigned long ta = base;
+    if (!cur && attractor)
+        ta = theme_attr(THEME_attractor);
+    if (!cur && n->flags & TREE_FLAG_INCOMPLETE)
+        ta = theme_attr(THEME_incomplete);
+    if (!cur && a->search && *a->search && app_text_matches(a->search, n->text, n->text_len))
+        ta = theme_attr(THEME_search);
+    if (!len)
+        view_puts(a, y, x, end - x, n->origin == TREE_ORIGIN_MODEL && !n->finish ? "" : "(empty)",
+                  cur ? base : theme_attr(THEME_dim));
+    else
+        view_put(a, y, x, end - x, s, len, ta, TEXT_NL_VISIBLE);
+}
+
+static int collect(app *a, int32_t top, int h, int32_t *cursor_row)
+{
+    walker w = {0};
+    int k = 0;
+    *cursor_row = -1;
+    if (walk_init(&w, a, top)) {
+        do {
+            if (w.st[w.n - 1].id == a->ses.cursor)
+                *cursor_row = k;
+            k++;
+        } while (k < h && walk_next(&w));
+    }
+    free(w.st);
+    return k;
+}
+
+void view_tree(app *a, app_rect r)
+{
+    char detail[96];
+    snprintf(detail, sizeof detail, "%zu nodes%s", tree_count(a->ses.t), a->merge_view ? " · merged" : "");
+    view_title(a, r, "Tree", detail, a->focus == APP_PANEL_TREE);
+    int h = r.h - 1;
+    a->nrow_ids = 0;
+    if (h <= 0)
+        return;
+    tree *t = a->ses.t;
+    walker w = {0};
+    if (!tree_get(t, a->tree_top) || !walk_init(&w, a, a->tree_top))
+        a->tree_top = a->ses.cursor, a->tree_scrolled = 0;
+    int so = h > 6 ? 2 : 0;                 /* rows kept visible around the cursor */
+    int32_t crow;
+    int got = collect(a, a->tree_top, h, &crow);
+    if (!a->tree_scrolled) {
+        if (crow < 0) {
+            a->tree_top = view_tree_step(a, a->ses.cursor, -(h / 3));
+        } else if (crow > h - 1 - so) {
+            a->tree_top = view_tree_step(a, a->tree_top, crow - (h - 1 - so));
+        } else if (crow < so) {
+            a->tree_top = view_tree_step(a, a->tree_top, crow - so);
+        }
+        got = collect(a, a->tree_top, h, &crow);
+    }
+    if (got < h) {                          /* the end is on screen: fill from above */
+        int32_t up = view_tree_step(a, a->tree_top, got - h);
+        if (up != a->tree_top) {
+            a->tree_top = up;
+            got = collect(a, a->tree_top, h, &crow);
+        }
+    }
+    xgrow(&a->row_ids, &a->cap_row_ids, (size_t)h, sizeof *a->row_ids);
+    if (!walk_init(&w, a, a->tree_top)) {
+        free(w.st);
+        return;
+    }
+    int k = 0;
+    do {
+        a->row_ids[k] = w.st[w.n - 1].id;
+        draw_row(a, &w, r.y + 1 + k, r);
+        k++;
+    } while (k < h && walk_next(&w));
+    a->nrow_ids = k;
+    free(w.st);
+}
