@@ -64,6 +64,7 @@ struct app {
     int          too_small;
     app_panel    focus;
     app_mode     mode;
+    app_mode     mode_back;     /* where a prompt returns to */
 
     /* tree panel */
     int32_t      tree_top;      /* first row shown */
@@ -159,6 +160,8 @@ void     app_mark_changed(app *a, int32_t id);
 unsigned app_branch_alt(app *a);
 /* The export chooser. */
 unsigned app_export(app *a);
+/* Reloads the theme named in the settings. */
+void     app_theme_reset(app *a);
 /* Rebuilds the backend after a settings change. */
 void     app_backend_reset(app *a);
 /* Lays the panels out for rows×cols. */

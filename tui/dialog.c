@@ -372,22 +372,20 @@ size_t dialog_help_lines(app *a, char ***out)
 
 /* ---- drawing --------------------------------------------------------------------- */
 
-static void box(app *a, int y, int x, int h, int w, const char *title)
+static void draw_box(app *a, int y, int x, int h, int w, const char *title)
 {
     unsigned long at = theme_attr(THEME_dialog);
     for (int r = 0; r < h; r++)
         view_fill(y + r, x, w, at);
     attrset((attr_t)at);
-    if (a->utf8 || 1) {
-        mvaddch(y, x, ACS_ULCORNER);
-        mvhline(y, x + 1, ACS_HLINE, w - 2);
-        mvaddch(y, x + w - 1, ACS_URCORNER);
-        mvvline(y + 1, x, ACS_VLINE, h - 2);
-        mvvline(y + 1, x + w - 1, ACS_VLINE, h - 2);
-        mvaddch(y + h - 1, x, ACS_LLCORNER);
-        mvhline(y + h - 1, x + 1, ACS_HLINE, w - 2);
-        mvaddch(y + h - 1, x + w - 1, ACS_LRCORNER);
-    }
+    mvaddch(y, x, ACS_ULCORNER);
+    mvhline(y, x + 1, ACS_HLINE, w - 2);
+    mvaddch(y, x + w - 1, ACS_URCORNER);
+    mvvline(y + 1, x, ACS_VLINE, h - 2);
+    mvvline(y + 1, x + w - 1, ACS_VLINE, h - 2);
+    mvaddch(y + h - 1, x, ACS_LLCORNER);
+    mvhline(y + h - 1, x + 1, ACS_HLINE, w - 2);
+    mvaddch(y + h - 1, x + w - 1, ACS_LRCORNER);
     attrset(A_NORMAL);
     if (title)
         view_puts(a, y, x + 2, w - 4, title, at | A_BOLD);
@@ -419,7 +417,7 @@ static void draw_settings(app *a)
     if (h > a->rows - 1)
         h = a->rows - 1;
     int y = (a->rows - 1 - h) / 2, x = (a->cols - w) / 2;
-    box(a, y, x, h, w, " Settings ");
+    draw_box(a, y, x, h, w, " Settings ");
     unsigned long at = theme_attr(THEME_dialog);
     for (int i = 0; i < NSET && 1 + i < h - 3; i++) {
         int ry = y + 1 + i;
@@ -445,7 +443,7 @@ static void draw_chooser(app *a)
     if (h > a->rows - 1)
         h = a->rows - 1;
     int y = (a->rows - 1 - h) / 2, x = (a->cols - w) / 2;
-    box(a, y, x, h, w, a->choice_title);
+    draw_box(a, y, x, h, w, a->choice_title);
     unsigned long at = theme_attr(THEME_dialog);
     for (int i = 0; i < a->nchoices && 1 + i < h - 2; i++) {
         unsigned long ra = i == a->choice_sel ? theme_attr(THEME_cursor) : at;

@@ -1,7 +1,7 @@
 /* tui/theme.h — colour themes: one table of semantic slots, a small text format, and the
  * mapping onto curses colour pairs.
  *
- * Theme file format (themes/*.theme), one slot per line, '#' starts a comment:
+ * Theme file format (themes/NAME.theme), one slot per line, '#' starts a comment:
  *     slot = FOREGROUND [on BACKGROUND] [ATTRIBUTE ...]
  *     cursor = black on cyan bold
  *     heat1  = 196

@@ -3,6 +3,7 @@
 #include "tui/view.h"
 #include "core/entropy.h"
 #include "core/mem.h"
+#include "core/text.h"
 #include <curses.h>
 #include <math.h>
 #include <stdio.h>
