@@ -331,11 +331,14 @@ static double short_sim(const feat *a, const feat *b, double need)
             if (j == 0)
                 v = (double)i;
             else {
-                v = prev[j - 1] + (prev[j - 1] < INF ? sub_cost(a, i - 1, b, j - 1) : 0);
-                if (prev[j] + 1 < v)
-                    v = prev[j] + 1;
-                if (cur[j - 1] + 1 < v)
-                    v = cur[j - 1] + 1;
+                /* insertion or deletion; the substitution is only worth computing when it
+                 * can win (it costs at most 1) and can still lead under dmax */
+                v = prev[j] < cur[j - 1] ? prev[j] + 1 : cur[j - 1] + 1;
+                if (prev[j - 1] < v && prev[j - 1] <= dmax) {
+                    double sc = prev[j - 1] + sub_cost(a, i - 1, b, j - 1);
+                    if (sc < v)
+                        v = sc;
+                }
             }
             cur[j] = v;
             if (v < rowmin)
@@ -616,4 +619,26 @@ double merge_branch_entropy(merge_index *m, int32_t parent, double *normalized)
     free(c);
     free(g);
     return h;
+}
+
+struct merge_text { feat f; };
+
+merge_text *merge_text_new(const char *s, size_t len)
+{
+    merge_text *x = xcalloc(1, sizeof *x);
+    feat_build(&x->f, s, len);
+    return x;
+}
+
+void merge_text_free(merge_text *x)
+{
+    if (!x)
+        return;
+    feat_clear(&x->f);
+    free(x);
+}
+
+double merge_text_similarity(const merge_text *a, const merge_text *b, double need)
+{
+    return feat_sim(&a->f, &b->f, need);
 }

@@ -53,6 +53,14 @@ double merge_similarity(const char *a, size_t alen, const char *b, size_t blen);
 /* Similarity of two already-normalized texts. */
 double merge_similarity_norm(const char *a, size_t alen, const char *b, size_t blen);
 
+/* A text's cached comparison features (normalized words, bigram set), for callers that
+ * compare one text many times (core/attractor).  need > 0 lets the comparison stop early:
+ * the result is exact when it is ≥ need and some value < need otherwise. */
+typedef struct merge_text merge_text;
+merge_text *merge_text_new(const char *s, size_t len);
+void        merge_text_free(merge_text *x);
+double      merge_text_similarity(const merge_text *a, const merge_text *b, double need);
+
 typedef struct merge_index merge_index;
 
 typedef struct merge_group {

@@ -1,0 +1,1103 @@
+/* core/attractor.c — see attractor.h.
+ *
+ * Layout: every indexed node (a live non-root with at least one word) belongs to a class
+ * (equal normalized text).  Classes carry a MinHash signature whose LSH band keys file them
+ * in buckets; union-find over classes keeps the connected components of "shares a bucket
+ * and is similar".  Removing a class rebuilds only its old component.  Beside that, every
+ * node's distinct word 4-grams are counted per gram: occurrences and distinct parents.
+ * Longer phrases (5..8 words) and closedness are derived at listing time from the nodes
+ * that hold a qualifying 4-gram (every qualifying phrase contains one). */
+#include "core/attractor.h"
+#include "core/mem.h"
+#include "core/merge.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NONE32 UINT32_MAX
+#define MH_BANDS 8
+#define MH_ROWS 3
+#define MH_K (MH_BANDS * MH_ROWS)
+
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    x ^= x >> 33;
+    return x ? x : 1;
+}
+
+static uint64_t gram_hash(const uint64_t *w, size_t n)
+{
+    uint64_t h = 0x51ed270b27cd6c5bull + n;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ w[i]) * 0x100000001b3ull + (h >> 29);
+    return mix64(h);
+}
+
+/* ---- a u64 → u32 map: linear probing, backward-shift deletion; key 0 is "empty" ---- */
+
+typedef struct {
+    uint64_t *k;
+    uint32_t *v;
+    size_t    cap, n;     /* cap is a power of two */
+} hmap;
+
+static void hm_free(hmap *m)
+{
+    free(m->k);
+    free(m->v);
+    memset(m, 0, sizeof *m);
+}
+
+static uint32_t *hm_get(const hmap *m, uint64_t key)
+{
+    if (!m->cap)
+        return NULL;
+    size_t mask = m->cap - 1;
+    for (size_t i = key & mask; m->k[i]; i = (i + 1) & mask)
+        if (m->k[i] == key)
+            return &m->v[i];
+    return NULL;
+}
+
+static void hm_grow(hmap *m)
+{
+    hmap o = *m;
+    m->cap = o.cap ? o.cap * 2 : 64;
+    m->k = xcalloc(m->cap, sizeof *m->k);
+    m->v = xmalloc(m->cap * sizeof *m->v);
+    size_t mask = m->cap - 1;
+    for (size_t i = 0; i < o.cap; i++)
+        if (o.k[i]) {
+            size_t j = o.k[i] & mask;
+            while (m->k[j])
+                j = (j + 1) & mask;
+            m->k[j] = o.k[i];
+            m->v[j] = o.v[i];
+        }
+    free(o.k);
+    free(o.v);
+}
+
+static uint32_t *hm_put(hmap *m, uint64_t key, int *isnew)
+{
+    if ((m->n + 1) * 4 > m->cap * 3)
+        hm_grow(m);
+    size_t mask = m->cap - 1, i = key & mask;
+    for (; m->k[i]; i = (i + 1) & mask)
+        if (m->k[i] == key) {
+            *isnew = 0;
+            return &m->v[i];
+        }
+    m->k[i] = key;
+    m->v[i] = 0;
+    m->n++;
+    *isnew = 1;
+    return &m->v[i];
+}
+
+static void hm_del(hmap *m, uint64_t key)
+{
+    if (!m->cap)
+        return;
+    size_t mask = m->cap - 1, i = key & mask;
+    while (m->k[i] && m->k[i] != key)
+        i = (i + 1) & mask;
+    if (!m->k[i])
+        return;
+    m->k[i] = 0;
+    m->n--;
+    for (size_t j = (i + 1) & mask; m->k[j]; j = (j + 1) & mask) {
+        size_t home = m->k[j] & mask;
+        /* move j back into the hole at i unless its home lies cyclically in (i, j] */
+        int stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (!stays) {
+            m->k[i] = m->k[j];
+            m->v[i] = m->v[j];
+            m->k[j] = 0;
+            i = j;
+        }
+    }
+}
+
+/* ---- state ---- */
+
+typedef struct {
+    uint64_t    h;              /* normalized-text hash */
+    int32_t    *mem;
+    uint32_t    n, cap;
+    uint64_t    band[MH_BANDS];
+    merge_text *mt;             /* built on first comparison */
+    uint32_t    uf, next;       /* union-find parent; ring of the component */
+    uint32_t    nnodes, ncls;   /* at a root: nodes and classes in the component */
+    uint8_t     live, in_lsh, in_cand, in_rebuild;
+    uint32_t    listed;         /* listing stamp when a continuation attractor */
+} cls;
+
+typedef struct {
+    uint32_t *b;
+    uint32_t  n, cap;
+} bucket;
+
+typedef struct {
+    uint64_t key;
+    uint32_t head;       /* first occurrence record */
+    uint32_t nocc;       /* nodes holding the gram */
+    uint32_t support;    /* distinct parents of those nodes */
+    uint8_t  live, in_q;
+} gram;
+
+typedef struct {
+    uint32_t g;
+    int32_t  node;
+    uint32_t prev, next;
+} occ;
+
+typedef struct {
+    uint32_t  c;            /* class, NONE32 when not indexed */
+    uint32_t  cpos;
+    int32_t   parent;       /* the parent it was indexed under */
+    uint32_t *occ;          /* occurrence records */
+    uint32_t  nocc;
+    uint64_t *w;            /* word hashes of the indexed text */
+    uint32_t  nw;
+    uint8_t   queued;
+} nstate;
+
+typedef struct { uint64_t h; uint32_t n; } phr;   /* a phrase attractor's gram */
+
+struct attractor_index {
+    tree    *t;
+    double   thr;
+    size_t   m;
+    nstate  *ns;
+    size_t   ncap;
+    int32_t *queue;
+    size_t   nq, qcap;
+    uint64_t version, listed_version;
+
+    cls     *cl;
+    size_t   ncl, clcap;
+    uint32_t *clfree;
+    size_t   nclfree, clfreecap;
+    hmap     clmap;           /* text hash → class */
+    bucket  *bk;
+    size_t   nbk, bkcap;
+    hmap     bkmap;           /* band key → bucket */
+    uint32_t *cand;           /* classes that may be attractor roots */
+    size_t   ncand, candcap;
+    uint32_t *rebuild, *fresh;
+    size_t   nrebuild, rebuildcap, nfresh, freshcap;
+
+    gram    *gr;
+    size_t   ngr, grcap;
+    uint32_t *grfree;
+    size_t   ngrfree, grfreecap;
+    hmap     grmap;           /* 4-gram hash → gram */
+    hmap     pairs;           /* mix(gram, parent) → nodes (only for grams in ≥ 2 nodes) */
+    occ     *oc;
+    size_t   noc, occap;
+    uint32_t *ocfree;
+    size_t   nocfree, ocfreecap;
+    uint32_t *q4;             /* grams that may have support ≥ m */
+    size_t   nq4, q4cap;
+
+    attractor *list;
+    phr       *lphr;
+    size_t     nlist;
+    hmap       bynode;
+    hmap       tmap, tpairs;  /* listing scratch */        /* node → first chain entry + 1 */
+    uint32_t  *chain_attr, *chain_next;
+    size_t     nchain, chaincap, chaincap2;
+    uint32_t  *stamp;         /* per node id, for distinct-parent counting */
+    size_t     stampcap;
+    uint32_t   epoch;
+    uint64_t   mh_a[MH_K], mh_b[MH_K];
+};
+
+static void ns_ensure(attractor_index *a, int32_t id)
+{
+    if ((size_t)id < a->ncap)
+        return;
+    size_t old = a->ncap;
+    xgrow(&a->ns, &a->ncap, (size_t)id + 1, sizeof *a->ns);
+    for (size_t i = old; i < a->ncap; i++)
+        a->ns[i] = (nstate){ .c = NONE32, .parent = TREE_NONE };
+}
+
+static void enqueue(attractor_index *a, int32_t id)
+{
+    ns_ensure(a, id);
+    if (a->ns[id].queued)
+        return;
+    a->ns[id].queued = 1;
+    xgrow(&a->queue, &a->qcap, a->nq + 1, sizeof *a->queue);
+    a->queue[a->nq++] = id;
+}
+
+static void on_event(void *ud, tree *t, int kind, int32_t id)
+{
+    attractor_index *a = ud;
+    if (kind == TREE_EV_ADD || kind == TREE_EV_TEXT) {
+        enqueue(a, id);
+    } else if (kind == TREE_EV_DELETE || kind == TREE_EV_UNDELETE) {
+        tree_iter it;
+        tree_iter_init(&it, t, id, TREE_DFS);
+        for (int32_t c; (c = tree_iter_next(&it)) != TREE_NONE; )
+            enqueue(a, c);
+        tree_iter_done(&it);
+    }
+}
+
+/* ---- classes and components ---- */
+
+static uint32_t uf_find(attractor_index *a, uint32_t c)
+{
+    uint32_t r = c;
+    while (a->cl[r].uf != r)
+        r = a->cl[r].uf;
+    while (a->cl[c].uf != r) {
+        uint32_t n = a->cl[c].uf;
+        a->cl[c].uf = r;
+        c = n;
+    }
+    return r;
+}
+
+static void cand_check(attractor_index *a, uint32_t r)
+{
+    cls *c = &a->cl[r];
+    if (c->nnodes >= a->m && !c->in_cand) {
+        c->in_cand = 1;
+        xgrow(&a->cand, &a->candcap, a->ncand + 1, sizeof *a->cand);
+        a->cand[a->ncand++] = r;
+    }
+}
+
+static void uf_union(attractor_index *a, uint32_t x, uint32_t y)
+{
+    x = uf_find(a, x);
+    y = uf_find(a, y);
+    if (x == y)
+        return;
+    if (a->cl[x].ncls < a->cl[y].ncls) {
+        uint32_t s = x;
+        x = y;
+        y = s;
+    }
+    a->cl[y].uf = x;
+    a->cl[x].ncls += a->cl[y].ncls;
+    a->cl[x].nnodes += a->cl[y].nnodes;
+    uint32_t nx = a->cl[x].next;          /* splice the two rings */
+    a->cl[x].next = a->cl[y].next;
+    a->cl[y].next = nx;
+    cand_check(a, x);
+}
+
+static merge_text *cls_text(attractor_index *a, uint32_t c)
+{
+    cls *k = &a->cl[c];
+    if (!k->mt) {
+        tree_node *n = tree_get(a->t, k->mem[0]);
+        k->mt = merge_text_new(n->text, n->text_len);
+    }
+    return k->mt;
+}
+
+static int similar(attractor_index *a, uint32_t x, uint32_t y)
+{
+    return merge_text_similarity(cls_text(a, x), cls_text(a, y), a->thr) >= a->thr;
+}
+
+/* Joins c with every similar class sharing one of its buckets. */
+static void link_class(attractor_index *a, uint32_t c)
+{
+    for (int b = 0; b < MH_BANDS; b++) {
+        uint32_t *bi = hm_get(&a->bkmap, a->cl[c].band[b]);
+        if (!bi)
+            continue;
+        bucket *bk = &a->bk[*bi];
+        for (uint32_t i = 0; i < bk->n; i++) {
+            uint32_t o = bk->b[i];
+            if (o != c && uf_find(a, o) != uf_find(a, c) && similar(a, c, o))
+                uf_union(a, c, o);
+        }
+    }
+}
+
+static void lsh_insert(attractor_index *a, uint32_t c)
+{
+    link_class(a, c);
+    for (int b = 0; b < MH_BANDS; b++) {
+        int isnew;
+        uint32_t *bi = hm_put(&a->bkmap, a->cl[c].band[b], &isnew);
+        if (isnew) {
+            xgrow(&a->bk, &a->bkcap, a->nbk + 1, sizeof *a->bk);
+            a->bk[a->nbk] = (bucket){0};
+            *bi = (uint32_t)a->nbk++;
+        }
+        bucket *bk = &a->bk[*bi];
+        size_t cap = bk->cap;
+        xgrow(&bk->b, &cap, (size_t)bk->n + 1, sizeof *bk->b);
+        bk->cap = (uint32_t)cap;
+        bk->b[bk->n++] = c;
+    }
+    a->cl[c].in_lsh = 1;
+}
+
+static void lsh_remove(attractor_index *a, uint32_t c)
+{
+    for (int b = 0; b < MH_BANDS; b++) {
+        uint32_t *bi = hm_get(&a->bkmap, a->cl[c].band[b]);
+        if (!bi)
+            continue;
+        bucket *bk = &a->bk[*bi];
+        for (uint32_t i = 0; i < bk->n; i++)
+            if (bk->b[i] == c) {
+                bk->b[i] = bk->b[--bk->n];
+                break;
+            }
+    }
+    a->cl[c].in_lsh = 0;
+}
+
+static void signature(attractor_index *a, const uint64_t *w, size_t nw, uint64_t band[MH_BANDS])
+{
+    uint64_t mn[MH_K];
+    for (int k = 0; k < MH_K; k++)
+        mn[k] = UINT64_MAX;
+    for (size_t i = 0; i < nw; i++)
+        for (int two = 0; two < 2; two++) {
+            if (two && i + 1 >= nw)
+                break;
+            uint64_t s = two ? mix64(w[i] * 31 + w[i + 1] + 0x1234567) : mix64(w[i]);
+            for (int k = 0; k < MH_K; k++) {
+                uint64_t v = s * a->mh_a[k] + a->mh_b[k];
+                if (v < mn[k])
+                    mn[k] = v;
+            }
+        }
+    for (int b = 0; b < MH_BANDS; b++) {
+        uint64_t h = 0x9e3779b97f4a7c15ull * (uint64_t)(b + 1);
+        for (int r = 0; r < MH_ROWS; r++)
+            h = mix64(h ^ mn[b * MH_ROWS + r]);
+        band[b] = h;
+    }
+}
+
+static uint32_t cls_new(attractor_index *a, uint64_t h, const uint64_t *w, size_t nw)
+{
+    uint32_t c;
+    if (a->nclfree)
+        c = a->clfree[--a->nclfree];
+    else {
+        xgrow(&a->cl, &a->clcap, a->ncl + 1, sizeof *a->cl);
+        c = (uint32_t)a->ncl++;
+        a->cl[c].in_cand = 0;
+    }
+    cls *k = &a->cl[c];
+    uint8_t in_cand = k->in_cand;        /* the candidate list may still name this slot */
+    memset(k, 0, sizeof *k);
+    k->in_cand = in_cand;
+    k->h = h;
+    k->uf = k->next = c;
+    k->ncls = 1;
+    k->live = 1;
+    signature(a, w, nw, k->band);
+    int isnew;
+    *hm_put(&a->clmap, h, &isnew) = c;
+    xgrow(&a->fresh, &a->freshcap, a->nfresh + 1, sizeof *a->fresh);
+    a->fresh[a->nfresh++] = c;
+    return c;
+}
+
+/* The component of c is taken apart; its other classes are relinked later (rebuild). */
+static void cls_remove(attractor_index *a, uint32_t c)
+{
+    uint32_t x = c;
+    do {
+        uint32_t nx = a->cl[x].next;
+        if (x != c) {
+            cls *k = &a->cl[x];
+            k->uf = k->next = x;
+            k->ncls = 1;
+            k->nnodes = k->n;
+            cand_check(a, x);
+            if (!k->in_rebuild) {
+                k->in_rebuild = 1;
+                xgrow(&a->rebuild, &a->rebuildcap, a->nrebuild + 1, sizeof *a->rebuild);
+                a->rebuild[a->nrebuild++] = x;
+            }
+        }
+        x = nx;
+    } while (x != c);
+    cls *k = &a->cl[c];
+    if (k->in_lsh)
+        lsh_remove(a, c);
+    hm_del(&a->clmap, k->h);
+    merge_text_free(k->mt);
+    free(k->mem);
+    k->mem = NULL;
+    k->mt = NULL;
+    k->live = 0;
+    xgrow(&a->clfree, &a->clfreecap, a->nclfree + 1, sizeof *a->clfree);
+    a->clfree[a->nclfree++] = c;
+}
+
+/* ---- 4-grams ---- */
+
+static uint64_t pair_key(uint32_t g, int32_t parent)
+{
+    return mix64(((uint64_t)g << 32) ^ (uint32_t)parent ^ 0x7f4a7c15ull);
+}
+
+static void pair_inc(attractor_index *a, uint32_t g, int32_t parent)
+{
+    int isnew;
+    uint32_t *v = hm_put(&a->pairs, pair_key(g, parent), &isnew);
+    if (isnew) {
+        *v = 0;
+        a->gr[g].support++;
+    }
+    (*v)++;
+}
+
+static void pair_dec(attractor_index *a, uint32_t g, int32_t parent)
+{
+    uint64_t k = pair_key(g, parent);
+    uint32_t *v = hm_get(&a->pairs, k);
+    if (v && --*v == 0) {
+        hm_del(&a->pairs, k);
+        a->gr[g].support--;
+    }
+}
+
+static void gram_add(attractor_index *a, int32_t node, uint64_t h)
+{
+    int isnew;
+    uint32_t *gi = hm_put(&a->grmap, h, &isnew);
+    if (isnew) {
+        uint32_t g;
+        if (a->ngrfree)
+            g = a->grfree[--a->ngrfree];
+        else {
+            xgrow(&a->gr, &a->grcap, a->ngr + 1, sizeof *a->gr);
+            g = (uint32_t)a->ngr++;
+            a->gr[g].in_q = 0;
+        }
+        uint8_t in_q = a->gr[g].in_q;
+        a->gr[g] = (gram){ .key = h, .head = NONE32, .live = 1, .in_q = in_q };
+        *gi = g;
+    }
+    uint32_t g = *gi;
+    gram *gp = &a->gr[g];
+    int32_t parent = a->ns[node].parent;
+    if (gp->nocc == 0)
+        gp->support = 1;                       /* a lone gram keeps no pair entry */
+    else {
+        if (gp->nocc == 1)
+            pair_inc(a, g, a->ns[a->oc[gp->head].node].parent);
+        pair_inc(a, g, parent);
+    }
+    gp = &a->gr[g];
+    uint32_t o;
+    if (a->nocfree)
+        o = a->ocfree[--a->nocfree];
+    else {
+        xgrow(&a->oc, &a->occap, a->noc + 1, sizeof *a->oc);
+        o = (uint32_t)a->noc++;
+    }
+    a->oc[o] = (occ){ g, node, NONE32, gp->head };
+    if (gp->head != NONE32)
+        a->oc[gp->head].prev = o;
+    gp->head = o;
+    gp->nocc++;
+    nstate *s = &a->ns[node];
+    s->occ[s->nocc++] = o;      /* sized by node_index for all the node's grams */
+    if (gp->support >= a->m && !gp->in_q) {
+        gp->in_q = 1;
+        xgrow(&a->q4, &a->q4cap, a->nq4 + 1, sizeof *a->q4);
+        a->q4[a->nq4++] = g;
+    }
+}
+
+static void gram_remove_occ(attractor_index *a, uint32_t o)
+{
+    occ *r = &a->oc[o];
+    uint32_t g = r->g;
+    gram *gp = &a->gr[g];
+    if (r->prev != NONE32)
+        a->oc[r->prev].next = r->next;
+    else
+        gp->head = r->next;
+    if (r->next != NONE32)
+        a->oc[r->next].prev = r->prev;
+    gp->nocc--;
+    if (gp->nocc == 0) {
+        gp->live = 0;
+        gp->support = 0;
+        hm_del(&a->grmap, gp->key);
+        xgrow(&a->grfree, &a->grfreecap, a->ngrfree + 1, sizeof *a->grfree);
+        a->grfree[a->ngrfree++] = g;
+    } else {
+        pair_dec(a, g, a->ns[r->node].parent);
+        if (gp->nocc == 1) {                   /* back to a lone gram: drop its pair entry */
+            pair_dec(a, g, a->ns[a->oc[gp->head].node].parent);
+            gp->support = 1;
+        }
+    }
+    xgrow(&a->ocfree, &a->ocfreecap, a->nocfree + 1, sizeof *a->ocfree);
+    a->ocfree[a->nocfree++] = o;
+}
+
+/* ---- nodes ---- */
+
+static void node_unindex(attractor_index *a, int32_t id)
+{
+    nstate *s = &a->ns[id];
+    if (s->c == NONE32)
+        return;
+    cls *k = &a->cl[s->c];
+    uint32_t last = k->n - 1;
+    if (s->cpos != last) {
+        k->mem[s->cpos] = k->mem[last];
+        a->ns[k->mem[s->cpos]].cpos = s->cpos;
+    }
+    k->n--;
+    a->cl[uf_find(a, s->c)].nnodes--;
+    if (!k->n)
+        cls_remove(a, s->c);
+    for (uint32_t i = 0; i < s->nocc; i++)
+        gram_remove_occ(a, s->occ[i]);
+    free(s->occ);
+    free(s->w);
+    s->occ = NULL;
+    s->w = NULL;
+    s->nocc = s->nw = 0;
+    s->c = NONE32;
+    s->parent = TREE_NONE;
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+static void node_index(attractor_index *a, int32_t id)
+{
+    tree_node *n = tree_get(a->t, id);
+    if (!n || n->parent == TREE_NONE)
+        return;
+    merge_word *mw;
+    size_t nw = merge_words(n->text, n->text_len, &mw, NULL);
+    if (!nw) {
+        free(mw);
+        return;
+    }
+    uint64_t *w = xmalloc(nw * sizeof *w);
+    for (size_t i = 0; i < nw; i++)
+        w[i] = mw[i].hash;
+    free(mw);
+    nstate *s = &a->ns[id];
+    s->w = w;
+    s->nw = (uint32_t)nw;
+    s->parent = n->parent;
+    uint64_t h = gram_hash(w, nw);
+    uint32_t *ci = hm_get(&a->clmap, h);
+    uint32_t c = ci ? *ci : cls_new(a, h, w, nw);
+    cls *k = &a->cl[c];
+    size_t cap = k->cap;
+    xgrow(&k->mem, &cap, (size_t)k->n + 1, sizeof *k->mem);
+    k->cap = (uint32_t)cap;
+    s->c = c;
+    s->cpos = k->n;
+    k->mem[k->n++] = id;
+    uint32_t r = uf_find(a, c);
+    a->cl[r].nnodes++;
+    cand_check(a, r);
+    if (nw >= ATTRACTOR_MIN_PHRASE) {
+        size_t ng = nw - ATTRACTOR_MIN_PHRASE + 1;
+        uint64_t *g = xmalloc(ng * sizeof *g);
+        for (size_t i = 0; i < ng; i++)
+            g[i] = gram_hash(w + i, ATTRACTOR_MIN_PHRASE);
+        qsort(g, ng, sizeof *g, cmp_u64);
+        s->occ = xmalloc(ng * sizeof *s->occ);
+        for (size_t i = 0; i < ng; i++)
+            if (!i || g[i] != g[i - 1])
+                gram_add(a, id, g[i]);
+        free(g);
+    }
+}
+
+/* Applies every queued change. */
+static void process(attractor_index *a)
+{
+    if (!a->nq)
+        return;
+    for (size_t i = 0; i < a->nq; i++)
+        node_unindex(a, a->queue[i]);
+    for (size_t i = 0; i < a->nq; i++) {
+        a->ns[a->queue[i]].queued = 0;
+        node_index(a, a->queue[i]);
+    }
+    a->nq = 0;
+    for (size_t i = 0; i < a->nrebuild; i++) {
+        uint32_t c = a->rebuild[i];
+        a->cl[c].in_rebuild = 0;
+        if (a->cl[c].live && a->cl[c].in_lsh)
+            link_class(a, c);
+    }
+    a->nrebuild = 0;
+    for (size_t i = 0; i < a->nfresh; i++)
+        if (a->cl[a->fresh[i]].live && !a->cl[a->fresh[i]].in_lsh)
+            lsh_insert(a, a->fresh[i]);
+    a->nfresh = 0;
+    a->version++;
+}
+
+attractor_index *attractor_index_new(tree *t, double threshold, int min_contexts)
+{
+    attractor_index *a = xcalloc(1, sizeof *a);
+    a->t = t;
+    a->thr = threshold;
+    a->m = min_contexts < 1 ? 1 : (size_t)min_contexts;
+    a->version = 1;
+    uint64_t seed = 0x2545f4914f6cdd1dull;
+    for (int k = 0; k < MH_K; k++) {
+        a->mh_a[k] = mix64(seed += 0x9e3779b97f4a7c15ull) | 1;
+        a->mh_b[k] = mix64(seed += 0x9e3779b97f4a7c15ull);
+    }
+    int32_t cap = tree_capacity(t);
+    for (int32_t id = 0; id < cap; id++)
+        if (tree_get(t, id))
+            enqueue(a, id);
+    tree_observe(t, on_event, a);
+    return a;
+}
+
+static void list_clear(attractor_index *a)
+{
+    for (size_t i = 0; i < a->nlist; i++) {
+        free(a->list[i].members);
+        free(a->list[i].text);
+    }
+    free(a->list);
+    free(a->lphr);
+    a->list = NULL;
+    a->lphr = NULL;
+    a->nlist = 0;
+    hm_free(&a->bynode);
+    a->nchain = 0;
+}
+
+void attractor_index_free(attractor_index *a)
+{
+    if (!a)
+        return;
+    tree_unobserve(a->t, on_event, a);
+    list_clear(a);
+    for (size_t i = 0; i < a->ncap; i++) {
+        free(a->ns[i].occ);
+        free(a->ns[i].w);
+    }
+    for (size_t i = 0; i < a->ncl; i++) {
+        free(a->cl[i].mem);
+        merge_text_free(a->cl[i].mt);
+    }
+    for (size_t i = 0; i < a->nbk; i++)
+        free(a->bk[i].b);
+    free(a->ns);
+    free(a->queue);
+    free(a->cl);
+    free(a->clfree);
+    free(a->bk);
+    free(a->cand);
+    free(a->rebuild);
+    free(a->fresh);
+    free(a->gr);
+    free(a->grfree);
+    free(a->oc);
+    free(a->ocfree);
+    free(a->q4);
+    free(a->chain_attr);
+    free(a->chain_next);
+    free(a->stamp);
+    hm_free(&a->clmap);
+    hm_free(&a->bkmap);
+    hm_free(&a->grmap);
+    hm_free(&a->pairs);
+    hm_free(&a->tmap);
+    hm_free(&a->tpairs);
+    free(a);
+}
+
+uint64_t attractor_version(attractor_index *a)
+{
+    process(a);
+    return a->version;
+}
+
+/* ---- listing ---- */
+
+static double seq_prob(const tree_node *n)
+{
+    double s = 0;
+    for (uint32_t i = 0; i < n->ntokens; i++)
+        if (!isnan(n->tokens[i].tok.logprob))
+            s += n->tokens[i].tok.logprob;
+    return exp(s);
+}
+
+static void fill_stats(attractor_index *a, attractor *at)
+{
+    double p = 0;
+    for (size_t i = 0; i < at->nmembers; i++)
+        p += seq_prob(tree_get(a->t, at->members[i]));
+    at->prob = at->nmembers ? p / (double)at->nmembers : 0;
+    at->score = (double)at->support * (1.0 + at->prob);
+    at->example = at->members[0];
+}
+
+static size_t distinct_parents(attractor_index *a, const int32_t *mem, size_t n)
+{
+    a->epoch++;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        int32_t p = a->ns[mem[i]].parent;
+        if (a->stamp[p] != a->epoch) {
+            a->stamp[p] = a->epoch;
+            k++;
+        }
+    }
+    return k;
+}
+
+static int cmp_i32(const void *x, const void *y)
+{
+    int32_t a = *(const int32_t *)x, b = *(const int32_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+typedef struct { attractor at; phr p; } item;
+
+static int cmp_item(const void *x, const void *y)
+{
+    const attractor *a = &((const item *)x)->at, *b = &((const item *)y)->at;
+    if (a->score != b->score)
+        return a->score > b->score ? -1 : 1;
+    if (a->support != b->support)
+        return a->support > b->support ? -1 : 1;
+    if (a->kind != b->kind)
+        return a->kind < b->kind ? -1 : 1;
+    if (a->example != b->example)
+        return a->example < b->example ? -1 : 1;
+    return strcmp(a->text, b->text);
+}
+
+static void push_item(item **v, size_t *n, size_t *cap, item it)
+{
+    xgrow(v, cap, *n + 1, sizeof **v);
+    (*v)[(*n)++] = it;
+}
+
+static void list_continuations(attractor_index *a, item **v, size_t *nv, size_t *cap)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < a->ncand; i++) {
+        uint32_t r = a->cand[i];
+        cls *c = &a->cl[r];
+        if (c->live && c->uf == r && c->nnodes >= a->m)
+            a->cand[k++] = r;
+        else
+            c->in_cand = 0;
+    }
+    a->ncand = k;
+    for (size_t i = 0; i < a->ncand; i++) {
+        uint32_t r = a->cand[i];
+        int32_t *mem = xmalloc(a->cl[r].nnodes * sizeof *mem);
+        size_t n = 0;
+        uint32_t x = r;
+        do {
+            for (uint32_t j = 0; j < a->cl[x].n; j++)
+                mem[n++] = a->cl[x].mem[j];
+            x = a->cl[x].next;
+        } while (x != r);
+        size_t sup = distinct_parents(a, mem, n);
+        if (sup < a->m) {
+            free(mem);
+            continue;
+        }
+        qsort(mem, n, sizeof *mem, cmp_i32);
+        item it = { .at = { .kind = ATTRACTOR_CONTINUATION, .members = mem, .nmembers = n,
+                            .support = sup } };
+        fill_stats(a, &it.at);
+        it.at.text = xstrdup(tree_get(a->t, it.at.example)->text);
+        a->cl[r].listed = (uint32_t)a->version;
+        push_item(v, nv, cap, it);
+    }
+}
+
+typedef struct {
+    uint64_t h;
+    uint32_t n, support, expos, nmem, memcap;
+    int32_t  last, example;
+    int32_t *mem;
+    uint8_t  notclosed;
+} tgram;
+
+typedef struct {
+    const uint64_t *w;
+    uint8_t  *q;       /* q[i]: the 4-gram at i qualifies */
+    size_t    nw;
+} nwords;
+
+static char *phrase_text(attractor_index *a, int32_t node, uint32_t pos, uint32_t n)
+{
+    tree_node *nd = tree_get(a->t, node);
+    buf nb = {0}, out = {0};
+    merge_words(nd->text, nd->text_len, NULL, &nb);
+    uint32_t w = 0;
+    for (size_t i = 0; i < nb.len && w < pos + n; i++) {
+        if (nb.data[i] == ' ') {
+            if (++w > pos && w < pos + n)
+                buf_addc(&out, ' ');
+            continue;
+        }
+        if (w >= pos)
+            buf_addc(&out, nb.data[i]);
+    }
+    buf_free(&nb);
+    return buf_steal(&out);
+}
+
+static void list_phrases(attractor_index *a, item **v, size_t *nv, size_t *cap)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < a->nq4; i++) {
+        gram *g = &a->gr[a->q4[i]];
+        if (g->live && g->support >= a->m)
+            a->q4[k++] = a->q4[i];
+        else
+            g->in_q = 0;
+    }
+    a->nq4 = k;
+    if (!k)
+        return;
+    int32_t *nodes = NULL;
+    size_t nn = 0, ncap = 0;
+    a->epoch++;
+    for (size_t i = 0; i < a->nq4; i++)
+        for (uint32_t o = a->gr[a->q4[i]].head; o != NONE32; o = a->oc[o].next) {
+            int32_t x = a->oc[o].node;
+            if (a->stamp[x] != a->epoch) {
+                a->stamp[x] = a->epoch;
+                xgrow(&nodes, &ncap, nn + 1, sizeof *nodes);
+                nodes[nn++] = x;
+            }
+        }
+    qsort(nodes, nn, sizeof *nodes, cmp_i32);   /* the first holder of a phrase is its example */
+    nwords *nw = xcalloc(nn, sizeof *nw);
+    tgram *tg = NULL;
+    size_t ntg = 0, tgcap = 0;
+    hmap tmap = a->tmap, tpairs = a->tpairs;   /* kept between listings: no regrowth */
+    if (tmap.cap) {
+        memset(tmap.k, 0, tmap.cap * sizeof *tmap.k);
+        tmap.n = 0;
+    }
+    if (tpairs.cap) {
+        memset(tpairs.k, 0, tpairs.cap * sizeof *tpairs.k);
+        tpairs.n = 0;
+    }
+    for (size_t x = 0; x < nn; x++) {
+        size_t n = a->ns[nodes[x]].nw;
+        nw[x].nw = n;
+        nw[x].w = a->ns[nodes[x]].w;
+        nw[x].q = xcalloc(n, 1);
+        for (size_t i = 0; i + ATTRACTOR_MIN_PHRASE <= n; i++) {
+            uint32_t *gi = hm_get(&a->grmap, gram_hash(nw[x].w + i, ATTRACTOR_MIN_PHRASE));
+            nw[x].q[i] = gi && a->gr[*gi].support >= a->m;
+        }
+        for (size_t i = 0; i + ATTRACTOR_MIN_PHRASE <= n; i++)
+            for (uint32_t len = ATTRACTOR_MIN_PHRASE; len <= ATTRACTOR_MAX_PHRASE && i + len <= n; len++) {
+                if (!nw[x].q[i + len - ATTRACTOR_MIN_PHRASE])
+                    break;
+                uint64_t h = gram_hash(nw[x].w + i, len);
+                int isnew;
+                uint32_t *ti = hm_put(&tmap, h, &isnew);
+                if (isnew) {
+                    xgrow(&tg, &tgcap, ntg + 1, sizeof *tg);
+                    tg[ntg] = (tgram){ .h = h, .n = len, .expos = (uint32_t)i, .last = TREE_NONE,
+                                       .example = nodes[x] };
+                    *ti = (uint32_t)ntg++;
+                }
+                tgram *t = &tg[*ti];
+                if (t->last == nodes[x])
+                    continue;
+                t->last = nodes[x];
+                size_t mc = t->memcap;
+                xgrow(&t->mem, &mc, (size_t)t->nmem + 1, sizeof *t->mem);
+                t->memcap = (uint32_t)mc;
+                t->mem[t->nmem++] = nodes[x];
+                hm_put(&tpairs, mix64(h ^ ((uint64_t)(uint32_t)a->ns[nodes[x]].parent * 0x9e3779b97f4a7c15ull)), &isnew);
+                if (isnew)
+                    t->support++;
+            }
+    }
+    /* closed phrases only: drop a phrase when a one-word-longer one has the same support */
+    for (size_t x = 0; x < nn; x++) {
+        size_t n = nw[x].nw;
+        for (size_t i = 0; i + ATTRACTOR_MIN_PHRASE <= n; i++)
+            for (uint32_t len = ATTRACTOR_MIN_PHRASE; len < ATTRACTOR_MAX_PHRASE && i + len <= n; len++) {
+                if (!nw[x].q[i + len - ATTRACTOR_MIN_PHRASE])
+                    break;
+                tgram *t = &tg[*hm_get(&tmap, gram_hash(nw[x].w + i, len))];
+                if (t->support < a->m || t->notclosed)
+                    continue;
+                uint32_t *e;
+                if (i + len + 1 <= n && nw[x].q[i + len + 1 - ATTRACTOR_MIN_PHRASE] &&
+                    (e = hm_get(&tmap, gram_hash(nw[x].w + i, len + 1))) && tg[*e].support == t->support)
+                    t->notclosed = 1;
+                if (i >= 1 && nw[x].q[i - 1] &&
+                    (e = hm_get(&tmap, gram_hash(nw[x].w + i - 1, len + 1))) && tg[*e].support == t->support)
+                    t->notclosed = 1;
+            }
+    }
+    for (size_t i = 0; i < ntg; i++) {
+        tgram *t = &tg[i];
+        int keep = t->support >= a->m && !t->notclosed;
+        if (keep) {
+            /* a phrase held only by the members of one continuation attractor adds nothing */
+            uint32_t r0 = uf_find(a, a->ns[t->mem[0]].c);
+            if (a->cl[r0].listed == (uint32_t)a->version) {
+                keep = 0;
+                for (uint32_t j = 1; j < t->nmem && !keep; j++)
+                    if (uf_find(a, a->ns[t->mem[j]].c) != r0)
+                        keep = 1;
+            }
+        }
+        if (!keep) {
+            free(t->mem);
+            continue;
+        }
+        item it = { .at = { .kind = ATTRACTOR_PHRASE, .members = t->mem, .nmembers = t->nmem,
+                            .support = t->support },
+                    .p = { t->h, t->n } };
+        fill_stats(a, &it.at);
+        it.at.text = phrase_text(a, t->example, t->expos, t->n);
+        push_item(v, nv, cap, it);
+    }
+    for (size_t x = 0; x < nn; x++)
+        free(nw[x].q);
+    free(nw);
+    free(nodes);
+    free(tg);
+    a->tmap = tmap;
+    a->tpairs = tpairs;
+}
+
+static void build_list(attractor_index *a)
+{
+    process(a);
+    if (a->listed_version == a->version)
+        return;
+    list_clear(a);
+    size_t cap = (size_t)tree_capacity(a->t) + 1;
+    if (cap > a->stampcap) {
+        size_t old = a->stampcap;
+        xgrow(&a->stamp, &a->stampcap, cap, sizeof *a->stamp);
+        memset(a->stamp + old, 0, (a->stampcap - old) * sizeof *a->stamp);
+    }
+    item *v = NULL;
+    size_t nv = 0, vcap = 0;
+    list_continuations(a, &v, &nv, &vcap);
+    list_phrases(a, &v, &nv, &vcap);
+    qsort(v, nv, sizeof *v, cmp_item);
+    a->list = xmalloc((nv ? nv : 1) * sizeof *a->list);
+    a->lphr = xmalloc((nv ? nv : 1) * sizeof *a->lphr);
+    for (size_t i = 0; i < nv; i++) {
+        a->list[i] = v[i].at;
+        a->lphr[i] = v[i].p;
+    }
+    a->nlist = nv;
+    free(v);
+    for (size_t i = nv; i-- > 0; )
+        for (size_t j = 0; j < a->list[i].nmembers; j++) {
+            int isnew;
+            uint32_t *head = hm_put(&a->bynode, (uint64_t)a->list[i].members[j] + 1, &isnew);
+            if (isnew)
+                *head = 0;
+            xgrow(&a->chain_attr, &a->chaincap, a->nchain + 1, sizeof *a->chain_attr);
+            xgrow(&a->chain_next, &a->chaincap2, a->nchain + 1, sizeof *a->chain_next);
+            a->chain_attr[a->nchain] = (uint32_t)i;
+            a->chain_next[a->nchain] = *head;
+            *head = (uint32_t)++a->nchain;
+        }
+    a->listed_version = a->version;
+}
+
+size_t attractor_list(attractor_index *a, const attractor **out)
+{
+    build_list(a);
+    *out = a->list;
+    return a->nlist;
+}
+
+int attractor_of(attractor_index *a, int32_t id)
+{
+    build_list(a);
+    uint32_t *head = hm_get(&a->bynode, (uint64_t)id + 1);
+    int best = -1;
+    for (uint32_t e = head ? *head : 0; e; e = a->chain_next[e - 1]) {
+        int i = (int)a->chain_attr[e - 1];
+        if (a->list[i].kind == ATTRACTOR_CONTINUATION)
+            return i;
+        if (best < 0)
+            best = i;
+    }
+    return best;
+}
+
+static int cmp_span(const void *x, const void *y)
+{
+    const attractor_span *a = x, *b = y;
+    if (a->start != b->start)
+        return a->start < b->start ? -1 : 1;
+    return a->attractor - b->attractor;
+}
+
+size_t attractor_spans(attractor_index *a, int32_t id, attractor_span **out)
+{
+    build_list(a);
+    *out = NULL;
+    uint32_t *head = hm_get(&a->bynode, (uint64_t)id + 1);
+    if (!head)
+        return 0;
+    tree_node *nd = tree_get(a->t, id);
+    merge_word *mw;
+    size_t nw = merge_words(nd->text, nd->text_len, &mw, NULL);
+    uint64_t *w = xmalloc((nw ? nw : 1) * sizeof *w);
+    for (size_t i = 0; i < nw; i++)
+        w[i] = mw[i].hash;
+    attractor_span *s = NULL;
+    size_t ns = 0, cap = 0;
+    for (uint32_t e = *head; e; e = a->chain_next[e - 1]) {
+        int ai = (int)a->chain_attr[e - 1];
+        if (a->list[ai].kind != ATTRACTOR_PHRASE)
+            continue;
+        uint32_t n = a->lphr[ai].n;
+        for (size_t i = 0; i + n <= nw; i++)
+            if (gram_hash(w + i, n) == a->lphr[ai].h) {
+                xgrow(&s, &cap, ns + 1, sizeof *s);
+                s[ns++] = (attractor_span){ mw[i].start, mw[i + n - 1].end, ai };
+            }
+    }
+    free(w);
+    free(mw);
+    qsort(s, ns, sizeof *s, cmp_span);
+    *out = s;
+    return ns;
+}

@@ -1,0 +1,288 @@
+#include "tests/test.h"
+#include "core/attractor.h"
+#include "core/merge.h"
+#include <stdint.h>
+#include <stdlib.h>
+
+static int32_t add(tree *t, int32_t parent, const char *text)
+{
+    return tree_add_child(t, parent, parent == TREE_NONE ? TREE_ORIGIN_PROMPT : TREE_ORIGIN_MODEL,
+                          text, strlen(text));
+}
+
+static int has_member(const attractor *a, int32_t id)
+{
+    for (size_t i = 0; i < a->nmembers; i++)
+        if (a->members[i] == id)
+            return 1;
+    return 0;
+}
+
+TEST(attractor_continuation_from_four_depths)
+{
+    tree *t = tree_new();
+    int32_t r = add(t, TREE_NONE, "Tell me a story.");
+    int32_t d1 = add(t, r, " Once there was a king.");
+    int32_t d2 = add(t, d1, " He had three daughters.");
+    int32_t d3 = add(t, d2, " The youngest was clever.");
+    int32_t x = add(t, r, " Another opening line here.");
+    attractor_index *a = attractor_index_new(t, 0.8, 3);
+    const attractor *l;
+    CHECK_INT(attractor_list(a, &l), 0);
+    /* the refusal appears under four different parents at depths 1..4, spelled 4 ways */
+    int32_t m1 = add(t, r, " I cannot help with that.");
+    int32_t m2 = add(t, d1, " i cannot help with that!");
+    int32_t m3 = add(t, d2, "I CANNOT help  with that");
+    CHECK_INT(attractor_list(a, &l), 1);          /* 3 contexts already: an attractor */
+    int32_t m4 = add(t, d3, " I cannot help with that, sorry.");
+    int32_t m5 = add(t, d3, " I cannot help with that.");      /* same parent again */
+    add(t, x, " The dragon slept in the mountain.");
+    size_t n = attractor_list(a, &l);
+    REQUIRE(n == 1);
+    CHECK_INT(l[0].kind, ATTRACTOR_CONTINUATION);
+    CHECK_INT(l[0].support, 4);
+    CHECK_INT(l[0].nmembers, 5);
+    CHECK(has_member(&l[0], m1) && has_member(&l[0], m2) && has_member(&l[0], m3) &&
+          has_member(&l[0], m4) && has_member(&l[0], m5));
+    CHECK_INT(l[0].example, m1);
+    CHECK_STR(l[0].text, " I cannot help with that.");
+    CHECK_NEAR(l[0].prob, 1.0, 1e-12);             /* no logprobs: each member counts 1 */
+    CHECK_NEAR(l[0].score, 8.0, 1e-12);            /* support × (1 + prob) */
+    CHECK_INT(attractor_of(a, m4), 0);
+    CHECK_INT(attractor_of(a, d1), -1);
+    /* detection never touches the hand marks */
+    CHECK_INT(tree_get(t, m1)->marks & TREE_MARK_ATTRACTOR, 0);
+    /* a paraphrase is not pulled in, and deleting members drops the support below m */
+    add(t, x, " Sorry, that is something I will not do.");
+    CHECK_INT(attractor_list(a, &l), 1);
+    CHECK_INT(l[0].nmembers, 5);
+    tree_delete(t, m1);
+    tree_delete(t, m2);
+    CHECK_INT(attractor_list(a, &l), 0);
+    attractor_index_free(a);
+    tree_free(t);
+}
+
+TEST(attractor_needs_distinct_parents)
+{
+    tree *t = tree_new();
+    int32_t r = add(t, TREE_NONE, "Q");
+    int32_t p = add(t, r, "A");
+    for (int i = 0; i < 6; i++)
+        add(t, p, " The same answer every time.");    /* 6 copies, one context */
+    int32_t q = add(t, r, "B");
+    add(t, q, " The same answer every time!");
+    attractor_index *a = attractor_index_new(t, 0.8, 3);
+    const attractor *l;
+    CHECK_INT(attractor_list(a, &l), 0);              /* 2 contexts < 3 */
+    attractor_index_free(a);
+    a = attractor_index_new(t, 0.8, 2);
+    REQUIRE(attractor_list(a, &l) == 1);
+    CHECK_INT(l[0].support, 2);
+    CHECK_INT(l[0].nmembers, 7);
+    attractor_index_free(a);
+    tree_free(t);
+}
+
+TEST(attractor_phrase_across_three_contexts)
+{
+    tree *t = tree_new();
+    int32_t r = add(t, TREE_NONE, "Thoughts:");
+    int32_t p1 = add(t, r, " First.");
+    int32_t p2 = add(t, r, " Second.");
+    int32_t p3 = add(t, p2, " Third.");
+    int32_t a1 = add(t, p1, " Well, the Meaning of Life is simple: eat cake.");
+    int32_t a2 = add(t, p2, " Honestly the meaning of life is simple, my friend, and short.");
+    int32_t a3 = add(t, p3, " They all agreed that the meaning of life is \xe2\x80\x9csimple\xe2\x80\x9d indeed.");
+    add(t, p3, " Nothing about meaning here at all, just life.");
+    attractor_index *a = attractor_index_new(t, 0.8, 3);
+    const attractor *l;
+    size_t n = attractor_list(a, &l);
+    REQUIRE(n == 1);                                   /* the maximal phrase only */
+    CHECK_INT(l[0].kind, ATTRACTOR_PHRASE);
+    CHECK_STR(l[0].text, "the meaning of life is simple");
+    CHECK_INT(l[0].support, 3);
+    CHECK_INT(l[0].nmembers, 3);
+    CHECK(has_member(&l[0], a1) && has_member(&l[0], a2) && has_member(&l[0], a3));
+    CHECK_INT(attractor_of(a, a2), 0);
+    attractor_span *s;
+    size_t ns = attractor_spans(a, a1, &s);
+    REQUIRE(ns == 1);
+    const char *txt = tree_get(t, a1)->text;
+    CHECK(!strncmp(txt + s[0].start, "the Meaning of Life is simple:", s[0].end - s[0].start));
+    CHECK_INT(s[0].end - s[0].start, strlen("the Meaning of Life is simple:"));
+    free(s);
+    CHECK_INT(attractor_spans(a, p1, &s), 0);
+    free(s);
+    /* streaming a fourth context in raises the support */
+    int32_t a4 = add(t, p1, "");
+    const char *pieces[] = { " So", " the", " meaning", " of", " life", " is", " simple." };
+    for (int i = 0; i < 7; i++) {
+        tree_append_text(t, a4, pieces[i], strlen(pieces[i]));
+        attractor_list(a, &l);
+    }
+    n = attractor_list(a, &l);
+    REQUIRE(n >= 1);
+    CHECK_STR(l[0].text, "the meaning of life is simple");
+    CHECK_INT(l[0].support, 3);                        /* a4 shares p1 with a1 */
+    CHECK_INT(l[0].nmembers, 4);
+    attractor_index_free(a);
+    tree_free(t);
+}
+
+TEST(attractor_ranks_by_support_then_probability)
+{
+    tree *t = tree_new();
+    int32_t r = add(t, TREE_NONE, "Q");
+    int32_t p[5];
+    for (int i = 0; i < 5; i++)
+        p[i] = add(t, r, i % 2 ? " odd" : " even");
+    /* "blue sky" from 3 contexts with likely tokens; "red sun" from 3 with unlikely ones;
+     * "green grass" from 4 contexts */
+    for (int i = 0; i < 3; i++) {
+        int32_t b = add(t, p[i], "");
+        tree_append_token(t, b, "blue sky", 8, -0.1, NULL, 0, 1);
+        int32_t c = add(t, p[i], "");
+        tree_append_token(t, c, "red sun", 7, -3.0, NULL, 0, 1);
+    }
+    for (int i = 0; i < 4; i++)
+        add(t, p[i], "green grass");
+    attractor_index *a = attractor_index_new(t, 0.8, 3);
+    const attractor *l;
+    REQUIRE(attractor_list(a, &l) == 3);
+    CHECK_STR(l[0].text, "green grass");
+    CHECK_STR(l[1].text, "blue sky");
+    CHECK_STR(l[2].text, "red sun");
+    CHECK_NEAR(l[1].prob, exp(-0.1), 1e-6);
+    CHECK_NEAR(l[1].score, 3 * (1 + exp(-0.1)), 1e-6);
+    CHECK_NEAR(l[2].score, 3 * (1 + exp(-3.0)), 1e-6);
+    attractor_index_free(a);
+    tree_free(t);
+}
+
+/* ---- incremental == batch ---- */
+
+static uint64_t rng_state;
+static uint32_t rnd(void)
+{
+    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(rng_state >> 33);
+}
+
+static const char *syl[] = {
+    "ka", "lo", "mi", "ren", "tos", "vel", "an", "dor", "is", "qua", "ber", "ul", "fen", "sa",
+};
+#define NSYL (sizeof syl / sizeof *syl)
+
+static const char *pool[] = {
+    " I cannot help with that.", " As an AI language model, I do not have feelings.",
+    " The answer is 42.", " Once upon a time, in a land far away.",
+    " It was a dark and stormy night.", " Thank you for your question!",
+};
+
+static void random_text(buf *b)
+{
+    buf_clear(b);
+    uint32_t k = rnd() % 10;
+    if (k < 3) {                           /* a pool sentence, maybe respelled */
+        const char *s = pool[rnd() % 6];
+        for (const char *c = s; *c; c++)
+            buf_addc(b, (rnd() % 7 == 0 && *c >= 'a' && *c <= 'z') ? (char)(*c - 32) : *c);
+        if (rnd() % 3 == 0)
+            buf_adds(b, "!");
+        return;
+    }
+    uint32_t n = 1 + rnd() % 12;
+    if (k == 3)                            /* a recurring phrase inside random words */
+        buf_adds(b, " the cat runs over the river");
+    for (uint32_t i = 0; i < n; i++) {
+        buf_addc(b, ' ');
+        buf_adds(b, syl[rnd() % NSYL]);          /* 196 two-syllable words */
+        buf_adds(b, syl[rnd() % NSYL]);
+    }
+}
+
+static int same_lists(attractor_index *x, attractor_index *y)
+{
+    const attractor *a, *b;
+    size_t na = attractor_list(x, &a), nb = attractor_list(y, &b);
+    if (na != nb) {
+        fprintf(stderr, "lists differ in length: %zu vs %zu\n", na, nb);
+        return 0;
+    }
+    for (size_t i = 0; i < na; i++) {
+        if (a[i].kind != b[i].kind || a[i].nmembers != b[i].nmembers || a[i].support != b[i].support ||
+            a[i].score != b[i].score || strcmp(a[i].text, b[i].text) ||
+            memcmp(a[i].members, b[i].members, a[i].nmembers * sizeof *a[i].members)) {
+            fprintf(stderr, "entry %zu differs: %s / %s\n", i, a[i].text, b[i].text);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+TEST(attractor_incremental_equals_batch)
+{
+    rng_state = 12345;
+    tree *t = tree_new();
+    int32_t r = add(t, TREE_NONE, "Prompt");
+    attractor_index *inc = attractor_index_new(t, 0.8, 3);
+    buf b = {0};
+    const attractor *l;
+    int32_t deleted[64];
+    int idx[64], ndel = 0;
+    while (tree_count(t) < 10000) {
+        int32_t cap = tree_capacity(t), p;
+        do
+            p = (int32_t)(rnd() % (uint32_t)cap);
+        while (!tree_get(t, p));
+        random_text(&b);
+        uint32_t op = rnd() % 100;
+        if (op < 10) {                                    /* stream it in pieces */
+            int32_t id = add(t, p, "");
+            for (size_t o = 0; o < b.len; o += 5) {
+                size_t n = b.len - o < 5 ? b.len - o : 5;
+                tree_append_text(t, id, b.data + o, n);
+                if (rnd() % 64 == 0)
+                    attractor_list(inc, &l);
+            }
+        } else if (op < 13 && tree_count(t) > 10) {      /* rewrite a node */
+            tree_set_text(t, p, b.data, b.len);
+        } else if (op < 14 && p != r && ndel < 64) {      /* delete a subtree */
+            deleted[ndel] = p;
+            idx[ndel] = tree_delete(t, p);
+            ndel++;
+        } else if (op < 15 && ndel > 0) {                 /* undo the last deletion */
+            ndel--;
+            tree_undelete(t, deleted[ndel], idx[ndel]);
+        } else {
+            add(t, p, b.data);
+        }
+        if (rnd() % 200 == 0)
+            attractor_list(inc, &l);
+    }
+    buf_free(&b);
+    size_t n = attractor_list(inc, &l);
+    CHECK(n > 5);                                          /* the pool made attractors */
+    int phrases = 0;
+    for (size_t i = 0; i < n; i++)
+        phrases += l[i].kind == ATTRACTOR_PHRASE;
+    CHECK(phrases > 0);
+    attractor_index *batch = attractor_index_new(t, 0.8, 3);
+    CHECK(same_lists(inc, batch));
+    /* and again after more changes on top */
+    for (int i = 0; i < 200; i++) {
+        int32_t cap = tree_capacity(t), p;
+        do
+            p = (int32_t)(rnd() % (uint32_t)cap);
+        while (!tree_get(t, p));
+        add(t, p, pool[i % 6]);
+    }
+    attractor_index *batch2 = attractor_index_new(t, 0.8, 3);
+    CHECK(same_lists(inc, batch2));
+    CHECK(same_lists(batch, batch2));
+    attractor_index_free(batch);
+    attractor_index_free(batch2);
+    attractor_index_free(inc);
+    tree_free(t);
+}
