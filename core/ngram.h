@@ -60,8 +60,9 @@ void   ngram_distribution(const ngram_model *m, const uint32_t *ctx, size_t nctx
 /* The builtin backend (core/backend.h) over a model trained on corpus_path (NULL: the
  * built-in corpus).  start() only records the request; pump() samples for a few
  * milliseconds, round-robin over the active branches; wait() returns at once while there
- * is work.  Branch i of a request uses a seed derived from (seed, i); without a seed, a
- * random one.  NULL with one line "FILE: problem" in err. */
+ * is work.  Branch i of a request uses a seed derived from (seed, context, i): the same seed
+ * and context give the same branches, different nodes get independent streams; without a
+ * seed, a random one.  NULL with one line "FILE: problem" in err. */
 backend *ngram_backend_new(const char *corpus_path, char *err, size_t errlen);
 /* The model of an ngram backend (for tests and tools). */
 const ngram_model *ngram_backend_model(const backend *b);

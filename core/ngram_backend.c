@@ -109,16 +109,49 @@ static long elapsed_ns(const struct timespec *t0)
 
 /* ---- sampling ---- */
 
-static int cmp_weight_desc(const void *a, const void *b, const double *q)
+/* Total order for the nucleus: larger weight first, then smaller id. */
+static int better(const double *q, uint32_t a, uint32_t b)
 {
-    double x = q[*(const uint32_t *)a], y = q[*(const uint32_t *)b];
-    if (x != y)
-        return x > y ? -1 : 1;
-    return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+    return q[a] > q[b] || (q[a] == q[b] && a < b);
 }
 
-static const double *sort_weights;
-static int cmp_sort(const void *a, const void *b) { return cmp_weight_desc(a, b, sort_weights); }
+/* Reorders ids[0..n) so that ids[0..cut) are the smallest set of best tokens (by `better`)
+ * whose weights reach `keep`, and returns cut.  A quickselect on mass: expected O(n). */
+static size_t nucleus(uint32_t *ids, size_t n, const double *q, double keep)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2, last = hi - 1;
+        /* Median of three as the pivot, moved to the end. */
+        uint32_t a = ids[lo], b = ids[mid], c = ids[last];
+        size_t piv = better(q, a, b) ? (better(q, b, c) ? mid : better(q, a, c) ? last : lo)
+                                     : (better(q, a, c) ? lo : better(q, b, c) ? last : mid);
+        uint32_t t = ids[piv];
+        ids[piv] = ids[last];
+        ids[last] = t;
+        size_t p = lo;
+        double up = 0;
+        for (size_t i = lo; i < last; i++)
+            if (better(q, ids[i], t)) {
+                up += q[ids[i]];
+                uint32_t x = ids[i];
+                ids[i] = ids[p];
+                ids[p++] = x;
+            }
+        ids[last] = ids[p];
+        ids[p] = t;
+        if (up >= keep) {
+            hi = p;          /* the nucleus ends inside the better part */
+            continue;
+        }
+        keep -= up;
+        if (q[t] >= keep)
+            return p + 1;
+        keep -= q[t];
+        lo = p + 1;
+    }
+    return lo;
+}
 
 /* Picks the next token from nb->p (ids 1..V-1; the unknown token is never sampled). */
 static uint32_t sample(ngram_backend *nb, const request *r, branch *br)
@@ -128,32 +161,34 @@ static uint32_t sample(ngram_backend *nb, const request *r, branch *br)
     if (v < 2)
         return 0;
     uint32_t best = 1;
-    for (uint32_t i = 2; i < v; i++)
-        if (p[i] > p[best])
-            best = i;
-    if (r->temperature <= 0)
-        return best;
-    double *q = nb->q, total = 0;
+    if (r->temperature <= 0 || r->top_p <= 0 || r->temperature != 1.0) {
+        for (uint32_t i = 2; i < v; i++)
+            if (p[i] > p[best])
+                best = i;
+        if (r->temperature <= 0 || r->top_p <= 0)
+            return best;
+    }
+    const double *q = p;
+    double total = 0;
     if (r->temperature == 1.0) {
         for (size_t i = 1; i < v; i++)
-            total += q[i] = p[i];
+            total += p[i];
     } else {
         /* p^(1/T), scaled by the largest so small temperatures do not underflow. */
-        double lmax = log(p[best]), inv = 1.0 / r->temperature;
+        double lmax = log(p[best]), inv = 1.0 / r->temperature, *w = nb->q;
         for (size_t i = 1; i < v; i++)
-            total += q[i] = p[i] > 0 ? exp((log(p[i]) - lmax) * inv) : 0;
+            total += w[i] = exp((log(p[i]) - lmax) * inv);
+        q = w;
     }
     if (r->top_p < 1.0) {
         size_t n = 0;
         for (uint32_t i = 1; i < v; i++)
             nb->order[n++] = i;
-        sort_weights = q;
-        qsort(nb->order, n, sizeof *nb->order, cmp_sort);
-        double keep = r->top_p * total, cum = 0;
-        size_t cut = 0;
-        while (cut < n && (cut == 0 || cum < keep))
-            cum += q[nb->order[cut++]];
-        double x = rng_unit(br->rng) * cum;
+        size_t cut = nucleus(nb->order, n, q, r->top_p * total);
+        double mass = 0;
+        for (size_t i = 0; i < cut; i++)
+            mass += q[nb->order[i]];
+        double x = rng_unit(br->rng) * mass;
         for (size_t i = 0; i < cut; i++) {
             x -= q[nb->order[i]];
             if (x < 0)
@@ -162,16 +197,12 @@ static uint32_t sample(ngram_backend *nb, const request *r, branch *br)
         return nb->order[cut - 1];
     }
     double x = rng_unit(br->rng) * total;
-    uint32_t last = best;
     for (uint32_t i = 1; i < v; i++) {
-        if (q[i] <= 0)
-            continue;
-        last = i;
         x -= q[i];
         if (x < 0)
             return i;
     }
-    return last;   /* rounding left x a hair above 0 */
+    return (uint32_t)v - 1;   /* rounding left x a hair above 0 */
 }
 
 /* The `want` most probable known tokens of nb->p, most probable first, into br->alts. */
@@ -354,7 +385,7 @@ static int ng_start(backend *b, const char *context, size_t len, const gen_setti
     r->id = ++nb->next_id;
     r->k = k;
     r->temperature = s->temperature;
-    r->top_p = s->top_p > 0 ? s->top_p : 1.0;
+    r->top_p = s->top_p < 1.0 ? s->top_p : 1.0;   /* 0: only the most probable token */
     r->max_tokens = s->max_tokens > 0 ? s->max_tokens : 1;
     r->logprobs = s->logprobs;
     for (int i = 0; i < s->nstop && i < SETTINGS_MAX_STOP; i++)
@@ -364,9 +395,15 @@ static int ng_start(backend *b, const char *context, size_t len, const gen_setti
                 r->max_stop = strlen(s->stop[i]);
         }
     uint64_t seed;
-    if (s->has_seed)
-        seed = (uint64_t)s->seed;
-    else {
+    if (s->has_seed) {
+        /* The context is mixed in: the same seed and context give the same branches, but
+         * two different nodes never share a random stream.  (Shared streams make an n-gram
+         * model's branches fall into step once their last tokens agree: false attractors.) */
+        uint64_t h = 1469598103934665603ULL;
+        for (size_t i = 0; i < len; i++)
+            h = (h ^ (unsigned char)context[i]) * 1099511628211ULL;
+        seed = (uint64_t)s->seed ^ splitmix(&h);
+    } else {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         nb->entropy ^= (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ ((uint64_t)getpid() << 40);

@@ -1,0 +1,310 @@
+/* tui/cli_gen.c — `termloom gen`: grow a tree headless and save it as a session.
+ *
+ * Two ways to grow:
+ *   breadth (default): every frontier node gets K children, level by level, down to
+ *     --depth D (the root is depth 0), several requests in flight at once;
+ *   --strategy entropy --budget N: repeatedly expand the frontier node (a leaf) whose
+ *     mean token entropy is highest, until the tree holds N nodes ("autoloom").
+ * The backend is whatever the options name; events reach the tree through core/grow.
+ * A failed branch keeps what it had: the tree is still saved, the last error is printed
+ * and the exit status is 1. */
+#include "tui/cli.h"
+#include "core/entropy.h"
+#include "core/grow.h"
+#include "core/mem.h"
+#include "core/session.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct {
+    tree      *t;
+    grow      *g;
+    backend   *b;
+    int        depth;          /* breadth: deepest level to create */
+    int32_t   *queue;          /* breadth: nodes waiting to be expanded */
+    size_t     qhead, qlen, qcap;
+    int        progress;       /* draw a progress bar (stderr is a terminal) */
+    size_t     target;         /* nodes expected when done */
+    double     t0, last_draw;
+} gen_run;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void queue_push(gen_run *r, int32_t id)
+{
+    xgrow(&r->queue, &r->qcap, r->qlen + 1, sizeof *r->queue);
+    r->queue[r->qlen++] = id;
+}
+
+/* After every event: when a breadth request ends, its new children join the queue. */
+static void after_event(void *ud, const backend_event *ev)
+{
+    gen_run *r = ud;
+    if (ev->kind != BACKEND_EV_REQUEST_END || r->depth <= 0)
+        return;
+    for (int i = 0; i < grow_active(r->g); i++) {
+        const grow_request *q = grow_request_at(r->g, i);
+        if (q->request != ev->request)
+            continue;
+        for (int j = 0; j < q->k; j++) {
+            tree_node *n = tree_get(r->t, q->nodes[j]);
+            if (n && !(n->flags & TREE_FLAG_INCOMPLETE) &&
+                tree_depth(r->t, q->nodes[j]) < (size_t)r->depth)
+                queue_push(r, q->nodes[j]);
+        }
+    }
+}
+
+static void draw_progress(gen_run *r, int final)
+{
+    if (!r->progress)
+        return;
+    double t = now_s();
+    if (!final && t - r->last_draw < 0.1)
+        return;
+    r->last_draw = t;
+    size_t have = tree_count(r->t), want = r->target ? r->target : 1;
+    if (have > want)
+        have = want;
+    int width = 30, fill = (int)(width * have / want);
+    double secs = t - r->t0;
+    fprintf(stderr, "\r[%.*s%*s] %zu/%zu nodes  %.0f tok/s ", fill,
+            "##############################", width - fill, "", have, want,
+            secs > 0 ? grow_tokens_total(r->g) / secs : 0.0);
+    if (final)
+        fputc('\n', stderr);
+    fflush(stderr);
+}
+
+/* Pumps until no request is in flight. */
+static void drain(gen_run *r)
+{
+    while (grow_active(r->g)) {
+        backend_wait(r->b, NULL, 0, 100, NULL);
+        backend_pump(r->b);
+        draw_progress(r, 0);
+    }
+}
+
+static int grow_breadth(gen_run *r, const gen_settings *s, char *err, size_t errlen)
+{
+    int inflight = s->concurrency / (s->branches > 0 ? s->branches : 1);
+    if (inflight < 1)
+        inflight = 1;
+    queue_push(r, tree_root(r->t));
+    while (r->qhead < r->qlen || grow_active(r->g)) {
+        while (r->qhead < r->qlen && grow_active(r->g) < inflight)
+            if (grow_start(r->g, r->queue[r->qhead++], s, s->branches, err, errlen) < 0) {
+                drain(r);
+                return -1;
+            }
+        backend_wait(r->b, NULL, 0, 100, NULL);
+        backend_pump(r->b);
+        draw_progress(r, 0);
+    }
+    return 0;
+}
+
+/* The leaf to expand next: highest mean token entropy; the root first; ties → lowest id. */
+static int32_t best_leaf(const gen_run *r, const unsigned char *tried)
+{
+    int32_t best = TREE_NONE;
+    double best_h = -INFINITY;
+    tree_iter it;
+    tree_iter_init(&it, r->t, tree_root(r->t), TREE_DFS);
+    for (int32_t id; (id = tree_iter_next(&it)) != TREE_NONE;) {
+        const tree_node *n = tree_get(r->t, id);
+        if (n->nchildren || tried[id] || (n->flags & TREE_FLAG_INCOMPLETE))
+            continue;
+        entropy_node_t e;
+        entropy_node(n, &e);
+        double h = n->parent == TREE_NONE ? INFINITY : isnan(e.mean) ? -1.0 : e.mean;
+        if (h > best_h || (h == best_h && id < best)) {
+            best_h = h;
+            best = id;
+        }
+    }
+    tree_iter_done(&it);
+    return best;
+}
+
+static void tried_fit(unsigned char **tried, size_t *n, size_t need)
+{
+    if (need <= *n)
+        return;
+    *tried = xrealloc(*tried, need);
+    memset(*tried + *n, 0, need - *n);
+    *n = need;
+}
+
+static int grow_entropy(gen_run *r, const gen_settings *s, int budget, char *err, size_t errlen)
+{
+    unsigned char *tried = NULL;   /* leaves already expanded (some may have got no child) */
+    size_t ntried = 0;
+    int rc = 0;
+    while (tree_count(r->t) < (size_t)budget) {
+        tried_fit(&tried, &ntried, (size_t)tree_capacity(r->t));
+        int32_t leaf = best_leaf(r, tried);
+        if (leaf == TREE_NONE)
+            break;
+        tried[leaf] = 1;
+        int k = s->branches;
+        if ((size_t)k > (size_t)budget - tree_count(r->t))
+            k = (int)((size_t)budget - tree_count(r->t));
+        if (grow_start(r->g, leaf, s, k, err, errlen) < 0) {
+            rc = -1;
+            break;
+        }
+        drain(r);
+    }
+    free(tried);
+    return rc;
+}
+
+static void gen_usage(void)
+{
+    printf("Usage: termloom gen [OPTIONS] -o OUT.json\n"
+           "Grows a tree from a prompt without the interface and saves it as a session.\n\n"
+           "  -o, --output FILE          the session file to write (required)\n"
+           "  --prompt TEXT | --prompt-file F   the root text (required)\n"
+           "  -n, --branches K           children per expansion\n"
+           "  --depth D                  breadth: every node gets K children down to depth D\n"
+           "                             (default 1)\n"
+           "  --strategy breadth|entropy entropy: expand the leaf with the highest mean token\n"
+           "                             entropy first, until --budget N nodes exist\n"
+           "  --budget N                 node count for --strategy entropy (default 32)\n\n"
+           "A progress bar is drawn on stderr when it is a terminal.  Exit status 1 when a\n"
+           "branch failed (the tree is still written), 2 for a usage error.\n\n");
+    cli_print_options();
+}
+
+static int parse_count(const char *flag, const char *v, long lo, long hi, long *out)
+{
+    char *end;
+    long x = strtol(v, &end, 10);
+    if (!*v || *end || x < lo || x > hi)
+        return cli_fail(CLI_USAGE, "%s: '%s' is not a whole number from %ld to %ld", flag, v, lo, hi), -1;
+    *out = x;
+    return 0;
+}
+
+int cli_gen(int argc, char **argv)
+{
+    cli_opts o;
+    if (cli_opts_init(&o, argc, argv) != CLI_OK) {
+        cli_opts_free(&o);
+        return CLI_USAGE;
+    }
+    const char *out = NULL, *strategy = "breadth";
+    long depth = -1, budget = -1;
+    int rc = CLI_OK;
+    for (int i = 1; i < argc && rc == CLI_OK; i++) {
+        const char *a = argv[i], *v = NULL;
+        int missing = 0;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            gen_usage();
+            cli_opts_free(&o);
+            return CLI_OK;
+        }
+        int is_o = !strcmp(a, "-o");
+        if (is_o || (v = cli_flag_value(argc, argv, &i, "--output", &missing)) || missing) {
+            if (is_o)
+                v = i + 1 < argc ? argv[++i] : NULL;
+            if (!v)
+                rc = cli_fail(CLI_USAGE, "%s needs a file name", a);
+            out = v;
+        } else if ((v = cli_flag_value(argc, argv, &i, "--depth", &missing))) {
+            if (parse_count("--depth", v, 1, 64, &depth) < 0)
+                rc = CLI_USAGE;
+        } else if ((v = cli_flag_value(argc, argv, &i, "--budget", &missing))) {
+            if (parse_count("--budget", v, 1, 10000000, &budget) < 0)
+                rc = CLI_USAGE;
+        } else if ((v = cli_flag_value(argc, argv, &i, "--strategy", &missing))) {
+            if (strcmp(v, "breadth") && strcmp(v, "entropy"))
+                rc = cli_fail(CLI_USAGE, "--strategy: '%s' is not breadth or entropy", v);
+            strategy = v;
+        } else if (missing) {
+            rc = cli_fail(CLI_USAGE, "%s needs a value", a);
+        } else {
+            int used = cli_common_option(&o, argc, argv, &i);
+            if (used < 0)
+                rc = CLI_USAGE;
+            else if (!used)
+                rc = cli_fail(CLI_USAGE, "gen: unknown argument '%s' (see termloom gen --help)", a);
+        }
+    }
+    int entropy = !strcmp(strategy, "entropy");
+    if (rc == CLI_OK && !out)
+        rc = cli_fail(CLI_USAGE, "gen: an output file is required (-o OUT.json)");
+    else if (rc == CLI_OK && !o.prompt)
+        rc = cli_fail(CLI_USAGE, "gen: a prompt is required (--prompt TEXT or --prompt-file F)");
+    else if (rc == CLI_OK && entropy && depth > 0)
+        rc = cli_fail(CLI_USAGE, "gen: --depth is for the breadth strategy; use --budget with --strategy entropy");
+    else if (rc == CLI_OK && !entropy && budget > 0)
+        rc = cli_fail(CLI_USAGE, "gen: --budget needs --strategy entropy");
+    if (rc != CLI_OK) {
+        cli_opts_free(&o);
+        return rc;
+    }
+    if (depth < 0)
+        depth = 1;
+    if (budget < 0)
+        budget = 32;
+
+    char err[1024];
+    backend *b = cli_backend_new(&o.s, o.api_key, err, sizeof err);
+    if (!b) {
+        cli_opts_free(&o);
+        return cli_fail(CLI_ERR, "%s", err);
+    }
+    session sess;
+    session_init(&sess);
+    session_new_prompt(&sess, o.prompt);
+    settings_free(&sess.settings);
+    settings_copy(&sess.settings, &o.s);
+
+    gen_run r = { .t = sess.t, .b = b, .depth = entropy ? 0 : (int)depth,
+                  .progress = isatty(2), .t0 = now_s() };
+    if (entropy)
+        r.target = (size_t)budget;
+    else {
+        size_t level = 1;
+        r.target = 1;
+        for (long d = 0; d < depth && r.target < (size_t)1 << 40; d++)
+            r.target += level *= (size_t)o.s.branches;
+    }
+    r.g = grow_new(sess.t, b, after_event, &r);
+    err[0] = 0;
+    int grown = entropy ? grow_entropy(&r, &o.s, (int)budget, err, sizeof err)
+                        : grow_breadth(&r, &o.s, err, sizeof err);
+    draw_progress(&r, 1);
+    const char *last = grow_last_error(r.g);
+    int failed = grow_failed_branches(r.g);
+    char *last_copy = last ? xstrdup(last) : NULL;
+    grow_free(r.g);
+    free(r.queue);
+
+    sess.cursor = tree_root(sess.t);
+    char serr[1024];
+    if (session_save(&sess, out, serr, sizeof serr) < 0)
+        rc = cli_fail(CLI_ERR, "%s", serr);
+    else if (grown < 0)
+        rc = cli_fail(CLI_ERR, "%s", err);
+    else if (failed)
+        rc = cli_fail(CLI_ERR, "%d branch%s failed: %s", failed, failed == 1 ? "" : "es",
+                      last_copy ? last_copy : "unknown error");
+    free(last_copy);
+    session_free(&sess);
+    backend_free(b);
+    cli_opts_free(&o);
+    return rc;
+}
