@@ -1,0 +1,73 @@
+#!/bin/sh
+# termloom gen with the builtin model, through the real binary; sessions checked with the
+# real loader (tests/tools/session_info).
+. "$(dirname "$0")/../lib.sh"
+INFO="$TOOLS/session_info"
+field() { grep "^$1 " "$2" | cut -d' ' -f2; }
+
+# Breadth: 1 + 3 + 9 nodes; every model token has a logprob and alternatives; silent
+# on stderr when it is not a terminal.
+expect_exit gen_breadth 0 "$T" gen --prompt "The loom" -n 3 --depth 2 --seed 7 -o "$TMP/a.json"
+check gen_silent_without_tty test ! -s "$TMP/err"
+"$INFO" "$TMP/a.json" > "$TMP/a.info" 2>&1
+check gen_session_loads test "$(field nodes "$TMP/a.info")" = 13
+check gen_depth test "$(field depth "$TMP/a.info")" = 2
+tok=$(field tokens "$TMP/a.info")
+check gen_tokens_have_logprobs test "${tok:-0}" -gt 0 -a "$tok" = "$(field tokens_with_logprob "$TMP/a.info")"
+check gen_tokens_have_alternatives test "${tok:-0}" -gt 0 -a "$tok" = "$(field tokens_with_alternatives "$TMP/a.info")"
+check gen_finish_length test "$(field finish_length "$TMP/a.info")" = 12
+check gen_settings_saved grep -q '"seed": *7' "$TMP/a.json"
+
+# Same seed → the same file byte for byte (clock fixed); another seed → another tree.
+TERMLOOM_CLOCK=1700000000 "$T" gen --prompt "The loom" -n 3 --depth 2 --seed 11 -o "$TMP/s1.json"
+TERMLOOM_CLOCK=1700000000 "$T" gen --prompt "The loom" -n 3 --depth 2 --seed 11 -o "$TMP/s2.json"
+TERMLOOM_CLOCK=1700000000 "$T" gen --prompt "The loom" -n 3 --depth 2 --seed 12 -o "$TMP/s3.json"
+check gen_same_seed_same_tree cmp -s "$TMP/s1.json" "$TMP/s2.json"
+"$INFO" "$TMP/s1.json" --texts | grep '^text ' | sort > "$TMP/t1"
+"$INFO" "$TMP/s3.json" --texts | grep '^text ' | sort > "$TMP/t3"
+check gen_other_seed_other_tree test "$(comm -12 "$TMP/t1" "$TMP/t3" | wc -l)" -lt 2
+check gen_branches_differ test "$(sort -u "$TMP/t1" | wc -l)" = 12
+
+# Stop strings: every branch ends with finish "stop", before the stop string.
+expect_exit gen_stop 0 "$T" gen --prompt "The keeper" -n 4 --depth 1 --stop . --max-tokens 400 --seed 3 -o "$TMP/stop.json"
+"$INFO" "$TMP/stop.json" --texts > "$TMP/stop.info"
+check gen_stop_finish test "$(field finish_stop "$TMP/stop.info")" = 4
+check gen_stop_text_cut sh -c "! grep '^text ' '$TMP/stop.info' | grep -q '[.]'"
+
+# Entropy strategy: exactly the budget of nodes.
+expect_exit gen_entropy 0 "$T" gen --prompt "Mode collapse" --strategy entropy --budget 10 -n 3 --seed 5 -o "$TMP/e.json"
+"$INFO" "$TMP/e.json" > "$TMP/e.info"
+check gen_entropy_budget test "$(field nodes "$TMP/e.info")" = 10
+
+# A corpus of one's own: only its words come out.
+printf 'the cat sat on the mat. the dog sat on the log.\n' > "$TMP/tiny.txt"
+expect_exit gen_own_corpus 0 "$T" gen --corpus "$TMP/tiny.txt" --prompt "the" -n 4 --max-tokens 20 -o "$TMP/c.json"
+"$INFO" "$TMP/c.json" --texts | grep '^text ' | sed -e 's/^text //' -e 's/\\n/ /g' | tr ' .' '\n\n' | grep -v '^$' | sort -u > "$TMP/words"
+check gen_own_corpus_words test -s "$TMP/words" -a -z "$(grep -vxE 'the|cat|sat|on|mat|dog|log' "$TMP/words")"
+
+# Corpus errors: one line naming the file, exit 1.
+expect_exit gen_corpus_missing 1 "$T" gen --corpus "$TMP/nope.txt" --prompt x -o "$TMP/x.json"
+one_line_error gen_corpus_missing_msg "nope.txt: No such file"
+: > "$TMP/empty.txt"
+expect_exit gen_corpus_empty 1 "$T" gen --corpus "$TMP/empty.txt" --prompt x -o "$TMP/x.json"
+one_line_error gen_corpus_empty_msg "empty.txt: the corpus is empty"
+printf '\177ELF\002\001\001\000\000\000\000\000\000' > "$TMP/bin.dat"
+expect_exit gen_corpus_binary 1 "$T" gen --corpus "$TMP/bin.dat" --prompt x -o "$TMP/x.json"
+one_line_error gen_corpus_binary_msg "bin.dat: not a text file"
+check gen_no_file_on_corpus_error test ! -e "$TMP/x.json"
+
+# Usage errors exit 2.
+expect_exit gen_needs_prompt 2 "$T" gen -o "$TMP/x.json"
+one_line_error gen_needs_prompt_msg "prompt is required"
+expect_exit gen_needs_output 2 "$T" gen --prompt x
+expect_exit gen_bad_strategy 2 "$T" gen --prompt x -o "$TMP/x.json" --strategy random
+expect_exit gen_budget_needs_entropy 2 "$T" gen --prompt x -o "$TMP/x.json" --budget 5
+expect_exit gen_unknown_arg 2 "$T" gen --prompt x -o "$TMP/x.json" --frobnicate
+
+# A progress bar only on a terminal (script(1) gives the program one).
+if command -v script >/dev/null 2>&1; then
+    script -qec "\"$T\" gen --prompt 'The loom' -n 2 --depth 3 -o '$TMP/p.json'" /dev/null > "$TMP/tty" 2>&1
+    check gen_progress_on_tty grep -q 'nodes' "$TMP/tty"
+else
+    skip gen_progress_on_tty "script(1) is not installed"
+fi

@@ -1,0 +1,57 @@
+/* tests/tools/session_info.c — loads a session with session_load (the real loader) and
+ * prints what tests check: counts of nodes, tokens with logprobs and alternatives, finish
+ * reasons; with --texts, each model node's text on one line (newlines as \n).
+ * Exit 1 with the loader's error when the file does not load. */
+#include "core/session.h"
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: session_info FILE [--texts]\n");
+        return 2;
+    }
+    session s;
+    session_init(&s);
+    char err[1024];
+    if (session_load(&s, argv[1], err, sizeof err) < 0) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    int texts = argc > 2 && !strcmp(argv[2], "--texts");
+    size_t model = 0, tokens = 0, with_lp = 0, with_alts = 0, stop = 0, length = 0, other = 0;
+    for (int32_t id = 0; id < tree_capacity(s.t); id++) {
+        const tree_node *n = tree_get(s.t, id);
+        if (!n || n->origin != TREE_ORIGIN_MODEL)
+            continue;
+        model++;
+        for (uint32_t i = 0; i < n->ntokens; i++) {
+            tokens++;
+            with_lp += isfinite(n->tokens[i].tok.logprob) && n->tokens[i].tok.logprob <= 0;
+            with_alts += n->tokens[i].ntop > 0;
+        }
+        const char *f = tree_finish(s.t, id);
+        if (f && !strcmp(f, "stop"))
+            stop++;
+        else if (f && !strcmp(f, "length"))
+            length++;
+        else
+            other++;
+        if (texts) {
+            fputs("text ", stdout);
+            for (const char *c = n->text; *c; c++)
+                if (*c == '\n')
+                    fputs("\\n", stdout);
+                else
+                    putchar(*c);
+            putchar('\n');
+        }
+    }
+    printf("nodes %zu\nmodel_nodes %zu\ndepth %zu\ntokens %zu\ntokens_with_logprob %zu\n"
+           "tokens_with_alternatives %zu\nfinish_stop %zu\nfinish_length %zu\nfinish_other %zu\n",
+           tree_count(s.t), model, tree_max_depth(s.t), tokens, with_lp, with_alts, stop, length, other);
+    session_free(&s);
+    return 0;
+}
