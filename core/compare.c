@@ -552,6 +552,10 @@ int compare_result_load(compare_result *r, const tree *t, int32_t at, double thr
             const tree_node *c = tree_get(t, lab->children[i]);
             if (!c)
                 continue;
+            if (c->flags & TREE_FLAG_INCOMPLETE) {   /* cut short: not a sample of the model */
+                r->incomplete[s]++;
+                continue;
+            }
             r->ids[s][cnt] = lab->children[i];
             texts[cnt++] = c->text;
         }

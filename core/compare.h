@@ -8,9 +8,10 @@
  *   └── label B   same with "B"
  * A label adds no text, so the samples continue exactly the compared node's path text.
  *
- * Figures per side (compare_stats):
- *   groups       near-duplicate groups of the samples (core/merge similarity, threshold
- *                from the side's merge_threshold), largest first;
+ * Figures per side (compare_stats), over the complete samples (a branch whose generation
+ * failed part way is kept in the tree but left out of the figures):
+ *   groups       near-duplicate groups of the samples (core/merge similarity and grouping
+ *                rule, at the threshold given: the merge_threshold setting), largest first;
  *   entropy      H = -Σ (c_g/N) log2(c_g/N) over groups, in bits; entropy_norm = H / log2 N
  *                (1 when every sample differs, 0 when all are one group; 0 for N < 2);
  *   token_entropy mean token entropy in bits over every token of every sample, each from
@@ -83,6 +84,7 @@ typedef struct {
     compare_stats side[2];
     compare_match *shared;          /* near-duplicate group pairs, most samples first */
     size_t        nshared;
+    size_t        incomplete[2];    /* samples left out: generation failed part way */
     char         *prompt;           /* path text of the compared node */
 } compare_result;
 

@@ -156,6 +156,11 @@ static void print_text(const tree *t, const compare_result *r)
     snprintf(a, sizeof a, "%zu", A->n);
     snprintf(b, sizeof b, "%zu", B->n);
     row("samples", a, b);
+    if (r->incomplete[0] || r->incomplete[1]) {
+        snprintf(a, sizeof a, "%zu", r->incomplete[0]);
+        snprintf(b, sizeof b, "%zu", r->incomplete[1]);
+        row("left out", a, b);
+    }
     snprintf(a, sizeof a, "%zu", A->ngroups);
     snprintf(b, sizeof b, "%zu", B->ngroups);
     row("groups", a, b);
@@ -234,6 +239,7 @@ static json_t *side_json(const tree *t, const compare_result *r, int s)
     json_t *o = json_object();
     json_object_set(o, "config", r->config[s] ? (json_t *)r->config[s] : json_object());
     json_object_set_new(o, "samples", json_integer((json_int_t)st->n));
+    json_object_set_new(o, "incomplete", json_integer((json_int_t)r->incomplete[s]));
     json_object_set_new(o, "groups", json_integer((json_int_t)st->ngroups));
     json_object_set_new(o, "entropy", json_real(st->entropy));
     json_object_set_new(o, "entropy_norm", json_real(st->entropy_norm));
@@ -417,21 +423,27 @@ int cli_compare(int argc, char **argv)
         rc = cli_fail(CLI_ERR, "%s", err);
         goto free_run;
     }
-    for (int k = 0; k < 2; k++) {
-        int failed;
-        compare_run_progress(run, k, NULL, &failed, NULL);
-        if (failed && compare_run_error(run, k))
-            cli_fail(CLI_ERR, "%c: %d of %d samples failed: %s", k ? 'B' : 'A', failed, nsamples,
-                     compare_run_error(run, k));
-    }
+    int empty = !res.side[0].n ? 0 : !res.side[1].n ? 1 : -1;
     if (out && session_save(&ses, out, err, sizeof err) < 0)
         rc = cli_fail(CLI_ERR, "%s", err);
-    if (json)
-        print_json(ses.t, &res, out && rc == CLI_OK ? out : NULL);
-    else
-        print_text(ses.t, &res);
-    if (rc == CLI_OK && (!res.side[0].n || !res.side[1].n))
-        rc = cli_fail(CLI_ERR, "side %c produced no samples", !res.side[0].n ? 'A' : 'B');
+    else if (empty >= 0) {
+        const char *why = compare_run_error(run, empty);
+        rc = cli_fail(CLI_ERR, "%c: no sample was completed (%s)", empty ? 'B' : 'A',
+                      why ? why : "the backend returned nothing");
+    } else {
+        for (int k = 0; k < 2; k++) {
+            int failed;
+            compare_run_progress(run, k, NULL, &failed, NULL);
+            if (failed)
+                cli_fail(CLI_OK, "warning: %c: %d of %d samples failed and are left out: %s",
+                         k ? 'B' : 'A', failed, nsamples,
+                         compare_run_error(run, k) ? compare_run_error(run, k) : "error");
+        }
+        if (json)
+            print_json(ses.t, &res, out);
+        else
+            print_text(ses.t, &res);
+    }
     compare_result_free(&res);
 free_run:
     compare_run_free(run);
