@@ -13,6 +13,8 @@
  * unless --refuse-n.  Text is deterministic from (seed, choice): token 2 is always "café"'s
  * "é" split over two tokens, to exercise UTF-8 hold-back.
  *
+ * A model name holding ";same=1" answers one text for every choice and request (a collapsed
+ * model, for `termloom compare`).
  * Faults, from --fault or per request from the model name ("m;fault=429;latency=300"):
  *   429 (Retry-After: 1), 500, 503date (Retry-After as an HTTP date), quota (429
  *   insufficient_quota), 401, echokey (401 quoting the key it got), truncate (stream cut after
@@ -292,11 +294,11 @@ static void add_event(conn *c, double delay, json_t *o)
 }
 
 /* The request's own settings: "m;fault=429:2;latency=300;drip=50". */
-typedef struct { char fault[32]; int fault_count; double latency, drip; } req_opts;
+typedef struct { char fault[32]; int fault_count; double latency, drip; int same; } req_opts;
 
 static req_opts request_opts(const char *model)
 {
-    req_opts r = { "", opt.fault_count, opt.latency, opt.drip };
+    req_opts r = { "", opt.fault_count, opt.latency, opt.drip, 0 };
     snprintf(r.fault, sizeof r.fault, "%s", opt.fault);
     for (const char *p = model ? strchr(model, ';') : NULL; p; p = strchr(p + 1, ';')) {
         char k[32] = "", v[32] = "";
@@ -312,6 +314,8 @@ static req_opts request_opts(const char *model)
             r.latency = atof(v);
         } else if (!strcmp(k, "drip")) {
             r.drip = atof(v);
+        } else if (!strcmp(k, "same")) {   /* a collapsed model: one text for every choice */
+            r.same = atoi(v);
         }
     }
     return r;
@@ -431,6 +435,8 @@ static void handle(conn *c, const char *method, const char *path, const char *au
         json_t *sj = json_object_get(req, "seed");
         static long long counter;
         long long seed = json_is_integer(sj) ? json_integer_value(sj) : 1000 + counter++;
+        if (ro.same)
+            seed = 1;
         const char *mname = model ? model : "test-model";
         if (n > 1 && opt.refuse_n && !strcmp(opt.refuse_n, "500")) {
             error_response(c, ro.latency, 500, "Internal Server Error", "Only one completion choice is allowed", "500", NULL);
@@ -457,7 +463,7 @@ static void handle(conn *c, const char *method, const char *path, const char *au
             for (int ch = 0; ch < n; ch++) {
                 gtok *toks = xmalloc((size_t)max * sizeof *toks);
                 for (int i = 0; i < max; i++)
-                    toks[i] = gen_token(seed, ch, i);
+                    toks[i] = gen_token(seed, ro.same ? 0 : ch, i);
                 json_t *p = piece(ep, ch, toks, max, ntop, "length", mname, 0);
                 free(toks);
                 if (!o)
@@ -510,7 +516,7 @@ static void handle(conn *c, const char *method, const char *path, const char *au
                     json_decref(req);
                     return;
                 }
-                gtok t = gen_token(seed, ch, i);
+                gtok t = gen_token(seed, ro.same ? 0 : ch, i);
                 add_event(c, ch == 0 ? drip : 0, piece(ep, ch, &t, 1, ntop, i == max - 1 && ep != EP_NATIVE ? "length" : NULL, mname, 1));
             }
         }
