@@ -1,0 +1,68 @@
+/* core/formats.h — other looms' files in, analysis formats out.
+ *
+ * Import (format detected from the content, never from the file name):
+ *   - socketteer/loom tree JSON: {"root": node} with nested "children", a bare root node, a
+ *     list of children, or a flat list linked by "parent_id"/"parentId"; tokens and logprobs
+ *     from "model_responses" (joined through node "generation": {id, index}) or from the
+ *     older per-node "meta.generation.logprobs" (OpenAI legacy shape);
+ *   - loomsidian data.json: state[notePath].nodes{id: {text, parentId, ...}} (one note);
+ *   - miniloom: loomTree.nodeStore{id: {parent, children, type, patch|text, ...}}, text
+ *     rebuilt by applying each node's diff-match-patch patches to its parent's text;
+ *   - bonsai-style flat lists of nodes with "parentIds" (first parent is the tree parent).
+ * Fields termloom does not use are kept in node->extra / session extra under one key named
+ * after the format ("loom", "loomsidian", "miniloom", "bonsai"), so a loom export gives them
+ * back.  Nothing recurses on the C stack; nesting is bounded by the JSON parser (2048).
+ * On any error the session is untouched and err holds one line "FILE: problem".
+ *
+ * Export: json (the session file), loom (a tree socketteer/loom opens, tokens in
+ * model_responses), jsonl (one line per node and per token), md (a path's text), dot
+ * (Graphviz).  Exporters build the whole output in memory; callers write it with
+ * session_write_file so a failure never leaves a partial file. */
+#ifndef CORE_FORMATS_H
+#define CORE_FORMATS_H
+#include <stddef.h>
+#include <stdint.h>
+#include "core/session.h"
+
+typedef enum {
+    FORMATS_UNKNOWN, FORMATS_SESSION, FORMATS_LOOM, FORMATS_LOOMSIDIAN, FORMATS_MINILOOM,
+    FORMATS_BONSAI
+} formats_kind;
+
+enum {                       /* return values of the import functions */
+    FORMATS_OK = 0,
+    FORMATS_ERR_INPUT = -1,  /* bad or unknown input: exit 1 */
+    FORMATS_ERR_USAGE = -2,  /* the caller must choose (loomsidian note): exit 2 */
+};
+
+typedef struct {
+    const char *note;        /* loomsidian: the note path to import; NULL = the only one */
+} formats_opts;
+
+const char *formats_kind_name(formats_kind k);
+
+/* Imports a foreign file already in memory into s (which session_init prepared; its tree,
+ * cursor, extra and the settings the file names are replaced).  name is used in messages.
+ * *kind (may be NULL) receives the detected format.  Returns FORMATS_OK or an error. */
+int formats_import_mem(const char *data, size_t len, const char *name, const formats_opts *o,
+                       session *s, formats_kind *kind, char *err, size_t errlen);
+int formats_import_file(const char *path, const formats_opts *o, session *s,
+                        formats_kind *kind, char *err, size_t errlen);
+/* Opens a termloom session or any importable file (the TUI's `termloom FILE`). */
+int formats_load_any(const char *path, session *s, char *err, size_t errlen);
+
+typedef enum { FORMATS_OUT_JSON, FORMATS_OUT_LOOM, FORMATS_OUT_JSONL, FORMATS_OUT_MD,
+               FORMATS_OUT_DOT } formats_out;
+/* "json", "loom", "jsonl", "md", "dot" → 0; -1 when unknown. */
+int formats_out_parse(const char *name, formats_out *out);
+/* The export as bytes (caller frees), or NULL with err.  node: the path end for md
+ * (TREE_NONE = the cursor, else the root's first-child chain is not guessed: the root). */
+char *formats_export(const session *s, formats_out f, int32_t node, size_t *len,
+                     char *err, size_t errlen);
+
+/* Applies diff-match-patch patches (the JSON array of patch objects, or the patch_toText
+ * form "@@ -a,b +c,d @@" with %-encoded lines) to text.  Returns the new text (caller
+ * frees, *outlen its length) or NULL with a reason in err.  Exposed for tests. */
+char *formats_patch_apply(const void *patch_json, const char *text, size_t len, size_t *outlen,
+                          char *err, size_t errlen);
+#endif

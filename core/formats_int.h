@@ -1,0 +1,71 @@
+/* core/formats_int.h — what the importers of core/formats*.c share (not a public API).
+ *
+ * Every importer turns the foreign file into a list of records (one per node, each with the
+ * foreign id, a parent given as a record index or as a foreign id, text, origin, marks and
+ * the kept fields), then fmt_build checks the shape (duplicate ids, dangling parents,
+ * cycles) and creates the tree in depth-first pre-order without recursion, so ids are
+ * 0..n-1 and a parent's id is always smaller than its children's. */
+#ifndef CORE_FORMATS_INT_H
+#define CORE_FORMATS_INT_H
+#include "core/formats.h"
+#include "core/tree.h"
+#include <jansson.h>
+
+#define FMT_PARENT_KEY (-2)    /* parent given by pkey, resolved by fmt_build */
+
+typedef struct {
+    json_t  *obj;            /* the foreign node (borrowed), NULL for a synthetic root */
+    char    *key;            /* foreign id as text (owned), or NULL when the file had none */
+    int32_t  parent;         /* record index, -1 = a root, FMT_PARENT_KEY = look up pkey */
+    char    *pkey;           /* foreign parent id (owned) */
+    char    *text;           /* owned; NULL = "" */
+    size_t   len;
+    uint8_t  origin, marks, flags;
+    json_t  *extra;          /* owned reference: becomes node->extra */
+    int32_t  id;             /* tree id, set by fmt_build */
+} fmt_rec;
+
+typedef struct {
+    fmt_rec    *r;
+    size_t      n, cap;
+    int32_t    *id2rec;      /* after fmt_build: tree id → record index */
+    const char *name;        /* file name for messages */
+    char       *err;
+    size_t      errlen;
+    /* key → record index, open addressing */
+    int32_t    *slots;
+    size_t      nslots;
+} fmt_recs;
+
+fmt_rec *fmt_rec_add(fmt_recs *rs);
+/* Record index of a foreign id, -1 when absent.  Duplicates are refused by fmt_index. */
+int32_t  fmt_find(const fmt_recs *rs, const char *key);
+/* Indexes every record's key (call once after all records are added). -1 on duplicates. */
+int      fmt_index(fmt_recs *rs);
+/* Resolves parents, checks the shape and creates the nodes in t.  A second root makes a
+ * synthetic empty root above all of them (extra {fmtkey: {"synthetic_root": true}}). */
+int      fmt_build(fmt_recs *rs, tree *t, const char *fmtkey);
+void     fmt_recs_free(fmt_recs *rs);
+/* Writes "NAME: message" into rs->err and returns FORMATS_ERR_INPUT. */
+int      fmt_fail(fmt_recs *rs, const char *fmt, ...);
+
+/* A foreign id (string or integer) as text; NULL when it is neither. Caller frees. */
+char    *fmt_id_text(const json_t *v);
+/* A copy of obj without the listed keys (NULL-terminated list). */
+json_t  *fmt_copy_without(json_t *obj, const char *const *drop);
+/* Code points in a UTF-8 string (Python's len()). */
+size_t   fmt_codepoints(const char *s, size_t len);
+
+/* The importers (core/formats_loom.c, core/formats_import.c). Each fills t, *cursor, and the
+ * top-level kept fields (*extra, a new object) — or returns an error. */
+typedef struct {
+    tree        *t;
+    int32_t      cursor;
+    json_t      *extra;       /* top-level kept fields */
+    gen_settings *settings;   /* settings the file names are applied here */
+} fmt_out;
+int fmt_import_loom(json_t *doc, fmt_recs *rs, fmt_out *out);
+int fmt_import_loomsidian(json_t *doc, fmt_recs *rs, fmt_out *out, const char *note);
+int fmt_import_miniloom(json_t *doc, fmt_recs *rs, fmt_out *out);
+int fmt_import_bonsai(json_t *doc, fmt_recs *rs, fmt_out *out);
+#endif

@@ -1,0 +1,352 @@
+/* core/formats_loom.c — socketteer/loom tree JSON in.  See formats.h.
+ *
+ * What is kept where, so that the loom export gives it back:
+ *   node->extra {"loom": {every node field but children/text/visited/legacy bookmark,
+ *                         "tags" without "bookmark"/"attractor" (those are the marks)}}
+ *   session extra {"loom": {every top-level field but "root"; model_responses whose
+ *                  completions were joined to a node lose "tokens" (the node holds them)
+ *                  and get "termloom_tokens": {"position": "int"|"range", "base": N}}}. */
+#include "core/formats_int.h"
+#include "core/mem.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    json_t *node;
+    int32_t parent;          /* record index, or FMT_PARENT_KEY for top-level list items */
+} walk_item;
+
+static int cmp_alt(const void *a, const void *b)
+{
+    double x = ((const tree_alt *)a)->logprob, y = ((const tree_alt *)b)->logprob;
+    return (x < y) - (x > y);
+}
+
+static int num_or_null(json_t *v, double *out)
+{
+    if (json_is_null(v) || !v) {
+        *out = NAN;
+        return 0;
+    }
+    if (!json_is_number(v))
+        return -1;
+    *out = json_number_value(v);
+    return 0;
+}
+
+/* counterfactuals: {token: logprob}, a list of such objects, or null. */
+static int collect_alts(json_t *cf, tree_alt **alts, size_t *n, size_t *cap)
+{
+    *n = 0;
+    if (!cf || json_is_null(cf))
+        return 0;
+    json_t *one = cf;
+    size_t parts = json_is_array(cf) ? json_array_size(cf) : 1;
+    if (!json_is_array(cf) && !json_is_object(cf))
+        return -1;
+    for (size_t p = 0; p < parts; p++) {
+        if (json_is_array(cf))
+            one = json_array_get(cf, p);
+        if (json_is_null(one))
+            continue;
+        if (!json_is_object(one))
+            return -1;
+        const char *k;
+        json_t *v;
+        json_object_foreach(one, k, v) {
+            double lp;
+            if (num_or_null(v, &lp) < 0)
+                return -1;
+            xgrow(alts, cap, *n + 1, sizeof **alts);
+            (*alts)[(*n)++] = (tree_alt){ k, strlen(k), lp };
+        }
+    }
+    qsort(*alts, *n, sizeof **alts, cmp_alt);
+    return 0;
+}
+
+/* model_responses[..].completions[i].tokens → node tokens.  *form 1 = integer positions,
+ * 2 = {start,end}; *base the offset before the first token. */
+static int add_tokens(fmt_recs *rs, tree *t, int32_t id, json_t *tokens, const char *where,
+                      int *form, long long *base)
+{
+    tree_alt *alts = NULL;
+    size_t nalts, cap = 0;
+    *form = 0;
+    *base = 0;
+    if (!json_is_array(tokens))
+        return fmt_fail(rs, "%s.tokens is not a list", where);
+    for (size_t i = 0; i < json_array_size(tokens); i++) {
+        json_t *tk = json_array_get(tokens, i);
+        json_t *gt = json_object_get(tk, "generatedToken");
+        json_t *text = json_object_get(gt, "token");
+        double lp;
+        if (!json_is_object(tk) || !json_is_object(gt) || !json_is_string(text)) {
+            free(alts);
+            return fmt_fail(rs, "%s.tokens[%zu]: generatedToken.token is missing or not a string", where, i);
+        }
+        if (num_or_null(json_object_get(gt, "logprob"), &lp) < 0) {
+            free(alts);
+            return fmt_fail(rs, "%s.tokens[%zu]: generatedToken.logprob is not a number", where, i);
+        }
+        if (collect_alts(json_object_get(tk, "counterfactuals"), &alts, &nalts, &cap) < 0) {
+            free(alts);
+            return fmt_fail(rs, "%s.tokens[%zu]: counterfactuals is not an object of token: logprob", where, i);
+        }
+        json_t *pos = json_object_get(tk, "position");
+        if (i == 0) {
+            if (json_is_integer(pos)) {
+                *form = 1;
+                *base = json_integer_value(pos) -
+                        (long long)fmt_codepoints(json_string_value(text), json_string_length(text));
+            } else if (json_is_integer(json_object_get(pos, "start"))) {
+                *form = 2;
+                *base = json_integer_value(json_object_get(pos, "start"));
+            }
+        }
+        if (pos && !json_is_null(pos) && !json_is_integer(pos) &&
+            !(json_is_object(pos) && json_is_integer(json_object_get(pos, "start")) &&
+              json_is_integer(json_object_get(pos, "end")))) {
+            free(alts);
+            return fmt_fail(rs, "%s.tokens[%zu]: position is neither an integer nor {start, end}", where, i);
+        }
+        tree_append_token(t, id, json_string_value(text), json_string_length(text), lp, alts, nalts, 0);
+    }
+    free(alts);
+    return 0;
+}
+
+/* meta.generation.logprobs in OpenAI's legacy shape. */
+static int add_legacy(fmt_recs *rs, tree *t, int32_t id, json_t *lps, const char *node)
+{
+    json_t *toks = json_object_get(lps, "tokens"), *lp = json_object_get(lps, "token_logprobs");
+    json_t *top = json_object_get(lps, "top_logprobs");
+    if (!json_is_array(toks) || !json_is_array(lp) || json_array_size(toks) != json_array_size(lp) ||
+        (top && !json_is_null(top) && (!json_is_array(top) || json_array_size(top) != json_array_size(toks))))
+        return fmt_fail(rs, "node \"%s\": meta.generation.logprobs needs lists tokens, token_logprobs "
+                        "(and top_logprobs) of the same length", node);
+    tree_alt *alts = NULL;
+    size_t nalts, cap = 0;
+    for (size_t i = 0; i < json_array_size(toks); i++) {
+        json_t *tx = json_array_get(toks, i);
+        double l;
+        if (!json_is_string(tx) || num_or_null(json_array_get(lp, i), &l) < 0 ||
+            collect_alts(json_is_array(top) ? json_array_get(top, i) : NULL, &alts, &nalts, &cap) < 0) {
+            free(alts);
+            return fmt_fail(rs, "node \"%s\": meta.generation.logprobs: token %zu is malformed", node, i);
+        }
+        tree_append_token(t, id, json_string_value(tx), json_string_length(tx), l, alts, nalts, 0);
+    }
+    free(alts);
+    return 0;
+}
+
+static void apply_settings(json_t *doc, gen_settings *s)
+{
+    json_t *gs = json_object_get(json_object_get(doc, "frame"), "generation_settings");
+    static const char *const map[][2] = {
+        { "model", "model" }, { "temperature", "temperature" }, { "top_p", "top_p" },
+        { "num_continuations", "branches" }, { "response_length", "max_tokens" },
+        { "logprobs", "logprobs" },
+    };
+    if (!json_is_object(gs))
+        return;
+    for (size_t i = 0; i < sizeof map / sizeof *map; i++) {
+        json_t *v = json_object_get(gs, map[i][0]);
+        char val[64], err[128];
+        if (json_is_string(v))
+            snprintf(val, sizeof val, "%s", json_string_value(v));
+        else if (json_is_integer(v))
+            snprintf(val, sizeof val, "%lld", (long long)json_integer_value(v));
+        else if (json_is_real(v))
+            snprintf(val, sizeof val, "%.17g", json_real_value(v));
+        else
+            continue;
+        (void)settings_set(s, map[i][1], val, err, sizeof err);   /* a hint only */
+    }
+}
+
+static json_t *kept_node_fields(json_t *node)
+{
+    static const char *const drop[] = { "children", "text", "visited", "bookmark", NULL };
+    json_t *kept = fmt_copy_without(node, drop);
+    json_t *tags = json_object_get(node, "tags");
+    if (json_is_array(tags)) {
+        json_t *rest = json_array();
+        for (size_t i = 0; i < json_array_size(tags); i++) {
+            json_t *g = json_array_get(tags, i);
+            if (!(json_is_string(g) && (!strcmp(json_string_value(g), "bookmark") ||
+                                        !strcmp(json_string_value(g), "attractor"))))
+                json_array_append(rest, g);
+        }
+        json_object_set_new(kept, "tags", rest);
+    }
+    return kept;
+}
+
+static int parse_nodes(json_t *start, fmt_recs *rs)
+{
+    size_t cap = 64, sp = 0;
+    walk_item *st = xmalloc(cap * sizeof *st);
+    if (json_is_array(start)) {
+        for (size_t i = json_array_size(start); i > 0; i--) {
+            xgrow(&st, &cap, sp + 1, sizeof *st);
+            st[sp++] = (walk_item){ json_array_get(start, i - 1), FMT_PARENT_KEY };
+        }
+    } else {
+        st[sp++] = (walk_item){ start, -1 };
+    }
+    while (sp) {
+        walk_item w = st[--sp];
+        size_t idx = rs->n;
+        if (!json_is_object(w.node)) {
+            free(st);
+            return fmt_fail(rs, "node %zu is not a JSON object", idx + 1);
+        }
+        json_t *id = json_object_get(w.node, "id"), *text = json_object_get(w.node, "text");
+        json_t *kids = json_object_get(w.node, "children");
+        fmt_rec *r = fmt_rec_add(rs);
+        r->obj = w.node;
+        r->key = fmt_id_text(id);
+        const char *nm = r->key ? r->key : "(no id)";
+        if (id && !json_is_null(id) && !r->key) {
+            free(st);
+            return fmt_fail(rs, "node %zu: id is neither a string nor an integer", idx + 1);
+        }
+        if (text && !json_is_null(text) && !json_is_string(text)) {
+            free(st);
+            return fmt_fail(rs, "node \"%s\": text is not a string", nm);
+        }
+        if (kids && !json_is_null(kids) && !json_is_array(kids)) {
+            free(st);
+            return fmt_fail(rs, "node \"%s\": children is not a list", nm);
+        }
+        if (json_is_string(text)) {
+            r->text = xstrndup(json_string_value(text), json_string_length(text));
+            r->len = json_string_length(text);
+        }
+        r->parent = w.parent;
+        if (w.parent == FMT_PARENT_KEY) {
+            json_t *p = json_object_get(w.node, "parent_id");
+            if (!p || json_is_null(p))
+                p = json_object_get(w.node, "parentId");
+            r->pkey = fmt_id_text(p);
+        }
+        json_t *tags = json_object_get(w.node, "tags");
+        for (size_t i = 0; json_is_array(tags) && i < json_array_size(tags); i++) {
+            json_t *g = json_array_get(tags, i);
+            if (json_is_string(g) && !strcmp(json_string_value(g), "bookmark"))
+                r->marks |= TREE_MARK_BOOKMARK;
+            if (json_is_string(g) && !strcmp(json_string_value(g), "attractor"))
+                r->marks |= TREE_MARK_ATTRACTOR;
+        }
+        if (json_is_true(json_object_get(w.node, "bookmark")))
+            r->marks |= TREE_MARK_BOOKMARK;
+        if (json_is_true(json_object_get(w.node, "visited")))
+            r->flags |= TREE_FLAG_VISITED;
+        json_t *meta = json_object_get(w.node, "meta");
+        json_t *src = json_object_get(meta, "source");
+        const char *sv = json_is_string(src) ? json_string_value(src) : "";
+        if (!strcmp(sv, "AI"))
+            r->origin = TREE_ORIGIN_MODEL;
+        else if (!strcmp(sv, "prompt"))
+            r->origin = TREE_ORIGIN_PROMPT;
+        else if (*sv)
+            r->origin = TREE_ORIGIN_EDIT;
+        else
+            r->origin = json_is_object(json_object_get(w.node, "generation")) ? TREE_ORIGIN_MODEL
+                                                                             : TREE_ORIGIN_PROMPT;
+        json_t *kept = kept_node_fields(w.node);
+        /* legacy logprobs become node tokens; drop them from the kept copy */
+        json_t *gen = json_object_get(meta, "generation");
+        if (json_is_object(json_object_get(gen, "logprobs"))) {
+            json_t *m2 = json_copy(meta), *g2 = json_copy(gen);
+            json_object_del(g2, "logprobs");
+            json_object_set_new(m2, "generation", g2);
+            json_object_set_new(kept, "meta", m2);
+        }
+        r->extra = json_pack("{s:o}", "loom", kept);
+        for (size_t i = json_array_size(kids); i > 0; i--) {
+            xgrow(&st, &cap, sp + 1, sizeof *st);
+            st[sp++] = (walk_item){ json_array_get(kids, i - 1), (int32_t)idx };
+        }
+    }
+    free(st);
+    return 0;
+}
+
+int fmt_import_loom(json_t *doc, fmt_recs *rs, fmt_out *out)
+{
+    json_t *root = json_is_object(doc) ? json_object_get(doc, "root") : NULL;
+    json_t *start = json_is_object(root) ? root : doc;
+    json_t *responses = json_is_object(root) ? json_object_get(doc, "model_responses") : NULL;
+    json_t *kept_resp = json_is_object(responses) ? json_deep_copy(responses) : NULL;
+    int rc = parse_nodes(start, rs);
+    if (rc == 0)
+        rc = fmt_index(rs);
+    if (rc == 0)
+        rc = fmt_build(rs, out->t, "loom");
+    for (int32_t id = 0; rc == 0 && id < tree_capacity(out->t); id++) {
+        fmt_rec *r = &rs->r[rs->id2rec[id]];
+        if (!r->obj)
+            continue;
+        const char *nm = r->key ? r->key : "(no id)";
+        json_t *gen = json_object_get(r->obj, "generation");
+        char *rid = fmt_id_text(json_object_get(gen, "id"));
+        json_t *ix = json_object_get(gen, "index");
+        json_t *resp = rid ? json_object_get(responses, rid) : NULL;
+        json_t *comp = json_is_integer(ix) ? json_array_get(json_object_get(resp, "completions"),
+                                                            (size_t)json_integer_value(ix)) : NULL;
+        json_t *kcomp = comp ? json_array_get(json_object_get(json_object_get(kept_resp, rid), "completions"),
+                                              (size_t)json_integer_value(ix)) : NULL;
+        if (json_is_object(comp) && json_object_get(comp, "tokens")) {
+            char where[256];
+            int form;
+            long long base;
+            snprintf(where, sizeof where, "node \"%.60s\": model_responses[\"%.60s\"].completions[%lld]",
+                     nm, rid, (long long)json_integer_value(ix));
+            rc = add_tokens(rs, out->t, id, json_object_get(comp, "tokens"), where, &form, &base);
+            if (rc == 0 && json_is_object(kcomp) && json_object_get(kcomp, "tokens")) {
+                json_object_del(kcomp, "tokens");
+                json_object_set_new(kcomp, "termloom_tokens",
+                                    json_pack("{s:s,s:I}", "position", form == 1 ? "int" : "range",
+                                              "base", (json_int_t)base));
+            }
+            json_t *fr = json_object_get(comp, "finishReason");
+            if (json_is_object(fr))
+                fr = json_object_get(fr, "reason");
+            if (json_is_string(fr))
+                tree_set_finish(out->t, id, json_string_value(fr));
+            if (json_is_string(json_object_get(resp, "model")))
+                tree_set_model(out->t, id, json_string_value(json_object_get(resp, "model")));
+        } else {
+            json_t *mg = json_object_get(json_object_get(r->obj, "meta"), "generation");
+            json_t *lps = json_object_get(mg, "logprobs");
+            if (json_is_object(lps))
+                rc = add_legacy(rs, out->t, id, lps, nm);
+            if (json_is_string(json_object_get(mg, "model")))
+                tree_set_model(out->t, id, json_string_value(json_object_get(mg, "model")));
+            if (json_is_string(json_object_get(mg, "finish_reason")))
+                tree_set_finish(out->t, id, json_string_value(json_object_get(mg, "finish_reason")));
+        }
+        free(rid);
+    }
+    if (rc == 0 && json_is_object(root)) {
+        static const char *const drop[] = { "root", NULL };
+        json_t *top = fmt_copy_without(doc, drop);
+        if (kept_resp)
+            json_object_set(top, "model_responses", kept_resp);
+        json_object_set_new(out->extra, "loom", top);
+        apply_settings(doc, out->settings);
+        char *sel = fmt_id_text(json_object_get(doc, "selected_node_id"));
+        int32_t ri = fmt_find(rs, sel);
+        if (ri >= 0)
+            out->cursor = rs->r[ri].id;
+        free(sel);
+    }
+    if (kept_resp)
+        json_decref(kept_resp);
+    return rc;
+}

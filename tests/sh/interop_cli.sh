@@ -1,0 +1,81 @@
+# tests/sh/interop_cli.sh — termloom import / export from the command line.
+. "$(dirname "$0")/../lib.sh"
+FX="${TERMLOOM_ROOT:-.}/tests/fixtures"
+
+# every import shape gives a session that loads again
+for f in loom_nested loom_positions_int loom_legacy loom_bare_root loom_children_list loom_flat \
+         miniloom bonsai loomsidian_one; do
+    expect_exit "interop_import_$f" 0 "$T" import "$FX/$f.json" -o "$TMP/$f.session.json"
+    check "interop_import_${f}_is_session" grep -q '"format":"termloom-session"' "$TMP/$f.session.json"
+done
+"$T" export --format md "$TMP/miniloom.session.json" -o "$TMP/mini.md"
+check interop_miniloom_patched_text [ "$(cat "$TMP/mini.md")" = "Once upon a time, there was a fox.
+The end" ]
+
+# loomsidian: several notes need --note; the error lists them and exits 2
+expect_exit interop_loomsidian_ambiguous 2 "$T" import "$FX/loomsidian_multi.json" -o "$TMP/ls.json"
+one_line_error interop_loomsidian_ambiguous_msg '"A.md", "B.md"'
+check interop_loomsidian_ambiguous_nothing_written [ ! -e "$TMP/ls.json" ]
+expect_exit interop_loomsidian_note 0 "$T" import "$FX/loomsidian_multi.json" --note B.md -o "$TMP/ls.json"
+check interop_loomsidian_note_text [ "$("$T" export --format md "$TMP/ls.json" -o -)" = "Beta gamma" ]
+
+# md of the cursor's path and of --node; export reads an importable file directly
+check interop_md_cursor [ "$("$T" export --format md "$FX/loom_nested.json" -o -)" = "The cat sat on the mat. It purred." ]
+check interop_md_node [ "$("$T" export --format md --node 3 "$TMP/loom_nested.session.json" -o -)" = "The cat ran away." ]
+expect_exit interop_md_missing_node 1 "$T" export --format md --node 42 "$TMP/loom_nested.session.json" -o -
+one_line_error interop_md_missing_node_msg 'node 42 does not exist'
+
+# json export is the session itself
+expect_exit interop_export_json 0 "$T" export --format json "$TMP/loom_nested.session.json" -o "$TMP/copy.json"
+check interop_export_json_same [ "$("$T" export --format md "$TMP/copy.json" -o -)" = "The cat sat on the mat. It purred." ]
+
+# loom export → import → same text; jsonl has one line per node and per token
+expect_exit interop_export_loom 0 "$T" export --format loom "$TMP/loom_nested.session.json" -o "$TMP/back.loom.json"
+check interop_export_loom_has_tokens grep -q '"generatedToken"' "$TMP/back.loom.json"
+expect_exit interop_reimport_loom 0 "$T" import "$TMP/back.loom.json" -o "$TMP/again.json"
+check interop_reimport_same_path [ "$("$T" export --format md "$TMP/again.json" -o -)" = "The cat sat on the mat. It purred." ]
+"$T" export --format jsonl "$TMP/loom_nested.session.json" -o "$TMP/t.jsonl"
+check interop_jsonl_lines [ "$(wc -l < "$TMP/t.jsonl")" -eq 10 ]
+check interop_jsonl_tokens [ "$(grep -c '"type":"token"' "$TMP/t.jsonl")" -eq 6 ]
+
+# dot: Graphviz accepts it
+"$T" export --format dot "$TMP/loom_nested.session.json" -o "$TMP/t.dot"
+if command -v dot >/dev/null 2>&1; then
+    if dot -Tsvg "$TMP/t.dot" -o "$TMP/t.svg" 2>"$TMP/doterr" && grep -q '<svg' "$TMP/t.svg"; then
+        ok interop_dot_graphviz
+    else
+        fail interop_dot_graphviz "$(head -c 300 "$TMP/doterr")"
+    fi
+    if "$T" export --format dot "$FX/miniloom.json" -o - | dot -Tsvg > "$TMP/m.svg" && grep -q '<svg' "$TMP/m.svg"; then
+        ok interop_dot_pipe
+    else
+        fail interop_dot_pipe "dot rejected the piped export"
+    fi
+else
+    skip interop_dot_graphviz "dot (graphviz) is not installed"
+fi
+
+# usage errors exit 2
+expect_exit interop_usage_no_format 2 "$T" export "$TMP/copy.json" -o "$TMP/u.out"
+expect_exit interop_usage_bad_format 2 "$T" export --format pdf "$TMP/copy.json" -o "$TMP/u.out"
+one_line_error interop_usage_bad_format_msg "unknown format 'pdf'"
+expect_exit interop_usage_no_output 2 "$T" export --format md "$TMP/copy.json"
+expect_exit interop_usage_no_input 2 "$T" export --format md -o "$TMP/u.out"
+expect_exit interop_usage_node_not_md 2 "$T" export --format dot --node 1 "$TMP/copy.json" -o "$TMP/u.out"
+expect_exit interop_usage_import_no_output 2 "$T" import "$FX/bonsai.json"
+expect_exit interop_usage_import_no_input 2 "$T" import -o "$TMP/u.out"
+expect_exit interop_usage_import_option 2 "$T" import --bogus "$FX/bonsai.json" -o "$TMP/u.out"
+check interop_usage_nothing_written [ ! -e "$TMP/u.out" ]
+
+# bad input: exit 1, one line naming the file, the existing output untouched
+for f in truncated unknown loom_bad_token loom_cycle loom_duplicate loom_bad_text miniloom_bad_patch \
+         loomsidian_dangling bonsai_bad; do
+    echo sentinel > "$TMP/keep.json"
+    expect_exit "interop_bad_$f" 1 "$T" import "$FX/bad/$f.json" -o "$TMP/keep.json"
+    one_line_error "interop_bad_${f}_msg" "bad/$f.json: "
+    check "interop_bad_${f}_untouched" [ "$(cat "$TMP/keep.json")" = sentinel ]
+    expect_exit "interop_bad_export_$f" 1 "$T" export --format jsonl "$FX/bad/$f.json" -o "$TMP/keep.json"
+    check "interop_bad_export_${f}_untouched" [ "$(cat "$TMP/keep.json")" = sentinel ]
+done
+expect_exit interop_missing_file 1 "$T" import "$TMP/nope.json" -o "$TMP/keep.json"
+one_line_error interop_missing_file_msg 'nope.json: No such file'

@@ -1,0 +1,98 @@
+/* tui/cli_export.c — `termloom export --format json|loom|jsonl|md|dot FILE -o OUT`.
+ * FILE is a session or anything `termloom import` reads.  The output is built in memory
+ * and written in one crash-safe step, so a failure never leaves a partial file. */
+#include "tui/cli.h"
+#include "core/formats.h"
+#include "core/mem.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char export_usage[] =
+    "usage: termloom export --format json|loom|jsonl|md|dot FILE -o OUT [--node ID]\n"
+    "  json   the session file itself\n"
+    "  loom   a tree socketteer/loom opens (tokens and logprobs in model_responses)\n"
+    "  jsonl  one line per node and per token (ids, depth, text, logprob, top-k, group)\n"
+    "  md     the text of the cursor's path, or of --node ID's path\n"
+    "  dot    Graphviz: termloom export --format dot S.json -o - | dot -Tsvg > tree.svg\n"
+    "  -o -   writes to standard output\n";
+
+int cli_export(int argc, char **argv)
+{
+    const char *fmt = NULL, *out = NULL, *in = NULL, *node_arg = NULL;
+    for (int i = 1; i < argc; i++) {
+        int missing = 0;
+        const char *v;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(export_usage, stdout);
+            return CLI_OK;
+        }
+        if ((v = cli_flag_value(argc, argv, &i, "--format", &missing)) ||
+            (!missing && (v = cli_flag_value(argc, argv, &i, "-f", &missing)))) {
+            fmt = v;
+            continue;
+        }
+        if (missing)
+            return cli_fail(CLI_USAGE, "%s needs a value (json, loom, jsonl, md or dot)", argv[i]);
+        if ((v = cli_flag_value(argc, argv, &i, "-o", &missing)) ||
+            (!missing && (v = cli_flag_value(argc, argv, &i, "--output", &missing)))) {
+            out = v;
+            continue;
+        }
+        if (missing)
+            return cli_fail(CLI_USAGE, "%s needs a file name (or - for standard output)", argv[i]);
+        if ((v = cli_flag_value(argc, argv, &i, "--node", &missing))) {
+            node_arg = v;
+            continue;
+        }
+        if (missing)
+            return cli_fail(CLI_USAGE, "--node needs a node id");
+        if (argv[i][0] == '-' && argv[i][1])
+            return cli_fail(CLI_USAGE, "export: unknown option %s (see termloom export --help)", argv[i]);
+        if (in)
+            return cli_fail(CLI_USAGE, "export: one input file only (got %s and %s)", in, argv[i]);
+        in = argv[i];
+    }
+    formats_out f;
+    if (!fmt)
+        return cli_fail(CLI_USAGE, "export: --format json|loom|jsonl|md|dot is required");
+    if (formats_out_parse(fmt, &f) < 0)
+        return cli_fail(CLI_USAGE, "export: unknown format '%s' (expected json, loom, jsonl, md or dot)", fmt);
+    if (!in)
+        return cli_fail(CLI_USAGE, "export: no input file (termloom export --format %s FILE -o OUT)", fmt);
+    if (!out)
+        return cli_fail(CLI_USAGE, "export: -o OUT is required (- for standard output)");
+    int32_t node = TREE_NONE;
+    if (node_arg) {
+        char *end;
+        errno = 0;
+        long v = strtol(node_arg, &end, 10);
+        if (!*node_arg || *end || errno || v < 0 || v > INT32_MAX)
+            return cli_fail(CLI_USAGE, "--node: '%s' is not a node id", node_arg);
+        if (f != FORMATS_OUT_MD)
+            return cli_fail(CLI_USAGE, "--node applies to --format md only");
+        node = (int32_t)v;
+    }
+    char err[1024];
+    session s;
+    session_init(&s);
+    if (formats_load_any(in, &s, err, sizeof err) < 0) {
+        session_free(&s);
+        return cli_fail(CLI_ERR, "%s", err);
+    }
+    size_t len = 0;
+    char *data = formats_export(&s, f, node, &len, err, sizeof err);
+    session_free(&s);
+    if (!data)
+        return cli_fail(CLI_ERR, "%s: %s", in, err);
+    int rc = CLI_OK;
+    if (!strcmp(out, "-")) {
+        if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0)
+            rc = cli_fail(CLI_ERR, "standard output: %s", strerror(errno));
+    } else if (session_write_file(out, data, len, err, sizeof err) < 0) {
+        rc = cli_fail(CLI_ERR, "%s", err);
+    }
+    free(data);
+    return rc;
+}

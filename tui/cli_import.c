@@ -1,0 +1,71 @@
+/* tui/cli_import.c — `termloom import OTHER.json -o SESSION.json [--note PATH]`.
+ * The format (socketteer/loom, loomsidian, miniloom, bonsai) is detected from the content;
+ * the session is saved crash-safely, and nothing is written when the input is bad. */
+#include "tui/cli.h"
+#include "core/formats.h"
+#include "core/mem.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char import_usage[] =
+    "usage: termloom import OTHER.json -o SESSION.json [--note PATH]\n"
+    "  reads socketteer/loom trees, loomsidian data.json (--note chooses the note when it\n"
+    "  holds several), miniloom files and bonsai node lists; -o - writes to standard output\n";
+
+int cli_import(int argc, char **argv)
+{
+    const char *out = NULL, *in = NULL, *note = NULL;
+    for (int i = 1; i < argc; i++) {
+        int missing = 0;
+        const char *v;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(import_usage, stdout);
+            return CLI_OK;
+        }
+        if ((v = cli_flag_value(argc, argv, &i, "-o", &missing)) ||
+            (!missing && (v = cli_flag_value(argc, argv, &i, "--output", &missing)))) {
+            out = v;
+            continue;
+        }
+        if (missing)
+            return cli_fail(CLI_USAGE, "%s needs a file name (or - for standard output)", argv[i]);
+        if ((v = cli_flag_value(argc, argv, &i, "--note", &missing))) {
+            note = v;
+            continue;
+        }
+        if (missing)
+            return cli_fail(CLI_USAGE, "--note needs a note path");
+        if (argv[i][0] == '-' && argv[i][1])
+            return cli_fail(CLI_USAGE, "import: unknown option %s (see termloom import --help)", argv[i]);
+        if (in)
+            return cli_fail(CLI_USAGE, "import: one input file only (got %s and %s)", in, argv[i]);
+        in = argv[i];
+    }
+    if (!in)
+        return cli_fail(CLI_USAGE, "import: no input file (termloom import OTHER.json -o SESSION.json)");
+    if (!out)
+        return cli_fail(CLI_USAGE, "import: -o SESSION.json is required (- for standard output)");
+    char err[1024];
+    session s;
+    session_init(&s);
+    formats_opts o = { .note = note };
+    int rc = formats_import_file(in, &o, &s, NULL, err, sizeof err);
+    if (rc != FORMATS_OK) {
+        session_free(&s);
+        return cli_fail(rc == FORMATS_ERR_USAGE ? CLI_USAGE : CLI_ERR, "%s", err);
+    }
+    rc = CLI_OK;
+    if (!strcmp(out, "-")) {
+        size_t len = 0;
+        char *data = session_dump(&s, &len);
+        if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0)
+            rc = cli_fail(CLI_ERR, "standard output: %s", strerror(errno));
+        free(data);
+    } else if (session_save(&s, out, err, sizeof err) < 0) {
+        rc = cli_fail(CLI_ERR, "%s", err);
+    }
+    session_free(&s);
+    return rc;
+}
