@@ -696,6 +696,8 @@ static int net_wait(backend *b, const int *fds, int nfds, int timeout_ms, int *f
     net_backend *nb = (net_backend *)b;
     if (fd_ready)
         *fd_ready = -1;
+    if (timeout_ms < 0)
+        timeout_ms = 3600 * 1000;   /* "forever", in slices curl accepts */
     double t = now_s();
     double due = next_deadline(nb, t);
     if (due >= 0) {
@@ -709,7 +711,7 @@ static int net_wait(backend *b, const int *fds, int nfds, int timeout_ms, int *f
     for (int i = 0; i < nfds; i++)
         w[i] = (struct curl_waitfd){ .fd = fds[i], .events = CURL_WAIT_POLLIN };
     int numfds = 0;
-    curl_multi_poll(nb->multi, w, (unsigned)nfds, timeout_ms < 0 ? 0 : timeout_ms, &numfds);
+    curl_multi_poll(nb->multi, w, (unsigned)nfds, timeout_ms, &numfds);
     int ready = 0;
     for (int i = 0; i < nfds; i++)
         if (w[i].revents) {
@@ -721,7 +723,8 @@ static int net_wait(backend *b, const int *fds, int nfds, int timeout_ms, int *f
     free(w);
     if (ready || numfds > 0)
         return 1;
-    return now_s() - t < timeout_ms / 1000.0 - 0.001 ? 1 : 0;   /* curl's own timer fired */
+    /* Woken before the caller's timeout: curl's own timer or one of ours is due. */
+    return (now_s() - t) * 1000.0 < timeout_ms - 1 || (due >= 0 && now_s() >= due) ? 1 : 0;
 }
 
 static void net_free(backend *b)
