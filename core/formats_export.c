@@ -4,6 +4,7 @@
 #include "core/formats.h"
 #include "core/formats_int.h"
 #include "core/mem.h"
+#include "core/attractor.h"
 #include "core/merge.h"
 #include <math.h>
 #include <stdio.h>
@@ -299,11 +300,63 @@ static json_t *marks_json(const tree_node *n)
     return m;
 }
 
+/* Detected attractors and, per node, the indices of those it belongs to (CSR arrays). */
+typedef struct {
+    attractor_index *ai;
+    const attractor *list;
+    size_t n;
+    size_t *start;        /* node id → first entry in idx; start[id + 1] ends it */
+    int32_t *idx;
+} node_attractors;
+
+static void node_attractors_init(node_attractors *na, tree *t, double threshold)
+{
+    int32_t cap = tree_capacity(t);
+    na->ai = attractor_index_new(t, threshold, ATTRACTOR_DEFAULT_MIN_CONTEXTS);
+    na->n = attractor_list(na->ai, &na->list);
+    na->start = xcalloc((size_t)cap + 2, sizeof *na->start);
+    size_t total = 0;
+    for (size_t k = 0; k < na->n; k++)
+        for (size_t m = 0; m < na->list[k].nmembers; m++)
+            if (na->list[k].members[m] >= 0 && na->list[k].members[m] < cap) {
+                na->start[na->list[k].members[m] + 2]++;
+                total++;
+            }
+    for (int32_t i = 0; i <= cap; i++)
+        na->start[i + 1] += na->start[i];
+    na->idx = xmalloc((total ? total : 1) * sizeof *na->idx);
+    for (size_t k = 0; k < na->n; k++)   /* best first within each node, as listed */
+        for (size_t m = 0; m < na->list[k].nmembers; m++)
+            if (na->list[k].members[m] >= 0 && na->list[k].members[m] < cap)
+                na->idx[na->start[na->list[k].members[m] + 1]++] = (int32_t)k;
+}
+
+static json_t *node_attractors_json(const node_attractors *na, int32_t id)
+{
+    json_t *a = json_array();
+    for (size_t i = na->start[id]; i < na->start[id + 1]; i++)
+        json_array_append_new(a, json_integer(na->idx[i]));
+    return a;
+}
+
+static void node_attractors_free(node_attractors *na)
+{
+    attractor_index_free(na->ai);
+    free(na->start);
+    free(na->idx);
+}
+
+static double threshold_of(const session *s)
+{
+    return s->settings.merge_threshold > 0 ? s->settings.merge_threshold : MERGE_DEFAULT_THRESHOLD;
+}
+
 static char *export_jsonl(const session *s, size_t *len)
 {
     tree *t = s->t;
-    merge_index *mi = merge_index_new(t, s->settings.merge_threshold > 0 ? s->settings.merge_threshold
-                                                                          : MERGE_DEFAULT_THRESHOLD);
+    merge_index *mi = merge_index_new(t, threshold_of(s));
+    node_attractors na;
+    node_attractors_init(&na, t, threshold_of(s));
     buf b = {0};
     tree_iter it;
     tree_iter_init(&it, t, tree_root(t), TREE_DFS);
@@ -330,6 +383,7 @@ static char *export_jsonl(const session *s, size_t *len)
         json_object_set_new(o, "model", tree_model(t, id) ? json_string(tree_model(t, id)) : json_null());
         json_object_set_new(o, "finish_reason", tree_finish(t, id) ? json_string(tree_finish(t, id)) : json_null());
         json_object_set_new(o, "children", json_integer(n->nchildren));
+        json_object_set_new(o, "attractors", node_attractors_json(&na, id));
         dump_into(&b, o);
         buf_addc(&b, '\n');
         json_decref(o);
@@ -348,12 +402,29 @@ static char *export_jsonl(const session *s, size_t *len)
                                    "depth", (json_int_t)depth, "text", tx, tl,
                                    "logprob", lp_json(n->tokens[i].tok.logprob), "top", top,
                                    "group", (int)group);
+            json_object_set_new(tk, "attractors", node_attractors_json(&na, id));
             dump_into(&b, tk);
             buf_addc(&b, '\n');
             json_decref(tk);
         }
     }
     tree_iter_done(&it);
+    /* one line per detected attractor, best first; "id" is what node lines refer to */
+    for (size_t k = 0; k < na.n; k++) {
+        const attractor *at = &na.list[k];
+        json_t *mem = json_array();
+        for (size_t m = 0; m < at->nmembers; m++)
+            json_array_append_new(mem, json_integer(at->members[m]));
+        json_t *o = json_pack("{s:s,s:I,s:s,s:s,s:I,s:f,s:f,s:o}", "type", "attractor",
+                              "id", (json_int_t)k,
+                              "kind", at->kind == ATTRACTOR_PHRASE ? "phrase" : "continuation",
+                              "text", at->text ? at->text : "", "support", (json_int_t)at->support,
+                              "prob", at->prob, "score", at->score, "members", mem);
+        dump_into(&b, o);
+        buf_addc(&b, '\n');
+        json_decref(o);
+    }
+    node_attractors_free(&na);
     merge_index_free(mi);
     if (!b.data)
         buf_adds(&b, "");
@@ -387,8 +458,10 @@ static void dot_label(buf *b, const char *s, size_t len)
 static char *export_dot(const session *s, size_t *len)
 {
     tree *t = s->t;
-    merge_index *mi = merge_index_new(t, s->settings.merge_threshold > 0 ? s->settings.merge_threshold
-                                                                          : MERGE_DEFAULT_THRESHOLD);
+    static const char *const palette[] = { "#ffd966", "#b6d7a8", "#d5a6bd", "#f9cb9c", "#a2c4c9", "#b4a7d6" };
+    merge_index *mi = merge_index_new(t, threshold_of(s));
+    node_attractors na;
+    node_attractors_init(&na, t, threshold_of(s));
     buf b = {0};
     buf_adds(&b, "digraph termloom {\n  graph [rankdir=LR];\n"
                  "  node [shape=box, style=\"rounded,filled\", fillcolor=white, fontname=\"Helvetica\"];\n");
@@ -402,9 +475,14 @@ static char *export_dot(const session *s, size_t *len)
         if (cnt > 1 && leader)
             buf_printf(&b, "×%zu  ", cnt);
         dot_label(&b, n->text, n->text_len);
+        size_t na0 = na.start[id], na1 = na.start[id + 1];
+        if (na1 > na0)    /* detected attractors: ◆ and the attractor's number */
+            buf_printf(&b, "  ◆%d", (int)na.idx[na0]);
         buf_adds(&b, "\"");
         if (n->marks & TREE_MARK_ATTRACTOR)
-            buf_adds(&b, ", fillcolor=\"#f4a6a6\"");
+            buf_adds(&b, ", fillcolor=\"#f4a6a6\", penwidth=2");
+        else if (na1 > na0)
+            buf_printf(&b, ", fillcolor=\"%s\"", palette[na.idx[na0] % (int32_t)(sizeof palette / sizeof *palette)]);
         else if (cnt > 1)
             buf_adds(&b, leader ? ", fillcolor=\"#cfe2f3\"" : ", fillcolor=\"#eef4fa\", style=\"rounded,filled,dashed\"");
         if (n->marks & TREE_MARK_BOOKMARK)
@@ -415,6 +493,7 @@ static char *export_dot(const session *s, size_t *len)
     }
     tree_iter_done(&it);
     buf_adds(&b, "}\n");
+    node_attractors_free(&na);
     merge_index_free(mi);
     *len = b.len;
     return buf_steal(&b);

@@ -519,3 +519,56 @@ TEST(formats_export_dot_labels)
     free(dot);
     session_free(&s);
 }
+
+/* The same continuation under three different parents is a detected attractor: jsonl names
+ * it on its member nodes and lists it; dot colours the members. */
+TEST(formats_export_attractors_jsonl_and_dot)
+{
+    session s;
+    session_init(&s);
+    session_new_prompt(&s, "Tell me a story.");
+    int32_t r = tree_root(s.t);
+    const char *opens[] = { " A king ruled the land.", " The sea was calm that day.", " Nobody knew the stranger." };
+    int32_t members[3];
+    for (int i = 0; i < 3; i++) {
+        int32_t p = tree_add_child(s.t, r, TREE_ORIGIN_MODEL, opens[i], strlen(opens[i]));
+        const char *end = " And then everything went quiet forever.";
+        members[i] = tree_add_child(s.t, p, TREE_ORIGIN_MODEL, end, strlen(end));
+    }
+    size_t len;
+    char *out = formats_export(&s, FORMATS_OUT_JSONL, TREE_NONE, &len, err, sizeof err);
+    REQUIRE(out);
+    int found_line = 0, tagged = 0;
+    for (char *line = out, *nl; *line; line = nl + 1) {
+        nl = strchr(line, '\n');
+        REQUIRE(nl);
+        json_t *o = json_loadb(line, (size_t)(nl - line), 0, NULL);
+        REQUIRE(o);
+        const char *type = json_string_value(json_object_get(o, "type"));
+        if (!strcmp(type, "attractor")) {
+            found_line++;
+            CHECK_INT(json_integer_value(json_object_get(o, "support")), 3);
+            CHECK_INT(json_array_size(json_object_get(o, "members")), 3);
+            CHECK_STR(json_string_value(json_object_get(o, "kind")), "continuation");
+        } else if (!strcmp(type, "node")) {
+            int id = (int)json_integer_value(json_object_get(o, "id"));
+            json_t *at = json_object_get(o, "attractors");
+            int member = id == members[0] || id == members[1] || id == members[2];
+            if (member && json_array_size(at) >= 1 && json_integer_value(json_array_get(at, 0)) == 0)
+                tagged++;
+            if (!member)
+                CHECK_INT(json_array_size(at), 0);
+        }
+        json_decref(o);
+    }
+    CHECK(found_line >= 1);
+    CHECK_INT(tagged, 3);
+    free(out);
+    char *dot = formats_export(&s, FORMATS_OUT_DOT, TREE_NONE, &len, err, sizeof err);
+    REQUIRE(dot);
+    char want[160];
+    snprintf(want, sizeof want, "  n%d [label=\" And then everything went quiet forever.  ◆0\", fillcolor=\"#ffd966\"", (int)members[1]);
+    CHECKF(strstr(dot, want) != NULL, "%s", dot);
+    free(dot);
+    session_free(&s);
+}
