@@ -130,6 +130,8 @@ typedef struct {
     uint32_t ids[8][NGRAM_MAX_ORDER];   /* each branch's last tokens, to check each one */
     size_t nids[8];
     int    check_argmax, not_argmax;
+    double top_p;             /* > 0: check each token lies in the nucleus of this mass */
+    int    outside_nucleus;
     double worst_lp_error;
 } collect;
 
@@ -161,6 +163,16 @@ static void on_ev(void *ud, const backend_event *ev)
                     best = i;
             if (c->check_argmax && tok != best)
                 c->not_argmax++;
+            if (c->top_p > 0) {
+                /* The nucleus by a plain sort: tokens more probable than tok, plus tok,
+                 * must not already exceed the mass without tok being needed. */
+                double above = 0;
+                for (uint32_t i = 1; i < v; i++)
+                    if (p[i] > p[tok] || (p[i] == p[tok] && i < tok))
+                        above += p[i];
+                if (above >= c->top_p * (1.0 - p[0]) * (1 + 1e-12))
+                    c->outside_nucleus++;
+            }
             double e = fabs(log(p[tok]) - ev->logprob);
             if (e > c->worst_lp_error)
                 c->worst_lp_error = e;
@@ -195,6 +207,8 @@ static void collect_free(collect *c)
         buf_free(&c->text[i]);
 }
 
+static double check_top_p;   /* check a nucleus even when sampling without one */
+
 /* Runs one request of k branches to the end; returns the pump rounds it took. */
 static int run(backend *b, collect *c, const char *prompt, gen_settings *s, int k)
 {
@@ -202,6 +216,7 @@ static int run(backend *b, collect *c, const char *prompt, gen_settings *s, int 
     memset(c, 0, sizeof *c);
     c->m = ngram_backend_model(b);
     c->check_argmax = s->temperature == 0;
+    c->top_p = s->temperature == 1.0 && s->top_p < 1.0 ? s->top_p : check_top_p;
     for (int i = 0; i < k && c->m; i++)
         c->nids[i] = ngram_context(c->m, prompt, strlen(prompt), c->ids[i]);
     b->on_event = on_ev;
@@ -276,6 +291,33 @@ TEST(ngram_backend_temperature_zero_is_argmax)
     run(b, &c, "A loom", &s, 1);
     CHECK_INT(c.tokens[0], 40);
     CHECKF(c.worst_lp_error < 1e-9, "logprob off by %g", c.worst_lp_error);
+    collect_free(&c);
+    settings_free(&s);
+    backend_free(b);
+}
+
+TEST(ngram_backend_top_p_keeps_to_the_nucleus)
+{
+    char err[256];
+    backend *b = ngram_backend_new(NULL, err, sizeof err);
+    REQUIRE(b);
+    gen_settings s;
+    settings_init(&s);
+    s.max_tokens = 200;
+    s.seed = 3;
+    s.has_seed = 1;
+    s.top_p = 0.3;
+    collect c;
+    run(b, &c, "The", &s, 8);
+    CHECK_INT(c.tokens[7], 200);
+    CHECK_INT(c.outside_nucleus, 0);
+    collect_free(&c);
+    /* The check itself: at top_p 1 some tokens come from outside a 0.3 nucleus. */
+    s.top_p = 1.0;
+    check_top_p = 0.3;
+    run(b, &c, "The", &s, 8);
+    check_top_p = 0;
+    CHECK(c.outside_nucleus > 0);
     collect_free(&c);
     settings_free(&s);
     backend_free(b);
