@@ -19,7 +19,7 @@
  *   429 (Retry-After: 1), 500, 503date (Retry-After as an HTTP date), quota (429
  *   insufficient_quota), 401, echokey (401 quoting the key it got), truncate (stream cut after
  *   3 tokens), badjson, midstream (an error event after 2 tokens), reset (connection reset
- *   before answering), resetmid (reset after 2 tokens), stall (drip 3 s), html (200 text/html),
+ *   before answering), resetmid (reset after 2 tokens), stall (3 s pauses after 2 tokens), html (200 text/html),
  *   huge (a 40 MiB body), hugeevent (a 10 MiB event).
  * COUNT: the fault hits the first COUNT matching requests (default 1; 0 = every one), then
  * requests succeed — "429 then success". */
@@ -451,7 +451,8 @@ static void handle(conn *c, const char *method, const char *path, const char *au
         }
         if (opt.refuse_n && !strcmp(opt.refuse_n, "ignore"))
             n = 1;
-        double drip = !strcmp(f, "stall") ? 3000 : ro.drip;
+        double drip = ro.drip;
+        int stall = !strcmp(f, "stall");
         if (!stream) {
             json_t *o = NULL;
             if (!strcmp(f, "badjson")) {
@@ -517,7 +518,7 @@ static void handle(conn *c, const char *method, const char *path, const char *au
                     return;
                 }
                 gtok t = gen_token(seed, ro.same ? 0 : ch, i);
-                add_event(c, ch == 0 ? drip : 0, piece(ep, ch, &t, 1, ntop, i == max - 1 && ep != EP_NATIVE ? "length" : NULL, mname, 1));
+                add_event(c, ch == 0 ? (stall && i >= 2 ? 3000 : drip) : 0, piece(ep, ch, &t, 1, ntop, i == max - 1 && ep != EP_NATIVE ? "length" : NULL, mname, 1));
             }
         }
         if (ep == EP_NATIVE) {
