@@ -16,7 +16,8 @@
 
 #define NONE32 UINT32_MAX
 #define MH_BANDS 8
-#define MH_ROWS 3
+#define MH_ROWS 4
+#define MH_MIN_MATCH 10   /* of MH_K signature values: estimated Jaccard ≥ 0.31 */
 #define MH_K (MH_BANDS * MH_ROWS)
 
 static uint64_t mix64(uint64_t x)
@@ -130,6 +131,7 @@ typedef struct {
     int32_t    *mem;
     uint32_t    n, cap;
     uint64_t    band[MH_BANDS];
+    uint32_t    sig[MH_K];      /* low bits of the MinHash values */
     merge_text *mt;             /* built on first comparison */
     uint32_t    uf, next;       /* union-find parent; ring of the component */
     uint32_t    nnodes, ncls;   /* at a root: nodes and classes in the component */
@@ -309,6 +311,11 @@ static merge_text *cls_text(attractor_index *a, uint32_t c)
 
 static int similar(attractor_index *a, uint32_t x, uint32_t y)
 {
+    int match = 0;
+    for (int k = 0; k < MH_K; k++)
+        match += a->cl[x].sig[k] == a->cl[y].sig[k];
+    if (match < MH_MIN_MATCH)
+        return 0;
     return merge_text_similarity(cls_text(a, x), cls_text(a, y), a->thr) >= a->thr;
 }
 
@@ -364,7 +371,8 @@ static void lsh_remove(attractor_index *a, uint32_t c)
     a->cl[c].in_lsh = 0;
 }
 
-static void signature(attractor_index *a, const uint64_t *w, size_t nw, uint64_t band[MH_BANDS])
+static void signature(attractor_index *a, const uint64_t *w, size_t nw, uint64_t band[MH_BANDS],
+                      uint32_t sig[MH_K])
 {
     uint64_t mn[MH_K];
     for (int k = 0; k < MH_K; k++)
@@ -380,6 +388,8 @@ static void signature(attractor_index *a, const uint64_t *w, size_t nw, uint64_t
                     mn[k] = v;
             }
         }
+    for (int k = 0; k < MH_K; k++)
+        sig[k] = (uint32_t)(mn[k] >> 32);
     for (int b = 0; b < MH_BANDS; b++) {
         uint64_t h = 0x9e3779b97f4a7c15ull * (uint64_t)(b + 1);
         for (int r = 0; r < MH_ROWS; r++)
@@ -406,7 +416,7 @@ static uint32_t cls_new(attractor_index *a, uint64_t h, const uint64_t *w, size_
     k->uf = k->next = c;
     k->ncls = 1;
     k->live = 1;
-    signature(a, w, nw, k->band);
+    signature(a, w, nw, k->band, k->sig);
     int isnew;
     *hm_put(&a->clmap, h, &isnew) = c;
     xgrow(&a->fresh, &a->freshcap, a->nfresh + 1, sizeof *a->fresh);

@@ -90,10 +90,14 @@ static size_t word_norm(const char *s, size_t n, buf *out)
             a++;
         while (b > a && is_strip_ascii(s[b - 1]))
             b--;
+        xgrow(&out->data, &out->cap, out->len + (b - a) + 1, 1);
+        char *d = out->data + out->len;
         for (size_t i = a; i < b; i++) {
             char c = s[i];
-            buf_addc(out, c >= 'A' && c <= 'Z' ? (char)(c + 32) : c);
+            *d++ = c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
         }
+        *d = 0;
+        out->len += b - a;
         return out->len - before;
     }
     utf8proc_uint8_t *m = NULL;

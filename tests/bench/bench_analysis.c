@@ -1,0 +1,139 @@
+/* Merge and attractor analysis: a full pass over 100,000 and 1,000,000-node trees (so the
+ * growth rate shows) and the cost of one added branch on the 100,000-node tree. */
+#include "tests/bench.h"
+#include "core/attractor.h"
+#include "core/mem.h"
+#include "core/merge.h"
+#include "core/tree.h"
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static uint64_t rs = 88172645463325252ull;
+static uint32_t rnd(void)
+{
+    rs ^= rs << 13;
+    rs ^= rs >> 7;
+    rs ^= rs << 17;
+    return (uint32_t)rs;
+}
+
+static const char *syl[] = { "ka", "lo", "mi", "ren", "tos", "vel", "an", "dor", "is", "qua",
+                             "ber", "ul", "fen", "sa", "tri", "go", "pem", "ox", "lu", "wi" };
+static const char *pool[] = {
+    " I cannot help with that.", " As an AI language model, I do not have personal opinions.",
+    " The answer is 42.", " Once upon a time, in a land far away, there lived a king.",
+    " It was a dark and stormy night.", " Thank you for your question!",
+    " In conclusion, it depends on many factors.", " Sure! Here is a short poem about the sea.",
+};
+
+/* A model-like continuation: mostly fresh words (8000-word vocabulary), sometimes a pool
+ * sentence respelled, sometimes a recurring phrase inside fresh words. */
+static void text(buf *b)
+{
+    buf_clear(b);
+    uint32_t k = rnd() % 100;
+    if (k < 6) {
+        const char *s = pool[rnd() % 8];
+        for (const char *c = s; *c; c++)
+            buf_addc(b, (rnd() % 9 == 0 && *c >= 'a' && *c <= 'z') ? (char)(*c - 32) : *c);
+        return;
+    }
+    uint32_t n = 5 + rnd() % 16;
+    for (uint32_t i = 0; i < n; i++) {
+        if (k < 10 && i == n / 2)
+            buf_adds(b, " it is important to remember that");
+        buf_addc(b, ' ');
+        for (int s = 0; s < 3; s++)
+            buf_adds(b, syl[rnd() % 20]);
+    }
+    buf_addc(b, '.');
+}
+
+/* n nodes, 8 children per internal node, grown breadth first. */
+static tree *build(size_t n)
+{
+    tree *t = tree_new();
+    tree_add_child(t, TREE_NONE, TREE_ORIGIN_PROMPT, "Prompt", 6);
+    buf b = {0};
+    for (size_t i = 1; i < n; i++) {
+        text(&b);
+        tree_add_child(t, (int32_t)((i - 1) / 8), TREE_ORIGIN_MODEL, b.data, b.len);
+    }
+    buf_free(&b);
+    return t;
+}
+
+static void full(size_t n, const char *label)
+{
+    tree *t = build(n);
+    char l[96];
+    double t0 = bench_now();
+    merge_index *m = merge_index_new(t, MERGE_DEFAULT_THRESHOLD);
+    size_t groups = 0;
+    for (int32_t id = 0; id < tree_capacity(t); id++) {
+        merge_group *g;
+        groups += merge_groups(m, id, &g);
+        free(g);
+    }
+    double t1 = bench_now();
+    attractor_index *a = attractor_index_new(t, MERGE_DEFAULT_THRESHOLD, ATTRACTOR_DEFAULT_MIN_CONTEXTS);
+    const attractor *list;
+    size_t na = attractor_list(a, &list);
+    double t2 = bench_now();
+    size_t cont = 0;
+    for (size_t i = 0; i < na; i++)
+        cont += list[i].kind == ATTRACTOR_CONTINUATION;
+    snprintf(l, sizeof l, "%s: sibling groups (%zu groups)", label, groups);
+    bench_report(l, "%.3f s", t1 - t0);
+    snprintf(l, sizeof l, "%s: attractors (%zu continuation, %zu phrase)", label, cont, na - cont);
+    bench_report(l, "%.3f s", t2 - t1);
+    snprintf(l, sizeof l, "%s: full analysis", label);
+    bench_report(l, "%.3f s", t2 - t0);
+    snprintf(l, sizeof l, "%s: peak RSS so far", label);
+    bench_report(l, "%zu MB", bench_peak_rss_kb() / 1024);
+    if (n == 100000) {
+        /* added branches: one node of 5..20 words under a random node, then the updates
+         * that a frame needs (its parent's groups, the attractor index) */
+        buf b = {0};
+        const int K = 2000;
+        double tt = 0, tl = 0;
+        for (int i = 0; i < K; i++) {
+            text(&b);
+            int32_t p = (int32_t)(rnd() % (uint32_t)tree_capacity(t));
+            double s0 = bench_now();
+            int32_t id = tree_add_child(t, p, TREE_ORIGIN_MODEL, b.data, b.len);
+            merge_group *g;
+            free((merge_groups(m, p, &g), g));
+            attractor_version(a);
+            (void)id;
+            double s1 = bench_now();
+            tt += s1 - s0;
+            if (i % 100 == 0) {
+                attractor_list(a, &list);
+                tl += bench_now() - s1;
+            }
+        }
+        bench_report("100k: added branch (index update)", "%.1f us", tt / K * 1e6);
+        bench_report("100k: attractor list rebuilt after a change", "%.2f ms", tl / (K / 100) * 1e3);
+        /* one streamed branch: 20 tokens appended one by one, index updated after each */
+        double s0 = bench_now();
+        for (int i = 0; i < 100; i++) {
+            int32_t p = (int32_t)(rnd() % (uint32_t)tree_capacity(t));
+            int32_t id = tree_add_child(t, p, TREE_ORIGIN_MODEL, "", 0);
+            for (int k = 0; k < 20; k++) {
+                tree_append_text(t, id, " tokenish", 9);
+                merge_count(m, id);
+                attractor_version(a);
+            }
+        }
+        bench_report("100k: streamed branch of 20 tokens, update per token", "%.1f us", (bench_now() - s0) / 100 / 20 * 1e6);
+        buf_free(&b);
+    }
+    attractor_index_free(a);
+    merge_index_free(m);
+    tree_free(t);
+}
+
+BENCH(analysis_100k) { full(100000, "100k"); }
+BENCH(analysis_1m) { full(1000000, "1M"); }
