@@ -1,0 +1,40 @@
+#!/bin/sh
+# termloom stats: usage errors exit 2; unreadable or invalid sessions exit 1 with one line
+# on stderr naming the file and the problem.
+. "$(dirname "$0")/../lib.sh"
+
+expect_exit stats_no_file 2 "$T" stats
+one_line_error stats_no_file_message "^termloom: stats needs a SESSION.json"
+expect_exit stats_unknown_flag 2 "$T" stats --frobnicate x.json
+one_line_error stats_unknown_flag_message "unknown option '--frobnicate'"
+expect_exit stats_two_files 2 "$T" stats a.json b.json
+one_line_error stats_two_files_message "one session file at a time"
+expect_exit stats_help 0 "$T" stats --help
+check stats_help_text grep -q "stats \[--json\] SESSION.json" "$TMP/out"
+
+expect_exit stats_missing_file 1 "$T" stats "$TMP/nope.json"
+one_line_error stats_missing_file_message "nope.json: No such file or directory$"
+expect_exit stats_directory 1 "$T" stats "$TMP"
+one_line_error stats_directory_message "is a directory"
+
+H='{"format":"termloom-session","version":1,"root":0,"nodes":['
+R='{"id":0,"parent":null,"origin":"prompt","text":"p","children":'
+bad() {   # bad NAME PATTERN CONTENT
+    printf '%s' "$3" > "$TMP/$1.json"
+    cp "$TMP/$1.json" "$TMP/$1.before"
+    expect_exit "stats_bad_$1" 1 "$T" stats "$TMP/$1.json"
+    one_line_error "stats_bad_$1_message" "^termloom: $TMP/$1.json: .*$2"
+    check "stats_bad_$1_untouched" cmp -s "$TMP/$1.json" "$TMP/$1.before"
+}
+bad not_json "not valid JSON at line 2" "$(printf '{"format":\n"termloom-session",,}')"
+bad wrong_format 'format is "other"' '{"format":"other","version":1}'
+bad wrong_version "unsupported version 7" '{"format":"termloom-session","version":7,"root":0,"nodes":[]}'
+bad missing_nodes "nodes is missing" '{"format":"termloom-session","version":1,"root":0}'
+bad wrong_type "node 0: text is not a string" "$H"'{"id":0,"parent":null,"origin":"prompt","text":5,"children":[]}]}'
+bad duplicate "duplicate node id 0" "$H$R"'[]},'"$R"'[]}]}'
+bad dangling_parent "parent 4 is not a node" "$H$R"'[]},{"id":1,"parent":4,"origin":"model","text":"x","children":[]}]}'
+bad dangling_child "child 3 is not a node" "$H$R"'[3]}]}'
+bad two_parents "listed as a child of both 0 and 1" "$H$R"'[1,2]},{"id":1,"parent":0,"origin":"model","text":"x","children":[2]},{"id":2,"parent":0,"origin":"model","text":"y","children":[]}]}'
+bad cycle "cycle" "$H$R"'[]},{"id":1,"parent":2,"origin":"model","text":"x","children":[2]},{"id":2,"parent":1,"origin":"model","text":"y","children":[1]}]}'
+bad two_roots "two root nodes" "$H$R"'[]},{"id":1,"parent":null,"origin":"prompt","text":"q","children":[]}]}'
+bad invalid_utf8 "invalid UTF-8" "$(printf '%s{"id":0,"parent":null,"origin":"prompt","text":"\377","children":[]}]}' "$H")"

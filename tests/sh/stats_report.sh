@@ -1,0 +1,58 @@
+#!/bin/sh
+# termloom stats: the figures of a small hand-made session, as text and as JSON.
+. "$(dirname "$0")/../lib.sh"
+
+# Root with four children " a" " a" " b" " c" (groups 2,1,1: 1.5 bits, normalized 0.75);
+# node 1 has a uniform 4-way token (2 bits), node 2 a truncated top-2 (.5 .25 + .25 left: 1.5 bits).
+cat > "$TMP/s.json" <<'EOF'
+{"format":"termloom-session","version":1,"settings":{},"root":0,"cursor":0,"nodes":[
+{"id":0,"parent":null,"origin":"prompt","text":"Q:","children":[1,2,3,4]},
+{"id":1,"parent":0,"origin":"model","text":" a","children":[5],"tokens":[{"text":" a","logprob":-1.3862944,"top":[{"text":" a","logprob":-1.3862944},{"text":" b","logprob":-1.3862944},{"text":" c","logprob":-1.3862944},{"text":" d","logprob":-1.3862944}]}]},
+{"id":2,"parent":0,"origin":"model","text":" a","children":[],"tokens":[{"text":" a","logprob":-0.6931472,"top":[{"text":" a","logprob":-0.6931472},{"text":" b","logprob":-1.3862944}]}]},
+{"id":3,"parent":0,"origin":"model","text":" b","children":[]},
+{"id":4,"parent":0,"origin":"model","text":" c","children":[]},
+{"id":5,"parent":1,"origin":"model","text":"!","children":[]}
+]}
+EOF
+
+expect_exit stats_json_exit 0 "$T" stats --json "$TMP/s.json"
+cp "$TMP/out" "$TMP/report.json"
+# the JSON report has one key per line: check the figures computed by hand
+has() { grep -Eq "^ *\"$1\": $2,?\$" "$TMP/report.json"; }
+check stats_json_nodes has nodes 6
+check stats_json_depth has depth 2
+check stats_json_leaves has leaves 4
+check stats_json_tokens has tokens 2
+check stats_json_branching_root sh -c "tr -d ' \n' < '$TMP/report.json' | grep -q '\"branching\":\[{\"depth\":0,\"internal_nodes\":1,\"mean_children\":4.0},{\"depth\":1,\"internal_nodes\":1,\"mean_children\":1.0}\]'"
+check stats_json_token_entropy has mean_node_entropy_bits 1.75
+check stats_json_max_token_entropy has max_token_entropy_bits '2\.0'
+check stats_json_leftover has mean_leftover_mass 0.125
+check stats_json_perplexity has mean_perplexity '3\.0'
+check stats_json_not_exact has exact false
+check stats_json_lower_bound grep -q '"note": "a lower bound' "$TMP/report.json"
+check stats_json_root_branch has root_bits 1.5
+check stats_json_root_normalized has root_normalized 0.75
+check stats_json_mean_branch has mean_bits 0.75
+
+expect_exit stats_text_exit 0 "$T" stats "$TMP/s.json"
+check stats_text_nodes grep -Eq '^nodes +6$' "$TMP/out"
+check stats_text_root_bits grep -Eq '^  root bits +1\.500$' "$TMP/out"
+check stats_text_says_lower_bound grep -q 'lower bound' "$TMP/out"
+check stats_text_no_stderr test ! -s "$TMP/err"
+
+# The same session in another layout (all on one line, spaces around colons) gives the
+# same report.
+tr -d '\n' < "$TMP/s.json" | sed 's/":/" : /g' > "$TMP/flat.json"
+expect_exit stats_flat_exit 0 "$T" stats --json "$TMP/flat.json"
+grep -v '"file"' "$TMP/out" > "$TMP/a"; grep -v '"file"' "$TMP/report.json" > "$TMP/b"
+check stats_flat_same_report cmp -s "$TMP/a" "$TMP/b"
+
+# Exact entropy is reported as exact when the alternatives cover everything.
+cat > "$TMP/exact.json" <<'EOF'
+{"format":"termloom-session","version":1,"root":0,"nodes":[
+{"id":0,"parent":null,"origin":"prompt","text":"x","children":[],"tokens":[{"text":"a","logprob":-0.6931472,"top":[{"text":"a","logprob":-0.6931472},{"text":"b","logprob":-0.6931472}]}]}
+]}
+EOF
+expect_exit stats_exact_exit 0 "$T" stats --json "$TMP/exact.json"
+check stats_exact_flag grep -Eq '"exact": true' "$TMP/out"
+check stats_exact_bits grep -Eq '"mean_node_entropy_bits": 1\.0,' "$TMP/out"

@@ -1,0 +1,315 @@
+/* tui/cli_stats.c — `termloom stats [--json] SESSION.json`: the shape of the tree and its
+ * entropy figures.
+ *
+ * The report is built once as a JSON object, section by section (the table `sections`
+ * below); --json prints that object, the text form is printed from the same object.  A new
+ * analysis is one more function in the table, and both outputs show it. */
+#include "tui/cli.h"
+#include "core/entropy.h"
+#include "core/mem.h"
+#include "core/session.h"
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_line[] = "usage: termloom stats [--json] SESSION.json";
+
+/* A real, or null when the figure does not exist (NaN). */
+static json_t *num_or_null(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+/* Depth of every live node (BFS from the root; no recursion). */
+static size_t *node_depths(const tree *t, int32_t root)
+{
+    size_t *depth = xcalloc((size_t)tree_capacity(t) + 1, sizeof *depth);
+    tree_iter it;
+    tree_iter_init(&it, t, root, TREE_BFS);
+    for (int32_t id; (id = tree_iter_next(&it)) != TREE_NONE; ) {
+        int32_t p = tree_get(t, id)->parent;
+        depth[id] = p == TREE_NONE ? 0 : depth[p] + 1;
+    }
+    tree_iter_done(&it);
+    return depth;
+}
+
+/* ---- sections ---- */
+
+static void section_shape(json_t *rep, const session *s)
+{
+    const tree *t = s->t;
+    int32_t root = tree_root(t);
+    size_t ntok = 0;
+    for (int32_t id = 0; id < tree_capacity(t); id++)
+        if (tree_get(t, id))
+            ntok += tree_get(t, id)->ntokens;
+    json_object_set_new(rep, "nodes", json_integer((json_int_t)tree_count(t)));
+    json_object_set_new(rep, "depth", json_integer((json_int_t)tree_max_depth(t)));
+    json_object_set_new(rep, "leaves", json_integer((json_int_t)tree_leaves(t)));
+    json_object_set_new(rep, "tokens", json_integer((json_int_t)ntok));
+    /* branching per level: mean children of the non-leaf nodes at each depth */
+    json_t *levels = json_array();
+    if (root != TREE_NONE) {
+        size_t maxd = tree_max_depth(t);
+        size_t *depth = node_depths(t, root);
+        size_t *internal = xcalloc(maxd + 1, sizeof *internal), *children = xcalloc(maxd + 1, sizeof *children);
+        for (int32_t id = 0; id < tree_capacity(t); id++) {
+            const tree_node *n = tree_get(t, id);
+            if (n && n->nchildren) {
+                internal[depth[id]]++;
+                children[depth[id]] += n->nchildren;
+            }
+        }
+        for (size_t d = 0; d <= maxd; d++) {
+            if (!internal[d])
+                continue;
+            json_array_append_new(levels, json_pack("{s:I,s:I,s:f}", "depth", (json_int_t)d,
+                                  "internal_nodes", (json_int_t)internal[d],
+                                  "mean_children", (double)children[d] / (double)internal[d]));
+        }
+        free(depth), free(internal), free(children);
+    }
+    json_object_set_new(rep, "branching", levels);
+}
+
+static void section_token_entropy(json_t *rep, const session *s)
+{
+    const tree *t = s->t;
+    double sum_node = 0, sum_tok = 0, sum_r = 0, mx = NAN, sum_ppl = 0;
+    size_t nodes = 0, toks = 0, nppl = 0;
+    int exact = 1;
+    for (int32_t id = 0; id < tree_capacity(t); id++) {
+        const tree_node *n = tree_get(t, id);
+        if (!n || !n->ntokens)
+            continue;
+        entropy_node_t en;
+        entropy_node(n, &en);
+        if (en.ntokens) {
+            nodes++;
+            sum_node += en.mean;
+            sum_tok += en.mean * en.ntokens;
+            sum_r += en.mean_leftover * en.ntokens;
+            toks += en.ntokens;
+            if (isnan(mx) || en.max > mx)
+                mx = en.max;
+            exact &= en.exact;
+        }
+        double lp, ppl;
+        if (entropy_sequence(n, &lp, &ppl)) {
+            sum_ppl += ppl;
+            nppl++;
+        }
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "nodes_with_logprobs", json_integer((json_int_t)nodes));
+    json_object_set_new(o, "mean_node_entropy_bits", num_or_null(nodes ? sum_node / nodes : NAN));
+    json_object_set_new(o, "mean_token_entropy_bits", num_or_null(toks ? sum_tok / toks : NAN));
+    json_object_set_new(o, "max_token_entropy_bits", num_or_null(mx));
+    json_object_set_new(o, "mean_leftover_mass", num_or_null(toks ? sum_r / toks : NAN));
+    json_object_set_new(o, "mean_perplexity", num_or_null(nppl ? sum_ppl / nppl : NAN));
+    json_object_set_new(o, "exact", json_boolean(toks && exact));
+    json_object_set_new(o, "note", json_string(
+        !toks ? "no token logprobs in this session"
+        : exact ? "exact: the top-k alternatives covered the whole distribution"
+                : "a lower bound: the probability outside the top-k alternatives counts as one outcome"));
+    json_object_set_new(rep, "token_entropy", o);
+}
+
+/* Children grouped by identical text, in child order; counts into *out (caller frees). */
+static size_t child_groups(const tree *t, const tree_node *n, size_t **out)
+{
+    size_t *counts = xcalloc(n->nchildren ? n->nchildren : 1, sizeof *counts);
+    int32_t *leader = xmalloc((n->nchildren ? n->nchildren : 1) * sizeof *leader);
+    size_t ng = 0;
+    for (uint32_t i = 0; i < n->nchildren; i++) {
+        const tree_node *c = tree_get(t, n->children[i]);
+        size_t g = 0;
+        while (g < ng) {
+            const tree_node *l = tree_get(t, leader[g]);
+            if (l->text_len == c->text_len && !memcmp(l->text, c->text, c->text_len))
+                break;
+            g++;
+        }
+        if (g == ng)
+            leader[ng++] = n->children[i];
+        counts[g]++;
+    }
+    free(leader);
+    *out = counts;
+    return ng;
+}
+
+static void section_branch_entropy(json_t *rep, const session *s)
+{
+    const tree *t = s->t;
+    int32_t root = tree_root(t);
+    double root_h = NAN, root_nz = NAN, sum_h = 0, sum_nz = 0;
+    size_t internal = 0;
+    for (int32_t id = 0; id < tree_capacity(t); id++) {
+        const tree_node *n = tree_get(t, id);
+        if (!n || !n->nchildren)
+            continue;
+        size_t *counts, ng = child_groups(t, n, &counts);
+        double nz, h = entropy_counts(counts, ng, &nz);
+        free(counts);
+        if (id == root)
+            root_h = h, root_nz = nz;
+        sum_h += h;
+        sum_nz += nz;
+        internal++;
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "grouping", json_string("identical text"));
+    json_object_set_new(o, "root_bits", num_or_null(root_h));
+    json_object_set_new(o, "root_normalized", num_or_null(root_nz));
+    json_object_set_new(o, "internal_nodes", json_integer((json_int_t)internal));
+    json_object_set_new(o, "mean_bits", num_or_null(internal ? sum_h / internal : NAN));
+    json_object_set_new(o, "mean_normalized", num_or_null(internal ? sum_nz / internal : NAN));
+    json_object_set_new(o, "note", json_string(
+        "Shannon entropy over a node's children grouped by text; normalized: divided by log2 of the number of children"));
+    json_object_set_new(rep, "branch_entropy", o);
+}
+
+static const struct {
+    void (*build)(json_t *report, const session *s);
+} sections[] = {
+    { section_shape },
+    { section_token_entropy },
+    { section_branch_entropy },
+};
+
+/* ---- text output, from the report ---- */
+
+static void print_label(const char *key, int indent, int width)
+{
+    char label[64];
+    snprintf(label, sizeof label, "%s", key);
+    for (char *p = label; *p; p++)
+        if (*p == '_')
+            *p = ' ';
+    printf("%*s%-*s", indent, "", width, label);
+}
+
+static void print_scalar(json_t *v)
+{
+    if (json_is_integer(v))
+        printf("%lld", (long long)json_integer_value(v));
+    else if (json_is_real(v))
+        printf("%.3f", json_real_value(v));
+    else if (json_is_string(v))
+        printf("%s", json_string_value(v));
+    else if (json_is_boolean(v))
+        printf("%s", json_is_true(v) ? "yes" : "no");
+    else
+        printf("-");
+}
+
+/* An array of objects as a table with the first object's keys as columns. */
+static void print_table(const char *key, json_t *arr)
+{
+    print_label(key, 0, 0);
+    printf("\n");
+    json_t *first = json_array_get(arr, 0), *v;
+    const char *k;
+    if (!first) {
+        printf("  (none)\n");
+        return;
+    }
+    printf(" ");
+    json_object_foreach(first, k, v) {
+        printf(" ");
+        print_label(k, 0, 16);
+    }
+    printf("\n");
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        printf(" ");
+        json_object_foreach(json_array_get(arr, i), k, v) {
+            char cell[64];
+            if (json_is_integer(v))
+                snprintf(cell, sizeof cell, "%lld", (long long)json_integer_value(v));
+            else
+                snprintf(cell, sizeof cell, "%.2f", json_number_value(v));
+            printf(" %-16s", cell);
+        }
+        printf("\n");
+    }
+}
+
+static void print_text(json_t *rep)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(rep, k, v) {
+        if (json_is_array(v))
+            print_table(k, v);
+        else if (json_is_object(v)) {
+            const char *k2;
+            json_t *v2;
+            print_label(k, 0, 0);
+            printf("\n");
+            json_object_foreach(v, k2, v2) {
+                if (!strcmp(k2, "note"))
+                    continue;
+                print_label(k2, 2, 26);
+                print_scalar(v2);
+                printf("\n");
+            }
+            json_t *note = json_object_get(v, "note");
+            if (json_is_string(note))
+                printf("  (%s)\n", json_string_value(note));
+        } else {
+            print_label(k, 0, 28);
+            print_scalar(v);
+            printf("\n");
+        }
+    }
+}
+
+int cli_stats(int argc, char **argv)
+{
+    int json = 0;
+    const char *path = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--json"))
+            json = 1;
+        else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            printf("%s\n\nPrints the shape of the session tree (nodes, depth, leaves, branching per\n"
+                   "level) and its entropy figures: token entropy from the saved top-k logprobs (a\n"
+                   "lower bound unless the alternatives covered the whole distribution) and branch\n"
+                   "entropy over each node's children.  --json prints the same report as JSON.\n",
+                   usage_line);
+            return CLI_OK;
+        } else if (a[0] == '-' && a[1])
+            return cli_fail(CLI_USAGE, "stats: unknown option '%s'; %s", a, usage_line);
+        else if (path)
+            return cli_fail(CLI_USAGE, "stats: one session file at a time ('%s' and '%s'); %s", path, a, usage_line);
+        else
+            path = a;
+    }
+    if (!path)
+        return cli_fail(CLI_USAGE, "stats needs a SESSION.json; %s", usage_line);
+    session s;
+    char err[600];
+    session_init(&s);
+    if (session_load(&s, path, err, sizeof err) < 0) {
+        session_free(&s);
+        return cli_fail(CLI_ERR, "%s", err);
+    }
+    json_t *rep = json_object();
+    json_object_set_new(rep, "file", json_string(path));
+    for (size_t i = 0; i < sizeof sections / sizeof *sections; i++)
+        sections[i].build(rep, &s);
+    if (json) {
+        char *d = json_dumps(rep, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
+        printf("%s\n", d ? d : "{}");
+        free(d);
+    } else
+        print_text(rep);
+    json_decref(rep);
+    session_free(&s);
+    return fflush(stdout) == 0 ? CLI_OK : cli_fail(CLI_ERR, "cannot write the report");
+}
