@@ -100,6 +100,8 @@ int http_xfer_init(http_xfer *x, const char *url, char *body, const char *api_ke
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 30L);
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    if (!getenv("NO_PROXY") && !getenv("no_proxy"))   /* a local server is never behind a proxy */
+        curl_easy_setopt(e, CURLOPT_NOPROXY, "127.0.0.1,localhost,::1");
     curl_easy_setopt(e, CURLOPT_PRIVATE, x);
     return 0;
 }

@@ -205,7 +205,8 @@ static void on_finish(void *ud, int choice, const char *reason)
 static void on_error(void *ud, int choice, const char *message)
 {
     sink_ctx *c = ud;
-    char *line = xasprintf("the server reported an error mid-stream (%s)", message);
+    char *line = xasprintf(c->x->sse_mode == 1 ? "the server reported an error mid-stream (%s)"
+                                               : "the server reported an error (%s)", message);
     c->x->delivered = 1;
     if (choice < 0) {
         fail_xfer(c->nb, c->x, line, c->x->h.status);
