@@ -18,6 +18,11 @@ check gen_tokens_have_alternatives test "${tok:-0}" -gt 0 -a "$tok" = "$(field t
 check gen_finish_length test "$(field finish_length "$TMP/a.info")" = 12
 check gen_settings_saved grep -q '"seed": *7' "$TMP/a.json"
 
+# stats reads what gen wrote: 3 distinct children under the root → log2(3) bits.
+expect_exit gen_stats_runs 0 "$T" stats "$TMP/a.json"
+check gen_stats_branch_entropy grep -Eq '^ *root bits +1\.585' "$TMP/out"
+check gen_stats_token_entropy grep -Eq '^ *nodes with logprobs +12' "$TMP/out"
+
 # Same seed → the same file byte for byte (clock fixed); another seed → another tree.
 TERMLOOM_CLOCK=1700000000 "$T" gen --prompt "The loom" -n 3 --depth 2 --seed 11 -o "$TMP/s1.json"
 TERMLOOM_CLOCK=1700000000 "$T" gen --prompt "The loom" -n 3 --depth 2 --seed 11 -o "$TMP/s2.json"
