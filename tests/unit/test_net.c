@@ -577,3 +577,29 @@ TEST(net_replayed_llamacpp_streams)
     unsetenv("TERMLOOM_IDLE_TIMEOUT");
     fx_close(&f);
 }
+
+TEST(net_cancel_mid_stream_keeps_partial_text)
+{
+    fixture f;
+    REQUIRE(fx_open(&f, "--drip 100", "openai", "/v1", NULL) == 0);
+    f.s.max_tokens = 40;
+    char err[200];
+    REQUIRE(grow_start(f.r.g, f.r.root, &f.s, 2, err, sizeof err) > 0);
+    double t0 = mono();
+    while (mono() - t0 < 0.8) {
+        int ready;
+        backend_wait(f.r.b, NULL, 0, 50, &ready);
+        backend_pump(f.r.b);
+    }
+    grow_cancel_all(f.r.g);
+    CHECK_INT(grow_active(f.r.g), 0);
+    CHECK_INT(f.r.errors, 2);
+    CHECK_INT(nchildren(&f.r), 2);
+    for (int i = 0; i < 2; i++) {
+        CHECK(strstr(child_text(&f.r, i), "caf\xc3\xa9") != NULL);   /* what arrived stays */
+        CHECK(incomplete(&f.r, i));
+        CHECK_STR(tree_finish(f.r.t, tree_get(f.r.t, f.r.root)->children[i]), "cancelled");
+    }
+    CHECK(f.r.tokens < 80);
+    fx_close(&f);
+}
