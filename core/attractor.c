@@ -83,6 +83,18 @@ static void hm_grow(hmap *m)
     free(o.v);
 }
 
+/* Sizes an empty map for about n keys. */
+static void hm_reserve(hmap *m, size_t n)
+{
+    size_t cap = 64;
+    while (cap * 3 < n * 4)
+        cap *= 2;
+    if (cap <= m->cap)
+        return;
+    while (m->cap < cap)
+        hm_grow(m);
+}
+
 static uint32_t *hm_put(hmap *m, uint64_t key, int *isnew)
 {
     if ((m->n + 1) * 4 > m->cap * 3)
@@ -128,7 +140,8 @@ static void hm_del(hmap *m, uint64_t key)
 
 typedef struct {
     uint64_t    h;              /* normalized-text hash */
-    int32_t    *mem;
+    int32_t    *mem;            /* members when cap > 0, else the one in `one` */
+    int32_t     one;
     uint32_t    n, cap;
     uint64_t    band[MH_BANDS];
     uint32_t    sig[MH_K];      /* low bits of the MinHash values */
@@ -137,12 +150,18 @@ typedef struct {
     uint32_t    nnodes, ncls;   /* at a root: nodes and classes in the component */
     uint8_t     live, in_lsh, in_cand, in_rebuild;
     uint32_t    listed;         /* listing stamp when a continuation attractor */
+    uint32_t    pstamp;         /* listing stamp: already gathered for phrases */
 } cls;
 
 typedef struct {
-    uint32_t *b;
+    uint32_t *b;              /* classes when cap > 0, else the one in `one` */
+    uint32_t  one;
     uint32_t  n, cap;
 } bucket;
+
+/* Most classes and buckets hold one entry: it lives inline, without an allocation. */
+static int32_t *cmem(cls *k) { return k->cap ? k->mem : &k->one; }
+static uint32_t *bmem(bucket *b) { return b->cap ? b->b : &b->one; }
 
 typedef struct {
     uint64_t key;
@@ -303,7 +322,7 @@ static merge_text *cls_text(attractor_index *a, uint32_t c)
 {
     cls *k = &a->cl[c];
     if (!k->mt) {
-        tree_node *n = tree_get(a->t, k->mem[0]);
+        tree_node *n = tree_get(a->t, cmem(k)[0]);
         k->mt = merge_text_new(n->text, n->text_len);
     }
     return k->mt;
@@ -328,7 +347,7 @@ static void link_class(attractor_index *a, uint32_t c)
             continue;
         bucket *bk = &a->bk[*bi];
         for (uint32_t i = 0; i < bk->n; i++) {
-            uint32_t o = bk->b[i];
+            uint32_t o = bmem(bk)[i];
             if (o != c && uf_find(a, o) != uf_find(a, c) && similar(a, c, o))
                 uf_union(a, c, o);
         }
@@ -347,10 +366,16 @@ static void lsh_insert(attractor_index *a, uint32_t c)
             *bi = (uint32_t)a->nbk++;
         }
         bucket *bk = &a->bk[*bi];
-        size_t cap = bk->cap;
-        xgrow(&bk->b, &cap, (size_t)bk->n + 1, sizeof *bk->b);
-        bk->cap = (uint32_t)cap;
-        bk->b[bk->n++] = c;
+        if (!bk->cap && bk->n == 1) {
+            bk->cap = 4;
+            bk->b = xmalloc(4 * sizeof *bk->b);
+            bk->b[0] = bk->one;
+        } else if (bk->cap) {
+            size_t cap = bk->cap;
+            xgrow(&bk->b, &cap, (size_t)bk->n + 1, sizeof *bk->b);
+            bk->cap = (uint32_t)cap;
+        }
+        bmem(bk)[bk->n++] = c;
     }
     a->cl[c].in_lsh = 1;
 }
@@ -362,9 +387,10 @@ static void lsh_remove(attractor_index *a, uint32_t c)
         if (!bi)
             continue;
         bucket *bk = &a->bk[*bi];
+        uint32_t *bm = bmem(bk);
         for (uint32_t i = 0; i < bk->n; i++)
-            if (bk->b[i] == c) {
-                bk->b[i] = bk->b[--bk->n];
+            if (bm[i] == c) {
+                bm[i] = bm[--bk->n];
                 break;
             }
     }
@@ -451,6 +477,7 @@ static void cls_remove(attractor_index *a, uint32_t c)
     merge_text_free(k->mt);
     free(k->mem);
     k->mem = NULL;
+    k->cap = 0;
     k->mt = NULL;
     k->live = 0;
     xgrow(&a->clfree, &a->clfreecap, a->nclfree + 1, sizeof *a->clfree);
@@ -573,8 +600,9 @@ static void node_unindex(attractor_index *a, int32_t id)
     cls *k = &a->cl[s->c];
     uint32_t last = k->n - 1;
     if (s->cpos != last) {
-        k->mem[s->cpos] = k->mem[last];
-        a->ns[k->mem[s->cpos]].cpos = s->cpos;
+        int32_t *km = cmem(k);
+        km[s->cpos] = km[last];
+        a->ns[km[s->cpos]].cpos = s->cpos;
     }
     k->n--;
     a->cl[uf_find(a, s->c)].nnodes--;
@@ -620,12 +648,18 @@ static void node_index(attractor_index *a, int32_t id)
     uint32_t *ci = hm_get(&a->clmap, h);
     uint32_t c = ci ? *ci : cls_new(a, h, w, nw);
     cls *k = &a->cl[c];
-    size_t cap = k->cap;
-    xgrow(&k->mem, &cap, (size_t)k->n + 1, sizeof *k->mem);
-    k->cap = (uint32_t)cap;
+    if (!k->cap && k->n == 1) {
+        k->cap = 4;
+        k->mem = xmalloc(4 * sizeof *k->mem);
+        k->mem[0] = k->one;
+    } else if (k->cap) {
+        size_t cap = k->cap;
+        xgrow(&k->mem, &cap, (size_t)k->n + 1, sizeof *k->mem);
+        k->cap = (uint32_t)cap;
+    }
     s->c = c;
     s->cpos = k->n;
-    k->mem[k->n++] = id;
+    cmem(k)[k->n++] = id;
     uint32_t r = uf_find(a, c);
     a->cl[r].nnodes++;
     cand_check(a, r);
@@ -682,6 +716,10 @@ attractor_index *attractor_index_new(tree *t, double threshold, int min_contexts
         a->mh_b[k] = mix64(seed += 0x9e3779b97f4a7c15ull);
     }
     int32_t cap = tree_capacity(t);
+    size_t live = tree_count(t);
+    hm_reserve(&a->clmap, live);
+    hm_reserve(&a->bkmap, live * MH_BANDS);
+    hm_reserve(&a->grmap, live * 8);
     for (int32_t id = 0; id < cap; id++)
         if (tree_get(t, id))
             enqueue(a, id);
@@ -833,7 +871,7 @@ static void list_continuations(attractor_index *a, item **v, size_t *nv, size_t 
         uint32_t x = r;
         do {
             for (uint32_t j = 0; j < a->cl[x].n; j++)
-                mem[n++] = a->cl[x].mem[j];
+                mem[n++] = cmem(&a->cl[x])[j];
             x = a->cl[x].next;
         } while (x != r);
         size_t sup = distinct_parents(a, mem, n);
@@ -854,16 +892,17 @@ static void list_continuations(attractor_index *a, item **v, size_t *nv, size_t 
 typedef struct {
     uint64_t h;
     uint32_t n, support, expos, nmem, memcap;
-    int32_t  last, example;
+    uint32_t cluster;      /* the one cluster root holding it, or NONE32 when several */
+    uint32_t last;         /* last class that added its members */
+    int32_t  example;
     int32_t *mem;
-    uint8_t  notclosed;
+    uint8_t  notclosed, dropped;
 } tgram;
 
 typedef struct {
-    const uint64_t *w;
-    uint8_t  *q;       /* q[i]: the 4-gram at i qualifies */
-    size_t    nw;
-} nwords;
+    uint32_t c;            /* class */
+    uint8_t *q;            /* q[i]: the 4-gram at word i qualifies */
+} pclass;
 
 static char *phrase_text(attractor_index *a, int32_t node, uint32_t pos, uint32_t n)
 {
@@ -881,9 +920,21 @@ static char *phrase_text(attractor_index *a, int32_t node, uint32_t pos, uint32_
             buf_addc(&out, nb.data[i]);
     }
     buf_free(&nb);
+    if (!out.data)
+        buf_add(&out, "", 0);
     return buf_steal(&out);
 }
 
+/* Calls fn for every phrase window (start, length) of class pc whose 4-grams all qualify. */
+#define FOR_WINDOWS(a, pc, w, nw, i, len) \
+    for (size_t i = 0; i + ATTRACTOR_MIN_PHRASE <= (nw); i++) \
+        for (uint32_t len = ATTRACTOR_MIN_PHRASE; len <= ATTRACTOR_MAX_PHRASE && i + len <= (nw) && \
+             (pc)->q[i + len - ATTRACTOR_MIN_PHRASE]; len++)
+
+/* Phrases are found per class (equal texts have equal words): the classes holding a
+ * qualifying 4-gram are scanned once for the windows of 4..8 words whose 4-grams all
+ * qualify.  A phrase held only by the members of one listed continuation attractor adds
+ * nothing and is dropped first; closedness is judged among the phrases kept. */
 static void list_phrases(attractor_index *a, item **v, size_t *nv, size_t *cap)
 {
     size_t k = 0;
@@ -897,20 +948,26 @@ static void list_phrases(attractor_index *a, item **v, size_t *nv, size_t *cap)
     a->nq4 = k;
     if (!k)
         return;
-    int32_t *nodes = NULL;
-    size_t nn = 0, ncap = 0;
-    a->epoch++;
+    uint32_t lst = (uint32_t)a->version;
+    pclass *pcs = NULL;
+    size_t npc = 0, pccap = 0;
     for (size_t i = 0; i < a->nq4; i++)
         for (uint32_t o = a->gr[a->q4[i]].head; o != NONE32; o = a->oc[o].next) {
-            int32_t x = a->oc[o].node;
-            if (a->stamp[x] != a->epoch) {
-                a->stamp[x] = a->epoch;
-                xgrow(&nodes, &ncap, nn + 1, sizeof *nodes);
-                nodes[nn++] = x;
+            uint32_t c = a->ns[a->oc[o].node].c;
+            if (a->cl[c].pstamp != lst) {
+                a->cl[c].pstamp = lst;
+                xgrow(&pcs, &pccap, npc + 1, sizeof *pcs);
+                pcs[npc++] = (pclass){ c, NULL };
             }
         }
-    qsort(nodes, nn, sizeof *nodes, cmp_i32);   /* the first holder of a phrase is its example */
-    nwords *nw = xcalloc(nn, sizeof *nw);
+    for (size_t x = 0; x < npc; x++) {
+        const nstate *s = &a->ns[cmem(&a->cl[pcs[x].c])[0]];
+        pcs[x].q = xcalloc(s->nw ? s->nw : 1, 1);
+        for (size_t i = 0; i + ATTRACTOR_MIN_PHRASE <= s->nw; i++) {
+            uint32_t *gi = hm_get(&a->grmap, gram_hash(s->w + i, ATTRACTOR_MIN_PHRASE));
+            pcs[x].q[i] = gi && a->gr[*gi].support >= a->m;
+        }
+    }
     tgram *tg = NULL;
     size_t ntg = 0, tgcap = 0;
     hmap tmap = a->tmap, tpairs = a->tpairs;   /* kept between listings: no regrowth */
@@ -922,77 +979,90 @@ static void list_phrases(attractor_index *a, item **v, size_t *nv, size_t *cap)
         memset(tpairs.k, 0, tpairs.cap * sizeof *tpairs.k);
         tpairs.n = 0;
     }
-    for (size_t x = 0; x < nn; x++) {
-        size_t n = a->ns[nodes[x]].nw;
-        nw[x].nw = n;
-        nw[x].w = a->ns[nodes[x]].w;
-        nw[x].q = xcalloc(n, 1);
-        for (size_t i = 0; i + ATTRACTOR_MIN_PHRASE <= n; i++) {
-            uint32_t *gi = hm_get(&a->grmap, gram_hash(nw[x].w + i, ATTRACTOR_MIN_PHRASE));
-            nw[x].q[i] = gi && a->gr[*gi].support >= a->m;
+    /* pass 1: every window's gram, the cluster(s) holding it, its smallest holder */
+    for (size_t x = 0; x < npc; x++) {
+        pclass *pc = &pcs[x];
+        cls *c = &a->cl[pc->c];
+        const nstate *s = &a->ns[cmem(c)[0]];
+        uint32_t root = uf_find(a, pc->c);
+        int32_t minm = cmem(c)[0];
+        for (uint32_t j = 1; j < c->n; j++)
+            if (cmem(c)[j] < minm)
+                minm = cmem(c)[j];
+        FOR_WINDOWS(a, pc, s->w, s->nw, i, len) {
+            uint64_t h = gram_hash(s->w + i, len);
+            int isnew;
+            uint32_t *ti = hm_put(&tmap, h, &isnew);
+            if (isnew) {
+                xgrow(&tg, &tgcap, ntg + 1, sizeof *tg);
+                tg[ntg] = (tgram){ .h = h, .n = len, .expos = (uint32_t)i, .cluster = root,
+                                   .last = NONE32, .example = minm };
+                *ti = (uint32_t)ntg++;
+                continue;
+            }
+            tgram *t = &tg[*ti];
+            if (t->cluster != root)
+                t->cluster = NONE32;
+            if (minm < t->example) {
+                t->example = minm;
+                t->expos = (uint32_t)i;
+            }
         }
-        for (size_t i = 0; i + ATTRACTOR_MIN_PHRASE <= n; i++)
-            for (uint32_t len = ATTRACTOR_MIN_PHRASE; len <= ATTRACTOR_MAX_PHRASE && i + len <= n; len++) {
-                if (!nw[x].q[i + len - ATTRACTOR_MIN_PHRASE])
-                    break;
-                uint64_t h = gram_hash(nw[x].w + i, len);
+    }
+    for (size_t i = 0; i < ntg; i++)
+        tg[i].dropped = tg[i].cluster != NONE32 && a->cl[tg[i].cluster].listed == lst;
+    /* pass 2: members and distinct parents of the phrases kept */
+    for (size_t x = 0; x < npc; x++) {
+        pclass *pc = &pcs[x];
+        cls *c = &a->cl[pc->c];
+        const nstate *s = &a->ns[cmem(c)[0]];
+        FOR_WINDOWS(a, pc, s->w, s->nw, i, len) {
+            uint32_t ti = *hm_get(&tmap, gram_hash(s->w + i, len));
+            tgram *t = &tg[ti];
+            if (t->dropped || t->last == pc->c)
+                continue;
+            t->last = pc->c;
+            size_t mc = t->memcap;
+            xgrow(&t->mem, &mc, (size_t)t->nmem + c->n, sizeof *t->mem);
+            t->memcap = (uint32_t)mc;
+            for (uint32_t j = 0; j < c->n; j++) {
+                int32_t node = cmem(c)[j];
+                t->mem[t->nmem++] = node;
                 int isnew;
-                uint32_t *ti = hm_put(&tmap, h, &isnew);
-                if (isnew) {
-                    xgrow(&tg, &tgcap, ntg + 1, sizeof *tg);
-                    tg[ntg] = (tgram){ .h = h, .n = len, .expos = (uint32_t)i, .last = TREE_NONE,
-                                       .example = nodes[x] };
-                    *ti = (uint32_t)ntg++;
-                }
-                tgram *t = &tg[*ti];
-                if (t->last == nodes[x])
-                    continue;
-                t->last = nodes[x];
-                size_t mc = t->memcap;
-                xgrow(&t->mem, &mc, (size_t)t->nmem + 1, sizeof *t->mem);
-                t->memcap = (uint32_t)mc;
-                t->mem[t->nmem++] = nodes[x];
-                hm_put(&tpairs, mix64(h ^ ((uint64_t)(uint32_t)a->ns[nodes[x]].parent * 0x9e3779b97f4a7c15ull)), &isnew);
+                hm_put(&tpairs, mix64(t->h ^ ((uint64_t)(uint32_t)a->ns[node].parent * 0x9e3779b97f4a7c15ull)), &isnew);
                 if (isnew)
                     t->support++;
             }
+        }
     }
-    /* closed phrases only: drop a phrase when a one-word-longer one has the same support */
-    for (size_t x = 0; x < nn; x++) {
-        size_t n = nw[x].nw;
-        for (size_t i = 0; i + ATTRACTOR_MIN_PHRASE <= n; i++)
-            for (uint32_t len = ATTRACTOR_MIN_PHRASE; len < ATTRACTOR_MAX_PHRASE && i + len <= n; len++) {
-                if (!nw[x].q[i + len - ATTRACTOR_MIN_PHRASE])
-                    break;
-                tgram *t = &tg[*hm_get(&tmap, gram_hash(nw[x].w + i, len))];
-                if (t->support < a->m || t->notclosed)
-                    continue;
-                uint32_t *e;
-                if (i + len + 1 <= n && nw[x].q[i + len + 1 - ATTRACTOR_MIN_PHRASE] &&
-                    (e = hm_get(&tmap, gram_hash(nw[x].w + i, len + 1))) && tg[*e].support == t->support)
-                    t->notclosed = 1;
-                if (i >= 1 && nw[x].q[i - 1] &&
-                    (e = hm_get(&tmap, gram_hash(nw[x].w + i - 1, len + 1))) && tg[*e].support == t->support)
-                    t->notclosed = 1;
-            }
+    /* closed phrases only: drop one when a kept, one-word-longer phrase has its support */
+    for (size_t x = 0; x < npc; x++) {
+        pclass *pc = &pcs[x];
+        const nstate *s = &a->ns[cmem(&a->cl[pc->c])[0]];
+        FOR_WINDOWS(a, pc, s->w, s->nw, i, len) {
+            if (len == ATTRACTOR_MAX_PHRASE)
+                break;
+            tgram *t = &tg[*hm_get(&tmap, gram_hash(s->w + i, len))];
+            if (t->dropped || t->support < a->m || t->notclosed)
+                continue;
+            uint32_t *e;
+            if (i + len + 1 <= s->nw && pc->q[i + len + 1 - ATTRACTOR_MIN_PHRASE] &&
+                (e = hm_get(&tmap, gram_hash(s->w + i, len + 1))) && !tg[*e].dropped &&
+                tg[*e].support == t->support)
+                t->notclosed = 1;
+            if (i >= 1 && pc->q[i - 1] &&
+                (e = hm_get(&tmap, gram_hash(s->w + i - 1, len + 1))) && !tg[*e].dropped &&
+                tg[*e].support == t->support)
+                t->notclosed = 1;
+        }
     }
     for (size_t i = 0; i < ntg; i++) {
         tgram *t = &tg[i];
-        int keep = t->support >= a->m && !t->notclosed;
-        if (keep) {
-            /* a phrase held only by the members of one continuation attractor adds nothing */
-            uint32_t r0 = uf_find(a, a->ns[t->mem[0]].c);
-            if (a->cl[r0].listed == (uint32_t)a->version) {
-                keep = 0;
-                for (uint32_t j = 1; j < t->nmem && !keep; j++)
-                    if (uf_find(a, a->ns[t->mem[j]].c) != r0)
-                        keep = 1;
-            }
-        }
-        if (!keep) {
+        if (t->dropped || t->support < a->m || t->notclosed) {
             free(t->mem);
             continue;
         }
+        qsort(t->mem, t->nmem, sizeof *t->mem, cmp_i32);
         item it = { .at = { .kind = ATTRACTOR_PHRASE, .members = t->mem, .nmembers = t->nmem,
                             .support = t->support },
                     .p = { t->h, t->n } };
@@ -1000,10 +1070,9 @@ static void list_phrases(attractor_index *a, item **v, size_t *nv, size_t *cap)
         it.at.text = phrase_text(a, t->example, t->expos, t->n);
         push_item(v, nv, cap, it);
     }
-    for (size_t x = 0; x < nn; x++)
-        free(nw[x].q);
-    free(nw);
-    free(nodes);
+    for (size_t x = 0; x < npc; x++)
+        free(pcs[x].q);
+    free(pcs);
     free(tg);
     a->tmap = tmap;
     a->tpairs = tpairs;

@@ -143,9 +143,12 @@ size_t merge_words(const char *s, size_t len, merge_word **out, buf *norm)
 {
     merge_word *w = NULL;
     size_t nw = 0, cap = 0;
+    xgrow(&w, &cap, len / 5 + 2, sizeof *w);
     buf tmp = {0};
     buf *nb = norm ? norm : &tmp;
     buf_clear(nb);
+    xgrow(&nb->data, &nb->cap, len + 1, 1);
+    nb->data[0] = 0;
     size_t i = 0;
     while (i < len) {
         int32_t c;
