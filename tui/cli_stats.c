@@ -5,7 +5,9 @@
  * below); --json prints that object, the text form is printed from the same object.  A new
  * analysis is one more function in the table, and both outputs show it. */
 #include "tui/cli.h"
+#include "core/attractor.h"
 #include "core/entropy.h"
+#include "core/merge.h"
 #include "core/mem.h"
 #include "core/session.h"
 #include <jansson.h>
@@ -14,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage_line[] = "usage: termloom stats [--json] SESSION.json";
+static const char usage_line[] = "usage: termloom stats [--json] [--merge-threshold X] SESSION.json";
 
 /* A real, or null when the figure does not exist (NaN). */
 static json_t *num_or_null(double v)
@@ -118,59 +120,83 @@ static void section_token_entropy(json_t *rep, const session *s)
     json_object_set_new(rep, "token_entropy", o);
 }
 
-/* Children grouped by identical text, in child order; counts into *out (caller frees). */
-static size_t child_groups(const tree *t, const tree_node *n, size_t **out)
-{
-    size_t *counts = xcalloc(n->nchildren ? n->nchildren : 1, sizeof *counts);
-    int32_t *leader = xmalloc((n->nchildren ? n->nchildren : 1) * sizeof *leader);
-    size_t ng = 0;
-    for (uint32_t i = 0; i < n->nchildren; i++) {
-        const tree_node *c = tree_get(t, n->children[i]);
-        size_t g = 0;
-        while (g < ng) {
-            const tree_node *l = tree_get(t, leader[g]);
-            if (l->text_len == c->text_len && !memcmp(l->text, c->text, c->text_len))
-                break;
-            g++;
-        }
-        if (g == ng)
-            leader[ng++] = n->children[i];
-        counts[g]++;
-    }
-    free(leader);
-    *out = counts;
-    return ng;
-}
-
 static void section_branch_entropy(json_t *rep, const session *s)
 {
     const tree *t = s->t;
     int32_t root = tree_root(t);
     double root_h = NAN, root_nz = NAN, sum_h = 0, sum_nz = 0;
     size_t internal = 0;
+    merge_index *m = merge_index_new(s->t, s->settings.merge_threshold);
     for (int32_t id = 0; id < tree_capacity(t); id++) {
         const tree_node *n = tree_get(t, id);
         if (!n || !n->nchildren)
             continue;
-        size_t *counts, ng = child_groups(t, n, &counts);
-        double nz, h = entropy_counts(counts, ng, &nz);
-        free(counts);
+        double nz, h = merge_branch_entropy(m, id, &nz);
         if (id == root)
             root_h = h, root_nz = nz;
         sum_h += h;
         sum_nz += nz;
         internal++;
     }
+    merge_index_free(m);
     json_t *o = json_object();
-    json_object_set_new(o, "grouping", json_string("identical text"));
+    char grouping[96];
+    snprintf(grouping, sizeof grouping, "near-duplicates (merge threshold %g)", s->settings.merge_threshold);
+    json_object_set_new(o, "grouping", json_string(grouping));
     json_object_set_new(o, "root_bits", num_or_null(root_h));
     json_object_set_new(o, "root_normalized", num_or_null(root_nz));
     json_object_set_new(o, "internal_nodes", json_integer((json_int_t)internal));
     json_object_set_new(o, "mean_bits", num_or_null(internal ? sum_h / internal : NAN));
     json_object_set_new(o, "mean_normalized", num_or_null(internal ? sum_nz / internal : NAN));
     json_object_set_new(o, "note", json_string(
-        "Shannon entropy over a node's children grouped by text; normalized: divided by log2 of the number of children"));
+        "Shannon entropy over a node's children grouped as near-duplicates (core/merge); normalized: divided by log2 of the number of children"));
     json_object_set_new(rep, "branch_entropy", o);
+}
+
+static json_t *id_array(const int32_t *ids, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_integer(ids[i]));
+    return a;
+}
+
+/* Near-duplicate sibling groups of two or more, parents in id order. */
+static void section_groups(json_t *rep, const session *s)
+{
+    merge_index *m = merge_index_new(s->t, s->settings.merge_threshold);
+    json_t *groups = json_array();
+    for (int32_t id = 0; id < tree_capacity(s->t); id++) {
+        merge_group *g;
+        size_t ng = merge_groups(m, id, &g);
+        for (size_t i = 0; i < ng; i++) {
+            if (g[i].count < 2)
+                continue;
+            int32_t *mem;
+            size_t nm = merge_members(m, g[i].leader, &mem);
+            json_array_append_new(groups, json_pack("{s:i,s:o}", "parent", (int)id, "members", id_array(mem, nm)));
+            free(mem);
+        }
+        free(g);
+    }
+    merge_index_free(m);
+    json_object_set_new(rep, "groups", groups);
+}
+
+/* Detected attractors, best first (hand marks are a separate thing and stay in the file). */
+static void section_attractors(json_t *rep, const session *s)
+{
+    attractor_index *a = attractor_index_new(s->t, s->settings.merge_threshold, ATTRACTOR_DEFAULT_MIN_CONTEXTS);
+    const attractor *l;
+    size_t n = attractor_list(a, &l);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, json_pack("{s:s,s:o,s:I,s:f,s:s}",
+            "kind", l[i].kind == ATTRACTOR_PHRASE ? "phrase" : "continuation",
+            "members", id_array(l[i].members, l[i].nmembers),
+            "support", (json_int_t)l[i].support, "score", l[i].score, "text", l[i].text));
+    attractor_index_free(a);
+    json_object_set_new(rep, "attractors", arr);
 }
 
 static const struct {
@@ -179,6 +205,8 @@ static const struct {
     { section_shape },
     { section_token_entropy },
     { section_branch_entropy },
+    { section_groups },
+    { section_attractors },
 };
 
 /* ---- text output, from the report ---- */
@@ -230,7 +258,20 @@ static void print_table(const char *key, json_t *arr)
             char cell[64];
             if (json_is_integer(v))
                 snprintf(cell, sizeof cell, "%lld", (long long)json_integer_value(v));
-            else
+            else if (json_is_string(v) && strlen(json_string_value(v)) < 16)
+                snprintf(cell, sizeof cell, "%s", json_string_value(v));
+            else if (json_is_string(v)) {      /* long texts whole: they are what one reads */
+                printf(" %s", json_string_value(v));
+                continue;
+            } else if (json_is_array(v)) {     /* node ids */
+                size_t o = 0;
+                cell[0] = 0;
+                for (size_t j = 0; j < json_array_size(v) && o + 12 < sizeof cell; j++)
+                    o += (size_t)snprintf(cell + o, sizeof cell - o, "%s%lld", j ? "," : "",
+                                          (long long)json_integer_value(json_array_get(v, j)));
+                if (json_array_size(v) && o + 12 >= sizeof cell)
+                    snprintf(cell + o, sizeof cell - o, ",...");
+            } else
                 snprintf(cell, sizeof cell, "%.2f", json_number_value(v));
             printf(" %-16s", cell);
         }
@@ -272,15 +313,32 @@ int cli_stats(int argc, char **argv)
 {
     int json = 0;
     const char *path = NULL;
+    double threshold = NAN;       /* --merge-threshold; else the session's own setting */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--json"))
+        int missing = 0;
+        const char *v = cli_flag_value(argc, argv, &i, "--merge-threshold", &missing);
+        if (v || missing) {
+            gen_settings tmp;
+            char e[200];
+            settings_init(&tmp);
+            int bad = missing || settings_set(&tmp, "merge_threshold", v, e, sizeof e) < 0;
+            threshold = tmp.merge_threshold;
+            settings_free(&tmp);
+            if (bad)
+                return cli_fail(CLI_USAGE, "stats: --merge-threshold needs a number from 0 to 1%s%s%s",
+                                missing ? "" : " ('", missing ? "" : v, missing ? "" : "')");
+        } else if (!strcmp(a, "--json"))
             json = 1;
         else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             printf("%s\n\nPrints the shape of the session tree (nodes, depth, leaves, branching per\n"
                    "level) and its entropy figures: token entropy from the saved top-k logprobs (a\n"
                    "lower bound unless the alternatives covered the whole distribution) and branch\n"
-                   "entropy over each node's children.  --json prints the same report as JSON.\n",
+                   "entropy over each node's children grouped as near-duplicates, the groups of\n"
+                   "near-duplicate siblings and the detected attractors (continuations or phrases\n"
+                   "recurring from at least 3 different parents), best first.  --merge-threshold X\n"
+                   "(0..1, default the session's, 0.8) sets the similarity that counts as a\n"
+                   "near-duplicate.  --json prints the same report as JSON.\n",
                    usage_line);
             return CLI_OK;
         } else if (a[0] == '-' && a[1])
@@ -299,6 +357,8 @@ int cli_stats(int argc, char **argv)
         session_free(&s);
         return cli_fail(CLI_ERR, "%s", err);
     }
+    if (!isnan(threshold))
+        s.settings.merge_threshold = threshold;
     json_t *rep = json_object();
     json_object_set_new(rep, "file", json_string(path));
     for (size_t i = 0; i < sizeof sections / sizeof *sections; i++)
