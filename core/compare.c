@@ -262,6 +262,25 @@ int compare_label_side(const tree *t, int32_t id)
     return 0;
 }
 
+char *compare_label_text(const tree *t, int32_t id)
+{
+    int side = compare_label_side(t, id);
+    if (!side)
+        return NULL;
+    static const char *const keys[] = { "backend", "model", "temperature", "top_p" };
+    json_t *cfg = json_object_get(tree_get(t, id)->extra, "config");
+    buf b = {0};
+    buf_printf(&b, "compare %c:", side);
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+        json_t *v = json_object_get(cfg, keys[i]);
+        if (json_is_string(v))
+            buf_printf(&b, " %s", json_string_value(v));
+        else if (json_is_number(v))
+            buf_printf(&b, " %s=%g", keys[i], json_number_value(v));
+    }
+    return buf_steal(&b);
+}
+
 /* ---- the run ---- */
 
 typedef struct {

@@ -100,6 +100,9 @@ void compare_result_free(compare_result *r);
 int  compare_result_match_of(const compare_result *r, int side, size_t g);
 /* Is node id a comparison label?  Returns 'A', 'B', or 0. */
 int  compare_label_side(const tree *t, int32_t id);
+/* What to show for a label ("compare B: builtin temperature=0.2"; caller frees), or NULL
+ * when id is not a label. */
+char *compare_label_text(const tree *t, int32_t id);
 
 /* ---- sampling: both sides at once, without blocking ---- */
 

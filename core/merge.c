@@ -537,6 +537,9 @@ static void regroup(merge_index *m, int32_t p)
         feat *fc = feat_of(m, c);
         m->leader[c] = c;
         m->gsize[c] = 1;
+        const tree_node *cn = tree_get(m->t, c);
+        if (!cn->text_len && cn->origin != TREE_ORIGIN_MODEL)
+            continue;   /* an empty hand-made node (e.g. a compare label) stands alone */
         for (size_t g = 0; g < ng; g++) {
             int32_t l = m->scratch[g];
             if (feat_sim(fc, &m->f[l], m->thr) >= m->thr) {

@@ -20,7 +20,8 @@
  *      * two empty texts are equal (1); empty vs non-empty is 0.
  *  - Grouping: the children of one parent, in child order; each child joins the first earlier
  *    group whose leader (first member) has similarity ≥ threshold, else starts a group.
- *    Deterministic, a function of the texts and their order only.
+ *    Deterministic, a function of the texts and their order only.  An empty node that the
+ *    model did not write (origin prompt/edit/forced, e.g. a compare label) stands alone.
  *  - Non-destructive: groups are a view.  Nothing in the tree is changed or hidden.
  *  - Incremental: the index observes the tree (add/text/delete/undelete events mark the
  *    parent dirty in O(1)); a parent's groups are recomputed on the next query about it,

@@ -3,6 +3,7 @@
 #include "tui/actions.h"
 #include "tui/dialog.h"
 #include "tui/view.h"
+#include "tui/view_compare.h"
 #include "core/mem.h"
 #include <curses.h>
 #include <stdio.h>
@@ -375,8 +376,7 @@ static unsigned act_export(app *a)
 
 static unsigned act_compare(app *a)
 {
-    app_message(a, 1, "compare: not available yet in the TUI (use `termloom compare` when it lands)");
-    return APP_CH_DRAW;
+    return compare_view_open(a);
 }
 
 static unsigned act_help(app *a)

@@ -9,6 +9,7 @@
 #include "tui/actions.h"
 #include "tui/dialog.h"
 #include "tui/view.h"
+#include "tui/view_compare.h"
 #include "core/mem.h"
 #include "core/text.h"
 #include <curses.h>
@@ -495,6 +496,8 @@ void app_draw(app *a)
             mvaddnstr(a->rows / 2 + 1, 0, "enlarge the window, or q to quit", a->cols);
     } else if (a->mode == APP_MODE_HELP) {
         dialog_draw(a);
+    } else if (a->mode == APP_MODE_COMPARE) {
+        compare_view_draw(a);
     } else {
         view_tree(a, a->r_tree);
         if (a->r_text.x > 0) {
@@ -592,6 +595,8 @@ unsigned app_key(app *a, int key)
     }
     if (key == ACTIONS_FN(KEY_MOUSE))
         return mouse(a);
+    if (a->mode == APP_MODE_COMPARE)
+        return compare_view_key(a, key);
     if (a->mode != APP_MODE_NORMAL)
         return dialog_key(a, key);
     return actions_dispatch(a, key);
@@ -686,6 +691,7 @@ void app_init_view(app *a, tree *t, int32_t cursor)
 
 void app_free(app *a)
 {
+    compare_view_free(a);
     if (a->g)
         grow_free(a->g);
     backend_free(a->b);
@@ -788,7 +794,9 @@ static int run(app *a)
         if (a->save_pid && timeout > 50)
             timeout = 50;
         int ready = -1;
-        if (a->b)
+        if (compare_view_busy(a))
+            compare_view_wait(a, fds, 2, timeout < 100 ? timeout : 100, &ready);
+        else if (a->b)
             backend_wait(a->b, fds, 2, timeout, &ready);
         else
             backend_poll_fds(fds, 2, timeout, &ready);
@@ -818,6 +826,7 @@ static int run(app *a)
         }
         if (a->b)
             backend_pump(a->b);
+        a->pending |= compare_view_pump(a);
         now = app_now();
         if (a->g && grow_active(a->g)) {
             if (now - last_spin >= 0.1) {
@@ -956,6 +965,7 @@ int app_main(int argc, char **argv)
 
     if (a->g && grow_active(a->g))
         grow_cancel_all(a->g);
+    compare_view_free(a);     /* a comparison still sampling is cancelled before the save */
     int final = a->path ? app_save_now(a) : 0;
     endwin();
     delscreen(scr);

@@ -29,7 +29,7 @@ typedef enum { APP_PANEL_TREE, APP_PANEL_TEXT, APP_PANEL_TOKENS, APP_NPANELS } a
 
 typedef enum {
     APP_MODE_NORMAL, APP_MODE_HELP, APP_MODE_PROMPT, APP_MODE_CONFIRM,
-    APP_MODE_SETTINGS, APP_MODE_CHOOSER,
+    APP_MODE_SETTINGS, APP_MODE_CHOOSER, APP_MODE_COMPARE,
 } app_mode;
 
 typedef struct { int y, x, h, w; } app_rect;
@@ -133,6 +133,7 @@ struct app {
     unsigned     pending;       /* APP_CH_* accumulated since the last frame */
     double       last_draw;
     int          quit;
+    void        *compare;       /* the compare view's state (tui/view_compare.c) */
 };
 
 double   app_now(void);

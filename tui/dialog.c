@@ -306,6 +306,7 @@ unsigned dialog_key(app *a, int key)
     case APP_MODE_HELP:
         return help_key(a, key);
     case APP_MODE_NORMAL:
+    case APP_MODE_COMPARE:    /* tui/view_compare.c has its own keys */
         break;
     }
     return 0;
@@ -502,6 +503,7 @@ void dialog_draw(app *a)
         draw_help(a);
         break;
     case APP_MODE_NORMAL:
+    case APP_MODE_COMPARE:
         break;
     }
 }

@@ -6,6 +6,7 @@
  * level.  A frame costs O(rows × depth of the outline drawn), whatever the tree's size,
  * and the anchor being a node means rows arriving elsewhere do not scroll the panel. */
 #include "tui/view.h"
+#include "core/compare.h"
 #include "core/entropy.h"
 #include "core/mem.h"
 #include "core/text.h"
@@ -254,11 +255,15 @@ static void draw_row(app *a, walker *w, int y, app_rect r)
         ta = theme_attr(THEME_incomplete);
     if (!cur && a->search && *a->search && app_text_matches(a->search, n->text, n->text_len))
         ta = theme_attr(THEME_search);
-    if (!len)
+    char *label = len ? NULL : compare_label_text(a->ses.t, id);
+    if (label)
+        view_puts(a, y, x, end - x, label, cur ? base : theme_attr(THEME_dim));
+    else if (!len)
         view_puts(a, y, x, end - x, n->origin == TREE_ORIGIN_MODEL && !n->finish ? "" : "(empty)",
                   cur ? base : theme_attr(THEME_dim));
     else
         view_put(a, y, x, end - x, s, len, ta, TEXT_NL_VISIBLE);
+    free(label);
 }
 
 static int collect(app *a, int32_t top, int h, int32_t *cursor_row)

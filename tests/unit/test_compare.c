@@ -1,5 +1,6 @@
 #include "tests/test.h"
 #include "core/compare.h"
+#include "core/merge.h"
 #include "core/ngram.h"
 #include "core/session.h"
 #include <jansson.h>
@@ -119,6 +120,16 @@ TEST(compare_result_from_tree)
     tree_alt one[] = { { ".", 1, 0.0 } };
     tree_append_token(t, a0, " Yes", 4, log(0.5), half, 2, 0);
     tree_append_token(t, a0, ".", 1, 0.0, one, 1, 0);
+
+    /* The two empty labels are siblings yet never fold into one merged row. */
+    merge_index *mi = merge_index_new(t, 0.8);
+    CHECK_INT(merge_count(mi, la), 1);
+    CHECK_INT(merge_count(mi, lb), 1);
+    merge_index_free(mi);
+    char *lt = compare_label_text(t, lb);
+    CHECK_STR(lt, "compare B: temperature=0.2");
+    free(lt);
+    CHECK(compare_label_text(t, root) == NULL);
 
     REQUIRE(compare_result_load(&r, t, root, 0.8, err, sizeof err) == 0);
     CHECK_INT(r.label[0], la);

@@ -1,0 +1,50 @@
+#!/bin/sh
+# The compare view in the real TUI, driven in tmux: c, a spec line, the two columns with
+# figures and bars while sampling runs through the event loop, Enter jumps into the tree,
+# and the samples are in the saved session.
+. "$(dirname "$0")/../lib.sh"
+command -v tmux >/dev/null 2>&1 || { skip compare_tui "tmux is not installed"; exit 0; }
+S="termloom-compare-$$"
+SOCK="$TMP/tmux.sock"
+tm() { tmux -S "$SOCK" "$@"; }
+screen() { tm capture-pane -p -t "$S" 2>/dev/null; }
+# wait_for PATTERN: up to 10 s for the screen to show it.
+wait_for() {
+    i=0
+    while [ $i -lt 100 ]; do
+        screen | grep -q -- "$1" && return 0
+        sleep 0.1; i=$((i + 1))
+    done
+    return 1
+}
+tm new-session -d -s "$S" -x 120 -y 40 \
+    "env TERMLOOM_CLOCK=1700000000 '$T' --prompt 'The tree' --max-tokens 6 --seed 3 '$TMP/s.json'; sleep 1"
+trap 'tm kill-server 2>/dev/null; rm -rf "$TMP"' EXIT
+check compare_tui_started wait_for 'Tree'
+tm send-keys -t "$S" c
+check compare_tui_asks_specs wait_for 'compare  A | B | N:'
+tm send-keys -t "$S" End BSpace BSpace 16 Enter
+check compare_tui_finishes wait_for 'compare: done, 16 samples per side'
+screen > "$TMP/screen"
+check compare_tui_two_columns grep -q ' A  backend=builtin temperature=1.*B  backend=builtin temperature=0.2' "$TMP/screen"
+# "16 samples, GA groups ... 16 samples, GB groups" on one row.
+row=$(grep -m1 '16 samples, [0-9]* groups.*16 samples, [0-9]* groups' "$TMP/screen")
+ga=$(printf '%s\n' "$row" | sed 's/^16 samples, \([0-9]*\) groups.*/\1/')
+gb=$(printf '%s\n' "$row" | sed 's/.*16 samples, \([0-9]*\) groups.*/\1/')
+check compare_tui_cold_side_fewer_groups test "${gb:-99}" -lt "${ga:-0}"
+check compare_tui_bars grep -Eq '^(█|#)(░|\.)* +[0-9]+(×|x) ' "$TMP/screen"
+check compare_tui_entropy_shown grep -q 'entropy  [0-9.]* bits, [0-9.]* of max' "$TMP/screen"
+# Enter on B's top group: back in the tree, on a sample under the B label.
+tm send-keys -t "$S" Tab Enter
+check compare_tui_jumps_to_tree wait_for 'group of [0-9]* on side B'
+screen > "$TMP/screen2"
+check compare_tui_tree_shows_labels grep -q 'compare B: builtin temperature=0.2' "$TMP/screen2"
+check compare_tui_view_closed sh -c "! grep -q '^ Compare  #' '$TMP/screen2'"
+# c on a sample reopens the comparison without sampling again.
+tm send-keys -t "$S" c
+check compare_tui_reopens wait_for '^ Compare  #0'
+tm send-keys -t "$S" Escape q
+i=0; while tm has-session -t "$S" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+n=$(grep -Eo '"origin": ?"model"' "$TMP/s.json" 2>/dev/null | wc -l)
+check compare_tui_samples_saved test "$n" -eq 32
+check compare_tui_labels_saved grep -Eq '"compare": ?"B"' "$TMP/s.json"

@@ -1,0 +1,469 @@
+/* tui/view_compare.c — see view_compare.h. */
+#include "tui/view_compare.h"
+#include "tui/actions.h"
+#include "tui/dialog.h"
+#include "tui/view.h"
+#include "core/compare.h"
+#include "core/mem.h"
+#include "core/text.h"
+#include <curses.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RECALC_SECONDS 0.25
+
+typedef struct {
+    int32_t        at;            /* the compared node */
+    compare_run   *run;
+    backend       *be[2];
+    gen_settings   s[2];
+    int            have_s;
+    int            nsamples;
+    compare_result res;
+    int            have_res;
+    char          *res_err;       /* why there is no result */
+    int            dirty;         /* samples changed since the figures were computed */
+    double         last_calc;
+    int            side;          /* focused column */
+    int            sel[2], top[2];
+    char          *specs;         /* the last "A | B | N" line */
+} cview;
+
+static cview *state(app *a)
+{
+    if (!a->compare)
+        a->compare = xcalloc(1, sizeof(cview));
+    return a->compare;
+}
+
+static void stop_run(cview *v)
+{
+    compare_run_free(v->run);    /* cancels what is still running; partial samples stay */
+    v->run = NULL;
+    for (int i = 0; i < 2; i++) {
+        backend_free(v->be[i]);
+        v->be[i] = NULL;
+    }
+    if (v->have_s)
+        for (int i = 0; i < 2; i++)
+            settings_free(&v->s[i]);
+    v->have_s = 0;
+}
+
+static void recalc(app *a, cview *v)
+{
+    if (v->have_res)
+        compare_result_free(&v->res);
+    v->have_res = 0;
+    free(v->res_err);
+    v->res_err = NULL;
+    char err[256];
+    if (compare_result_load(&v->res, a->ses.t, v->at, a->ses.settings.merge_threshold, err, sizeof err) == 0)
+        v->have_res = 1;
+    else
+        v->res_err = xstrdup(err);
+    for (int s = 0; s < 2; s++) {
+        size_t ng = v->have_res ? v->res.side[s].ngroups : 0;
+        if (v->sel[s] >= (int)ng)
+            v->sel[s] = ng ? (int)ng - 1 : 0;
+    }
+    v->dirty = 0;
+    v->last_calc = app_now();
+}
+
+/* The node a comparison hangs from, seen from id: the node itself, or the parent of a
+ * label, or the grandparent of a sample. */
+static int32_t compared_node(const tree *t, int32_t id)
+{
+    if (compare_label_side(t, id))
+        return tree_parent(t, id);
+    int32_t p = tree_parent(t, id);
+    if (p != TREE_NONE && compare_label_side(t, p))
+        return tree_parent(t, p);
+    return id;
+}
+
+/* ---- starting a comparison ---- */
+
+static void on_run_event(void *ud, const backend_event *ev)
+{
+    app *a = ud;
+    cview *v = a->compare;
+    if (v && ev->kind != BACKEND_EV_STATUS)
+        v->dirty = 1;
+    a->pending |= APP_CH_DRAW;
+}
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+        *--e = 0;
+    return s;
+}
+
+static unsigned ask_specs(app *a, const char *init);
+
+static unsigned on_specs(app *a, const char *text, size_t len)
+{
+    cview *v = state(a);
+    free(v->specs);
+    v->specs = xstrndup(text, len);
+    char *copy = xstrdup(v->specs), *part[3] = { NULL, NULL, NULL };
+    int np = 0;
+    for (char *p = copy, *bar; np < 3; np++) {
+        bar = strchr(p, '|');
+        if (bar)
+            *bar = 0;
+        part[np] = trim(p);
+        if (!bar) {
+            np++;
+            break;
+        }
+        p = bar + 1;
+    }
+    char err[512];
+    int nsamples = COMPARE_DEFAULT_SAMPLES;
+    if (np < 2) {
+        free(copy);
+        app_message(a, 1, "compare: give two SPECs separated by '|', e.g. temperature=1 | temperature=0.2 | 32");
+        return ask_specs(a, v->specs);
+    }
+    if (np == 3 && *part[2]) {
+        char *end;
+        long n = strtol(part[2], &end, 10);
+        if (*end || n < 1 || n > COMPARE_MAX_SAMPLES) {
+            app_message(a, 1, "compare: N: '%s' is not a whole number from 1 to %d", part[2], COMPARE_MAX_SAMPLES);
+            free(copy);
+            return ask_specs(a, v->specs);
+        }
+        nsamples = (int)n;
+    }
+    stop_run(v);
+    for (int i = 0; i < 2; i++)
+        settings_copy(&v->s[i], &a->ses.settings);
+    v->have_s = 1;
+    for (int i = 0; i < 2; i++)
+        if (settings_apply_spec(&v->s[i], part[i], err, sizeof err) < 0) {
+            app_message(a, 1, "compare: %c: %s", i ? 'B' : 'A', err);
+            stop_run(v);
+            free(copy);
+            return ask_specs(a, v->specs);
+        }
+    free(copy);
+    for (int i = 0; i < 2; i++)
+        if (!(v->be[i] = cli_backend_new(&v->s[i], a->opts.api_key, err, sizeof err))) {
+            app_message(a, 1, "compare: %c: %s", i ? 'B' : 'A', err);
+            stop_run(v);
+            return ask_specs(a, v->specs);
+        }
+    const gen_settings *sp[2] = { &v->s[0], &v->s[1] };
+    v->run = compare_run_new(a->ses.t, v->at, v->be, sp, nsamples, on_run_event, a);
+    v->nsamples = nsamples;
+    if (compare_run_start(v->run, err, sizeof err) < 0) {
+        app_message(a, 1, "compare: %s", err);
+        stop_run(v);
+        return APP_CH_DRAW;
+    }
+    tree_node *n = tree_get(a->ses.t, v->at);
+    if (n)
+        n->flags &= (uint8_t)~TREE_FLAG_FOLDED;
+    v->side = 0;
+    v->sel[0] = v->sel[1] = v->top[0] = v->top[1] = 0;
+    recalc(a, v);
+    a->mode = APP_MODE_COMPARE;
+    app_message(a, 0, "compare: sampling %d per side", nsamples);
+    return APP_CH_DRAW | APP_CH_SAVE;
+}
+
+static unsigned ask_specs(app *a, const char *init)
+{
+    dialog_prompt(a, "compare  A | B | N: ", init, strlen(init), on_specs);
+    return APP_CH_DRAW;
+}
+
+unsigned compare_view_open(app *a)
+{
+    cview *v = state(a);
+    int32_t at = compared_node(a->ses.t, a->ses.cursor);
+    if (!tree_get(a->ses.t, at))
+        return 0;
+    if (v->run && compare_run_active(v->run) && at != v->at) {
+        app_message(a, 1, "compare: another comparison is still sampling (c on #%d shows it, x there stops it)",
+                    (int)v->at);
+        return APP_CH_DRAW;
+    }
+    v->at = at;
+    recalc(a, v);
+    if (v->have_res || v->run) {
+        a->mode = APP_MODE_COMPARE;
+        return APP_CH_DRAW;
+    }
+    return ask_specs(a, v->specs ? v->specs : "temperature=1 | temperature=0.2 | 32");
+}
+
+/* ---- the loop's side ---- */
+
+int compare_view_busy(const app *a)
+{
+    const cview *v = a->compare;
+    return v && v->run && compare_run_active(v->run) > 0;
+}
+
+int compare_view_wait(app *a, const int *fds, int nfds, int timeout_ms, int *fd_ready)
+{
+    cview *v = a->compare;
+    if (a->g && grow_active(a->g) && timeout_ms > 10)
+        timeout_ms = 10;              /* the app's own generation is waiting too */
+    return compare_run_wait(v->run, fds, nfds, timeout_ms, fd_ready);
+}
+
+unsigned compare_view_pump(app *a)
+{
+    cview *v = a->compare;
+    if (!v || !v->run)
+        return 0;
+    unsigned f = 0;
+    int active = compare_run_pump(v->run);
+    double now = app_now();
+    if (!active) {
+        int failed[2];
+        for (int i = 0; i < 2; i++)
+            compare_run_progress(v->run, i, NULL, &failed[i], NULL);
+        const char *e = compare_run_error(v->run, failed[0] ? 0 : 1);
+        if (failed[0] || failed[1])
+            app_message(a, 1, "compare: %d of A and %d of B failed: %s", failed[0], failed[1], e ? e : "error");
+        else
+            app_message(a, 0, "compare: done, %d samples per side", v->nsamples);
+        stop_run(v);
+        v->dirty = 1;
+        f |= APP_CH_DRAW | APP_CH_SAVE;
+    }
+    if (v->dirty && (!v->run || now - v->last_calc >= RECALC_SECONDS) && a->mode == APP_MODE_COMPARE) {
+        recalc(a, v);
+        f |= APP_CH_DRAW;
+    }
+    return f;
+}
+
+/* ---- drawing ---- */
+
+static void put_line(app *a, int y, int x, int w, const char *s, unsigned long attr)
+{
+    view_fill(y, x, w, attr);
+    view_puts(a, y, x, w, s, attr);
+}
+
+static char *config_line(const compare_result *r, int s)
+{
+    static const char *const first[] = { "backend", "model" };
+    json_t *cfg = r->config[s], *other = r->config[!s];
+    buf b = {0};
+    const char *key;
+    json_t *val;
+    for (int pass = 0; pass < 2; pass++)
+        json_object_foreach(cfg, key, val) {
+            int is_first = !strcmp(key, first[0]) || !strcmp(key, first[1]);
+            if (pass == 0 ? !is_first : is_first || json_equal(val, json_object_get(other, key)))
+                continue;
+            char *t = json_is_string(val) ? xstrdup(json_string_value(val))
+                                           : json_dumps(val, JSON_ENCODE_ANY | JSON_REAL_PRECISION(4));
+            buf_printf(&b, "%s%s=%s", b.len ? " " : "", key, t ? t : "");
+            free(t);
+        }
+    return buf_steal(&b);
+}
+
+static void draw_side(app *a, cview *v, int s, int y0, int x, int w, int h)
+{
+    const compare_result *r = &v->res;
+    const compare_stats *st = &r->side[s];
+    unsigned long norm = theme_attr(THEME_normal), dim = theme_attr(THEME_dim);
+    int y = y0;
+    char line[256];
+    char *cfg = config_line(r, s);
+    snprintf(line, sizeof line, " %c  %s", s ? 'B' : 'A', cfg);
+    free(cfg);
+    put_line(a, y++, x, w, line, theme_attr(v->side == s ? THEME_title_focus : THEME_title));
+    if (v->run) {
+        int ended, failed;
+        size_t tok;
+        compare_run_progress(v->run, s, &ended, &failed, &tok);
+        snprintf(line, sizeof line, "sampling %d/%d, %zu tokens%s", ended, v->nsamples, tok,
+                 failed ? ", some failed" : "");
+        put_line(a, y++, x, w, line, theme_attr(THEME_busy));
+    }
+    snprintf(line, sizeof line, "%zu samples, %zu groups", st->n, st->ngroups);
+    if (r->incomplete[s])
+        snprintf(line + strlen(line), sizeof line - strlen(line), ", %zu cut short (left out)", r->incomplete[s]);
+    put_line(a, y++, x, w, line, norm);
+    snprintf(line, sizeof line, "entropy  %.2f bits, %.2f of max", st->entropy, st->entropy_norm);
+    put_line(a, y++, x, w, line, theme_attr(THEME_entropy));
+    if (isnan(st->token_entropy))
+        snprintf(line, sizeof line, "token H  unknown (no logprobs)");
+    else
+        snprintf(line, sizeof line, "token H  %s%.2f bits/token%s", st->token_entropy_exact ? "" : a->utf8 ? "\xe2\x89\xa5" : ">=",
+                 st->token_entropy, st->token_entropy_exact ? " exact" : " (top-k bound)");
+    put_line(a, y++, x, w, line, theme_attr(THEME_entropy));
+    snprintf(line, sizeof line, "distinct-1/2/3  %.2f  %.2f  %.2f", st->distinct[0], st->distinct[1], st->distinct[2]);
+    put_line(a, y++, x, w, line, norm);
+    snprintf(line, sizeof line, "shared with %c: %zu group%s", s ? 'A' : 'B', r->nshared, r->nshared == 1 ? "" : "s");
+    put_line(a, y++, x, w, line, dim);
+    y++;
+    /* Groups as bars, largest first; the selection stays visible. */
+    int rows = y0 + h - y;
+    if (rows <= 0 || !st->ngroups) {
+        if (rows > 0)
+            put_line(a, y, x, w, v->run ? "waiting for samples..." : "no samples", dim);
+        return;
+    }
+    if (v->sel[s] < v->top[s])
+        v->top[s] = v->sel[s];
+    if (v->sel[s] >= v->top[s] + rows)
+        v->top[s] = v->sel[s] - rows + 1;
+    int bw = w / 4 < 6 ? 6 : w / 4 > 20 ? 20 : w / 4;
+    const char *full = view_glyph(a, "\xe2\x96\x88", "#"), *empty = view_glyph(a, "\xe2\x96\x91", ".");
+    for (int i = 0; i < rows && v->top[s] + i < (int)st->ngroups; i++) {
+        size_t g = (size_t)(v->top[s] + i);
+        const compare_group *gr = &st->groups[g];
+        int selected = v->side == s && (int)g == v->sel[s];
+        unsigned long at = selected ? theme_attr(THEME_cursor) : norm;
+        view_fill(y + i, x, w, at);
+        int filled = (int)lround((double)gr->count / (double)st->n * bw);
+        if (filled < 1)
+            filled = 1;
+        int cx = x;
+        for (int k = 0; k < bw && cx < x + w; k++, cx++)
+            view_puts(a, y + i, cx, 1, k < filled ? full : empty, selected ? at : theme_attr(THEME_bar));
+        int shared = compare_result_match_of(r, s, g) >= 0;
+        snprintf(line, sizeof line, " %3zu%s", gr->count, a->utf8 ? "\xc3\x97 " : "x ");
+        cx += view_puts(a, y + i, cx, x + w - cx, line, at);
+        cx += view_puts(a, y + i, cx, x + w - cx, shared ? view_glyph(a, "\xe2\x89\xa1 ", "= ") : "  ",
+                        selected ? at : theme_attr(THEME_attractor));
+        const tree_node *n = tree_get(a->ses.t, r->ids[s][gr->rep]);
+        if (n && x + w > cx)
+            view_put(a, y + i, cx, x + w - cx, n->text, n->text_len, at, TEXT_NL_VISIBLE);
+    }
+}
+
+void compare_view_draw(app *a)
+{
+    cview *v = state(a);
+    int rows = a->rows, cols = a->cols;
+    unsigned long ta = theme_attr(THEME_title);
+    char head[160];
+    const tree_node *n = tree_get(a->ses.t, v->at);
+    view_fill(0, 0, cols, ta);
+    snprintf(head, sizeof head, " Compare  #%d  ", (int)v->at);
+    int x = view_puts(a, 0, 0, cols, head, ta);
+    if (n) {
+        char *path = tree_path_text(a->ses.t, v->at, NULL);
+        size_t len = strlen(path), from = len > 200 ? len - 200 : 0;   /* its end matters most */
+        while (from > 0 && ((unsigned char)path[from] & 0xC0) == 0x80)
+            from++;
+        view_put(a, 0, x, cols - x, path + from, len - from, ta, TEXT_NL_VISIBLE);
+        free(path);
+    }
+    int body = rows - 3;      /* title, columns, key help, status line */
+    if (!v->have_res) {
+        put_line(a, 2, 0, cols, v->res_err ? v->res_err : "no comparison here", theme_attr(THEME_error));
+    } else {
+        int w = (cols - 1) / 2;
+        draw_side(a, v, 0, 1, 0, w, body);
+        attrset((attr_t)theme_attr(THEME_tree_lines));
+        mvvline(1, w, ACS_VLINE, body);
+        attrset(A_NORMAL);
+        draw_side(a, v, 1, 1, w + 1, cols - w - 1, body);
+    }
+    view_status(a, rows - 1, cols);
+    {
+        unsigned long ka = theme_attr(THEME_dim);
+        view_fill(rows - 2, 0, cols, ka);
+        view_puts(a, rows - 2, 0, cols,
+                  v->run ? " Tab side  \xe2\x86\x91\xe2\x86\x93 group  Enter go to it  x stop sampling  Esc close (sampling goes on)"
+                         : " Tab side  \xe2\x86\x91\xe2\x86\x93 group  Enter go to it  r new comparison here  Esc close", ka);
+    }
+}
+
+/* ---- keys ---- */
+
+static unsigned go_to_group(app *a, cview *v)
+{
+    const compare_stats *st = &v->res.side[v->side];
+    if (!v->have_res || v->sel[v->side] >= (int)st->ngroups)
+        return 0;
+    int32_t id = v->res.ids[v->side][st->groups[v->sel[v->side]].rep];
+    if (!tree_get(a->ses.t, id))
+        return 0;
+    for (int32_t p = tree_parent(a->ses.t, id); p != TREE_NONE; p = tree_parent(a->ses.t, p))
+        tree_get(a->ses.t, p)->flags &= (uint8_t)~TREE_FLAG_FOLDED;
+    a->mode = APP_MODE_NORMAL;
+    app_message(a, 0, "group of %zu on side %c (merge view M folds its members)",
+                st->groups[v->sel[v->side]].count, v->side ? 'B' : 'A');
+    return app_goto(a, id) | APP_CH_DRAW;
+}
+
+unsigned compare_view_key(app *a, int key)
+{
+    cview *v = state(a);
+    size_t ng = v->have_res ? v->res.side[v->side].ngroups : 0;
+    int page = a->rows > 20 ? a->rows - 12 : 5;
+    switch (key) {
+    case 27: case 'q': case 'c':
+        a->mode = APP_MODE_NORMAL;
+        return APP_CH_DRAW;
+    case 9: case 'h': case 'l': case ACTIONS_FN(KEY_LEFT): case ACTIONS_FN(KEY_RIGHT): case ACTIONS_FN(KEY_BTAB):
+        v->side = key == 'h' || key == ACTIONS_FN(KEY_LEFT) ? 0 : key == 'l' || key == ACTIONS_FN(KEY_RIGHT) ? 1 : !v->side;
+        return APP_CH_DRAW;
+    case 'k': case ACTIONS_FN(KEY_UP):
+        if (v->sel[v->side] > 0)
+            v->sel[v->side]--;
+        return APP_CH_DRAW;
+    case 'j': case ACTIONS_FN(KEY_DOWN):
+        if (v->sel[v->side] + 1 < (int)ng)
+            v->sel[v->side]++;
+        return APP_CH_DRAW;
+    case ACTIONS_FN(KEY_PPAGE):
+        v->sel[v->side] = v->sel[v->side] > page ? v->sel[v->side] - page : 0;
+        return APP_CH_DRAW;
+    case ACTIONS_FN(KEY_NPAGE):
+        v->sel[v->side] = v->sel[v->side] + page < (int)ng ? v->sel[v->side] + page : ng ? (int)ng - 1 : 0;
+        return APP_CH_DRAW;
+    case 13: case 'g':
+        return go_to_group(a, v);
+    case 'x':
+        if (v->run) {
+            stop_run(v);
+            recalc(a, v);
+            app_message(a, 0, "compare: stopped; the samples so far are kept");
+            return APP_CH_DRAW | APP_CH_SAVE;
+        }
+        return 0;
+    case 'r':
+        if (v->run)
+            return 0;
+        a->mode = APP_MODE_NORMAL;
+        return ask_specs(a, v->specs ? v->specs : "temperature=1 | temperature=0.2 | 32");
+    default:
+        return 0;
+    }
+}
+
+void compare_view_free(app *a)
+{
+    cview *v = a->compare;
+    if (!v)
+        return;
+    stop_run(v);
+    if (v->have_res)
+        compare_result_free(&v->res);
+    free(v->res_err);
+    free(v->specs);
+    free(v);
+    a->compare = NULL;
+}
