@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage_line[] = "usage: termloom stats [--json] [--merge-threshold X] SESSION.json";
+static const char usage_line[] = "usage: termloom stats [--json] SESSION.json [--merge-threshold X]";
 
 /* A real, or null when the figure does not exist (NaN). */
 static json_t *num_or_null(double v)
