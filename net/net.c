@@ -31,6 +31,8 @@ typedef struct {
     char        *base;     /* base URL without trailing '/' */
     net_branch  *br;
     int          cancelled;
+    int          end_sent;  /* REQUEST_END delivered; kept while transfers still drain */
+    int          nx;        /* transfers pointing here */
 } net_req;
 
 typedef enum { X_QUEUED, X_RUNNING, X_WAITING } xstate;
@@ -268,7 +270,11 @@ static void parse_stream(net_backend *nb, net_xfer *x)
         if (!x->sse_mode && is_2xx(x->h.status))
             x->h.cap = NET_BODY_CAP;
     }
-    if (x->sse_mode != 1 || !x->h.rx.len || x->saw_end)
+    if (x->saw_end) {   /* after [DONE]: nothing more matters */
+        http_xfer_consume(&x->h, x->h.rx.len);
+        return;
+    }
+    if (x->sse_mode != 1 || !x->h.rx.len)
         return;
     sink_ctx c = { nb, x };
     size_t n = x->h.rx.len;
@@ -326,6 +332,7 @@ static net_xfer *xfer_new(net_backend *nb, net_req *r, int first, int count, cha
     }
     xgrow(&nb->xs, &nb->capx, nb->nx + 1, sizeof *nb->xs);
     nb->xs[nb->nx++] = x;
+    r->nx++;
     return x;
 }
 
@@ -385,6 +392,10 @@ static void xfer_finished(net_backend *nb, net_xfer *x, CURLcode rc)
     x->in_multi = 0;
     curl_multi_remove_handle(nb->multi, x->h.easy);
     nb->running--;
+    if (all_ended(x)) {   /* it was only draining the end of its stream */
+        x->dead = 1;
+        return;
+    }
     parse_stream(nb, x);
     if (x->dead || x->req->cancelled)
         return;
@@ -529,48 +540,75 @@ static void req_free(net_req *r)
     free(r);
 }
 
+/* A transfer whose branches all ended but whose stream is not over yet: left to finish
+ * (a stopped transfer costs its connection, and a new TLS handshake next time). */
+static int draining(const net_xfer *x)
+{
+    return x->in_multi && x->saw_end;
+}
+
+static void xfer_free(net_xfer *x)
+{
+    x->req->nx--;
+    http_xfer_free(&x->h);
+    sse_free(&x->sse);
+    free(x);
+}
+
 /* Delivers cancellations and REQUEST_END; frees what is over. */
 static void sweep(net_backend *nb)
 {
     for (size_t i = 0; i < nb->nreqs; i++) {
         net_req *r = nb->reqs[i];
-        if (r->cancelled)
+        if (r->cancelled && !r->end_sent)
             for (int b = 0; b < r->k; b++)
                 end_branch(nb, r, b, 1, "cancelled", "cancelled", 0, NULL);
     }
     for (size_t i = 0; i < nb->nx; i++) {
         net_xfer *x = nb->xs[i];
-        if (!x->dead && (x->req->cancelled || (x->state != X_RUNNING && all_ended(x)) || all_ended(x)))
+        if (!x->dead && (x->req->cancelled || (all_ended(x) && !draining(x))))
             xfer_stop(nb, x);
     }
     size_t j = 0;
     for (size_t i = 0; i < nb->nx; i++) {
         net_xfer *x = nb->xs[i];
-        if (x->dead) {
-            http_xfer_free(&x->h);
-            sse_free(&x->sse);
-            free(x);
-        } else {
+        if (x->dead)
+            xfer_free(x);
+        else
             nb->xs[j++] = x;
-        }
     }
     nb->nx = j;
-    for (size_t i = 0; i < nb->nreqs;) {
+    for (size_t i = 0; i < nb->nreqs; i++) {
         net_req *r = nb->reqs[i];
+        if (r->end_sent)
+            continue;
         int open = 0;
         for (int b = 0; b < r->k; b++)
             open += !r->br[b].ended;
-        if (open) {
-            i++;
+        if (open)
             continue;
-        }
-        memmove(nb->reqs + i, nb->reqs + i + 1, (nb->nreqs - i - 1) * sizeof *nb->reqs);
-        nb->nreqs--;
+        r->end_sent = 1;
         backend_event ev = { .kind = BACKEND_EV_REQUEST_END, .request = r->id, .branch = -1, .logprob = NAN };
-        req_free(r);
         backend_emit(&nb->base, &ev);   /* may start requests: the list may have changed */
-        i = 0;
+        i = (size_t)-1;
     }
+    j = 0;
+    for (size_t i = 0; i < nb->nreqs; i++) {
+        net_req *r = nb->reqs[i];
+        if (r->end_sent && r->nx == 0)
+            req_free(r);
+        else
+            nb->reqs[j++] = r;
+    }
+    nb->nreqs = j;
+}
+
+static int active_requests(const net_backend *nb)
+{
+    int n = 0;
+    for (size_t i = 0; i < nb->nreqs; i++)
+        n += !nb->reqs[i]->end_sent;
+    return n;
 }
 
 /* ---- backend operations ---- */
@@ -603,11 +641,8 @@ static int net_start(backend *b, const char *context, size_t len, const gen_sett
     int together = k > 1 && nb->kind != WIRE_LLAMACPP && !knows_no_n(nb, r->base);
     for (int i = 0; i < (together ? 1 : k); i++) {
         if (!xfer_new(nb, r, together ? 0 : i, together ? k : 1, err, errlen)) {
-            for (size_t j = first_x; j < nb->nx; j++) {
-                http_xfer_free(&nb->xs[j]->h);
-                sse_free(&nb->xs[j]->sse);
-                free(nb->xs[j]);
-            }
+            for (size_t j = first_x; j < nb->nx; j++)
+                xfer_free(nb->xs[j]);
             nb->nx = first_x;
             req_free(r);
             nb->next_id--;
@@ -624,7 +659,7 @@ static void net_cancel(backend *b, int request)
 {
     net_backend *nb = (net_backend *)b;
     for (size_t i = 0; i < nb->nreqs; i++)
-        if (request == 0 || nb->reqs[i]->id == request)
+        if (!nb->reqs[i]->end_sent && (request == 0 || nb->reqs[i]->id == request))
             nb->reqs[i]->cancelled = 1;
     for (size_t i = 0; i < nb->nx; i++)
         if (nb->xs[i]->req->cancelled)
@@ -668,7 +703,7 @@ static int net_pump(backend *b)
     }
     start_ready(nb);
     sweep(nb);
-    return (int)nb->nreqs;
+    return active_requests(nb);
 }
 
 /* Something to do without waiting: a transfer to start, a retry due, events to deliver. */
@@ -676,11 +711,11 @@ static double next_deadline(net_backend *nb, double t)
 {
     double soonest = -1;
     for (size_t i = 0; i < nb->nreqs; i++)
-        if (nb->reqs[i]->cancelled)
+        if (nb->reqs[i]->cancelled && !nb->reqs[i]->end_sent)
             return t;
     for (size_t i = 0; i < nb->nx; i++) {
         net_xfer *x = nb->xs[i];
-        if (x->dead || all_ended(x))
+        if (x->dead || (all_ended(x) && !draining(x)))
             return t;
         if (x->state == X_QUEUED && nb->running < nb->concurrency)
             return t;
