@@ -10,6 +10,7 @@
 #include "tui/dialog.h"
 #include "tui/view.h"
 #include "tui/view_compare.h"
+#include "core/formats.h"
 #include "core/mem.h"
 #include "core/text.h"
 #include <curses.h>
@@ -159,12 +160,19 @@ void app_mark_changed(app *a, int32_t id)
 int app_is_attractor(app *a, int32_t id)
 {
     tree_node *n = tree_get(a->ses.t, id);
-    return n && (n->marks & TREE_MARK_ATTRACTOR);
+    if (!n)
+        return 0;
+    if (n->marks & TREE_MARK_ATTRACTOR)
+        return 1;
+    return id >= 0 && (size_t)id < a->attr_member_cap && a->attr_member[id] == 1;
 }
 
 size_t app_attractor_items(app *a, app_attractor_item *out, size_t max)
 {
     size_t n = 0;
+    for (size_t i = 0; i < a->nattr_items && n < max; i++)
+        if (tree_get(a->ses.t, a->attr_items[i].id))
+            out[n++] = a->attr_items[i];
     for (size_t i = 0; i < a->nmarked && n < max; i++) {
         tree_node *m = tree_get(a->ses.t, a->marked[i]);
         if (!m || !(m->marks & TREE_MARK_ATTRACTOR))
@@ -175,6 +183,55 @@ size_t app_attractor_items(app *a, app_attractor_item *out, size_t max)
         n++;
     }
     return n;
+}
+
+/* Detected attractors are recomputed from the index when the tree has changed, at most
+ * every ATTR_REFRESH seconds (longer when a refresh is slow) and only after the keyboard
+ * has been quiet for a moment, so typing never waits for the analysis.  The UI draws from
+ * this copy: a per-node membership map and the first ATTR_ITEMS of the list. */
+#define ATTR_MAX_NODES 200000
+#define ATTR_REFRESH 2.0
+#define ATTR_ITEMS 64
+
+static void attr_items_clear(app *a)
+{
+    for (size_t i = 0; i < a->nattr_items; i++)
+        free((char *)a->attr_items[i].text);
+    a->nattr_items = 0;
+}
+
+static void attr_refresh(app *a)
+{
+    double t0 = app_now();
+    const attractor *list;
+    size_t n = attractor_list(a->attr, &list);
+    size_t cap = (size_t)tree_capacity(a->ses.t);
+    if (cap > a->attr_member_cap) {
+        a->attr_member = xrealloc(a->attr_member, cap ? cap : 1);
+        a->attr_member_cap = cap;
+    }
+    memset(a->attr_member, 0, a->attr_member_cap);
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < list[i].nmembers; k++) {
+            int32_t id = list[i].members[k];
+            if (id >= 0 && (size_t)id < a->attr_member_cap &&
+                (list[i].kind == ATTRACTOR_CONTINUATION || !a->attr_member[id]))
+                a->attr_member[id] = list[i].kind == ATTRACTOR_CONTINUATION ? 1 : 2;
+        }
+    attr_items_clear(a);
+    if (!a->attr_items)
+        a->attr_items = xcalloc(ATTR_ITEMS, sizeof *a->attr_items);
+    for (size_t i = 0; i < n && i < ATTR_ITEMS; i++) {
+        app_attractor_item *it = &a->attr_items[a->nattr_items++];
+        it->id = list[i].example;
+        snprintf(it->label, sizeof it->label, "%s%zu in %zu contexts ",
+                 list[i].kind == ATTRACTOR_PHRASE ? "phrase, " : "", list[i].nmembers, list[i].support);
+        it->text = xstrdup(list[i].text ? list[i].text : "");
+    }
+    a->attr_dirty = 0;
+    a->attr_last = app_now();
+    a->attr_cost = a->attr_last - t0;
+    a->pending |= APP_CH_DRAW;
 }
 
 /* ---- generation --------------------------------------------------------------------- */
@@ -299,10 +356,68 @@ unsigned app_branch_alt(app *a)
     return f | APP_CH_DRAW | APP_CH_SAVE;
 }
 
+int app_is_streaming(app *a, int32_t id)
+{
+    int n = a->g ? grow_active(a->g) : 0;
+    for (int i = 0; i < n; i++) {
+        const grow_request *r = grow_request_at(a->g, i);
+        for (int k = 0; k < r->k; k++)
+            if (r->nodes[k] == id)
+                return 1;
+    }
+    return 0;
+}
+
+/* Export: choose a format, then the output file (a default next to the session). */
+static const char *const export_names[] = {
+    "json   the session file (termloom's own format)",
+    "loom   socketteer/loom tree JSON",
+    "jsonl  one line per node and per token",
+    "md     Markdown of the path to the cursor",
+    "dot    Graphviz graph, attractors coloured",
+};
+static const char *const export_keys[] = { "json", "loom", "jsonl", "md", "dot" };
+static const char *const export_ext[] = { "json", "loom.json", "jsonl", "md", "dot" };
+static int export_choice;
+
+static unsigned on_export_path(app *a, const char *text, size_t len)
+{
+    if (!len)
+        return APP_CH_DRAW;
+    formats_out f;
+    formats_out_parse(export_keys[export_choice], &f);
+    char err[512];
+    size_t n;
+    char *data = formats_export(&a->ses, f, a->ses.cursor, &n, err, sizeof err);
+    if (!data) {
+        app_message(a, 1, "export failed: %s", err);
+        return APP_CH_DRAW;
+    }
+    if (session_write_file(text, data, n, err, sizeof err) < 0)
+        app_message(a, 1, "export failed: %s", err);
+    else
+        app_message(a, 0, "exported %s to %s (%zu bytes)", export_keys[export_choice], text, n);
+    free(data);
+    return APP_CH_DRAW;
+}
+
+static unsigned on_export_choice(app *a, int choice)
+{
+    export_choice = choice;
+    char *def;
+    const char *base = a->path ? a->path : "termloom-session.json";
+    size_t bl = strlen(base);
+    if (bl > 5 && !strcmp(base + bl - 5, ".json"))
+        bl -= 5;
+    def = xasprintf("%.*s.export.%s", (int)bl, base, export_ext[choice]);
+    dialog_prompt(a, "export to: ", def, strlen(def), on_export_path);
+    free(def);
+    return APP_CH_DRAW;
+}
+
 unsigned app_export(app *a)
 {
-    app_message(a, 1, "export: not available yet (the export formats module has not landed); "
-                      "the session file itself is JSON: %s", a->path ? a->path : "(none)");
+    dialog_chooser(a, " Export ", export_names, (int)(sizeof export_names / sizeof *export_names), on_export_choice);
     return APP_CH_DRAW;
 }
 
@@ -440,6 +555,7 @@ static void on_tree(void *ud, tree *t, int kind, int32_t id)
     (void)id;
     a->pending |= APP_CH_DRAW;
     a->unsaved = 1;
+    a->attr_dirty = 1;
     if (kind != TREE_EV_TEXT)
         a->save_soon = 1;
 }
@@ -674,6 +790,10 @@ void app_init_view(app *a, tree *t, int32_t cursor)
     a->save_fd = -1;
     a->tree_top = cursor;
     a->merge = merge_index_new(a->ses.t, a->ses.settings.merge_threshold);
+    if (tree_count(a->ses.t) <= ATTR_MAX_NODES) {
+        a->attr = attractor_index_new(a->ses.t, a->ses.settings.merge_threshold, ATTRACTOR_DEFAULT_MIN_CONTEXTS);
+        a->attr_dirty = 1;
+    }
     tree_observe(a->ses.t, on_tree, a);
     /* Hand-marked attractors, once; marks change only through app_mark_changed after. */
     tree_iter it;
@@ -698,6 +818,10 @@ void app_free(app *a)
     if (a->ses.t)
         tree_unobserve(a->ses.t, on_tree, a);
     merge_index_free(a->merge);
+    attractor_index_free(a->attr);
+    attr_items_clear(a);
+    free(a->attr_items);
+    free(a->attr_member);
     session_free(&a->ses);
     cli_opts_free(&a->opts);
     free(a->path);
@@ -740,11 +864,31 @@ static int open_session(app *a, const char *file, int argc, char **argv)
     char err[1024];
     session_init(&a->ses);
     if (file && access(file, F_OK) == 0) {
-        if (session_load(&a->ses, file, err, sizeof err) < 0)
-            return cli_fail(CLI_ERR, "%s", err);
+        /* A termloom session, or another loom's file (imported; saved beside it, never
+         * over it). */
+        formats_kind kind = FORMATS_UNKNOWN;
+        int rc = formats_import_file(file, NULL, &a->ses, &kind, err, sizeof err);
+        if (rc != FORMATS_OK)
+            return cli_fail(rc == FORMATS_ERR_USAGE ? CLI_USAGE : CLI_ERR, "%s", err);
         if (apply_explicit_flags(a, argc, argv) < 0)
             return CLI_USAGE;
-        a->path = xstrdup(file);
+        if (kind == FORMATS_SESSION) {
+            a->path = xstrdup(file);
+        } else {
+            size_t fl = strlen(file);
+            if (fl > 5 && !strcmp(file + fl - 5, ".json"))
+                fl -= 5;
+            for (int i = 0; i < 1000; i++) {
+                free(a->path);
+                a->path = i ? xasprintf("%.*s.termloom-%d.json", (int)fl, file, i)
+                            : xasprintf("%.*s.termloom.json", (int)fl, file);
+                if (access(a->path, F_OK) != 0)
+                    break;
+            }
+            if (session_save(&a->ses, a->path, err, sizeof err) < 0)
+                return cli_fail(CLI_ERR, "%s", err);
+            app_message(a, 0, "imported %s (%s); the session is saved as %s", file, formats_kind_name(kind), a->path);
+        }
         return CLI_OK;
     }
     session_free(&a->ses);
@@ -817,6 +961,7 @@ static int run(app *a)
         int r;
         while (!a->quit && (r = get_wch(&ch)) != ERR) {
             int key = r == KEY_CODE_YES ? ACTIONS_FN((int)ch) : (int)ch;
+            a->last_key = app_now();
             unsigned f = app_key(a, key);
             a->pending |= f & ~APP_CH_QUIT;
             if (f & APP_CH_SAVE)
@@ -843,6 +988,9 @@ static int run(app *a)
             }
         }
         autosave(a, now);
+        if (a->attr && a->attr_dirty && a->last_draw > 0 && now - a->last_key >= 0.4 &&
+            now - a->attr_last >= (ATTR_REFRESH > 20 * a->attr_cost ? ATTR_REFRESH : 20 * a->attr_cost))
+            attr_refresh(a);
         if ((a->pending & APP_CH_DRAW) && now - a->last_draw >= FRAME_SECONDS) {
             a->pending &= ~(unsigned)APP_CH_DRAW;
             app_draw(a);

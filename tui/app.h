@@ -10,6 +10,7 @@
  *    changes at once, streaming text at most once a second), never blocking the keys. */
 #ifndef TUI_APP_H
 #define TUI_APP_H
+#include "core/attractor.h"
 #include "core/grow.h"
 #include "core/merge.h"
 #include "core/session.h"
@@ -34,16 +35,16 @@ typedef enum {
 
 typedef struct { int y, x, h, w; } app_rect;
 
+/* One row of the attractor list: a node to jump to, a label ("×5 in 4 contexts "), and the
+ * text to show (NULL: the node's text). */
+typedef struct { int32_t id; char label[48]; const char *text; } app_attractor_item;
+
 typedef struct app app;
 typedef unsigned (*app_text_fn)(app *a, const char *text, size_t len);
 typedef unsigned (*app_confirm_fn)(app *a, int yes);
 typedef unsigned (*app_choice_fn)(app *a, int choice);
 
 typedef struct { int32_t id; int index; } app_undo;
-
-/* One row of the attractor list: a node to jump to, a label ("×5 in 4 contexts "), and the
- * text to show (NULL: the node's text). */
-typedef struct { int32_t id; char label[48]; const char *text; } app_attractor_item;
 
 struct app {
     cli_opts     opts;
@@ -52,7 +53,13 @@ struct app {
     backend     *b;
     grow        *g;
     merge_index *merge;
-    void        *attr_index;    /* attractor_index *, when that module is present */
+    attractor_index *attr;      /* detected attractors (NULL: tree too big, see app.c) */
+    uint8_t     *attr_member;   /* per node id: 1 member of a continuation attractor, 2 of a phrase */
+    size_t       attr_member_cap;
+    app_attractor_item *attr_items;   /* the detected list as of the last refresh, best first */
+    size_t       nattr_items;
+    int          attr_dirty;    /* the tree changed since the last refresh */
+    double       attr_last, attr_cost;
     theme        th;
     int          utf8;          /* the terminal takes UTF-8 */
     unsigned     tflags;        /* text_* flags for drawing (TEXT_ASCII when not UTF-8) */
@@ -132,6 +139,7 @@ struct app {
 
     unsigned     pending;       /* APP_CH_* accumulated since the last frame */
     double       last_draw;
+    double       last_key;
     int          quit;
     void        *compare;       /* the compare view's state (tui/view_compare.c) */
 };
@@ -159,6 +167,8 @@ void     app_mark_changed(app *a, int32_t id);
 /* Branches from the chosen alternative of the selected token: a forced-token sibling of the
  * cursor holding the tokens before it and the alternative, then k branches from there. */
 unsigned app_branch_alt(app *a);
+/* The node is being written by a request in flight. */
+int      app_is_streaming(app *a, int32_t id);
 /* The export chooser. */
 unsigned app_export(app *a);
 /* Reloads the theme named in the settings. */

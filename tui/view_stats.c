@@ -43,9 +43,10 @@ void view_stats(app *a, app_rect r)
     double slp, ppl;
     size_t nk = entropy_sequence(n, &slp, &ppl);
     if (nk)
-        snprintf(v, sizeof v, "%s, %u tokens, logprob %.2f, ppl %.2f", fin ? fin : "open", n->ntokens, slp, ppl);
+        snprintf(v, sizeof v, "%s, %u tokens, logprob %.2f, ppl %.2f",
+                 fin ? fin : app_is_streaming(a, id) ? "generating" : "open", n->ntokens, slp, ppl);
     else
-        snprintf(v, sizeof v, "%s, %u tokens", fin ? fin : n->origin == TREE_ORIGIN_MODEL ? "generating" : "-", n->ntokens);
+        snprintf(v, sizeof v, "%s, %u tokens", fin ? fin : app_is_streaming(a, id) ? "generating" : "-", n->ntokens);
     line(a, r, &y, "finish   ", v, (n->flags & TREE_FLAG_INCOMPLETE) ? theme_attr(THEME_incomplete) : norm);
     entropy_node_t en;
     entropy_node(n, &en);
@@ -74,7 +75,8 @@ void view_stats(app *a, app_rect r)
     app_attractor_item items[16];
     size_t nitems = app_attractor_items(a, items, 16);
     snprintf(v, sizeof v, "%zu (A next)", nitems);
-    line(a, r, &y, "attractors ", nitems ? v : "none yet (m marks one)", theme_attr(THEME_dim));
+    line(a, r, &y, "attractors ", nitems ? v : a->attr ? "none yet (m marks one)"
+                                  : "detection off above 200,000 nodes (m marks by hand)", theme_attr(THEME_dim));
     for (size_t i = 0; i < nitems && y < r.y + r.h; i++, shown++) {
         int x = r.x;
         x += view_puts(a, y, x, 2, view_glyph(a, "\xe2\x97\x86 ", "@ "), theme_attr(THEME_attractor));

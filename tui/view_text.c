@@ -54,6 +54,12 @@ void view_text(app *a, app_rect r)
     buf text = {0};
     span *sp = NULL;
     size_t nsp = 0, capsp = 0;
+    /* Phrase attractors inside the current node, underlined (only from a fresh index:
+     * asking a stale one would run the analysis inside the frame). */
+    attractor_span *ph = NULL;
+    size_t nph = 0, ph_base = 0, ph_skip = 0;
+    if (a->attr && !a->attr_dirty)
+        nph = attractor_spans(a->attr, a->ses.cursor, &ph);
     for (size_t i = nids; i-- > 0;) {
         tree_node *n = tree_get(t, ids[i]);
         const char *s = n->text;
@@ -64,6 +70,10 @@ void view_text(app *a, app_rect r)
                 skip++;
         }
         size_t base = text.len;
+        if (i == 0) {
+            ph_base = base;
+            ph_skip = skip;
+        }
         if (n->parent == TREE_NONE)
             add_span(&sp, &nsp, &capsp, base, theme_attr(THEME_prompt));
         else if (i > 0)
@@ -112,6 +122,9 @@ void view_text(app *a, app_rect r)
             while (si > 0 && sp[si].start > c.off)
                 si--;
             unsigned long at = nsp ? sp[si].attr : theme_attr(THEME_text);
+            for (size_t k = 0; k < nph; k++)
+                if (c.off + ph_skip >= ph_base + ph[k].start && c.off + ph_skip < ph_base + ph[k].end)
+                    at |= A_UNDERLINE;
             if (c.kind == TEXT_CELL_TAB) {
                 int tw = 4 - col % 4;
                 if (col + tw > w)
@@ -130,5 +143,6 @@ void view_text(app *a, app_rect r)
                   theme_attr(a->focus == APP_PANEL_TEXT ? THEME_title_focus : THEME_title));
     free(lines);
     free(sp);
+    free(ph);
     buf_free(&text);
 }

@@ -223,12 +223,12 @@ static void draw_row(app *a, walker *w, int y, app_rect r)
     }
     if ((n->marks & TREE_MARK_BOOKMARK) && x < end)
         x += view_puts(a, y, x, end - x, view_glyph(a, "\xe2\x98\x85 ", "* "), cur ? base : theme_attr(THEME_bookmark));
-    int attractor = (n->marks & TREE_MARK_ATTRACTOR) || app_is_attractor(a, id);
-    if (attractor && x < end)
+    int is_attr = (n->marks & TREE_MARK_ATTRACTOR) || app_is_attractor(a, id);
+    if (is_attr && x < end)
         x += view_puts(a, y, x, end - x, view_glyph(a, "\xe2\x97\x86 ", "@ "), cur ? base : theme_attr(THEME_attractor));
     if ((n->flags & TREE_FLAG_INCOMPLETE) && x < end)
         x += view_puts(a, y, x, end - x, view_glyph(a, "\xe2\x9c\x97 ", "! "), cur ? base : theme_attr(THEME_incomplete));
-    else if (n->origin == TREE_ORIGIN_MODEL && !n->finish && x < end)
+    else if (x < end && app_is_streaming(a, id))
         x += view_puts(a, y, x, end - x, view_glyph(a, "\xe2\x80\xa6 ", "~ "), cur ? base : theme_attr(THEME_busy));
     else if (n->origin == TREE_ORIGIN_FORCED && x < end)
         x += view_puts(a, y, x, end - x, view_glyph(a, "\xe2\x86\xb3 ", "> "), cur ? base : theme_attr(THEME_dim));
@@ -249,7 +249,7 @@ static void draw_row(app *a, walker *w, int y, app_rect r)
         len--;
     }
     unsigned long ta = base;
-    if (!cur && attractor)
+    if (!cur && is_attr)
         ta = theme_attr(THEME_attractor);
     if (!cur && n->flags & TREE_FLAG_INCOMPLETE)
         ta = theme_attr(THEME_incomplete);
@@ -259,7 +259,7 @@ static void draw_row(app *a, walker *w, int y, app_rect r)
     if (label)
         view_puts(a, y, x, end - x, label, cur ? base : theme_attr(THEME_dim));
     else if (!len)
-        view_puts(a, y, x, end - x, n->origin == TREE_ORIGIN_MODEL && !n->finish ? "" : "(empty)",
+        view_puts(a, y, x, end - x, app_is_streaming(a, id) ? "" : "(empty)",
                   cur ? base : theme_attr(THEME_dim));
     else
         view_put(a, y, x, end - x, s, len, ta, TEXT_NL_VISIBLE);
