@@ -1715,6 +1715,15 @@ static int p_tokens(cur *c, scratch *S)
     return eat(c, ']');
 }
 
+/* An exactly sized copy (at least one byte, so that the pointer is never NULL). */
+static void *copy_of(const void *src, size_t n)
+{
+    void *p = xmalloc(n ? n : 1);
+    if (n)
+        memcpy(p, src, n);
+    return p;
+}
+
 /* One node line into a pending node.  1 done, 0 give the line to jansson. */
 static int fast_node(loader *L, scratch *S, const char *line, size_t len)
 {
@@ -1851,21 +1860,38 @@ static int fast_node(loader *L, scratch *S, const char *line, size_t len)
     n->text[S->text.n] = 0;
     n->text_len = (uint32_t)S->text.n;
     n->text_cap = n->text_len + 1;
-    n->children = xmalloc((S->nch ? S->nch : 1) * sizeof *n->children);
-    memcpy(n->children, S->ch, S->nch * sizeof *n->children);
+    n->children = copy_of(S->ch, S->nch * sizeof *n->children);
     n->nchildren = n->cap_children = (uint32_t)S->nch;
     if (seen & K_TOKENS) {
-        n->tokens = xmalloc((S->ntok ? S->ntok : 1) * sizeof *n->tokens);
-        memcpy(n->tokens, S->tok, S->ntok * sizeof *n->tokens);
+        n->tokens = copy_of(S->tok, S->ntok * sizeof *n->tokens);
         n->ntokens = n->cap_tokens = (uint32_t)S->ntok;
-        n->tops = xmalloc((S->ntop ? S->ntop : 1) * sizeof *n->tops);
-        memcpy(n->tops, S->top, S->ntop * sizeof *n->tops);
+        n->tops = copy_of(S->top, S->ntop * sizeof *n->tops);
         n->ntops = n->cap_tops = (uint32_t)S->ntop;
-        n->pool = xmalloc(S->pool.n ? S->pool.n : 1);
-        memcpy(n->pool, S->pool.b, S->pool.n);
+        n->pool = copy_of(S->pool.b, S->pool.n);
         n->pool_len = n->pool_cap = (uint32_t)S->pool.n;
     }
     return 1;
+}
+
+/* Open brackets and braces at the end of s[0..n), outside strings (-1: inside a string). */
+static int nesting(const char *s, size_t n)
+{
+    int depth = 0, in_str = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = 0;
+        } else if (c == '"')
+            in_str = 1;
+        else if (c == '{' || c == '[')
+            depth++;
+        else if (c == '}' || c == ']')
+            depth--;
+    }
+    return in_str ? -1 : depth;
 }
 
 /* 1: loaded (or a real problem found) with L set; 0: not the layout, use the whole-document
@@ -1881,6 +1907,8 @@ static int load_lines(loader *L, lines *src, session *s, int *rc)
     len = trim_end(line, len);
     if (len < sizeof tail_key || line[0] != '{' || memcmp(line + len - (sizeof tail_key - 1), tail_key, sizeof tail_key - 1))
         return 0;
+    if (nesting(line, len - (sizeof tail_key - 1)) != 1)
+        return 0;                              /* that "nodes" is not the top-level one */
     buf head = {0};
     buf_add(&head, line, len - 1);             /* ... "nodes":   (the '[' dropped) */
     buf_adds(&head, "[]");
@@ -1968,9 +1996,24 @@ static int load_doc(loader *L, json_t *doc, session *s)
     return finish(L, doc, s);
 }
 
+/* Messages quote input (jansson's "near '...'"): keep them one printable line. */
+static void one_line(char *m)
+{
+    unsigned char *p = (unsigned char *)m;
+    while (*p) {
+        size_t k = *p >= 0x80 ? utf8_seq(p, strlen((char *)p)) : 1;
+        if (*p < 0x20 || *p == 0x7f || !k) {
+            *p++ = '?';
+            continue;
+        }
+        p += k;
+    }
+}
+
 static int load_result(loader *L, session *s, int rc, char *err, size_t errlen)
 {
     if (rc < 0) {
+        one_line(L->msg);
         snprintf(err, errlen, "%s: %s", L->name, L->msg);
         session_free(s);
         session_init(s);

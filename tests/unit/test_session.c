@@ -400,6 +400,12 @@ TEST(session_parsers_agree)
     CHECK_NEAR(tree_get(s.t, 1)->tokens[2].tok.logprob, -0.000123456789, 1e-12);
     free(expect), free(d);
     session_free(&s);
+    /* found by the fuzzer: the first line's "nodes" belongs to "settings", not the top level */
+    static const char nested[] =
+        "{\"format\":\"termloom-session\",\"version\":1,\"settings\":{\"x\":1,\"nodes\":[\n"
+        "{\"id\":0,\"parent\":null,\"origin\":\"prompt\",\"text\":\"p\",\"children\":[]}\n"
+        "]},\"root\":0,\"nodes\":[]}\n";
+    check_bad(nested, strlen(nested), "root is 0 but there are no nodes", "nested nodes");
 }
 
 TEST(session_invalid_files_name_the_problem)
