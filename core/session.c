@@ -189,31 +189,10 @@ static const double pow10_tab[] = {
     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 };
 
-/* printf's %.{prec}g of a finite x, without the trailing zeros, when x needs at most prec
- * significant digits to come back as the same float; 0 when it does not (or cannot be
- * decided exactly here).  m / 10^k with both exact is one correctly rounded division, the
- * same value strtod gives for the decimal text, so the check is exact. */
-static int fmt_float_prec(char *out_s, float f, int prec)
+/* The decimal m (exactly prec digits) × 10^(e - prec + 1) as printf's %g would print it,
+ * without trailing zeros. */
+static int fmt_digits(char *out_s, int neg, long long m, int prec, int e)
 {
-    double x = fabs((double)f);
-    int e = (int)floor(log10(x));
-    int k = prec - 1 - e;
-    if (k > 22 || k < -22)
-        return 0;
-    double scaled = k >= 0 ? x * pow10_tab[k] : x / pow10_tab[-k];
-    long long m = llround(scaled);
-    if ((double)m >= pow10_tab[prec]) {     /* rounding carried into a new digit */
-        e++;
-        k--;
-        if (k > 22 || k < -22)
-            return 0;
-        m = llround(k >= 0 ? x * pow10_tab[k] : x / pow10_tab[-k]);
-    }
-    if ((double)m < pow10_tab[prec - 1])
-        return 0;                           /* log10 landed on the wrong side */
-    double back = k >= 0 ? (double)m / pow10_tab[k] : (double)m * pow10_tab[-k];
-    if ((float)back != fabsf(f))
-        return 0;
     char d[24];
     for (int i = prec - 1; i >= 0; i--, m /= 10)
         d[i] = (char)('0' + m % 10);
@@ -221,7 +200,7 @@ static int fmt_float_prec(char *out_s, float f, int prec)
     while (nd > 1 && d[nd - 1] == '0')
         nd--;
     char *p = out_s;
-    if (f < 0)
+    if (neg)
         *p++ = '-';
     if (e < -4 || e >= prec) {              /* d.ddde±XX */
         *p++ = d[0];
@@ -251,6 +230,52 @@ static int fmt_float_prec(char *out_s, float f, int prec)
     return (int)(p - out_s);
 }
 
+/* The shortest of 6..9 significant digits that reads back as the same float; 0 when this
+ * cannot decide exactly (then the caller uses printf).  9 digits are computed once and
+ * rounded down; each candidate is checked by converting it back: m / 10^k with both exact
+ * is one correctly rounded division, the same double strtod gives for the text. */
+static int fmt_float(char *out_s, float f)
+{
+    static const long long p10[] = { 1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
+                                     100000000, 1000000000 };
+    double x = fabs((double)f);
+    int e2;
+    frexp(x, &e2);
+    int e = (int)floor((double)(e2 - 1) * 0.30102999566398120);
+    long long m9 = 0;
+    for (int tries = 0; tries < 3; tries++) {
+        int k = 8 - e;
+        if (k > 22 || k < -22)
+            return 0;
+        m9 = llround(k >= 0 ? x * pow10_tab[k] : x / pow10_tab[-k]);
+        if (m9 >= p10[9])
+            e++;
+        else if (m9 < p10[8])
+            e--;
+        else
+            break;
+    }
+    if (m9 < p10[8] || m9 >= p10[9])
+        return 0;
+    for (int prec = 6; prec <= 9; prec++) {
+        long long dv = p10[9 - prec], m = m9 / dv, r = m9 % dv;
+        int ee = e;
+        if (2 * r >= dv)
+            m++;
+        if (m >= p10[prec]) {                 /* 9999995 → 1000000: one digit more */
+            m /= 10;
+            ee++;
+        }
+        int k = prec - 1 - ee;
+        if (k > 22 || k < -22)
+            continue;
+        double back = k >= 0 ? (double)m / pow10_tab[k] : (double)m * pow10_tab[-k];
+        if ((float)back == (float)x)
+            return fmt_digits(out_s, f < 0, m, prec, ee);
+    }
+    return 0;
+}
+
 /* A logprob: a float written with the fewest digits (6 to 9) that read back as the same
  * float; null when it is not finite (JSON has no NaN or infinity). */
 static void out_float(out *o, float f)
@@ -264,12 +289,10 @@ static void out_float(out *o, float f)
         out_c(o, '0');
         return;
     }
-    for (int prec = 6; prec <= 9; prec++) {
-        int n = fmt_float_prec(tmp, f, prec);
-        if (n > 0) {
-            out_raw(o, tmp, (size_t)n);
-            return;
-        }
+    int n = fmt_float(tmp, f);
+    if (n > 0) {
+        out_raw(o, tmp, (size_t)n);
+        return;
     }
     for (int prec = 6; prec <= 9; prec++) {   /* extreme exponents: the slow exact way */
         snprintf(tmp, sizeof tmp, "%.*g", prec, (double)f);

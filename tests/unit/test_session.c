@@ -614,3 +614,61 @@ TEST(session_new_prompt_and_empty_session)
     CHECK_INT(tree_count(s.t), 1);
     session_free(&s);
 }
+
+TEST(session_logprobs_round_trip_exactly)
+{
+    /* 100,000 floats over the whole finite range come back bit for bit, written short */
+    session s, s2;
+    char err[512];
+    session_init(&s);
+    session_new_prompt(&s, "p");
+    int32_t id = tree_add_child(s.t, tree_root(s.t), TREE_ORIGIN_MODEL, "", 0);
+    uint32_t x = 2463534242u;
+    float want[1000];
+    for (int k = 0; k < 100; k++) {
+        tree_alt alts[10];
+        for (int i = 0; i < 1000; i++) {
+            float f;
+            do {
+                x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+                uint32_t bits = x;
+                if (i % 3 == 0)                       /* plenty of ordinary logprobs too */
+                    bits = (x & 0x807fffffu) | ((0x7au + (x >> 28)) << 23);
+                memcpy(&f, &bits, sizeof f);
+            } while (!isfinite(f));
+            want[i] = f;
+        }
+        tree_clear_tokens(s.t, id);
+        for (int i = 0; i < 1000; i += 10) {
+            for (int j = 0; j < 10; j++)
+                alts[j] = (tree_alt){ "t", 1, want[i + j] };
+            tree_append_token(s.t, id, "t", 1, want[i], alts, 10, 0);
+        }
+        size_t n;
+        char *d = session_dump(&s, &n);
+        session_init(&s2);
+        REQUIRE(session_load_mem(&s2, d, n, "f.json", err, sizeof err) == 0);
+        tree_node *nd = tree_get(s2.t, id);
+        REQUIRE(nd && nd->ntokens == 100);
+        int bad = 0;
+        for (int i = 0; i < 1000 && bad < 3; i++) {
+            float got = nd->tops[i].logprob;
+            if (memcmp(&got, &want[i], sizeof got) && !(got == 0 && want[i] == 0)) {
+                CHECKF(0, "%.9g came back as %.9g", (double)want[i], (double)got);
+                bad++;
+            }
+        }
+        free(d);
+        session_free(&s2);
+    }
+    /* short forms */
+    tree_clear_tokens(s.t, id);
+    tree_alt a[] = { { "a", 1, -0.5 }, { "b", 1, -2.4 }, { "c", 1, -1e-7 }, { "d", 1, -123456.0 }, { "e", 1, -1e10 } };
+    tree_append_token(s.t, id, "a", 1, -0.5, a, 5, 0);
+    size_t n;
+    char *d = session_dump(&s, &n);
+    CHECKF(strstr(d, "\"logprob\":-0.5}") && strstr(d, "\"logprob\":-2.4}") && strstr(d, "\"logprob\":-1e-07}")
+           && strstr(d, "\"logprob\":-123456}") && strstr(d, "\"logprob\":-1e+10}"), "%s", d);
+    free(d);
+    session_free(&s);
+}
