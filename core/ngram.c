@@ -544,7 +544,9 @@ static int64_t gram_entry(const ngram_model *m, const uint32_t *ids, size_t k)
     return e;
 }
 
-void ngram_distribution(const ngram_model *m, const uint32_t *ctx, size_t nctx, double *p)
+const double *ngram_unigram(const ngram_model *m) { return m->p1; }
+
+double ngram_distribution(const ngram_model *m, const uint32_t *ctx, size_t nctx, double *p)
 {
     size_t use = nctx < (size_t)m->order - 1 ? nctx : (size_t)m->order - 1;
     const uint32_t *h = ctx + (nctx - use);
@@ -567,4 +569,5 @@ void ngram_distribution(const ngram_model *m, const uint32_t *ctx, size_t nctx, 
         for (uint32_t j = st->start[c[k]]; j < st->start[c[k] + 1]; j++)
             p[st->succ_w[j]] += w[k] * st->succ_a[j];
     }
+    return mult;
 }

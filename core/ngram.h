@@ -54,8 +54,12 @@ void     ngram_discounts(const ngram_model *m, int order, double d[3]);
 /* The last (order-1) token ids of text, oldest first; returns how many (fewer when the
  * text is short).  ids must hold NGRAM_MAX_ORDER - 1 entries. */
 size_t ngram_context(const ngram_model *m, const char *text, size_t len, uint32_t *ids);
-/* The exact next-token distribution after the context ids: p[id] for every id. */
-void   ngram_distribution(const ngram_model *m, const uint32_t *ctx, size_t nctx, double *p);
+/* The exact next-token distribution after the context ids: p[id] for every id.
+ * Returns w, the weight the context leaves to the order-1 distribution: every id that no
+ * higher order contributed to has p[id] == w * ngram_unigram(m)[id] exactly. */
+double ngram_distribution(const ngram_model *m, const uint32_t *ctx, size_t nctx, double *p);
+/* The order-1 distribution (uniform base included), vocab_size entries. */
+const double *ngram_unigram(const ngram_model *m);
 
 /* The builtin backend (core/backend.h) over a model trained on corpus_path (NULL: the
  * built-in corpus).  start() only records the request; pump() samples for a few

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #define PUMP_BUDGET_NS 4000000L   /* sampling time per pump call */
+#define MAX_ALTS 100               /* alternatives per token at most (settings allow 100) */
 
 typedef struct {
     uint32_t id;
@@ -45,6 +46,7 @@ typedef struct {
     int     end_sent;
     double  temperature, top_p;
     int     max_tokens, logprobs;
+    double *p1pow;               /* order-1 probabilities ^ (1/temperature), made once */
     char   *stop[SETTINGS_MAX_STOP];
     int     nstop;
     size_t  max_stop;
@@ -55,6 +57,8 @@ typedef struct {
     backend      base;
     ngram_model *m;
     double      *p;              /* the distribution, per step */
+    double       mult;           /* its weight on the order-1 distribution */
+    double       octave_mass[1024];
     double      *q;              /* sampling weights */
     uint32_t    *order;          /* ids sorted by weight (top_p) */
     request    **reqs;
@@ -153,38 +157,74 @@ static size_t nucleus(uint32_t *ids, size_t n, const double *q, double keep)
     return lo;
 }
 
-/* Picks the next token from nb->p (ids 1..V-1; the unknown token is never sampled). */
-static uint32_t sample(ngram_backend *nb, const request *r, branch *br)
+/* Weight octave of q >= 0 (its binary exponent), 0..1023 for q <= 1. */
+static unsigned octave(double q)
+{
+    uint64_t bits;
+    memcpy(&bits, &q, sizeof bits);
+    unsigned e = (unsigned)(bits >> 52) & 0x7ff;
+    return e > 1023 ? 1023 : e;
+}
+
+/* Puts the nucleus (the smallest set of best ids by `better` whose weights reach keep) in
+ * nb->order[0..cut) and returns cut.  Octaves of weight above the one where the mass
+ * reaches keep are wholly in; only that octave is ordered, by quickselect. */
+static size_t nucleus_select(ngram_backend *nb, const double *q, size_t v, double keep)
+{
+    double *mass = nb->octave_mass, cum = 0;
+    memset(mass, 0, 1024 * sizeof *mass);
+    for (size_t i = 1; i < v; i++)
+        mass[octave(q[i])] += q[i];
+    int e = 1023;
+    for (; e > 0 && cum + mass[e] < keep; e--)
+        cum += mass[e];
+    uint32_t *ids = nb->order;
+    size_t above = 0, at = v;
+    for (uint32_t i = 1; i < v; i++) {
+        unsigned o = octave(q[i]);
+        if (o > (unsigned)e)
+            ids[above++] = i;
+        else if (o == (unsigned)e)
+            ids[--at] = i;
+    }
+    memmove(ids + above, ids + at, (v - at) * sizeof *ids);
+    return above + nucleus(ids + above, v - at, q, keep - cum);
+}
+
+/* Picks the next token from nb->p (ids 1..V-1; the unknown token is never sampled);
+ * best is the most probable one. */
+static uint32_t sample(ngram_backend *nb, request *r, branch *br, uint32_t best)
 {
     size_t v = ngram_vocab_size(nb->m);
     const double *p = nb->p;
     if (v < 2)
         return 0;
-    uint32_t best = 1;
-    if (r->temperature <= 0 || r->top_p <= 0 || r->temperature != 1.0) {
-        for (uint32_t i = 2; i < v; i++)
-            if (p[i] > p[best])
-                best = i;
-        if (r->temperature <= 0 || r->top_p <= 0)
-            return best;
-    }
+    if (r->temperature <= 0 || r->top_p <= 0)
+        return best;
     const double *q = p;
     double total = 0;
     if (r->temperature == 1.0) {
         for (size_t i = 1; i < v; i++)
             total += p[i];
     } else {
-        /* p^(1/T), scaled by the largest so small temperatures do not underflow. */
+        /* p^(1/T), scaled by the largest so small temperatures do not underflow.  Most
+         * ids hold only the order-1 share, w * p1[id]: for those, (w/pmax)^(1/T) times
+         * p1[id]^(1/T), made once per request, saves an exp() per id and step. */
         double lmax = log(p[best]), inv = 1.0 / r->temperature, *w = nb->q;
+        const double *p1 = ngram_unigram(nb->m);
+        if (!r->p1pow) {
+            r->p1pow = xmalloc(v * sizeof *r->p1pow);
+            for (size_t i = 0; i < v; i++)
+                r->p1pow[i] = exp(log(p1[i]) * inv);
+        }
+        double scale = exp((log(nb->mult) - lmax) * inv);
         for (size_t i = 1; i < v; i++)
-            total += w[i] = exp((log(p[i]) - lmax) * inv);
+            total += w[i] = p[i] == nb->mult * p1[i] ? scale * r->p1pow[i]
+                                                     : exp((log(p[i]) - lmax) * inv);
         q = w;
     }
     if (r->top_p < 1.0) {
-        size_t n = 0;
-        for (uint32_t i = 1; i < v; i++)
-            nb->order[n++] = i;
-        size_t cut = nucleus(nb->order, n, q, r->top_p * total);
+        size_t cut = nucleus_select(nb, q, v, r->top_p * total);
         double mass = 0;
         for (size_t i = 0; i < cut; i++)
             mass += q[nb->order[i]];
@@ -205,35 +245,21 @@ static uint32_t sample(ngram_backend *nb, const request *r, branch *br)
     return (uint32_t)v - 1;   /* rounding left x a hair above 0 */
 }
 
-/* The `want` most probable known tokens of nb->p, most probable first, into br->alts. */
-static void top_alternatives(ngram_backend *nb, branch *br, int want, pend_token *pt)
+/* The `want` (>= 1) most probable known ids of p, most probable first (ties: lower id). */
+static size_t top_ids(const double *p, size_t v, uint32_t *ids, size_t want)
 {
-    size_t v = ngram_vocab_size(nb->m);
-    const double *p = nb->p;
-    pt->alt = (uint32_t)br->nalts;
-    pt->nalt = 0;
-    if (want <= 0)
-        return;
-    if ((size_t)want > v - 1)
-        want = (int)(v - 1);
-    xgrow(&br->alts, &br->cap_alts, br->nalts + (size_t)want, sizeof *br->alts);
-    uint32_t *ids = (uint32_t *)nb->order;   /* scratch: a small sorted list */
     size_t n = 0;
     for (uint32_t i = 1; i < v; i++) {
-        if (n == (size_t)want && p[i] <= p[ids[n - 1]])
+        if (n == want && p[i] <= p[ids[n - 1]])
             continue;
-        size_t j = n < (size_t)want ? n++ : n - 1;
+        size_t j = n < want ? n++ : n - 1;
         while (j > 0 && p[ids[j - 1]] < p[i]) {
             ids[j] = ids[j - 1];
             j--;
         }
         ids[j] = i;
     }
-    for (size_t i = 0; i < n; i++) {
-        br->alts[br->nalts].id = ids[i];
-        br->alts[br->nalts++].lp = log(p[ids[i]]);
-    }
-    pt->nalt = (uint32_t)n;
+    return n;
 }
 
 /* ---- events ---- */
@@ -335,8 +361,11 @@ static size_t stop_holdback(const request *r, const buf *pend)
 static void step(ngram_backend *nb, request *r, int bi)
 {
     branch *br = &r->br[bi];
-    ngram_distribution(nb->m, br->ctx, br->nctx, nb->p);
-    uint32_t id = sample(nb, r, br);
+    nb->mult = ngram_distribution(nb->m, br->ctx, br->nctx, nb->p);
+    uint32_t top[MAX_ALTS];
+    size_t nalt = r->logprobs < 1 ? 1 : r->logprobs > MAX_ALTS ? MAX_ALTS : (size_t)r->logprobs;
+    size_t ntop = top_ids(nb->p, ngram_vocab_size(nb->m), top, nalt);
+    uint32_t id = sample(nb, r, br, ntop ? top[0] : 0);
     size_t len;
     const char *text = ngram_token_text(nb->m, id, &len);
     xgrow(&br->toks, &br->cap_toks, br->ntoks + 1, sizeof *br->toks);
@@ -345,7 +374,13 @@ static void step(ngram_backend *nb, request *r, int bi)
     pt->logprob = log(nb->p[id]);
     pt->off = br->pend.len;
     pt->len = len;
-    top_alternatives(nb, br, r->logprobs, pt);
+    pt->alt = (uint32_t)br->nalts;
+    pt->nalt = r->logprobs > 0 ? (uint32_t)ntop : 0;
+    xgrow(&br->alts, &br->cap_alts, br->nalts + pt->nalt, sizeof *br->alts);
+    for (uint32_t i = 0; i < pt->nalt; i++) {
+        br->alts[br->nalts].id = top[i];
+        br->alts[br->nalts++].lp = log(nb->p[top[i]]);
+    }
     buf_add(&br->pend, text, len);
     /* Slide the context window. */
     size_t want = (size_t)ngram_order(nb->m) - 1;
@@ -439,6 +474,7 @@ static void request_free(request *r)
     }
     for (int i = 0; i < r->nstop; i++)
         free(r->stop[i]);
+    free(r->p1pow);
     free(r->br);
     free(r);
 }
