@@ -189,7 +189,7 @@ size_t app_attractor_items(app *a, app_attractor_item *out, size_t max)
  * every ATTR_REFRESH seconds (longer when a refresh is slow) and only after the keyboard
  * has been quiet for a moment, so typing never waits for the analysis.  The UI draws from
  * this copy: a per-node membership map and the first ATTR_ITEMS of the list. */
-#define ATTR_MAX_NODES 200000
+#define ATTR_MAX_NODES 50000
 #define ATTR_REFRESH 2.0
 #define ATTR_ITEMS 64
 

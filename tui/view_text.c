@@ -96,7 +96,9 @@ void view_text(app *a, app_rect r)
                 add_span(&sp, &nsp, &capsp, base, theme_attr(THEME_current));
             }
         }
-        buf_add(&text, s + skip, len - skip);
+        /* A character cut in two by the stream waits for its other half. */
+        size_t shown = i == 0 && app_is_streaming(a, ids[i]) ? skip + text_complete_prefix(s + skip, len - skip) : len;
+        buf_add(&text, s + skip, shown - skip);
     }
     free(ids);
     if (!text.data)

@@ -244,6 +244,8 @@ static void draw_row(app *a, walker *w, int y, app_rect r)
         return;
     const char *s = n->text;
     size_t len = n->text_len;
+    if (app_is_streaming(a, id))
+        len = text_complete_prefix(s, len);
     while (len && (*s == ' ' || *s == '\n')) {
         s++;
         len--;
