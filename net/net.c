@@ -1,9 +1,6 @@
 /* net/net.c — the HTTP backends (see net.h): requests, transfers, routing, retries. */
-#include "net/net.h"
+#include "net/net_impl.h"
 #include "core/mem.h"
-#include "net/http.h"
-#include "net/sse.h"
-#include "net/wire.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,279 +8,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define NET_ATTEMPTS   4                    /* first try + 3 retries */
-#define NET_BODY_CAP   ((size_t)32 << 20)   /* a buffered (non-streamed) body */
-#define NET_EVENT_CAP  ((size_t)8 << 20)    /* one SSE event */
-
-typedef struct {
-    int  ended;
-    int  got;              /* any text or token arrived */
-    unsigned char pend[4]; /* a UTF-8 character not yet complete */
-    int  npend;
-} net_branch;
-
-typedef struct {
-    int          id;
-    int          k;
-    gen_settings s;
-    char        *context;
-    size_t       len;
-    char        *base;     /* base URL without trailing '/' */
-    net_branch  *br;
-    int          cancelled;
-    int          end_sent;  /* REQUEST_END delivered; kept while transfers still drain */
-    int          nx;        /* transfers pointing here */
-} net_req;
-
-typedef enum { X_QUEUED, X_RUNNING, X_WAITING } xstate;
-
-typedef struct {
-    net_req   *req;
-    int        first, count;   /* choice i is branch first + i */
-    http_xfer  h;
-    xstate     state;
-    int        in_multi;
-    int        dead;
-    double     due;            /* X_WAITING: when to try again */
-    int        attempt;        /* attempts made */
-    int        delivered;      /* events were delivered: never retry after that */
-    int        sse_mode;       /* -1 undecided, 0 buffered body, 1 event stream */
-    sse_parser sse;
-    int        saw_end;        /* [DONE] or a llama.cpp stop chunk */
-    int        bad_chunks;
-    char       model[128];
-} net_xfer;
-
-typedef struct {
-    backend    base;
-    wire_kind  kind;
-    char      *base_url;
-    char      *key;
-    CURLM     *multi;
-    net_req  **reqs;
-    size_t     nreqs, capreqs;
-    net_xfer **xs;
-    size_t     nx, capx;
-    char     **no_n;           /* base URLs that refused n > 1 */
-    size_t     nno_n, capno_n;
-    int        next_id;
-    int        running;
-    int        concurrency;
-    long       idle_s;
-    int        said_dns;
-    unsigned   rng;
-} net_backend;
-
 static double now_s(void) { return http_now(); }
 
 static double jitter(net_backend *nb)
 {
     nb->rng = nb->rng * 1103515245u + 12345u;
     return (double)((nb->rng >> 8) & 0xffff) / 65536.0;
-}
-
-/* ---- events ---- */
-
-/* The key must never reach the user, a log or a file: cut it out of every message. */
-static char *scrub(net_backend *nb, const char *msg)
-{
-    char *out = xstrdup(msg ? msg : "");
-    size_t kl = nb->key ? strlen(nb->key) : 0;
-    if (kl < 4)
-        return out;
-    char *p;
-    while ((p = strstr(out, nb->key))) {
-        char *n = xasprintf("%.*s[api key]%s", (int)(p - out), out, p + kl);
-        free(out);
-        out = n;
-    }
-    return out;
-}
-
-static void emit_status(net_backend *nb, const char *msg)
-{
-    char *m = scrub(nb, msg);
-    backend_event ev = { .kind = BACKEND_EV_STATUS, .request = 0, .branch = -1, .message = m,
-                         .logprob = NAN };
-    backend_emit(&nb->base, &ev);
-    free(m);
-}
-
-static void emit_piece(net_backend *nb, net_xfer *x, int b, const char *text, size_t len,
-                       int token, double lp, const tree_alt *top, size_t ntop)
-{
-    net_req *r = x->req;
-    net_branch *br = &r->br[b];
-    buf joined = { 0 };
-    if (br->npend) {
-        buf_add(&joined, br->pend, (size_t)br->npend);
-        buf_add(&joined, text, len);
-        text = joined.data;
-        len = joined.len;
-    }
-    size_t keep = sse_utf8_complete(text, len);
-    br->npend = (int)(len - keep);
-    memcpy(br->pend, text + keep, (size_t)br->npend);
-    if (token || keep) {
-        backend_event ev = { .kind = token ? BACKEND_EV_TOKEN : BACKEND_EV_TEXT,
-                             .request = r->id, .branch = b, .text = text, .len = keep,
-                             .logprob = token ? lp : NAN, .top = top, .ntop = ntop,
-                             .model = x->model[0] ? x->model : NULL };
-        br->got = 1;
-        x->delivered = 1;
-        backend_emit(&nb->base, &ev);
-    }
-    buf_free(&joined);
-}
-
-/* Ends a branch: DONE with finish, or ERROR (finish "error"/"cancelled") with message. */
-static void end_branch(net_backend *nb, net_req *r, int b, int error, const char *finish,
-                       const char *message, long status, const char *model)
-{
-    net_branch *br = &r->br[b];
-    if (br->ended)
-        return;
-    br->ended = 1;
-    if (br->npend && !r->cancelled) {   /* never completed: pass the bytes on as they are */
-        backend_event t = { .kind = BACKEND_EV_TEXT, .request = r->id, .branch = b,
-                            .text = (const char *)br->pend, .len = (size_t)br->npend, .logprob = NAN };
-        br->npend = 0;
-        backend_emit(&nb->base, &t);
-    }
-    char *m = message ? scrub(nb, message) : NULL;
-    backend_event ev = { .kind = error ? BACKEND_EV_ERROR : BACKEND_EV_DONE, .request = r->id,
-                         .branch = b, .finish = finish, .message = m, .http_status = (int)status,
-                         .logprob = NAN, .model = model && *model ? model : NULL };
-    backend_emit(&nb->base, &ev);
-    free(m);
-}
-
-/* Every unfinished branch of x fails with message. */
-static void fail_xfer(net_backend *nb, net_xfer *x, const char *message, long status)
-{
-    for (int i = 0; i < x->count; i++)
-        end_branch(nb, x->req, x->first + i, 1, x->req->cancelled ? "cancelled" : "error",
-                   message, status, x->model);
-}
-
-/* ---- parsing (called from pump only) ---- */
-
-typedef struct { net_backend *nb; net_xfer *x; } sink_ctx;
-
-static int branch_of(sink_ctx *c, int choice)
-{
-    if (choice < 0 || choice >= c->x->count || c->x->req->cancelled)
-        return -1;
-    int b = c->x->first + choice;
-    return c->x->req->br[b].ended ? -1 : b;
-}
-
-static void on_token(void *ud, int choice, const char *t, size_t n, double lp, const tree_alt *top, size_t ntop)
-{
-    sink_ctx *c = ud;
-    int b = branch_of(c, choice);
-    if (b >= 0)
-        emit_piece(c->nb, c->x, b, t, n, 1, lp, top, ntop);
-}
-
-static void on_text(void *ud, int choice, const char *t, size_t n)
-{
-    sink_ctx *c = ud;
-    int b = branch_of(c, choice);
-    if (b >= 0 && n)
-        emit_piece(c->nb, c->x, b, t, n, 0, NAN, NULL, 0);
-}
-
-static void on_finish(void *ud, int choice, const char *reason)
-{
-    sink_ctx *c = ud;
-    int b = branch_of(c, choice);
-    if (b >= 0) {
-        c->x->delivered = 1;
-        end_branch(c->nb, c->x->req, b, 0, reason, NULL, 0, c->x->model);
-    }
-}
-
-static void on_error(void *ud, int choice, const char *message)
-{
-    sink_ctx *c = ud;
-    char *line = xasprintf(c->x->sse_mode == 1 ? "the server reported an error mid-stream (%s)"
-                                               : "the server reported an error (%s)", message);
-    c->x->delivered = 1;
-    if (choice < 0) {
-        fail_xfer(c->nb, c->x, line, c->x->h.status);
-    } else {
-        int b = branch_of(c, choice);
-        if (b >= 0)
-            end_branch(c->nb, c->x->req, b, 1, "error", line, c->x->h.status, c->x->model);
-    }
-    free(line);
-}
-
-static void on_model(void *ud, const char *model)
-{
-    sink_ctx *c = ud;
-    snprintf(c->x->model, sizeof c->x->model, "%s", model);
-}
-
-static wire_sink sink_of(sink_ctx *c)
-{
-    return (wire_sink){ on_token, on_text, on_finish, on_error, on_model, c };
-}
-
-static int all_ended(net_xfer *x)
-{
-    for (int i = 0; i < x->count; i++)
-        if (!x->req->br[x->first + i].ended)
-            return 0;
-    return 1;
-}
-
-static int on_sse_event(void *ud, const char *data, size_t len)
-{
-    sink_ctx *c = ud;
-    wire_sink k = sink_of(c);
-    int r = wire_parse_chunk(c->nb->kind, data, len, &k);
-    if (r == WIRE_END) {
-        c->x->saw_end = 1;
-    } else if (r == WIRE_BAD && !c->x->dead && !c->x->req->cancelled) {
-        /* Which branch it belonged to is unknown: the whole transfer is unreliable now. */
-        c->x->bad_chunks++;
-        char *first = wire_one_line(data, len, 60);
-        char *m = xasprintf("the stream held malformed JSON (%s)", first);
-        c->x->delivered = 1;
-        fail_xfer(c->nb, c->x, m, c->x->h.status);
-        free(m);
-        free(first);
-        return 1;
-    }
-    return c->x->dead || c->x->req->cancelled || r == WIRE_END || r == WIRE_ERROR;
-}
-
-static int is_2xx(long s) { return s >= 200 && s < 300; }
-
-/* Parses what arrived so far when it is an event stream of a successful response. */
-static void parse_stream(net_backend *nb, net_xfer *x)
-{
-    if (x->sse_mode < 0 && x->h.status) {
-        x->sse_mode = is_2xx(x->h.status) && strstr(x->h.content_type, "event-stream") ? 1 : 0;
-        if (!x->sse_mode && is_2xx(x->h.status))
-            x->h.cap = NET_BODY_CAP;
-    }
-    if (x->saw_end) {   /* after [DONE]: nothing more matters */
-        http_xfer_consume(&x->h, x->h.rx.len);
-        return;
-    }
-    if (x->sse_mode != 1 || !x->h.rx.len)
-        return;
-    sink_ctx c = { nb, x };
-    size_t n = x->h.rx.len;
-    int r = sse_feed(&x->sse, x->h.rx.data, n, on_sse_event, &c);
-    http_xfer_consume(&x->h, n);
-    if (r < 0 && !x->dead) {
-        x->delivered = 1;
-        fail_xfer(nb, x, "a streamed event was larger than 8 MiB; the response was dropped", x->h.status);
-    }
 }
 
 /* ---- transfers ---- */
@@ -355,7 +85,7 @@ static void split_xfer(net_backend *nb, net_xfer *x)
         if (x->req->br[b].ended || x->req->br[b].got)
             continue;
         if (!xfer_new(nb, x->req, b, 1, err, sizeof err))
-            end_branch(nb, x->req, b, 1, "error", err, 0, NULL);
+            net_end_branch(nb, x->req, b, 1, "error", err, 0, NULL);
     }
 }
 
@@ -380,7 +110,7 @@ static void schedule_retry(net_backend *nb, net_xfer *x, const char *why, double
 {
     double d = http_backoff(x->attempt, after, jitter(nb));
     char *m = xasprintf("%s; retrying in %.1f s (attempt %d of %d)", why, d, x->attempt + 1, NET_ATTEMPTS);
-    emit_status(nb, m);
+    net_emit_status(nb, m);
     free(m);
     x->state = X_WAITING;
     x->due = now_s() + d;
@@ -392,17 +122,17 @@ static void xfer_finished(net_backend *nb, net_xfer *x, CURLcode rc)
     x->in_multi = 0;
     curl_multi_remove_handle(nb->multi, x->h.easy);
     nb->running--;
-    if (all_ended(x)) {   /* it was only draining the end of its stream */
+    if (net_all_ended(x)) {   /* it was only draining the end of its stream */
         x->dead = 1;
         return;
     }
-    parse_stream(nb, x);
+    net_parse_stream(nb, x);
     if (x->dead || x->req->cancelled)
         return;
     sink_ctx c = { nb, x };
     long status = x->h.status;
     if (x->sse_mode == 1 && !x->saw_end && !x->dead)
-        sse_finish(&x->sse, on_sse_event, &c);
+        sse_finish(&x->sse, net_on_sse_event, &c);
     char *line = NULL;
     if (rc != CURLE_OK && !x->h.overflow) {
         const char *detail = x->h.errbuf[0] ? x->h.errbuf : curl_easy_strerror(rc);
@@ -412,23 +142,23 @@ static void xfer_finished(net_backend *nb, net_xfer *x, CURLcode rc)
             line = xasprintf("the connection was lost mid-response (%s)", detail);
         else
             line = xasprintf("could not reach %s (%s)", x->req->base, detail);
-        if (!x->delivered && http_curl_retryable(rc) && x->attempt < NET_ATTEMPTS && !all_ended(x)) {
+        if (!x->delivered && http_curl_retryable(rc) && x->attempt < NET_ATTEMPTS && !net_all_ended(x)) {
             schedule_retry(nb, x, line, -1);
             free(line);
             return;
         }
-        fail_xfer(nb, x, line, status);
+        net_fail_xfer(nb, x, line, status);
     } else if (x->h.overflow) {
         x->delivered = 1;
-        fail_xfer(nb, x, "the response was larger than 32 MiB; dropped", status);
-    } else if (!is_2xx(status)) {
+        net_fail_xfer(nb, x, "the response was larger than 32 MiB; dropped", status);
+    } else if (!net_is_2xx(status)) {
         char *msg, *code;
         wire_error_info(x->h.rx.data, x->h.rx.len, &msg, &code);
         if (x->count > 1 && refused_n(status, msg)) {
             remember_no_n(nb, x->req->base);
             char *m = xasprintf("%s does not accept n=%d (%s); sending %d separate requests",
                                 x->req->base, x->count, msg, x->count);
-            emit_status(nb, m);
+            net_emit_status(nb, m);
             free(m);
             split_xfer(nb, x);
             free(msg), free(code);
@@ -445,11 +175,11 @@ static void xfer_finished(net_backend *nb, net_xfer *x, CURLcode rc)
                 free(line);
                 line = l2;
             }
-            fail_xfer(nb, x, line, status);
+            net_fail_xfer(nb, x, line, status);
         }
         free(msg), free(code);
     } else if (x->sse_mode != 1) {
-        wire_sink k = sink_of(&c);
+        wire_sink k = net_sink_of(&c);
         int r = x->h.rx.len ? wire_parse_body(nb->kind, x->h.rx.data, x->h.rx.len, &k) : WIRE_BAD;
         if (r == WIRE_BAD) {
             char *first = NULL, *code = NULL;
@@ -462,7 +192,7 @@ static void xfer_finished(net_backend *nb, net_xfer *x, CURLcode rc)
             else
                 line = xasprintf("%ld: the response is not valid JSON (%s)", status, *first ? first : "empty body");
             free(first);
-            fail_xfer(nb, x, line, status);
+            net_fail_xfer(nb, x, line, status);
         }
     }
     free(line);
@@ -477,7 +207,7 @@ static void xfer_finished(net_backend *nb, net_xfer *x, CURLcode rc)
             remember_no_n(nb, x->req->base);
             char *m = xasprintf("%s answered %d of %d choices; requesting the rest separately",
                                 x->req->base, x->count - missing, x->count);
-            emit_status(nb, m);
+            net_emit_status(nb, m);
             free(m);
             split_xfer(nb, x);
         }
@@ -487,11 +217,11 @@ static void xfer_finished(net_backend *nb, net_xfer *x, CURLcode rc)
         if (x->req->br[b].ended || (x->count > 1 && !x->req->br[b].got))
             continue;
         if (x->saw_end || x->sse_mode != 1)
-            end_branch(nb, x->req, b, 0, "stop", NULL, status, x->model);
+            net_end_branch(nb, x->req, b, 0, "stop", NULL, status, x->model);
         else if (x->bad_chunks)
-            end_branch(nb, x->req, b, 1, "error", "the stream held malformed JSON and ended early", status, x->model);
+            net_end_branch(nb, x->req, b, 1, "error", "the stream held malformed JSON and ended early", status, x->model);
         else
-            end_branch(nb, x->req, b, 1, "error", "the stream ended before it was complete (truncated)", status, x->model);
+            net_end_branch(nb, x->req, b, 1, "error", "the stream ended before it was complete (truncated)", status, x->model);
     }
 }
 
@@ -519,7 +249,7 @@ static void start_ready(net_backend *nb)
         if (x->state != X_QUEUED || nb->running >= nb->concurrency)
             continue;
         if (curl_multi_add_handle(nb->multi, x->h.easy) != CURLM_OK) {
-            fail_xfer(nb, x, "libcurl refused to start the transfer", 0);
+            net_fail_xfer(nb, x, "libcurl refused to start the transfer", 0);
             x->dead = 1;
             continue;
         }
@@ -562,11 +292,11 @@ static void sweep(net_backend *nb)
         net_req *r = nb->reqs[i];
         if (r->cancelled && !r->end_sent)
             for (int b = 0; b < r->k; b++)
-                end_branch(nb, r, b, 1, "cancelled", "cancelled", 0, NULL);
+                net_end_branch(nb, r, b, 1, "cancelled", "cancelled", 0, NULL);
     }
     for (size_t i = 0; i < nb->nx; i++) {
         net_xfer *x = nb->xs[i];
-        if (!x->dead && (x->req->cancelled || (all_ended(x) && !draining(x))))
+        if (!x->dead && (x->req->cancelled || (net_all_ended(x) && !draining(x))))
             xfer_stop(nb, x);
     }
     size_t j = 0;
@@ -672,14 +402,14 @@ static int net_pump(backend *b)
     if (!nb->said_dns) {
         nb->said_dns = 1;
         if (!http_async_dns())
-            emit_status(nb, "this libcurl resolves host names synchronously: a slow DNS lookup blocks the program");
+            net_emit_status(nb, "this libcurl resolves host names synchronously: a slow DNS lookup blocks the program");
     }
     start_ready(nb);
     int still;
     curl_multi_perform(nb->multi, &still);
     for (size_t i = 0; i < nb->nx; i++)
         if (!nb->xs[i]->dead && nb->xs[i]->state == X_RUNNING)
-            parse_stream(nb, nb->xs[i]);
+            net_parse_stream(nb, nb->xs[i]);
     double t = now_s();
     for (size_t i = 0; i < nb->nx; i++) {
         net_xfer *x = nb->xs[i];
@@ -715,7 +445,7 @@ static double next_deadline(net_backend *nb, double t)
             return t;
     for (size_t i = 0; i < nb->nx; i++) {
         net_xfer *x = nb->xs[i];
-        if (x->dead || (all_ended(x) && !draining(x)))
+        if (x->dead || (net_all_ended(x) && !draining(x)))
             return t;
         if (x->state == X_QUEUED && nb->running < nb->concurrency)
             return t;

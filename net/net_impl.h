@@ -1,0 +1,92 @@
+/* net/net_impl.h — what the two halves of the HTTP backends share (not for other modules):
+ * net/net.c runs requests and transfers (start, retries, fallback, sweep, the backend
+ * operations); net/stream.c turns what a transfer received into events (parsing, UTF-8
+ * hold-back, branch endings, key scrubbing). */
+#ifndef NET_NET_IMPL_H
+#define NET_NET_IMPL_H
+#include "net/net.h"
+#include "net/http.h"
+#include "net/sse.h"
+#include "net/wire.h"
+
+#define NET_ATTEMPTS   4                    /* first try + 3 retries */
+#define NET_BODY_CAP   ((size_t)32 << 20)   /* a buffered (non-streamed) body */
+#define NET_EVENT_CAP  ((size_t)8 << 20)    /* one SSE event */
+
+typedef struct {
+    int  ended;
+    int  got;              /* any text or token arrived */
+    unsigned char pend[4]; /* a UTF-8 character not yet complete */
+    int  npend;
+} net_branch;
+
+typedef struct {
+    int          id;
+    int          k;
+    gen_settings s;
+    char        *context;
+    size_t       len;
+    char        *base;     /* base URL without trailing '/' */
+    net_branch  *br;
+    int          cancelled;
+    int          end_sent;  /* REQUEST_END delivered; kept while transfers still drain */
+    int          nx;        /* transfers pointing here */
+} net_req;
+
+typedef enum { X_QUEUED, X_RUNNING, X_WAITING } xstate;
+
+typedef struct {
+    net_req   *req;
+    int        first, count;   /* choice i is branch first + i */
+    http_xfer  h;
+    xstate     state;
+    int        in_multi;
+    int        dead;
+    double     due;            /* X_WAITING: when to try again */
+    int        attempt;        /* attempts made */
+    int        delivered;      /* events were delivered: never retry after that */
+    int        sse_mode;       /* -1 undecided, 0 buffered body, 1 event stream */
+    sse_parser sse;
+    int        saw_end;        /* [DONE] or a llama.cpp stop chunk */
+    int        bad_chunks;
+    char       model[128];
+} net_xfer;
+
+typedef struct {
+    backend    base;
+    wire_kind  kind;
+    char      *base_url;
+    char      *key;
+    CURLM     *multi;
+    net_req  **reqs;
+    size_t     nreqs, capreqs;
+    net_xfer **xs;
+    size_t     nx, capx;
+    char     **no_n;           /* base URLs that refused n > 1 */
+    size_t     nno_n, capno_n;
+    int        next_id;
+    int        running;
+    int        concurrency;
+    long       idle_s;
+    int        said_dns;
+    unsigned   rng;
+} net_backend;
+
+typedef struct { net_backend *nb; net_xfer *x; } sink_ctx;
+
+static inline int net_is_2xx(long s) { return s >= 200 && s < 300; }
+
+/* Events (net/stream.c).  Every message goes out with the API key cut out. */
+void net_emit_status(net_backend *nb, const char *msg);
+/* Ends branch b: DONE with finish, or ERROR (finish "error"/"cancelled") with message. */
+void net_end_branch(net_backend *nb, net_req *r, int b, int error, const char *finish,
+                    const char *message, long status, const char *model);
+/* Every unfinished branch of x fails with message. */
+void net_fail_xfer(net_backend *nb, net_xfer *x, const char *message, long status);
+int  net_all_ended(net_xfer *x);
+wire_sink net_sink_of(sink_ctx *c);
+/* An SSE event's data → events; nonzero when the stream is over for this transfer. */
+int  net_on_sse_event(void *ud, const char *data, size_t len);
+/* Parses what arrived so far when it is the event stream of a successful response. */
+void net_parse_stream(net_backend *nb, net_xfer *x);
+#endif
