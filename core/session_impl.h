@@ -1,0 +1,50 @@
+/* core/session_impl.h — what the three session files share; not a public interface.
+ *   session.c        the API, loading through jansson, validation, building the tree
+ *   session_save.c   the writer (fixed key order, shortest numbers) and crash-safe saving
+ *   session_lines.c  the node-a-line reader and its strict parser for termloom's own layout */
+#ifndef CORE_SESSION_IMPL_H
+#define CORE_SESSION_IMPL_H
+#include "core/session.h"
+#include <jansson.h>
+#include <stddef.h>
+
+#define SESSION_JFLAGS (JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL)
+
+/* A node as the file declares it (parent and children unchecked), waiting for build. */
+typedef struct {
+    tree_node n;      /* parent and children as the file declares them */
+    int32_t   id;
+} session_pending;
+
+/* Everything parsed so far and the first problem found. */
+typedef struct {
+    const char *name;
+    tree       *t;              /* only for interning strings while parsing */
+    session_pending *nodes;
+    size_t      nnodes, cap;
+    char        msg[400];       /* the first problem, without the file name */
+    int         bad;
+} session_loader;
+
+/* Lines of a file read in chunks, or of a buffer in memory. */
+typedef struct {
+    const char *mem;          /* memory source, or NULL for fd */
+    size_t      memlen, pos;
+    int         fd;
+    char       *buf;
+    size_t      cap, beg, end;
+    int         eof, err;
+} session_lines;
+
+/* Length of a valid UTF-8 sequence at s (n bytes available), or 0 (jansson's rules). */
+size_t session_utf8_seq(const unsigned char *s, size_t n);
+extern const double session_pow10[23];                 /* 1e0 .. 1e22, all exact */
+
+/* One element of "nodes" into a pending node; -1 with L->msg set. */
+int session_node_from_json(session_loader *L, json_t *o, size_t index);
+/* Header checks, the pending nodes' structure, then the tree into s.  doc is the document
+ * (its "nodes" already parsed into L). */
+int session_finish(session_loader *L, json_t *doc, session *s);
+/* The node-a-line fast path: 1 decided (*rc the result), 0 not that layout, -1 read error. */
+int session_load_lines(session_loader *L, session_lines *src, session *s, int *rc);
+#endif

@@ -1,0 +1,607 @@
+/* core/session_save.c — writing a session: the JSON by hand (fixed key order, one node per
+ * line, shortest numbers that read back exactly, text made valid UTF-8) so the bytes are
+ * deterministic and fast to produce; then the crash-safe replace of the file. */
+#include "core/session_impl.h"
+#include "core/mem.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+
+typedef struct {
+    buf  b;
+    int  fd;          /* flushed to this when >= 0 */
+    int  err;         /* errno of the first failed write */
+} out;
+
+static void out_flush(out *o)
+{
+    size_t done = 0;
+    while (o->fd >= 0 && done < o->b.len && !o->err) {
+        ssize_t w = write(o->fd, o->b.data + done, o->b.len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            o->err = w < 0 ? errno : EIO;
+        else
+            done += (size_t)w;
+    }
+    if (o->fd >= 0)
+        buf_clear(&o->b);
+}
+
+static inline void out_raw(out *o, const char *s, size_t n)
+{
+    if (o->b.len + n + 1 > o->b.cap) {
+        size_t cap = o->b.cap;
+        xgrow(&o->b.data, &cap, o->b.len + n + 1, 1);
+        o->b.cap = cap;
+    }
+    memcpy(o->b.data + o->b.len, s, n);
+    o->b.len += n;
+}
+#define OUT_LIT(o, s) out_raw((o), (s), sizeof(s) - 1)
+
+static inline void out_c(out *o, char c)
+{
+    if (o->b.len + 2 > o->b.cap) {
+        size_t cap = o->b.cap;
+        xgrow(&o->b.data, &cap, o->b.len + 2, 1);
+        o->b.cap = cap;
+    }
+    o->b.data[o->b.len++] = c;
+}
+
+/* Length of a valid UTF-8 sequence at s (n bytes available), or 0 when invalid.
+ * Same rules as jansson: no overlong forms, no surrogates, nothing above U+10FFFF. */
+size_t session_utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
+    if (c >= 0xE0 && c <= 0xEF) {
+        if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
+            return 0;
+        if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] > 0x9F))
+            return 0;
+        return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
+            return 0;
+        if ((c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] > 0x8F))
+            return 0;
+        return 4;
+    }
+    return 0;
+}
+
+/* A JSON string.  Invalid UTF-8 (a token split inside a character) becomes U+FFFD so the
+ * file always loads. */
+static void out_str(out *o, const char *str, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *)str;
+    out_c(o, '"');
+    size_t run = 0, i = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+            i++;
+            continue;
+        }
+        size_t k = c >= 0x80 ? session_utf8_seq(s + i, len - i) : 0;
+        if (k) {
+            i += k;
+            continue;
+        }
+        out_raw(o, str + run, i - run);
+        char u[8] = { '\\', 0 };
+        size_t ul = 2;
+        switch (c) {
+        case '"':  u[1] = '"'; break;
+        case '\\': u[1] = '\\'; break;
+        case '\n': u[1] = 'n'; break;
+        case '\r': u[1] = 'r'; break;
+        case '\t': u[1] = 't'; break;
+        case '\b': u[1] = 'b'; break;
+        case '\f': u[1] = 'f'; break;
+        default:
+            if (c < 0x20) {
+                memcpy(u, "\\u00", 4);
+                u[4] = hex[c >> 4];
+                u[5] = hex[c & 15];
+                ul = 6;
+            } else {                         /* U+FFFD for an invalid byte */
+                memcpy(u, "\xEF\xBF\xBD", 3);
+                ul = 3;
+            }
+        }
+        out_raw(o, u, ul);
+        run = ++i;
+    }
+    out_raw(o, str + run, len - run);
+    out_c(o, '"');
+}
+
+static void out_int(out *o, long long v)
+{
+    char tmp[24];
+    int n = snprintf(tmp, sizeof tmp, "%lld", v);
+    out_raw(o, tmp, (size_t)n);
+}
+
+const double session_pow10[23] = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+/* The decimal m (exactly prec digits) × 10^(e - prec + 1) as printf's %g would print it,
+ * without trailing zeros. */
+static int fmt_digits(char *out_s, int neg, long long m, int prec, int e)
+{
+    char d[24];
+    for (int i = prec - 1; i >= 0; i--, m /= 10)
+        d[i] = (char)('0' + m % 10);
+    int nd = prec;
+    while (nd > 1 && d[nd - 1] == '0')
+        nd--;
+    char *p = out_s;
+    if (neg)
+        *p++ = '-';
+    if (e < -4 || e >= prec) {              /* d.ddde±XX */
+        *p++ = d[0];
+        if (nd > 1) {
+            *p++ = '.';
+            memcpy(p, d + 1, (size_t)nd - 1);
+            p += nd - 1;
+        }
+        p += sprintf(p, "e%c%02d", e < 0 ? '-' : '+', e < 0 ? -e : e);
+    } else if (e >= 0) {
+        for (int i = 0; i <= e; i++)
+            *p++ = i < nd ? d[i] : '0';
+        if (nd > e + 1) {
+            *p++ = '.';
+            memcpy(p, d + e + 1, (size_t)(nd - e - 1));
+            p += nd - e - 1;
+        }
+    } else {
+        *p++ = '0';
+        *p++ = '.';
+        for (int i = 0; i < -e - 1; i++)
+            *p++ = '0';
+        memcpy(p, d, (size_t)nd);
+        p += nd;
+    }
+    *p = 0;
+    return (int)(p - out_s);
+}
+
+/* The shortest of 6..9 significant digits that reads back as the same float; 0 when this
+ * cannot decide exactly (then the caller uses printf).  9 digits are computed once and
+ * rounded down; each candidate is checked by converting it back: m / 10^k with both exact
+ * is one correctly rounded division, the same double strtod gives for the text. */
+static int fmt_float(char *out_s, float f)
+{
+    static const long long p10[] = { 1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
+                                     100000000, 1000000000 };
+    double x = fabs((double)f);
+    int e2;
+    frexp(x, &e2);
+    int e = (int)floor((double)(e2 - 1) * 0.30102999566398120);
+    long long m9 = 0;
+    for (int tries = 0; tries < 3; tries++) {
+        int k = 8 - e;
+        if (k > 22 || k < -22)
+            return 0;
+        m9 = llround(k >= 0 ? x * session_pow10[k] : x / session_pow10[-k]);
+        if (m9 >= p10[9])
+            e++;
+        else if (m9 < p10[8])
+            e--;
+        else
+            break;
+    }
+    if (m9 < p10[8] || m9 >= p10[9])
+        return 0;
+    for (int prec = 6; prec <= 9; prec++) {
+        long long dv = p10[9 - prec], m = m9 / dv, r = m9 % dv;
+        int ee = e;
+        if (2 * r >= dv)
+            m++;
+        if (m >= p10[prec]) {                 /* 9999995 → 1000000: one digit more */
+            m /= 10;
+            ee++;
+        }
+        int k = prec - 1 - ee;
+        if (k > 22 || k < -22)
+            continue;
+        double back = k >= 0 ? (double)m / session_pow10[k] : (double)m * session_pow10[-k];
+        if ((float)back == (float)x)
+            return fmt_digits(out_s, f < 0, m, prec, ee);
+    }
+    return 0;
+}
+
+/* A logprob: a float written with the fewest digits (6 to 9) that read back as the same
+ * float; null when it is not finite (JSON has no NaN or infinity). */
+static void out_float(out *o, float f)
+{
+    char tmp[40];
+    if (!isfinite(f)) {
+        OUT_LIT(o, "null");
+        return;
+    }
+    if (f == 0) {
+        out_c(o, '0');
+        return;
+    }
+    int n = fmt_float(tmp, f);
+    if (n > 0) {
+        out_raw(o, tmp, (size_t)n);
+        return;
+    }
+    for (int prec = 6; prec <= 9; prec++) {   /* extreme exponents: the slow exact way */
+        snprintf(tmp, sizeof tmp, "%.*g", prec, (double)f);
+        if ((float)strtod(tmp, NULL) == f)
+            break;
+    }
+    out_raw(o, tmp, strlen(tmp));
+}
+
+static void out_double(out *o, double v)
+{
+    char tmp[40];
+    if (!isfinite(v)) {
+        OUT_LIT(o, "null");
+        return;
+    }
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*g", prec, v);
+        if (strtod(tmp, NULL) == v)
+            break;
+    }
+    out_raw(o, tmp, strlen(tmp));
+}
+
+/* Any jansson value, compact (unknown fields). */
+static void out_json(out *o, json_t *v)
+{
+    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
+    if (s) {
+        out_raw(o, s, strlen(s));
+        free(s);
+    } else
+        OUT_LIT(o, "null");
+}
+
+static void out_extra(out *o, json_t *extra, int *first)
+{
+    const char *key;
+    json_t *v;
+    if (!extra)
+        return;
+    json_object_foreach(extra, key, v) {
+        if (!*first)
+            out_c(o, ',');
+        *first = 0;
+        out_str(o, key, strlen(key));
+        out_c(o, ':');
+        out_json(o, v);
+    }
+}
+
+static void out_settings(out *o, const session *s)
+{
+    const gen_settings *g = &s->settings;
+    int first = 1;
+    out_c(o, '{');
+    for (size_t i = 0; i < settings_noptions; i++) {
+        const settings_option *opt = &settings_options[i];
+        const char *field = (const char *)g + opt->offset;
+        if (!opt->saved)
+            continue;
+        if (opt->type == SET_STR && !*(char *const *)field)
+            continue;
+        if ((opt->type == SET_STOP && !g->nstop) || (opt->type == SET_SEED && !g->has_seed))
+            continue;
+        if (!first)
+            out_c(o, ',');
+        first = 0;
+        out_str(o, opt->key, strlen(opt->key));
+        out_c(o, ':');
+        switch (opt->type) {
+        case SET_STR: {
+            const char *v = *(char *const *)field;
+            out_str(o, v, strlen(v));
+            break;
+        }
+        case SET_INT:  out_int(o, *(const int *)field); break;
+        case SET_DBL:  out_double(o, *(const double *)field); break;
+        case SET_BOOL: if (*(const int *)field) OUT_LIT(o, "true"); else OUT_LIT(o, "false"); break;
+        case SET_SEED: out_int(o, g->seed); break;
+        case SET_STOP:
+            out_c(o, '[');
+            for (int k = 0; k < g->nstop; k++) {
+                if (k)
+                    out_c(o, ',');
+                out_str(o, g->stop[k], strlen(g->stop[k]));
+            }
+            out_c(o, ']');
+            break;
+        }
+    }
+    out_extra(o, s->settings_extra, &first);
+    out_c(o, '}');
+}
+
+static void out_piece(out *o, const tree_node *n, const tree_piece *p)
+{
+    OUT_LIT(o, "{\"text\":");
+    out_str(o, n->pool + p->off, p->len);
+    OUT_LIT(o, ",\"logprob\":");
+    out_float(o, p->logprob);
+}
+
+static void out_node(out *o, const tree *t, int32_t id)
+{
+    const tree_node *n = tree_get(t, id);
+    OUT_LIT(o, "{\"id\":");
+    out_int(o, id);
+    OUT_LIT(o, ",\"parent\":");
+    if (n->parent == TREE_NONE)
+        OUT_LIT(o, "null");
+    else
+        out_int(o, n->parent);
+    OUT_LIT(o, ",\"origin\":");
+    const char *origin = tree_origin_name((tree_origin)n->origin);
+    out_str(o, origin, strlen(origin));
+    OUT_LIT(o, ",\"text\":");
+    out_str(o, n->text, n->text_len);
+    OUT_LIT(o, ",\"children\":[");
+    for (uint32_t i = 0; i < n->nchildren; i++) {
+        if (i)
+            out_c(o, ',');
+        out_int(o, n->children[i]);
+    }
+    out_c(o, ']');
+    const char *model = tree_str(t, n->model), *finish = tree_str(t, n->finish);
+    if (model) {
+        OUT_LIT(o, ",\"model\":");
+        out_str(o, model, strlen(model));
+    }
+    if (finish) {
+        OUT_LIT(o, ",\"finish_reason\":");
+        out_str(o, finish, strlen(finish));
+    }
+    if (n->marks & (TREE_MARK_ATTRACTOR | TREE_MARK_BOOKMARK)) {
+        OUT_LIT(o, ",\"marks\":[");
+        if (n->marks & TREE_MARK_ATTRACTOR)
+            OUT_LIT(o, "\"attractor\"");
+        if ((n->marks & TREE_MARK_ATTRACTOR) && (n->marks & TREE_MARK_BOOKMARK))
+            out_c(o, ',');
+        if (n->marks & TREE_MARK_BOOKMARK)
+            OUT_LIT(o, "\"bookmark\"");
+        out_c(o, ']');
+    }
+    if (n->flags & TREE_FLAG_VISITED)
+        OUT_LIT(o, ",\"visited\":true");
+    if (n->flags & TREE_FLAG_INCOMPLETE)
+        OUT_LIT(o, ",\"incomplete\":true");
+    if (n->created) {
+        OUT_LIT(o, ",\"created\":");
+        out_int(o, n->created);
+    }
+    if (n->ntokens) {
+        OUT_LIT(o, ",\"tokens\":[");
+        for (uint32_t i = 0; i < n->ntokens; i++) {
+            const tree_token *tk = &n->tokens[i];
+            if (i)
+                out_c(o, ',');
+            out_piece(o, n, &tk->tok);
+            if (tk->ntop) {
+                OUT_LIT(o, ",\"top\":[");
+                for (uint32_t j = 0; j < tk->ntop; j++) {
+                    if (j)
+                        out_c(o, ',');
+                    out_piece(o, n, &n->tops[tk->top + j]);
+                    out_c(o, '}');
+                }
+                out_c(o, ']');
+            }
+            out_c(o, '}');
+        }
+        out_c(o, ']');
+    }
+    int first = 0;
+    out_extra(o, n->extra, &first);
+    out_c(o, '}');
+}
+
+/* The whole document into o, flushing to o->fd every megabyte when it has one. */
+static void out_session(out *o, const session *s)
+{
+    const tree *t = s->t;
+    int32_t root = t ? tree_root(t) : TREE_NONE;
+    int32_t cursor = t && tree_get(t, s->cursor) ? s->cursor : root;
+    OUT_LIT(o, "{\"format\":\"" SESSION_FORMAT "\",\"version\":");
+    out_int(o, SESSION_VERSION);
+    OUT_LIT(o, ",\"settings\":");
+    out_settings(o, s);
+    OUT_LIT(o, ",\"root\":");
+    if (root == TREE_NONE)
+        OUT_LIT(o, "null");
+    else
+        out_int(o, root);
+    OUT_LIT(o, ",\"cursor\":");
+    if (cursor == TREE_NONE)
+        OUT_LIT(o, "null");
+    else
+        out_int(o, cursor);
+    OUT_LIT(o, ",\"nodes\":[\n");
+    int first = 1;
+    int32_t cap = t ? tree_capacity(t) : 0;
+    for (int32_t id = 0; id < cap; id++) {
+        if (!tree_get(t, id))
+            continue;
+        if (!first)
+            OUT_LIT(o, ",\n");
+        first = 0;
+        out_node(o, t, id);
+        if (o->fd >= 0 && o->b.len >= (1u << 20))
+            out_flush(o);
+    }
+    if (first)
+        OUT_LIT(o, "]");
+    else
+        OUT_LIT(o, "\n]");
+    first = 0;
+    out_extra(o, s->extra, &first);
+    OUT_LIT(o, "}\n");
+    out_flush(o);
+}
+
+char *session_dump(const session *s, size_t *len)
+{
+    out o = { .fd = -1 };
+    out_session(&o, s);
+    if (len)
+        *len = o.b.len;
+    return buf_steal(&o.b);
+}
+
+/* ---- crash-safe writing ---- */
+
+/* The file to replace: a symlink is followed so that its target is what gets replaced. */
+static char *save_target(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+        char *real = realpath(path, NULL);
+        if (real)
+            return real;
+    }
+    return xstrdup(path);
+}
+
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return xstrdup(".");
+    if (slash == path)
+        return xstrdup("/");
+    return xstrndup(path, (size_t)(slash - path));
+}
+
+/* Opens a new temporary file next to target; returns the fd and its name in *tmp. */
+static int temp_open(const char *target, char **tmp, char *err, size_t errlen)
+{
+    char *dir = dir_of(target);
+    const char *base = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
+    static unsigned counter;
+    struct stat st;
+    if (stat(target, &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s: cannot save: it is a directory", target);
+        free(dir);
+        return -1;
+    }
+    for (int tries = 0; tries < 100; tries++) {
+        char *name = xasprintf("%s/.%s.tmp-%ld-%u", dir, base, (long)getpid(), counter++);
+        int fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0) {
+            if (stat(target, &st) == 0)          /* keep the old file's permissions */
+                (void)fchmod(fd, st.st_mode & 07777);
+            *tmp = name;
+            free(dir);
+            return fd;
+        }
+        int e = errno;
+        free(name);
+        if (e != EEXIST) {
+            snprintf(err, errlen, "%s: cannot save: cannot create a file in %s: %s", target, dir, strerror(e));
+            free(dir);
+            return -1;
+        }
+    }
+    snprintf(err, errlen, "%s: cannot save: no free temporary name in %s", target, dir);
+    free(dir);
+    return -1;
+}
+
+/* fsync, close, rename over target, fsync the folder.  Removes tmp on failure. */
+static int temp_commit(int fd, char *tmp, const char *target, int write_err, char *err, size_t errlen)
+{
+    int e = write_err;
+    if (!e && fsync(fd) < 0)
+        e = errno;
+    if (close(fd) < 0 && !e)
+        e = errno;
+    if (!e && rename(tmp, target) < 0)
+        e = errno;
+    if (e) {
+        unlink(tmp);
+        free(tmp);
+        snprintf(err, errlen, "%s: cannot save: %s (the old file is unchanged)", target, strerror(e));
+        return -1;
+    }
+    free(tmp);
+    char *dir = dir_of(target);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        (void)fsync(dfd);
+        close(dfd);
+    }
+    free(dir);
+    return 0;
+}
+
+int session_write_file(const char *path, const char *data, size_t len, char *err, size_t errlen)
+{
+    char *target = save_target(path), *tmp = NULL;
+    int fd = temp_open(target, &tmp, err, errlen);
+    if (fd < 0) {
+        free(target);
+        return -1;
+    }
+    size_t done = 0;
+    int e = 0;
+    while (done < len) {
+        ssize_t w = write(fd, data + done, len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            e = w < 0 ? errno : EIO;
+            break;
+        }
+        done += (size_t)w;
+    }
+    int rc = temp_commit(fd, tmp, target, e, err, errlen);
+    free(target);
+    return rc;
+}
+
+int session_save(const session *s, const char *path, char *err, size_t errlen)
+{
+    char *target = save_target(path), *tmp = NULL;
+    int fd = temp_open(target, &tmp, err, errlen);
+    if (fd < 0) {
+        free(target);
+        return -1;
+    }
+    out o = { .fd = fd };
+    out_session(&o, s);
+    buf_free(&o.b);
+    int rc = temp_commit(fd, tmp, target, o.err, err, errlen);
+    free(target);
+    return rc;
+}
