@@ -1094,7 +1094,8 @@ static void build_list(attractor_index *a)
     size_t nv = 0, vcap = 0;
     list_continuations(a, &v, &nv, &vcap);
     list_phrases(a, &v, &nv, &vcap);
-    qsort(v, nv, sizeof *v, cmp_item);
+    if (nv)   /* qsort(NULL, 0) is undefined */
+        qsort(v, nv, sizeof *v, cmp_item);
     a->list = xmalloc((nv ? nv : 1) * sizeof *a->list);
     a->lphr = xmalloc((nv ? nv : 1) * sizeof *a->lphr);
     for (size_t i = 0; i < nv; i++) {

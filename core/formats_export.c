@@ -358,11 +358,13 @@ static char *export_jsonl(const session *s, size_t *len)
     node_attractors na;
     node_attractors_init(&na, t, threshold_of(s));
     buf b = {0};
+    size_t *depths = xcalloc((size_t)tree_capacity(t) + 1, sizeof *depths);   /* parents come first */
     tree_iter it;
     tree_iter_init(&it, t, tree_root(t), TREE_DFS);
     for (int32_t id; (id = tree_iter_next(&it)) != TREE_NONE; ) {
         const tree_node *n = tree_get(t, id);
-        size_t depth = tree_depth(t, id);
+        size_t depth = n->parent == TREE_NONE ? 0 : depths[n->parent] + 1;
+        depths[id] = depth;
         double sum = 0;
         size_t known = 0;
         for (uint32_t i = 0; i < n->ntokens; i++)
@@ -424,6 +426,7 @@ static char *export_jsonl(const session *s, size_t *len)
         buf_addc(&b, '\n');
         json_decref(o);
     }
+    free(depths);
     node_attractors_free(&na);
     merge_index_free(mi);
     if (!b.data)
