@@ -785,11 +785,12 @@ int session_load(session *s, const char *path, char *err, size_t errlen)
     loader_init(&L, path);
     json_error_t e;
     memset(&e, 0, sizeof e);
-    json_t *doc = NULL;
-    if (lseek(fd, 0, SEEK_SET) == 0)
-        doc = json_loadfd(fd, SESSION_JFLAGS, &e);
-    else
-        snprintf(e.text, sizeof e.text, "cannot re-read the file");
+    if (lseek(fd, 0, SEEK_SET) != 0) {
+        close(fd);
+        lfail(&L, "cannot read it from the start again (not a regular file?)");
+        return load_result(&L, s, -1, err, errlen);
+    }
+    json_t *doc = json_loadfd(fd, SESSION_JFLAGS, &e);
     close(fd);
     if (!doc) {
         json_problem(&L, &e);
