@@ -596,7 +596,8 @@ int compare_result_load(compare_result *r, const tree *t, int32_t at, double thr
                 cand[ncand++] = (compare_match){ a, b, sim };
             }
         }
-    qsort(cand, ncand, sizeof *cand, match_order);
+    if (ncand)                  /* qsort(NULL, 0) is undefined */
+        qsort(cand, ncand, sizeof *cand, match_order);
     for (size_t i = 0; i < ncand; i++)     /* greedy one-to-one, most similar first */
         if (compare_result_match_of(r, 0, cand[i].a) < 0 && compare_result_match_of(r, 1, cand[i].b) < 0) {
             r->shared = xrealloc(r->shared, (r->nshared + 1) * sizeof *r->shared);
