@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 const char *formats_kind_name(formats_kind k)
 {
@@ -230,6 +231,28 @@ json_t *fmt_copy_without(json_t *obj, const char *const *drop)
             json_object_set(c, k, v);
     }
     return c;
+}
+
+int64_t fmt_loom_time_parse(const char *s)
+{
+    struct tm tm = {0};
+    char tail;
+    if (!s || sscanf(s, "%4d-%2d-%2d-%2d.%2d.%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                     &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &tail) != 6 ||
+        tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+        tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60 || tm.tm_year < 1970)
+        return -1;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return (int64_t)timegm(&tm);
+}
+
+void fmt_loom_time_format(int64_t t, char *out, size_t n)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (!gmtime_r(&tt, &tm) || !strftime(out, n, "%Y-%m-%d-%H.%M.%S", &tm))
+        snprintf(out, n, "1970-01-01-00.00.00");
 }
 
 size_t fmt_codepoints(const char *s, size_t len)

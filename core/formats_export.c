@@ -146,6 +146,11 @@ static json_t *loom_node(const session *s, int32_t id, json_t *gen)
                    : json_is_string(src) && strcmp(json_string_value(src), "AI") &&
                      strcmp(json_string_value(src), "prompt") ? json_string_value(src) : "mixed";
     json_object_set_new(m, "source", json_string(sv));
+    if (!json_object_get(m, "creation_timestamp") && n->created > 0) {
+        char when[32];
+        fmt_loom_time_format(n->created, when, sizeof when);
+        json_object_set_new(m, "creation_timestamp", json_string(when));
+    }
     json_object_set_new(o, "meta", m);
     if (!gen)
         gen = json_object_get(kept, "generation");

@@ -430,8 +430,12 @@ int fmt_import_miniloom(json_t *doc, fmt_recs *rs, fmt_out *out)
             json_t *mx = json_object_get(tree_get(out->t, id)->extra, "miniloom");
             json_object_set_new(mx, "full_text", json_stringn(full[id], flen[id]));
         }
-        if (r->obj)
+        if (r->obj) {
             set_model_finish(out->t, id, r->obj);
+            json_t *ts = json_object_get(r->obj, "timestamp");   /* JavaScript milliseconds */
+            if (json_is_number(ts) && json_number_value(ts) > 1e11 && json_number_value(ts) < 1e14)
+                tree_get(out->t, id)->created = (int64_t)(json_number_value(ts) / 1000);
+        }
     }
     for (int32_t id = 0; id < n; id++)
         free(full[id]);

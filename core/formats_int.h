@@ -53,6 +53,9 @@ int      fmt_fail(fmt_recs *rs, const char *fmt, ...);
 char    *fmt_id_text(const json_t *v);
 /* A copy of obj without the listed keys (NULL-terminated list). */
 json_t  *fmt_copy_without(json_t *obj, const char *const *drop);
+/* loom's timestamps "YYYY-MM-DD-HH.MM.SS" (UTC) ↔ unix seconds; -1 when unreadable. */
+int64_t  fmt_loom_time_parse(const char *s);
+void     fmt_loom_time_format(int64_t t, char *out, size_t n);
 /* Code points in a UTF-8 string (Python's len()). */
 size_t   fmt_codepoints(const char *s, size_t len);
 

@@ -292,6 +292,10 @@ int fmt_import_loom(json_t *doc, fmt_recs *rs, fmt_out *out)
         fmt_rec *r = &rs->r[rs->id2rec[id]];
         if (!r->obj)
             continue;
+        json_t *ct = json_object_get(json_object_get(r->obj, "meta"), "creation_timestamp");
+        int64_t when = json_is_string(ct) ? fmt_loom_time_parse(json_string_value(ct)) : -1;
+        if (when >= 0)
+            tree_get(out->t, id)->created = when;
         const char *nm = r->key ? r->key : "(no id)";
         json_t *gen = json_object_get(r->obj, "generation");
         char *rid = fmt_id_text(json_object_get(gen, "id"));

@@ -102,6 +102,7 @@ TEST(formats_loom_nested_tree_tokens_and_settings)
     CHECK(tree_get(s.t, 0)->flags & TREE_FLAG_VISITED);
     CHECK(!(tree_get(s.t, 3)->flags & TREE_FLAG_VISITED));
     CHECK_INT(s.cursor, 2);                                       /* selected_node_id a1x */
+    CHECK_INT(tree_get(s.t, 0)->created, 1622548800);              /* 2021-06-01-12.00.00 UTC */
     /* tokens joined from model_responses */
     tree_node *n = tree_get(s.t, 1);
     REQUIRE(n->ntokens == 4);
@@ -243,6 +244,8 @@ TEST(formats_loom_round_trip)
         char why[128] = "";
         CHECKF(rc == 0 && same_tree(&a, &b, why, sizeof why), "%s: %s", names[i], why);
         CHECK_INT(b.cursor, a.cursor);
+        for (int32_t id = 0; id < tree_capacity(a.t) && id < tree_capacity(b.t); id++)
+            CHECKF(tree_get(a.t, id)->created == tree_get(b.t, id)->created, "%s: node %d time", names[i], (int)id);
         char *y = formats_export(&b, FORMATS_OUT_LOOM, TREE_NONE, &l2, err, sizeof err);
         REQUIRE(y);
         CHECKF(l1 == l2 && !memcmp(x, y, l1), "%s: second export differs", names[i]);
@@ -278,6 +281,7 @@ TEST(formats_miniloom_patches)
     CHECK_INT(tree_get(s.t, 1)->origin, TREE_ORIGIN_PROMPT);
     CHECK_INT(tree_get(s.t, 4)->origin, TREE_ORIGIN_EDIT);
     CHECK_STR(tree_model(s.t, 2), "base-7b");
+    CHECK_INT(tree_get(s.t, 2)->created, 1700000000);              /* JavaScript milliseconds */
     CHECK_STR(tree_finish(s.t, 2), "length");
     CHECK(!(tree_get(s.t, 2)->flags & TREE_FLAG_VISITED));
     CHECK(tree_get(s.t, 3)->flags & TREE_FLAG_VISITED);
