@@ -5,7 +5,8 @@
  *              [--refuse-n 500|400|ignore] [--key KEY] [--fault MODE[:COUNT]] [--replay FILE]
  *              [--log FILE]
  *
- * Binds 127.0.0.1 on a free port and prints the port as the first line of stdout.  Exits by
+ * Binds 127.0.0.1 on a free port and prints the port as the first line of stdout.  --log
+ * appends one line per request ("POST path auth=yes|no BODY") and per connection ("ACCEPT").  Exits by
  * itself after --lifetime seconds (default 60) or --idle seconds without a connection
  * (default 20).  Serves POST .../completions (legacy logprobs by default), .../chat/completions
  * (content shape, delta.content), .../completion (llama.cpp native: completion_probabilities,
@@ -321,15 +322,20 @@ static req_opts request_opts(const char *model)
     return r;
 }
 
-static void log_request(const char *path, const char *body, int auth)
+static void log_line(const char *line)
 {
-    if (!opt.log)
-        return;
-    FILE *f = fopen(opt.log, "a");
+    FILE *f = opt.log ? fopen(opt.log, "a") : NULL;
     if (!f)
         return;
-    fprintf(f, "POST %s auth=%s %s\n", path, auth ? "yes" : "no", body);
+    fprintf(f, "%s\n", line);
     fclose(f);
+}
+
+static void log_request(const char *path, const char *body, int auth)
+{
+    char *line = xasprintf("POST %s auth=%s %s", path, auth ? "yes" : "no", body);
+    log_line(line);
+    free(line);
 }
 
 static void serve_replay(conn *c, double latency)
@@ -687,6 +693,7 @@ int main(int argc, char **argv)
                 xgrow(&cs, &capcs, ncs + 1, sizeof *cs);
                 memset(&cs[ncs], 0, sizeof *cs);
                 cs[ncs++].fd = fd;
+                log_line("ACCEPT connection");
                 last = t;
             }
         }

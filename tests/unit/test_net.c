@@ -603,3 +603,15 @@ TEST(net_cancel_mid_stream_keeps_partial_text)
     CHECK(f.r.tokens < 80);
     fx_close(&f);
 }
+
+TEST(net_connection_is_reused_between_requests)
+{
+    fixture f;
+    REQUIRE(fx_open(&f, "", "openai", "/v1", NULL) == 0);
+    for (int i = 0; i < 3; i++)
+        CHECK_INT(run_gen(&f.r, &f.s, 4, 10), 0);
+    CHECK_INT(f.r.dones, 12);
+    CHECK_INT(log_count(&f.sv, "POST"), 3);
+    CHECK_INT(log_count(&f.sv, "ACCEPT"), 1);   /* the stream's end was read, not cut */
+    fx_close(&f);
+}
