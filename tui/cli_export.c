@@ -10,17 +10,18 @@
 #include <string.h>
 
 static const char export_usage[] =
-    "usage: termloom export --format json|loom|jsonl|md|dot FILE -o OUT [--node ID]\n"
+    "usage: termloom export --format json|loom|jsonl|md|dot FILE -o OUT [--node ID] [--note PATH]\n"
     "  json   the session file itself\n"
     "  loom   a tree socketteer/loom opens (tokens and logprobs in model_responses)\n"
     "  jsonl  one line per node and per token (ids, depth, text, logprob, top-k, group)\n"
     "  md     the text of the cursor's path, or of --node ID's path\n"
     "  dot    Graphviz: termloom export --format dot S.json -o - | dot -Tsvg > tree.svg\n"
-    "  -o -   writes to standard output\n";
+    "  -o -   writes to standard output; FILE may be any file termloom import reads\n"
+    "  (--note PATH chooses the note of a loomsidian data.json)\n";
 
 int cli_export(int argc, char **argv)
 {
-    const char *fmt = NULL, *out = NULL, *in = NULL, *node_arg = NULL;
+    const char *fmt = NULL, *out = NULL, *in = NULL, *node_arg = NULL, *note = NULL;
     for (int i = 1; i < argc; i++) {
         int missing = 0;
         const char *v;
@@ -48,6 +49,12 @@ int cli_export(int argc, char **argv)
         }
         if (missing)
             return cli_fail(CLI_USAGE, "--node needs a node id");
+        if ((v = cli_flag_value(argc, argv, &i, "--note", &missing))) {
+            note = v;
+            continue;
+        }
+        if (missing)
+            return cli_fail(CLI_USAGE, "--note needs a note path");
         if (argv[i][0] == '-' && argv[i][1])
             return cli_fail(CLI_USAGE, "export: unknown option %s (see termloom export --help)", argv[i]);
         if (in)
@@ -77,16 +84,18 @@ int cli_export(int argc, char **argv)
     char err[1024];
     session s;
     session_init(&s);
-    if (formats_load_any(in, &s, err, sizeof err) < 0) {
+    formats_opts o = { .note = note };
+    int rc = formats_import_file(in, &o, &s, NULL, err, sizeof err);
+    if (rc != FORMATS_OK) {
         session_free(&s);
-        return cli_fail(CLI_ERR, "%s", err);
+        return cli_fail(rc == FORMATS_ERR_USAGE ? CLI_USAGE : CLI_ERR, "%s", err);
     }
     size_t len = 0;
     char *data = formats_export(&s, f, node, &len, err, sizeof err);
     session_free(&s);
     if (!data)
         return cli_fail(CLI_ERR, "%s: %s", in, err);
-    int rc = CLI_OK;
+    rc = CLI_OK;
     if (!strcmp(out, "-")) {
         if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0)
             rc = cli_fail(CLI_ERR, "standard output: %s", strerror(errno));

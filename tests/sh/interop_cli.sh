@@ -17,6 +17,8 @@ expect_exit interop_loomsidian_ambiguous 2 "$T" import "$FX/loomsidian_multi.jso
 one_line_error interop_loomsidian_ambiguous_msg '"A.md", "B.md"'
 check interop_loomsidian_ambiguous_nothing_written [ ! -e "$TMP/ls.json" ]
 expect_exit interop_loomsidian_note 0 "$T" import "$FX/loomsidian_multi.json" --note B.md -o "$TMP/ls.json"
+expect_exit interop_export_loomsidian_ambiguous 2 "$T" export --format md "$FX/loomsidian_multi.json" -o -
+check interop_export_loomsidian_note [ "$("$T" export --format md --note A.md "$FX/loomsidian_multi.json" -o -)" = "Alpha" ]
 check interop_loomsidian_note_text [ "$("$T" export --format md "$TMP/ls.json" -o -)" = "Beta gamma" ]
 
 # md of the cursor's path and of --node; export reads an importable file directly

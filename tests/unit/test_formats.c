@@ -576,3 +576,23 @@ TEST(formats_export_attractors_jsonl_and_dot)
     free(dot);
     session_free(&s);
 }
+
+/* formats_load_any opens a termloom session and any importable file alike. */
+TEST(formats_load_any_session_or_import)
+{
+    session s, b;
+    session_init(&s);
+    session_init(&b);
+    REQUIRE(formats_load_any(fx("miniloom.json"), &s, err, sizeof err) == 0);
+    CHECK_INT(tree_count(s.t), 5);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/s.json", test_tmpdir());
+    REQUIRE(session_save(&s, path, err, sizeof err) == 0);
+    REQUIRE(formats_load_any(path, &b, err, sizeof err) == 0);
+    char why[128] = "";
+    CHECKF(same_tree(&s, &b, why, sizeof why), "%s", why);
+    CHECK(formats_load_any(fx("bad/unknown.json"), &b, err, sizeof err) < 0);
+    CHECK_INT(tree_count(b.t), 5);
+    session_free(&s);
+    session_free(&b);
+}
