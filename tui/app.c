@@ -31,7 +31,7 @@
 
 #define FRAME_SECONDS 0.030
 #define STREAM_SAVE_SECONDS 1.0
-#define BACKGROUND_SAVE_NODES 20000     /* bigger trees are saved by a forked child */
+#define BACKGROUND_SAVE_NODES 5000      /* bigger trees are saved by a forked child */
 #define DEFAULT_PROMPT "A writer who works with a language model"
 
 static int self_pipe[2] = { -1, -1 };
@@ -617,9 +617,8 @@ void app_draw(app *a)
     } else {
         view_tree(a, a->r_tree);
         if (a->r_text.x > 0) {
-            attrset((attr_t)theme_attr(THEME_tree_lines));
-            mvvline(0, a->r_tree.w, ACS_VLINE, a->rows - 1);
-            attrset(A_NORMAL);
+            for (int y = 0; y < a->rows - 1; y++)
+                view_puts(a, y, a->r_tree.w, 1, view_glyph(a, "\xe2\x94\x82", "|"), theme_attr(THEME_tree_lines));
         }
         if (a->r_text.h > 0)
             view_text(a, a->r_text);
@@ -627,9 +626,8 @@ void app_draw(app *a)
             view_tokens(a, a->r_tokens);
         if (a->r_stats.h > 0) {
             if (a->r_stats.x > a->r_tokens.x && a->r_stats.y == a->r_tokens.y) {
-                attrset((attr_t)theme_attr(THEME_tree_lines));
-                mvvline(a->r_stats.y, a->r_stats.x - 1, ACS_VLINE, a->r_stats.h);
-                attrset(A_NORMAL);
+                for (int y = a->r_stats.y; y < a->r_stats.y + a->r_stats.h; y++)
+                    view_puts(a, y, a->r_stats.x - 1, 1, view_glyph(a, "\xe2\x94\x82", "|"), theme_attr(THEME_tree_lines));
             }
             view_stats(a, a->r_stats);
         }
@@ -677,6 +675,12 @@ static unsigned mouse(app *a)
         if (panel < 0)
             return 0;
         a->focus = (app_panel)panel;
+        if (panel == APP_PANEL_TOKENS) {     /* a click on an alternative chooses it */
+            tree_node *n = tree_get(a->ses.t, a->ses.cursor);
+            int row = me.y - (a->r_tokens.y + 3);
+            if (n && a->tok_sel < (int)n->ntokens && row >= 0 && row < (int)n->tokens[a->tok_sel].ntop)
+                a->alt_sel = row;
+        }
         if (panel == APP_PANEL_TREE) {
             int32_t id = view_tree_row_id(a, me.y);
             if (id != TREE_NONE && id != a->ses.cursor)

@@ -378,16 +378,20 @@ static void draw_box(app *a, int y, int x, int h, int w, const char *title)
     unsigned long at = theme_attr(THEME_dialog);
     for (int r = 0; r < h; r++)
         view_fill(y + r, x, w, at);
-    attrset((attr_t)at);
-    mvaddch(y, x, ACS_ULCORNER);
-    mvhline(y, x + 1, ACS_HLINE, w - 2);
-    mvaddch(y, x + w - 1, ACS_URCORNER);
-    mvvline(y + 1, x, ACS_VLINE, h - 2);
-    mvvline(y + 1, x + w - 1, ACS_VLINE, h - 2);
-    mvaddch(y + h - 1, x, ACS_LLCORNER);
-    mvhline(y + h - 1, x + 1, ACS_HLINE, w - 2);
-    mvaddch(y + h - 1, x + w - 1, ACS_LRCORNER);
-    attrset(A_NORMAL);
+    /* Drawn with characters, not the alternate character set, so every terminal agrees. */
+    const char *hz = view_glyph(a, "\xe2\x94\x80", "-"), *vt = view_glyph(a, "\xe2\x94\x82", "|");
+    for (int i = 1; i < w - 1; i++) {
+        view_puts(a, y, x + i, 1, hz, at);
+        view_puts(a, y + h - 1, x + i, 1, hz, at);
+    }
+    for (int r = 1; r < h - 1; r++) {
+        view_puts(a, y + r, x, 1, vt, at);
+        view_puts(a, y + r, x + w - 1, 1, vt, at);
+    }
+    view_puts(a, y, x, 1, view_glyph(a, "\xe2\x94\x8c", "+"), at);
+    view_puts(a, y, x + w - 1, 1, view_glyph(a, "\xe2\x94\x90", "+"), at);
+    view_puts(a, y + h - 1, x, 1, view_glyph(a, "\xe2\x94\x94", "+"), at);
+    view_puts(a, y + h - 1, x + w - 1, 1, view_glyph(a, "\xe2\x94\x98", "+"), at);
     if (title)
         view_puts(a, y, x + 2, w - 4, title, at | A_BOLD);
 }

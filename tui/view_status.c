@@ -1,6 +1,7 @@
 /* tui/view_status.c — the status line: backend and model, progress with a spinner while
  * generating, the last message or error, and whether the session is saved. */
 #include "tui/view.h"
+#include "core/text.h"
 #include <curses.h>
 #include <stdio.h>
 #include <string.h>
@@ -47,9 +48,28 @@ void view_status(app *a, int y, int w)
     }
     if (a->msg && x < w - rw) {
         unsigned long ma = a->msg_error ? theme_attr(THEME_error) : st;
-        x += view_puts(a, y, x, w - rw - x, " ", ma);
-        x += view_puts(a, y, x, w - rw - x, a->msg, ma);
-        x += view_puts(a, y, x, w - rw - x, " ", ma);
+        int avail = w - rw - x - 2;
+        size_t mlen = strlen(a->msg);
+        if (a->msg_error && avail > 10 && (int)text_width(a->msg, mlen, TEXT_NL_VISIBLE | a->tflags) > avail) {
+            /* An error is shown in full: the lines that do not fit go above the status
+             * line, over the bottom of the panels, until the next message. */
+            text_line ln[4];
+            size_t n = text_wrap(a->msg, mlen, w - rw - 2, 4, TEXT_NL_VISIBLE | a->tflags, ln, 4);
+            if (n > 4)
+                n = 4;
+            for (size_t i = 0; i < n; i++) {
+                int ry = y - (int)n + 1 + (int)i;
+                if (ry < 0)
+                    continue;
+                view_fill(ry, 0, i + 1 == n ? w - rw : w, ma);
+                view_put(a, ry, 1, (i + 1 == n ? w - rw : w) - 2, a->msg + ln[i].start, ln[i].end - ln[i].start,
+                         ma, TEXT_NL_VISIBLE);
+            }
+        } else {
+            x += view_puts(a, y, x, w - rw - x, " ", ma);
+            x += view_puts(a, y, x, w - rw - x, a->msg, ma);
+            x += view_puts(a, y, x, w - rw - x, " ", ma);
+        }
     }
     if (rw)
         view_puts(a, y, w - rw, rw, right,

@@ -23,7 +23,12 @@ serve --fault 401:0
 tui_start 100 30 --backend openai --base-url "http://127.0.0.1:$PORT/v1" --model m -n 2 "$TMP/a.json"
 wait_for 'Tree +1 nodes' 10
 keys Enter
-if wait_for '401: the API key was refused' 10; then ok tui_http_401_status; else fail tui_http_401_status "$(why 'no 401 message')"; fi
+if wait_for '401: the API key was refused' 10 && tm resize-window -t 0 -x 60 -y 20 && wait_for 'API key provided\)' 3 &&
+   tm resize-window -t 0 -x 100 -y 30; then
+    ok tui_http_401_status
+else
+    fail tui_http_401_status "$(why 'no 401 message in full')"
+fi
 keys a
 keys -l 'by hand'
 keys Enter

@@ -2,7 +2,7 @@
 # Untrusted text in the TUI: escape sequences in node texts are shown as placeholders and
 # never reach the terminal; wide CJK and emoji keep the panels aligned.
 . tests/lib.sh
-NAMES="escape_placeholders escape_not_sent wide_aligned"
+NAMES="escape_placeholders escape_not_sent wide_aligned ascii_locale"
 if ! command -v tmux >/dev/null 2>&1; then
     for n in $NAMES; do skip "tui_$n" "tmux is not installed"; done
     exit 0
@@ -62,3 +62,16 @@ else
 fi
 keys q
 wait_exit 5
+wait_exit 5
+rm -f "$TMP/exit"
+
+# A locale that is not UTF-8: ASCII outline and ^[ placeholders, nothing wider than ASCII.
+TUI_PRE=""; TUI_LOCALE=C
+tui_start 100 30 "$S"
+if wait_for 'Tree +4 nodes' 10 && screen | grep -Fq '^[[31mALERT^[[2J^[[H tail' && screen | grep -q '^`-- ' && screen | grep -q '^v   Prompt .*|Prompt' &&
+   ! screen | grep -q '├'; then
+    ok tui_ascii_locale
+else
+    fail tui_ascii_locale "$(why 'ASCII fallback')"
+fi
+keys q
