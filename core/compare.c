@@ -2,6 +2,7 @@
  * word n-grams, groups by size), reading a comparison back from the tree, and the run that
  * samples both sides. */
 #include "core/compare.h"
+#include "core/attractor.h"
 #include "core/entropy.h"
 #include "core/mem.h"
 #include "core/merge.h"
@@ -541,6 +542,8 @@ static void side_token_entropy(compare_stats *st, const tree *t, const int32_t *
     st->token_entropy_exact = count && exact;
 }
 
+static void shared_phrases(compare_result *r, const tree *t);
+
 int compare_result_load(compare_result *r, const tree *t, int32_t at, double threshold,
                         char *err, size_t errlen)
 {
@@ -596,7 +599,7 @@ int compare_result_load(compare_result *r, const tree *t, int32_t at, double thr
                 cand[ncand++] = (compare_match){ a, b, sim };
             }
         }
-    if (ncand)                  /* qsort(NULL, 0) is undefined */
+    if (ncand > 1)              /* qsort(NULL, 0) is undefined */
         qsort(cand, ncand, sizeof *cand, match_order);
     for (size_t i = 0; i < ncand; i++)     /* greedy one-to-one, most similar first */
         if (compare_result_match_of(r, 0, cand[i].a) < 0 && compare_result_match_of(r, 1, cand[i].b) < 0) {
@@ -616,11 +619,64 @@ int compare_result_load(compare_result *r, const tree *t, int32_t at, double thr
         }
         r->shared[j] = m;
     }
+    shared_phrases(r, t);
     return 0;
+}
+
+static int phrase_order(const void *x, const void *y)
+{
+    const compare_phrase *a = x, *b = y;
+    size_t ta = a->count[0] + a->count[1], tb = b->count[0] + b->count[1];
+    if (ta != tb)
+        return ta > tb ? -1 : 1;
+    return strcmp(a->text, b->text);
+}
+
+/* Phrases on both sides: the samples copied into a scratch tree under two parents, so a
+ * phrase attractor reached from two contexts is one that both sides produced. */
+static void shared_phrases(compare_result *r, const tree *t)
+{
+    tree *s = tree_new();
+    int32_t root = tree_add_child(s, TREE_NONE, TREE_ORIGIN_PROMPT, "compare", 7);
+    int32_t side_node[2];
+    size_t base[2];
+    for (int k = 0; k < 2; k++) {
+        side_node[k] = tree_add_child(s, root, TREE_ORIGIN_EDIT, k ? "B" : "A", 1);
+        base[k] = (size_t)tree_capacity(s);
+        for (size_t i = 0; i < r->side[k].n; i++) {
+            const tree_node *n = tree_get(t, r->ids[k][i]);
+            tree_add_child(s, side_node[k], TREE_ORIGIN_MODEL, n->text, n->text_len);
+        }
+    }
+    attractor_index *ai = attractor_index_new(s, MERGE_DEFAULT_THRESHOLD, 2);
+    const attractor *list;
+    size_t n = attractor_list(ai, &list);
+    for (size_t i = 0; i < n; i++) {
+        if (list[i].kind != ATTRACTOR_PHRASE || list[i].support < 2)
+            continue;
+        compare_phrase ph = { xstrdup(list[i].text ? list[i].text : ""), { 0, 0 } };
+        for (size_t m = 0; m < list[i].nmembers; m++) {
+            size_t id = (size_t)list[i].members[m];
+            ph.count[id >= base[1]]++;
+        }
+        if (!ph.count[0] || !ph.count[1]) {
+            free(ph.text);
+            continue;
+        }
+        r->phrases = xrealloc(r->phrases, (r->nphrases + 1) * sizeof *r->phrases);
+        r->phrases[r->nphrases++] = ph;
+    }
+    attractor_index_free(ai);
+    tree_free(s);
+    if (r->nphrases > 1)
+        qsort(r->phrases, r->nphrases, sizeof *r->phrases, phrase_order);
 }
 
 void compare_result_free(compare_result *r)
 {
+    for (size_t i = 0; i < r->nphrases; i++)
+        free(r->phrases[i].text);
+    free(r->phrases);
     for (int s = 0; s < 2; s++) {
         compare_stats_free(&r->side[s]);
         free(r->ids[s]);

@@ -23,7 +23,9 @@
  * Attractors: a group is a side's attractor when it holds at least COMPARE_ATTRACTOR_MIN
  * samples.  A pair of groups (one per side) whose representatives are near-duplicates is a
  * shared group; shared groups that are an attractor on either side are the shared
- * attractors.  Attractors with no counterpart on the other side are that side's own. */
+ * attractors.  Attractors with no counterpart on the other side are that side's own.
+ * Shared phrases: word n-grams (n = 4..8, core/attractor's phrase attractors) that occur
+ * in samples of both sides; closed: a phrase inside a longer shared one is not listed. */
 #ifndef CORE_COMPARE_H
 #define CORE_COMPARE_H
 #include "core/backend.h"
@@ -78,12 +80,19 @@ typedef struct {
 } compare_match;
 
 typedef struct {
+    char  *text;                    /* the phrase, normalized (core/merge) */
+    size_t count[2];                /* samples of A and of B holding it */
+} compare_phrase;
+
+typedef struct {
     int32_t       label[2];         /* label nodes A and B */
     void         *config[2];        /* json_t * objects (borrowed from the labels) */
     int32_t      *ids[2];           /* sample node ids per side, in order */
     compare_stats side[2];
     compare_match *shared;          /* near-duplicate group pairs, most samples first */
     size_t        nshared;
+    compare_phrase *phrases;        /* phrases (4-8 words) found on both sides, most samples first */
+    size_t        nphrases;
     size_t        incomplete[2];    /* samples left out: generation failed part way */
     char         *prompt;           /* path text of the compared node */
 } compare_result;

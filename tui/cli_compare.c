@@ -210,6 +210,14 @@ static void print_text(const tree *t, const compare_result *r)
         printf("%s\n", l.data);
         buf_free(&l);
     }
+    printf("shared phrases (4-8 words in samples of both sides): %zu\n", r->nphrases);
+    for (size_t i = 0; i < r->nphrases && i < 5; i++) {
+        buf l = {0};
+        buf_printf(&l, "  A %3zu×  B %3zu×  ", r->phrases[i].count[0], r->phrases[i].count[1]);
+        add_clipped(&l, r->phrases[i].text, 60);
+        printf("%s\n", l.data);
+        buf_free(&l);
+    }
     for (int s = 0; s < 2; s++) {
         size_t own = 0;
         for (size_t g = 0; g < r->side[s].ngroups; g++)
@@ -282,6 +290,15 @@ static void print_json(const tree *t, const compare_result *r, const char *saved
         json_array_append_new(sh, e);
     }
     json_object_set_new(o, "shared_attractors", sh);
+    json_t *ph = json_array();
+    for (size_t i = 0; i < r->nphrases; i++) {
+        json_t *e = json_object();
+        json_object_set_new(e, "text", json_string(r->phrases[i].text));
+        json_object_set_new(e, "a", json_integer((json_int_t)r->phrases[i].count[0]));
+        json_object_set_new(e, "b", json_integer((json_int_t)r->phrases[i].count[1]));
+        json_array_append_new(ph, e);
+    }
+    json_object_set_new(o, "shared_phrases", ph);
     if (saved)
         json_object_set_new(o, "session", json_string(saved));
     char *s = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(6));

@@ -312,7 +312,8 @@ static void draw_side(app *a, cview *v, int s, int y0, int x, int w, int h)
     put_line(a, y++, x, w, line, theme_attr(THEME_entropy));
     snprintf(line, sizeof line, "distinct-1/2/3  %.2f  %.2f  %.2f", st->distinct[0], st->distinct[1], st->distinct[2]);
     put_line(a, y++, x, w, line, norm);
-    snprintf(line, sizeof line, "shared with %c: %zu group%s", s ? 'A' : 'B', r->nshared, r->nshared == 1 ? "" : "s");
+    snprintf(line, sizeof line, "shared with %c: %zu group%s, %zu phrase%s", s ? 'A' : 'B', r->nshared,
+             r->nshared == 1 ? "" : "s", r->nphrases, r->nphrases == 1 ? "" : "s");
     put_line(a, y++, x, w, line, dim);
     y++;
     /* Groups as bars, largest first; the selection stays visible. */

@@ -155,6 +155,19 @@ TEST(compare_result_from_tree)
     CHECK_NEAR(json_real_value(json_object_get(r.config[1], "temperature")), 0.2, 1e-12);
     compare_result_free(&r);
 
+    CHECK_INT(r.nphrases, 0);                            /* no 4-word phrase anywhere */
+    compare_result_free(&r);
+
+    /* A phrase of four words or more produced on both sides is reported once: the longest
+     * (closed), normalized; the shorter phrase inside it is not listed again. */
+    add_sample(t, la, " and so the story ends here for now");
+    add_sample(t, lb, " Yes, and so the Story ends here.");
+    REQUIRE(compare_result_load(&r, t, root, 0.8, err, sizeof err) == 0);
+    REQUIRE(r.nphrases == 1);
+    CHECK_STR(r.phrases[0].text, "and so the story ends here");
+    CHECK_INT(r.phrases[0].count[0], 1);
+    CHECK_INT(r.phrases[0].count[1], 1);
+
     /* The last pair of labels wins: a second comparison under the same node. */
     int32_t la2 = add_label(t, root, "A", 0.7), lb2 = add_label(t, root, "B", 0.7);
     add_sample(t, la2, " x");
