@@ -104,6 +104,15 @@ unsigned app_goto(app *a, int32_t id)
     tree *t = a->ses.t;
     if (!tree_get(t, id))
         return 0;
+    if (a->merge_view && a->merge) {
+        /* A node folded into a group is not shown in merge view: show every branch. */
+        for (int32_t p = id; tree_parent(t, p) != TREE_NONE; p = tree_parent(t, p))
+            if (merge_leader(a->merge, p) != p) {
+                a->merge_view = 0;
+                app_message(a, 0, "merge view off, to show node #%d (M turns it on)", (int)id);
+                break;
+            }
+    }
     for (int32_t p = tree_parent(t, id); p != TREE_NONE; p = tree_parent(t, p))
         tree_get(t, p)->flags &= (uint8_t)~TREE_FLAG_FOLDED;
     tree_visit(t, id);

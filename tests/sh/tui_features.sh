@@ -2,7 +2,7 @@
 # More of the loom in tmux: merge view, search, settings dialog, edit, add, export, opening
 # another loom's file, key rebinding from the config file, themes and NO_COLOR.
 . tests/lib.sh
-NAMES="merge_view search settings_dialog edit_add export import_open rebind theme_colours no_color"
+NAMES="merge_view merge_view_reveals search settings_dialog edit_add export import_open rebind theme_colours theme_8_colours no_color"
 if ! command -v tmux >/dev/null 2>&1; then
     for n in $NAMES; do skip "tui_$n" "tmux is not installed"; done
     exit 0
@@ -40,6 +40,19 @@ if wait_for 'node +#3 model' 3 && keys n && wait_for 'node +#5 model' 3 && keys 
     ok tui_search
 else
     fail tui_search "$(why 'search never / n / N')"
+fi
+
+# A hit folded into a merged group: merge view steps aside to show it.
+keys M
+wait_for '×3' 3
+keys /
+keys C-u
+keys -l 'yes!'
+keys Enter
+if wait_for 'merge view off' 3 && wait_for 'node +#2 model' 3 && [ "$(screen | grep -cE '^[├└]')" = 4 ]; then
+    ok tui_merge_view_reveals
+else
+    fail tui_merge_view_reveals "$(why 'search into a merged group')"
 fi
 
 # Settings: k = 2, then generate at the root: two new branches.
@@ -136,6 +149,15 @@ wait_for 'Tree +' 10
 mono=$(colours)
 keys q; wait_exit 5; rm -f "$TMP/exit"
 if [ "$dark" -gt 0 ] && [ "$mono" = 0 ]; then ok tui_theme_colours; else fail tui_theme_colours "dark $dark, mono $mono"; fi
+# An 8-colour terminal: the 256-colour theme falls back to the basic colours.
+TUI_TERM=screen
+tui_start 100 30 "$S"
+wait_for 'Tree +' 10
+eight=$(colours)
+wide=$(tm capture-pane -e -p -t 0 | grep -c '38;5;')
+keys q; wait_exit 5; rm -f "$TMP/exit"
+TUI_TERM=
+if [ "$eight" -gt 0 ] && [ "$wide" = 0 ]; then ok tui_theme_8_colours; else fail tui_theme_8_colours "$eight coloured, $wide 256-colour"; fi
 TUI_PRE="NO_COLOR=1"
 tui_start 100 30 --theme dark "$S"
 wait_for 'Tree +' 10
