@@ -48,3 +48,32 @@ i=0; while tm has-session -t "$S" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=
 n=$(grep -Eo '"origin": ?"model"' "$TMP/s.json" 2>/dev/null | wc -l)
 check compare_tui_samples_saved test "$n" -eq 32
 check compare_tui_labels_saved grep -Eq '"compare": ?"B"' "$TMP/s.json"
+
+# Over HTTP with a slow server (1.5 s before each answer): the view shows progress, Esc
+# closes it at once while sampling goes on in the event loop, and c shows the result.
+"$TOOLS/testserver" --lifetime 30 --idle 10 --latency 1500 > "$TMP/port" 2>/dev/null &
+SERVER=$!
+i=0; while [ ! -s "$TMP/port" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+URL="http://127.0.0.1:$(head -1 "$TMP/port")/v1"
+S2="$S-http"
+tm new-session -d -s "$S2" -x 120 -y 40 \
+    "'$T' --backend openai --base-url '$URL' --model base --prompt 'Hello' --max-tokens 4 '$TMP/h.json'; sleep 1"
+S="$S2"
+check compare_tui_http_started wait_for 'Tree'
+tm send-keys -t "$S" c
+wait_for 'compare  A | B | N:' >/dev/null
+tm send-keys -t "$S" C-a C-k 'model=base | model=tuned;same=1 | 8' Enter
+check compare_tui_http_progress wait_for 'sampling 0/8'
+t0=$(date +%s%N)
+tm send-keys -t "$S" Escape
+wait_for '^ Tree' >/dev/null
+t1=$(date +%s%N)
+check compare_tui_http_esc_does_not_wait test $(( (t1 - t0) / 1000000 )) -lt 1000
+check compare_tui_http_done_in_background wait_for 'compare: done, 8 samples per side'
+tm send-keys -t "$S" c
+wait_for '^ Compare  #0' >/dev/null
+screen > "$TMP/screen3"
+check compare_tui_http_collapsed_side grep -q '8 samples, [0-9]* groups.*8 samples, 1 groups' "$TMP/screen3"
+check compare_tui_http_zero_bits grep -q 'entropy  0.00 bits, 0.00 of max' "$TMP/screen3"
+tm send-keys -t "$S" Escape q
+kill "$SERVER" 2>/dev/null
