@@ -43,6 +43,12 @@ check gen_stop_text_cut sh -c "! grep '^text ' '$TMP/stop.info' | grep -q '[.]'"
 expect_exit gen_entropy 0 "$T" gen --prompt "Mode collapse" --strategy entropy --budget 10 -n 3 --seed 5 -o "$TMP/e.json"
 "$INFO" "$TMP/e.json" > "$TMP/e.info"
 check gen_entropy_budget test "$(field nodes "$TMP/e.info")" = 10
+"$INFO" "$TMP/e.json" --entropy-order > "$TMP/e.order"
+check gen_entropy_highest_first grep -qx 'entropy_order ok' "$TMP/e.order"
+check gen_entropy_expanded_several test "$(field expansions "$TMP/e.order")" -ge 3
+# The check can fail: a breadth tree is not grown highest-entropy first.
+expect_exit gen_breadth_for_order 0 "$T" gen --prompt "Mode collapse" -n 3 --depth 2 --seed 5 -o "$TMP/b.json"
+check gen_entropy_order_detects_breadth sh -c "'$INFO' '$TMP/b.json' --entropy-order | grep -qx 'entropy_order wrong'"
 
 # A corpus of one's own: only its words come out.
 printf ' the cat sat on the mat. the dog sat on the log.\n' > "$TMP/tiny.txt"
