@@ -56,7 +56,7 @@ typedef enum { FORMATS_OUT_JSON, FORMATS_OUT_LOOM, FORMATS_OUT_JSONL, FORMATS_OU
 /* "json", "loom", "jsonl", "md", "dot" → 0; -1 when unknown. */
 int formats_out_parse(const char *name, formats_out *out);
 /* The export as bytes (caller frees), or NULL with err.  node: the path end for md
- * (TREE_NONE = the cursor, else the root's first-child chain is not guessed: the root). */
+ * (TREE_NONE = the cursor, or the root when the cursor is not a node). */
 char *formats_export(const session *s, formats_out f, int32_t node, size_t *len,
                      char *err, size_t errlen);
 
