@@ -672,3 +672,28 @@ TEST(session_logprobs_round_trip_exactly)
     free(d);
     session_free(&s);
 }
+
+TEST(session_save_through_a_symlink_replaces_the_target)
+{
+    session s;
+    char err[512];
+    session_init(&s);
+    session_new_prompt(&s, "linked");
+    const char *dir = test_tmpdir();
+    char *real = xasprintf("%s/real.json", dir), *link = xasprintf("%s/link.json", dir);
+    FILE *f = fopen(real, "wb");
+    REQUIRE(f);
+    fputs("old", f);
+    fclose(f);
+    REQUIRE(symlink("real.json", link) == 0);
+    CHECKF(session_save(&s, link, err, sizeof err) == 0, "%s", err);
+    struct stat st;
+    CHECK(lstat(link, &st) == 0 && S_ISLNK(st.st_mode));     /* the link is still a link */
+    session s2;
+    session_init(&s2);
+    CHECKF(session_load(&s2, real, err, sizeof err) == 0, "%s", err);
+    CHECK_STR(tree_get(s2.t, tree_root(s2.t)) ? tree_get(s2.t, tree_root(s2.t))->text : NULL, "linked");
+    session_free(&s2);
+    session_free(&s);
+    free(real), free(link);
+}
