@@ -6,6 +6,7 @@
 #include "core/entropy.h"
 #include "core/mem.h"
 #include "core/merge.h"
+#include "core/ngram.h"
 #include <jansson.h>
 #include <stdio.h>
 #include <time.h>
@@ -466,27 +467,24 @@ const char *compare_run_error(const compare_run *r, int side)
 /* ---- grouping (core/merge) ---- */
 
 /* The rule of core/merge (a text joins the first earlier group whose leader is similar
- * enough), on normalized texts so each is normalized once. */
+ * enough), on cached features so each text is prepared once. */
 static void group_texts(const char *const *texts, size_t n, double threshold, int *group_of)
 {
-    buf *norm = xcalloc(n ? n : 1, sizeof *norm);
+    merge_text **f = xmalloc((n ? n : 1) * sizeof *f);
     size_t *leaders = xmalloc((n ? n : 1) * sizeof *leaders), nleaders = 0;
     for (size_t i = 0; i < n; i++) {
-        merge_normalize(texts[i], strlen(texts[i]), &norm[i]);
+        f[i] = merge_text_new(texts[i], strlen(texts[i]));
         size_t g = 0;
-        for (; g < nleaders; g++) {
-            const buf *l = &norm[leaders[g]];
-            if (merge_similarity_norm(l->data ? l->data : "", l->len,
-                                      norm[i].data ? norm[i].data : "", norm[i].len) >= threshold)
+        for (; g < nleaders; g++)
+            if (merge_text_similarity(f[leaders[g]], f[i], threshold) >= threshold)
                 break;
-        }
         if (g == nleaders)
             leaders[nleaders++] = i;
         group_of[i] = (int)g;
     }
     for (size_t i = 0; i < n; i++)
-        buf_free(&norm[i]);
-    free(norm);
+        merge_text_free(f[i]);
+    free(f);
     free(leaders);
 }
 
@@ -589,16 +587,26 @@ int compare_result_load(compare_result *r, const tree *t, int32_t at, double thr
     const compare_stats *A = &r->side[0], *B = &r->side[1];
     compare_match *cand = NULL;
     size_t ncand = 0, cap = 0;
-    for (size_t a = 0; a < A->ngroups; a++)
+    merge_text **fb = xmalloc((B->ngroups ? B->ngroups : 1) * sizeof *fb);
+    for (size_t b = 0; b < B->ngroups; b++) {
+        const tree_node *nb = tree_get(t, r->ids[1][B->groups[b].rep]);
+        fb[b] = merge_text_new(nb->text, nb->text_len);
+    }
+    for (size_t a = 0; a < A->ngroups; a++) {
+        const tree_node *na = tree_get(t, r->ids[0][A->groups[a].rep]);
+        merge_text *fa = merge_text_new(na->text, na->text_len);
         for (size_t b = 0; b < B->ngroups; b++) {
-            const char *ta = tree_get(t, r->ids[0][A->groups[a].rep])->text;
-            const char *tb = tree_get(t, r->ids[1][B->groups[b].rep])->text;
-            double sim = merge_similarity(ta, strlen(ta), tb, strlen(tb));
+            double sim = merge_text_similarity(fa, fb[b], threshold);
             if (sim >= threshold) {
                 xgrow(&cand, &cap, ncand + 1, sizeof *cand);
                 cand[ncand++] = (compare_match){ a, b, sim };
             }
         }
+        merge_text_free(fa);
+    }
+    for (size_t b = 0; b < B->ngroups; b++)
+        merge_text_free(fb[b]);
+    free(fb);
     if (ncand > 1)              /* qsort(NULL, 0) is undefined */
         qsort(cand, ncand, sizeof *cand, match_order);
     for (size_t i = 0; i < ncand; i++)     /* greedy one-to-one, most similar first */
@@ -621,6 +629,43 @@ int compare_result_load(compare_result *r, const tree *t, int32_t at, double thr
     }
     shared_phrases(r, t);
     return 0;
+}
+
+void compare_result_exact_entropy(compare_result *r, const tree *t, int side, const ngram_model *m)
+{
+    compare_stats *st = &r->side[side ? 1 : 0];
+    size_t v = ngram_vocab_size(m), count = 0;
+    double *p = xmalloc(v * sizeof *p), sum = 0;
+    uint32_t ctx[NGRAM_MAX_ORDER];
+    for (size_t i = 0; i < st->n; i++) {
+        int32_t id = r->ids[side ? 1 : 0][i];
+        const tree_node *n = tree_get(t, id);
+        if (!n || !n->ntokens)
+            continue;
+        size_t len;
+        char *path = tree_path_text(t, id, &len);
+        size_t at = len - n->text_len;             /* where the sample's text begins */
+        for (uint32_t k = 0; k < n->ntokens && at <= len; k++) {
+            size_t nctx = ngram_context(m, path, at, ctx);
+            ngram_distribution(m, ctx, nctx, p);
+            double h = 0;
+            for (size_t j = 0; j < v; j++)
+                if (p[j] > 0)
+                    h -= p[j] * log2(p[j]);
+            sum += h;
+            count++;
+            size_t tl;
+            tree_token_text(n, k, &tl);
+            at += tl;
+        }
+        free(path);
+    }
+    free(p);
+    if (count) {
+        st->token_entropy = sum / (double)count;
+        st->ntokens = count;
+        st->token_entropy_exact = 1;
+    }
 }
 
 static int phrase_order(const void *x, const void *y)

@@ -3,6 +3,7 @@
 #include "tui/cli.h"
 #include "core/compare.h"
 #include "core/mem.h"
+#include "core/ngram.h"
 #include "core/session.h"
 #include <jansson.h>
 #include <math.h>
@@ -20,8 +21,9 @@ static void print_help(void)
     printf("%s\n\n"
            "Samples the prompt N times (default %d) under two generation configs and compares\n"
            "them: near-duplicate groups, entropy over groups (bits, and normalized by log2 N),\n"
-           "mean token entropy (a lower bound from the top-k alternatives; exact for builtin),\n"
-           "distinct-1/2/3 over word n-grams, the top groups, and the outcomes both share.\n\n"
+           "mean token entropy (exact for the builtin model, at temperature 1; else a lower\n"
+           "bound from the top-k alternatives), distinct-1/2/3 over word n-grams, the top\n"
+           "groups, and the outcomes and phrases both sides share.\n\n"
            "A SPEC is key=value,... over the generation options, e.g.\n"
            "  --a 'backend=openai,base_url=http://127.0.0.1:8080/v1,model=base,temperature=1'\n"
            "Options given outside the SPECs (--max-tokens, --seed, --temperature, ...) apply to\n"
@@ -440,6 +442,9 @@ int cli_compare(int argc, char **argv)
         rc = cli_fail(CLI_ERR, "%s", err);
         goto free_run;
     }
+    for (int k = 0; k < 2; k++)     /* the builtin model knows its whole distribution */
+        if (!s[k].backend || !strcmp(s[k].backend, "builtin"))
+            compare_result_exact_entropy(&res, ses.t, k, ngram_backend_model(be[k]));
     int empty = !res.side[0].n ? 0 : !res.side[1].n ? 1 : -1;
     if (out && session_save(&ses, out, err, sizeof err) < 0)
         rc = cli_fail(CLI_ERR, "%s", err);

@@ -12,7 +12,7 @@ ga=$(row groups 2); gb=$(row groups 3); ea=$(row entropy 2); eb=$(row entropy 7)
 check compare_builtin_samples test "$(row samples 2) $(row samples 3)" = "32 32"
 check compare_builtin_fewer_groups_when_cold test "${gb:-99}" -lt "${ga:-0}"
 check compare_builtin_lower_entropy_when_cold awk -v a="${ea:-0}" -v b="${eb:-99}" 'BEGIN { exit !(b < a) }'
-check compare_builtin_token_entropy_shown grep -q 'bits/token (lower bound)' "$TMP/table"
+check compare_builtin_token_entropy_exact grep -q 'bits/token (exact)' "$TMP/table"
 
 # --json: the same figures, and -o keeps every sample in a session.
 expect_exit compare_builtin_json 0 "$T" compare --a 'temperature=1.0' --b 'temperature=0.2' \

@@ -236,6 +236,16 @@ TEST(compare_run_builtin_and_reopen)
     CHECK(r.side[1].entropy < r.side[0].entropy);
     CHECK(r.side[1].distinct[1] < r.side[0].distinct[1]);
     CHECK(r.side[0].ntokens > 0 && !isnan(r.side[0].token_entropy));
+    CHECK(!r.side[0].token_entropy_exact);               /* top-5 alternatives: a bound */
+    /* The model's whole distribution gives the exact figure, never below the bound. */
+    for (int i = 0; i < 2; i++) {
+        double bound = r.side[i].token_entropy;
+        size_t ntok = r.side[i].ntokens;
+        compare_result_exact_entropy(&r, ses.t, i, ngram_backend_model(be[i]));
+        CHECK(r.side[i].token_entropy_exact);
+        CHECK_INT(r.side[i].ntokens, ntok);
+        CHECKF(r.side[i].token_entropy >= bound - 1e-9, "exact %g < bound %g", r.side[i].token_entropy, bound);
+    }
     compare_run_free(run);
 
     const char *path = "compare.json";
@@ -248,6 +258,7 @@ TEST(compare_run_builtin_and_reopen)
     compare_result r2;
     REQUIRE(compare_result_load(&r2, back.t, tree_root(back.t), 0.8, err, sizeof err) == 0);
     for (int i = 0; i < 2; i++) {
+        compare_result_exact_entropy(&r2, back.t, i, ngram_backend_model(be[i]));
         CHECK_INT(r2.side[i].n, r.side[i].n);
         CHECK_INT(r2.side[i].ngroups, r.side[i].ngroups);
         CHECK_NEAR(r2.side[i].entropy, r.side[i].entropy, 1e-12);
