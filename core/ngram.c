@@ -250,7 +250,6 @@ static char *corpus_clean(const char *text, size_t len, const char *name, size_t
 {
     const unsigned char *u = (const unsigned char *)text;
     size_t bad = 0, words = 0;
-    buf b = {0};
     if (len == 0) {
         snprintf(err, errlen, "%s: the corpus is empty", name);
         return NULL;
@@ -260,30 +259,43 @@ static char *corpus_clean(const char *text, size_t len, const char *name, size_t
         return NULL;
     }
     for (size_t i = 0; i < len;) {
-        size_t n = utf8_seq(u + i, len - i);
-        if (!n) {
-            bad++;
-            buf_add(&b, "\xEF\xBF\xBD", 3);
+        if (u[i] < 0x80) {   /* the common case, byte by byte without a call */
+            words += !is_blank(u[i]) && u[i] != '\n';
             i++;
             continue;
         }
-        if (!is_blank(u[i]) && u[i] != '\n')
-            words++;
-        buf_add(&b, text + i, n);
-        i += n;
+        size_t n = utf8_seq(u + i, len - i);
+        bad += !n;
+        words++;
+        i += n ? n : 1;
     }
     if (2 * bad > len) {
-        buf_free(&b);
         snprintf(err, errlen, "%s: not a text file (mostly invalid UTF-8)", name);
         return NULL;
     }
     if (!words) {
-        buf_free(&b);
         snprintf(err, errlen, "%s: the corpus is empty (only white space)", name);
         return NULL;
     }
-    *out_len = b.len;
-    return buf_steal(&b);
+    char *out = xmalloc(len + 2 * bad + 1), *o = out;
+    if (!bad)
+        memcpy(out, text, len), o += len;
+    else
+        for (size_t i = 0; i < len;) {
+            size_t n = u[i] < 0x80 ? 1 : utf8_seq(u + i, len - i);
+            if (n) {
+                memcpy(o, text + i, n);
+                o += n;
+                i += n;
+            } else {
+                memcpy(o, "\xEF\xBF\xBD", 3);
+                o += 3;
+                i++;
+            }
+        }
+    *o = 0;
+    *out_len = (size_t)(o - out);
+    return out;
 }
 
 /* ---- training ---- */
