@@ -731,7 +731,7 @@ int session_load_mem(session *s, const char *data, size_t len, const char *name,
     loader_init(&L, name);
     int rc = -1;
     if (len > SESSION_MAX_BYTES) {
-        lfail(&L, "file is too large (%zu MB; the limit is %zu MB)", len >> 20, SESSION_MAX_BYTES >> 20);
+        lfail(&L, "file is too large (%zu bytes; the limit is %zu MiB)", len, SESSION_MAX_BYTES >> 20);
         return load_result(&L, s, -1, err, errlen);
     }
     session_lines src = { .mem = data, .memlen = len, .fd = -1 };
@@ -767,7 +767,7 @@ int session_load(session *s, const char *path, char *err, size_t errlen)
     }
     if (S_ISREG(st.st_mode) && (size_t)st.st_size > SESSION_MAX_BYTES) {
         close(fd);
-        lfail(&L, "file is too large (%lld MB; the limit is %zu MB)", (long long)st.st_size >> 20, SESSION_MAX_BYTES >> 20);
+        lfail(&L, "file is too large (%lld bytes; the limit is %zu MiB)", (long long)st.st_size, SESSION_MAX_BYTES >> 20);
         return load_result(&L, s, -1, err, errlen);
     }
     session_lines src = { .fd = fd, .cap = 1u << 20 };

@@ -13,6 +13,8 @@
  * "nodes" (in id order), then the closing line; unknown top-level keys come last.  The
  * loader reads that layout a node at a time without holding the whole document; any other
  * valid JSON layout of the same document loads through a whole-document parse.
+ * Test hook: TERMLOOM_SESSION_PARSER=jansson parses those lines with jansson instead of the
+ * strict fast parser, =document always parses the whole document; all must agree.
  * A session struct must be session_init()ed (or zero-filled) before any call. */
 #ifndef CORE_SESSION_H
 #define CORE_SESSION_H

@@ -697,3 +697,23 @@ TEST(session_save_through_a_symlink_replaces_the_target)
     session_free(&s);
     free(real), free(link);
 }
+
+TEST(session_file_over_the_limit_is_refused)
+{
+    /* a sparse file one byte over the limit: refused from its size, without reading it */
+    char *path = xasprintf("%s/huge.json", test_tmpdir());
+    FILE *f = fopen(path, "wb");
+    REQUIRE(f);
+    int ok = ftruncate(fileno(f), (off_t)SESSION_MAX_BYTES + 1) == 0;
+    fclose(f);
+    REQUIRE(ok);
+    session s;
+    char err[512];
+    session_init(&s);
+    CHECK(session_load(&s, path, err, sizeof err) == -1);
+    CHECKF(strstr(err, "huge.json: file is too large (2147483649 bytes; the limit is 2048 MiB)") != NULL, "%s", err);
+    CHECK_INT(tree_count(s.t), 0);
+    session_free(&s);
+    unlink(path);
+    free(path);
+}
