@@ -145,6 +145,20 @@ static unsigned on_delete(app *a, int yes)
     if (!yes)
         return APP_CH_DRAW;
     int32_t id = a->ses.cursor, parent = tree_parent(a->ses.t, id);
+    /* Branches still streaming into the subtree would grow again elsewhere: stop them. */
+    int n = a->g ? grow_active(a->g) : 0;
+    for (int i = 0; i < n; i++) {
+        const grow_request *r = grow_request_at(a->g, i);
+        int inside = 0;
+        for (int32_t p = r->parent; p != TREE_NONE && !inside; p = tree_parent(a->ses.t, p))
+            inside = p == id;
+        for (int k = 0; k < r->k && !inside; k++)
+            inside = r->nodes[k] == id;
+        if (inside) {
+            grow_cancel_all(a->g);
+            break;
+        }
+    }
     int index = tree_delete(a->ses.t, id);
     if (index < 0) {
         app_message(a, 1, "cannot delete node #%d", (int)id);

@@ -295,7 +295,11 @@ void view_tree(app *a, app_rect r)
         return;
     tree *t = a->ses.t;
     walker w = {0};
-    if (!tree_get(t, a->tree_top) || !walk_init(&w, a, a->tree_top))
+    int shown = tree_get(t, a->tree_top) != NULL;
+    for (int32_t p = shown ? tree_parent(t, a->tree_top) : TREE_NONE; p != TREE_NONE && shown; p = tree_parent(t, p))
+        if (folded(a, p))
+            shown = 0;      /* the anchor went into a folded subtree */
+    if (!shown || !walk_init(&w, a, a->tree_top))
         a->tree_top = a->ses.cursor, a->tree_scrolled = 0;
     int so = h > 6 ? 2 : 0;                 /* rows kept visible around the cursor */
     int32_t crow;
