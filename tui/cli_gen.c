@@ -7,13 +7,15 @@
  *     mean token entropy is highest, until the tree holds N nodes ("autoloom").
  * The backend is whatever the options name; events reach the tree through core/grow.
  * A failed branch keeps what it had: the tree is still saved, the last error is printed
- * and the exit status is 1. */
+ * and the exit status is 1.  Interrupted (SIGINT/SIGTERM), gen cancels what is in flight
+ * and saves the tree grown so far, then exits with 1. */
 #include "tui/cli.h"
 #include "core/entropy.h"
 #include "core/grow.h"
 #include "core/mem.h"
 #include "core/session.h"
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +33,14 @@ typedef struct {
     size_t     target;         /* nodes expected when done */
     double     t0, last_draw;
 } gen_run;
+
+static volatile sig_atomic_t gen_interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    gen_interrupted = 1;
+}
 
 static double now_s(void)
 {
@@ -89,6 +99,10 @@ static void draw_progress(gen_run *r, int final)
 static void drain(gen_run *r)
 {
     while (grow_active(r->g)) {
+        if (gen_interrupted) {
+            grow_cancel_all(r->g);
+            return;
+        }
         backend_wait(r->b, NULL, 0, 100, NULL);
         backend_pump(r->b);
         draw_progress(r, 0);
@@ -102,6 +116,10 @@ static int grow_breadth(gen_run *r, const gen_settings *s, char *err, size_t err
         inflight = 1;
     queue_push(r, tree_root(r->t));
     while (r->qhead < r->qlen || grow_active(r->g)) {
+        if (gen_interrupted) {
+            grow_cancel_all(r->g);
+            return 0;
+        }
         while (r->qhead < r->qlen && grow_active(r->g) < inflight)
             if (grow_start(r->g, r->queue[r->qhead++], s, s->branches, err, errlen) < 0) {
                 drain(r);
@@ -151,7 +169,7 @@ static int grow_entropy(gen_run *r, const gen_settings *s, int budget, char *err
     unsigned char *tried = NULL;   /* leaves already expanded (some may have got no child) */
     size_t ntried = 0;
     int rc = 0;
-    while (tree_count(r->t) < (size_t)budget) {
+    while (tree_count(r->t) < (size_t)budget && !gen_interrupted) {
         tried_fit(&tried, &ntried, (size_t)tree_capacity(r->t));
         int32_t leaf = best_leaf(r, tried);
         if (leaf == TREE_NONE)
@@ -182,8 +200,9 @@ static void gen_usage(void)
            "  --strategy breadth|entropy entropy: expand the leaf with the highest mean token\n"
            "                             entropy first, until --budget N nodes exist\n"
            "  --budget N                 node count for --strategy entropy (default 32)\n\n"
-           "A progress bar is drawn on stderr when it is a terminal.  Exit status 1 when a\n"
-           "branch failed (the tree is still written), 2 for a usage error.\n\n");
+           "A progress bar is drawn on stderr when it is a terminal.  Ctrl-C stops and saves\n"
+           "the tree grown so far.  Exit status 1 when a branch failed or gen was interrupted\n"
+           "(the tree is still written), 2 for a usage error.\n\n");
     cli_print_options();
 }
 
@@ -284,9 +303,18 @@ int cli_gen(int argc, char **argv)
     }
     r.g = grow_new(sess.t, b, after_event, &r);
     err[0] = 0;
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    gen_interrupted = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
     int grown = entropy ? grow_entropy(&r, &o.s, (int)budget, err, sizeof err)
                         : grow_breadth(&r, &o.s, err, sizeof err);
     draw_progress(&r, 1);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
     const char *last = grow_last_error(r.g);
     int failed = grow_failed_branches(r.g);
     char *last_copy = last ? xstrdup(last) : NULL;
@@ -299,6 +327,9 @@ int cli_gen(int argc, char **argv)
         rc = cli_fail(CLI_ERR, "%s", serr);
     else if (grown < 0)
         rc = cli_fail(CLI_ERR, "%s", err);
+    else if (gen_interrupted)
+        rc = cli_fail(CLI_ERR, "interrupted: the %zu nodes grown so far are saved in %s",
+                      tree_count(sess.t), out);
     else if (failed)
         rc = cli_fail(CLI_ERR, "%d branch%s failed: %s", failed, failed == 1 ? "" : "es",
                       last_copy ? last_copy : "unknown error");

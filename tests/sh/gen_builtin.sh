@@ -82,3 +82,16 @@ if command -v script >/dev/null 2>&1; then
 else
     skip gen_progress_on_tty "script(1) is not installed"
 fi
+
+# Interrupted: what was grown is saved, one line says so, exit 1.  (Depth 9 would take
+# minutes; the signal comes after half a second.)
+"$T" gen --prompt "The loom" -n 4 --depth 9 -o "$TMP/int.json" 2> "$TMP/err" &
+GEN=$!
+sleep 0.5
+kill -INT "$GEN" 2>/dev/null
+wait "$GEN"
+rc=$?
+check gen_interrupt_exit test "$rc" = 1
+one_line_error gen_interrupt_msg "interrupted: the [0-9]+ nodes grown so far are saved in"
+"$INFO" "$TMP/int.json" > "$TMP/int.info" 2>&1
+check gen_interrupt_saved test "$(field nodes "$TMP/int.info")" -gt 1
