@@ -280,6 +280,19 @@ unsigned compare_view_pump(app *a)
     return f;
 }
 
+int compare_view_status(const app *a, char *out, size_t n)
+{
+    const cview *v = a->compare;
+    if (!compare_view_busy(a) || a->mode == APP_MODE_COMPARE)
+        return 0;
+    int ea, eb;
+    compare_run_progress(v->run, 0, &ea, NULL, NULL);
+    compare_run_progress(v->run, 1, &eb, NULL, NULL);
+    snprintf(out, n, " comparing #%d: A %d/%d, B %d/%d (c shows it) ", (int)v->at, ea, v->nsamples,
+             eb, v->nsamples);
+    return 1;
+}
+
 /* ---- drawing ---- */
 
 static void put_line(app *a, int y, int x, int w, const char *s, unsigned long attr)

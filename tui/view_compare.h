@@ -19,6 +19,9 @@ int      compare_view_wait(app *a, const int *fds, int nfds, int timeout_ms, int
 /* Makes progress; returns APP_CH_* flags. */
 unsigned compare_view_pump(app *a);
 void     compare_view_draw(app *a);
+/* While a comparison samples with the view closed: " comparing A 3/32, B 5/32 (c) " in
+ * out for the status line, and 1; else 0. */
+int      compare_view_status(const app *a, char *out, size_t n);
 unsigned compare_view_key(app *a, int key);
 void     compare_view_free(app *a);
 #endif

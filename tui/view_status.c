@@ -1,6 +1,7 @@
 /* tui/view_status.c — the status line: backend and model, progress with a spinner while
  * generating, the last message or error, and whether the session is saved. */
 #include "tui/view.h"
+#include "tui/view_compare.h"
 #include "core/text.h"
 #include <curses.h>
 #include <stdio.h>
@@ -37,6 +38,8 @@ void view_status(app *a, int y, int w)
         snprintf(left, sizeof left, " %s %d/%d branches, %.0f tok/s  Esc cancels ", sp, ended, total, a->rate);
         x += view_puts(a, y, x, w - rw - x, left, theme_attr(THEME_busy));
     }
+    if (compare_view_status(a, left, sizeof left))   /* a comparison sampling behind */
+        x += view_puts(a, y, x, w - rw - x, left, theme_attr(THEME_busy));
     int err = a->msg_error && a->msg;
     if (!err && !active) {
         const gen_settings *s = &a->ses.settings;

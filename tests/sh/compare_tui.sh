@@ -69,6 +69,7 @@ tm send-keys -t "$S" Escape
 wait_for '^ Tree' >/dev/null
 t1=$(date +%s%N)
 check compare_tui_http_esc_does_not_wait test $(( (t1 - t0) / 1000000 )) -lt 1000
+check compare_tui_http_status_shows_progress wait_for 'comparing #0: A [0-8]/8, B [0-8]/8'
 check compare_tui_http_done_in_background wait_for 'compare: done, 8 samples per side'
 tm send-keys -t "$S" c
 wait_for '^ Compare  #0' >/dev/null
