@@ -789,6 +789,11 @@ uint64_t attractor_version(attractor_index *a)
     return a->version;
 }
 
+int attractor_stale(attractor_index *a)
+{
+    return a->nq > 0 || a->listed_version != a->version;
+}
+
 /* ---- listing ---- */
 
 static double seq_prob(const tree_node *n)
@@ -1128,7 +1133,6 @@ size_t attractor_list(attractor_index *a, const attractor **out)
 
 int attractor_of(attractor_index *a, int32_t id)
 {
-    build_list(a);
     uint32_t *head = hm_get(&a->bynode, (uint64_t)id + 1);
     int best = -1;
     for (uint32_t e = head ? *head : 0; e; e = a->chain_next[e - 1]) {
@@ -1151,12 +1155,11 @@ static int cmp_span(const void *x, const void *y)
 
 size_t attractor_spans(attractor_index *a, int32_t id, attractor_span **out)
 {
-    build_list(a);
     *out = NULL;
     uint32_t *head = hm_get(&a->bynode, (uint64_t)id + 1);
-    if (!head)
-        return 0;
     tree_node *nd = tree_get(a->t, id);
+    if (!head || !nd)
+        return 0;
     merge_word *mw;
     size_t nw = merge_words(nd->text, nd->text_len, &mw, NULL);
     uint64_t *w = xmalloc((nw ? nw : 1) * sizeof *w);

@@ -17,10 +17,16 @@
  *    before phrase, then smallest member id (a total order: lists are reproducible).
  *  - Detected attractors are separate from the hand mark TREE_MARK_ATTRACTOR; nothing here
  *    reads or writes tree marks, and detection is recomputed from the tree on load.
+ *  - Candidates: a pair is compared only when the two classes share an LSH band (8 bands
+ *    of 4 MinHash values over word unigrams and bigrams) and at least 10 of their 32
+ *    MinHash values agree (estimated shingle Jaccard ≥ 0.31).  So recall is probabilistic
+ *    (≈ 98.5% at shingle Jaccard 0.8, ≈ 100% at 0.9) but the result is a function of the
+ *    texts only: the same tree always gives the same attractors.
  *  - Incremental: the index observes the tree; an event only queues the node (O(1)).  The
- *    next query processes the queue, costing time proportional to the changed nodes' text
- *    (plus the clusters they touch), and the listing is rebuilt from the maintained
- *    counts only when something changed.  Incremental results equal a fresh index's. */
+ *    next attractor_version/attractor_list processes the queue, costing time proportional
+ *    to the changed nodes' text (plus the clusters they touch); attractor_list then
+ *    rebuilds the listing from the maintained counts, costing about the number of nodes
+ *    holding attractors.  Incremental results equal a fresh index's (a test checks it). */
 #ifndef CORE_ATTRACTOR_H
 #define CORE_ATTRACTOR_H
 #include "core/tree.h"
@@ -58,12 +64,19 @@ void     attractor_index_free(attractor_index *a);      /* also stops observing 
 /* Increases whenever the list may have changed. */
 uint64_t attractor_version(attractor_index *a);
 
-/* The attractors, best first.  The array is owned by the index and valid until the next
- * call on it after the tree changed. */
+/* 1 when the tree changed since the last attractor_list (O(1), nothing is computed). */
+int      attractor_stale(attractor_index *a);
+
+/* The attractors, best first, brought up to date (this is the call that costs: about
+ * the nodes holding attractors; a view refreshes it when attractor_stale, at most a few
+ * times a second while branches stream).  The array is owned by the index and valid until
+ * the next attractor_list. */
 size_t   attractor_list(attractor_index *a, const attractor **out);
-/* Index (in attractor_list) of the best attractor having id as a member, preferring
+/* The two below answer from the list of the last attractor_list call, in O(1) per node
+ * (cheap enough for every drawn row); members may have died since: check tree_get. */
+/* Index (in that list) of the best attractor having id as a member, preferring
  * continuation attractors; -1 when none. */
 int      attractor_of(attractor_index *a, int32_t id);
-/* Phrase-attractor spans in id's text, by start offset (caller frees *out). */
+/* Phrase-attractor spans in id's current text, by start offset (caller frees *out). */
 size_t   attractor_spans(attractor_index *a, int32_t id, attractor_span **out);
 #endif
