@@ -1131,6 +1131,12 @@ size_t attractor_list(attractor_index *a, const attractor **out)
     return a->nlist;
 }
 
+size_t attractor_last(attractor_index *a, const attractor **out)
+{
+    *out = a->list;
+    return a->nlist;
+}
+
 int attractor_of(attractor_index *a, int32_t id)
 {
     uint32_t *head = hm_get(&a->bynode, (uint64_t)id + 1);

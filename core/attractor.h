@@ -72,6 +72,8 @@ int      attractor_stale(attractor_index *a);
  * times a second while branches stream).  The array is owned by the index and valid until
  * the next attractor_list. */
 size_t   attractor_list(attractor_index *a, const attractor **out);
+/* The list of the last attractor_list call, as it was (nothing is recomputed). */
+size_t   attractor_last(attractor_index *a, const attractor **out);
 /* The two below answer from the list of the last attractor_list call, in O(1) per node
  * (cheap enough for every drawn row); members may have died since: check tree_get. */
 /* Index (in that list) of the best attractor having id as a member, preferring
