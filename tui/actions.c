@@ -125,6 +125,8 @@ static unsigned act_edit(app *a)
     return APP_CH_DRAW;
 }
 
+static unsigned act_edit_external(app *a) { return app_edit_external(a); }
+
 static unsigned on_add(app *a, const char *text, size_t len)
 {
     if (!len)
@@ -483,6 +485,7 @@ const action_def actions_table[] = {
     { "focus_next",     SCOPE_ANY,    "Tab",         "focus the next panel (tree, text, tokens)", act_focus_next },
     { "focus_prev",     SCOPE_ANY,    "S-Tab",       "focus the previous panel", act_focus_prev },
     { "edit",           SCOPE_ANY,    "e",           "edit the node's text (its token data is dropped)", act_edit },
+    { "edit_external",  SCOPE_ANY,    "E",           "edit the node's text in $VISUAL / $EDITOR", act_edit_external },
     { "add",            SCOPE_ANY,    "a",           "add a child written by hand", act_add },
     { "delete",         SCOPE_ANY,    "d",           "delete the subtree (asks first)", act_delete },
     { "undo",           SCOPE_ANY,    "u",           "undo the last delete", act_undo },

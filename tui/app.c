@@ -377,6 +377,70 @@ int app_is_streaming(app *a, int32_t id)
     return 0;
 }
 
+/* The node's text in $VISUAL / $EDITOR (vi by default).  The terminal is handed over
+ * while the editor runs; streams go on when it returns. */
+unsigned app_edit_external(app *a)
+{
+    tree *t = a->ses.t;
+    tree_node *n = tree_get(t, a->ses.cursor);
+    if (!n)
+        return 0;
+    const char *dir = getenv("TMPDIR");
+    char *path = xasprintf("%s/termloom-edit-XXXXXX", dir && *dir ? dir : "/tmp");
+    int fd = mkstemp(path);
+    if (fd < 0) {
+        app_message(a, 1, "edit: %s: %s", path, strerror(errno));
+        free(path);
+        return APP_CH_DRAW;
+    }
+    int ok = write(fd, n->text, n->text_len) == (ssize_t)n->text_len;
+    close(fd);
+    int ends_nl = n->text_len && n->text[n->text_len - 1] == '\n';
+    const char *ed = getenv("VISUAL");
+    if (!ed || !*ed)
+        ed = getenv("EDITOR");
+    if (!ed || !*ed)
+        ed = "vi";
+    char *cmd = xasprintf("%s '%s'", ed, path);
+    def_prog_mode();
+    endwin();
+    int rc = ok ? system(cmd) : -1;
+    reset_prog_mode();
+    clearok(curscr, TRUE);
+    free(cmd);
+    unsigned f = APP_CH_DRAW;
+    FILE *in = rc == 0 ? fopen(path, "rb") : NULL;
+    if (!in) {
+        app_message(a, 1, "edit: the editor '%s' failed (status %d); the node is unchanged", ed, rc);
+    } else {
+        buf b = {0};
+        char chunk[4096];
+        size_t got;
+        while ((got = fread(chunk, 1, sizeof chunk, in)) > 0)
+            buf_add(&b, chunk, got);
+        fclose(in);
+        if (!ends_nl && b.len && b.data[b.len - 1] == '\n')   /* the editor's final newline */
+            b.len--;
+        n = tree_get(t, a->ses.cursor);
+        if (n && (b.len != n->text_len || (b.len && memcmp(b.data, n->text, b.len)))) {
+            tree_set_text(t, a->ses.cursor, b.data ? b.data : "", b.len);
+            tree_clear_tokens(t, a->ses.cursor);
+            n = tree_get(t, a->ses.cursor);
+            if (n->origin != TREE_ORIGIN_PROMPT)
+                n->origin = TREE_ORIGIN_EDIT;
+            a->tok_sel = 0;
+            app_message(a, 0, "node #%d edited in %s (its token probabilities were dropped)", (int)a->ses.cursor, ed);
+            f |= APP_CH_SAVE;
+        } else {
+            app_message(a, 0, "node #%d unchanged", (int)a->ses.cursor);
+        }
+        buf_free(&b);
+    }
+    unlink(path);
+    free(path);
+    return f;
+}
+
 /* Export: choose a format, then the output file (a default next to the session). */
 static const char *const export_names[] = {
     "json   the session file (termloom's own format)",

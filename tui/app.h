@@ -169,6 +169,8 @@ void     app_mark_changed(app *a, int32_t id);
 unsigned app_branch_alt(app *a);
 /* The node is being written by a request in flight. */
 int      app_is_streaming(app *a, int32_t id);
+/* Edits the cursor node's text in $VISUAL/$EDITOR. */
+unsigned app_edit_external(app *a);
 /* The export chooser. */
 unsigned app_export(app *a);
 /* Reloads the theme named in the settings. */

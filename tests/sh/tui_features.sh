@@ -2,7 +2,7 @@
 # More of the loom in tmux: merge view, search, settings dialog, edit, add, export, opening
 # another loom's file, key rebinding from the config file, themes and NO_COLOR.
 . tests/lib.sh
-NAMES="merge_view merge_view_reveals search settings_dialog edit_add export import_open rebind theme_colours theme_8_colours no_color"
+NAMES="merge_view merge_view_reveals search settings_dialog edit_add edit_external export import_open rebind theme_colours theme_8_colours no_color"
 if ! command -v tmux >/dev/null 2>&1; then
     for n in $NAMES; do skip "tui_$n" "tmux is not installed"; done
     exit 0
@@ -165,3 +165,22 @@ nc=$(colours)
 drawn=$(screen | grep -c 'Tree')
 keys q; wait_exit 5
 if [ "$nc" = 0 ] && [ "$drawn" -ge 1 ]; then ok tui_no_color; else fail tui_no_color "$nc coloured lines with NO_COLOR"; fi
+rm -f "$TMP/exit"
+
+# E: the node's text in $EDITOR (here a script that rewrites the file).
+printf '#!/bin/sh\nprintf "written in the editor\\n" > "$1"\n' > "$TMP/ed.sh"
+chmod +x "$TMP/ed.sh"
+TUI_PRE="EDITOR='$TMP/ed.sh'"
+tui_start 100 30 "$S"
+wait_for 'Tree +' 10
+keys Home
+keys j
+wait_for 'node +#0 prompt' 3
+keys E
+if wait_for '▾   written in the editor' 5 && wait_for 'node +#0 prompt' 3 && wait_for 'edited in' 3; then
+    ok tui_edit_external
+else
+    fail tui_edit_external "$(why 'E with EDITOR')"
+fi
+keys q
+wait_exit 5
