@@ -1,6 +1,6 @@
-/* core/compare.c — see compare.h.  Figures of a side (entropy over groups, distinct-n over
- * word n-grams, groups by size), reading a comparison back from the tree, and the run that
- * samples both sides. */
+/* core/compare.c — see compare.h.  The figures of a side (entropy over groups, distinct-n
+ * over word n-grams, groups by size, token entropy) and a comparison read back from the
+ * tree (labels, shared groups and phrases).  Sampling is in compare_run.c. */
 #include "core/compare.h"
 #include "core/attractor.h"
 #include "core/entropy.h"
@@ -9,7 +9,6 @@
 #include "core/ngram.h"
 #include <jansson.h>
 #include <stdio.h>
-#include <time.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -281,187 +280,6 @@ char *compare_label_text(const tree *t, int32_t id)
             buf_printf(&b, " %s=%g", keys[i], json_number_value(v));
     }
     return buf_steal(&b);
-}
-
-/* ---- the run ---- */
-
-typedef struct {
-    compare_run *run;
-    int          side;
-    backend     *be;
-    grow        *g;
-    gen_settings s;
-    int32_t      label;
-    int          ended, failed;
-    size_t       tokens;
-} run_side;
-
-struct compare_run {
-    tree            *t;
-    int32_t          at;
-    int              nsamples;
-    run_side         side[2];
-    backend_event_fn after;
-    void            *ud;
-};
-
-static void run_event(void *ud, const backend_event *ev)
-{
-    run_side *sd = ud;
-    switch (ev->kind) {
-    case BACKEND_EV_TOKEN:
-    case BACKEND_EV_TEXT:
-        sd->tokens++;
-        break;
-    case BACKEND_EV_DONE:
-        sd->ended++;
-        break;
-    case BACKEND_EV_ERROR:
-        sd->ended++;
-        sd->failed++;
-        break;
-    default:
-        break;
-    }
-    if (sd->run->after)
-        sd->run->after(sd->run->ud, ev);
-}
-
-compare_run *compare_run_new(tree *t, int32_t at, backend *be[2], const gen_settings *s[2],
-                             int nsamples, backend_event_fn after, void *ud)
-{
-    compare_run *r = xcalloc(1, sizeof *r);
-    r->t = t;
-    r->at = at;
-    r->nsamples = nsamples < 1 ? 1 : nsamples > COMPARE_MAX_SAMPLES ? COMPARE_MAX_SAMPLES : nsamples;
-    r->after = after;
-    r->ud = ud;
-    for (int i = 0; i < 2; i++) {
-        run_side *sd = &r->side[i];
-        sd->run = r;
-        sd->side = i;
-        sd->be = be[i];
-        sd->label = TREE_NONE;
-        settings_copy(&sd->s, s[i]);
-        sd->g = grow_new(t, be[i], run_event, sd);
-    }
-    return r;
-}
-
-void compare_run_free(compare_run *r)
-{
-    if (!r)
-        return;
-    compare_run_cancel(r);
-    for (int i = 0; i < 2; i++) {
-        grow_free(r->side[i].g);
-        r->side[i].be->on_event = NULL;
-        r->side[i].be->ud = NULL;
-        settings_free(&r->side[i].s);
-    }
-    free(r);
-}
-
-int compare_run_start(compare_run *r, char *err, size_t errlen)
-{
-    if (!tree_get(r->t, r->at)) {
-        snprintf(err, errlen, "node %d does not exist", (int)r->at);
-        return -1;
-    }
-    for (int i = 0; i < 2; i++) {
-        run_side *sd = &r->side[i];
-        int32_t id = tree_add_child(r->t, r->at, TREE_ORIGIN_EDIT, "", 0);
-        json_t *x = json_object();
-        json_object_set_new(x, "compare", json_string(i ? "B" : "A"));
-        json_object_set_new(x, "config", compare_config_json(&sd->s));
-        json_object_set_new(x, "samples", json_integer(r->nsamples));
-        tree_get(r->t, id)->extra = x;
-        sd->label = id;
-    }
-    for (int i = 0; i < 2; i++) {
-        run_side *sd = &r->side[i];
-        char e[512];
-        if (grow_start(sd->g, sd->label, &sd->s, r->nsamples, e, sizeof e) < 0) {
-            snprintf(err, errlen, "%s: %s", i ? "B" : "A", e);
-            compare_run_cancel(r);
-            for (int k = 1; k >= 0; k--)     /* leave no empty labels behind */
-                if (tree_get(r->t, r->side[k].label) && !tree_get(r->t, r->side[k].label)->nchildren) {
-                    tree_delete(r->t, r->side[k].label);
-                    r->side[k].label = TREE_NONE;
-                }
-            return -1;
-        }
-    }
-    return 0;
-}
-
-int compare_run_pump(compare_run *r)
-{
-    for (int i = 0; i < 2; i++)
-        if (grow_active(r->side[i].g))
-            backend_pump(r->side[i].be);
-    return compare_run_active(r);
-}
-
-int compare_run_active(const compare_run *r)
-{
-    return grow_active(r->side[0].g) + grow_active(r->side[1].g);
-}
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Two backends cannot be waited on in one call (each polls its own sockets), so when both
- * are busy the wait alternates between them in short slices. */
-int compare_run_wait(compare_run *r, const int *fds, int nfds, int timeout_ms, int *fd_ready)
-{
-    int busy[2] = { grow_active(r->side[0].g) > 0, grow_active(r->side[1].g) > 0 };
-    if (!busy[0] && !busy[1])
-        return backend_poll_fds(fds, nfds, timeout_ms, fd_ready);
-    if (busy[0] != busy[1]) {
-        int i = busy[0] ? 0 : 1;
-        return backend_wait(r->side[i].be, fds, nfds, timeout_ms, fd_ready);
-    }
-    long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
-    for (;;) {
-        for (int i = 0; i < 2; i++) {
-            long long left = deadline < 0 ? 5 : deadline - now_ms();
-            int slice = left < 0 ? 0 : left > 5 ? 5 : (int)left;
-            if (backend_wait(r->side[i].be, fds, nfds, slice, fd_ready))
-                return 1;
-        }
-        if (deadline >= 0 && now_ms() >= deadline)
-            return 0;
-    }
-}
-
-void compare_run_cancel(compare_run *r)
-{
-    for (int i = 0; i < 2; i++)
-        if (grow_active(r->side[i].g))
-            grow_cancel_all(r->side[i].g);
-}
-
-void compare_run_progress(const compare_run *r, int side, int *ended, int *failed, size_t *tokens)
-{
-    const run_side *sd = &r->side[side ? 1 : 0];
-    if (ended)
-        *ended = sd->ended;
-    if (failed)
-        *failed = sd->failed;
-    if (tokens)
-        *tokens = sd->tokens;
-}
-
-int32_t compare_run_label(const compare_run *r, int side) { return r->side[side ? 1 : 0].label; }
-
-const char *compare_run_error(const compare_run *r, int side)
-{
-    return grow_last_error(r->side[side ? 1 : 0].g);
 }
 
 /* ---- grouping (core/merge) ---- */
