@@ -17,7 +17,7 @@
 #define NONE32 UINT32_MAX
 #define MH_BANDS 8
 #define MH_ROWS 4
-#define MH_MIN_MATCH 10   /* of MH_K signature values: estimated Jaccard ≥ 0.31 */
+#define MH_MIN_MATCH 13   /* of MH_K signature values: estimated Jaccard ≥ 0.4 */
 #define MH_K (MH_BANDS * MH_ROWS)
 
 static uint64_t mix64(uint64_t x)

@@ -18,8 +18,8 @@
  *  - Detected attractors are separate from the hand mark TREE_MARK_ATTRACTOR; nothing here
  *    reads or writes tree marks, and detection is recomputed from the tree on load.
  *  - Candidates: a pair is compared only when the two classes share an LSH band (8 bands
- *    of 4 MinHash values over word unigrams and bigrams) and at least 10 of their 32
- *    MinHash values agree (estimated shingle Jaccard ≥ 0.31).  So recall is probabilistic
+ *    of 4 MinHash values over word unigrams and bigrams) and at least 13 of their 32
+ *    MinHash values agree (estimated shingle Jaccard ≥ 0.4).  So recall is probabilistic
  *    (≈ 98.5% at shingle Jaccard 0.8, ≈ 100% at 0.9) but the result is a function of the
  *    texts only: the same tree always gives the same attractors.
  *  - Incremental: the index observes the tree; an event only queues the node (O(1)).  The
