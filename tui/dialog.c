@@ -2,6 +2,7 @@
 #include "tui/dialog.h"
 #include "tui/actions.h"
 #include "tui/view.h"
+#include "core/attractor.h"
 #include "core/mem.h"
 #include "core/text.h"
 #include <curses.h>
@@ -187,6 +188,11 @@ static unsigned on_setting(app *a, const char *text, size_t len)
         app_backend_reset(a);
     if (!strcmp(key, "merge_threshold") && a->merge)
         merge_set_threshold(a->merge, a->ses.settings.merge_threshold);
+    if (!strcmp(key, "merge_threshold") && a->attr) {   /* detected attractors use it too */
+        attractor_index_free(a->attr);
+        a->attr = attractor_index_new(a->ses.t, a->ses.settings.merge_threshold, ATTRACTOR_DEFAULT_MIN_CONTEXTS);
+        a->attr_dirty = 1;
+    }
     if (!strcmp(key, "theme"))
         app_theme_reset(a);
     return APP_CH_DRAW | APP_CH_SAVE;
