@@ -474,6 +474,7 @@ char *session_dump(const session *s, size_t *len)
 {
     out o = { .fd = -1 };
     out_session(&o, s);
+    buf_add(&o.b, "", 0);   /* the writer skips the terminator; callers get a C string */
     if (len)
         *len = o.b.len;
     return buf_steal(&o.b);

@@ -14,10 +14,19 @@ export XDG_CONFIG_HOME=/nonexistent-termloom-config XDG_DATA_HOME=/nonexistent-t
 unset TERMLOOM_API_KEY OPENAI_API_KEY NO_COLOR
 LOG=$(mktemp)
 cd "$ROOT" || exit 1
-"$ROOT/$BUILD/unit" "$@" 2>&1 | tee "$LOG" | grep -v '^ok '
+# A runner that crashes part way must not look like a pass: its exit status counts too.
+"$ROOT/$BUILD/unit" "$@" > "$LOG.unit" 2>&1; rc=$?
+grep -v '^ok ' "$LOG.unit"; cat "$LOG.unit" >> "$LOG"; rm -f "$LOG.unit"
+if [ "$rc" != 0 ] && ! grep -q '^FAIL ' "$LOG"; then
+    echo "FAIL unit_runner: exited with status $rc before reporting a failure (crash?)" | tee -a "$LOG"
+fi
 for t in tests/sh/*.sh; do
     [ -e "$t" ] || continue
-    sh "$t" 2>&1 | tee -a "$LOG" | grep -v '^ok '
+    sh "$t" > "$LOG.sh" 2>&1; rc=$?
+    grep -v '^ok ' "$LOG.sh"; cat "$LOG.sh" >> "$LOG"; rm -f "$LOG.sh"
+    if [ "$rc" -gt 1 ]; then
+        echo "FAIL $(basename "$t"): the script exited with status $rc (crash?)" | tee -a "$LOG"
+    fi
 done
 p=$(grep -c '^ok ' "$LOG"); f=$(grep -c '^FAIL ' "$LOG"); s=$(grep -c '^skip ' "$LOG")
 rm -f "$LOG"
