@@ -26,7 +26,8 @@
  *    next attractor_version/attractor_list processes the queue, costing time proportional
  *    to the changed nodes' text (plus the clusters they touch); attractor_list then
  *    rebuilds the listing from the maintained counts, costing about the number of nodes
- *    holding attractors.  Incremental results equal a fresh index's (a test checks it). */
+ *    holding attractors.  Incremental results equal a fresh index's (a test checks it).
+ *    tree_set_parent sends no event: make the index after a loader has built the tree. */
 #ifndef CORE_ATTRACTOR_H
 #define CORE_ATTRACTOR_H
 #include "core/tree.h"

@@ -26,6 +26,7 @@
  *  - Incremental: the index observes the tree (add/text/delete/undelete events mark the
  *    parent dirty in O(1)); a parent's groups are recomputed on the next query about it,
  *    costing O(siblings × groups) similarity checks on cached per-node features.
+ *    tree_set_parent sends no event: make the index after a loader has built the tree.
  *  - Pointers/arrays returned are owned by the caller unless stated. */
 #ifndef CORE_MERGE_H
 #define CORE_MERGE_H
