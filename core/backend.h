@@ -35,7 +35,8 @@ typedef struct {
     double         logprob;      /* TOKEN: natural log; NAN when unknown */
     const tree_alt *top;         /* TOKEN: alternatives, most probable first */
     size_t         ntop;
-    int            exact;        /* TOKEN: the alternatives are the full distribution */
+    int            exact;        /* TOKEN: the model knows its whole distribution: */
+    double         entropy;      /*   then this is its exact entropy in bits here */
     const char    *finish;       /* DONE: finish reason; ERROR: "error" or "cancelled" */
     const char    *message;      /* ERROR/STATUS: one line for the user */
     int            http_status;  /* ERROR: HTTP status, 0 if none */

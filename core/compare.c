@@ -449,43 +449,6 @@ int compare_result_load(compare_result *r, const tree *t, int32_t at, double thr
     return 0;
 }
 
-void compare_result_exact_entropy(compare_result *r, const tree *t, int side, const ngram_model *m)
-{
-    compare_stats *st = &r->side[side ? 1 : 0];
-    size_t v = ngram_vocab_size(m), count = 0;
-    double *p = xmalloc(v * sizeof *p), sum = 0;
-    uint32_t ctx[NGRAM_MAX_ORDER];
-    for (size_t i = 0; i < st->n; i++) {
-        int32_t id = r->ids[side ? 1 : 0][i];
-        const tree_node *n = tree_get(t, id);
-        if (!n || !n->ntokens)
-            continue;
-        size_t len;
-        char *path = tree_path_text(t, id, &len);
-        size_t at = len - n->text_len;             /* where the sample's text begins */
-        for (uint32_t k = 0; k < n->ntokens && at <= len; k++) {
-            size_t nctx = ngram_context(m, path, at, ctx);
-            ngram_distribution(m, ctx, nctx, p);
-            double h = 0;
-            for (size_t j = 0; j < v; j++)
-                if (p[j] > 0)
-                    h -= p[j] * log2(p[j]);
-            sum += h;
-            count++;
-            size_t tl;
-            tree_token_text(n, k, &tl);
-            at += tl;
-        }
-        free(path);
-    }
-    free(p);
-    if (count) {
-        st->token_entropy = sum / (double)count;
-        st->ntokens = count;
-        st->token_entropy_exact = 1;
-    }
-}
-
 static int phrase_order(const void *x, const void *y)
 {
     const compare_phrase *a = x, *b = y;

@@ -16,7 +16,7 @@
  *                (1 when every sample differs, 0 when all are one group; 0 for N < 2);
  *   token_entropy mean token entropy in bits over every token of every sample, each from
  *                its top-k alternatives with the leftover mass as one outcome: a lower bound;
- *                exact for the builtin model with compare_result_exact_entropy;
+ *                exact where the tokens carry the model's own figure (builtin);
  *   distinct_n   distinct word n-grams ÷ total word n-grams over all samples (n = 1, 2, 3);
  *                n-grams do not cross samples; a word is a maximal run of ASCII letters,
  *                digits, apostrophes or non-ASCII bytes, ASCII folded to lower case.
@@ -105,12 +105,6 @@ void *compare_config_json(const gen_settings *s);
 int  compare_result_load(compare_result *r, const tree *t, int32_t at, double threshold,
                          char *err, size_t errlen);
 void compare_result_free(compare_result *r);
-/* The builtin model knows its whole distribution: replaces side's token entropy with the
- * exact mean over the samples' tokens, each from m's next-token distribution (temperature
- * 1, unknown token included) after the path text up to that token. */
-struct ngram_model;
-void compare_result_exact_entropy(compare_result *r, const tree *t, int side,
-                                  const struct ngram_model *m);
 /* Whether side's group g is matched on the other side (index into r->shared, or -1). */
 int  compare_result_match_of(const compare_result *r, int side, size_t g);
 /* Is node id a comparison label?  Returns 'A', 'B', or 0. */

@@ -84,6 +84,11 @@ double entropy_token(const tree_node *n, uint32_t i, double *leftover)
         return NAN;
     }
     const tree_token *tk = &n->tokens[i];
+    if (isfinite(tk->entropy)) {   /* the model gave its exact figure */
+        if (leftover)
+            *leftover = 0;
+        return tk->entropy;
+    }
     tree_alt alts[MAX_OUTCOMES];
     size_t na = tk->ntop < MAX_OUTCOMES ? tk->ntop : MAX_OUTCOMES;
     for (size_t j = 0; j < na; j++) {

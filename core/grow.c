@@ -53,9 +53,11 @@ static void on_event(void *ud, const backend_event *ev)
             id = branch_node(g, r, ev->branch, ev);
             if (id == TREE_NONE)
                 break;
-            if (ev->kind == BACKEND_EV_TOKEN)
+            if (ev->kind == BACKEND_EV_TOKEN) {
                 tree_append_token(g->t, id, ev->text, ev->len, ev->logprob, ev->top, ev->ntop, 1);
-            else
+                if (ev->exact && isfinite(ev->entropy))
+                    tree_set_token_entropy(g->t, id, tree_get(g->t, id)->ntokens - 1, ev->entropy);
+            } else
                 tree_append_text(g->t, id, ev->text, ev->len);
             r->tokens++;
             g->tokens_total++;

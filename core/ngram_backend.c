@@ -21,6 +21,7 @@
 typedef struct {
     uint32_t id;
     double   logprob;
+    double   entropy;            /* of the whole distribution at this step, bits */
     uint32_t alt, nalt;          /* into branch.alts */
     size_t   off, len;           /* into branch.pend */
 } pend_token;
@@ -280,7 +281,7 @@ static void emit_token(ngram_backend *nb, const request *r, int bi, const pend_t
     backend_event ev = {
         .kind = BACKEND_EV_TOKEN, .request = r->id, .branch = bi, .text = text,
         .len = len < l ? len : l, .logprob = pt->logprob, .top = nb->tops, .ntop = pt->nalt,
-        .exact = 1,
+        .exact = 1, .entropy = pt->entropy,
     };
     backend_emit(&nb->base, &ev);
 }
@@ -357,6 +358,16 @@ static size_t stop_holdback(const request *r, const buf *pend)
     return pend->len;
 }
 
+/* Shannon entropy (bits) of the model's whole next-token distribution. */
+static double distribution_entropy(const double *p, size_t v)
+{
+    double h = 0;
+    for (size_t i = 0; i < v; i++)
+        if (p[i] > 0)
+            h -= p[i] * log2(p[i]);
+    return h;
+}
+
 /* Samples one token of branch bi and emits what is certain. */
 static void step(ngram_backend *nb, request *r, int bi)
 {
@@ -372,6 +383,7 @@ static void step(ngram_backend *nb, request *r, int bi)
     pend_token *pt = &br->toks[br->ntoks++];
     pt->id = id;
     pt->logprob = log(nb->p[id]);
+    pt->entropy = distribution_entropy(nb->p, ngram_vocab_size(nb->m));
     pt->off = br->pend.len;
     pt->len = len;
     pt->alt = (uint32_t)br->nalts;

@@ -117,7 +117,8 @@ static int get_logprob(json_t *v, float *lp)
     return 1;
 }
 
-/* tokens: [{"text", "logprob", "top": [{"text", "logprob"}]}] into n's arrays, sized exactly. */
+/* tokens: [{"text", "logprob", "entropy", "top": [{"text", "logprob"}]}] into n's arrays,
+ * sized exactly. */
 static int tokens_from_json(session_loader *L, int32_t id, json_t *arr, tree_node *n)
 {
     if (!json_is_array(arr)) {
@@ -140,6 +141,11 @@ static int tokens_from_json(session_loader *L, int32_t id, json_t *arr, tree_nod
         }
         if (lp && !json_is_number(lp) && !json_is_null(lp)) {
             lfail(L, "node %d: tokens[%zu].logprob is not a number", id, i);
+            return -1;
+        }
+        json_t *h = json_object_get(tk, "entropy");
+        if (h && !json_is_number(h) && !json_is_null(h)) {
+            lfail(L, "node %d: tokens[%zu].entropy is not a number", id, i);
             return -1;
         }
         pool += json_string_length(text) + 1;
@@ -181,10 +187,13 @@ static int tokens_from_json(session_loader *L, int32_t id, json_t *arr, tree_nod
         memcpy(n->pool + n->pool_len, json_string_value(text), len);
         n->pool[n->pool_len + len] = 0;
         n->pool_len += (uint32_t)len + 1;
-        json_t *lp = json_object_get(tk, "logprob");
+        json_t *lp = json_object_get(tk, "logprob"), *h = json_object_get(tk, "entropy");
         t->tok.logprob = NAN;
         if (lp)
             get_logprob(lp, &t->tok.logprob);
+        t->entropy = NAN;
+        if (h)
+            get_logprob(h, &t->entropy);
         t->top = n->ntops;
         t->ntop = (uint32_t)json_array_size(top);
         for (size_t j = 0; j < t->ntop; j++) {

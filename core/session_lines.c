@@ -377,7 +377,8 @@ static int p_logprob(cur *c, float *lp)
 }
 
 /* {"text": ..., "logprob": ...[, "top": [...]]} in any key order, into the scratch pool. */
-static int p_piece(cur *c, scratch *S, tree_piece *pc, int allow_top, int64_t *top_first, uint32_t *ntop)
+static int p_piece(cur *c, scratch *S, tree_piece *pc, int allow_top, int64_t *top_first, uint32_t *ntop,
+                   float *entropy)
 {
     if (!eat(c, '{'))
         return 0;
@@ -405,6 +406,10 @@ static int p_piece(cur *c, scratch *S, tree_piece *pc, int allow_top, int64_t *t
             if (!p_logprob(c, &pc->logprob))
                 return 0;
             seen |= 2;
+        } else if (allow_top && KEY_IS(k, kl, "entropy") && !(seen & 8)) {
+            if (!p_logprob(c, entropy))
+                return 0;
+            seen |= 8;
         } else if (allow_top && KEY_IS(k, kl, "top") && !(seen & 4)) {
             seen |= 4;
             *top_first = (int64_t)S->ntop;
@@ -414,7 +419,7 @@ static int p_piece(cur *c, scratch *S, tree_piece *pc, int allow_top, int64_t *t
                 do {
                     xgrow(&S->top, &S->cap_top, S->ntop + 1, sizeof *S->top);
                     tree_piece tp;
-                    if (!p_piece(c, S, &tp, 0, NULL, NULL))
+                    if (!p_piece(c, S, &tp, 0, NULL, NULL, NULL))
                         return 0;
                     S->top[S->ntop++] = tp;
                 } while (eat(c, ','));
@@ -438,7 +443,8 @@ static int p_tokens(cur *c, scratch *S)
         tree_token tk;
         int64_t first = (int64_t)S->ntop;
         uint32_t ntop = 0;
-        if (!p_piece(c, S, &tk.tok, 1, &first, &ntop))
+        tk.entropy = NAN;
+        if (!p_piece(c, S, &tk.tok, 1, &first, &ntop, &tk.entropy))
             return 0;
         tk.top = (uint32_t)first;
         tk.ntop = ntop;

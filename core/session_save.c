@@ -408,6 +408,10 @@ static void out_node(out *o, const tree *t, int32_t id)
             if (i)
                 out_c(o, ',');
             out_piece(o, n, &tk->tok);
+            if (isfinite(tk->entropy)) {
+                OUT_LIT(o, ",\"entropy\":");
+                out_float(o, tk->entropy);
+            }
             if (tk->ntop) {
                 OUT_LIT(o, ",\"top\":[");
                 for (uint32_t j = 0; j < tk->ntop; j++) {

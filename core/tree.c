@@ -294,6 +294,7 @@ void tree_append_token(tree *t, int32_t id, const char *text, size_t len, double
     tk->tok.off = pool_add(n, text, len);
     tk->tok.len = (uint32_t)len;
     tk->tok.logprob = (float)logprob;
+    tk->entropy = NAN;
     tk->top = n->ntops;
     tk->ntop = (uint32_t)nalts;
     cap = n->cap_tops;
@@ -317,6 +318,13 @@ void tree_clear_tokens(tree *t, int32_t id)
         return;
     n->ntokens = n->ntops = n->pool_len = 0;
     notify(t, TREE_EV_TEXT, id);
+}
+
+void tree_set_token_entropy(tree *t, int32_t id, uint32_t i, double bits)
+{
+    tree_node *n = tree_get(t, id);
+    if (n && i < n->ntokens)
+        n->tokens[i].entropy = (float)bits;
 }
 
 const char *tree_token_text(const tree_node *n, uint32_t i, size_t *len)

@@ -44,6 +44,8 @@ typedef struct {
     tree_piece tok;      /* the sampled token */
     uint32_t   top;      /* index of its first alternative in node->tops */
     uint32_t   ntop;     /* alternatives, most probable first (may include the token) */
+    float      entropy;  /* exact entropy of this position in bits, given by a model that
+                          * knows its whole distribution (builtin); NAN when unknown */
 } tree_token;
 
 /* What a producer passes in for one alternative. */
@@ -103,6 +105,8 @@ void tree_append_text(tree *t, int32_t id, const char *text, size_t len);
 void tree_append_token(tree *t, int32_t id, const char *text, size_t len, double logprob,
                        const tree_alt *alts, size_t nalts, int append_text);
 void tree_clear_tokens(tree *t, int32_t id);
+/* Records the exact entropy (bits) of token i's position. */
+void tree_set_token_entropy(tree *t, int32_t id, uint32_t i, double bits);
 const char *tree_token_text(const tree_node *n, uint32_t i, size_t *len);
 const char *tree_top_text(const tree_node *n, uint32_t i, uint32_t j, size_t *len);
 double tree_top_logprob(const tree_node *n, uint32_t i, uint32_t j);

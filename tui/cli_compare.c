@@ -442,9 +442,6 @@ int cli_compare(int argc, char **argv)
         rc = cli_fail(CLI_ERR, "%s", err);
         goto free_run;
     }
-    for (int k = 0; k < 2; k++)     /* the builtin model knows its whole distribution */
-        if (!s[k].backend || !strcmp(s[k].backend, "builtin"))
-            compare_result_exact_entropy(&res, ses.t, k, ngram_backend_model(be[k]));
     int empty = !res.side[0].n ? 0 : !res.side[1].n ? 1 : -1;
     if (out && session_save(&ses, out, err, sizeof err) < 0)
         rc = cli_fail(CLI_ERR, "%s", err);

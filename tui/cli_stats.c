@@ -115,7 +115,7 @@ static void section_token_entropy(json_t *rep, const session *s)
     json_object_set_new(o, "exact", json_boolean(toks && exact));
     json_object_set_new(o, "note", json_string(
         !toks ? "no token logprobs in this session"
-        : exact ? "exact: the top-k alternatives covered the whole distribution"
+        : exact ? "exact: the model reported its whole distribution, or the alternatives covered it"
                 : "a lower bound: the probability outside the top-k alternatives counts as one outcome"));
     json_object_set_new(rep, "token_entropy", o);
 }
@@ -333,7 +333,7 @@ int cli_stats(int argc, char **argv)
         else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             printf("%s\n\nPrints the shape of the session tree (nodes, depth, leaves, branching per\n"
                    "level) and its entropy figures: token entropy from the saved top-k logprobs (a\n"
-                   "lower bound unless the alternatives covered the whole distribution) and branch\n"
+                   "lower bound unless the model gave its exact figure or the alternatives covered it) and branch\n"
                    "entropy over each node's children grouped as near-duplicates, the groups of\n"
                    "near-duplicate siblings and the detected attractors (continuations or phrases\n"
                    "recurring from at least 3 different parents), best first.  --merge-threshold X\n"

@@ -31,8 +31,6 @@ typedef struct {
     int            side;          /* focused column */
     int            sel[2], top[2];
     char          *specs;         /* the last "A | B | N" line */
-    ngram_model   *model;         /* builtin model for exact token entropy, trained on */
-    char          *model_corpus;  /* this corpus ("" = the built-in one) */
 } cview;
 
 static cview *state(app *a)
@@ -56,30 +54,6 @@ static void stop_run(cview *v)
     v->have_s = 0;
 }
 
-/* A builtin side gets its exact token entropy from the model (the run's own while it
- * lives, else one trained on the side's corpus and kept for the next time). */
-static void exact_entropy(app *a, cview *v, int s)
-{
-    json_t *cfg = v->res.config[s];
-    const char *be = json_string_value(json_object_get(cfg, "backend"));
-    if (be && strcmp(be, "builtin"))
-        return;
-    const ngram_model *m = v->be[s] ? ngram_backend_model(v->be[s]) : NULL;
-    if (!m) {
-        const char *corpus = json_string_value(json_object_get(cfg, "corpus"));
-        if (!v->model || strcmp(v->model_corpus, corpus ? corpus : "")) {
-            char err[256];
-            ngram_free(v->model);
-            free(v->model_corpus);
-            v->model = ngram_load(corpus, NGRAM_MAX_ORDER, err, sizeof err);
-            v->model_corpus = xstrdup(corpus ? corpus : "");
-        }
-        m = v->model;
-    }
-    if (m)
-        compare_result_exact_entropy(&v->res, a->ses.t, s, m);
-}
-
 static void recalc(app *a, cview *v)
 {
     if (v->have_res)
@@ -92,8 +66,6 @@ static void recalc(app *a, cview *v)
         v->have_res = 1;
     else
         v->res_err = xstrdup(err);
-    for (int s = 0; v->have_res && s < 2; s++)
-        exact_entropy(a, v, s);
     for (int s = 0; s < 2; s++) {
         size_t ng = v->have_res ? v->res.side[s].ngroups : 0;
         if (v->sel[s] >= (int)ng)
@@ -507,8 +479,6 @@ void compare_view_free(app *a)
         compare_result_free(&v->res);
     free(v->res_err);
     free(v->specs);
-    ngram_free(v->model);
-    free(v->model_corpus);
     free(v);
     a->compare = NULL;
 }

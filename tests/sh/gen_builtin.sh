@@ -22,6 +22,10 @@ check gen_settings_saved grep -q '"seed": *7' "$TMP/a.json"
 expect_exit gen_stats_runs 0 "$T" stats "$TMP/a.json"
 check gen_stats_branch_entropy grep -Eq '^ *root bits +1\.585' "$TMP/out"
 check gen_stats_token_entropy grep -Eq '^ *nodes with logprobs +12' "$TMP/out"
+# The builtin model knows its whole distribution: its token entropy is exact, not a bound,
+# and it survives the round trip through the file.
+check gen_stats_builtin_entropy_exact grep -Eq '^ *exact +yes' "$TMP/out"
+check gen_stats_builtin_no_leftover grep -Eq '^ *mean leftover mass +0\.000' "$TMP/out"
 
 # Same seed → the same file byte for byte (clock fixed); another seed → another tree.
 TERMLOOM_CLOCK=1700000000 "$T" gen --prompt "The loom" -n 3 --depth 2 --seed 11 -o "$TMP/s1.json"

@@ -1,6 +1,7 @@
 #include "tests/test.h"
 #include "core/mem.h"
 #include "core/session.h"
+#include "core/entropy.h"
 #include "tui/cli.h"
 #include <dirent.h>
 #include <jansson.h>
@@ -716,4 +717,43 @@ TEST(session_file_over_the_limit_is_refused)
     session_free(&s);
     unlink(path);
     free(path);
+}
+
+TEST(session_exact_token_entropy_round_trip)
+{
+    /* An exact per-token entropy (builtin model) is saved, loaded by both readers, and used
+     * by entropy_token in place of the top-k bound. */
+    session s;
+    char err[256];
+    session_init(&s);
+    session_new_prompt(&s, "p");
+    int32_t a = tree_add_child(s.t, tree_root(s.t), TREE_ORIGIN_MODEL, "", 0);
+    tree_alt alts[] = { { " x", 2, -0.5 } };
+    tree_append_token(s.t, a, " x", 2, -0.5, alts, 1, 1);
+    tree_append_token(s.t, a, " y", 2, -1.0, alts, 1, 1);
+    tree_set_token_entropy(s.t, a, 0, 3.25);
+    double left = -1;
+    CHECK_NEAR(entropy_token(tree_get(s.t, a), 0, &left), 3.25, 1e-6);
+    CHECK_NEAR(left, 0, 1e-12);
+    entropy_token(tree_get(s.t, a), 1, &left);     /* no exact figure: the bound, with its leftover */
+    CHECK(left > 0.01);
+    size_t n;
+    char *bytes = session_dump(&s, &n);
+    CHECK(strstr(bytes, "\"entropy\":3.25") != NULL);
+    session_free(&s);
+    for (int layout = 0; layout < 2; layout++) {
+        session_init(&s);
+        /* layout 1: one line, so the whole-document reader takes it */
+        if (layout)
+            for (size_t i = 0; i < n; i++)
+                if (bytes[i] == '\n')
+                    bytes[i] = ' ';
+        REQUIRE(session_load_mem(&s, bytes, n, "e.json", err, sizeof err) == 0);
+        tree_node *nd = tree_get(s.t, a);
+        REQUIRE(nd && nd->ntokens == 2);
+        CHECK_NEAR(nd->tokens[0].entropy, 3.25, 1e-6);
+        CHECK(isnan(nd->tokens[1].entropy));
+        session_free(&s);
+    }
+    free(bytes);
 }
