@@ -1,4 +1,5 @@
-/* tui/app.c — the interactive loom: start-up, the event loop, layout, saving.
+/* tui/app.c — the interactive loom: start-up, the event loop, layout and drawing, keys.
+ * Tree operations are in app_ops.c, saving and opening sessions in app_save.c.
  *
  * One thread.  Each turn: wait on the keyboard, a self-pipe (SIGWINCH and the quit
  * signals only write a byte to it) and the backend together (backend_wait; for HTTP
@@ -30,9 +31,6 @@
 #include <unistd.h>
 
 #define FRAME_SECONDS 0.030
-#define STREAM_SAVE_SECONDS 1.0
-#define BACKGROUND_SAVE_NODES 5000      /* bigger trees are saved by a forked child */
-#define DEFAULT_PROMPT "A writer who works with a language model"
 
 static int self_pipe[2] = { -1, -1 };
 
@@ -53,194 +51,6 @@ void app_message(app *a, int error, const char *fmt, ...)
     free(a->msg);
     a->msg = buf_steal(&b);
     a->msg_error = error;
-}
-
-/* ---- tree helpers ------------------------------------------------------------------- */
-
-size_t app_children(app *a, int32_t id, const int32_t **out, int32_t **owned)
-{
-    tree_node *n = tree_get(a->ses.t, id);
-    *owned = NULL;
-    *out = NULL;
-    if (!n || !n->nchildren)
-        return 0;
-    if (!a->merge_view || !a->merge) {
-        *out = n->children;
-        return n->nchildren;
-    }
-    merge_group *g;
-    size_t ng = merge_groups(a->merge, id, &g);
-    int32_t *ids = xmalloc((ng ? ng : 1) * sizeof *ids);
-    for (size_t i = 0; i < ng; i++)
-        ids[i] = g[i].leader;
-    free(g);
-    *out = *owned = ids;
-    return ng;
-}
-
-int32_t app_sibling(app *a, int32_t id, int dir)
-{
-    int32_t p = tree_parent(a->ses.t, id);
-    if (p == TREE_NONE)
-        return TREE_NONE;
-    if (a->merge_view && a->merge)
-        id = merge_leader(a->merge, id);
-    const int32_t *kids;
-    int32_t *owned;
-    size_t n = app_children(a, p, &kids, &owned);
-    int32_t r = TREE_NONE;
-    for (size_t i = 0; i < n; i++)
-        if (kids[i] == id) {
-            if ((dir < 0 && i > 0) || (dir > 0 && i + 1 < n))
-                r = kids[(size_t)((ptrdiff_t)i + dir)];
-            break;
-        }
-    free(owned);
-    return r;
-}
-
-unsigned app_goto(app *a, int32_t id)
-{
-    tree *t = a->ses.t;
-    if (!tree_get(t, id))
-        return 0;
-    if (a->merge_view && a->merge) {
-        /* A node folded into a group is not shown in merge view: show every branch. */
-        for (int32_t p = id; tree_parent(t, p) != TREE_NONE; p = tree_parent(t, p))
-            if (merge_leader(a->merge, p) != p) {
-                a->merge_view = 0;
-                app_message(a, 0, "merge view off, to show node #%d (M turns it on)", (int)id);
-                break;
-            }
-    }
-    for (int32_t p = tree_parent(t, id); p != TREE_NONE; p = tree_parent(t, p))
-        tree_get(t, p)->flags &= (uint8_t)~TREE_FLAG_FOLDED;
-    tree_visit(t, id);
-    a->ses.cursor = id;
-    a->tok_sel = 0;
-    a->alt_sel = 0;
-    a->tok_node = id;
-    a->text_scroll = 0;
-    a->tree_scrolled = 0;
-    a->unsaved = 1;
-    return APP_CH_DRAW | APP_CH_LAZY;
-}
-
-int app_text_matches(const char *needle, const char *s, size_t len)
-{
-    size_t m = strlen(needle);
-    if (!m)
-        return 0;
-    for (size_t i = 0; i + m <= len; i++) {
-        size_t k = 0;
-        while (k < m) {
-            char x = s[i + k], y = needle[k];
-            if (x >= 'A' && x <= 'Z')
-                x = (char)(x + 32);
-            if (y >= 'A' && y <= 'Z')
-                y = (char)(y + 32);
-            if (x != y)
-                break;
-            k++;
-        }
-        if (k == m)
-            return 1;
-    }
-    return 0;
-}
-
-void app_mark_changed(app *a, int32_t id)
-{
-    tree_node *n = tree_get(a->ses.t, id);
-    size_t k = 0;
-    while (k < a->nmarked && a->marked[k] != id)
-        k++;
-    if (n && (n->marks & TREE_MARK_ATTRACTOR)) {
-        if (k == a->nmarked) {
-            xgrow(&a->marked, &a->capmarked, a->nmarked + 1, sizeof *a->marked);
-            a->marked[a->nmarked++] = id;
-        }
-    } else if (k < a->nmarked) {
-        memmove(a->marked + k, a->marked + k + 1, (a->nmarked - k - 1) * sizeof *a->marked);
-        a->nmarked--;
-    }
-}
-
-int app_is_attractor(app *a, int32_t id)
-{
-    tree_node *n = tree_get(a->ses.t, id);
-    if (!n)
-        return 0;
-    if (n->marks & TREE_MARK_ATTRACTOR)
-        return 1;
-    return id >= 0 && (size_t)id < a->attr_member_cap && a->attr_member[id] == 1;
-}
-
-size_t app_attractor_items(app *a, app_attractor_item *out, size_t max)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < a->nattr_items && n < max; i++)
-        if (tree_get(a->ses.t, a->attr_items[i].id))
-            out[n++] = a->attr_items[i];
-    for (size_t i = 0; i < a->nmarked && n < max; i++) {
-        tree_node *m = tree_get(a->ses.t, a->marked[i]);
-        if (!m || !(m->marks & TREE_MARK_ATTRACTOR))
-            continue;
-        out[n].id = a->marked[i];
-        snprintf(out[n].label, sizeof out[n].label, "marked ");
-        out[n].text = NULL;
-        n++;
-    }
-    return n;
-}
-
-/* Detected attractors are recomputed from the index when the tree has changed, at most
- * every ATTR_REFRESH seconds (longer when a refresh is slow) and only after the keyboard
- * has been quiet for a moment, so typing never waits for the analysis.  The UI draws from
- * this copy: a per-node membership map and the first ATTR_ITEMS of the list. */
-#define ATTR_MAX_NODES 50000
-#define ATTR_REFRESH 2.0
-#define ATTR_ITEMS 64
-
-static void attr_items_clear(app *a)
-{
-    for (size_t i = 0; i < a->nattr_items; i++)
-        free((char *)a->attr_items[i].text);
-    a->nattr_items = 0;
-}
-
-static void attr_refresh(app *a)
-{
-    double t0 = app_now();
-    const attractor *list;
-    size_t n = attractor_list(a->attr, &list);
-    size_t cap = (size_t)tree_capacity(a->ses.t);
-    if (cap > a->attr_member_cap) {
-        a->attr_member = xrealloc(a->attr_member, cap ? cap : 1);
-        a->attr_member_cap = cap;
-    }
-    memset(a->attr_member, 0, a->attr_member_cap);
-    for (size_t i = 0; i < n; i++)
-        for (size_t k = 0; k < list[i].nmembers; k++) {
-            int32_t id = list[i].members[k];
-            if (id >= 0 && (size_t)id < a->attr_member_cap &&
-                (list[i].kind == ATTRACTOR_CONTINUATION || !a->attr_member[id]))
-                a->attr_member[id] = list[i].kind == ATTRACTOR_CONTINUATION ? 1 : 2;
-        }
-    attr_items_clear(a);
-    if (!a->attr_items)
-        a->attr_items = xcalloc(ATTR_ITEMS, sizeof *a->attr_items);
-    for (size_t i = 0; i < n && i < ATTR_ITEMS; i++) {
-        app_attractor_item *it = &a->attr_items[a->nattr_items++];
-        it->id = list[i].example;
-        snprintf(it->label, sizeof it->label, "%s%zu in %zu contexts ",
-                 list[i].kind == ATTRACTOR_PHRASE ? "phrase, " : "", list[i].nmembers, list[i].support);
-        it->text = xstrdup(list[i].text ? list[i].text : "");
-    }
-    a->attr_dirty = 0;
-    a->attr_last = app_now();
-    a->attr_cost = a->attr_last - t0;
-    a->pending |= APP_CH_DRAW;
 }
 
 /* ---- generation --------------------------------------------------------------------- */
@@ -302,198 +112,6 @@ unsigned app_generate(app *a, int32_t parent, int k)
     return APP_CH_DRAW;
 }
 
-unsigned app_branch_alt(app *a)
-{
-    tree *t = a->ses.t;
-    int32_t src = a->ses.cursor;
-    tree_node *n = tree_get(t, src);
-    if (!n || !n->ntokens || a->tok_sel >= (int)n->ntokens) {
-        app_message(a, 1, "no token to branch from here");
-        return APP_CH_DRAW;
-    }
-    uint32_t i = (uint32_t)a->tok_sel, j = (uint32_t)a->alt_sel;
-    if (j >= n->tokens[i].ntop) {
-        app_message(a, 1, "this token has no alternatives");
-        return APP_CH_DRAW;
-    }
-    int32_t parent = n->parent;
-    if (parent == TREE_NONE)
-        return 0;
-    int32_t id = tree_add_child(t, parent, TREE_ORIGIN_FORCED, "", 0);
-    n = tree_get(t, src);                 /* the arena may have moved */
-    tree_alt alts[128];
-    for (uint32_t k = 0; k <= i; k++) {
-        n = tree_get(t, src);
-        uint32_t na = n->tokens[k].ntop < 128 ? n->tokens[k].ntop : 128;
-        for (uint32_t m = 0; m < na; m++) {
-            size_t len;
-            const char *s = tree_top_text(n, k, m, &len);
-            alts[m] = (tree_alt){ s, len, tree_top_logprob(n, k, m) };
-        }
-        size_t tl;
-        const char *ts;
-        double lp;
-        if (k < i) {
-            ts = tree_token_text(n, k, &tl);
-            lp = n->tokens[k].tok.logprob;
-        } else {
-            ts = alts[j].text;
-            tl = alts[j].len;
-            lp = alts[j].logprob;
-        }
-        /* Copies first: appending to another node does not move n's pool, but be safe. */
-        char *tcopy = xstrndup(ts, tl);
-        char **acopy = xmalloc((na ? na : 1) * sizeof *acopy);
-        for (uint32_t m = 0; m < na; m++) {
-            acopy[m] = xstrndup(alts[m].text, alts[m].len);
-            alts[m].text = acopy[m];
-        }
-        tree_append_token(t, id, tcopy, tl, lp, alts, na, 1);
-        for (uint32_t m = 0; m < na; m++)
-            free(acopy[m]);
-        free(acopy);
-        free(tcopy);
-    }
-    const char *model = tree_model(t, src);
-    if (model)
-        tree_set_model(t, id, model);
-    app_goto(a, id);
-    a->focus = APP_PANEL_TREE;
-    unsigned f = app_generate(a, id, a->ses.settings.branches);
-    if (!a->msg_error)
-        app_message(a, 0, "forced token %u of #%d: new node #%d, generating from it", i + 1, (int)src, (int)id);
-    return f | APP_CH_DRAW | APP_CH_SAVE;
-}
-
-int app_is_streaming(app *a, int32_t id)
-{
-    int n = a->g ? grow_active(a->g) : 0;
-    for (int i = 0; i < n; i++) {
-        const grow_request *r = grow_request_at(a->g, i);
-        for (int k = 0; k < r->k; k++)
-            if (r->nodes[k] == id)
-                return 1;
-    }
-    return 0;
-}
-
-/* The node's text in $VISUAL / $EDITOR (vi by default).  The terminal is handed over
- * while the editor runs; streams go on when it returns. */
-unsigned app_edit_external(app *a)
-{
-    tree *t = a->ses.t;
-    tree_node *n = tree_get(t, a->ses.cursor);
-    if (!n)
-        return 0;
-    const char *dir = getenv("TMPDIR");
-    char *path = xasprintf("%s/termloom-edit-XXXXXX", dir && *dir ? dir : "/tmp");
-    int fd = mkstemp(path);
-    if (fd < 0) {
-        app_message(a, 1, "edit: %s: %s", path, strerror(errno));
-        free(path);
-        return APP_CH_DRAW;
-    }
-    int ok = write(fd, n->text, n->text_len) == (ssize_t)n->text_len;
-    close(fd);
-    int ends_nl = n->text_len && n->text[n->text_len - 1] == '\n';
-    const char *ed = getenv("VISUAL");
-    if (!ed || !*ed)
-        ed = getenv("EDITOR");
-    if (!ed || !*ed)
-        ed = "vi";
-    char *cmd = xasprintf("%s '%s'", ed, path);
-    def_prog_mode();
-    endwin();
-    int rc = ok ? system(cmd) : -1;
-    reset_prog_mode();
-    clearok(curscr, TRUE);
-    free(cmd);
-    unsigned f = APP_CH_DRAW;
-    FILE *in = rc == 0 ? fopen(path, "rb") : NULL;
-    if (!in) {
-        app_message(a, 1, "edit: the editor '%s' failed (status %d); the node is unchanged", ed, rc);
-    } else {
-        buf b = {0};
-        char chunk[4096];
-        size_t got;
-        while ((got = fread(chunk, 1, sizeof chunk, in)) > 0)
-            buf_add(&b, chunk, got);
-        fclose(in);
-        if (!ends_nl && b.len && b.data[b.len - 1] == '\n')   /* the editor's final newline */
-            b.len--;
-        n = tree_get(t, a->ses.cursor);
-        if (n && (b.len != n->text_len || (b.len && memcmp(b.data, n->text, b.len)))) {
-            tree_set_text(t, a->ses.cursor, b.data ? b.data : "", b.len);
-            tree_clear_tokens(t, a->ses.cursor);
-            n = tree_get(t, a->ses.cursor);
-            if (n->origin != TREE_ORIGIN_PROMPT)
-                n->origin = TREE_ORIGIN_EDIT;
-            a->tok_sel = 0;
-            app_message(a, 0, "node #%d edited in %s (its token probabilities were dropped)", (int)a->ses.cursor, ed);
-            f |= APP_CH_SAVE;
-        } else {
-            app_message(a, 0, "node #%d unchanged", (int)a->ses.cursor);
-        }
-        buf_free(&b);
-    }
-    unlink(path);
-    free(path);
-    return f;
-}
-
-/* Export: choose a format, then the output file (a default next to the session). */
-static const char *const export_names[] = {
-    "json   the session file (termloom's own format)",
-    "loom   socketteer/loom tree JSON",
-    "jsonl  one line per node and per token",
-    "md     Markdown of the path to the cursor",
-    "dot    Graphviz graph, attractors coloured",
-};
-static const char *const export_keys[] = { "json", "loom", "jsonl", "md", "dot" };
-static const char *const export_ext[] = { "json", "loom.json", "jsonl", "md", "dot" };
-static int export_choice;
-
-static unsigned on_export_path(app *a, const char *text, size_t len)
-{
-    if (!len)
-        return APP_CH_DRAW;
-    formats_out f;
-    formats_out_parse(export_keys[export_choice], &f);
-    char err[512];
-    size_t n;
-    char *data = formats_export(&a->ses, f, a->ses.cursor, &n, err, sizeof err);
-    if (!data) {
-        app_message(a, 1, "export failed: %s", err);
-        return APP_CH_DRAW;
-    }
-    if (session_write_file(text, data, n, err, sizeof err) < 0)
-        app_message(a, 1, "export failed: %s", err);
-    else
-        app_message(a, 0, "exported %s to %s (%zu bytes)", export_keys[export_choice], text, n);
-    free(data);
-    return APP_CH_DRAW;
-}
-
-static unsigned on_export_choice(app *a, int choice)
-{
-    export_choice = choice;
-    char *def;
-    const char *base = a->path ? a->path : "termloom-session.json";
-    size_t bl = strlen(base);
-    if (bl > 5 && !strcmp(base + bl - 5, ".json"))
-        bl -= 5;
-    def = xasprintf("%.*s.export.%s", (int)bl, base, export_ext[choice]);
-    dialog_prompt(a, "export to: ", def, strlen(def), on_export_path);
-    free(def);
-    return APP_CH_DRAW;
-}
-
-unsigned app_export(app *a)
-{
-    dialog_chooser(a, " Export ", export_names, (int)(sizeof export_names / sizeof *export_names), on_export_choice);
-    return APP_CH_DRAW;
-}
-
 void app_backend_reset(app *a)
 {
     if (a->g) {
@@ -524,101 +142,6 @@ void app_theme_reset(app *a)
     if (theme_load(name, &a->th, err, sizeof err) < 0)
         app_message(a, 1, "%s", err);
     theme_apply(&a->th, color);
-}
-
-/* ---- saving ------------------------------------------------------------------------- */
-
-static void save_reap(app *a, int block)
-{
-    if (!a->save_pid)
-        return;
-    int st;
-    pid_t r = waitpid(a->save_pid, &st, block ? 0 : WNOHANG);
-    if (r == 0)
-        return;
-    char err[512] = "";
-    ssize_t n = read(a->save_fd, err, sizeof err - 1);
-    err[n > 0 ? n : 0] = 0;
-    close(a->save_fd);
-    a->save_pid = 0;
-    a->save_fd = -1;
-    free(a->save_err);
-    a->save_err = NULL;
-    if (r < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        a->save_err = xstrdup(*err ? err : "the background save failed");
-        app_message(a, 1, "autosave failed: %s", a->save_err);
-        a->unsaved = 1;
-    }
-    a->pending |= APP_CH_DRAW;
-}
-
-int app_save_now(app *a)
-{
-    if (!a->path)
-        return -1;
-    save_reap(a, 1);
-    char err[512];
-    a->last_save = app_now();
-    a->save_soon = 0;
-    a->unsaved = 0;
-    free(a->save_err);
-    a->save_err = NULL;
-    if (session_save(&a->ses, a->path, err, sizeof err) < 0) {
-        a->save_err = xstrdup(err);
-        a->unsaved = 1;
-        app_message(a, 1, "save failed: %s", err);
-        return -1;
-    }
-    a->pending |= APP_CH_DRAW;
-    return 0;
-}
-
-/* Big trees are written by a forked child (copy-on-write snapshot of the tree), so the
- * keyboard never waits for the disk. */
-static void save_start(app *a)
-{
-    if (tree_count(a->ses.t) < BACKGROUND_SAVE_NODES) {
-        app_save_now(a);
-        return;
-    }
-    int fds[2];
-    if (pipe(fds) < 0) {
-        app_save_now(a);
-        return;
-    }
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(fds[0]);
-        close(fds[1]);
-        app_save_now(a);
-        return;
-    }
-    if (pid == 0) {
-        close(fds[0]);
-        char err[512];
-        int rc = session_save(&a->ses, a->path, err, sizeof err);
-        if (rc < 0 && write(fds[1], err, strlen(err)) < 0)
-            _exit(2);
-        _exit(rc < 0 ? 1 : 0);
-    }
-    close(fds[1]);
-    a->save_pid = pid;
-    a->save_fd = fds[0];
-    a->last_save = app_now();
-    a->save_soon = 0;
-    a->unsaved = 0;
-}
-
-static void autosave(app *a, double now)
-{
-    save_reap(a, 0);
-    if (!a->path || a->save_pid)
-        return;
-    int streaming = a->g && grow_active(a->g);
-    if (a->save_soon && (!streaming || now - a->last_save >= 0.2))
-        save_start(a);
-    else if ((a->unsaved || a->save_soon) && now - a->last_save >= STREAM_SAVE_SECONDS)
-        save_start(a);
 }
 
 static void on_tree(void *ud, tree *t, int kind, int32_t id)
@@ -807,56 +330,6 @@ static void on_signal(int sig)
     errno = e;
 }
 
-static int mkdirs(const char *path)
-{
-    char *p = xstrdup(path);
-    for (char *s = p + 1; *s; s++)
-        if (*s == '/') {
-            *s = 0;
-            if (mkdir(p, 0700) < 0 && errno != EEXIST) {
-                free(p);
-                return -1;
-            }
-            *s = '/';
-        }
-    int rc = mkdir(p, 0700) < 0 && errno != EEXIST ? -1 : 0;
-    free(p);
-    return rc;
-}
-
-static char *default_session_path(char *err, size_t errlen)
-{
-    const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
-    char *dir;
-    if (xdg && *xdg)
-        dir = xasprintf("%s/termloom/sessions", xdg);
-    else if (home && *home)
-        dir = xasprintf("%s/.local/share/termloom/sessions", home);
-    else {
-        snprintf(err, errlen, "no $XDG_DATA_HOME or $HOME for the session folder");
-        return NULL;
-    }
-    if (mkdirs(dir) < 0) {
-        snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
-        free(dir);
-        return NULL;
-    }
-    time_t now = (time_t)tree_now();
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    char stamp[32];
-    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-    char *path = NULL;
-    for (int i = 0; i < 1000; i++) {
-        free(path);
-        path = i ? xasprintf("%s/session-%s-%d.json", dir, stamp, i) : xasprintf("%s/session-%s.json", dir, stamp);
-        if (access(path, F_OK) != 0)
-            break;
-    }
-    free(dir);
-    return path;
-}
-
 void app_init_view(app *a, tree *t, int32_t cursor)
 {
     (void)t;
@@ -867,7 +340,7 @@ void app_init_view(app *a, tree *t, int32_t cursor)
     a->save_fd = -1;
     a->tree_top = cursor;
     a->merge = merge_index_new(a->ses.t, a->ses.settings.merge_threshold);
-    if (tree_count(a->ses.t) <= ATTR_MAX_NODES) {
+    if (tree_count(a->ses.t) <= APP_ATTR_MAX_NODES) {
         a->attr = attractor_index_new(a->ses.t, a->ses.settings.merge_threshold, ATTRACTOR_DEFAULT_MIN_CONTEXTS);
         a->attr_dirty = 1;
     }
@@ -896,7 +369,7 @@ void app_free(app *a)
         tree_unobserve(a->ses.t, on_tree, a);
     merge_index_free(a->merge);
     attractor_index_free(a->attr);
-    attr_items_clear(a);
+    app_attr_clear(a);
     free(a->attr_items);
     free(a->attr_member);
     session_free(&a->ses);
@@ -914,80 +387,6 @@ void app_free(app *a)
     free(a->marked);
     free(a->save_err);
     memset(a, 0, sizeof *a);
-}
-
-/* Command-line settings given explicitly win over those stored in an opened session. */
-static int apply_explicit_flags(app *a, int argc, char **argv)
-{
-    cli_opts tmp;
-    memset(&tmp, 0, sizeof tmp);
-    settings_copy(&tmp.s, &a->ses.settings);
-    int rc = 0;
-    for (int i = 1; i < argc; i++) {
-        int r = cli_common_option(&tmp, argc, argv, &i);
-        if (r < 0)
-            rc = -1;
-    }
-    if (!tmp.s.theme && a->opts.s.theme)
-        tmp.s.theme = xstrdup(a->opts.s.theme);
-    settings_free(&a->ses.settings);
-    a->ses.settings = tmp.s;
-    free(tmp.prompt);
-    return rc;
-}
-
-static int open_session(app *a, const char *file, int argc, char **argv)
-{
-    char err[1024];
-    session_init(&a->ses);
-    if (file && access(file, F_OK) == 0) {
-        /* A termloom session, or another loom's file (imported; saved beside it, never
-         * over it). */
-        formats_kind kind = FORMATS_UNKNOWN;
-        int rc = formats_import_file(file, NULL, &a->ses, &kind, err, sizeof err);
-        if (rc != FORMATS_OK)
-            return cli_fail(rc == FORMATS_ERR_USAGE ? CLI_USAGE : CLI_ERR, "%s", err);
-        if (apply_explicit_flags(a, argc, argv) < 0)
-            return CLI_USAGE;
-        if (kind == FORMATS_SESSION) {
-            a->path = xstrdup(file);
-        } else {
-            size_t fl = strlen(file);
-            if (fl > 5 && !strcmp(file + fl - 5, ".json"))
-                fl -= 5;
-            for (int i = 0; i < 1000; i++) {
-                free(a->path);
-                a->path = i ? xasprintf("%.*s.termloom-%d.json", (int)fl, file, i)
-                            : xasprintf("%.*s.termloom.json", (int)fl, file);
-                if (access(a->path, F_OK) != 0)
-                    break;
-            }
-            if (session_save(&a->ses, a->path, err, sizeof err) < 0)
-                return cli_fail(CLI_ERR, "%s", err);
-            app_message(a, 0, "imported %s (%s); the session is saved as %s", file, formats_kind_name(kind), a->path);
-        }
-        return CLI_OK;
-    }
-    session_free(&a->ses);
-    session_init(&a->ses);
-    session_new_prompt(&a->ses, a->opts.prompt ? a->opts.prompt : DEFAULT_PROMPT);
-    settings_free(&a->ses.settings);
-    settings_copy(&a->ses.settings, &a->opts.s);
-    if (file) {
-        a->path = xstrdup(file);
-        if (session_save(&a->ses, a->path, err, sizeof err) < 0)
-            return cli_fail(CLI_ERR, "%s", err);
-    } else {
-        a->path = default_session_path(err, sizeof err);
-        if (!a->path)
-            app_message(a, 1, "autosave is off: %s", err);
-        else if (session_save(&a->ses, a->path, err, sizeof err) < 0) {
-            app_message(a, 1, "autosave is off: %s", err);
-            free(a->path);
-            a->path = NULL;
-        }
-    }
-    return CLI_OK;
 }
 
 static int run(app *a)
@@ -1008,7 +407,7 @@ static int run(app *a)
                 timeout = ms;
         }
         if (a->path && (a->unsaved || a->save_soon)) {
-            int ms = (int)((a->last_save + STREAM_SAVE_SECONDS - now) * 1000) + 1;
+            int ms = (int)((a->last_save + APP_STREAM_SAVE_SECONDS - now) * 1000) + 1;
             if (ms < timeout)
                 timeout = ms < 0 ? 0 : ms;
         }
@@ -1064,10 +463,10 @@ static int run(app *a)
                 a->rate_tokens = tok;
             }
         }
-        autosave(a, now);
+        app_autosave(a, now);
         if (a->attr && a->attr_dirty && a->last_draw > 0 && now - a->last_key >= 0.4 &&
-            now - a->attr_last >= (ATTR_REFRESH > 20 * a->attr_cost ? ATTR_REFRESH : 20 * a->attr_cost))
-            attr_refresh(a);
+            now - a->attr_last >= (APP_ATTR_REFRESH > 20 * a->attr_cost ? APP_ATTR_REFRESH : 20 * a->attr_cost))
+            app_attr_refresh(a);
         if ((a->pending & APP_CH_DRAW) && now - a->last_draw >= FRAME_SECONDS) {
             a->pending &= ~(unsigned)APP_CH_DRAW;
             app_draw(a);
@@ -1120,7 +519,7 @@ int app_main(int argc, char **argv)
         cli_opts_free(&a->opts);
         return cli_fail(CLI_USAGE, "the interactive loom needs a terminal (headless: termloom gen, stats, export)");
     }
-    rc = open_session(a, file, argc, argv);
+    rc = app_open_session(a, file, argc, argv);
     if (rc != CLI_OK) {
         app_free(a);
         return rc;

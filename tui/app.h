@@ -26,6 +26,10 @@ enum {
     APP_CH_LAZY  = 1u << 3,   /* only the cursor/view changed: save when idle */
 };
 
+#define APP_STREAM_SAVE_SECONDS 1.0   /* streamed text reaches the disk at least this often */
+#define APP_ATTR_MAX_NODES 50000       /* attractor detection runs on trees up to this size */
+#define APP_ATTR_REFRESH 2.0           /* seconds between attractor list refreshes, at least */
+
 typedef enum { APP_PANEL_TREE, APP_PANEL_TEXT, APP_PANEL_TOKENS, APP_NPANELS } app_panel;
 
 typedef enum {
@@ -190,6 +194,13 @@ int      app_save_now(app *a);
  * (takes ownership of t) using the current curses screen. */
 void     app_init_view(app *a, tree *t, int32_t cursor);
 void     app_free(app *a);
+
+/* app_ops.c: the detected attractor list (refresh when the tree changed; clear frees it). */
+void     app_attr_refresh(app *a);
+void     app_attr_clear(app *a);
+/* app_save.c: saves if something is due; opens FILE (or a new session) into a. */
+void     app_autosave(app *a, double now);
+int      app_open_session(app *a, const char *file, int argc, char **argv);
 
 int app_main(int argc, char **argv);
 #endif
