@@ -71,12 +71,13 @@ static int is_blank(unsigned char c)
 size_t ngram_next_token(const char *s, size_t len, size_t pos)
 {
     const unsigned char *u = (const unsigned char *)s;
-    if (u[pos] == '\n')
-        return pos + 1;
     size_t i = pos;
-    while (i < len && is_blank(u[i]))
+    /* Newlines are leading white space like any other: "\n\nThe" is one token, so a word
+     * never appears without its white space just because it began a line (the model would
+     * otherwise learn "the" and glue it to any word: "eatthe"). */
+    while (i < len && (is_blank(u[i]) || u[i] == '\n'))
         i++;
-    if (i == len || u[i] == '\n')
+    if (i == len)
         return i;
     if (!is_word_byte(u[i]))
         return i + 1;   /* one punctuation character */

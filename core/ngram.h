@@ -1,9 +1,9 @@
 /* core/ngram.h — the builtin backend: a word-level n-gram language model with interpolated
  * modified Kneser-Ney smoothing, trained when it is created.
  *
- * Tokens: a token is a word WITH its leading spaces/tabs (" loom"), or one punctuation
- * character with its leading spaces (" (", ","), or a newline on its own ("\n"); spaces
- * before a newline or the end form a token of their own.  Word characters are ASCII letters,
+ * Tokens: a token is a word WITH its leading white space, newlines included (" loom",
+ * "\n\nThe"), or one punctuation character with its leading white space (" (", ",");
+ * white space at the very end forms a token of its own.  Word characters are ASCII letters,
  * digits, '_', an apostrophe between word characters ("don't"), and every byte >= 0x80, so
  * a UTF-8 character is never split.
  *
