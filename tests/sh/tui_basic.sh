@@ -99,7 +99,7 @@ fi
 keys '?'
 wait_for 'termloom keys' 3
 : > "$TMP/help"
-for i in 1 2 3 4; do screen >> "$TMP/help"; keys NPage; done
+for i in 1 2 3 4; do screen >> "$TMP/help"; keys_changed NPage || break; done
 missing=""
 for a in $(sed -n 's/^ *{ "\([a-z_]*\)", *SCOPE_.*/\1/p' "$TERMLOOM_ROOT/tui/actions.c"); do
     grep -q " $a " "$TMP/help" || missing="$missing $a"
