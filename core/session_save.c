@@ -481,6 +481,8 @@ char *session_dump(const session *s, size_t *len)
     buf_add(&o.b, "", 0);   /* the writer skips the terminator; callers get a C string */
     if (len)
         *len = o.b.len;
+    out_c(&o, 0);               /* the writers leave room but no terminator: a C string */
+    o.b.len--;
     return buf_steal(&o.b);
 }
 

@@ -170,7 +170,9 @@ TEST(session_unknown_fields_survive)
     json_error_t e;
     json_t *j = json_loadb(d, n, 0, &e);
     REQUIRE(j);
-    CHECK(json_equal(json_object_get(j, "future"), json_pack("{s:[i,f,s]}", "x", 1, 2.5, "y")));
+    json_t *future = json_pack("{s:[i,f,s]}", "x", 1, 2.5, "y");
+    CHECK(json_equal(json_object_get(j, "future"), future));
+    json_decref(future);
     CHECK(json_is_null(json_object_get(j, "zz_last")) && json_object_get(j, "zz_last"));
     CHECK_INT(json_integer_value(json_object_get(json_object_get(j, "settings"), "new_knob")), 3);
     json_t *nodes = json_object_get(j, "nodes");
@@ -389,6 +391,7 @@ TEST(session_parsers_agree)
         "{\"text\":\"c\",\"logprob\":-0.000123456789012345678,\"top\":[{\"logprob\":-1.5e+2,\"text\":\"d\"},{\"text\":\"e\",\"logprob\":null}]},"
         "{\"text\":\"f\",\"logprob\":-12345678901234567890.5},{\"text\":\"g\",\"logprob\":-0}]}\n"
         "]}\n";
+    session_free(&s);
     session_init(&s);
     char err[512];
     use_parser("document");
