@@ -120,7 +120,6 @@ install: termloom
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/termloom/themes $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 termloom $(DESTDIR)$(PREFIX)/bin/termloom
 	install -m 644 themes/*.theme $(DESTDIR)$(PREFIX)/share/termloom/themes/
-	install -m 644 doc/corpus.txt $(DESTDIR)$(PREFIX)/share/termloom/corpus.txt
 	install -m 644 doc/termloom.1 $(DESTDIR)$(PREFIX)/share/man/man1/termloom.1
 
 uninstall:
