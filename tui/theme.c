@@ -220,7 +220,7 @@ static char *exe_dir(void)
 
 int theme_load(const char *name, theme *th, char *err, size_t errlen)
 {
-    char *cands[5] = {0};
+    char *cands[6] = {0};
     int nc = 0;
     if (strchr(name, '/')) {
         cands[nc++] = xstrdup(name);
@@ -236,6 +236,8 @@ int theme_load(const char *name, theme *th, char *err, size_t errlen)
         char *ed = exe_dir();
         if (ed) {
             cands[nc++] = xasprintf("%s/themes/%s.theme", ed, name);
+            /* an install moved to another PREFIX: BIN/../share/termloom/themes */
+            cands[nc++] = xasprintf("%s/../share/termloom/themes/%s.theme", ed, name);
             free(ed);
         }
         cands[nc++] = xasprintf("%s/themes/%s.theme", TERMLOOM_DATADIR, name);
