@@ -60,6 +60,7 @@ static unsigned act_fold(app *a)
     if (!n || !n->nchildren)
         return 0;
     n->flags ^= TREE_FLAG_FOLDED;
+    a->ever_folded = 1;
     return APP_CH_DRAW | APP_CH_LAZY;
 }
 

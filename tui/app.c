@@ -152,8 +152,10 @@ static void on_tree(void *ud, tree *t, int kind, int32_t id)
     a->pending |= APP_CH_DRAW;
     a->unsaved = 1;
     a->attr_dirty = 1;
-    if (kind != TREE_EV_TEXT)
+    if (kind != TREE_EV_TEXT) {
         a->save_soon = 1;
+        a->end_valid = 0;
+    }
 }
 
 /* ---- layout and drawing ------------------------------------------------------------- */

@@ -83,6 +83,10 @@ struct app {
     int          nrow_ids;
     size_t       cap_row_ids;
     int          tree_scrolled; /* the wheel moved tree_top: do not chase the cursor */
+    int          ever_folded;   /* some node was folded (else no ancestor walk is needed) */
+    int32_t      cursor_depth;  /* depth of the cursor, kept as it moves */
+    int32_t      end_id;        /* last row of the outline (no folds, no merge view); */
+    int          end_valid;     /*   cleared when the tree's shape changes */
 
     /* tokens panel */
     int          tok_sel;       /* selected token of the cursor node */

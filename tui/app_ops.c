@@ -70,8 +70,18 @@ unsigned app_goto(app *a, int32_t id)
                 break;
             }
     }
-    for (int32_t p = tree_parent(t, id); p != TREE_NONE; p = tree_parent(t, p))
+    for (int32_t p = a->ever_folded ? tree_parent(t, id) : TREE_NONE; p != TREE_NONE; p = tree_parent(t, p))
         tree_get(t, p)->flags &= (uint8_t)~TREE_FLAG_FOLDED;
+    /* The depth follows the move; only a jump measures it again. */
+    int32_t old = a->ses.cursor, par = tree_parent(t, id);
+    if (old == id || !tree_get(t, old))
+        a->cursor_depth = (int32_t)tree_depth(t, id);
+    else if (par == old)
+        a->cursor_depth++;
+    else if (id == tree_parent(t, old))
+        a->cursor_depth--;
+    else if (!(par != TREE_NONE && par == tree_parent(t, old)))
+        a->cursor_depth = (int32_t)tree_depth(t, id);
     tree_visit(t, id);
     a->ses.cursor = id;
     a->tok_sel = 0;

@@ -36,7 +36,7 @@ void view_text(app *a, app_rect r)
     tree *t = a->ses.t;
     int h = r.h - 1, w = r.w;
     char detail[64];
-    snprintf(detail, sizeof detail, "depth %zu", tree_depth(t, a->ses.cursor));
+    snprintf(detail, sizeof detail, "depth %d", (int)a->cursor_depth);
     view_title(a, r, "Text", detail, a->focus == APP_PANEL_TEXT);
     if (h <= 0 || w <= 0)
         return;

@@ -39,34 +39,68 @@ static int folded(app *a, int32_t id)
     return n && (n->flags & TREE_FLAG_FOLDED);
 }
 
-/* Stack of the path root→id.  Returns 0 when id is not shown (dead, or hidden by merge). */
+/* The walk keeps at most WALK_LEVELS levels above the current node: a frame never needs
+ * more (the outline shows a few dozen), and a 100,000-deep chain then costs what a shallow
+ * tree does.  Climbing past the top of the stack rebuilds it from there. */
+#define WALK_LEVELS 1024
+
+/* Stack of the path to id (its last WALK_LEVELS levels).  Returns 0 when id is not shown
+ * (dead, or hidden by merge view). */
 static int walk_init(walker *w, app *a, int32_t id)
 {
     w->a = a;
     w->n = 0;
-    int32_t *path;
-    size_t np = tree_path(a->ses.t, id, &path);
-    if (!np) {
-        free(path);
+    if (!tree_get(a->ses.t, id))
         return 0;
-    }
-    push(w, path[0], 0, 1);
-    for (size_t i = 1; i < np; i++) {
+    int32_t path[WALK_LEVELS + 1];
+    size_t np = 0;
+    for (int32_t p = id; p != TREE_NONE && np <= WALK_LEVELS; p = tree_parent(a->ses.t, p))
+        path[np++] = p;
+    /* path[np-1] is the top of the stack: its place among its own siblings first. */
+    for (size_t i = np; i-- > 0;) {
+        int32_t parent = tree_parent(a->ses.t, path[i]);
+        if (parent == TREE_NONE) {
+            push(w, path[i], 0, 1);
+            continue;
+        }
         const int32_t *kids;
         int32_t *owned;
-        size_t nk = app_children(a, path[i - 1], &kids, &owned);
+        size_t nk = app_children(a, parent, &kids, &owned);
         size_t k = 0;
         while (k < nk && kids[k] != path[i])
             k++;
         free(owned);
-        if (k == nk) {
-            free(path);
+        if (k == nk)
             return 0;
-        }
         push(w, path[i], (uint32_t)k, (uint32_t)nk);
     }
-    free(path);
     return 1;
+}
+
+/* The stack's top level has a parent not on the stack: rebuild from there. */
+static int walk_extend(walker *w)
+{
+    if (w->n != 1 || tree_parent(w->a->ses.t, w->st[0].id) == TREE_NONE)
+        return 0;
+    return walk_init(w, w->a, w->st[0].id) && w->n > 1;
+}
+
+/* The outline's last row, when it can be known without a walk: with nothing folded and
+ * every child shown it is the root's last-child chain (cached until the shape changes).
+ * It spares a walk from the bottom of a deep chain the climb back to the root. */
+static int32_t outline_end(app *a)
+{
+    if (a->ever_folded || a->merge_view)
+        return TREE_NONE;
+    if (!a->end_valid) {
+        int32_t id = tree_root(a->ses.t);
+        tree_node *n;
+        while ((n = tree_get(a->ses.t, id)) && n->nchildren)
+            id = n->children[n->nchildren - 1];
+        a->end_id = id;
+        a->end_valid = 1;
+    }
+    return a->end_id;
 }
 
 static int walk_next(walker *w)
@@ -75,6 +109,8 @@ static int walk_next(walker *w)
     const int32_t *kids;
     int32_t *owned;
     level top = w->st[w->n - 1];
+    if (top.id == outline_end(a))
+        return 0;
     if (!folded(a, top.id)) {
         size_t nk = app_children(a, top.id, &kids, &owned);
         if (nk) {
@@ -87,7 +123,7 @@ static int walk_next(walker *w)
     size_t keep = w->n;
     level *saved = xmalloc(keep * sizeof *saved);
     memcpy(saved, w->st, keep * sizeof *saved);
-    while (w->n > 1) {
+    while (w->n > 1 || walk_extend(w)) {
         level *cur = &w->st[w->n - 1];
         if (cur->idx + 1 < cur->nsib) {
             app_children(a, w->st[w->n - 2].id, &kids, &owned);
@@ -110,7 +146,7 @@ static int walk_prev(walker *w)
     app *a = w->a;
     const int32_t *kids;
     int32_t *owned;
-    if (w->n <= 1)
+    if (w->n <= 1 && !walk_extend(w))
         return 0;
     level *cur = &w->st[w->n - 1];
     if (cur->idx == 0) {
@@ -190,7 +226,7 @@ static void draw_row(app *a, walker *w, int y, app_rect r)
     /* Outline: at most half the panel; deeper levels scroll out on the left. */
     size_t maxlev = (size_t)(r.w / 4 > 1 ? r.w / 4 : 1);
     size_t first = d > maxlev ? d - maxlev + 1 : 1;
-    if (first > 1)
+    if (first > 1 || (d > 0 && tree_parent(t, lv[0].id) != TREE_NONE))
         x += view_puts(a, y, x, end - x, view_glyph(a, "\xe2\x80\xa5", ":"), lines);
     for (size_t i = first; i < d && x < end; i++)
         x += view_puts(a, y, x, end - x, lv[i].idx + 1 < lv[i].nsib ? view_glyph(a, "\xe2\x94\x82 ", "| ") : "  ", lines);
@@ -296,7 +332,8 @@ void view_tree(app *a, app_rect r)
     tree *t = a->ses.t;
     walker w = {0};
     int shown = tree_get(t, a->tree_top) != NULL;
-    for (int32_t p = shown ? tree_parent(t, a->tree_top) : TREE_NONE; p != TREE_NONE && shown; p = tree_parent(t, p))
+    for (int32_t p = shown && a->ever_folded ? tree_parent(t, a->tree_top) : TREE_NONE; p != TREE_NONE && shown;
+         p = tree_parent(t, p))
         if (folded(a, p))
             shown = 0;      /* the anchor went into a folded subtree */
     if (!shown || !walk_init(&w, a, a->tree_top))

@@ -52,9 +52,19 @@ static tree *build(int n)
     return t;
 }
 
+/* A single chain: every node the only child of the one before. */
+static tree *build_chain(int n)
+{
+    tree *t = tree_new();
+    int32_t id = tree_add_child(t, TREE_NONE, TREE_ORIGIN_PROMPT, "Once", 4);
+    for (int i = 1; i < n; i++)
+        id = tree_add_child(t, id, TREE_ORIGIN_MODEL, " and then", 9);
+    return t;
+}
+
 static void run(int nodes, const char *label)
 {
-    tree *t = build(nodes);
+    tree *t = nodes > 0 ? build(nodes) : build_chain(-nodes);
     static app A;
     app *a = &A;
     memset(a, 0, sizeof *a);
@@ -65,7 +75,7 @@ static void run(int nodes, const char *label)
     theme_apply(&a->th, 1);
     actions_init();
     /* Start deep in the tree: the last node's parent. */
-    int32_t start = tree_parent(t, (int32_t)(nodes - 1));
+    int32_t start = tree_parent(t, (int32_t)((nodes > 0 ? nodes : -nodes) - 1));
     app_init_view(a, t, start);
     app_draw(a);
     static const int moves[] = { 'j', 'j', 'k', 'l', 'h', 'j', 'l', 'j', 'h', 'k', 'J', 'K' };
@@ -118,6 +128,7 @@ BENCH(tui_key_to_frame)
     }
     run(1000, "1,000");
     run(1000000, "1,000,000");
+    run(-100000, "100,000-deep chain of");
     endwin();
     delscreen(scr);
     fclose(out);
