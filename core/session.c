@@ -397,7 +397,7 @@ static int settings_from_json(session_loader *L, json_t *obj, header *h)
                     lfail(L, "settings: stop[%zu] is not a string", i);
                     return -1;
                 }
-                if (*st && settings_set(&h->settings, "stop", st, err, sizeof err) < 0) {
+                if (*st && settings_add_stop(&h->settings, st, err, sizeof err) < 0) {
                     lfail(L, "settings: %s", err);
                     return -1;
                 }

@@ -94,6 +94,32 @@ static int parse_bool(const char *v, int *out)
     return -1;
 }
 
+/* Stop strings are mostly "\n" or "\n\n": on the command line `--stop '\n'` means a
+ * newline.  \n, \t, \r and \\ are understood; any other backslash stays as it is. */
+static char *stop_unescape(const char *v)
+{
+    char *out = xmalloc(strlen(v) + 1), *o = out;
+    for (; *v; v++) {
+        if (*v == '\\' && (v[1] == 'n' || v[1] == 't' || v[1] == 'r' || v[1] == '\\')) {
+            v++;
+            *o++ = *v == 'n' ? '\n' : *v == 't' ? '\t' : *v == 'r' ? '\r' : '\\';
+        } else
+            *o++ = *v;
+    }
+    *o = 0;
+    return out;
+}
+
+int settings_add_stop(gen_settings *s, const char *stop, char *err, size_t errlen)
+{
+    if (s->nstop >= SETTINGS_MAX_STOP) {
+        snprintf(err, errlen, "stop: at most %d stop strings", SETTINGS_MAX_STOP);
+        return -1;
+    }
+    s->stop[s->nstop++] = xstrdup(stop);
+    return 0;
+}
+
 int settings_set(gen_settings *s, const char *key, const char *value, char *err, size_t errlen)
 {
     const settings_option *o = settings_find(key);
@@ -152,12 +178,12 @@ int settings_set(gen_settings *s, const char *key, const char *value, char *err,
             s->nstop = 0;
             return 0;
         }
-        if (s->nstop >= SETTINGS_MAX_STOP) {
-            snprintf(err, errlen, "stop: at most %d stop strings", SETTINGS_MAX_STOP);
-            return -1;
+        {
+            char *raw = stop_unescape(value);
+            int rc = settings_add_stop(s, raw, err, errlen);
+            free(raw);
+            return rc;
         }
-        s->stop[s->nstop++] = xstrdup(value);
-        return 0;
     case SET_SEED: {
         if (!*value || !strcmp(value, "none")) {
             s->has_seed = 0;

@@ -51,6 +51,9 @@ const settings_option *settings_find(const char *key_or_flag);
 /* Sets one option from text.  0 ok; -1 with a one-line message in err ("temperature: 'hot'
  * is not a number"). */
 int  settings_set(gen_settings *s, const char *key, const char *value, char *err, size_t errlen);
+/* Adds a stop string as it is (settings_set("stop", …) first turns \n, \t, \r, \\ into the
+ * characters, as a user typing a flag or a dialog means them).  Files use this. */
+int  settings_add_stop(gen_settings *s, const char *stop, char *err, size_t errlen);
 /* Applies "key=value,key=value" (compare SPECs). */
 int  settings_apply_spec(gen_settings *s, const char *spec, char *err, size_t errlen);
 /* The option's value as text (caller frees). */

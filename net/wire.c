@@ -116,7 +116,7 @@ char *wire_body(wire_kind kind, const gen_settings *s, const char *context, size
         json_object_update(o, extra);
         json_decref(extra);
     }
-    char *text = json_dumps(o, JSON_COMPACT);
+    char *text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15));
     json_decref(o);
     if (!text) {
         snprintf(err, errlen, "could not encode the request body");

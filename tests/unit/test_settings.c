@@ -33,6 +33,15 @@ TEST(settings_stops_and_seed)
         CHECK_INT(settings_set(&s, "stop", "\n", err, sizeof err), 0);
     CHECK_INT(settings_set(&s, "stop", "x", err, sizeof err), -1);   /* at most 4 */
     CHECK_INT(s.nstop, 4);
+    settings_set(&s, "stop", "", err, sizeof err);              /* empty clears the list */
+    CHECK_INT(s.nstop, 0);
+    CHECK_INT(settings_set(&s, "stop", "\\n\\n", err, sizeof err), 0);   /* --stop '\n\n' */
+    CHECK_STR(s.stop[0], "\n\n");
+    CHECK_INT(settings_set(&s, "stop", "a\\\\n\\x", err, sizeof err), 0);   /* a\\n\x: a backslash, n, \x */
+    CHECK_STR(s.stop[1], "a\\n\\x");
+    settings_set(&s, "stop", "", err, sizeof err);
+    for (int i = 0; i < 4; i++)
+        settings_set(&s, "stop", "\n", err, sizeof err);
     CHECK_INT(settings_set(&s, "seed", "42", err, sizeof err), 0);
     CHECK(s.has_seed && s.seed == 42);
     settings_copy(&c, &s);
