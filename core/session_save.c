@@ -478,7 +478,6 @@ char *session_dump(const session *s, size_t *len)
 {
     out o = { .fd = -1 };
     out_session(&o, s);
-    buf_add(&o.b, "", 0);   /* the writer skips the terminator; callers get a C string */
     if (len)
         *len = o.b.len;
     out_c(&o, 0);               /* the writers leave room but no terminator: a C string */
