@@ -1186,7 +1186,8 @@ size_t attractor_spans(attractor_index *a, int32_t id, attractor_span **out)
     }
     free(w);
     free(mw);
-    qsort(s, ns, sizeof *s, cmp_span);
+    if (ns)
+        qsort(s, ns, sizeof *s, cmp_span);
     *out = s;
     return ns;
 }
