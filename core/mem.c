@@ -1,4 +1,5 @@
 #include "core/mem.h"
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,4 +121,34 @@ void buf_free(buf *b)
     free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
+}
+
+int buf_read_file(buf *b, const char *path, size_t max, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    char chunk[65536];
+    size_t n, start = b->len;
+    int rc = 0;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (max && b->len - start + n > max) {
+            snprintf(err, errlen, "%s: larger than %zu bytes", path, max);
+            rc = -1;
+            break;
+        }
+        buf_add(b, chunk, n);
+    }
+    if (!rc && ferror(f)) {
+        snprintf(err, errlen, "%s: read error", path);
+        rc = -1;
+    }
+    fclose(f);
+    if (rc)
+        b->len = start;
+    if (b->data)
+        b->data[b->len] = 0;
+    return rc;
 }

@@ -26,5 +26,8 @@ void buf_printf(buf *b, const char *fmt, ...);
 void buf_vprintf(buf *b, const char *fmt, va_list ap);
 void buf_clear(buf *b);        /* length 0, keeps the memory */
 char *buf_steal(buf *b);       /* the string (never NULL); the buffer is left empty */
+/* Appends the whole file at path (at most max bytes when max > 0: -1 beyond it).  0 ok;
+ * -1 with "PATH: reason" in err. */
+int  buf_read_file(buf *b, const char *path, size_t max, char *err, size_t errlen);
 void buf_free(buf *b);
 #endif

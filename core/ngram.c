@@ -458,21 +458,9 @@ ngram_model *ngram_load(const char *path, int order, char *err, size_t errlen)
         const char *text = ngram_default_corpus(&len);
         return ngram_train(text, len, order, "built-in corpus", err, errlen);
     }
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
     buf b = {0};
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        buf_add(&b, chunk, n);
-    int bad = ferror(f), e = errno;
-    fclose(f);
-    if (bad) {
+    if (buf_read_file(&b, path, 0, err, errlen) < 0) {
         buf_free(&b);
-        snprintf(err, errlen, "%s: %s", path, strerror(e));
         return NULL;
     }
     ngram_model *m = ngram_train(b.data ? b.data : "", b.len, order, path, err, errlen);

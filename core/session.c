@@ -68,22 +68,10 @@ static int lfail(session_loader *L, const char *fmt, ...)
     return -1;
 }
 
-static void pending_release(tree_node *n)
-{
-    free(n->children);
-    free(n->text);
-    free(n->tokens);
-    free(n->tops);
-    free(n->pool);
-    if (n->extra)
-        json_decref(n->extra);
-    memset(n, 0, sizeof *n);
-}
-
 static void loader_free(session_loader *L)
 {
     for (size_t i = 0; i < L->nnodes; i++)
-        pending_release(&L->nodes[i].n);
+        tree_node_release(&L->nodes[i].n);
     free(L->nodes);
     tree_free(L->t);
     memset(L, 0, sizeof *L);

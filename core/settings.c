@@ -336,19 +336,13 @@ int settings_load_config(gen_settings *s, const char *path, char **api_key,
                          void (*keys_cb)(void *ud, const char *action, const char *key), void *ud,
                          char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    struct stat st;
+    buf b = {0};
+    if (buf_read_file(&b, path, 1u << 20, err, errlen) < 0) {
+        buf_free(&b);
         return -1;
     }
-    struct stat st;
-    int private_file = fstat(fileno(f), &st) == 0 && !(st.st_mode & 077);
-    buf b = {0};
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len < (1u << 20))
-        buf_add(&b, chunk, n);
-    fclose(f);
+    int private_file = stat(path, &st) == 0 && !(st.st_mode & 077);
     int rc = settings_parse_config(s, b.data ? b.data : "", b.len, path, private_file, api_key,
                                    keys_cb, ud, err, errlen);
     buf_free(&b);

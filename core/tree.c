@@ -61,7 +61,7 @@ tree *tree_new(void)
     return t;
 }
 
-static void node_release(tree_node *n)
+void tree_node_release(tree_node *n)
 {
     free(n->children);
     free(n->text);
@@ -78,7 +78,7 @@ void tree_free(tree *t)
     if (!t)
         return;
     for (size_t i = 0; i < t->nnodes; i++)
-        node_release(&t->nodes[i]);
+        tree_node_release(&t->nodes[i]);
     free(t->nodes);
     for (size_t i = 1; i < t->nstrs; i++)
         free(t->strs[i]);
@@ -451,7 +451,7 @@ void tree_purge(tree *t)
 {
     for (size_t i = 0; i < t->nnodes; i++)
         if (!(t->nodes[i].flags & TREE_FLAG_ALIVE) && t->nodes[i].text) {
-            node_release(&t->nodes[i]);
+            tree_node_release(&t->nodes[i]);
             t->nodes[i].flags = 0x80;   /* a dead slot: the id is never reused */
         }
 }

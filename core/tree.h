@@ -171,6 +171,9 @@ typedef void (*tree_observer_fn)(void *ud, tree *t, int kind, int32_t id);
 void tree_observe(tree *t, tree_observer_fn fn, void *ud);
 void tree_unobserve(tree *t, tree_observer_fn fn, void *ud);
 
+/* Frees what a node struct owns and zeroes it (also for loaders' staging nodes). */
+void tree_node_release(tree_node *n);
+
 /* Bytes of node storage per live node, without tokens (arena slot + children + text). */
 size_t tree_bytes(const tree *t, int with_tokens);
 #endif

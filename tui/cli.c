@@ -110,17 +110,11 @@ void cli_opts_free(cli_opts *o)
 
 static char *read_text_file(const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    buf b = {0};
+    if (buf_read_file(&b, path, 0, err, errlen) < 0) {
+        buf_free(&b);
         return NULL;
     }
-    buf b = {0};
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        buf_add(&b, chunk, n);
-    fclose(f);
     if (b.data && memchr(b.data, 0, b.len)) {
         snprintf(err, errlen, "%s: not a text file (NUL byte)", path);
         buf_free(&b);

@@ -191,15 +191,12 @@ int theme_parse(const char *text, size_t len, const char *name, theme *th, char 
 
 static char *slurp(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
     buf b = {0};
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len < (1u << 20))
-        buf_add(&b, chunk, n);
-    fclose(f);
+    char err[256];
+    if (buf_read_file(&b, path, 1u << 20, err, sizeof err) < 0) {
+        buf_free(&b);
+        return NULL;
+    }
     *len = b.len;
     return buf_steal(&b);
 }
