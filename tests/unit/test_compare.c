@@ -167,6 +167,7 @@ TEST(compare_result_from_tree)
     CHECK_STR(r.phrases[0].text, "and so the story ends here");
     CHECK_INT(r.phrases[0].count[0], 1);
     CHECK_INT(r.phrases[0].count[1], 1);
+    compare_result_free(&r);
 
     /* The last pair of labels wins: a second comparison under the same node. */
     int32_t la2 = add_label(t, root, "A", 0.7), lb2 = add_label(t, root, "B", 0.7);
