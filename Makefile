@@ -70,9 +70,10 @@ $(BUILD)/tests/runner.o: tests/runner.c $(BUILD)/tests/registry.h
 $(BUILD)/unit: $(BUILD)/tests/runner.o $(UNIT_OBJ) $(BUILD)/libtermloom.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
 
+# (the dependency files add headers to these prerequisites: compile only the sources)
 $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libtermloom.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c %.a,$^) $(LIBS)
 
 # Benchmarks: `BENCH(name) { ... }` lines in tests/bench/*.c, registered like the unit tests.
 $(BUILD)/tests/bench_registry.h: $(BENCH_SRC)
