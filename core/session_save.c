@@ -509,7 +509,8 @@ static char *dir_of(const char *path)
     return xstrndup(path, (size_t)(slash - path));
 }
 
-/* Opens a new temporary file next to target; returns the fd and its name in *tmp. */
+/* Opens a new temporary file next to target; returns the fd and its name in *tmp.  A target
+ * that exists and is not a regular file is opened itself (*tmp = NULL). */
 static int temp_open(const char *target, char **tmp, char *err, size_t errlen)
 {
     char *dir = dir_of(target);
@@ -520,6 +521,16 @@ static int temp_open(const char *target, char **tmp, char *err, size_t errlen)
         snprintf(err, errlen, "%s: cannot save: it is a directory", target);
         free(dir);
         return -1;
+    }
+    if (stat(target, &st) == 0 && !S_ISREG(st.st_mode)) {
+        /* A device or a pipe (/dev/null, /dev/stdout, a FIFO): written to in place.  A
+         * rename would replace the device node itself with a regular file. */
+        free(dir);
+        *tmp = NULL;
+        int fd = open(target, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+            snprintf(err, errlen, "%s: cannot write: %s", target, strerror(errno));
+        return fd;
     }
     for (int tries = 0; tries < 100; tries++) {
         char *name = xasprintf("%s/.%s.tmp-%ld-%u", dir, base, (long)getpid(), counter++);
@@ -548,6 +559,13 @@ static int temp_open(const char *target, char **tmp, char *err, size_t errlen)
 static int temp_commit(int fd, char *tmp, const char *target, int write_err, char *err, size_t errlen)
 {
     int e = write_err;
+    if (!tmp) {   /* not a regular file: written in place, nothing to rename */
+        if (close(fd) < 0 && !e)
+            e = errno;
+        if (e)
+            snprintf(err, errlen, "%s: cannot write: %s", target, strerror(e));
+        return e ? -1 : 0;
+    }
     if (!e && fsync(fd) < 0)
         e = errno;
     if (close(fd) < 0 && !e)

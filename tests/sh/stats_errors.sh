@@ -38,3 +38,14 @@ bad two_parents "listed as a child of both 0 and 1" "$H$R"'[1,2]},{"id":1,"paren
 bad cycle "cycle" "$H$R"'[]},{"id":1,"parent":2,"origin":"model","text":"x","children":[2]},{"id":2,"parent":1,"origin":"model","text":"y","children":[1]}]}'
 bad two_roots "two root nodes" "$H$R"'[]},{"id":1,"parent":null,"origin":"prompt","text":"q","children":[]}]}'
 bad invalid_utf8 "invalid UTF-8" "$(printf '%s{"id":0,"parent":null,"origin":"prompt","text":"\377","children":[]}]}' "$H")"
+
+# Saving to something that is not a regular file (a device such as /dev/null, a FIFO)
+# writes to it in place: a rename would replace the node itself with a regular file.
+# (Tested on a FIFO: a regression must not break this machine's /dev/null.)
+"$T" gen --prompt "Dev" -n 2 --depth 1 --seed 1 -o "$TMP/dev.json" 2>"$TMP/err"
+mkfifo "$TMP/fifo"
+cat "$TMP/fifo" > "$TMP/from_fifo" &
+"$T" export --format md "$TMP/dev.json" -o "$TMP/fifo" 2>"$TMP/err" || true
+wait
+check save_to_fifo_writes_through test -s "$TMP/from_fifo"
+check save_to_fifo_keeps_the_fifo test -p "$TMP/fifo"
