@@ -2,7 +2,11 @@
 T="${TERMLOOM_BIN:?}"
 TOOLS="${TERMLOOM_TOOLS:?}"
 TMP=$(mktemp -d /tmp/termloom-sh.XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
+# reap PROGRAMS: every process still running from this test (its command line names $TMP)
+# is killed, so nothing a test started outlives it — not even a sanitizer build stuck in
+# its exit-time leak check after its terminal went away.
+reap() { command -v pkill >/dev/null 2>&1 && pkill -9 -f -- "$TMP" 2>/dev/null; return 0; }
+trap 'reap; rm -rf "$TMP"' EXIT
 ok()   { echo "ok $1"; }
 fail() { echo "FAIL $1: $2"; }
 skip() { echo "skip $1: $2"; }

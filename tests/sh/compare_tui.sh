@@ -19,7 +19,7 @@ wait_for() {
 }
 tm new-session -d -s "$S" -x 120 -y 40 \
     "env TERMLOOM_CLOCK=1700000000 '$T' --prompt 'The tree' --max-tokens 6 --seed 3 '$TMP/s.json'; sleep 1"
-trap 'tm kill-server 2>/dev/null; rm -rf "$TMP"' EXIT
+trap 'tm kill-server 2>/dev/null; reap; rm -rf "$TMP"' EXIT
 check compare_tui_started wait_for 'Tree'
 tm send-keys -t "$S" c
 check compare_tui_asks_specs wait_for 'compare  A | B | N:'
