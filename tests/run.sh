@@ -8,7 +8,9 @@ export TERMLOOM_BIN="${TERMLOOM_BIN:-$ROOT/termloom}"
 case "$TERMLOOM_BIN" in /*) ;; *) TERMLOOM_BIN="$ROOT/$TERMLOOM_BIN" ;; esac
 export TERMLOOM_TOOLS="$ROOT/$BUILD/tools"
 export TERMLOOM_ROOT="$ROOT"
-export TERMLOOM_FIXTURES="${TERMLOOM_FIXTURES:-$ROOT/../shared/fixtures}"
+# Real server captures (llama.cpp) live in tests/fixtures/llamacpp, copied from the shared
+# fixtures so that a clone tests on its own.
+export TERMLOOM_FIXTURES="${TERMLOOM_FIXTURES:-$ROOT/tests/fixtures}"
 # Tests never read the developer's own config, data or keys.
 export XDG_CONFIG_HOME=/nonexistent-termloom-config XDG_DATA_HOME=/nonexistent-termloom-data
 unset TERMLOOM_API_KEY OPENAI_API_KEY NO_COLOR

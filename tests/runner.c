@@ -48,7 +48,7 @@ const char *test_tmpdir(void)
 const char *test_fixture(const char *name)
 {
     static char path[512];
-    const char *dirs[] = { getenv("TERMLOOM_FIXTURES"), "../shared/fixtures", "../../shared/fixtures" };
+    const char *dirs[] = { getenv("TERMLOOM_FIXTURES"), "tests/fixtures", "../shared/fixtures" };
     for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
         if (!dirs[i])
             continue;

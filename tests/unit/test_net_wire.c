@@ -1,5 +1,5 @@
 /* tests/unit/test_net_wire.c — request bodies and response parsers, on real llama.cpp
- * captures (../shared/fixtures/llamacpp) and on the other servers' documented shapes. */
+ * captures (tests/fixtures/llamacpp, from the shared fixtures) and on the other servers' documented shapes. */
 #include "tests/test.h"
 #include "net/sse.h"
 #include "net/wire.h"
