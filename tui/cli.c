@@ -202,3 +202,28 @@ void cli_print_options(void)
     printf("The API key comes from TERMLOOM_API_KEY, else OPENAI_API_KEY, else api_key in a\n"
            "config file readable only by its owner.\n");
 }
+
+int cli_io_option(int argc, char **argv, int *i, const char *cmd, cli_io *io)
+{
+    int missing = 0;
+    const char *v;
+    if ((v = cli_flag_value(argc, argv, i, "-o", &missing)) ||
+        (!missing && (v = cli_flag_value(argc, argv, i, "--output", &missing)))) {
+        io->out = v;
+        return 1;
+    }
+    if (missing)
+        return cli_fail(CLI_USAGE, "%s needs a file name (or - for standard output)", argv[*i]), -1;
+    if ((v = cli_flag_value(argc, argv, i, "--note", &missing))) {
+        io->note = v;
+        return 1;
+    }
+    if (missing)
+        return cli_fail(CLI_USAGE, "--note needs a note path"), -1;
+    if (argv[*i][0] == '-' && argv[*i][1])
+        return cli_fail(CLI_USAGE, "%s: unknown option %s (see termloom %s --help)", cmd, argv[*i], cmd), -1;
+    if (io->in)
+        return cli_fail(CLI_USAGE, "%s: one input file only (got %s and %s)", cmd, io->in, argv[*i]), -1;
+    io->in = argv[*i];
+    return 1;
+}

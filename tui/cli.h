@@ -35,6 +35,14 @@ void cli_print_options(void);
  * NULL otherwise; *missing is set when the value is absent. */
 const char *cli_flag_value(int argc, char **argv, int *i, const char *name, int *missing);
 
+/* What import and export share: -o/--output FILE (- is standard output), --note PATH (a
+ * loomsidian note) and one input file.  Call after the command's own options: it takes the
+ * argument (1), or prints a usage error for an unknown option or a second input (-1). */
+typedef struct {
+    const char *in, *out, *note;
+} cli_io;
+int  cli_io_option(int argc, char **argv, int *i, const char *cmd, cli_io *io);
+
 /* Commands (tui/cli_*.c). */
 int cli_gen(int argc, char **argv);
 int cli_stats(int argc, char **argv);

@@ -21,7 +21,8 @@ static const char export_usage[] =
 
 int cli_export(int argc, char **argv)
 {
-    const char *fmt = NULL, *out = NULL, *in = NULL, *node_arg = NULL, *note = NULL;
+    const char *fmt = NULL, *node_arg = NULL;
+    cli_io io = {0};
     for (int i = 1; i < argc; i++) {
         int missing = 0;
         const char *v;
@@ -36,31 +37,16 @@ int cli_export(int argc, char **argv)
         }
         if (missing)
             return cli_fail(CLI_USAGE, "%s needs a value (json, loom, jsonl, md or dot)", argv[i]);
-        if ((v = cli_flag_value(argc, argv, &i, "-o", &missing)) ||
-            (!missing && (v = cli_flag_value(argc, argv, &i, "--output", &missing)))) {
-            out = v;
-            continue;
-        }
-        if (missing)
-            return cli_fail(CLI_USAGE, "%s needs a file name (or - for standard output)", argv[i]);
         if ((v = cli_flag_value(argc, argv, &i, "--node", &missing))) {
             node_arg = v;
             continue;
         }
         if (missing)
             return cli_fail(CLI_USAGE, "--node needs a node id");
-        if ((v = cli_flag_value(argc, argv, &i, "--note", &missing))) {
-            note = v;
-            continue;
-        }
-        if (missing)
-            return cli_fail(CLI_USAGE, "--note needs a note path");
-        if (argv[i][0] == '-' && argv[i][1])
-            return cli_fail(CLI_USAGE, "export: unknown option %s (see termloom export --help)", argv[i]);
-        if (in)
-            return cli_fail(CLI_USAGE, "export: one input file only (got %s and %s)", in, argv[i]);
-        in = argv[i];
+        if (cli_io_option(argc, argv, &i, "export", &io) < 0)
+            return CLI_USAGE;
     }
+    const char *in = io.in, *out = io.out, *note = io.note;
     formats_out f;
     if (!fmt)
         return cli_fail(CLI_USAGE, "export: --format json|loom|jsonl|md|dot is required");

@@ -16,33 +16,16 @@ static const char import_usage[] =
 
 int cli_import(int argc, char **argv)
 {
-    const char *out = NULL, *in = NULL, *note = NULL;
+    cli_io io = {0};
     for (int i = 1; i < argc; i++) {
-        int missing = 0;
-        const char *v;
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             fputs(import_usage, stdout);
             return CLI_OK;
         }
-        if ((v = cli_flag_value(argc, argv, &i, "-o", &missing)) ||
-            (!missing && (v = cli_flag_value(argc, argv, &i, "--output", &missing)))) {
-            out = v;
-            continue;
-        }
-        if (missing)
-            return cli_fail(CLI_USAGE, "%s needs a file name (or - for standard output)", argv[i]);
-        if ((v = cli_flag_value(argc, argv, &i, "--note", &missing))) {
-            note = v;
-            continue;
-        }
-        if (missing)
-            return cli_fail(CLI_USAGE, "--note needs a note path");
-        if (argv[i][0] == '-' && argv[i][1])
-            return cli_fail(CLI_USAGE, "import: unknown option %s (see termloom import --help)", argv[i]);
-        if (in)
-            return cli_fail(CLI_USAGE, "import: one input file only (got %s and %s)", in, argv[i]);
-        in = argv[i];
+        if (cli_io_option(argc, argv, &i, "import", &io) < 0)
+            return CLI_USAGE;
     }
+    const char *in = io.in, *out = io.out, *note = io.note;
     if (!in)
         return cli_fail(CLI_USAGE, "import: no input file (termloom import OTHER.json -o SESSION.json)");
     if (!out)
