@@ -67,7 +67,7 @@ $(BUILD)/tests/runner.o: tests/runner.c $(BUILD)/tests/registry.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -I$(BUILD)/tests -c -o $@ $<
 
-$(BUILD)/unit: $(BUILD)/tests/runner.o $(UNIT_OBJ) $(BUILD)/libtermloom.a
+$(BUILD)/unit: $(BUILD)/tests/runner.o $(BUILD)/tests/spawn.o $(UNIT_OBJ) $(BUILD)/libtermloom.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
 
 # (the dependency files add headers to these prerequisites: compile only the sources)
@@ -80,8 +80,8 @@ $(BUILD)/tests/bench_registry.h: $(BENCH_SRC)
 	@mkdir -p $(dir $@)
 	@grep -h '^BENCH(' $(BENCH_SRC) /dev/null | sed 's/^BENCH(\([a-z0-9_]*\)).*/B(\1)/' > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/bench: tests/bench_main.c $(BUILD)/tests/bench_registry.h $(BENCH_SRC) $(BUILD)/libtermloom.a
-	$(CC) $(ALL_CFLAGS) -I$(BUILD)/tests -o $@ tests/bench_main.c $(BENCH_SRC) $(BUILD)/libtermloom.a $(LIBS)
+$(BUILD)/bench: tests/bench_main.c tests/spawn.c $(BUILD)/tests/bench_registry.h $(BENCH_SRC) $(BUILD)/libtermloom.a
+	$(CC) $(ALL_CFLAGS) -I$(BUILD)/tests -o $@ tests/bench_main.c tests/spawn.c $(BENCH_SRC) $(BUILD)/libtermloom.a $(LIBS)
 
 check-deps:
 	@sh tests/deps.sh check || $(MAKE) --no-print-directory deps

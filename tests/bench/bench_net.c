@@ -4,6 +4,7 @@
  *    Target: k = 16 within 1.05 × one + 20 ms.
  *  - client CPU per streamed token (parse + events + tree), server without latency. */
 #include "tests/bench.h"
+#include "tests/spawn.h"
 #include "core/grow.h"
 #include "core/mem.h"
 #include "net/net.h"
@@ -22,42 +23,17 @@ static int server_start(const char *args)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/tools/testserver", bench_build_dir());
-    char *argv[24];
-    int argc = 0;
-    argv[argc++] = path;
-    char *copy = xasprintf("--lifetime 120 --idle 30 %s", args);
-    for (char *tok = strtok(copy, " "); tok && argc < 22; tok = strtok(NULL, " "))
-        argv[argc++] = tok;
-    argv[argc] = NULL;
-    int p[2];
-    if (pipe(p) < 0)
-        return -1;
-    server_pid = fork();
-    if (server_pid == 0) {
-        dup2(p[1], 1);
-        close(p[0]);
-        close(p[1]);
-        execv(path, argv);
-        _exit(127);
-    }
-    free(copy);
-    close(p[1]);
-    char line[32] = "";
-    size_t n = 0;
-    struct pollfd pf = { p[0], POLLIN, 0 };
-    while (n < sizeof line - 1 && poll(&pf, 1, 5000) > 0 && read(p[0], line + n, 1) == 1 && line[n] != '\n')
-        n++;
-    close(p[0]);
-    return atoi(line);
+    char *all = xasprintf("--lifetime 120 --idle 30 %s", args);
+    int port = 0;
+    server_pid = spawn_testserver(path, all, &port);
+    free(all);
+    return server_pid > 0 ? port : -1;
 }
 
 static void server_stop(void)
 {
-    if (server_pid > 0) {
-        kill(server_pid, SIGTERM);
-        waitpid(server_pid, NULL, 0);
-        server_pid = 0;
-    }
+    spawn_stop(server_pid);
+    server_pid = 0;
 }
 
 typedef struct { size_t tokens; int errors; } counts;

@@ -2,6 +2,7 @@
  * against tests/tools/testserver over real HTTP on 127.0.0.1 (one server per test, which
  * stops by itself; the test also stops it by its pid). */
 #include "tests/test.h"
+#include "tests/spawn.h"
 #include "core/grow.h"
 #include "core/mem.h"
 #include "net/net.h"
@@ -34,47 +35,16 @@ static int server_start(server *sv, const char *args)
     snprintf(path, sizeof path, "%s/testserver", tools ? tools : "build/tools");
     const char *dir = test_tmpdir();
     snprintf(sv->log, sizeof sv->log, "%s/requests.log", dir ? dir : "/tmp");
-    char *argv[40];
-    int argc = 0;
-    argv[argc++] = path;
-    char *copy = xasprintf("--lifetime 30 --idle 10 --log %s %s", sv->log, args ? args : "");
-    for (char *tok = strtok(copy, " "); tok && argc < 38; tok = strtok(NULL, " "))
-        argv[argc++] = tok;
-    argv[argc] = NULL;
-    int p[2];
-    if (pipe(p) < 0)
-        return -1;
-    sv->pid = fork();
-    if (sv->pid == 0) {
-        dup2(p[1], 1);
-        close(p[0]);
-        close(p[1]);
-        execv(path, argv);
-        _exit(127);
-    }
-    free(copy);
-    close(p[1]);
-    char line[32] = "";
-    size_t n = 0;
-    struct pollfd pf = { p[0], POLLIN, 0 };
-    while (n < sizeof line - 1 && poll(&pf, 1, 5000) > 0) {
-        ssize_t r = read(p[0], line + n, 1);
-        if (r <= 0 || line[n] == '\n')
-            break;
-        n++;
-    }
-    close(p[0]);
-    sv->port = atoi(line);
-    return sv->port > 0 ? 0 : -1;
+    char *args_all = xasprintf("--lifetime 30 --idle 10 --log %s %s", sv->log, args ? args : "");
+    sv->pid = spawn_testserver(path, args_all, &sv->port);
+    free(args_all);
+    return sv->pid > 0 ? 0 : -1;
 }
 
 static void server_stop(server *sv)
 {
-    if (sv->pid > 0) {
-        kill(sv->pid, SIGTERM);
-        waitpid(sv->pid, NULL, 0);
-        sv->pid = 0;
-    }
+    spawn_stop(sv->pid);
+    sv->pid = 0;
 }
 
 /* Requests the server logged, and how many contain needle. */
