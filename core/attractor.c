@@ -19,6 +19,8 @@
 #define MH_ROWS 4
 #define MH_MIN_MATCH 13   /* of MH_K signature values: estimated Jaccard ≥ 0.4 */
 #define MH_K (MH_BANDS * MH_ROWS)
+#define MH_LOG_K 5        /* MH_K == 1 << MH_LOG_K */
+#define MH_LEADERS 32     /* classes of a bucket compared with every member */
 
 static uint64_t mix64(uint64_t x)
 {
@@ -139,12 +141,13 @@ static void hm_del(hmap *m, uint64_t key)
 /* ---- state ---- */
 
 typedef struct {
-    uint64_t    h;              /* normalized-text hash */
+    uint64_t    h;              /* normalized-text hash; also the class's rank in buckets */
     int32_t    *mem;            /* members when cap > 0, else the one in `one` */
     int32_t     one;
     uint32_t    n, cap;
-    uint64_t    band[MH_BANDS];
-    uint32_t    sig[MH_K];      /* low bits of the MinHash values */
+    uint32_t    bki[MH_BANDS];  /* its bucket in each band (while in_lsh) */
+    uint32_t    anchor[MH_BANDS]; /* where it is a follower: the leader it links to, or NONE32 */
+    uint32_t    sig[MH_K];      /* the MinHash values (low 32 bits) */
     merge_text *mt;             /* built on first comparison */
     uint32_t    uf, next;       /* union-find parent; ring of the component */
     uint32_t    nnodes, ncls;   /* at a root: nodes and classes in the component */
@@ -153,11 +156,21 @@ typedef struct {
     uint32_t    pstamp;         /* listing stamp: already gathered for phrases */
 } cls;
 
+/* An LSH bucket: the classes sharing one band key.  The first min(n, MH_LEADERS) entries
+ * are its leaders, by ascending class hash; the rest (followers) are unordered. */
 typedef struct {
+    uint64_t  key;
     uint32_t *b;              /* classes when cap > 0, else the one in `one` */
     uint32_t  one;
     uint32_t  n, cap;
+    uint32_t  x;              /* its similar leader pairs: index in bx, or NONE32 */
 } bucket;
+
+typedef struct {
+    uint32_t (*p)[2];         /* pairs of similar leaders */
+    uint32_t  n, cap;
+    uint32_t  stamp;          /* relink pass that already joined them */
+} bucket_pairs;
 
 /* Most classes and buckets hold one entry: it lives inline, without an allocation. */
 static int32_t *cmem(cls *k) { return k->cap ? k->mem : &k->one; }
@@ -208,6 +221,13 @@ struct attractor_index {
     bucket  *bk;
     size_t   nbk, bkcap;
     hmap     bkmap;           /* band key → bucket */
+    uint32_t *bkfree;
+    size_t   nbkfree, bkfreecap;
+    bucket_pairs *bx;
+    size_t   nbx, bxcap;
+    uint32_t *bxfree;
+    size_t   nbxfree, bxfreecap;
+    uint32_t relink_stamp;
     uint32_t *cand;           /* classes that may be attractor roots */
     size_t   ncand, candcap;
     uint32_t *rebuild, *fresh;
@@ -236,7 +256,7 @@ struct attractor_index {
     uint32_t  *stamp;         /* per node id, for distinct-parent counting */
     size_t     stampcap;
     uint32_t   epoch;
-    uint64_t   mh_a[MH_K], mh_b[MH_K];
+    uint64_t   mh_seed;
 };
 
 static void ns_ensure(attractor_index *a, int32_t id)
@@ -298,8 +318,18 @@ static void cand_check(attractor_index *a, uint32_t r)
     }
 }
 
+static void takedown(attractor_index *a, uint32_t c);
+
+/* Joins the components of x and y.  While process() runs, a class taken apart stays single
+ * until the final relink: an edge touching it takes the other side's component apart too,
+ * so every class is taken apart and relinked at most once per process() call. */
 static void uf_union(attractor_index *a, uint32_t x, uint32_t y)
 {
+    if (a->cl[x].in_rebuild || a->cl[y].in_rebuild) {
+        takedown(a, x);
+        takedown(a, y);
+        return;
+    }
     x = uf_find(a, x);
     y = uf_find(a, y);
     if (x == y)
@@ -316,6 +346,29 @@ static void uf_union(attractor_index *a, uint32_t x, uint32_t y)
     a->cl[x].next = a->cl[y].next;
     a->cl[y].next = nx;
     cand_check(a, x);
+}
+
+/* An edge of c's component went away: the component is taken apart into single classes,
+ * which are joined again along the remaining edges at the end of process (relink). */
+static void takedown(attractor_index *a, uint32_t c)
+{
+    if (a->cl[c].in_rebuild)
+        return;                              /* already single until the relink */
+    uint32_t x = c;
+    do {
+        uint32_t nx = a->cl[x].next;
+        cls *k = &a->cl[x];
+        k->uf = k->next = x;
+        k->ncls = 1;
+        k->nnodes = k->n;
+        cand_check(a, x);
+        if (!k->in_rebuild) {
+            k->in_rebuild = 1;
+            xgrow(&a->rebuild, &a->rebuildcap, a->nrebuild + 1, sizeof *a->rebuild);
+            a->rebuild[a->nrebuild++] = x;
+        }
+        x = nx;
+    } while (x != c);
 }
 
 static merge_text *cls_text(attractor_index *a, uint32_t c)
@@ -338,65 +391,257 @@ static int similar(attractor_index *a, uint32_t x, uint32_t y)
     return merge_text_similarity(cls_text(a, x), cls_text(a, y), a->thr) >= a->thr;
 }
 
-/* Joins c with every similar class sharing one of its buckets. */
-static void link_class(attractor_index *a, uint32_t c)
+/* ---- LSH buckets: leaders and followers ----
+ *
+ * The edges of bucket B are (1) every similar pair of its leaders and (2) each follower's
+ * link to its anchor, the first leader (by class hash) it is similar to.  Both are functions
+ * of B's classes alone, so the components do not depend on arrival order, and a class
+ * entering B as a follower costs at most MH_LEADERS comparisons.  A class that becomes a
+ * leader (probability MH_LEADERS / n) is compared with the whole bucket. */
+
+static size_t nleaders(const bucket *bk) { return bk->n < MH_LEADERS ? bk->n : MH_LEADERS; }
+
+static int is_leader(attractor_index *a, bucket *bk, uint32_t c)
 {
-    for (int b = 0; b < MH_BANDS; b++) {
-        uint32_t *bi = hm_get(&a->bkmap, a->cl[c].band[b]);
-        if (!bi)
-            continue;
-        bucket *bk = &a->bk[*bi];
-        for (uint32_t i = 0; i < bk->n; i++) {
-            uint32_t o = bmem(bk)[i];
-            if (o != c && uf_find(a, o) != uf_find(a, c) && similar(a, c, o))
-                uf_union(a, c, o);
+    return bk->n <= MH_LEADERS || a->cl[c].h <= a->cl[bmem(bk)[MH_LEADERS - 1]].h;
+}
+
+static void pair_add(attractor_index *a, bucket *bk, uint32_t x, uint32_t y)
+{
+    if (bk->x == NONE32) {
+        if (a->nbxfree)
+            bk->x = a->bxfree[--a->nbxfree];
+        else {
+            xgrow(&a->bx, &a->bxcap, a->nbx + 1, sizeof *a->bx);
+            bk->x = (uint32_t)a->nbx++;
+            a->bx[bk->x] = (bucket_pairs){0};
         }
+    }
+    bucket_pairs *e = &a->bx[bk->x];
+    size_t cap = e->cap;
+    xgrow(&e->p, &cap, (size_t)e->n + 1, sizeof *e->p);
+    e->cap = (uint32_t)cap;
+    e->p[e->n][0] = x;
+    e->p[e->n][1] = y;
+    e->n++;
+    uf_union(a, x, y);
+}
+
+/* Drops the leader pairs holding c; their component is taken apart. */
+static void pairs_drop(attractor_index *a, bucket *bk, uint32_t c)
+{
+    if (bk->x == NONE32)
+        return;
+    bucket_pairs *e = &a->bx[bk->x];
+    int dropped = 0;
+    for (uint32_t i = 0; i < e->n; )
+        if (e->p[i][0] == c || e->p[i][1] == c) {
+            e->p[i][0] = e->p[e->n - 1][0];
+            e->p[i][1] = e->p[e->n - 1][1];
+            e->n--;
+            dropped = 1;
+        } else
+            i++;
+    if (dropped)
+        takedown(a, c);
+}
+
+/* Pairs leader c with every similar leader of bk. */
+static void pairs_make(attractor_index *a, bucket *bk, uint32_t c)
+{
+    size_t nl = nleaders(bk);
+    for (size_t i = 0; i < nl; i++) {
+        uint32_t l = bmem(bk)[i];
+        if (l != c && similar(a, c, l))
+            pair_add(a, bk, c, l);
     }
 }
 
-static void lsh_insert(attractor_index *a, uint32_t c)
+static uint32_t first_similar_leader(attractor_index *a, bucket *bk, uint32_t c)
 {
-    link_class(a, c);
-    for (int b = 0; b < MH_BANDS; b++) {
-        int isnew;
-        uint32_t *bi = hm_put(&a->bkmap, a->cl[c].band[b], &isnew);
-        if (isnew) {
+    size_t nl = nleaders(bk);
+    for (size_t i = 0; i < nl; i++) {
+        uint32_t l = bmem(bk)[i];
+        if (l != c && similar(a, c, l))
+            return l;
+    }
+    return NONE32;
+}
+
+static void set_anchor(attractor_index *a, uint32_t c, int b, uint32_t to)
+{
+    uint32_t *an = &a->cl[c].anchor[b];
+    if (*an == to)
+        return;
+    if (*an != NONE32)
+        takedown(a, c);
+    *an = to;
+    if (to != NONE32)
+        uf_union(a, c, to);
+}
+
+static bucket *bucket_get(attractor_index *a, uint64_t key, uint32_t *index)
+{
+    int isnew;
+    uint32_t *bi = hm_put(&a->bkmap, key, &isnew);
+    if (isnew) {
+        if (a->nbkfree)
+            *bi = a->bkfree[--a->nbkfree];
+        else {
             xgrow(&a->bk, &a->bkcap, a->nbk + 1, sizeof *a->bk);
-            a->bk[a->nbk] = (bucket){0};
             *bi = (uint32_t)a->nbk++;
         }
-        bucket *bk = &a->bk[*bi];
-        if (!bk->cap && bk->n == 1) {
-            bk->cap = 4;
-            bk->b = xmalloc(4 * sizeof *bk->b);
-            bk->b[0] = bk->one;
-        } else if (bk->cap) {
-            size_t cap = bk->cap;
-            xgrow(&bk->b, &cap, (size_t)bk->n + 1, sizeof *bk->b);
-            bk->cap = (uint32_t)cap;
-        }
-        bmem(bk)[bk->n++] = c;
+        a->bk[*bi] = (bucket){ .key = key, .x = NONE32 };
     }
-    a->cl[c].in_lsh = 1;
+    *index = *bi;
+    return &a->bk[*bi];
 }
 
-static void lsh_remove(attractor_index *a, uint32_t c)
+static void bucket_reserve(bucket *bk)
 {
-    for (int b = 0; b < MH_BANDS; b++) {
-        uint32_t *bi = hm_get(&a->bkmap, a->cl[c].band[b]);
-        if (!bi)
-            continue;
-        bucket *bk = &a->bk[*bi];
-        uint32_t *bm = bmem(bk);
-        for (uint32_t i = 0; i < bk->n; i++)
-            if (bm[i] == c) {
-                bm[i] = bm[--bk->n];
-                break;
-            }
+    if (!bk->cap && bk->n == 1) {
+        bk->cap = 4;
+        bk->b = xmalloc(4 * sizeof *bk->b);
+        bk->b[0] = bk->one;
+    } else if (bk->cap) {
+        size_t cap = bk->cap;
+        xgrow(&bk->b, &cap, (size_t)bk->n + 1, sizeof *bk->b);
+        bk->cap = (uint32_t)cap;
     }
-    a->cl[c].in_lsh = 0;
 }
 
+/* Position among the first n entries (sorted by class hash) where c belongs. */
+static size_t leader_pos(attractor_index *a, const uint32_t *m, size_t n, uint32_t c)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (a->cl[m[mid]].h < a->cl[c].h)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Class c enters band b's bucket with the given key. */
+static void bucket_add(attractor_index *a, uint32_t c, int b, uint64_t key)
+{
+    uint32_t bi;
+    bucket *bk = bucket_get(a, key, &bi);
+    a->cl[c].bki[b] = bi;
+    a->cl[c].anchor[b] = NONE32;
+    bucket_reserve(bk);
+    uint32_t *m = bmem(bk);
+    if (bk->n < MH_LEADERS) {                      /* every member is a leader */
+        size_t pos = leader_pos(a, m, bk->n, c);
+        memmove(m + pos + 1, m + pos, (bk->n - pos) * sizeof *m);
+        m[pos] = c;
+        bk->n++;
+        pairs_make(a, bk, c);
+        return;
+    }
+    uint32_t last = m[MH_LEADERS - 1];
+    if (a->cl[c].h > a->cl[last].h) {              /* a follower */
+        m[bk->n++] = c;
+        set_anchor(a, c, b, first_similar_leader(a, bk, c));
+        return;
+    }
+    /* c becomes a leader; the last leader becomes a follower */
+    pairs_drop(a, bk, last);
+    size_t pos = leader_pos(a, m, MH_LEADERS - 1, c);
+    memmove(m + pos + 1, m + pos, (MH_LEADERS - 1 - pos) * sizeof *m);
+    m[pos] = c;
+    m[bk->n++] = last;
+    pairs_make(a, bk, c);
+    for (size_t i = MH_LEADERS; i < bk->n; i++) {
+        uint32_t y = m[i], old = a->cl[y].anchor[b];
+        if (y == last || old == last)
+            set_anchor(a, y, b, first_similar_leader(a, bk, y));
+        else if ((old == NONE32 || a->cl[old].h > a->cl[c].h) && similar(a, y, c))
+            set_anchor(a, y, b, c);
+    }
+}
+
+/* Class c leaves band b's bucket. */
+static void bucket_remove(attractor_index *a, uint32_t c, int b)
+{
+    uint32_t bi = a->cl[c].bki[b];
+    bucket *bk = &a->bk[bi];
+    uint32_t *m = bmem(bk);
+    if (!is_leader(a, bk, c)) {
+        size_t i = MH_LEADERS;
+        while (m[i] != c)
+            i++;
+        m[i] = m[--bk->n];
+        set_anchor(a, c, b, NONE32);
+    } else {
+        pairs_drop(a, bk, c);
+        size_t nl = nleaders(bk), pos = leader_pos(a, m, nl, c);
+        memmove(m + pos, m + pos + 1, (nl - 1 - pos) * sizeof *m);
+        if (bk->n > MH_LEADERS) {                  /* the best follower is promoted */
+            size_t best = MH_LEADERS;
+            for (size_t i = MH_LEADERS + 1; i < bk->n; i++)
+                if (a->cl[m[i]].h < a->cl[m[best]].h)
+                    best = i;
+            uint32_t p = m[best];
+            m[best] = m[bk->n - 1];
+            m[MH_LEADERS - 1] = p;
+            bk->n--;
+            set_anchor(a, p, b, NONE32);
+            pairs_make(a, bk, p);
+            for (size_t i = MH_LEADERS; i < bk->n; i++) {
+                uint32_t y = m[i], old = a->cl[y].anchor[b];
+                if (old == c)
+                    set_anchor(a, y, b, first_similar_leader(a, bk, y));
+                else if (old == NONE32 && similar(a, y, p))
+                    set_anchor(a, y, b, p);
+            }
+        } else
+            bk->n--;
+    }
+    if (bk->n == 0) {
+        if (bk->x != NONE32) {
+            a->bx[bk->x].n = 0;
+            xgrow(&a->bxfree, &a->bxfreecap, a->nbxfree + 1, sizeof *a->bxfree);
+            a->bxfree[a->nbxfree++] = bk->x;
+        }
+        free(bk->b);
+        hm_del(&a->bkmap, bk->key);
+        *bk = (bucket){ .x = NONE32 };
+        xgrow(&a->bkfree, &a->bkfreecap, a->nbkfree + 1, sizeof *a->bkfree);
+        a->bkfree[a->nbkfree++] = bi;
+    } else if (bk->cap && bk->n == 1) {            /* back to the inline entry */
+        uint32_t only = bk->b[0];
+        free(bk->b);
+        bk->b = NULL;
+        bk->cap = 0;
+        bk->one = only;
+    }
+}
+
+/* Joins c again along its edges (after a takedown).  A bucket's leader pairs are joined
+ * once per pass; pairs of components left standing join nothing new. */
+static void relink(attractor_index *a, uint32_t c)
+{
+    cls *k = &a->cl[c];
+    for (int b = 0; b < MH_BANDS; b++) {
+        if (k->anchor[b] != NONE32)
+            uf_union(a, c, k->anchor[b]);
+        bucket *bk = &a->bk[k->bki[b]];
+        if (bk->x == NONE32 || a->bx[bk->x].stamp == a->relink_stamp)
+            continue;
+        bucket_pairs *e = &a->bx[bk->x];
+        e->stamp = a->relink_stamp;
+        for (uint32_t i = 0; i < e->n; i++)
+            uf_union(a, e->p[i][0], e->p[i][1]);
+    }
+}
+
+/* One-permutation MinHash over word unigrams and bigrams: each shingle's hash falls in one
+ * of MH_K bins by its top bits and the bin keeps the smallest; an empty bin borrows from the
+ * next full one (circularly), mixed with the distance, so equal shingle sets give equal
+ * signatures and P(bin values agree) stays about the Jaccard index of the two sets. */
 static void signature(attractor_index *a, const uint64_t *w, size_t nw, uint64_t band[MH_BANDS],
                       uint32_t sig[MH_K])
 {
@@ -407,12 +652,26 @@ static void signature(attractor_index *a, const uint64_t *w, size_t nw, uint64_t
         for (int two = 0; two < 2; two++) {
             if (two && i + 1 >= nw)
                 break;
-            uint64_t s = two ? mix64(w[i] * 31 + w[i + 1] + 0x1234567) : mix64(w[i]);
-            for (int k = 0; k < MH_K; k++) {
-                uint64_t v = s * a->mh_a[k] + a->mh_b[k];
-                if (v < mn[k])
-                    mn[k] = v;
-            }
+            uint64_t s = two ? w[i] * 31 + w[i + 1] + 0x1234567 : w[i];
+            uint64_t v = mix64(s ^ a->mh_seed);
+            unsigned bin = (unsigned)(v >> (64 - MH_LOG_K));
+            v <<= MH_LOG_K;
+            if (v < mn[bin])
+                mn[bin] = v;
+        }
+    uint64_t full = 0;                             /* there is at least one shingle */
+    for (int k = 0; k < MH_K; k++)
+        if (mn[k] != UINT64_MAX)
+            full |= 1ull << k;
+    for (int k = 0; k < MH_K; k++)
+        if (!(full >> k & 1)) {
+            int j = k;
+            uint64_t d = 0;
+            do {
+                j = (j + 1) % MH_K;
+                d++;
+            } while (!(full >> j & 1));
+            mn[k] = mix64(mn[j] ^ d * 0x9e3779b97f4a7c15ull) << MH_LOG_K;
         }
     for (int k = 0; k < MH_K; k++)
         sig[k] = (uint32_t)(mn[k] >> 32);
@@ -424,7 +683,18 @@ static void signature(attractor_index *a, const uint64_t *w, size_t nw, uint64_t
     }
 }
 
-static uint32_t cls_new(attractor_index *a, uint64_t h, const uint64_t *w, size_t nw)
+static void lsh_insert(attractor_index *a, uint32_t c)
+{
+    cls *k = &a->cl[c];
+    const nstate *s = &a->ns[cmem(k)[0]];
+    uint64_t band[MH_BANDS];
+    signature(a, s->w, s->nw, band, k->sig);
+    k->in_lsh = 1;
+    for (int b = 0; b < MH_BANDS; b++)
+        bucket_add(a, c, b, band[b]);
+}
+
+static uint32_t cls_new(attractor_index *a, uint64_t h)
 {
     uint32_t c;
     if (a->nclfree)
@@ -432,17 +702,17 @@ static uint32_t cls_new(attractor_index *a, uint64_t h, const uint64_t *w, size_
     else {
         xgrow(&a->cl, &a->clcap, a->ncl + 1, sizeof *a->cl);
         c = (uint32_t)a->ncl++;
-        a->cl[c].in_cand = 0;
+        a->cl[c].in_cand = a->cl[c].in_rebuild = 0;
     }
     cls *k = &a->cl[c];
-    uint8_t in_cand = k->in_cand;        /* the candidate list may still name this slot */
+    uint8_t in_cand = k->in_cand, in_rebuild = k->in_rebuild;   /* lists may name the slot */
     memset(k, 0, sizeof *k);
     k->in_cand = in_cand;
+    k->in_rebuild = in_rebuild;
     k->h = h;
     k->uf = k->next = c;
     k->ncls = 1;
     k->live = 1;
-    signature(a, w, nw, k->band, k->sig);
     int isnew;
     *hm_put(&a->clmap, h, &isnew) = c;
     xgrow(&a->fresh, &a->freshcap, a->nfresh + 1, sizeof *a->fresh);
@@ -450,29 +720,17 @@ static uint32_t cls_new(attractor_index *a, uint64_t h, const uint64_t *w, size_
     return c;
 }
 
-/* The component of c is taken apart; its other classes are relinked later (rebuild). */
+/* c has no members left: its component is taken apart and it leaves its buckets. */
 static void cls_remove(attractor_index *a, uint32_t c)
 {
-    uint32_t x = c;
-    do {
-        uint32_t nx = a->cl[x].next;
-        if (x != c) {
-            cls *k = &a->cl[x];
-            k->uf = k->next = x;
-            k->ncls = 1;
-            k->nnodes = k->n;
-            cand_check(a, x);
-            if (!k->in_rebuild) {
-                k->in_rebuild = 1;
-                xgrow(&a->rebuild, &a->rebuildcap, a->nrebuild + 1, sizeof *a->rebuild);
-                a->rebuild[a->nrebuild++] = x;
-            }
-        }
-        x = nx;
-    } while (x != c);
     cls *k = &a->cl[c];
+    if (k->next != c)
+        takedown(a, c);
     if (k->in_lsh)
-        lsh_remove(a, c);
+        for (int b = 0; b < MH_BANDS; b++)
+            bucket_remove(a, c, b);
+    k = &a->cl[c];
+    k->in_lsh = 0;
     hm_del(&a->clmap, k->h);
     merge_text_free(k->mt);
     free(k->mem);
@@ -646,7 +904,7 @@ static void node_index(attractor_index *a, int32_t id)
     s->parent = n->parent;
     uint64_t h = gram_hash(w, nw);
     uint32_t *ci = hm_get(&a->clmap, h);
-    uint32_t c = ci ? *ci : cls_new(a, h, w, nw);
+    uint32_t c = ci ? *ci : cls_new(a, h);
     cls *k = &a->cl[c];
     if (!k->cap && k->n == 1) {
         k->cap = 4;
@@ -689,17 +947,19 @@ static void process(attractor_index *a)
         node_index(a, a->queue[i]);
     }
     a->nq = 0;
-    for (size_t i = 0; i < a->nrebuild; i++) {
-        uint32_t c = a->rebuild[i];
-        a->cl[c].in_rebuild = 0;
-        if (a->cl[c].live && a->cl[c].in_lsh)
-            link_class(a, c);
-    }
-    a->nrebuild = 0;
     for (size_t i = 0; i < a->nfresh; i++)
         if (a->cl[a->fresh[i]].live && !a->cl[a->fresh[i]].in_lsh)
             lsh_insert(a, a->fresh[i]);
     a->nfresh = 0;
+    a->relink_stamp++;
+    for (size_t i = 0; i < a->nrebuild; i++)
+        a->cl[a->rebuild[i]].in_rebuild = 0;
+    for (size_t i = 0; i < a->nrebuild; i++) {
+        uint32_t c = a->rebuild[i];
+        if (a->cl[c].live && a->cl[c].in_lsh)
+            relink(a, c);
+    }
+    a->nrebuild = 0;
     a->version++;
 }
 
@@ -710,11 +970,7 @@ attractor_index *attractor_index_new(tree *t, double threshold, int min_contexts
     a->thr = threshold;
     a->m = min_contexts < 1 ? 1 : (size_t)min_contexts;
     a->version = 1;
-    uint64_t seed = 0x2545f4914f6cdd1dull;
-    for (int k = 0; k < MH_K; k++) {
-        a->mh_a[k] = mix64(seed += 0x9e3779b97f4a7c15ull) | 1;
-        a->mh_b[k] = mix64(seed += 0x9e3779b97f4a7c15ull);
-    }
+    a->mh_seed = 0x2545f4914f6cdd1dull;
     int32_t cap = tree_capacity(t);
     size_t live = tree_count(t);
     hm_reserve(&a->clmap, live);
@@ -758,6 +1014,11 @@ void attractor_index_free(attractor_index *a)
     }
     for (size_t i = 0; i < a->nbk; i++)
         free(a->bk[i].b);
+    for (size_t i = 0; i < a->nbx; i++)
+        free(a->bx[i].p);
+    free(a->bx);
+    free(a->bxfree);
+    free(a->bkfree);
     free(a->ns);
     free(a->queue);
     free(a->cl);

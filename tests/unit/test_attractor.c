@@ -286,3 +286,158 @@ TEST(attractor_incremental_equals_batch)
     attractor_index_free(inc);
     tree_free(t);
 }
+
+/* ---- crowded LSH buckets: a tiny vocabulary and templated answers ---- */
+
+static const char *tiny[] = { "the", "cat", "sat", "on", "mat", "dog", "ran" };
+
+static void crowded_text(buf *b)
+{
+    buf_clear(b);
+    if (rnd() % 3 == 0) {                      /* "The number is N." chains into one cluster */
+        char s[48];
+        snprintf(s, sizeof s, " The number is %u.", rnd() % 400);
+        buf_adds(b, s);
+        return;
+    }
+    uint32_t n = 3 + rnd() % 8;
+    for (uint32_t i = 0; i < n; i++) {
+        buf_addc(b, ' ');
+        buf_adds(b, tiny[rnd() % 7]);
+    }
+}
+
+TEST(attractor_crowded_buckets_incremental_equals_batch)
+{
+    rng_state = 777;
+    tree *t = tree_new();
+    int32_t r = add(t, TREE_NONE, "Prompt");
+    attractor_index *inc = attractor_index_new(t, 0.8, 3);
+    buf b = {0};
+    const attractor *l;
+    int32_t deleted[32];
+    int idx[32], ndel = 0;
+    while (tree_count(t) < 6000) {
+        int32_t cap = tree_capacity(t), p;
+        do
+            p = (int32_t)(rnd() % (uint32_t)cap);
+        while (!tree_get(t, p));
+        crowded_text(&b);
+        uint32_t op = rnd() % 100;
+        if (op < 10) {
+            int32_t id = add(t, p, "");
+            for (size_t o = 0; o < b.len; o += 4) {
+                tree_append_text(t, id, b.data + o, b.len - o < 4 ? b.len - o : 4);
+                if (rnd() % 8 == 0)
+                    attractor_version(inc);
+            }
+        } else if (op < 14 && tree_count(t) > 10) {
+            tree_set_text(t, p, b.data, b.len);
+        } else if (op < 16 && p != r && ndel < 32) {
+            deleted[ndel] = p;
+            idx[ndel] = tree_delete(t, p);
+            ndel++;
+        } else if (op < 18 && ndel > 0) {
+            ndel--;
+            tree_undelete(t, deleted[ndel], idx[ndel]);
+        } else {
+            add(t, p, b.data);
+        }
+        if (rnd() % 50 == 0)
+            attractor_version(inc);
+        if (rnd() % 500 == 0)
+            attractor_list(inc, &l);
+    }
+    buf_free(&b);
+    size_t n = attractor_list(inc, &l);
+    REQUIRE(n > 0);
+    /* the templated answers form one continuation attractor of many distinct texts */
+    CHECK(l[0].kind == ATTRACTOR_CONTINUATION);
+    CHECK(l[0].nmembers > 500);
+    attractor_index *batch = attractor_index_new(t, 0.8, 3);
+    CHECK(same_lists(inc, batch));
+    attractor_index_free(batch);
+    attractor_index_free(inc);
+    tree_free(t);
+}
+
+/* The same texts under the same parents, added in the opposite order (so every node id and
+ * every bucket's arrival order differ), give the same attractors.  Entries are compared as
+ * "kind support member-texts" (ties in the listing are ordered by node id, which differs). */
+static int cmp_str(const void *x, const void *y)
+{
+    return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+static char **describe(tree *t, const attractor *l, size_t n)
+{
+    char **d = xmalloc(n * sizeof *d);
+    for (size_t k = 0; k < n; k++) {
+        char **v = xmalloc(l[k].nmembers * sizeof *v);
+        for (size_t i = 0; i < l[k].nmembers; i++)
+            v[i] = tree_get(t, l[k].members[i])->text;
+        qsort(v, l[k].nmembers, sizeof *v, cmp_str);
+        buf out = {0};
+        char head[64];
+        snprintf(head, sizeof head, "%d %zu:", (int)l[k].kind, l[k].support);
+        buf_adds(&out, head);
+        for (size_t i = 0; i < l[k].nmembers; i++) {
+            buf_adds(&out, v[i]);
+            buf_addc(&out, '|');
+        }
+        free(v);
+        d[k] = buf_steal(&out);
+    }
+    qsort(d, n, sizeof *d, cmp_str);
+    return d;
+}
+
+TEST(attractor_result_independent_of_arrival_order)
+{
+    enum { N = 4000, P = 300 };
+    rng_state = 4242;
+    char **texts = xmalloc(N * sizeof *texts);
+    int32_t *par = xmalloc(N * sizeof *par);
+    buf b = {0};
+    for (int i = 0; i < N; i++) {
+        crowded_text(&b);
+        texts[i] = xstrdup(b.data);
+        par[i] = (int32_t)(rnd() % P);
+    }
+    tree *t[2];
+    attractor_index *a[2];
+    const attractor *l[2];
+    size_t n[2];
+    char **d[2];
+    for (int k = 0; k < 2; k++) {
+        t[k] = tree_new();
+        int32_t r = add(t[k], TREE_NONE, "Prompt");
+        for (int p = 0; p < P; p++)
+            add(t[k], r, " context");
+        for (int i = 0; i < N; i++) {
+            int j = k ? N - 1 - i : i;
+            add(t[k], 1 + par[j], texts[j]);
+        }
+        a[k] = attractor_index_new(t[k], 0.8, 3);
+        n[k] = attractor_list(a[k], &l[k]);
+        d[k] = describe(t[k], l[k], n[k]);
+    }
+    CHECK(n[0] > 10);
+    REQUIRE(n[0] == n[1]);
+    size_t differ = 0;
+    for (size_t i = 0; i < n[0]; i++)
+        differ += strcmp(d[0][i], d[1][i]) != 0;
+    CHECK(differ == 0);
+    for (int k = 0; k < 2; k++) {
+        for (size_t i = 0; i < n[k]; i++)
+            free(d[k][i]);
+        free(d[k]);
+        attractor_index_free(a[k]);
+        tree_free(t[k]);
+    }
+    for (int i = 0; i < N; i++)
+        free(texts[i]);
+    free(texts);
+    free(par);
+    buf_free(&b);
+}
