@@ -40,19 +40,34 @@ static uint64_t gram_hash(const uint64_t *w, size_t n)
     return mix64(h);
 }
 
-/* ---- a u64 → u32 map: linear probing, backward-shift deletion; key 0 is "empty" ---- */
+/* ---- a u64 → u32 map: linear probing, backward-shift deletion; key 0 is "empty" ----
+ * A slot keeps its key and value together (12 bytes), so a lookup costs one cache miss. */
 
 typedef struct {
-    uint64_t *k;
-    uint32_t *v;
-    size_t    cap, n;     /* cap is a power of two */
+    uint32_t lo, hi, v;
+} hslot;
+
+typedef struct {
+    hslot  *s;
+    size_t  cap, n;       /* cap is a power of two */
 } hmap;
+
+static uint64_t hs_key(const hslot *e) { return (uint64_t)e->hi << 32 | e->lo; }
+static void hs_set(hslot *e, uint64_t key) { e->lo = (uint32_t)key; e->hi = (uint32_t)(key >> 32); }
+static int hs_used(const hslot *e) { return (e->lo | e->hi) != 0; }
 
 static void hm_free(hmap *m)
 {
-    free(m->k);
-    free(m->v);
+    free(m->s);
     memset(m, 0, sizeof *m);
+}
+
+/* Empties the map, keeping its table. */
+static void hm_clear(hmap *m)
+{
+    if (m->cap)
+        memset(m->s, 0, m->cap * sizeof *m->s);
+    m->n = 0;
 }
 
 static uint32_t *hm_get(const hmap *m, uint64_t key)
@@ -60,9 +75,9 @@ static uint32_t *hm_get(const hmap *m, uint64_t key)
     if (!m->cap)
         return NULL;
     size_t mask = m->cap - 1;
-    for (size_t i = key & mask; m->k[i]; i = (i + 1) & mask)
-        if (m->k[i] == key)
-            return &m->v[i];
+    for (size_t i = key & mask; hs_used(&m->s[i]); i = (i + 1) & mask)
+        if (hs_key(&m->s[i]) == key)
+            return &m->s[i].v;
     return NULL;
 }
 
@@ -70,19 +85,29 @@ static void hm_grow(hmap *m)
 {
     hmap o = *m;
     m->cap = o.cap ? o.cap * 2 : 64;
-    m->k = xcalloc(m->cap, sizeof *m->k);
-    m->v = xmalloc(m->cap * sizeof *m->v);
+    m->s = xcalloc(m->cap, sizeof *m->s);
     size_t mask = m->cap - 1;
     for (size_t i = 0; i < o.cap; i++)
-        if (o.k[i]) {
-            size_t j = o.k[i] & mask;
-            while (m->k[j])
+        if (hs_used(&o.s[i])) {
+            size_t j = hs_key(&o.s[i]) & mask;
+            while (hs_used(&m->s[j]))
                 j = (j + 1) & mask;
-            m->k[j] = o.k[i];
-            m->v[j] = o.v[i];
+            m->s[j] = o.s[i];
         }
-    free(o.k);
-    free(o.v);
+    free(o.s);
+}
+
+/* Starts loading key's home slot into the cache: a caller with several keys in hand
+ * prefetches them all first, so their cache misses overlap. */
+static void hm_prefetch(const hmap *m, uint64_t key)
+{
+#if defined(__GNUC__)
+    if (m->cap)
+        __builtin_prefetch(&m->s[key & (m->cap - 1)]);
+#else
+    (void)m;
+    (void)key;
+#endif
 }
 
 /* Sizes an empty map for about n keys. */
@@ -102,16 +127,16 @@ static uint32_t *hm_put(hmap *m, uint64_t key, int *isnew)
     if ((m->n + 1) * 4 > m->cap * 3)
         hm_grow(m);
     size_t mask = m->cap - 1, i = key & mask;
-    for (; m->k[i]; i = (i + 1) & mask)
-        if (m->k[i] == key) {
+    for (; hs_used(&m->s[i]); i = (i + 1) & mask)
+        if (hs_key(&m->s[i]) == key) {
             *isnew = 0;
-            return &m->v[i];
+            return &m->s[i].v;
         }
-    m->k[i] = key;
-    m->v[i] = 0;
+    hs_set(&m->s[i], key);
+    m->s[i].v = 0;
     m->n++;
     *isnew = 1;
-    return &m->v[i];
+    return &m->s[i].v;
 }
 
 static void hm_del(hmap *m, uint64_t key)
@@ -119,20 +144,19 @@ static void hm_del(hmap *m, uint64_t key)
     if (!m->cap)
         return;
     size_t mask = m->cap - 1, i = key & mask;
-    while (m->k[i] && m->k[i] != key)
+    while (hs_used(&m->s[i]) && hs_key(&m->s[i]) != key)
         i = (i + 1) & mask;
-    if (!m->k[i])
+    if (!hs_used(&m->s[i]))
         return;
-    m->k[i] = 0;
+    m->s[i] = (hslot){0};
     m->n--;
-    for (size_t j = (i + 1) & mask; m->k[j]; j = (j + 1) & mask) {
-        size_t home = m->k[j] & mask;
+    for (size_t j = (i + 1) & mask; hs_used(&m->s[j]); j = (j + 1) & mask) {
+        size_t home = hs_key(&m->s[j]) & mask;
         /* move j back into the hole at i unless its home lies cyclically in (i, j] */
         int stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
         if (!stays) {
-            m->k[i] = m->k[j];
-            m->v[i] = m->v[j];
-            m->k[j] = 0;
+            m->s[i] = m->s[j];
+            m->s[j] = (hslot){0};
             i = j;
         }
     }
@@ -257,6 +281,8 @@ struct attractor_index {
     size_t     stampcap;
     uint32_t   epoch;
     uint64_t   mh_seed;
+    uint64_t  *gscratch;      /* a node's 4-gram hashes while indexing */
+    size_t     gscratchcap;
 };
 
 static void ns_ensure(attractor_index *a, int32_t id)
@@ -689,6 +715,8 @@ static void lsh_insert(attractor_index *a, uint32_t c)
     const nstate *s = &a->ns[cmem(k)[0]];
     uint64_t band[MH_BANDS];
     signature(a, s->w, s->nw, band, k->sig);
+    for (int b = 0; b < MH_BANDS; b++)
+        hm_prefetch(&a->bkmap, band[b]);
     k->in_lsh = 1;
     for (int b = 0; b < MH_BANDS; b++)
         bucket_add(a, c, b, band[b]);
@@ -868,8 +896,7 @@ static void node_unindex(attractor_index *a, int32_t id)
         cls_remove(a, s->c);
     for (uint32_t i = 0; i < s->nocc; i++)
         gram_remove_occ(a, s->occ[i]);
-    free(s->occ);
-    free(s->w);
+    free(s->w);                  /* the occurrence records share its block */
     s->occ = NULL;
     s->w = NULL;
     s->nocc = s->nw = 0;
@@ -894,12 +921,15 @@ static void node_index(attractor_index *a, int32_t id)
         free(mw);
         return;
     }
-    uint64_t *w = xmalloc(nw * sizeof *w);
+    /* one block: the word hashes, then the node's occurrence records */
+    size_t ng = nw >= ATTRACTOR_MIN_PHRASE ? nw - ATTRACTOR_MIN_PHRASE + 1 : 0;
+    uint64_t *w = xmalloc(nw * sizeof *w + ng * sizeof(uint32_t));
     for (size_t i = 0; i < nw; i++)
         w[i] = mw[i].hash;
     free(mw);
     nstate *s = &a->ns[id];
     s->w = w;
+    s->occ = ng ? (uint32_t *)(w + nw) : NULL;
     s->nw = (uint32_t)nw;
     s->parent = n->parent;
     uint64_t h = gram_hash(w, nw);
@@ -921,17 +951,27 @@ static void node_index(attractor_index *a, int32_t id)
     uint32_t r = uf_find(a, c);
     a->cl[r].nnodes++;
     cand_check(a, r);
-    if (nw >= ATTRACTOR_MIN_PHRASE) {
-        size_t ng = nw - ATTRACTOR_MIN_PHRASE + 1;
-        uint64_t *g = xmalloc(ng * sizeof *g);
+    if (ng) {
+        xgrow(&a->gscratch, &a->gscratchcap, ng, sizeof *a->gscratch);
+        uint64_t *g = a->gscratch;
+        for (size_t i = 0; i < ng; i++) {
+            uint64_t v = gram_hash(w + i, ATTRACTOR_MIN_PHRASE);
+            size_t j = i;
+            if (ng > 64)
+                g[j] = v;
+            else {                               /* a short text: insertion sort */
+                for (; j > 0 && g[j - 1] > v; j--)
+                    g[j] = g[j - 1];
+                g[j] = v;
+            }
+        }
+        if (ng > 64)
+            qsort(g, ng, sizeof *g, cmp_u64);
         for (size_t i = 0; i < ng; i++)
-            g[i] = gram_hash(w + i, ATTRACTOR_MIN_PHRASE);
-        qsort(g, ng, sizeof *g, cmp_u64);
-        s->occ = xmalloc(ng * sizeof *s->occ);
+            hm_prefetch(&a->grmap, g[i]);
         for (size_t i = 0; i < ng; i++)
             if (!i || g[i] != g[i - 1])
                 gram_add(a, id, g[i]);
-        free(g);
     }
 }
 
@@ -1005,7 +1045,6 @@ void attractor_index_free(attractor_index *a)
     tree_unobserve(a->t, on_event, a);
     list_clear(a);
     for (size_t i = 0; i < a->ncap; i++) {
-        free(a->ns[i].occ);
         free(a->ns[i].w);
     }
     for (size_t i = 0; i < a->ncl; i++) {
@@ -1035,6 +1074,7 @@ void attractor_index_free(attractor_index *a)
     free(a->chain_attr);
     free(a->chain_next);
     free(a->stamp);
+    free(a->gscratch);
     hm_free(&a->clmap);
     hm_free(&a->bkmap);
     hm_free(&a->grmap);
@@ -1237,14 +1277,8 @@ static void list_phrases(attractor_index *a, item **v, size_t *nv, size_t *cap)
     tgram *tg = NULL;
     size_t ntg = 0, tgcap = 0;
     hmap tmap = a->tmap, tpairs = a->tpairs;   /* kept between listings: no regrowth */
-    if (tmap.cap) {
-        memset(tmap.k, 0, tmap.cap * sizeof *tmap.k);
-        tmap.n = 0;
-    }
-    if (tpairs.cap) {
-        memset(tpairs.k, 0, tpairs.cap * sizeof *tpairs.k);
-        tpairs.n = 0;
-    }
+    hm_clear(&tmap);
+    hm_clear(&tpairs);
     /* pass 1: every window's gram, the cluster(s) holding it, its smallest holder */
     for (size_t x = 0; x < npc; x++) {
         pclass *pc = &pcs[x];

@@ -28,6 +28,11 @@ static int is_space_cp(int32_t c)
     return utf8proc_category(c) == UTF8PROC_CATEGORY_ZS;
 }
 
+static int ascii_space(char c)
+{
+    return c == ' ' || (c >= 9 && c <= 13);
+}
+
 static int is_strip_ascii(int c)
 {
     return c && strchr("!\"'(),-.:;?[]{}*`", c) != NULL;
@@ -152,13 +157,25 @@ size_t merge_words(const char *s, size_t len, merge_word **out, buf *norm)
     size_t i = 0;
     while (i < len) {
         int32_t c;
-        size_t k = next_cp(s, len, i, &c);
-        if (is_space_cp(c)) {
+        size_t k;
+        if ((unsigned char)s[i] < 0x80) {        /* ASCII: no decoding */
+            if (ascii_space(s[i])) {
+                i++;
+                continue;
+            }
+        } else if (k = next_cp(s, len, i, &c), is_space_cp(c)) {
             i += k;
             continue;
         }
         size_t start = i;
         while (i < len) {
+            unsigned char b = (unsigned char)s[i];
+            if (b < 0x80) {
+                if (ascii_space((char)b))
+                    break;
+                i++;
+                continue;
+            }
             k = next_cp(s, len, i, &c);
             if (is_space_cp(c))
                 break;
