@@ -2,8 +2,10 @@
  *
  * Layout: every indexed node (a live non-root with at least one word) belongs to a class
  * (equal normalized text).  Classes carry a MinHash signature whose LSH band keys file them
- * in buckets; union-find over classes keeps the connected components of "shares a bucket
- * and is similar".  Removing a class rebuilds only its old component.  Beside that, every
+ * in buckets; each bucket keeps its leaders' similar pairs and its followers' anchors, and
+ * union-find over classes keeps the connected components of those edges.  When an edge goes
+ * away, its component is taken apart and joined again from the stored edges (no text is
+ * compared again).  Beside that, every
  * node's distinct word 4-grams are counted per gram: occurrences and distinct parents.
  * Longer phrases (5..8 words) and closedness are derived at listing time from the nodes
  * that hold a qualifying 4-gram (every qualifying phrase contains one). */
@@ -18,9 +20,9 @@
 #define MH_BANDS 8
 #define MH_ROWS 4
 #define MH_MIN_MATCH 13   /* of MH_K signature values: estimated Jaccard ≥ 0.4 */
-#define MH_K (MH_BANDS * MH_ROWS)
-#define MH_LOG_K 5        /* MH_K == 1 << MH_LOG_K */
-#define MH_LEADERS 32     /* classes of a bucket compared with every member */
+#define MH_K ATTRACTOR_MINHASH   /* == MH_BANDS * MH_ROWS == 1 << MH_LOG_K */
+#define MH_LOG_K 5
+#define MH_LEADERS ATTRACTOR_LEADERS
 
 static uint64_t mix64(uint64_t x)
 {

@@ -3,11 +3,21 @@
  * Contract:
  *  - Continuation attractor: a cluster of node texts that are near-duplicates
  *    (merge_similarity ≥ threshold) reached from at least min_contexts distinct parents.
- *    Nodes with equal normalized text form one class; classes are candidates for each other
- *    when their MinHash signatures (word 2-shingles, ATTRACTOR_MINHASH values) collide in
- *    one of the LSH bands; a candidate pair is an edge when merge_similarity_norm ≥
- *    threshold.  Clusters are the connected components of that graph, so the result does
- *    not depend on the order nodes arrived in.  Roots and empty texts never take part.
+ *    Nodes with equal normalized text form one class.  Each class gets a one-permutation
+ *    MinHash signature (ATTRACTOR_MINHASH = 32 values over word unigrams and bigrams) cut
+ *    into 8 LSH bands of 4; classes with equal band values share that band's bucket.
+ *    Inside a bucket the ATTRACTOR_LEADERS classes with the smallest text hashes are its
+ *    leaders, the rest followers.  Edges: every similar pair of leaders, and each follower
+ *    to its anchor, the first leader (by text hash) it is similar to.  Clusters are the
+ *    connected components of those edges.  In buckets of up to 32 classes every similar
+ *    pair is an edge; in crowded ones (a tiny vocabulary, templated answers) a class costs
+ *    at most 32 comparisons per band, so detection stays about linear in the tree.  The
+ *    edges are a function of the buckets' contents alone: the result does not depend on
+ *    the order nodes arrived in.  Roots and empty texts never take part.
+ *  - Similar: at least 13 of the 32 signature values agree (estimated shingle Jaccard
+ *    ≥ 0.4) and merge_similarity ≥ threshold.  Recall is probabilistic (≈ 98.5% per pair at
+ *    shingle Jaccard 0.8, ≈ 100% at 0.9; clusters are joined by any of their pairs), but the
+ *    result is a function of the texts only: the same tree always gives the same attractors.
  *  - Phrase attractor: a word n-gram (n = 4..8, words of the normalized text) occurring in
  *    nodes with at least min_contexts distinct parents.  Only closed phrases are reported:
  *    an n-gram is dropped when a longer one containing it (≤ 8 words) has the same support.
@@ -17,11 +27,6 @@
  *    before phrase, then smallest member id (a total order: lists are reproducible).
  *  - Detected attractors are separate from the hand mark TREE_MARK_ATTRACTOR; nothing here
  *    reads or writes tree marks, and detection is recomputed from the tree on load.
- *  - Candidates: a pair is compared only when the two classes share an LSH band (8 bands
- *    of 4 MinHash values over word unigrams and bigrams) and at least 13 of their 32
- *    MinHash values agree (estimated shingle Jaccard ≥ 0.4).  So recall is probabilistic
- *    (≈ 98.5% at shingle Jaccard 0.8, ≈ 100% at 0.9) but the result is a function of the
- *    texts only: the same tree always gives the same attractors.
  *  - Incremental: the index observes the tree; an event only queues the node (O(1)).  The
  *    next attractor_version/attractor_list processes the queue, costing time proportional
  *    to the changed nodes' text (plus the clusters they touch); attractor_list then
@@ -35,6 +40,8 @@
 #include <stdint.h>
 
 #define ATTRACTOR_DEFAULT_MIN_CONTEXTS 3
+#define ATTRACTOR_MINHASH 32
+#define ATTRACTOR_LEADERS 32
 #define ATTRACTOR_MIN_PHRASE 4
 #define ATTRACTOR_MAX_PHRASE 8
 

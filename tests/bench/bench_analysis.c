@@ -146,3 +146,49 @@ static void full(size_t n, const char *label)
 
 BENCH(analysis_100k) { full(100000, "100k"); }
 BENCH(analysis_1m) { full(1000000, "1M"); }
+
+/* Crowded LSH buckets: 3..12 words from a 7-word vocabulary under random parents.  Most
+ * texts share band keys without being similar; a class costs at most 32 comparisons per
+ * band, so doubling the tree about doubles the time. */
+static const char *tiny[] = { "the", "cat", "sat", "on", "mat", "dog", "ran" };
+
+static void crowded(size_t n)
+{
+    tree *t = tree_new();
+    tree_add_child(t, TREE_NONE, TREE_ORIGIN_PROMPT, "Prompt", 6);
+    buf b = {0};
+    for (size_t i = 1; i < n; i++) {
+        buf_clear(&b);
+        uint32_t k = 3 + rnd() % 10;
+        for (uint32_t w = 0; w < k; w++) {
+            buf_addc(&b, ' ');
+            buf_adds(&b, tiny[rnd() % 7]);
+        }
+        tree_add_child(t, (int32_t)(rnd() % i), TREE_ORIGIN_MODEL, b.data, b.len);
+    }
+    double c0 = cpu_now(), t0 = bench_now();
+    attractor_index *a = attractor_index_new(t, MERGE_DEFAULT_THRESHOLD, ATTRACTOR_DEFAULT_MIN_CONTEXTS);
+    const attractor *list;
+    size_t na = attractor_list(a, &list);
+    double t1 = bench_now(), c1 = cpu_now();
+    char l[96];
+    snprintf(l, sizeof l, "crowded buckets, %zuk nodes: attractors (%zu)", n / 1000, na);
+    bench_report(l, "%.3f s (cpu %.3f s)", t1 - t0, c1 - c0);
+    const int K = 200;
+    for (int i = 0; i < K; i++) {
+        buf_clear(&b);
+        for (uint32_t w = 0, k = 3 + rnd() % 10; w < k; w++) {
+            buf_addc(&b, ' ');
+            buf_adds(&b, tiny[rnd() % 7]);
+        }
+        tree_add_child(t, (int32_t)(rnd() % (uint32_t)tree_capacity(t)), TREE_ORIGIN_MODEL, b.data, b.len);
+        attractor_version(a);
+    }
+    snprintf(l, sizeof l, "crowded buckets, %zuk nodes: added branch", n / 1000);
+    bench_report(l, "%.0f us", (bench_now() - t1) / K * 1e6);
+    buf_free(&b);
+    attractor_index_free(a);
+    tree_free(t);
+}
+
+BENCH(analysis_crowded) { crowded(25000); crowded(50000); }
