@@ -237,6 +237,8 @@ struct attractor_index {
     size_t   ncap;
     int32_t *queue;
     size_t   nq, qcap;
+    size_t   qh;              /* queue[qh .. nq) wait to be indexed */
+    size_t   nout;            /* queue[0 .. nout) are already unindexed */
     uint64_t version, listed_version;
 
     cls     *cl;
@@ -978,17 +980,22 @@ static void node_index(attractor_index *a, int32_t id)
 }
 
 /* Applies every queued change. */
-static void process(attractor_index *a)
+/* Applies queued changes: every queued node leaves the index first (so nothing indexed
+ * refers to a text that has changed or a node that is gone), then up to max of them are
+ * indexed again with their current text; the rest stay queued, out of the index. */
+static void process_some(attractor_index *a, size_t max)
 {
-    if (!a->nq)
+    if (a->qh == a->nq)
         return;
-    for (size_t i = 0; i < a->nq; i++)
-        node_unindex(a, a->queue[i]);
-    for (size_t i = 0; i < a->nq; i++) {
-        a->ns[a->queue[i]].queued = 0;
-        node_index(a, a->queue[i]);
+    for (; a->nout < a->nq; a->nout++)
+        node_unindex(a, a->queue[a->nout]);
+    size_t end = a->nq - a->qh > max ? a->qh + max : a->nq;
+    for (; a->qh < end; a->qh++) {
+        a->ns[a->queue[a->qh]].queued = 0;
+        node_index(a, a->queue[a->qh]);
     }
-    a->nq = 0;
+    if (a->qh == a->nq)
+        a->qh = a->nq = a->nout = 0;
     for (size_t i = 0; i < a->nfresh; i++)
         if (a->cl[a->fresh[i]].live && !a->cl[a->fresh[i]].in_lsh)
             lsh_insert(a, a->fresh[i]);
@@ -1004,6 +1011,16 @@ static void process(attractor_index *a)
     a->nrebuild = 0;
     a->version++;
 }
+
+static void process(attractor_index *a) { process_some(a, SIZE_MAX); }
+
+size_t attractor_work(attractor_index *a, size_t max_nodes)
+{
+    process_some(a, max_nodes ? max_nodes : 1);
+    return a->nq - a->qh;
+}
+
+size_t attractor_pending(const attractor_index *a) { return a->nq - a->qh; }
 
 attractor_index *attractor_index_new(tree *t, double threshold, int min_contexts)
 {
@@ -1094,7 +1111,7 @@ uint64_t attractor_version(attractor_index *a)
 
 int attractor_stale(attractor_index *a)
 {
-    return a->nq > 0 || a->listed_version != a->version;
+    return a->qh < a->nq || a->listed_version != a->version;
 }
 
 /* ---- listing ---- */

@@ -72,6 +72,12 @@ void     attractor_index_free(attractor_index *a);      /* also stops observing 
 /* Increases whenever the list may have changed. */
 uint64_t attractor_version(attractor_index *a);
 
+/* Indexes at most max_nodes of the queued nodes and returns how many are still queued, so
+ * a UI can spread a big tree's indexing over short slices (the last slice leaves the index
+ * exactly as one attractor_version call would).  attractor_pending: the count, O(1). */
+size_t   attractor_work(attractor_index *a, size_t max_nodes);
+size_t   attractor_pending(const attractor_index *a);
+
 /* 1 when the tree changed since the last attractor_list (O(1), nothing is computed). */
 int      attractor_stale(attractor_index *a);
 

@@ -345,6 +345,7 @@ void app_init_view(app *a, tree *t, int32_t cursor)
     if (tree_count(a->ses.t) <= APP_ATTR_MAX_NODES) {
         a->attr = attractor_index_new(a->ses.t, a->ses.settings.merge_threshold, ATTRACTOR_DEFAULT_MIN_CONTEXTS);
         a->attr_dirty = 1;
+        a->attr_slice = 256;
     }
     tree_observe(a->ses.t, on_tree, a);
     /* Hand-marked attractors, once; marks change only through app_mark_changed after. */
@@ -391,6 +392,21 @@ void app_free(app *a)
     memset(a, 0, sizeof *a);
 }
 
+/* One slice of attractor indexing: a big tree (or a burst of changes) is indexed a few
+ * milliseconds at a time, so keys are never kept waiting for the analysis. */
+static void attr_slice(app *a)
+{
+    double t0 = app_now();
+    size_t left = attractor_work(a->attr, a->attr_slice);
+    double dt = app_now() - t0;
+    if (dt > 2 * APP_ATTR_SLICE && a->attr_slice > 16)
+        a->attr_slice /= 2;
+    else if (dt < APP_ATTR_SLICE / 2 && a->attr_slice < 65536)
+        a->attr_slice *= 2;
+    if (!left || t0 - a->last_draw >= 0.25)
+        a->pending |= APP_CH_DRAW;      /* the stats panel shows the progress */
+}
+
 static int run(app *a)
 {
     int fds[2] = { STDIN_FILENO, self_pipe[0] };
@@ -415,6 +431,8 @@ static int run(app *a)
         }
         if (a->save_pid && timeout > 50)
             timeout = 50;
+        if (a->attr && attractor_pending(a->attr))
+            timeout = 0;                   /* indexing goes on between keys */
         int ready = -1;
         if (compare_view_busy(a))
             compare_view_wait(a, fds, 2, timeout < 100 ? timeout : 100, &ready);
@@ -466,7 +484,10 @@ static int run(app *a)
             }
         }
         app_autosave(a, now);
-        if (a->attr && a->attr_dirty && a->last_draw > 0 && now - a->last_key >= 0.4 &&
+        if (a->attr && attractor_pending(a->attr) && a->last_draw > 0)
+            attr_slice(a);
+        if (a->attr && a->attr_dirty && !attractor_pending(a->attr) && a->last_draw > 0 &&
+            now - a->last_key >= 0.4 &&
             now - a->attr_last >= (APP_ATTR_REFRESH > 20 * a->attr_cost ? APP_ATTR_REFRESH : 20 * a->attr_cost))
             app_attr_refresh(a);
         if ((a->pending & APP_CH_DRAW) && now - a->last_draw >= FRAME_SECONDS) {

@@ -27,7 +27,8 @@ enum {
 };
 
 #define APP_STREAM_SAVE_SECONDS 1.0   /* streamed text reaches the disk at least this often */
-#define APP_ATTR_MAX_NODES 50000       /* attractor detection runs on trees up to this size */
+#define APP_ATTR_MAX_NODES 2000000     /* attractor detection runs on trees up to this size */
+#define APP_ATTR_SLICE 0.008           /* seconds of attractor indexing per turn of the loop */
 #define APP_ATTR_REFRESH 2.0           /* seconds between attractor list refreshes, at least */
 
 typedef enum { APP_PANEL_TREE, APP_PANEL_TEXT, APP_PANEL_TOKENS, APP_NPANELS } app_panel;
@@ -64,6 +65,7 @@ struct app {
     size_t       nattr_items;
     int          attr_dirty;    /* the tree changed since the last refresh */
     double       attr_last, attr_cost;
+    size_t       attr_slice;    /* nodes indexed per turn (adapted to APP_ATTR_SLICE) */
     theme        th;
     int          utf8;          /* the terminal takes UTF-8 */
     unsigned     tflags;        /* text_* flags for drawing (TEXT_ASCII when not UTF-8) */

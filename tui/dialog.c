@@ -191,6 +191,7 @@ static unsigned on_setting(app *a, const char *text, size_t len)
     if (!strcmp(key, "merge_threshold") && a->attr) {   /* detected attractors use it too */
         attractor_index_free(a->attr);
         a->attr = attractor_index_new(a->ses.t, a->ses.settings.merge_threshold, ATTRACTOR_DEFAULT_MIN_CONTEXTS);
+        a->attr_slice = 256;
         a->attr_dirty = 1;
     }
     if (!strcmp(key, "theme"))

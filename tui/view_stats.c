@@ -74,9 +74,15 @@ void view_stats(app *a, app_rect r)
     size_t shown = 0;
     app_attractor_item items[16];
     size_t nitems = app_attractor_items(a, items, 16);
-    snprintf(v, sizeof v, "%zu (A next)", nitems);
-    line(a, r, &y, "attractors ", nitems ? v : a->attr ? "none yet (m marks one)"
-                                  : "detection off above 50,000 nodes (m marks by hand)", theme_attr(THEME_dim));
+    size_t pending = a->attr ? attractor_pending(a->attr) : 0;
+    if (nitems)
+        snprintf(v, sizeof v, "%zu (A next)%s", nitems, pending ? ", updating" : "");
+    else if (pending)
+        snprintf(v, sizeof v, "indexing, %zu nodes to go (m marks one)", pending);
+    else
+        snprintf(v, sizeof v, "%s", a->attr ? "none yet (m marks one)"
+                                            : "detection off above 2,000,000 nodes (m marks by hand)");
+    line(a, r, &y, "attractors ", v, theme_attr(THEME_dim));
     for (size_t i = 0; i < nitems && y < r.y + r.h; i++, shown++) {
         int x = r.x;
         x += view_puts(a, y, x, 2, view_glyph(a, "\xe2\x97\x86 ", "@ "), theme_attr(THEME_attractor));

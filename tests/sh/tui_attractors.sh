@@ -1,8 +1,8 @@
 #!/bin/sh
-# Detected attractors in the TUI: the glyph on member rows, the stats list, A jumps, and a
-# recurring phrase underlined in the text panel.
+# Detected attractors in the TUI: the glyph on member rows, the stats list, A jumps, a
+# recurring phrase underlined in the text panel, and a big tree indexed between keys.
 . tests/lib.sh
-NAMES="attractor_glyph attractor_list_jump phrase_underlined"
+NAMES="attractor_glyph attractor_list_jump phrase_underlined attractors_big_tree"
 if ! command -v tmux >/dev/null 2>&1; then
     for n in $NAMES; do skip "tui_$n" "tmux is not installed"; done
     exit 0
@@ -46,6 +46,36 @@ if tm capture-pane -e -p -t 0 | grep -q "$(printf '\033')\[4msat on the warm mat
     ok tui_phrase_underlined
 else
     fail tui_phrase_underlined "$(tm capture-pane -e -p -t 0 | sed -n 2p | cat -v | head -c 400)"
+fi
+keys q
+wait_exit 5
+
+# A 120,000-node tree (six children per node; every 40th text is one of three answers) is
+# indexed in slices between keys: the cursor moves at once, the attractors arrive after.
+B="$TMP/big.json"
+awk 'BEGIN {
+    n = 120000; srand(3)
+    a[0] = " I cannot help with that."; a[1] = " The answer is 42."; a[2] = " Thank you for asking!"
+    print "{\"format\": \"termloom-session\", \"version\": 1, \"root\": 0, \"cursor\": 0, \"nodes\": ["
+    for (i = 0; i < n; i++) {
+        if (i == 0) { t = "Tell me"; o = "prompt"; p = "null" }
+        else {
+            o = "model"; p = int((i - 1) / 6)
+            if (i % 40 == 0) t = a[int(i / 40) % 3]
+            else { t = ""; k = 5 + int(rand() * 10); for (j = 0; j < k; j++) t = t " w" int(rand() * 5000) }
+        }
+        c = ""
+        for (j = 6 * i + 1; j <= 6 * i + 6 && j < n; j++) c = c (c == "" ? "" : ", ") j
+        printf "{\"id\": %d, \"parent\": %s, \"origin\": \"%s\", \"text\": \"%s\", \"children\": [%s]}%s\n", i, p, o, t, c, (i < n - 1 ? "," : "")
+    }
+    print "]}"
+}' > "$B"
+tui_start 140 40 "$B"
+if wait_for 'Tree +120000 nodes' 20 && keys_changed Right && wait_for 'node +#1 model' 5 &&
+   wait_for 'attractors 3 \(A next\)' 30 && wait_for '1000 in 1000 contexts +The answer is' 5; then
+    ok tui_attractors_big_tree
+else
+    fail tui_attractors_big_tree "$(why 'a big tree: keys first, attractors after')"
 fi
 keys q
 wait_exit 5

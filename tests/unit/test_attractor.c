@@ -345,10 +345,16 @@ TEST(attractor_crowded_buckets_incremental_equals_batch)
         }
         if (rnd() % 50 == 0)
             attractor_version(inc);
+        if (rnd() % 20 == 0)                    /* a UI's slice: part of the queue */
+            attractor_work(inc, 1 + rnd() % 40);
         if (rnd() % 500 == 0)
             attractor_list(inc, &l);
     }
     buf_free(&b);
+    /* slices drain the queue; the last leaves what one full update would */
+    while (attractor_work(inc, 100) > 0)
+        CHECK(attractor_pending(inc) > 0);
+    CHECK(attractor_pending(inc) == 0);
     size_t n = attractor_list(inc, &l);
     REQUIRE(n > 0);
     /* the templated answers form one continuation attractor of many distinct texts */
