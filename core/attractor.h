@@ -95,4 +95,11 @@ size_t   attractor_last(attractor_index *a, const attractor **out);
 int      attractor_of(attractor_index *a, int32_t id);
 /* Phrase-attractor spans in id's current text, by start offset (caller frees *out). */
 size_t   attractor_spans(attractor_index *a, int32_t id, attractor_span **out);
+
+/* The list as a JSON array (what `stats --json` prints and a session keeps under
+ * "attractors"): [{"kind": "continuation"|"phrase", "members": [ids], "support": N,
+ * "score": X, "text": "example"}], in list order.  With t, members no longer in t are left
+ * out (and an attractor left with none).  Returns a new reference. */
+struct json_t;
+struct json_t *attractor_list_json(const attractor *l, size_t n, tree *t);
 #endif

@@ -39,6 +39,18 @@ void session_free(session *s)
     s->cursor = TREE_NONE;
 }
 
+void session_set_attractors(session *s, json_t *list)
+{
+    if (!list) {
+        if (s->extra)
+            json_object_del(s->extra, "attractors");
+        return;
+    }
+    if (!s->extra)
+        s->extra = json_object();
+    json_object_set_new(s->extra, "attractors", list);
+}
+
 void session_new_prompt(session *s, const char *prompt)
 {
     tree_free(s->t);

@@ -43,6 +43,13 @@ int  session_load(session *s, const char *path, char *err, size_t errlen);
 int  session_load_mem(session *s, const char *data, size_t len, const char *name,
                       char *err, size_t errlen);
 int  session_save(const session *s, const char *path, char *err, size_t errlen);
+/* The detected attractors go into the file beside the tree, under the top-level key
+ * "attractors" (the array of attractor_list_json), kept apart from the hand marks in each
+ * node's "marks".  The field is derived: termloom never reads it back (detection runs
+ * again on load) and keeps it as it was until a saver that ran detection replaces it
+ * with this call.  Steals the reference; NULL removes the key. */
+struct json_t;
+void session_set_attractors(session *s, struct json_t *list);
 /* The document as bytes (what session_save writes); caller frees. */
 char *session_dump(const session *s, size_t *len);
 /* Crash-safe write of any bytes: temp file in the same folder, fsync, rename. */

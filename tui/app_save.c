@@ -42,10 +42,22 @@ static void save_reap(app *a, int block)
     a->pending |= APP_CH_DRAW;
 }
 
+/* The detected attractors as of the last refresh go into the file beside the tree (members
+ * deleted since are left out); before the first refresh the file keeps what it had. */
+static void put_attractors(app *a)
+{
+    if (!a->attr || a->attr_last <= 0)
+        return;
+    const attractor *l;
+    size_t n = attractor_last(a->attr, &l);
+    session_set_attractors(&a->ses, attractor_list_json(l, n, a->ses.t));
+}
+
 int app_save_now(app *a)
 {
     if (!a->path)
         return -1;
+    put_attractors(a);
     save_reap(a, 1);
     char err[512];
     a->last_save = app_now();
@@ -67,6 +79,7 @@ int app_save_now(app *a)
  * keyboard never waits for the disk. */
 static void save_start(app *a)
 {
+    put_attractors(a);
     if (tree_count(a->ses.t) < BACKGROUND_SAVE_NODES) {
         app_save_now(a);
         return;

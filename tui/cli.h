@@ -4,6 +4,7 @@
 #ifndef TUI_CLI_H
 #define TUI_CLI_H
 #include "core/backend.h"
+#include "core/session.h"
 #include "core/settings.h"
 
 enum { CLI_OK = 0, CLI_ERR = 1, CLI_USAGE = 2 };
@@ -29,6 +30,8 @@ int  cli_common_option(cli_opts *o, int argc, char **argv, int *i);
 backend *cli_backend_new(const gen_settings *s, const char *api_key, char *err, size_t errlen);
 /* Prints "termloom: <message>" to stderr as one line; returns code. */
 int  cli_fail(int code, const char *fmt, ...);
+/* Runs attractor detection on s and puts the list into it (saved as "attractors"). */
+void cli_detect_attractors(session *s);
 /* Help text of the common options (from the settings table). */
 void cli_print_options(void);
 /* Returns the value of a flag "--name VALUE" or "--name=VALUE" when argv[*i] is that flag.

@@ -443,6 +443,8 @@ int cli_compare(int argc, char **argv)
         goto free_run;
     }
     int empty = !res.side[0].n ? 0 : !res.side[1].n ? 1 : -1;
+    if (out)
+        cli_detect_attractors(&ses);
     if (out && session_save(&ses, out, err, sizeof err) < 0)
         rc = cli_fail(CLI_ERR, "%s", err);
     else if (empty >= 0) {

@@ -322,6 +322,7 @@ int cli_gen(int argc, char **argv)
     free(r.queue);
 
     sess.cursor = tree_root(sess.t);
+    cli_detect_attractors(&sess);
     char serr[1024];
     if (session_save(&sess, out, serr, sizeof serr) < 0)
         rc = cli_fail(CLI_ERR, "%s", serr);

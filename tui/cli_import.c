@@ -40,6 +40,7 @@ int cli_import(int argc, char **argv)
         return cli_fail(rc == FORMATS_ERR_USAGE ? CLI_USAGE : CLI_ERR, "%s", err);
     }
     rc = CLI_OK;
+    cli_detect_attractors(&s);
     if (!strcmp(out, "-")) {
         size_t len = 0;
         char *data = session_dump(&s, &len);

@@ -189,14 +189,8 @@ static void section_attractors(json_t *rep, const session *s)
     attractor_index *a = attractor_index_new(s->t, s->settings.merge_threshold, ATTRACTOR_DEFAULT_MIN_CONTEXTS);
     const attractor *l;
     size_t n = attractor_list(a, &l);
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, json_pack("{s:s,s:o,s:I,s:f,s:s}",
-            "kind", l[i].kind == ATTRACTOR_PHRASE ? "phrase" : "continuation",
-            "members", id_array(l[i].members, l[i].nmembers),
-            "support", (json_int_t)l[i].support, "score", l[i].score, "text", l[i].text));
+    json_object_set_new(rep, "attractors", attractor_list_json(l, n, NULL));
     attractor_index_free(a);
-    json_object_set_new(rep, "attractors", arr);
 }
 
 static const struct {

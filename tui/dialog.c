@@ -193,6 +193,7 @@ static unsigned on_setting(app *a, const char *text, size_t len)
         a->attr = attractor_index_new(a->ses.t, a->ses.settings.merge_threshold, ATTRACTOR_DEFAULT_MIN_CONTEXTS);
         a->attr_slice = 256;
         a->attr_dirty = 1;
+        a->attr_last = 0;                                /* no list of this index yet */
     }
     if (!strcmp(key, "theme"))
         app_theme_reset(a);

@@ -81,3 +81,17 @@ for f in truncated unknown loom_bad_token loom_cycle loom_duplicate loom_bad_tex
 done
 expect_exit interop_missing_file 1 "$T" import "$TMP/nope.json" -o "$TMP/keep.json"
 one_line_error interop_missing_file_msg 'nope.json: No such file'
+
+# an imported tree is analysed before it is saved: its detected attractors are in the file
+cat > "$TMP/rep.json" <<'JSON'
+[{"id": "r", "text": "Q"},
+ {"id": "a", "parent_id": "r", "text": " first"}, {"id": "b", "parent_id": "r", "text": " second"},
+ {"id": "c", "parent_id": "r", "text": " third"},
+ {"id": "a1", "parent_id": "a", "text": " That is all I can say."},
+ {"id": "b1", "parent_id": "b", "text": " that is all i can say!"},
+ {"id": "c1", "parent_id": "c", "text": " THAT is all I can say"}]
+JSON
+expect_exit interop_import_flat_repeats 0 "$T" import "$TMP/rep.json" -o "$TMP/rep.session.json"
+check interop_import_saves_attractors grep -Eq \
+    '"attractors":\[\{"kind":"continuation","members":\[[0-9]+,[0-9]+,[0-9]+\],"support":3,"score":6\.0,"text":" That is all I can say\."\}\]' \
+    "$TMP/rep.session.json"

@@ -2,7 +2,7 @@
 # Detected attractors in the TUI: the glyph on member rows, the stats list, A jumps, a
 # recurring phrase underlined in the text panel, and a big tree indexed between keys.
 . tests/lib.sh
-NAMES="attractor_glyph attractor_list_jump phrase_underlined attractors_big_tree"
+NAMES="attractor_glyph attractor_list_jump phrase_underlined attractors_saved attractors_big_tree"
 if ! command -v tmux >/dev/null 2>&1; then
     for n in $NAMES; do skip "tui_$n" "tmux is not installed"; done
     exit 0
@@ -46,6 +46,16 @@ if tm capture-pane -e -p -t 0 | grep -q "$(printf '\033')\[4msat on the warm mat
     ok tui_phrase_underlined
 else
     fail tui_phrase_underlined "$(tm capture-pane -e -p -t 0 | sed -n 2p | cat -v | head -c 400)"
+fi
+# s saves the detected attractors beside the tree, apart from the hand marks
+keys s
+if wait_for 'saved' 5 &&
+   grep -q '"attractors":\[{"kind":"continuation","members":\[4,5,6\],"support":3' "$S" &&
+   grep -q '{"kind":"phrase","members":\[7,8,9\],"support":3,"score":6.0,"text":"sat on the warm mat"}' "$S" &&
+   ! grep -q '"marks"' "$S"; then
+    ok tui_attractors_saved
+else
+    fail tui_attractors_saved "$(tail -c 400 "$S")"
 fi
 keys q
 wait_exit 5

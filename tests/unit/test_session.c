@@ -760,3 +760,43 @@ TEST(session_exact_token_entropy_round_trip)
     }
     free(bytes);
 }
+
+/* Detected attractors are kept beside the tree under "attractors", apart from the hand
+ * marks; a load keeps them as they were, a saver that detected replaces them. */
+TEST(session_keeps_detected_attractors_apart_from_marks)
+{
+    session s;
+    build_rich(&s);
+    session_set_attractors(&s, json_pack("[{s:s,s:[i,i,i],s:i,s:f,s:s}]", "kind", "continuation",
+                                         "members", 1, 2, 3, "support", 3, "score", 4.5, "text", " yes"));
+    size_t n;
+    char *d = session_dump(&s, &n);
+    json_error_t e;
+    json_t *j = json_loadb(d, n, 0, &e);
+    REQUIRE(j);
+    json_t *at = json_array_get(json_object_get(j, "attractors"), 0);
+    CHECK_STR(json_string_value(json_object_get(at, "kind")), "continuation");
+    CHECK_INT(json_array_size(json_object_get(at, "members")), 3);
+    /* the hand mark is still only in the node's marks */
+    json_t *node1 = json_array_get(json_object_get(j, "nodes"), 1);
+    CHECK_STR(json_string_value(json_array_get(json_object_get(node1, "marks"), 0)), "attractor");
+    json_decref(j);
+    session s2;
+    char err[512];
+    session_init(&s2);
+    REQUIRE(session_load_mem(&s2, d, n, "a.json", err, sizeof err) == 0);
+    size_t n2;
+    char *d2 = session_dump(&s2, &n2);
+    CHECK(n == n2 && !memcmp(d, d2, n));                 /* kept as it was */
+    session_set_attractors(&s2, json_array());           /* a new detection found none */
+    free(d2);
+    d2 = session_dump(&s2, &n2);
+    CHECK(strstr(d2, "\"attractors\":[]") != NULL);
+    session_set_attractors(&s2, NULL);
+    free(d2);
+    d2 = session_dump(&s2, &n2);
+    CHECK(strstr(d2, "\"attractors\"") == NULL);
+    free(d), free(d2);
+    session_free(&s);
+    session_free(&s2);
+}
