@@ -322,12 +322,27 @@ static double word_dist(const char *a, size_t an, const char *b, size_t bn)
     return (double)row[nb] / (double)mx;
 }
 
+/* Word pairs recur (a small vocabulary, templated answers), so their distances are
+ * memoized in a direct-mapped table keyed by the two word hashes (order-free: the distance
+ * is symmetric).  Purely a cache of a pure function: results never depend on it.  termloom
+ * is single-threaded; the table is process-wide. */
+#define SUB_MEMO 4096
+static struct { uint64_t key; double d; } sub_memo[SUB_MEMO];
+
 static double sub_cost(const feat *a, uint32_t i, const feat *b, uint32_t j)
 {
-    if (a->w[i] == b->w[j])
+    uint64_t x = a->w[i], y = b->w[j];
+    if (x == y)
         return 0;
-    return word_dist(a->norm + a->wofs[i], a->wofs[i + 1] - 1 - a->wofs[i],
-                     b->norm + b->wofs[j], b->wofs[j + 1] - 1 - b->wofs[j]);
+    uint64_t key = (x < y ? x * 0x9e3779b97f4a7c15ull + y : y * 0x9e3779b97f4a7c15ull + x) | 1;
+    size_t slot = (size_t)(key >> 52) & (SUB_MEMO - 1);
+    if (sub_memo[slot].key == key)
+        return sub_memo[slot].d;
+    double d = word_dist(a->norm + a->wofs[i], a->wofs[i + 1] - 1 - a->wofs[i],
+                         b->norm + b->wofs[j], b->wofs[j + 1] - 1 - b->wofs[j]);
+    sub_memo[slot].key = key;
+    sub_memo[slot].d = d;
+    return d;
 }
 
 /* Word-level edit similarity; when need > 0 the result is exact only if it is ≥ need
