@@ -35,7 +35,13 @@ static int ascii_space(char c)
 
 static int is_strip_ascii(int c)
 {
-    return c && strchr("!\"'(),-.:;?[]{}*`", c) != NULL;
+    switch (c) {
+    case '!': case '"': case '\'': case '(': case ')': case ',': case '-': case '.': case ':':
+    case ';': case '?': case '[': case ']': case '{': case '}': case '*': case '`':
+        return 1;
+    default:
+        return 0;
+    }
 }
 
 static int is_punct_cp(int32_t c)
