@@ -248,13 +248,8 @@ void app_draw(app *a)
 static unsigned mouse(app *a)
 {
     MEVENT me;
-    if (getmouse(&me) != OK || a->too_small || a->mode != APP_MODE_NORMAL)
+    if (getmouse(&me) != OK || a->too_small)
         return 0;
-    app_rect *rs[] = { &a->r_tree, &a->r_text, &a->r_tokens };
-    int panel = -1;
-    for (int i = 0; i < 3; i++)
-        if (me.y >= rs[i]->y && me.y < rs[i]->y + rs[i]->h && me.x >= rs[i]->x && me.x < rs[i]->x + rs[i]->w)
-            panel = i;
     int dir = 0;
     if (me.bstate & BUTTON4_PRESSED)
         dir = -1;
@@ -262,6 +257,19 @@ static unsigned mouse(app *a)
     if (me.bstate & BUTTON5_PRESSED)
         dir = 1;
 #endif
+    if (a->mode == APP_MODE_HELP && dir) {  /* the help fills the screen: the wheel scrolls it */
+        int s = a->help_scroll + 3 * dir;
+        a->help_scroll = s < 0 ? 0 : s;     /* drawing clamps the end */
+        return APP_CH_DRAW;
+    }
+    /* Dialogs take no clicks: a click must not move the node a question is about. */
+    if (a->mode != APP_MODE_NORMAL)
+        return 0;
+    app_rect *rs[] = { &a->r_tree, &a->r_text, &a->r_tokens };
+    int panel = -1;
+    for (int i = 0; i < 3; i++)
+        if (me.y >= rs[i]->y && me.y < rs[i]->y + rs[i]->h && me.x >= rs[i]->x && me.x < rs[i]->x + rs[i]->w)
+            panel = i;
     if (dir) {
         if (panel == APP_PANEL_TEXT)
             a->text_scroll = a->text_scroll - 3 * dir < 0 ? 0 : a->text_scroll - 3 * dir;
@@ -281,8 +289,14 @@ static unsigned mouse(app *a)
         }
         if (panel == APP_PANEL_TREE) {
             int32_t id = view_tree_row_id(a, me.y);
-            if (id != TREE_NONE && id != a->ses.cursor)
-                return app_goto(a, id);
+            if (id != TREE_NONE && id != a->ses.cursor) {
+                unsigned f = app_goto(a, id);
+                /* The clicked row is on screen: the panel stays still, so the node stays
+                 * under the pointer (the cursor's scroll margin would shift the rows near
+                 * the edges, and a second click would land on a neighbour). */
+                a->tree_scrolled = 1;
+                return f;
+            }
         }
         return APP_CH_DRAW;
     }

@@ -6,8 +6,8 @@
 # (kmous=\E[M), SGR reports (ESC [ < b ; x ; y M) for TERM=xterm-256color (kmous=\E[<).
 . tests/lib.sh
 NAMES="mouse_click_selects mouse_click_outside mouse_focus_text mouse_click_alternative
-mouse_wheel_text mouse_wheel_tree mouse_click_scrolled mouse_click_folded mouse_dialog_ignores
-mouse_sgr_click"
+mouse_wheel_text mouse_wheel_tree mouse_click_scrolled mouse_click_stays mouse_click_folded
+mouse_dialog_ignores mouse_wheel_help mouse_sgr_click"
 if ! command -v tmux >/dev/null 2>&1; then
     for n in $NAMES; do skip "tui_$n" "tmux is not installed"; done
     exit 0
@@ -132,6 +132,14 @@ if wait_for 'Tree +3 nodes' 3 && screen | grep -q 'one path' && ! screen | grep 
 else
     fail tui_mouse_dialog_ignores "$(why 'a click while a dialog is open')"
 fi
+# The help fills the screen: the wheel scrolls it, a click does nothing.
+keys '?'
+if wait_for ' help 1-29 of ' 3 && x10 65 10 5 && wait_for ' help 4-32 of ' 3 && click 10 3 &&
+   x10 64 10 5 && wait_for ' help 1-29 of ' 3 && keys q && wait_for 'Tree +3 nodes' 3; then
+    ok tui_mouse_wheel_help
+else
+    fail tui_mouse_wheel_help "$(why 'the wheel over the help')"
+fi
 keys q
 wait_exit 5
 
@@ -166,6 +174,17 @@ if [ "$ok1" = 1 ] && [ "$r" = 26 ] && click 10 26 && node_is 57; then
     ok tui_mouse_click_scrolled
 else
     fail tui_mouse_click_scrolled "$(why "clicks on a scrolled tree (first click ok=$ok1, leaf57 on row $r)")"
+fi
+# A click near the bottom selects the row and the panel stays still (the cursor's scroll
+# margin does not shift the rows under the pointer); the next key scrolls as usual.
+keys Home
+at 1 'Root'
+click 10 27
+if node_is 26 && at 27 'leaf26' && at 1 'Root' && click 10 28 && node_is 27 && at 28 'leaf27' &&
+   keys Up && node_is 26 && at 26 'leaf26'; then
+    ok tui_mouse_click_stays
+else
+    fail tui_mouse_click_stays "$(why 'a click near the bottom of the tree')"
 fi
 keys q
 wait_exit 5
