@@ -139,6 +139,29 @@ BENCH(session_load_save)
                      (double)r.base_kb * 1024 / 1e6);
     } else
         bench_report("load", "FAILED");
+    /* the same document in another layout (all on one line, as other tools write JSON):
+     * the whole-document parse */
+    buf b = {0};
+    if (buf_read_file(&b, path, SESSION_MAX_BYTES, err, sizeof err) == 0) {
+        for (size_t i = 0; i < b.len; i++)
+            if (b.data[i] == '\n')
+                b.data[i] = ' ';
+        char *flat = xasprintf("%s.flat", path);
+        if (session_write_file(flat, b.data, b.len, err, sizeof err) == 0) {
+            session f;
+            session_init(&f);
+            t0 = bench_now();
+            if (session_load(&f, flat, err, sizeof err) == 0)
+                bench_report("load, another layout (one line)", "%.3f s, %.0f MB/s", bench_now() - t0,
+                             mb / (bench_now() - t0));
+            else
+                bench_report("load, another layout (one line)", "FAILED: %s", err);
+            session_free(&f);
+            unlink(flat);
+        }
+        free(flat);
+    }
+    buf_free(&b);
     unlink(path);
     free(path);
 }
