@@ -171,9 +171,9 @@ typedef struct {
     int32_t    *mem;            /* members when cap > 0, else the one in `one` */
     int32_t     one;
     uint32_t    n, cap;
-    uint32_t    bki[MH_BANDS];  /* its bucket in each band (while in_lsh) */
+    uint64_t    band[MH_BANDS]; /* its band keys (set when it enters the buckets) */
     uint32_t    anchor[MH_BANDS]; /* where it is a follower: the leader it links to, or NONE32 */
-    uint32_t    sig[MH_K];      /* the MinHash values (low 32 bits) */
+    uint16_t    sig[MH_K];      /* the MinHash values, top 16 bits (b-bit MinHash) */
     merge_text *mt;             /* built on first comparison */
     uint32_t    uf, next;       /* union-find parent; ring of the component */
     uint32_t    nnodes, ncls;   /* at a root: nodes and classes in the component */
@@ -182,12 +182,14 @@ typedef struct {
     uint32_t    pstamp;         /* listing stamp: already gathered for phrases */
 } cls;
 
-/* An LSH bucket: the classes sharing one band key.  The first min(n, MH_LEADERS) entries
- * are its leaders, by ascending class hash; the rest (followers) are unordered. */
+/* An LSH bucket of two or more classes: the classes sharing one band key.  The first
+ * min(n, MH_LEADERS) entries are its leaders, by ascending class hash; the rest (followers)
+ * are unordered.  Most band keys belong to one class only: the map then holds the class
+ * itself (BUCKET_SOLO | class) and no bucket record exists. */
+#define BUCKET_SOLO 0x80000000u
+
 typedef struct {
-    uint64_t  key;
-    uint32_t *b;              /* classes when cap > 0, else the one in `one` */
-    uint32_t  one;
+    uint32_t *b;
     uint32_t  n, cap;
     uint32_t  x;              /* its similar leader pairs: index in bx, or NONE32 */
 } bucket;
@@ -198,9 +200,9 @@ typedef struct {
     uint32_t  stamp;          /* relink pass that already joined them */
 } bucket_pairs;
 
-/* Most classes and buckets hold one entry: it lives inline, without an allocation. */
+/* Most classes hold one node: it lives inline, without an allocation. */
 static int32_t *cmem(cls *k) { return k->cap ? k->mem : &k->one; }
-static uint32_t *bmem(bucket *b) { return b->cap ? b->b : &b->one; }
+static uint32_t *bmem(bucket *b) { return b->b; }
 
 typedef struct {
     uint64_t key;
@@ -510,34 +512,27 @@ static void set_anchor(attractor_index *a, uint32_t c, int b, uint32_t to)
         uf_union(a, c, to);
 }
 
-static bucket *bucket_get(attractor_index *a, uint64_t key, uint32_t *index)
+/* A bucket record for a band key that had one class, `alone`. */
+static uint32_t bucket_new(attractor_index *a, uint32_t alone)
 {
-    int isnew;
-    uint32_t *bi = hm_put(&a->bkmap, key, &isnew);
-    if (isnew) {
-        if (a->nbkfree)
-            *bi = a->bkfree[--a->nbkfree];
-        else {
-            xgrow(&a->bk, &a->bkcap, a->nbk + 1, sizeof *a->bk);
-            *bi = (uint32_t)a->nbk++;
-        }
-        a->bk[*bi] = (bucket){ .key = key, .x = NONE32 };
+    uint32_t bi;
+    if (a->nbkfree)
+        bi = a->bkfree[--a->nbkfree];
+    else {
+        xgrow(&a->bk, &a->bkcap, a->nbk + 1, sizeof *a->bk);
+        bi = (uint32_t)a->nbk++;
     }
-    *index = *bi;
-    return &a->bk[*bi];
+    bucket *bk = &a->bk[bi];
+    *bk = (bucket){ .b = xmalloc(4 * sizeof *bk->b), .n = 1, .cap = 4, .x = NONE32 };
+    bk->b[0] = alone;
+    return bi;
 }
 
-static void bucket_reserve(bucket *bk)
+/* The bucket record of band key `key`, or NULL when the key has one class (or none). */
+static bucket *bucket_of(attractor_index *a, uint64_t key)
 {
-    if (!bk->cap && bk->n == 1) {
-        bk->cap = 4;
-        bk->b = xmalloc(4 * sizeof *bk->b);
-        bk->b[0] = bk->one;
-    } else if (bk->cap) {
-        size_t cap = bk->cap;
-        xgrow(&bk->b, &cap, (size_t)bk->n + 1, sizeof *bk->b);
-        bk->cap = (uint32_t)cap;
-    }
+    uint32_t *v = hm_get(&a->bkmap, key);
+    return v && !(*v & BUCKET_SOLO) ? &a->bk[*v] : NULL;
 }
 
 /* Position among the first n entries (sorted by class hash) where c belongs. */
@@ -554,14 +549,22 @@ static size_t leader_pos(attractor_index *a, const uint32_t *m, size_t n, uint32
     return lo;
 }
 
-/* Class c enters band b's bucket with the given key. */
-static void bucket_add(attractor_index *a, uint32_t c, int b, uint64_t key)
+/* Class c enters its bucket of band b. */
+static void bucket_add(attractor_index *a, uint32_t c, int b)
 {
-    uint32_t bi;
-    bucket *bk = bucket_get(a, key, &bi);
-    a->cl[c].bki[b] = bi;
     a->cl[c].anchor[b] = NONE32;
-    bucket_reserve(bk);
+    int isnew;
+    uint32_t *v = hm_put(&a->bkmap, a->cl[c].band[b], &isnew);
+    if (isnew) {
+        *v = BUCKET_SOLO | c;                      /* alone: a leader without pairs */
+        return;
+    }
+    if (*v & BUCKET_SOLO)
+        *v = bucket_new(a, *v & ~BUCKET_SOLO);     /* bucket_new leaves the map alone */
+    bucket *bk = &a->bk[*v];
+    size_t bcap = bk->cap;
+    xgrow(&bk->b, &bcap, (size_t)bk->n + 1, sizeof *bk->b);
+    bk->cap = (uint32_t)bcap;
     uint32_t *m = bmem(bk);
     if (bk->n < MH_LEADERS) {                      /* every member is a leader */
         size_t pos = leader_pos(a, m, bk->n, c);
@@ -593,10 +596,15 @@ static void bucket_add(attractor_index *a, uint32_t c, int b, uint64_t key)
     }
 }
 
-/* Class c leaves band b's bucket. */
+/* Class c leaves its bucket of band b. */
 static void bucket_remove(attractor_index *a, uint32_t c, int b)
 {
-    uint32_t bi = a->cl[c].bki[b];
+    uint64_t key = a->cl[c].band[b];
+    uint32_t bi = *hm_get(&a->bkmap, key);
+    if (bi & BUCKET_SOLO) {
+        hm_del(&a->bkmap, key);
+        return;
+    }
     bucket *bk = &a->bk[bi];
     uint32_t *m = bmem(bk);
     if (!is_leader(a, bk, c)) {
@@ -630,23 +638,18 @@ static void bucket_remove(attractor_index *a, uint32_t c, int b)
         } else
             bk->n--;
     }
-    if (bk->n == 0) {
+    if (bk->n == 1) {                              /* one class left: back to a map entry */
+        uint32_t only = bk->b[0];
         if (bk->x != NONE32) {
             a->bx[bk->x].n = 0;
             xgrow(&a->bxfree, &a->bxfreecap, a->nbxfree + 1, sizeof *a->bxfree);
             a->bxfree[a->nbxfree++] = bk->x;
         }
         free(bk->b);
-        hm_del(&a->bkmap, bk->key);
         *bk = (bucket){ .x = NONE32 };
         xgrow(&a->bkfree, &a->bkfreecap, a->nbkfree + 1, sizeof *a->bkfree);
         a->bkfree[a->nbkfree++] = bi;
-    } else if (bk->cap && bk->n == 1) {            /* back to the inline entry */
-        uint32_t only = bk->b[0];
-        free(bk->b);
-        bk->b = NULL;
-        bk->cap = 0;
-        bk->one = only;
+        *hm_get(&a->bkmap, key) = BUCKET_SOLO | only;
     }
 }
 
@@ -658,8 +661,8 @@ static void relink(attractor_index *a, uint32_t c)
     for (int b = 0; b < MH_BANDS; b++) {
         if (k->anchor[b] != NONE32)
             uf_union(a, c, k->anchor[b]);
-        bucket *bk = &a->bk[k->bki[b]];
-        if (bk->x == NONE32 || a->bx[bk->x].stamp == a->relink_stamp)
+        bucket *bk = bucket_of(a, k->band[b]);
+        if (!bk || bk->x == NONE32 || a->bx[bk->x].stamp == a->relink_stamp)
             continue;
         bucket_pairs *e = &a->bx[bk->x];
         e->stamp = a->relink_stamp;
@@ -673,7 +676,7 @@ static void relink(attractor_index *a, uint32_t c)
  * next full one (circularly), mixed with the distance, so equal shingle sets give equal
  * signatures and P(bin values agree) stays about the Jaccard index of the two sets. */
 static void signature(attractor_index *a, const uint64_t *w, size_t nw, uint64_t band[MH_BANDS],
-                      uint32_t sig[MH_K])
+                      uint16_t sig[MH_K])
 {
     uint64_t mn[MH_K];
     for (int k = 0; k < MH_K; k++)
@@ -704,7 +707,7 @@ static void signature(attractor_index *a, const uint64_t *w, size_t nw, uint64_t
             mn[k] = mix64(mn[j] ^ d * 0x9e3779b97f4a7c15ull) << MH_LOG_K;
         }
     for (int k = 0; k < MH_K; k++)
-        sig[k] = (uint32_t)(mn[k] >> 32);
+        sig[k] = (uint16_t)(mn[k] >> 48);
     for (int b = 0; b < MH_BANDS; b++) {
         uint64_t h = 0x9e3779b97f4a7c15ull * (uint64_t)(b + 1);
         for (int r = 0; r < MH_ROWS; r++)
@@ -717,13 +720,12 @@ static void lsh_insert(attractor_index *a, uint32_t c)
 {
     cls *k = &a->cl[c];
     const nstate *s = &a->ns[cmem(k)[0]];
-    uint64_t band[MH_BANDS];
-    signature(a, s->w, s->nw, band, k->sig);
+    signature(a, s->w, s->nw, k->band, k->sig);
     for (int b = 0; b < MH_BANDS; b++)
-        hm_prefetch(&a->bkmap, band[b]);
+        hm_prefetch(&a->bkmap, k->band[b]);
     k->in_lsh = 1;
     for (int b = 0; b < MH_BANDS; b++)
-        bucket_add(a, c, b, band[b]);
+        bucket_add(a, c, b);
 }
 
 static uint32_t cls_new(attractor_index *a, uint64_t h)
