@@ -804,10 +804,46 @@ static void pair_dec(attractor_index *a, uint32_t g, int32_t parent)
     }
 }
 
+/* Most 4-grams occur in one node only.  Such a lone gram is just a map entry
+ * (GRAM_LONE | node) and the node's occurrence slot says OCC_LONE; a second node makes it a
+ * gram record (the first node's slot keeps OCC_LONE: its unindex finds the record).  With
+ * min_contexts 1 every gram counts, so then every gram gets a record at once. */
+#define GRAM_LONE 0x80000000u
+#define OCC_LONE  0xfffffffeu
+
+static uint32_t occ_new(attractor_index *a, uint32_t g, int32_t node)
+{
+    uint32_t o;
+    if (a->nocfree)
+        o = a->ocfree[--a->nocfree];
+    else {
+        xgrow(&a->oc, &a->occap, a->noc + 1, sizeof *a->oc);
+        o = (uint32_t)a->noc++;
+    }
+    gram *gp = &a->gr[g];
+    a->oc[o] = (occ){ g, node, NONE32, gp->head };
+    if (gp->head != NONE32)
+        a->oc[gp->head].prev = o;
+    gp->head = o;
+    gp->nocc++;
+    return o;
+}
+
 static void gram_add(attractor_index *a, int32_t node, uint64_t h)
 {
     int isnew;
     uint32_t *gi = hm_put(&a->grmap, h, &isnew);
+    nstate *s = &a->ns[node];
+    if (isnew && a->m > 1) {
+        *gi = GRAM_LONE | (uint32_t)node;
+        s->occ[s->nocc++] = OCC_LONE;
+        return;
+    }
+    int32_t first = TREE_NONE;
+    if (!isnew && (*gi & GRAM_LONE)) {
+        first = (int32_t)(*gi & ~GRAM_LONE);
+        isnew = 1;
+    }
     if (isnew) {
         uint32_t g;
         if (a->ngrfree)
@@ -820,6 +856,10 @@ static void gram_add(attractor_index *a, int32_t node, uint64_t h)
         uint8_t in_q = a->gr[g].in_q;
         a->gr[g] = (gram){ .key = h, .head = NONE32, .live = 1, .in_q = in_q };
         *gi = g;
+        if (first != TREE_NONE) {              /* the lone gram's node, first */
+            occ_new(a, g, first);
+            a->gr[g].support = 1;
+        }
     }
     uint32_t g = *gi;
     gram *gp = &a->gr[g];
@@ -827,24 +867,14 @@ static void gram_add(attractor_index *a, int32_t node, uint64_t h)
     if (gp->nocc == 0)
         gp->support = 1;                       /* a lone gram keeps no pair entry */
     else {
-        if (gp->nocc == 1)
+        if (gp->nocc == 1) {                   /* from now on the pair entries count parents */
+            gp->support = 0;
             pair_inc(a, g, a->ns[a->oc[gp->head].node].parent);
+        }
         pair_inc(a, g, parent);
     }
+    uint32_t o = occ_new(a, g, node);
     gp = &a->gr[g];
-    uint32_t o;
-    if (a->nocfree)
-        o = a->ocfree[--a->nocfree];
-    else {
-        xgrow(&a->oc, &a->occap, a->noc + 1, sizeof *a->oc);
-        o = (uint32_t)a->noc++;
-    }
-    a->oc[o] = (occ){ g, node, NONE32, gp->head };
-    if (gp->head != NONE32)
-        a->oc[gp->head].prev = o;
-    gp->head = o;
-    gp->nocc++;
-    nstate *s = &a->ns[node];
     s->occ[s->nocc++] = o;      /* sized by node_index for all the node's grams */
     if (gp->support >= a->m && !gp->in_q) {
         gp->in_q = 1;
@@ -884,6 +914,41 @@ static void gram_remove_occ(attractor_index *a, uint32_t o)
 
 /* ---- nodes ---- */
 
+static int cmp_u64(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* The distinct 4-gram hashes of a text's words, ascending (in a->gscratch, valid until the
+ * next call); *n receives their count. */
+static const uint64_t *node_grams(attractor_index *a, const uint64_t *w, size_t nw, size_t *n)
+{
+    size_t ng = nw >= ATTRACTOR_MIN_PHRASE ? nw - ATTRACTOR_MIN_PHRASE + 1 : 0;
+    xgrow(&a->gscratch, &a->gscratchcap, ng ? ng : 1, sizeof *a->gscratch);
+    uint64_t *g = a->gscratch;
+    for (size_t i = 0; i < ng; i++) {
+        uint64_t v = gram_hash(w + i, ATTRACTOR_MIN_PHRASE);
+        size_t j = i;
+        if (ng > 64)
+            g[j] = v;
+        else {                                   /* a short text: insertion sort */
+            for (; j > 0 && g[j - 1] > v; j--)
+                g[j] = g[j - 1];
+            g[j] = v;
+        }
+    }
+    if (ng > 64)
+        qsort(g, ng, sizeof *g, cmp_u64);
+    size_t d = 0;
+    for (size_t i = 0; i < ng; i++)
+        if (!d || g[i] != g[d - 1])
+            g[d++] = g[i];
+    if (n)
+        *n = d;
+    return g;
+}
+
 static void node_unindex(attractor_index *a, int32_t id)
 {
     nstate *s = &a->ns[id];
@@ -900,20 +965,30 @@ static void node_unindex(attractor_index *a, int32_t id)
     a->cl[uf_find(a, s->c)].nnodes--;
     if (!k->n)
         cls_remove(a, s->c);
-    for (uint32_t i = 0; i < s->nocc; i++)
-        gram_remove_occ(a, s->occ[i]);
+    const uint64_t *gh = NULL;
+    for (uint32_t i = 0; i < s->nocc; i++) {
+        if (s->occ[i] != OCC_LONE) {
+            gram_remove_occ(a, s->occ[i]);
+            continue;
+        }
+        if (!gh)
+            gh = node_grams(a, s->w, s->nw, NULL);   /* slot i is the i-th distinct gram */
+        uint32_t v = *hm_get(&a->grmap, gh[i]);
+        if (v & GRAM_LONE) {
+            hm_del(&a->grmap, gh[i]);
+            continue;
+        }
+        uint32_t o = a->gr[v].head;              /* it has a record since: find our occurrence */
+        while (a->oc[o].node != id)
+            o = a->oc[o].next;
+        gram_remove_occ(a, o);
+    }
     free(s->w);                  /* the occurrence records share its block */
     s->occ = NULL;
     s->w = NULL;
     s->nocc = s->nw = 0;
     s->c = NONE32;
     s->parent = TREE_NONE;
-}
-
-static int cmp_u64(const void *x, const void *y)
-{
-    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-    return a < b ? -1 : a > b;
 }
 
 static void node_index(attractor_index *a, int32_t id)
@@ -958,26 +1033,12 @@ static void node_index(attractor_index *a, int32_t id)
     a->cl[r].nnodes++;
     cand_check(a, r);
     if (ng) {
-        xgrow(&a->gscratch, &a->gscratchcap, ng, sizeof *a->gscratch);
-        uint64_t *g = a->gscratch;
-        for (size_t i = 0; i < ng; i++) {
-            uint64_t v = gram_hash(w + i, ATTRACTOR_MIN_PHRASE);
-            size_t j = i;
-            if (ng > 64)
-                g[j] = v;
-            else {                               /* a short text: insertion sort */
-                for (; j > 0 && g[j - 1] > v; j--)
-                    g[j] = g[j - 1];
-                g[j] = v;
-            }
-        }
-        if (ng > 64)
-            qsort(g, ng, sizeof *g, cmp_u64);
-        for (size_t i = 0; i < ng; i++)
+        size_t nd;
+        const uint64_t *g = node_grams(a, w, nw, &nd);
+        for (size_t i = 0; i < nd; i++)
             hm_prefetch(&a->grmap, g[i]);
-        for (size_t i = 0; i < ng; i++)
-            if (!i || g[i] != g[i - 1])
-                gram_add(a, id, g[i]);
+        for (size_t i = 0; i < nd; i++)
+            gram_add(a, id, g[i]);
     }
 }
 
@@ -1292,7 +1353,7 @@ static void list_phrases(attractor_index *a, item **v, size_t *nv, size_t *cap)
         pcs[x].q = xcalloc(s->nw ? s->nw : 1, 1);
         for (size_t i = 0; i + ATTRACTOR_MIN_PHRASE <= s->nw; i++) {
             uint32_t *gi = hm_get(&a->grmap, gram_hash(s->w + i, ATTRACTOR_MIN_PHRASE));
-            pcs[x].q[i] = gi && a->gr[*gi].support >= a->m;
+            pcs[x].q[i] = gi && !(*gi & GRAM_LONE) && a->gr[*gi].support >= a->m;
         }
     }
     tgram *tg = NULL;
