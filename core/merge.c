@@ -85,32 +85,11 @@ static size_t next_cp(const char *s, size_t len, size_t i, int32_t *cp)
     return (size_t)n;
 }
 
-/* Normalizes one word s[0..n) (no white space inside) onto out; returns bytes added. */
+/* Normalizes one word s[0..n) (no white space inside, not all ASCII: merge_words does those
+ * itself) onto out; returns bytes added. */
 static size_t word_norm(const char *s, size_t n, buf *out)
 {
     size_t before = out->len;
-    int ascii = 1;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] >= 0x80) {
-            ascii = 0;
-            break;
-        }
-    if (ascii) {
-        size_t a = 0, b = n;
-        while (a < b && is_strip_ascii(s[a]))
-            a++;
-        while (b > a && is_strip_ascii(s[b - 1]))
-            b--;
-        xgrow(&out->data, &out->cap, out->len + (b - a) + 1, 1);
-        char *d = out->data + out->len;
-        for (size_t i = a; i < b; i++) {
-            char c = s[i];
-            *d++ = c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
-        }
-        *d = 0;
-        out->len += b - a;
-        return out->len - before;
-    }
     utf8proc_uint8_t *m = NULL;
     utf8proc_ssize_t ml = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &m,
                                        UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT |
@@ -154,7 +133,7 @@ size_t merge_words(const char *s, size_t len, merge_word **out, buf *norm)
 {
     merge_word *w = NULL;
     size_t nw = 0, cap = 0;
-    xgrow(&w, &cap, len / 5 + 2, sizeof *w);
+    xgrow(&w, &cap, len / 2 + 2, sizeof *w);     /* a word and its separator take 2 bytes */
     buf tmp = {0};
     buf *nb = norm ? norm : &tmp;
     buf_clear(nb);
@@ -174,6 +153,7 @@ size_t merge_words(const char *s, size_t len, merge_word **out, buf *norm)
             continue;
         }
         size_t start = i;
+        int ascii = 1;
         while (i < len) {
             unsigned char b = (unsigned char)s[i];
             if (b < 0x80) {
@@ -182,23 +162,44 @@ size_t merge_words(const char *s, size_t len, merge_word **out, buf *norm)
                 i++;
                 continue;
             }
+            ascii = 0;
             k = next_cp(s, len, i, &c);
             if (is_space_cp(c))
                 break;
             i += k;
         }
-        size_t mark = nb->len;
-        if (nb->len)
-            buf_addc(nb, ' ');
-        size_t at = nb->len;
-        size_t wl = word_norm(s + start, i - start, nb);
-        if (!wl) {                       /* punctuation only: no word */
-            nb->len = mark;
-            if (nb->data)
+        size_t mark = nb->len, at, wl;
+        if (ascii) {                             /* the common case, inline */
+            size_t a = start, b = i;
+            while (a < b && is_strip_ascii(s[a]))
+                a++;
+            while (b > a && is_strip_ascii(s[b - 1]))
+                b--;
+            if (a == b)
+                continue;                        /* punctuation only: no word */
+            xgrow(&nb->data, &nb->cap, nb->len + (b - a) + 2, 1);
+            char *d = nb->data + nb->len;
+            if (nb->len)
+                *d++ = ' ';
+            at = (size_t)(d - nb->data);
+            for (size_t j = a; j < b; j++)
+                *d++ = s[j] >= 'A' && s[j] <= 'Z' ? (char)(s[j] + 32) : s[j];
+            *d = 0;
+            wl = b - a;
+            nb->len = at + wl;
+        } else {
+            if (nb->len)
+                buf_addc(nb, ' ');
+            at = nb->len;
+            wl = word_norm(s + start, i - start, nb);
+            if (!wl) {                           /* punctuation only: no word */
+                nb->len = mark;
                 nb->data[mark] = 0;
-            continue;
+                continue;
+            }
         }
-        xgrow(&w, &cap, nw + 1, sizeof *w);
+        if (nw == cap)
+            xgrow(&w, &cap, nw + 1, sizeof *w);
         w[nw].start = (uint32_t)start;
         w[nw].end = (uint32_t)i;
         w[nw].hash = hash_bytes(nb->data + at, wl);

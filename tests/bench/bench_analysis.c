@@ -5,6 +5,7 @@
 #include "core/mem.h"
 #include "core/merge.h"
 #include "core/tree.h"
+#include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,13 @@ static double cpu_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Bytes in use on the heap (glibc). */
+static size_t heap_now(void)
+{
+    struct mallinfo2 mi = mallinfo2();
+    return mi.uordblks + mi.hblkhd;
 }
 
 static uint64_t rs = 88172645463325252ull;
@@ -77,6 +85,7 @@ static void full(size_t n, const char *label)
 {
     tree *t = build(n);
     char l[96];
+    size_t h0 = heap_now();
     double c0 = cpu_now(), t0 = bench_now();
     merge_index *m = merge_index_new(t, MERGE_DEFAULT_THRESHOLD);
     size_t groups = 0;
@@ -86,10 +95,12 @@ static void full(size_t n, const char *label)
         free(g);
     }
     double t1 = bench_now(), c1 = cpu_now();
+    size_t h1 = heap_now();
     attractor_index *a = attractor_index_new(t, MERGE_DEFAULT_THRESHOLD, ATTRACTOR_DEFAULT_MIN_CONTEXTS);
     const attractor *list;
     size_t na = attractor_list(a, &list);
     double t2 = bench_now(), c2 = cpu_now();
+    size_t h2 = heap_now();
     size_t cont = 0;
     for (size_t i = 0; i < na; i++)
         cont += list[i].kind == ATTRACTOR_CONTINUATION;
@@ -99,6 +110,8 @@ static void full(size_t n, const char *label)
     bench_report(l, "%.3f s (cpu %.3f s)", t2 - t1, c2 - c1);
     snprintf(l, sizeof l, "%s: full analysis", label);
     bench_report(l, "%.3f s (cpu %.3f s)", t2 - t0, c2 - c0);
+    snprintf(l, sizeof l, "%s: index memory per node (groups, attractors)", label);
+    bench_report(l, "%.0f + %.0f bytes", (double)(h1 - h0) / (double)n, (double)(h2 - h1) / (double)n);
     snprintf(l, sizeof l, "%s: peak RSS so far", label);
     bench_report(l, "%zu MB", bench_peak_rss_kb() / 1024);
     if (n == 100000) {
