@@ -1460,6 +1460,23 @@ static void list_phrases(attractor_index *a, item **v, size_t *nv, size_t *cap)
     a->tpairs = tpairs;
 }
 
+/* Per node, the list entries it belongs to (best first), for attractor_of and spans. */
+static void index_members(attractor_index *a)
+{
+    for (size_t i = a->nlist; i-- > 0; )
+        for (size_t j = 0; j < a->list[i].nmembers; j++) {
+            int isnew;
+            uint32_t *head = hm_put(&a->bynode, (uint64_t)a->list[i].members[j] + 1, &isnew);
+            if (isnew)
+                *head = 0;
+            xgrow(&a->chain_attr, &a->chaincap, a->nchain + 1, sizeof *a->chain_attr);
+            xgrow(&a->chain_next, &a->chaincap2, a->nchain + 1, sizeof *a->chain_next);
+            a->chain_attr[a->nchain] = (uint32_t)i;
+            a->chain_next[a->nchain] = *head;
+            *head = (uint32_t)++a->nchain;
+        }
+}
+
 static void build_list(attractor_index *a)
 {
     process(a);
@@ -1486,18 +1503,7 @@ static void build_list(attractor_index *a)
     }
     a->nlist = nv;
     free(v);
-    for (size_t i = nv; i-- > 0; )
-        for (size_t j = 0; j < a->list[i].nmembers; j++) {
-            int isnew;
-            uint32_t *head = hm_put(&a->bynode, (uint64_t)a->list[i].members[j] + 1, &isnew);
-            if (isnew)
-                *head = 0;
-            xgrow(&a->chain_attr, &a->chaincap, a->nchain + 1, sizeof *a->chain_attr);
-            xgrow(&a->chain_next, &a->chaincap2, a->nchain + 1, sizeof *a->chain_next);
-            a->chain_attr[a->nchain] = (uint32_t)i;
-            a->chain_next[a->nchain] = *head;
-            *head = (uint32_t)++a->nchain;
-        }
+    index_members(a);
     a->listed_version = a->version;
 }
 
@@ -1567,4 +1573,89 @@ size_t attractor_spans(attractor_index *a, int32_t id, attractor_span **out)
         qsort(s, ns, sizeof *s, cmp_span);
     *out = s;
     return ns;
+}
+
+/* ---- the list as bytes (made in a child process, installed in the parent) ---- */
+
+typedef struct {
+    uint32_t kind, phr_n, textlen;
+    int32_t  example;
+    uint64_t support, nmembers, phr_h;
+    double   prob, score;
+} rec;
+
+#define DUMP_MAGIC "termloom-attractors-1"
+
+char *attractor_list_dump(attractor_index *a, size_t *len)
+{
+    buf b = {0};
+    uint64_t n = a->nlist;
+    buf_add(&b, DUMP_MAGIC, sizeof DUMP_MAGIC);
+    buf_add(&b, &n, sizeof n);
+    for (size_t i = 0; i < a->nlist; i++) {
+        const attractor *at = &a->list[i];
+        size_t tl = at->text ? strlen(at->text) : 0;
+        rec r = { (uint32_t)at->kind, a->lphr[i].n, (uint32_t)tl, at->example, at->support,
+                  at->nmembers, a->lphr[i].h, at->prob, at->score };
+        buf_add(&b, &r, sizeof r);
+        buf_add(&b, at->text ? at->text : "", tl);
+        buf_add(&b, at->members, at->nmembers * sizeof *at->members);
+    }
+    *len = b.len;
+    if (!b.data)
+        buf_add(&b, "", 0);
+    return buf_steal(&b);
+}
+
+int attractor_list_load(attractor_index *a, const char *data, size_t len, uint64_t version)
+{
+    uint64_t n;
+    size_t at = sizeof DUMP_MAGIC + sizeof n;
+    if (len < at || memcmp(data, DUMP_MAGIC, sizeof DUMP_MAGIC))
+        return -1;
+    memcpy(&n, data + sizeof DUMP_MAGIC, sizeof n);
+    if (n > (len - at) / sizeof(rec))
+        return -1;
+    attractor *list = xcalloc(n ? n : 1, sizeof *list);
+    phr *lphr = xcalloc(n ? n : 1, sizeof *lphr);
+    size_t k = 0;
+    for (; k < n; k++) {
+        rec r;
+        if (len - at < sizeof r)
+            break;
+        memcpy(&r, data + at, sizeof r);
+        at += sizeof r;
+        if (r.kind > ATTRACTOR_PHRASE || r.textlen > len - at ||
+            r.nmembers > (len - at - r.textlen) / sizeof(int32_t))
+            break;
+        attractor *x = &list[k];
+        x->kind = (attractor_kind)r.kind;
+        x->text = xstrndup(data + at, r.textlen);
+        at += r.textlen;
+        x->nmembers = (size_t)r.nmembers;
+        x->members = xmalloc((x->nmembers ? x->nmembers : 1) * sizeof *x->members);
+        memcpy(x->members, data + at, x->nmembers * sizeof *x->members);
+        at += x->nmembers * sizeof *x->members;
+        x->support = (size_t)r.support;
+        x->prob = r.prob;
+        x->score = r.score;
+        x->example = r.example;
+        lphr[k] = (phr){ r.phr_h, r.phr_n };
+    }
+    if (k < n || at != len) {
+        for (size_t i = 0; i < k; i++) {
+            free(list[i].members);
+            free(list[i].text);
+        }
+        free(list);
+        free(lphr);
+        return -1;
+    }
+    list_clear(a);
+    a->list = list;
+    a->lphr = lphr;
+    a->nlist = (size_t)n;
+    index_members(a);
+    a->listed_version = version;
+    return 0;
 }

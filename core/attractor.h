@@ -96,6 +96,15 @@ int      attractor_of(attractor_index *a, int32_t id);
 /* Phrase-attractor spans in id's current text, by start offset (caller frees *out). */
 size_t   attractor_spans(attractor_index *a, int32_t id, attractor_span **out);
 
+/* The last list as bytes and back, so that a child process can make the list while the
+ * parent goes on: the child calls attractor_list then attractor_list_dump (caller frees);
+ * the parent's attractor_list_load installs the bytes as its last list (attractor_last,
+ * attractor_of and attractor_spans answer from it; members may have died since).  version:
+ * what attractor_version said when the child was forked; the index stays stale when it has
+ * moved on.  Bytes that are not a whole dump give -1 and change nothing. */
+char    *attractor_list_dump(attractor_index *a, size_t *len);
+int      attractor_list_load(attractor_index *a, const char *data, size_t len, uint64_t version);
+
 /* The list as a JSON array (what `stats --json` prints and a session keeps under
  * "attractors"): [{"kind": "continuation"|"phrase", "members": [ids], "support": N,
  * "score": X, "text": "example"}], in list order.  With t, members no longer in t are left

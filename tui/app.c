@@ -354,6 +354,7 @@ void app_init_view(app *a, tree *t, int32_t cursor)
     a->rows = LINES;
     a->cols = COLS;
     a->save_fd = -1;
+    a->attr_fd = -1;
     a->tree_top = cursor;
     a->merge = merge_index_new(a->ses.t, a->ses.settings.merge_threshold);
     if (tree_count(a->ses.t) <= APP_ATTR_MAX_NODES) {
@@ -385,6 +386,7 @@ void app_free(app *a)
     if (a->ses.t)
         tree_unobserve(a->ses.t, on_tree, a);
     merge_index_free(a->merge);
+    app_attr_cancel(a);
     attractor_index_free(a->attr);
     app_attr_clear(a);
     free(a->attr_items);
@@ -445,6 +447,8 @@ static int run(app *a)
         }
         if (a->save_pid && timeout > 50)
             timeout = 50;
+        if (a->attr_pid && timeout > 20)
+            timeout = 20;                  /* a child is making the attractor list */
         if (a->attr && attractor_pending(a->attr))
             timeout = 0;                   /* indexing goes on between keys */
         int ready = -1;
@@ -500,7 +504,8 @@ static int run(app *a)
         app_autosave(a, now);
         if (a->attr && attractor_pending(a->attr) && a->last_draw > 0)
             attr_slice(a);
-        if (a->attr && a->attr_dirty && !attractor_pending(a->attr) && a->last_draw > 0 &&
+        app_attr_poll(a);
+        if (a->attr && a->attr_dirty && !a->attr_pid && !attractor_pending(a->attr) && a->last_draw > 0 &&
             now - a->last_key >= 0.4 &&
             now - a->attr_last >= (APP_ATTR_REFRESH > 20 * a->attr_cost ? APP_ATTR_REFRESH : 20 * a->attr_cost))
             app_attr_refresh(a);

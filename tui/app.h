@@ -63,9 +63,15 @@ struct app {
     size_t       attr_member_cap;
     app_attractor_item *attr_items;   /* the detected list as of the last refresh, best first */
     size_t       nattr_items;
+    size_t       attr_total;    /* detected attractors in that list (it may hold fewer) */
     int          attr_dirty;    /* the tree changed since the last refresh */
     double       attr_last, attr_cost;
     size_t       attr_slice;    /* nodes indexed per turn (adapted to APP_ATTR_SLICE) */
+    pid_t        attr_pid;      /* a child making the list (see app_attr_refresh), or 0 */
+    int          attr_fd;       /* its pipe */
+    buf          attr_in;       /* what it has written so far */
+    uint64_t     attr_ver;      /* the index version it lists */
+    double       attr_t0;       /* when it started */
     theme        th;
     int          utf8;          /* the terminal takes UTF-8 */
     unsigned     tflags;        /* text_* flags for drawing (TEXT_ASCII when not UTF-8) */
@@ -201,8 +207,12 @@ int      app_save_now(app *a);
 void     app_init_view(app *a, tree *t, int32_t cursor);
 void     app_free(app *a);
 
-/* app_ops.c: the detected attractor list (refresh when the tree changed; clear frees it). */
+/* app_ops.c: the detected attractor list (refresh when the tree changed; clear frees it).
+ * A slow list is made by a forked child: app_attr_poll takes its result when it is there
+ * (call it every turn while attr_pid), app_attr_cancel stops it (before the index goes). */
 void     app_attr_refresh(app *a);
+void     app_attr_poll(app *a);
+void     app_attr_cancel(app *a);
 void     app_attr_clear(app *a);
 /* app_save.c: saves if something is due; opens FILE (or a new session) into a. */
 void     app_autosave(app *a, double now);

@@ -7,6 +7,9 @@
 #include "core/mem.h"
 #include <curses.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,11 +177,10 @@ void app_attr_clear(app *a)
     a->nattr_items = 0;
 }
 
-void app_attr_refresh(app *a)
+/* The UI's copy of a list: the per-node membership map and the first ATTR_ITEMS entries. */
+static void attr_install(app *a, const attractor *list, size_t n)
 {
-    double t0 = app_now();
-    const attractor *list;
-    size_t n = attractor_list(a->attr, &list);
+    a->attr_total = n;
     size_t cap = (size_t)tree_capacity(a->ses.t);
     if (cap > a->attr_member_cap) {
         a->attr_member = xrealloc(a->attr_member, cap ? cap : 1);
@@ -202,10 +204,113 @@ void app_attr_refresh(app *a)
                  list[i].kind == ATTRACTOR_PHRASE ? "phrase, " : "", list[i].nmembers, list[i].support);
         it->text = xstrdup(list[i].text ? list[i].text : "");
     }
-    a->attr_dirty = 0;
     a->attr_last = app_now();
-    a->attr_cost = a->attr_last - t0;
     a->pending |= APP_CH_DRAW;
+}
+
+/* A list that took longer than ATTR_FORK_COST to make is made by a forked child the next
+ * time (and on a tree of more than ATTR_FORK_NODES nodes, always): the child lists a
+ * copy-on-write snapshot of the index while the parent goes on with keys and
+ * branches, and hands the list over as bytes (attractor_list_dump / _load).
+ * TERMLOOM_ATTR_FORK=1 forks every time (a test hook). */
+#define ATTR_FORK_COST 0.03
+#define ATTR_FORK_NODES 50000      /* a tree this big forks from the first list on */
+
+static int attr_fork(app *a, double t0)
+{
+    int fds[2];
+    if (pipe(fds) < 0)
+        return -1;
+    uint64_t ver = attractor_version(a->attr);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        signal(SIGWINCH, SIG_DFL);         /* the parent's handlers write to its self-pipe */
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGHUP, SIG_DFL);
+        const attractor *l;
+        attractor_list(a->attr, &l);
+        size_t len, off = 0;
+        char *d = attractor_list_dump(a->attr, &len);
+        while (off < len) {
+            ssize_t w = write(fds[1], d + off, len - off);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                _exit(1);
+            off += (size_t)w;
+        }
+        _exit(0);
+    }
+    close(fds[1]);
+    fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
+    a->attr_pid = pid;
+    a->attr_fd = fds[0];
+    a->attr_ver = ver;
+    a->attr_t0 = t0;
+    buf_clear(&a->attr_in);
+    a->attr_dirty = 0;                     /* a change from now on sets it again */
+    return 0;
+}
+
+void app_attr_cancel(app *a)
+{
+    if (!a->attr_pid)
+        return;
+    kill(a->attr_pid, SIGKILL);
+    waitpid(a->attr_pid, NULL, 0);
+    close(a->attr_fd);
+    a->attr_pid = 0;
+    a->attr_fd = -1;
+    buf_free(&a->attr_in);
+}
+
+void app_attr_poll(app *a)
+{
+    if (!a->attr_pid)
+        return;
+    char chunk[65536];
+    ssize_t r;
+    while ((r = read(a->attr_fd, chunk, sizeof chunk)) > 0)
+        buf_add(&a->attr_in, chunk, (size_t)r);
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return;                            /* more to come */
+    int st = 0;
+    pid_t w = waitpid(a->attr_pid, &st, 0);
+    close(a->attr_fd);
+    a->attr_pid = 0;
+    a->attr_fd = -1;
+    if (r == 0 && w > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0 &&
+        attractor_list_load(a->attr, a->attr_in.data ? a->attr_in.data : "", a->attr_in.len, a->attr_ver) == 0) {
+        const attractor *list;
+        size_t n = attractor_last(a->attr, &list);
+        attr_install(a, list, n);
+        a->attr_cost = app_now() - a->attr_t0;
+    } else {
+        a->attr_dirty = 1;                 /* the child failed: list here next time */
+        a->attr_cost = 0;
+    }
+    buf_free(&a->attr_in);
+}
+
+void app_attr_refresh(app *a)
+{
+    double t0 = app_now();
+    const char *hook = getenv("TERMLOOM_ATTR_FORK");
+    if ((a->attr_cost > ATTR_FORK_COST || tree_count(a->ses.t) > ATTR_FORK_NODES ||
+         (hook && *hook == '1')) && attr_fork(a, t0) == 0)
+        return;
+    const attractor *list;
+    size_t n = attractor_list(a->attr, &list);
+    attr_install(a, list, n);
+    a->attr_dirty = 0;
+    a->attr_cost = app_now() - t0;
 }
 
 unsigned app_branch_alt(app *a)

@@ -189,6 +189,7 @@ static unsigned on_setting(app *a, const char *text, size_t len)
     if (!strcmp(key, "merge_threshold") && a->merge)
         merge_set_threshold(a->merge, a->ses.settings.merge_threshold);
     if (!strcmp(key, "merge_threshold") && a->attr) {   /* detected attractors use it too */
+        app_attr_cancel(a);
         attractor_index_free(a->attr);
         a->attr = attractor_index_new(a->ses.t, a->ses.settings.merge_threshold, ATTRACTOR_DEFAULT_MIN_CONTEXTS);
         a->attr_slice = 256;

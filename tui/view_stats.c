@@ -75,8 +75,13 @@ void view_stats(app *a, app_rect r)
     app_attractor_item items[16];
     size_t nitems = app_attractor_items(a, items, 16);
     size_t pending = a->attr ? attractor_pending(a->attr) : 0;
+    size_t marked = 0;
+    for (size_t i = 0; i < a->nmarked; i++) {
+        tree_node *m = tree_get(a->ses.t, a->marked[i]);
+        marked += m && (m->marks & TREE_MARK_ATTRACTOR);
+    }
     if (nitems)
-        snprintf(v, sizeof v, "%zu (A next)%s", nitems, pending ? ", updating" : "");
+        snprintf(v, sizeof v, "%zu (A next)%s", a->attr_total + marked, pending ? ", updating" : "");
     else if (pending)
         snprintf(v, sizeof v, "indexing, %zu nodes to go (m marks one)", pending);
     else

@@ -2,7 +2,7 @@
 # Detected attractors in the TUI: the glyph on member rows, the stats list, A jumps, a
 # recurring phrase underlined in the text panel, and a big tree indexed between keys.
 . tests/lib.sh
-NAMES="attractor_glyph attractor_list_jump phrase_underlined attractors_saved attractors_big_tree"
+NAMES="attractor_glyph attractor_list_jump phrase_underlined attractors_saved attractors_forked_list attractors_big_tree"
 if ! command -v tmux >/dev/null 2>&1; then
     for n in $NAMES; do skip "tui_$n" "tmux is not installed"; done
     exit 0
@@ -26,6 +26,7 @@ cat > "$S" <<'JSON'
   {"id": 9, "parent": 3, "origin": "model", "text": " So my friend sat on the warm mat quietly", "children": []}
  ]}
 JSON
+cp "$S" "$TMP/a0.json"
 tui_start 120 30 "$S"
 wait_for 'Tree +10 nodes' 10
 if wait_for 'attractors 2 \(A next\)' 8 && [ "$(screen | grep -c '◆ and that is all')" -ge 1 ] &&
@@ -59,6 +60,23 @@ else
 fi
 keys q
 wait_exit 5
+
+# A slow list is made by a forked child (forced here): the same list, glyphs and underlines
+# arrive through the pipe, and a change after it is listed again.
+TUI_PRE="TERMLOOM_ATTR_FORK=1"
+tui_start 120 30 "$TMP/a0.json"
+if wait_for 'attractors 2 \(A next\)' 10 && [ "$(screen | grep -c '◆ ')" -ge 4 ] &&
+   keys Right Right Down && wait_for 'node +#7 model' 3 && sleep 0.5 &&
+   tm capture-pane -e -p -t 0 | grep -q "$(printf '\033')\[4msat on the warm mat" &&
+   keys d && wait_for 'Delete' 3 && keys y &&
+   wait_for 'Tree +9 nodes' 5 && wait_for 'attractors 1 \(A next\)' 10; then
+    ok tui_attractors_forked_list
+else
+    fail tui_attractors_forked_list "$(why 'the list from a child')"
+fi
+keys q
+wait_exit 5
+TUI_PRE=
 
 # A 120,000-node tree (six children per node; every 40th text is one of three answers) is
 # indexed in slices between keys: the cursor moves at once, the attractors arrive after.

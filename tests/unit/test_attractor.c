@@ -447,3 +447,53 @@ TEST(attractor_result_independent_of_arrival_order)
     free(par);
     buf_free(&b);
 }
+
+/* A list made elsewhere (a child process) is installed as bytes: the same list, the same
+ * answers per node; bytes that are not a whole dump change nothing. */
+TEST(attractor_list_travels_as_bytes)
+{
+    rng_state = 99;
+    tree *t = tree_new();
+    int32_t r = add(t, TREE_NONE, "Prompt");
+    buf b = {0};
+    for (int i = 0; i < 3000; i++) {
+        int32_t cap = tree_capacity(t), p;
+        do
+            p = (int32_t)(rnd() % (uint32_t)cap);
+        while (!tree_get(t, p));
+        random_text(&b);
+        add(t, p, b.data);
+    }
+    (void)r;
+    buf_free(&b);
+    attractor_index *x = attractor_index_new(t, 0.8, 3), *y = attractor_index_new(t, 0.8, 3);
+    const attractor *lx, *ly;
+    size_t nx = attractor_list(x, &lx);
+    REQUIRE(nx > 3);
+    size_t len;
+    char *d = attractor_list_dump(x, &len);
+    CHECK(attractor_list_load(y, d, len - 1, 7) < 0);           /* cut short */
+    CHECK(attractor_last(y, &ly) == 0);
+    char *bad = xmalloc(len);
+    memcpy(bad, d, len);
+    bad[0] ^= 1;
+    CHECK(attractor_list_load(y, bad, len, 7) < 0);             /* not a dump */
+    free(bad);
+    REQUIRE(attractor_list_load(y, d, len, attractor_version(y)) == 0);
+    free(d);
+    CHECK(!attractor_stale(y));
+    CHECK(same_lists(x, y));                                     /* y: nothing recomputed */
+    size_t differ = 0;
+    for (int32_t id = 0; id < tree_capacity(t); id++) {
+        differ += attractor_of(x, id) != attractor_of(y, id);
+        attractor_span *sx, *sy;
+        size_t ns = attractor_spans(x, id, &sx), ms = attractor_spans(y, id, &sy);
+        differ += ns != ms || (ns && memcmp(sx, sy, ns * sizeof *sx));
+        free(sx);
+        free(sy);
+    }
+    CHECK(differ == 0);
+    attractor_index_free(x);
+    attractor_index_free(y);
+    tree_free(t);
+}
