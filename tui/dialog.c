@@ -342,7 +342,7 @@ size_t dialog_help_lines(app *a, char ***out)
         { SCOPE_ANY, "Everywhere" }, { SCOPE_TREE, "Tree panel" },
         { SCOPE_TOKENS, "Tokens panel (Tab to focus it)" }, { SCOPE_TEXT, "Text panel (Tab to focus it)" },
     };
-    add_line(&v, &n, &cap, "termloom keys  (q/Esc closes, j/k/PgDn scroll; rebind in the config file: [keys] action = key ...)");
+    add_line(&v, &n, &cap, "termloom keys  (q/Esc closes, j/k/PgDn or the wheel scroll; rebind in the config file: [keys] action = key ...)");
     for (size_t s = 0; s < sizeof sections / sizeof *sections; s++) {
         int any = 0;
         for (size_t i = 0; i < actions_count; i++) {
@@ -488,7 +488,7 @@ static void draw_help(app *a)
         free(lines[i]);
     free(lines);
     char tmp[96];
-    snprintf(tmp, sizeof tmp, " help %d-%d of %zu  j/k PgUp/PgDn scroll, q closes ", a->help_scroll + 1,
+    snprintf(tmp, sizeof tmp, " help %d-%d of %zu  j/k PgUp/PgDn wheel scroll, q closes ", a->help_scroll + 1,
              a->help_scroll + h < (int)n ? a->help_scroll + h : (int)n, n);
     view_fill(a->rows - 1, 0, a->cols, theme_attr(THEME_status));
     view_puts(a, a->rows - 1, 0, a->cols, tmp, theme_attr(THEME_status));
