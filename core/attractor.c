@@ -173,6 +173,9 @@ typedef struct {
     uint32_t    n, cap;
     uint64_t    band[MH_BANDS]; /* its band keys (set when it enters the buckets) */
     uint32_t    anchor[MH_BANDS]; /* where it is a follower: the leader it links to, or NONE32 */
+    uint64_t   *xkey;           /* a short text's word-edit keys (see edit_keys), then */
+    uint32_t   *xanchor;        /* their anchors; one allocation */
+    uint8_t     nx;
     uint16_t    sig[MH_K];      /* the MinHash values, top 16 bits (b-bit MinHash) */
     merge_text *mt;             /* built on first comparison */
     uint32_t    uf, next;       /* union-find parent; ring of the component */
@@ -413,8 +416,23 @@ static merge_text *cls_text(attractor_index *a, uint32_t c)
     return k->mt;
 }
 
-static int similar(attractor_index *a, uint32_t x, uint32_t y)
+/* Keys past the MinHash bands: a text of at most EDIT_MAX_WORDS words also enters the
+ * buckets of its whole word sequence and of the sequence without each one word, so two
+ * short texts one word substitution (or insertion) apart always share a bucket.  MinHash
+ * alone finds them poorly: one changed word of three changes most of their shingles. */
+#define EDIT_MAX_WORDS 6
+
+static int nkeys(const cls *k) { return MH_BANDS + k->nx; }
+static uint64_t key_at(const cls *k, int b) { return b < MH_BANDS ? k->band[b] : k->xkey[b - MH_BANDS]; }
+static uint32_t *anchor_at(cls *k, int b) { return b < MH_BANDS ? &k->anchor[b] : &k->xanchor[b - MH_BANDS]; }
+
+/* Similar enough to link, for two classes sharing the bucket of key b.  In a MinHash band
+ * their signatures must agree first (cheap); an edit key skips that: its pairs are near by
+ * construction and short. */
+static int similar(attractor_index *a, uint32_t x, uint32_t y, int b)
 {
+    if (b >= MH_BANDS)
+        return merge_text_similarity(cls_text(a, x), cls_text(a, y), a->thr) >= a->thr;
     int match = 0;
     for (int k = 0; k < MH_K; k++)
         match += a->cl[x].sig[k] == a->cl[y].sig[k];
@@ -479,22 +497,22 @@ static void pairs_drop(attractor_index *a, bucket *bk, uint32_t c)
 }
 
 /* Pairs leader c with every similar leader of bk. */
-static void pairs_make(attractor_index *a, bucket *bk, uint32_t c)
+static void pairs_make(attractor_index *a, bucket *bk, uint32_t c, int b)
 {
     size_t nl = nleaders(bk);
     for (size_t i = 0; i < nl; i++) {
         uint32_t l = bmem(bk)[i];
-        if (l != c && similar(a, c, l))
+        if (l != c && similar(a, c, l, b))
             pair_add(a, bk, c, l);
     }
 }
 
-static uint32_t first_similar_leader(attractor_index *a, bucket *bk, uint32_t c)
+static uint32_t first_similar_leader(attractor_index *a, bucket *bk, uint32_t c, int b)
 {
     size_t nl = nleaders(bk);
     for (size_t i = 0; i < nl; i++) {
         uint32_t l = bmem(bk)[i];
-        if (l != c && similar(a, c, l))
+        if (l != c && similar(a, c, l, b))
             return l;
     }
     return NONE32;
@@ -502,7 +520,7 @@ static uint32_t first_similar_leader(attractor_index *a, bucket *bk, uint32_t c)
 
 static void set_anchor(attractor_index *a, uint32_t c, int b, uint32_t to)
 {
-    uint32_t *an = &a->cl[c].anchor[b];
+    uint32_t *an = anchor_at(&a->cl[c], b);
     if (*an == to)
         return;
     if (*an != NONE32)
@@ -552,9 +570,9 @@ static size_t leader_pos(attractor_index *a, const uint32_t *m, size_t n, uint32
 /* Class c enters its bucket of band b. */
 static void bucket_add(attractor_index *a, uint32_t c, int b)
 {
-    a->cl[c].anchor[b] = NONE32;
+    *anchor_at(&a->cl[c], b) = NONE32;
     int isnew;
-    uint32_t *v = hm_put(&a->bkmap, a->cl[c].band[b], &isnew);
+    uint32_t *v = hm_put(&a->bkmap, key_at(&a->cl[c], b), &isnew);
     if (isnew) {
         *v = BUCKET_SOLO | c;                      /* alone: a leader without pairs */
         return;
@@ -571,13 +589,13 @@ static void bucket_add(attractor_index *a, uint32_t c, int b)
         memmove(m + pos + 1, m + pos, (bk->n - pos) * sizeof *m);
         m[pos] = c;
         bk->n++;
-        pairs_make(a, bk, c);
+        pairs_make(a, bk, c, b);
         return;
     }
     uint32_t last = m[MH_LEADERS - 1];
     if (a->cl[c].h > a->cl[last].h) {              /* a follower */
         m[bk->n++] = c;
-        set_anchor(a, c, b, first_similar_leader(a, bk, c));
+        set_anchor(a, c, b, first_similar_leader(a, bk, c, b));
         return;
     }
     /* c becomes a leader; the last leader becomes a follower */
@@ -586,12 +604,12 @@ static void bucket_add(attractor_index *a, uint32_t c, int b)
     memmove(m + pos + 1, m + pos, (MH_LEADERS - 1 - pos) * sizeof *m);
     m[pos] = c;
     m[bk->n++] = last;
-    pairs_make(a, bk, c);
+    pairs_make(a, bk, c, b);
     for (size_t i = MH_LEADERS; i < bk->n; i++) {
-        uint32_t y = m[i], old = a->cl[y].anchor[b];
+        uint32_t y = m[i], old = *anchor_at(&a->cl[y], b);
         if (y == last || old == last)
-            set_anchor(a, y, b, first_similar_leader(a, bk, y));
-        else if ((old == NONE32 || a->cl[old].h > a->cl[c].h) && similar(a, y, c))
+            set_anchor(a, y, b, first_similar_leader(a, bk, y, b));
+        else if ((old == NONE32 || a->cl[old].h > a->cl[c].h) && similar(a, y, c, b))
             set_anchor(a, y, b, c);
     }
 }
@@ -599,7 +617,7 @@ static void bucket_add(attractor_index *a, uint32_t c, int b)
 /* Class c leaves its bucket of band b. */
 static void bucket_remove(attractor_index *a, uint32_t c, int b)
 {
-    uint64_t key = a->cl[c].band[b];
+    uint64_t key = key_at(&a->cl[c], b);
     uint32_t bi = *hm_get(&a->bkmap, key);
     if (bi & BUCKET_SOLO) {
         hm_del(&a->bkmap, key);
@@ -627,12 +645,12 @@ static void bucket_remove(attractor_index *a, uint32_t c, int b)
             m[MH_LEADERS - 1] = p;
             bk->n--;
             set_anchor(a, p, b, NONE32);
-            pairs_make(a, bk, p);
+            pairs_make(a, bk, p, b);
             for (size_t i = MH_LEADERS; i < bk->n; i++) {
-                uint32_t y = m[i], old = a->cl[y].anchor[b];
+                uint32_t y = m[i], old = *anchor_at(&a->cl[y], b);
                 if (old == c)
-                    set_anchor(a, y, b, first_similar_leader(a, bk, y));
-                else if (old == NONE32 && similar(a, y, p))
+                    set_anchor(a, y, b, first_similar_leader(a, bk, y, b));
+                else if (old == NONE32 && similar(a, y, p, b))
                     set_anchor(a, y, b, p);
             }
         } else
@@ -658,10 +676,11 @@ static void bucket_remove(attractor_index *a, uint32_t c, int b)
 static void relink(attractor_index *a, uint32_t c)
 {
     cls *k = &a->cl[c];
-    for (int b = 0; b < MH_BANDS; b++) {
-        if (k->anchor[b] != NONE32)
-            uf_union(a, c, k->anchor[b]);
-        bucket *bk = bucket_of(a, k->band[b]);
+    for (int b = 0; b < nkeys(k); b++) {
+        uint32_t an = *anchor_at(k, b);
+        if (an != NONE32)
+            uf_union(a, c, an);
+        bucket *bk = bucket_of(a, key_at(k, b));
         if (!bk || bk->x == NONE32 || a->bx[bk->x].stamp == a->relink_stamp)
             continue;
         bucket_pairs *e = &a->bx[bk->x];
@@ -716,15 +735,49 @@ static void signature(attractor_index *a, const uint64_t *w, size_t nw, uint64_t
     }
 }
 
+/* A word sequence's key, with word `skip` left out (skip >= nw: none). */
+static uint64_t edit_key(const uint64_t *w, size_t nw, size_t skip)
+{
+    uint64_t h = 0x3c6ef372fe94f82bull + nw - (skip < nw);
+    for (size_t i = 0; i < nw; i++)
+        if (i != skip)
+            h = (h ^ w[i]) * 0x100000001b3ull + (h >> 29);
+    return mix64(h ^ 0xa54ff53a5f1d36f1ull);
+}
+
+/* The word-edit keys of a short text: the whole sequence, and (two words or more) the
+ * sequence without each word; repeats (equal neighbours) once. */
+static void edit_keys(cls *k, const uint64_t *w, size_t nw)
+{
+    if (nw > EDIT_MAX_WORDS)
+        return;
+    uint64_t keys[EDIT_MAX_WORDS + 1];
+    size_t n = 0;
+    keys[n++] = edit_key(w, nw, nw);
+    for (size_t i = 0; nw >= 2 && i < nw; i++) {
+        uint64_t x = edit_key(w, nw, i);
+        size_t j = 0;
+        while (j < n && keys[j] != x)
+            j++;
+        if (j == n)
+            keys[n++] = x;
+    }
+    k->xkey = xmalloc(n * (sizeof *k->xkey + sizeof *k->xanchor));
+    k->xanchor = (uint32_t *)(k->xkey + n);
+    memcpy(k->xkey, keys, n * sizeof *keys);
+    k->nx = (uint8_t)n;
+}
+
 static void lsh_insert(attractor_index *a, uint32_t c)
 {
     cls *k = &a->cl[c];
     const nstate *s = &a->ns[cmem(k)[0]];
     signature(a, s->w, s->nw, k->band, k->sig);
-    for (int b = 0; b < MH_BANDS; b++)
-        hm_prefetch(&a->bkmap, k->band[b]);
+    edit_keys(k, s->w, s->nw);
+    for (int b = 0; b < nkeys(k); b++)
+        hm_prefetch(&a->bkmap, key_at(k, b));
     k->in_lsh = 1;
-    for (int b = 0; b < MH_BANDS; b++)
+    for (int b = 0; b < nkeys(k); b++)
         bucket_add(a, c, b);
 }
 
@@ -761,10 +814,14 @@ static void cls_remove(attractor_index *a, uint32_t c)
     if (k->next != c)
         takedown(a, c);
     if (k->in_lsh)
-        for (int b = 0; b < MH_BANDS; b++)
+        for (int b = 0; b < nkeys(&a->cl[c]); b++)
             bucket_remove(a, c, b);
     k = &a->cl[c];
     k->in_lsh = 0;
+    free(k->xkey);
+    k->xkey = NULL;
+    k->xanchor = NULL;
+    k->nx = 0;
     hm_del(&a->clmap, k->h);
     merge_text_free(k->mt);
     free(k->mem);
@@ -1131,6 +1188,7 @@ void attractor_index_free(attractor_index *a)
     }
     for (size_t i = 0; i < a->ncl; i++) {
         free(a->cl[i].mem);
+        free(a->cl[i].xkey);
         merge_text_free(a->cl[i].mt);
     }
     for (size_t i = 0; i < a->nbk; i++)

@@ -14,8 +14,12 @@
  *    at most 32 comparisons per band, so detection stays about linear in the tree.  The
  *    edges are a function of the buckets' contents alone: the result does not depend on
  *    the order nodes arrived in.  Roots and empty texts never take part.
- *  - Similar: at least 13 of the 32 signature values agree (estimated shingle Jaccard
- *    ≥ 0.4) and merge_similarity ≥ threshold.  Recall is probabilistic (≈ 98.5% per pair at
+ *  - Short texts (at most 6 words) also enter word-edit buckets: one for the whole word
+ *    sequence and one per word left out.  Two short texts one word substitution or one
+ *    inserted word apart always share one, and there they are compared without the
+ *    signature test (one changed word of three changes most shingles).
+ *  - Similar: (in a MinHash band) at least 13 of the 32 signature values agree (estimated
+ *    shingle Jaccard ≥ 0.4), and merge_similarity ≥ threshold.  Recall is probabilistic (≈ 98.5% per pair at
  *    shingle Jaccard 0.8, ≈ 100% at 0.9; clusters are joined by any of their pairs), but the
  *    result is a function of the texts only: the same tree always gives the same attractors.
  *  - Phrase attractor: a word n-gram (n = 4..8, words of the normalized text) occurring in

@@ -497,3 +497,51 @@ TEST(attractor_list_travels_as_bytes)
     attractor_index_free(y);
     tree_free(t);
 }
+
+/* Short answers one word apart (a respelled word, a changed number, an inserted word) are
+ * found every time, not just when their MinHash bands happen to agree. */
+TEST(attractor_short_texts_one_edit_apart)
+{
+    rng_state = 2024;
+    int missed = 0, trials = 60;
+    for (int t = 0; t < trials; t++) {
+        char w[4][12];
+        for (int i = 0; i < 4; i++) {
+            int n = 4 + (int)(rnd() % 5);
+            for (int j = 0; j < n; j++)
+                w[i][j] = (char)('a' + rnd() % 26);
+            w[i][n] = 0;
+        }
+        tree *tr = tree_new();
+        int32_t r = add(tr, TREE_NONE, "Q");
+        int nw = 3 + t % 3;                       /* 3, 4 or 5 words (similarity 0.75 or more) */
+        for (int v = 0; v < 3; v++) {
+            buf b = {0};
+            for (int i = 0; i < nw; i++) {
+                buf_addc(&b, ' ');
+                if (v == 1 && i == nw - 1) {      /* one letter changed */
+                    char x[12];
+                    strcpy(x, w[i]);
+                    x[0] = x[0] == 'z' ? 'y' : (char)(x[0] + 1);
+                    buf_adds(&b, x);
+                } else
+                    buf_adds(&b, w[i]);
+            }
+            if (v == 2)                           /* one word more */
+                buf_adds(&b, " indeed");
+            int32_t p = add(tr, r, " context");
+            add(tr, p, b.data);
+            buf_free(&b);
+        }
+        attractor_index *a = attractor_index_new(tr, 0.75, 3);
+        const attractor *l;
+        size_t n = attractor_list(a, &l);
+        int got = 0;
+        for (size_t i = 0; i < n; i++)
+            got |= l[i].kind == ATTRACTOR_CONTINUATION && l[i].nmembers == 3;
+        missed += !got;
+        attractor_index_free(a);
+        tree_free(tr);
+    }
+    CHECK_INT(missed, 0);
+}
