@@ -1155,6 +1155,10 @@ attractor_index *attractor_index_new(tree *t, double threshold, int min_contexts
     hm_reserve(&a->clmap, live);
     hm_reserve(&a->bkmap, live * MH_BANDS);
     hm_reserve(&a->grmap, live * 8);
+    xgrow(&a->cl, &a->clcap, live + 1, sizeof *a->cl);      /* sized once, not regrown */
+    xgrow(&a->queue, &a->qcap, live + 1, sizeof *a->queue);
+    if (cap > 0)
+        ns_ensure(a, cap - 1);
     for (int32_t id = 0; id < cap; id++)
         if (tree_get(t, id))
             enqueue(a, id);
