@@ -426,6 +426,19 @@ static int nkeys(const cls *k) { return MH_BANDS + k->nx; }
 static uint64_t key_at(const cls *k, int b) { return b < MH_BANDS ? k->band[b] : k->xkey[b - MH_BANDS]; }
 static uint32_t *anchor_at(cls *k, int b) { return b < MH_BANDS ? &k->anchor[b] : &k->xanchor[b - MH_BANDS]; }
 
+/* k's anchor in the bucket of `key`, found from key index b of another class in it: a band
+ * key sits at the same index in every class, a word-edit key may sit at another one (one
+ * text's whole sequence is another's sequence less a word). */
+static uint32_t *anchor_in(cls *k, int b, uint64_t key)
+{
+    if (b < MH_BANDS)
+        return &k->anchor[b];
+    int j = 0;
+    while (k->xkey[j] != key)
+        j++;
+    return &k->xanchor[j];
+}
+
 /* Similar enough to link, for two classes sharing the bucket of key b.  In a MinHash band
  * their signatures must agree first (cheap); an edit key skips that: its pairs are near by
  * construction and short. */
@@ -518,9 +531,9 @@ static uint32_t first_similar_leader(attractor_index *a, bucket *bk, uint32_t c,
     return NONE32;
 }
 
-static void set_anchor(attractor_index *a, uint32_t c, int b, uint32_t to)
+static void set_anchor(attractor_index *a, uint32_t c, int b, uint64_t key, uint32_t to)
 {
-    uint32_t *an = anchor_at(&a->cl[c], b);
+    uint32_t *an = anchor_in(&a->cl[c], b, key);
     if (*an == to)
         return;
     if (*an != NONE32)
@@ -571,8 +584,9 @@ static size_t leader_pos(attractor_index *a, const uint32_t *m, size_t n, uint32
 static void bucket_add(attractor_index *a, uint32_t c, int b)
 {
     *anchor_at(&a->cl[c], b) = NONE32;
+    uint64_t key = key_at(&a->cl[c], b);
     int isnew;
-    uint32_t *v = hm_put(&a->bkmap, key_at(&a->cl[c], b), &isnew);
+    uint32_t *v = hm_put(&a->bkmap, key, &isnew);
     if (isnew) {
         *v = BUCKET_SOLO | c;                      /* alone: a leader without pairs */
         return;
@@ -595,7 +609,7 @@ static void bucket_add(attractor_index *a, uint32_t c, int b)
     uint32_t last = m[MH_LEADERS - 1];
     if (a->cl[c].h > a->cl[last].h) {              /* a follower */
         m[bk->n++] = c;
-        set_anchor(a, c, b, first_similar_leader(a, bk, c, b));
+        set_anchor(a, c, b, key, first_similar_leader(a, bk, c, b));
         return;
     }
     /* c becomes a leader; the last leader becomes a follower */
@@ -606,11 +620,11 @@ static void bucket_add(attractor_index *a, uint32_t c, int b)
     m[bk->n++] = last;
     pairs_make(a, bk, c, b);
     for (size_t i = MH_LEADERS; i < bk->n; i++) {
-        uint32_t y = m[i], old = *anchor_at(&a->cl[y], b);
+        uint32_t y = m[i], old = *anchor_in(&a->cl[y], b, key);
         if (y == last || old == last)
-            set_anchor(a, y, b, first_similar_leader(a, bk, y, b));
+            set_anchor(a, y, b, key, first_similar_leader(a, bk, y, b));
         else if ((old == NONE32 || a->cl[old].h > a->cl[c].h) && similar(a, y, c, b))
-            set_anchor(a, y, b, c);
+            set_anchor(a, y, b, key, c);
     }
 }
 
@@ -630,7 +644,7 @@ static void bucket_remove(attractor_index *a, uint32_t c, int b)
         while (m[i] != c)
             i++;
         m[i] = m[--bk->n];
-        set_anchor(a, c, b, NONE32);
+        set_anchor(a, c, b, key, NONE32);
     } else {
         pairs_drop(a, bk, c);
         size_t nl = nleaders(bk), pos = leader_pos(a, m, nl, c);
@@ -644,14 +658,14 @@ static void bucket_remove(attractor_index *a, uint32_t c, int b)
             m[best] = m[bk->n - 1];
             m[MH_LEADERS - 1] = p;
             bk->n--;
-            set_anchor(a, p, b, NONE32);
+            set_anchor(a, p, b, key, NONE32);
             pairs_make(a, bk, p, b);
             for (size_t i = MH_LEADERS; i < bk->n; i++) {
-                uint32_t y = m[i], old = *anchor_at(&a->cl[y], b);
+                uint32_t y = m[i], old = *anchor_in(&a->cl[y], b, key);
                 if (old == c)
-                    set_anchor(a, y, b, first_similar_leader(a, bk, y, b));
+                    set_anchor(a, y, b, key, first_similar_leader(a, bk, y, b));
                 else if (old == NONE32 && similar(a, y, p, b))
-                    set_anchor(a, y, b, p);
+                    set_anchor(a, y, b, key, p);
             }
         } else
             bk->n--;
