@@ -1,0 +1,308 @@
+/* core/attractor_impl.h — what the files of the attractor module share (not a public
+ * header): the index's state, the hash map it is built on, and the calls between
+ * attractor.c (events, nodes, 4-grams), attractor_lsh.c (classes, buckets, components)
+ * and attractor_list.c (the listing, and answers from it). */
+#ifndef CORE_ATTRACTOR_IMPL_H
+#define CORE_ATTRACTOR_IMPL_H
+#include "core/attractor.h"
+#include "core/mem.h"
+#include "core/merge.h"
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NONE32 UINT32_MAX
+#define MH_BANDS 8
+#define MH_ROWS 4
+#define MH_MIN_MATCH 13   /* of MH_K signature values: estimated Jaccard ≥ 0.4 */
+#define MH_K ATTRACTOR_MINHASH   /* == MH_BANDS * MH_ROWS == 1 << MH_LOG_K */
+#define MH_LOG_K 5
+#define MH_LEADERS ATTRACTOR_LEADERS
+
+static inline uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    x ^= x >> 33;
+    return x ? x : 1;
+}
+
+static inline uint64_t gram_hash(const uint64_t *w, size_t n)
+{
+    uint64_t h = 0x51ed270b27cd6c5bull + n;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ w[i]) * 0x100000001b3ull + (h >> 29);
+    return mix64(h);
+}
+
+/* Most 4-grams occur in one node only.  Such a lone gram is just a map entry
+ * (GRAM_LONE | node) and the node's occurrence slot says OCC_LONE; a second node makes it a
+ * gram record (the first node's slot keeps OCC_LONE: its unindex finds the record).  With
+ * min_contexts 1 every gram counts, so then every gram gets a record at once. */
+#define GRAM_LONE 0x80000000u
+#define OCC_LONE  0xfffffffeu
+
+/* ---- a u64 → u32 map: linear probing, backward-shift deletion; key 0 is "empty" ----
+ * A slot keeps its key and value together (12 bytes), so a lookup costs one cache miss. */
+
+typedef struct {
+    uint32_t lo, hi, v;
+} hslot;
+
+typedef struct {
+    hslot  *s;
+    size_t  cap, n;       /* cap is a power of two */
+} hmap;
+
+static inline uint64_t hs_key(const hslot *e) { return (uint64_t)e->hi << 32 | e->lo; }
+static inline void hs_set(hslot *e, uint64_t key) { e->lo = (uint32_t)key; e->hi = (uint32_t)(key >> 32); }
+static inline int hs_used(const hslot *e) { return (e->lo | e->hi) != 0; }
+
+static inline void hm_free(hmap *m)
+{
+    free(m->s);
+    memset(m, 0, sizeof *m);
+}
+
+/* Empties the map, keeping its table. */
+static inline void hm_clear(hmap *m)
+{
+    if (m->cap)
+        memset(m->s, 0, m->cap * sizeof *m->s);
+    m->n = 0;
+}
+
+static inline uint32_t *hm_get(const hmap *m, uint64_t key)
+{
+    if (!m->cap)
+        return NULL;
+    size_t mask = m->cap - 1;
+    for (size_t i = key & mask; hs_used(&m->s[i]); i = (i + 1) & mask)
+        if (hs_key(&m->s[i]) == key)
+            return &m->s[i].v;
+    return NULL;
+}
+
+static inline void hm_grow(hmap *m)
+{
+    hmap o = *m;
+    m->cap = o.cap ? o.cap * 2 : 64;
+    m->s = xcalloc(m->cap, sizeof *m->s);
+    size_t mask = m->cap - 1;
+    for (size_t i = 0; i < o.cap; i++)
+        if (hs_used(&o.s[i])) {
+            size_t j = hs_key(&o.s[i]) & mask;
+            while (hs_used(&m->s[j]))
+                j = (j + 1) & mask;
+            m->s[j] = o.s[i];
+        }
+    free(o.s);
+}
+
+/* Starts loading key's home slot into the cache: a caller with several keys in hand
+ * prefetches them all first, so their cache misses overlap. */
+static inline void hm_prefetch(const hmap *m, uint64_t key)
+{
+#if defined(__GNUC__)
+    if (m->cap)
+        __builtin_prefetch(&m->s[key & (m->cap - 1)]);
+#else
+    (void)m;
+    (void)key;
+#endif
+}
+
+/* Sizes an empty map for about n keys. */
+static inline void hm_reserve(hmap *m, size_t n)
+{
+    size_t cap = 64;
+    while (cap * 3 < n * 4)
+        cap *= 2;
+    if (cap <= m->cap)
+        return;
+    while (m->cap < cap)
+        hm_grow(m);
+}
+
+static inline uint32_t *hm_put(hmap *m, uint64_t key, int *isnew)
+{
+    if ((m->n + 1) * 4 > m->cap * 3)
+        hm_grow(m);
+    size_t mask = m->cap - 1, i = key & mask;
+    for (; hs_used(&m->s[i]); i = (i + 1) & mask)
+        if (hs_key(&m->s[i]) == key) {
+            *isnew = 0;
+            return &m->s[i].v;
+        }
+    hs_set(&m->s[i], key);
+    m->s[i].v = 0;
+    m->n++;
+    *isnew = 1;
+    return &m->s[i].v;
+}
+
+static inline void hm_del(hmap *m, uint64_t key)
+{
+    if (!m->cap)
+        return;
+    size_t mask = m->cap - 1, i = key & mask;
+    while (hs_used(&m->s[i]) && hs_key(&m->s[i]) != key)
+        i = (i + 1) & mask;
+    if (!hs_used(&m->s[i]))
+        return;
+    m->s[i] = (hslot){0};
+    m->n--;
+    for (size_t j = (i + 1) & mask; hs_used(&m->s[j]); j = (j + 1) & mask) {
+        size_t home = hs_key(&m->s[j]) & mask;
+        /* move j back into the hole at i unless its home lies cyclically in (i, j] */
+        int stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (!stays) {
+            m->s[i] = m->s[j];
+            m->s[j] = (hslot){0};
+            i = j;
+        }
+    }
+}
+
+/* ---- state ---- */
+
+typedef struct {
+    uint64_t    h;              /* normalized-text hash; also the class's rank in buckets */
+    int32_t    *mem;            /* members when cap > 0, else the one in `one` */
+    int32_t     one;
+    uint32_t    n, cap;
+    uint64_t    band[MH_BANDS]; /* its band keys (set when it enters the buckets) */
+    uint32_t    anchor[MH_BANDS]; /* where it is a follower: the leader it links to, or NONE32 */
+    uint64_t   *xkey;           /* a short text's word-edit keys (see edit_keys), then */
+    uint32_t   *xanchor;        /* their anchors; one allocation */
+    uint8_t     nx;
+    uint16_t    sig[MH_K];      /* the MinHash values, top 16 bits (b-bit MinHash) */
+    merge_text *mt;             /* built on first comparison */
+    uint32_t    uf, next;       /* union-find parent; ring of the component */
+    uint32_t    nnodes, ncls;   /* at a root: nodes and classes in the component */
+    uint8_t     live, in_lsh, in_cand, in_rebuild;
+    uint32_t    listed;         /* listing stamp when a continuation attractor */
+    uint32_t    pstamp;         /* listing stamp: already gathered for phrases */
+} cls;
+
+/* An LSH bucket of two or more classes: the classes sharing one band key.  The first
+ * min(n, MH_LEADERS) entries are its leaders, by ascending class hash; the rest (followers)
+ * are unordered.  Most band keys belong to one class only: the map then holds the class
+ * itself (BUCKET_SOLO | class) and no bucket record exists. */
+#define BUCKET_SOLO 0x80000000u
+
+typedef struct {
+    uint32_t *b;
+    uint32_t  n, cap;
+    uint32_t  x;              /* its similar leader pairs: index in bx, or NONE32 */
+} bucket;
+
+typedef struct {
+    uint32_t (*p)[2];         /* pairs of similar leaders */
+    uint32_t  n, cap;
+    uint32_t  stamp;          /* relink pass that already joined them */
+} bucket_pairs;
+
+/* Most classes hold one node: it lives inline, without an allocation. */
+static inline int32_t *cmem(cls *k) { return k->cap ? k->mem : &k->one; }
+static inline uint32_t *bmem(bucket *b) { return b->b; }
+
+typedef struct {
+    uint64_t key;
+    uint32_t head;       /* first occurrence record */
+    uint32_t nocc;       /* nodes holding the gram */
+    uint32_t support;    /* distinct parents of those nodes */
+    uint8_t  live, in_q;
+} gram;
+
+typedef struct {
+    uint32_t g;
+    int32_t  node;
+    uint32_t prev, next;
+} occ;
+
+typedef struct {
+    uint32_t  c;            /* class, NONE32 when not indexed */
+    uint32_t  cpos;
+    int32_t   parent;       /* the parent it was indexed under */
+    uint32_t *occ;          /* occurrence records */
+    uint32_t  nocc;
+    uint64_t *w;            /* word hashes of the indexed text */
+    uint32_t  nw;
+    uint8_t   queued;
+} nstate;
+
+typedef struct { uint64_t h; uint32_t n; } phr;   /* a phrase attractor's gram */
+
+struct attractor_index {
+    tree    *t;
+    double   thr;
+    size_t   m;
+    nstate  *ns;
+    size_t   ncap;
+    int32_t *queue;
+    size_t   nq, qcap;
+    size_t   qh;              /* queue[qh .. nq) wait to be indexed */
+    size_t   nout;            /* queue[0 .. nout) are already unindexed */
+    uint64_t version, listed_version;
+
+    cls     *cl;
+    size_t   ncl, clcap;
+    uint32_t *clfree;
+    size_t   nclfree, clfreecap;
+    hmap     clmap;           /* text hash → class */
+    bucket  *bk;
+    size_t   nbk, bkcap;
+    hmap     bkmap;           /* band key → bucket */
+    uint32_t *bkfree;
+    size_t   nbkfree, bkfreecap;
+    bucket_pairs *bx;
+    size_t   nbx, bxcap;
+    uint32_t *bxfree;
+    size_t   nbxfree, bxfreecap;
+    uint32_t relink_stamp;
+    uint32_t *cand;           /* classes that may be attractor roots */
+    size_t   ncand, candcap;
+    uint32_t *rebuild, *fresh;
+    size_t   nrebuild, rebuildcap, nfresh, freshcap;
+
+    gram    *gr;
+    size_t   ngr, grcap;
+    uint32_t *grfree;
+    size_t   ngrfree, grfreecap;
+    hmap     grmap;           /* 4-gram hash → gram */
+    hmap     pairs;           /* mix(gram, parent) → nodes (only for grams in ≥ 2 nodes) */
+    occ     *oc;
+    size_t   noc, occap;
+    uint32_t *ocfree;
+    size_t   nocfree, ocfreecap;
+    uint32_t *q4;             /* grams that may have support ≥ m */
+    size_t   nq4, q4cap;
+
+    attractor *list;
+    phr       *lphr;
+    size_t     nlist;
+    hmap       bynode;
+    hmap       tmap, tpairs;  /* listing scratch */        /* node → first chain entry + 1 */
+    uint32_t  *chain_attr, *chain_next;
+    size_t     nchain, chaincap, chaincap2;
+    uint32_t  *stamp;         /* per node id, for distinct-parent counting */
+    size_t     stampcap;
+    uint32_t   epoch;
+    uint64_t   mh_seed;
+    uint64_t  *gscratch;      /* a node's 4-gram hashes while indexing */
+    size_t     gscratchcap;
+};
+
+/* attractor_lsh.c */
+uint32_t attractor_uf_find(attractor_index *a, uint32_t c);
+void     attractor_cand_check(attractor_index *a, uint32_t r);
+uint32_t attractor_cls_new(attractor_index *a, uint64_t h);
+void     attractor_cls_remove(attractor_index *a, uint32_t c);
+void     attractor_lsh_insert(attractor_index *a, uint32_t c);
+void     attractor_relink(attractor_index *a, uint32_t c);
+/* attractor_list.c */
+void     attractor_list_clear(attractor_index *a);
+#endif

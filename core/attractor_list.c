@@ -1,0 +1,503 @@
+/* core/attractor_list.c — the attractor module's listing: continuation and phrase
+ * attractors scored and ordered from the maintained index, the answers per node
+ * (attractor_of, attractor_spans), and the list as bytes.  See attractor.h. */
+#include "core/attractor_impl.h"
+#include <math.h>
+
+void attractor_list_clear(attractor_index *a)
+{
+    for (size_t i = 0; i < a->nlist; i++) {
+        free(a->list[i].members);
+        free(a->list[i].text);
+    }
+    free(a->list);
+    free(a->lphr);
+    a->list = NULL;
+    a->lphr = NULL;
+    a->nlist = 0;
+    hm_free(&a->bynode);
+    a->nchain = 0;
+}
+
+/* ---- listing ---- */
+
+static double seq_prob(const tree_node *n)
+{
+    double s = 0;
+    for (uint32_t i = 0; i < n->ntokens; i++)
+        if (!isnan(n->tokens[i].tok.logprob))
+            s += n->tokens[i].tok.logprob;
+    return exp(s);
+}
+
+static void fill_stats(attractor_index *a, attractor *at)
+{
+    double p = 0;
+    for (size_t i = 0; i < at->nmembers; i++)
+        p += seq_prob(tree_get(a->t, at->members[i]));
+    at->prob = at->nmembers ? p / (double)at->nmembers : 0;
+    at->score = (double)at->support * (1.0 + at->prob);
+    at->example = at->members[0];
+}
+
+static size_t distinct_parents(attractor_index *a, const int32_t *mem, size_t n)
+{
+    a->epoch++;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        int32_t p = a->ns[mem[i]].parent;
+        if (a->stamp[p] != a->epoch) {
+            a->stamp[p] = a->epoch;
+            k++;
+        }
+    }
+    return k;
+}
+
+static int cmp_i32(const void *x, const void *y)
+{
+    int32_t a = *(const int32_t *)x, b = *(const int32_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+typedef struct { attractor at; phr p; } item;
+
+static int cmp_item(const void *x, const void *y)
+{
+    const attractor *a = &((const item *)x)->at, *b = &((const item *)y)->at;
+    if (a->score != b->score)
+        return a->score > b->score ? -1 : 1;
+    if (a->support != b->support)
+        return a->support > b->support ? -1 : 1;
+    if (a->kind != b->kind)
+        return a->kind < b->kind ? -1 : 1;
+    if (a->example != b->example)
+        return a->example < b->example ? -1 : 1;
+    return strcmp(a->text, b->text);
+}
+
+static void push_item(item **v, size_t *n, size_t *cap, item it)
+{
+    xgrow(v, cap, *n + 1, sizeof **v);
+    (*v)[(*n)++] = it;
+}
+
+static void list_continuations(attractor_index *a, item **v, size_t *nv, size_t *cap)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < a->ncand; i++) {
+        uint32_t r = a->cand[i];
+        cls *c = &a->cl[r];
+        if (c->live && c->uf == r && c->nnodes >= a->m)
+            a->cand[k++] = r;
+        else
+            c->in_cand = 0;
+    }
+    a->ncand = k;
+    for (size_t i = 0; i < a->ncand; i++) {
+        uint32_t r = a->cand[i];
+        int32_t *mem = xmalloc(a->cl[r].nnodes * sizeof *mem);
+        size_t n = 0;
+        uint32_t x = r;
+        do {
+            for (uint32_t j = 0; j < a->cl[x].n; j++)
+                mem[n++] = cmem(&a->cl[x])[j];
+            x = a->cl[x].next;
+        } while (x != r);
+        size_t sup = distinct_parents(a, mem, n);
+        if (sup < a->m) {
+            free(mem);
+            continue;
+        }
+        qsort(mem, n, sizeof *mem, cmp_i32);
+        item it = { .at = { .kind = ATTRACTOR_CONTINUATION, .members = mem, .nmembers = n,
+                            .support = sup } };
+        fill_stats(a, &it.at);
+        it.at.text = xstrdup(tree_get(a->t, it.at.example)->text);
+        a->cl[r].listed = (uint32_t)a->version;
+        push_item(v, nv, cap, it);
+    }
+}
+
+typedef struct {
+    uint64_t h;
+    uint32_t n, support, expos, nmem, memcap;
+    uint32_t cluster;      /* the one cluster root holding it, or NONE32 when several */
+    uint32_t last;         /* last class that added its members */
+    int32_t  example;
+    int32_t *mem;
+    uint8_t  notclosed, dropped;
+} tgram;
+
+typedef struct {
+    uint32_t c;            /* class */
+    uint8_t *q;            /* q[i]: the 4-gram at word i qualifies */
+} pclass;
+
+static char *phrase_text(attractor_index *a, int32_t node, uint32_t pos, uint32_t n)
+{
+    tree_node *nd = tree_get(a->t, node);
+    buf nb = {0}, out = {0};
+    merge_words(nd->text, nd->text_len, NULL, &nb);
+    uint32_t w = 0;
+    for (size_t i = 0; i < nb.len && w < pos + n; i++) {
+        if (nb.data[i] == ' ') {
+            if (++w > pos && w < pos + n)
+                buf_addc(&out, ' ');
+            continue;
+        }
+        if (w >= pos)
+            buf_addc(&out, nb.data[i]);
+    }
+    buf_free(&nb);
+    if (!out.data)
+        buf_add(&out, "", 0);
+    return buf_steal(&out);
+}
+
+/* Calls fn for every phrase window (start, length) of class pc whose 4-grams all qualify. */
+#define FOR_WINDOWS(a, pc, w, nw, i, len) \
+    for (size_t i = 0; i + ATTRACTOR_MIN_PHRASE <= (nw); i++) \
+        for (uint32_t len = ATTRACTOR_MIN_PHRASE; len <= ATTRACTOR_MAX_PHRASE && i + len <= (nw) && \
+             (pc)->q[i + len - ATTRACTOR_MIN_PHRASE]; len++)
+
+/* Phrases are found per class (equal texts have equal words): the classes holding a
+ * qualifying 4-gram are scanned once for the windows of 4..8 words whose 4-grams all
+ * qualify.  A phrase held only by the members of one listed continuation attractor adds
+ * nothing and is dropped first; closedness is judged among the phrases kept. */
+static void list_phrases(attractor_index *a, item **v, size_t *nv, size_t *cap)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < a->nq4; i++) {
+        gram *g = &a->gr[a->q4[i]];
+        if (g->live && g->support >= a->m)
+            a->q4[k++] = a->q4[i];
+        else
+            g->in_q = 0;
+    }
+    a->nq4 = k;
+    if (!k)
+        return;
+    uint32_t lst = (uint32_t)a->version;
+    pclass *pcs = NULL;
+    size_t npc = 0, pccap = 0;
+    for (size_t i = 0; i < a->nq4; i++)
+        for (uint32_t o = a->gr[a->q4[i]].head; o != NONE32; o = a->oc[o].next) {
+            uint32_t c = a->ns[a->oc[o].node].c;
+            if (a->cl[c].pstamp != lst) {
+                a->cl[c].pstamp = lst;
+                xgrow(&pcs, &pccap, npc + 1, sizeof *pcs);
+                pcs[npc++] = (pclass){ c, NULL };
+            }
+        }
+    for (size_t x = 0; x < npc; x++) {
+        const nstate *s = &a->ns[cmem(&a->cl[pcs[x].c])[0]];
+        pcs[x].q = xcalloc(s->nw ? s->nw : 1, 1);
+        for (size_t i = 0; i + ATTRACTOR_MIN_PHRASE <= s->nw; i++) {
+            uint32_t *gi = hm_get(&a->grmap, gram_hash(s->w + i, ATTRACTOR_MIN_PHRASE));
+            pcs[x].q[i] = gi && !(*gi & GRAM_LONE) && a->gr[*gi].support >= a->m;
+        }
+    }
+    tgram *tg = NULL;
+    size_t ntg = 0, tgcap = 0;
+    hmap tmap = a->tmap, tpairs = a->tpairs;   /* kept between listings: no regrowth */
+    hm_clear(&tmap);
+    hm_clear(&tpairs);
+    /* pass 1: every window's gram, the cluster(s) holding it, its smallest holder */
+    for (size_t x = 0; x < npc; x++) {
+        pclass *pc = &pcs[x];
+        cls *c = &a->cl[pc->c];
+        const nstate *s = &a->ns[cmem(c)[0]];
+        uint32_t root = attractor_uf_find(a, pc->c);
+        int32_t minm = cmem(c)[0];
+        for (uint32_t j = 1; j < c->n; j++)
+            if (cmem(c)[j] < minm)
+                minm = cmem(c)[j];
+        FOR_WINDOWS(a, pc, s->w, s->nw, i, len) {
+            uint64_t h = gram_hash(s->w + i, len);
+            int isnew;
+            uint32_t *ti = hm_put(&tmap, h, &isnew);
+            if (isnew) {
+                xgrow(&tg, &tgcap, ntg + 1, sizeof *tg);
+                tg[ntg] = (tgram){ .h = h, .n = len, .expos = (uint32_t)i, .cluster = root,
+                                   .last = NONE32, .example = minm };
+                *ti = (uint32_t)ntg++;
+                continue;
+            }
+            tgram *t = &tg[*ti];
+            if (t->cluster != root)
+                t->cluster = NONE32;
+            if (minm < t->example) {
+                t->example = minm;
+                t->expos = (uint32_t)i;
+            }
+        }
+    }
+    for (size_t i = 0; i < ntg; i++)
+        tg[i].dropped = tg[i].cluster != NONE32 && a->cl[tg[i].cluster].listed == lst;
+    /* pass 2: members and distinct parents of the phrases kept */
+    for (size_t x = 0; x < npc; x++) {
+        pclass *pc = &pcs[x];
+        cls *c = &a->cl[pc->c];
+        const nstate *s = &a->ns[cmem(c)[0]];
+        FOR_WINDOWS(a, pc, s->w, s->nw, i, len) {
+            uint32_t ti = *hm_get(&tmap, gram_hash(s->w + i, len));
+            tgram *t = &tg[ti];
+            if (t->dropped || t->last == pc->c)
+                continue;
+            t->last = pc->c;
+            size_t mc = t->memcap;
+            xgrow(&t->mem, &mc, (size_t)t->nmem + c->n, sizeof *t->mem);
+            t->memcap = (uint32_t)mc;
+            for (uint32_t j = 0; j < c->n; j++) {
+                int32_t node = cmem(c)[j];
+                t->mem[t->nmem++] = node;
+                int isnew;
+                hm_put(&tpairs, mix64(t->h ^ ((uint64_t)(uint32_t)a->ns[node].parent * 0x9e3779b97f4a7c15ull)), &isnew);
+                if (isnew)
+                    t->support++;
+            }
+        }
+    }
+    /* closed phrases only: drop one when a kept, one-word-longer phrase has its support */
+    for (size_t x = 0; x < npc; x++) {
+        pclass *pc = &pcs[x];
+        const nstate *s = &a->ns[cmem(&a->cl[pc->c])[0]];
+        FOR_WINDOWS(a, pc, s->w, s->nw, i, len) {
+            if (len == ATTRACTOR_MAX_PHRASE)
+                break;
+            tgram *t = &tg[*hm_get(&tmap, gram_hash(s->w + i, len))];
+            if (t->dropped || t->support < a->m || t->notclosed)
+                continue;
+            uint32_t *e;
+            if (i + len + 1 <= s->nw && pc->q[i + len + 1 - ATTRACTOR_MIN_PHRASE] &&
+                (e = hm_get(&tmap, gram_hash(s->w + i, len + 1))) && !tg[*e].dropped &&
+                tg[*e].support == t->support)
+                t->notclosed = 1;
+            if (i >= 1 && pc->q[i - 1] &&
+                (e = hm_get(&tmap, gram_hash(s->w + i - 1, len + 1))) && !tg[*e].dropped &&
+                tg[*e].support == t->support)
+                t->notclosed = 1;
+        }
+    }
+    for (size_t i = 0; i < ntg; i++) {
+        tgram *t = &tg[i];
+        if (t->dropped || t->support < a->m || t->notclosed) {
+            free(t->mem);
+            continue;
+        }
+        qsort(t->mem, t->nmem, sizeof *t->mem, cmp_i32);
+        item it = { .at = { .kind = ATTRACTOR_PHRASE, .members = t->mem, .nmembers = t->nmem,
+                            .support = t->support },
+                    .p = { t->h, t->n } };
+        fill_stats(a, &it.at);
+        it.at.text = phrase_text(a, t->example, t->expos, t->n);
+        push_item(v, nv, cap, it);
+    }
+    for (size_t x = 0; x < npc; x++)
+        free(pcs[x].q);
+    free(pcs);
+    free(tg);
+    a->tmap = tmap;
+    a->tpairs = tpairs;
+}
+
+/* Per node, the list entries it belongs to (best first), for attractor_of and spans. */
+static void index_members(attractor_index *a)
+{
+    for (size_t i = a->nlist; i-- > 0; )
+        for (size_t j = 0; j < a->list[i].nmembers; j++) {
+            int isnew;
+            uint32_t *head = hm_put(&a->bynode, (uint64_t)a->list[i].members[j] + 1, &isnew);
+            if (isnew)
+                *head = 0;
+            xgrow(&a->chain_attr, &a->chaincap, a->nchain + 1, sizeof *a->chain_attr);
+            xgrow(&a->chain_next, &a->chaincap2, a->nchain + 1, sizeof *a->chain_next);
+            a->chain_attr[a->nchain] = (uint32_t)i;
+            a->chain_next[a->nchain] = *head;
+            *head = (uint32_t)++a->nchain;
+        }
+}
+
+static void build_list(attractor_index *a)
+{
+    attractor_version(a);                       /* applies what is queued */
+    if (a->listed_version == a->version)
+        return;
+    attractor_list_clear(a);
+    size_t cap = (size_t)tree_capacity(a->t) + 1;
+    if (cap > a->stampcap) {
+        size_t old = a->stampcap;
+        xgrow(&a->stamp, &a->stampcap, cap, sizeof *a->stamp);
+        memset(a->stamp + old, 0, (a->stampcap - old) * sizeof *a->stamp);
+    }
+    item *v = NULL;
+    size_t nv = 0, vcap = 0;
+    list_continuations(a, &v, &nv, &vcap);
+    list_phrases(a, &v, &nv, &vcap);
+    if (nv)   /* qsort(NULL, 0) is undefined */
+        qsort(v, nv, sizeof *v, cmp_item);
+    a->list = xmalloc((nv ? nv : 1) * sizeof *a->list);
+    a->lphr = xmalloc((nv ? nv : 1) * sizeof *a->lphr);
+    for (size_t i = 0; i < nv; i++) {
+        a->list[i] = v[i].at;
+        a->lphr[i] = v[i].p;
+    }
+    a->nlist = nv;
+    free(v);
+    index_members(a);
+    a->listed_version = a->version;
+}
+
+size_t attractor_list(attractor_index *a, const attractor **out)
+{
+    build_list(a);
+    *out = a->list;
+    return a->nlist;
+}
+
+size_t attractor_last(attractor_index *a, const attractor **out)
+{
+    *out = a->list;
+    return a->nlist;
+}
+
+int attractor_of(attractor_index *a, int32_t id)
+{
+    uint32_t *head = hm_get(&a->bynode, (uint64_t)id + 1);
+    int best = -1;
+    for (uint32_t e = head ? *head : 0; e; e = a->chain_next[e - 1]) {
+        int i = (int)a->chain_attr[e - 1];
+        if (a->list[i].kind == ATTRACTOR_CONTINUATION)
+            return i;
+        if (best < 0)
+            best = i;
+    }
+    return best;
+}
+
+static int cmp_span(const void *x, const void *y)
+{
+    const attractor_span *a = x, *b = y;
+    if (a->start != b->start)
+        return a->start < b->start ? -1 : 1;
+    return a->attractor - b->attractor;
+}
+
+size_t attractor_spans(attractor_index *a, int32_t id, attractor_span **out)
+{
+    *out = NULL;
+    uint32_t *head = hm_get(&a->bynode, (uint64_t)id + 1);
+    tree_node *nd = tree_get(a->t, id);
+    if (!head || !nd)
+        return 0;
+    merge_word *mw;
+    size_t nw = merge_words(nd->text, nd->text_len, &mw, NULL);
+    uint64_t *w = xmalloc((nw ? nw : 1) * sizeof *w);
+    for (size_t i = 0; i < nw; i++)
+        w[i] = mw[i].hash;
+    attractor_span *s = NULL;
+    size_t ns = 0, cap = 0;
+    for (uint32_t e = *head; e; e = a->chain_next[e - 1]) {
+        int ai = (int)a->chain_attr[e - 1];
+        if (a->list[ai].kind != ATTRACTOR_PHRASE)
+            continue;
+        uint32_t n = a->lphr[ai].n;
+        for (size_t i = 0; i + n <= nw; i++)
+            if (gram_hash(w + i, n) == a->lphr[ai].h) {
+                xgrow(&s, &cap, ns + 1, sizeof *s);
+                s[ns++] = (attractor_span){ mw[i].start, mw[i + n - 1].end, ai };
+            }
+    }
+    free(w);
+    free(mw);
+    if (ns)
+        qsort(s, ns, sizeof *s, cmp_span);
+    *out = s;
+    return ns;
+}
+
+/* ---- the list as bytes (made in a child process, installed in the parent) ---- */
+
+typedef struct {
+    uint32_t kind, phr_n, textlen;
+    int32_t  example;
+    uint64_t support, nmembers, phr_h;
+    double   prob, score;
+} rec;
+
+#define DUMP_MAGIC "termloom-attractors-1"
+
+char *attractor_list_dump(attractor_index *a, size_t *len)
+{
+    buf b = {0};
+    uint64_t n = a->nlist;
+    buf_add(&b, DUMP_MAGIC, sizeof DUMP_MAGIC);
+    buf_add(&b, &n, sizeof n);
+    for (size_t i = 0; i < a->nlist; i++) {
+        const attractor *at = &a->list[i];
+        size_t tl = at->text ? strlen(at->text) : 0;
+        rec r = { (uint32_t)at->kind, a->lphr[i].n, (uint32_t)tl, at->example, at->support,
+                  at->nmembers, a->lphr[i].h, at->prob, at->score };
+        buf_add(&b, &r, sizeof r);
+        buf_add(&b, at->text ? at->text : "", tl);
+        buf_add(&b, at->members, at->nmembers * sizeof *at->members);
+    }
+    *len = b.len;
+    if (!b.data)
+        buf_add(&b, "", 0);
+    return buf_steal(&b);
+}
+
+int attractor_list_load(attractor_index *a, const char *data, size_t len, uint64_t version)
+{
+    uint64_t n;
+    size_t at = sizeof DUMP_MAGIC + sizeof n;
+    if (len < at || memcmp(data, DUMP_MAGIC, sizeof DUMP_MAGIC))
+        return -1;
+    memcpy(&n, data + sizeof DUMP_MAGIC, sizeof n);
+    if (n > (len - at) / sizeof(rec))
+        return -1;
+    attractor *list = xcalloc(n ? n : 1, sizeof *list);
+    phr *lphr = xcalloc(n ? n : 1, sizeof *lphr);
+    size_t k = 0;
+    for (; k < n; k++) {
+        rec r;
+        if (len - at < sizeof r)
+            break;
+        memcpy(&r, data + at, sizeof r);
+        at += sizeof r;
+        if (r.kind > ATTRACTOR_PHRASE || r.textlen > len - at ||
+            r.nmembers > (len - at - r.textlen) / sizeof(int32_t))
+            break;
+        attractor *x = &list[k];
+        x->kind = (attractor_kind)r.kind;
+        x->text = xstrndup(data + at, r.textlen);
+        at += r.textlen;
+        x->nmembers = (size_t)r.nmembers;
+        x->members = xmalloc((x->nmembers ? x->nmembers : 1) * sizeof *x->members);
+        memcpy(x->members, data + at, x->nmembers * sizeof *x->members);
+        at += x->nmembers * sizeof *x->members;
+        x->support = (size_t)r.support;
+        x->prob = r.prob;
+        x->score = r.score;
+        x->example = r.example;
+        lphr[k] = (phr){ r.phr_h, r.phr_n };
+    }
+    if (k < n || at != len) {
+        for (size_t i = 0; i < k; i++) {
+            free(list[i].members);
+            free(list[i].text);
+        }
+        free(list);
+        free(lphr);
+        return -1;
+    }
+    attractor_list_clear(a);
+    a->list = list;
+    a->lphr = lphr;
+    a->nlist = (size_t)n;
+    index_members(a);
+    a->listed_version = version;
+    return 0;
+}

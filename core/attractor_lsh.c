@@ -1,0 +1,523 @@
+/* core/attractor_lsh.c — the attractor module's continuation clusters: classes of equal
+ * normalized text, their LSH buckets (leaders and followers), the stored edges and the
+ * union-find components over them.  See attractor.h for the contract. */
+#include "core/attractor_impl.h"
+
+/* ---- classes and components ---- */
+
+uint32_t attractor_uf_find(attractor_index *a, uint32_t c)
+{
+    uint32_t r = c;
+    while (a->cl[r].uf != r)
+        r = a->cl[r].uf;
+    while (a->cl[c].uf != r) {
+        uint32_t n = a->cl[c].uf;
+        a->cl[c].uf = r;
+        c = n;
+    }
+    return r;
+}
+
+void attractor_cand_check(attractor_index *a, uint32_t r)
+{
+    cls *c = &a->cl[r];
+    if (c->nnodes >= a->m && !c->in_cand) {
+        c->in_cand = 1;
+        xgrow(&a->cand, &a->candcap, a->ncand + 1, sizeof *a->cand);
+        a->cand[a->ncand++] = r;
+    }
+}
+
+static void takedown(attractor_index *a, uint32_t c);
+
+/* Joins the components of x and y.  While process() runs, a class taken apart stays single
+ * until the final relink: an edge touching it takes the other side's component apart too,
+ * so every class is taken apart and relinked at most once per process() call. */
+static void uf_union(attractor_index *a, uint32_t x, uint32_t y)
+{
+    if (a->cl[x].in_rebuild || a->cl[y].in_rebuild) {
+        takedown(a, x);
+        takedown(a, y);
+        return;
+    }
+    x = attractor_uf_find(a, x);
+    y = attractor_uf_find(a, y);
+    if (x == y)
+        return;
+    if (a->cl[x].ncls < a->cl[y].ncls) {
+        uint32_t s = x;
+        x = y;
+        y = s;
+    }
+    a->cl[y].uf = x;
+    a->cl[x].ncls += a->cl[y].ncls;
+    a->cl[x].nnodes += a->cl[y].nnodes;
+    uint32_t nx = a->cl[x].next;          /* splice the two rings */
+    a->cl[x].next = a->cl[y].next;
+    a->cl[y].next = nx;
+    attractor_cand_check(a, x);
+}
+
+/* An edge of c's component went away: the component is taken apart into single classes,
+ * which are joined again along the remaining edges at the end of process (relink). */
+static void takedown(attractor_index *a, uint32_t c)
+{
+    if (a->cl[c].in_rebuild)
+        return;                              /* already single until the relink */
+    uint32_t x = c;
+    do {
+        uint32_t nx = a->cl[x].next;
+        cls *k = &a->cl[x];
+        k->uf = k->next = x;
+        k->ncls = 1;
+        k->nnodes = k->n;
+        attractor_cand_check(a, x);
+        if (!k->in_rebuild) {
+            k->in_rebuild = 1;
+            xgrow(&a->rebuild, &a->rebuildcap, a->nrebuild + 1, sizeof *a->rebuild);
+            a->rebuild[a->nrebuild++] = x;
+        }
+        x = nx;
+    } while (x != c);
+}
+
+static merge_text *cls_text(attractor_index *a, uint32_t c)
+{
+    cls *k = &a->cl[c];
+    if (!k->mt) {
+        tree_node *n = tree_get(a->t, cmem(k)[0]);
+        k->mt = merge_text_new(n->text, n->text_len);
+    }
+    return k->mt;
+}
+
+/* Keys past the MinHash bands: a text of at most EDIT_MAX_WORDS words also enters the
+ * buckets of its whole word sequence and of the sequence without each one word, so two
+ * short texts one word substitution (or insertion) apart always share a bucket.  MinHash
+ * alone finds them poorly: one changed word of three changes most of their shingles. */
+#define EDIT_MAX_WORDS 6
+
+static int nkeys(const cls *k) { return MH_BANDS + k->nx; }
+static uint64_t key_at(const cls *k, int b) { return b < MH_BANDS ? k->band[b] : k->xkey[b - MH_BANDS]; }
+static uint32_t *anchor_at(cls *k, int b) { return b < MH_BANDS ? &k->anchor[b] : &k->xanchor[b - MH_BANDS]; }
+
+/* k's anchor in the bucket of `key`, found from key index b of another class in it: a band
+ * key sits at the same index in every class, a word-edit key may sit at another one (one
+ * text's whole sequence is another's sequence less a word). */
+static uint32_t *anchor_in(cls *k, int b, uint64_t key)
+{
+    if (b < MH_BANDS)
+        return &k->anchor[b];
+    int j = 0;
+    while (k->xkey[j] != key)
+        j++;
+    return &k->xanchor[j];
+}
+
+/* Similar enough to link, for two classes sharing the bucket of key b.  In a MinHash band
+ * their signatures must agree first (cheap); an edit key skips that: its pairs are near by
+ * construction and short. */
+static int similar(attractor_index *a, uint32_t x, uint32_t y, int b)
+{
+    if (b >= MH_BANDS)
+        return merge_text_similarity(cls_text(a, x), cls_text(a, y), a->thr) >= a->thr;
+    int match = 0;
+    for (int k = 0; k < MH_K; k++)
+        match += a->cl[x].sig[k] == a->cl[y].sig[k];
+    if (match < MH_MIN_MATCH)
+        return 0;
+    return merge_text_similarity(cls_text(a, x), cls_text(a, y), a->thr) >= a->thr;
+}
+
+/* ---- LSH buckets: leaders and followers ----
+ *
+ * The edges of bucket B are (1) every similar pair of its leaders and (2) each follower's
+ * link to its anchor, the first leader (by class hash) it is similar to.  Both are functions
+ * of B's classes alone, so the components do not depend on arrival order, and a class
+ * entering B as a follower costs at most MH_LEADERS comparisons.  A class that becomes a
+ * leader (probability MH_LEADERS / n) is compared with the whole bucket. */
+
+static size_t nleaders(const bucket *bk) { return bk->n < MH_LEADERS ? bk->n : MH_LEADERS; }
+
+static int is_leader(attractor_index *a, bucket *bk, uint32_t c)
+{
+    return bk->n <= MH_LEADERS || a->cl[c].h <= a->cl[bmem(bk)[MH_LEADERS - 1]].h;
+}
+
+static void pair_add(attractor_index *a, bucket *bk, uint32_t x, uint32_t y)
+{
+    if (bk->x == NONE32) {
+        if (a->nbxfree)
+            bk->x = a->bxfree[--a->nbxfree];
+        else {
+            xgrow(&a->bx, &a->bxcap, a->nbx + 1, sizeof *a->bx);
+            bk->x = (uint32_t)a->nbx++;
+            a->bx[bk->x] = (bucket_pairs){0};
+        }
+    }
+    bucket_pairs *e = &a->bx[bk->x];
+    size_t cap = e->cap;
+    xgrow(&e->p, &cap, (size_t)e->n + 1, sizeof *e->p);
+    e->cap = (uint32_t)cap;
+    e->p[e->n][0] = x;
+    e->p[e->n][1] = y;
+    e->n++;
+    uf_union(a, x, y);
+}
+
+/* Drops the leader pairs holding c; their component is taken apart. */
+static void pairs_drop(attractor_index *a, bucket *bk, uint32_t c)
+{
+    if (bk->x == NONE32)
+        return;
+    bucket_pairs *e = &a->bx[bk->x];
+    int dropped = 0;
+    for (uint32_t i = 0; i < e->n; )
+        if (e->p[i][0] == c || e->p[i][1] == c) {
+            e->p[i][0] = e->p[e->n - 1][0];
+            e->p[i][1] = e->p[e->n - 1][1];
+            e->n--;
+            dropped = 1;
+        } else
+            i++;
+    if (dropped)
+        takedown(a, c);
+}
+
+/* Pairs leader c with every similar leader of bk. */
+static void pairs_make(attractor_index *a, bucket *bk, uint32_t c, int b)
+{
+    size_t nl = nleaders(bk);
+    for (size_t i = 0; i < nl; i++) {
+        uint32_t l = bmem(bk)[i];
+        if (l != c && similar(a, c, l, b))
+            pair_add(a, bk, c, l);
+    }
+}
+
+static uint32_t first_similar_leader(attractor_index *a, bucket *bk, uint32_t c, int b)
+{
+    size_t nl = nleaders(bk);
+    for (size_t i = 0; i < nl; i++) {
+        uint32_t l = bmem(bk)[i];
+        if (l != c && similar(a, c, l, b))
+            return l;
+    }
+    return NONE32;
+}
+
+static void set_anchor(attractor_index *a, uint32_t c, int b, uint64_t key, uint32_t to)
+{
+    uint32_t *an = anchor_in(&a->cl[c], b, key);
+    if (*an == to)
+        return;
+    if (*an != NONE32)
+        takedown(a, c);
+    *an = to;
+    if (to != NONE32)
+        uf_union(a, c, to);
+}
+
+/* A bucket record for a band key that had one class, `alone`. */
+static uint32_t bucket_new(attractor_index *a, uint32_t alone)
+{
+    uint32_t bi;
+    if (a->nbkfree)
+        bi = a->bkfree[--a->nbkfree];
+    else {
+        xgrow(&a->bk, &a->bkcap, a->nbk + 1, sizeof *a->bk);
+        bi = (uint32_t)a->nbk++;
+    }
+    bucket *bk = &a->bk[bi];
+    *bk = (bucket){ .b = xmalloc(4 * sizeof *bk->b), .n = 1, .cap = 4, .x = NONE32 };
+    bk->b[0] = alone;
+    return bi;
+}
+
+/* The bucket record of band key `key`, or NULL when the key has one class (or none). */
+static bucket *bucket_of(attractor_index *a, uint64_t key)
+{
+    uint32_t *v = hm_get(&a->bkmap, key);
+    return v && !(*v & BUCKET_SOLO) ? &a->bk[*v] : NULL;
+}
+
+/* Position among the first n entries (sorted by class hash) where c belongs. */
+static size_t leader_pos(attractor_index *a, const uint32_t *m, size_t n, uint32_t c)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (a->cl[m[mid]].h < a->cl[c].h)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Class c enters its bucket of band b. */
+static void bucket_add(attractor_index *a, uint32_t c, int b)
+{
+    *anchor_at(&a->cl[c], b) = NONE32;
+    uint64_t key = key_at(&a->cl[c], b);
+    int isnew;
+    uint32_t *v = hm_put(&a->bkmap, key, &isnew);
+    if (isnew) {
+        *v = BUCKET_SOLO | c;                      /* alone: a leader without pairs */
+        return;
+    }
+    if (*v & BUCKET_SOLO)
+        *v = bucket_new(a, *v & ~BUCKET_SOLO);     /* bucket_new leaves the map alone */
+    bucket *bk = &a->bk[*v];
+    size_t bcap = bk->cap;
+    xgrow(&bk->b, &bcap, (size_t)bk->n + 1, sizeof *bk->b);
+    bk->cap = (uint32_t)bcap;
+    uint32_t *m = bmem(bk);
+    if (bk->n < MH_LEADERS) {                      /* every member is a leader */
+        size_t pos = leader_pos(a, m, bk->n, c);
+        memmove(m + pos + 1, m + pos, (bk->n - pos) * sizeof *m);
+        m[pos] = c;
+        bk->n++;
+        pairs_make(a, bk, c, b);
+        return;
+    }
+    uint32_t last = m[MH_LEADERS - 1];
+    if (a->cl[c].h > a->cl[last].h) {              /* a follower */
+        m[bk->n++] = c;
+        set_anchor(a, c, b, key, first_similar_leader(a, bk, c, b));
+        return;
+    }
+    /* c becomes a leader; the last leader becomes a follower */
+    pairs_drop(a, bk, last);
+    size_t pos = leader_pos(a, m, MH_LEADERS - 1, c);
+    memmove(m + pos + 1, m + pos, (MH_LEADERS - 1 - pos) * sizeof *m);
+    m[pos] = c;
+    m[bk->n++] = last;
+    pairs_make(a, bk, c, b);
+    for (size_t i = MH_LEADERS; i < bk->n; i++) {
+        uint32_t y = m[i], old = *anchor_in(&a->cl[y], b, key);
+        if (y == last || old == last)
+            set_anchor(a, y, b, key, first_similar_leader(a, bk, y, b));
+        else if ((old == NONE32 || a->cl[old].h > a->cl[c].h) && similar(a, y, c, b))
+            set_anchor(a, y, b, key, c);
+    }
+}
+
+/* Class c leaves its bucket of band b. */
+static void bucket_remove(attractor_index *a, uint32_t c, int b)
+{
+    uint64_t key = key_at(&a->cl[c], b);
+    uint32_t bi = *hm_get(&a->bkmap, key);
+    if (bi & BUCKET_SOLO) {
+        hm_del(&a->bkmap, key);
+        return;
+    }
+    bucket *bk = &a->bk[bi];
+    uint32_t *m = bmem(bk);
+    if (!is_leader(a, bk, c)) {
+        size_t i = MH_LEADERS;
+        while (m[i] != c)
+            i++;
+        m[i] = m[--bk->n];
+        set_anchor(a, c, b, key, NONE32);
+    } else {
+        pairs_drop(a, bk, c);
+        size_t nl = nleaders(bk), pos = leader_pos(a, m, nl, c);
+        memmove(m + pos, m + pos + 1, (nl - 1 - pos) * sizeof *m);
+        if (bk->n > MH_LEADERS) {                  /* the best follower is promoted */
+            size_t best = MH_LEADERS;
+            for (size_t i = MH_LEADERS + 1; i < bk->n; i++)
+                if (a->cl[m[i]].h < a->cl[m[best]].h)
+                    best = i;
+            uint32_t p = m[best];
+            m[best] = m[bk->n - 1];
+            m[MH_LEADERS - 1] = p;
+            bk->n--;
+            set_anchor(a, p, b, key, NONE32);
+            pairs_make(a, bk, p, b);
+            for (size_t i = MH_LEADERS; i < bk->n; i++) {
+                uint32_t y = m[i], old = *anchor_in(&a->cl[y], b, key);
+                if (old == c)
+                    set_anchor(a, y, b, key, first_similar_leader(a, bk, y, b));
+                else if (old == NONE32 && similar(a, y, p, b))
+                    set_anchor(a, y, b, key, p);
+            }
+        } else
+            bk->n--;
+    }
+    if (bk->n == 1) {                              /* one class left: back to a map entry */
+        uint32_t only = bk->b[0];
+        if (bk->x != NONE32) {
+            a->bx[bk->x].n = 0;
+            xgrow(&a->bxfree, &a->bxfreecap, a->nbxfree + 1, sizeof *a->bxfree);
+            a->bxfree[a->nbxfree++] = bk->x;
+        }
+        free(bk->b);
+        *bk = (bucket){ .x = NONE32 };
+        xgrow(&a->bkfree, &a->bkfreecap, a->nbkfree + 1, sizeof *a->bkfree);
+        a->bkfree[a->nbkfree++] = bi;
+        *hm_get(&a->bkmap, key) = BUCKET_SOLO | only;
+    }
+}
+
+/* Joins c again along its edges (after a takedown).  A bucket's leader pairs are joined
+ * once per pass; pairs of components left standing join nothing new. */
+void attractor_relink(attractor_index *a, uint32_t c)
+{
+    cls *k = &a->cl[c];
+    for (int b = 0; b < nkeys(k); b++) {
+        uint32_t an = *anchor_at(k, b);
+        if (an != NONE32)
+            uf_union(a, c, an);
+        bucket *bk = bucket_of(a, key_at(k, b));
+        if (!bk || bk->x == NONE32 || a->bx[bk->x].stamp == a->relink_stamp)
+            continue;
+        bucket_pairs *e = &a->bx[bk->x];
+        e->stamp = a->relink_stamp;
+        for (uint32_t i = 0; i < e->n; i++)
+            uf_union(a, e->p[i][0], e->p[i][1]);
+    }
+}
+
+/* One-permutation MinHash over word unigrams and bigrams: each shingle's hash falls in one
+ * of MH_K bins by its top bits and the bin keeps the smallest; an empty bin borrows from the
+ * next full one (circularly), mixed with the distance, so equal shingle sets give equal
+ * signatures and P(bin values agree) stays about the Jaccard index of the two sets. */
+static void signature(attractor_index *a, const uint64_t *w, size_t nw, uint64_t band[MH_BANDS],
+                      uint16_t sig[MH_K])
+{
+    uint64_t mn[MH_K];
+    for (int k = 0; k < MH_K; k++)
+        mn[k] = UINT64_MAX;
+    for (size_t i = 0; i < nw; i++)
+        for (int two = 0; two < 2; two++) {
+            if (two && i + 1 >= nw)
+                break;
+            uint64_t s = two ? w[i] * 31 + w[i + 1] + 0x1234567 : w[i];
+            uint64_t v = mix64(s ^ a->mh_seed);
+            unsigned bin = (unsigned)(v >> (64 - MH_LOG_K));
+            v <<= MH_LOG_K;
+            if (v < mn[bin])
+                mn[bin] = v;
+        }
+    uint64_t full = 0;                             /* there is at least one shingle */
+    for (int k = 0; k < MH_K; k++)
+        if (mn[k] != UINT64_MAX)
+            full |= 1ull << k;
+    for (int k = 0; k < MH_K; k++)
+        if (!(full >> k & 1)) {
+            int j = k;
+            uint64_t d = 0;
+            do {
+                j = (j + 1) % MH_K;
+                d++;
+            } while (!(full >> j & 1));
+            mn[k] = mix64(mn[j] ^ d * 0x9e3779b97f4a7c15ull) << MH_LOG_K;
+        }
+    for (int k = 0; k < MH_K; k++)
+        sig[k] = (uint16_t)(mn[k] >> 48);
+    for (int b = 0; b < MH_BANDS; b++) {
+        uint64_t h = 0x9e3779b97f4a7c15ull * (uint64_t)(b + 1);
+        for (int r = 0; r < MH_ROWS; r++)
+            h = mix64(h ^ mn[b * MH_ROWS + r]);
+        band[b] = h;
+    }
+}
+
+/* A word sequence's key, with word `skip` left out (skip >= nw: none). */
+static uint64_t edit_key(const uint64_t *w, size_t nw, size_t skip)
+{
+    uint64_t h = 0x3c6ef372fe94f82bull + nw - (skip < nw);
+    for (size_t i = 0; i < nw; i++)
+        if (i != skip)
+            h = (h ^ w[i]) * 0x100000001b3ull + (h >> 29);
+    return mix64(h ^ 0xa54ff53a5f1d36f1ull);
+}
+
+/* The word-edit keys of a short text: the whole sequence, and (two words or more) the
+ * sequence without each word; repeats (equal neighbours) once. */
+static void edit_keys(cls *k, const uint64_t *w, size_t nw)
+{
+    if (nw > EDIT_MAX_WORDS)
+        return;
+    uint64_t keys[EDIT_MAX_WORDS + 1];
+    size_t n = 0;
+    keys[n++] = edit_key(w, nw, nw);
+    for (size_t i = 0; nw >= 2 && i < nw; i++) {
+        uint64_t x = edit_key(w, nw, i);
+        size_t j = 0;
+        while (j < n && keys[j] != x)
+            j++;
+        if (j == n)
+            keys[n++] = x;
+    }
+    k->xkey = xmalloc(n * (sizeof *k->xkey + sizeof *k->xanchor));
+    k->xanchor = (uint32_t *)(k->xkey + n);
+    memcpy(k->xkey, keys, n * sizeof *keys);
+    k->nx = (uint8_t)n;
+}
+
+void attractor_lsh_insert(attractor_index *a, uint32_t c)
+{
+    cls *k = &a->cl[c];
+    const nstate *s = &a->ns[cmem(k)[0]];
+    signature(a, s->w, s->nw, k->band, k->sig);
+    edit_keys(k, s->w, s->nw);
+    for (int b = 0; b < nkeys(k); b++)
+        hm_prefetch(&a->bkmap, key_at(k, b));
+    k->in_lsh = 1;
+    for (int b = 0; b < nkeys(k); b++)
+        bucket_add(a, c, b);
+}
+
+uint32_t attractor_cls_new(attractor_index *a, uint64_t h)
+{
+    uint32_t c;
+    if (a->nclfree)
+        c = a->clfree[--a->nclfree];
+    else {
+        xgrow(&a->cl, &a->clcap, a->ncl + 1, sizeof *a->cl);
+        c = (uint32_t)a->ncl++;
+        a->cl[c].in_cand = a->cl[c].in_rebuild = 0;
+    }
+    cls *k = &a->cl[c];
+    uint8_t in_cand = k->in_cand, in_rebuild = k->in_rebuild;   /* lists may name the slot */
+    memset(k, 0, sizeof *k);
+    k->in_cand = in_cand;
+    k->in_rebuild = in_rebuild;
+    k->h = h;
+    k->uf = k->next = c;
+    k->ncls = 1;
+    k->live = 1;
+    int isnew;
+    *hm_put(&a->clmap, h, &isnew) = c;
+    xgrow(&a->fresh, &a->freshcap, a->nfresh + 1, sizeof *a->fresh);
+    a->fresh[a->nfresh++] = c;
+    return c;
+}
+
+/* c has no members left: its component is taken apart and it leaves its buckets. */
+void attractor_cls_remove(attractor_index *a, uint32_t c)
+{
+    cls *k = &a->cl[c];
+    if (k->next != c)
+        takedown(a, c);
+    if (k->in_lsh)
+        for (int b = 0; b < nkeys(&a->cl[c]); b++)
+            bucket_remove(a, c, b);
+    k = &a->cl[c];
+    k->in_lsh = 0;
+    free(k->xkey);
+    k->xkey = NULL;
+    k->xanchor = NULL;
+    k->nx = 0;
+    hm_del(&a->clmap, k->h);
+    merge_text_free(k->mt);
+    free(k->mem);
+    k->mem = NULL;
+    k->cap = 0;
+    k->mt = NULL;
+    k->live = 0;
+    xgrow(&a->clfree, &a->clfreecap, a->nclfree + 1, sizeof *a->clfree);
+    a->clfree[a->nclfree++] = c;
+}
