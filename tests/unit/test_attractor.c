@@ -221,47 +221,67 @@ static int same_lists(attractor_index *x, attractor_index *y)
     return 1;
 }
 
+/* Grows t to `count` nodes by random edits with texts from make_text: adds, adds streamed
+ * in pieces, rewrites, subtree deletions and their undos; now and then inc is brought up
+ * to date (a listing, a version, or a UI's slice of work) in between. */
+static void maybe_update(attractor_index *inc)
+{
+    const attractor *l;
+    switch (rnd() % 48) {
+    case 0: attractor_list(inc, &l); break;
+    case 1: attractor_version(inc); break;
+    case 2: attractor_work(inc, 1 + rnd() % 40); break;
+    default: break;
+    }
+}
+
+static void random_edits(tree *t, int32_t root, attractor_index *inc, void (*make_text)(buf *),
+                         size_t count)
+{
+    buf b = {0};
+    int32_t deleted[64];
+    int idx[64], ndel = 0;
+    while (tree_count(t) < count) {
+        int32_t cap = tree_capacity(t), p;
+        do
+            p = (int32_t)(rnd() % (uint32_t)cap);
+        while (!tree_get(t, p));
+        make_text(&b);
+        uint32_t op = rnd() % 100;
+        if (op < 10) {                                    /* streamed in pieces */
+            int32_t id = add(t, p, "");
+            for (size_t o = 0, k; o < b.len; o += k) {
+                k = 1 + rnd() % 6;
+                if (k > b.len - o)
+                    k = b.len - o;
+                tree_append_text(t, id, b.data + o, k);
+                maybe_update(inc);
+            }
+        } else if (op < 14 && tree_count(t) > 10) {      /* a rewritten node */
+            tree_set_text(t, p, b.data, b.len);
+        } else if (op < 16 && p != root && ndel < 64) {   /* a deleted subtree */
+            deleted[ndel] = p;
+            idx[ndel] = tree_delete(t, p);
+            ndel++;
+        } else if (op < 18 && ndel > 0) {                 /* the last deletion undone */
+            ndel--;
+            tree_undelete(t, deleted[ndel], idx[ndel]);
+        } else {
+            add(t, p, b.data);
+        }
+        maybe_update(inc);
+    }
+    buf_free(&b);
+}
+
 TEST(attractor_incremental_equals_batch)
 {
     rng_state = 12345;
     tree *t = tree_new();
     int32_t r = add(t, TREE_NONE, "Prompt");
     attractor_index *inc = attractor_index_new(t, 0.8, 3);
-    buf b = {0};
     const attractor *l;
-    int32_t deleted[64];
-    int idx[64], ndel = 0;
-    while (tree_count(t) < 10000) {
-        int32_t cap = tree_capacity(t), p;
-        do
-            p = (int32_t)(rnd() % (uint32_t)cap);
-        while (!tree_get(t, p));
-        random_text(&b);
-        uint32_t op = rnd() % 100;
-        if (op < 10) {                                    /* stream it in pieces */
-            int32_t id = add(t, p, "");
-            for (size_t o = 0; o < b.len; o += 5) {
-                size_t n = b.len - o < 5 ? b.len - o : 5;
-                tree_append_text(t, id, b.data + o, n);
-                if (rnd() % 64 == 0)
-                    attractor_list(inc, &l);
-            }
-        } else if (op < 13 && tree_count(t) > 10) {      /* rewrite a node */
-            tree_set_text(t, p, b.data, b.len);
-        } else if (op < 14 && p != r && ndel < 64) {      /* delete a subtree */
-            deleted[ndel] = p;
-            idx[ndel] = tree_delete(t, p);
-            ndel++;
-        } else if (op < 15 && ndel > 0) {                 /* undo the last deletion */
-            ndel--;
-            tree_undelete(t, deleted[ndel], idx[ndel]);
-        } else {
-            add(t, p, b.data);
-        }
-        if (rnd() % 200 == 0)
-            attractor_list(inc, &l);
-    }
-    buf_free(&b);
+    random_edits(t, r, inc, random_text, 10000);
     size_t n = attractor_list(inc, &l);
     CHECK(n > 5);                                          /* the pool made attractors */
     int phrases = 0;
@@ -313,44 +333,8 @@ TEST(attractor_crowded_buckets_incremental_equals_batch)
     tree *t = tree_new();
     int32_t r = add(t, TREE_NONE, "Prompt");
     attractor_index *inc = attractor_index_new(t, 0.8, 3);
-    buf b = {0};
     const attractor *l;
-    int32_t deleted[32];
-    int idx[32], ndel = 0;
-    while (tree_count(t) < 6000) {
-        int32_t cap = tree_capacity(t), p;
-        do
-            p = (int32_t)(rnd() % (uint32_t)cap);
-        while (!tree_get(t, p));
-        crowded_text(&b);
-        uint32_t op = rnd() % 100;
-        if (op < 10) {
-            int32_t id = add(t, p, "");
-            for (size_t o = 0; o < b.len; o += 4) {
-                tree_append_text(t, id, b.data + o, b.len - o < 4 ? b.len - o : 4);
-                if (rnd() % 8 == 0)
-                    attractor_version(inc);
-            }
-        } else if (op < 14 && tree_count(t) > 10) {
-            tree_set_text(t, p, b.data, b.len);
-        } else if (op < 16 && p != r && ndel < 32) {
-            deleted[ndel] = p;
-            idx[ndel] = tree_delete(t, p);
-            ndel++;
-        } else if (op < 18 && ndel > 0) {
-            ndel--;
-            tree_undelete(t, deleted[ndel], idx[ndel]);
-        } else {
-            add(t, p, b.data);
-        }
-        if (rnd() % 50 == 0)
-            attractor_version(inc);
-        if (rnd() % 20 == 0)                    /* a UI's slice: part of the queue */
-            attractor_work(inc, 1 + rnd() % 40);
-        if (rnd() % 500 == 0)
-            attractor_list(inc, &l);
-    }
-    buf_free(&b);
+    random_edits(t, r, inc, crowded_text, 6000);
     /* slices drain the queue; the last leaves what one full update would */
     while (attractor_work(inc, 100) > 0)
         CHECK(attractor_pending(inc) > 0);
