@@ -327,6 +327,7 @@ static void process_some(attractor_index *a, size_t max)
         if (a->cl[a->fresh[i]].live && !a->cl[a->fresh[i]].in_lsh)
             attractor_lsh_insert(a, a->fresh[i]);
     a->nfresh = 0;
+    attractor_check_cuts(a);
     a->relink_stamp++;
     for (size_t i = 0; i < a->nrebuild; i++)
         a->cl[a->rebuild[i]].in_rebuild = 0;
@@ -401,6 +402,8 @@ void attractor_index_free(attractor_index *a)
     free(a->bk);
     free(a->cand);
     free(a->rebuild);
+    free(a->cuts);
+    free(a->search);
     free(a->fresh);
     free(a->gr);
     free(a->grfree);

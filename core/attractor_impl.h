@@ -185,6 +185,7 @@ typedef struct {
     uint8_t     live, in_lsh, in_cand, in_rebuild;
     uint32_t    listed;         /* listing stamp when a continuation attractor */
     uint32_t    pstamp;         /* listing stamp: already gathered for phrases */
+    uint32_t    seen;           /* reconnection search stamp */
 } cls;
 
 /* An LSH bucket of two or more classes: the classes sharing one band key.  The first
@@ -265,6 +266,11 @@ struct attractor_index {
     uint32_t relink_stamp;
     uint32_t *cand;           /* classes that may be attractor roots */
     size_t   ncand, candcap;
+    uint32_t (*cuts)[2];      /* edges gone in this update, checked at its end */
+    size_t   ncut, cutcap;
+    uint32_t *search;         /* the reconnection search's queue */
+    size_t   searchcap;
+    uint32_t seen_stamp;
     uint32_t *rebuild, *fresh;
     size_t   nrebuild, rebuildcap, nfresh, freshcap;
 
@@ -303,6 +309,7 @@ uint32_t attractor_cls_new(attractor_index *a, uint64_t h);
 void     attractor_cls_remove(attractor_index *a, uint32_t c);
 void     attractor_lsh_insert(attractor_index *a, uint32_t c);
 void     attractor_relink(attractor_index *a, uint32_t c);
+void     attractor_check_cuts(attractor_index *a);
 /* attractor_list.c */
 void     attractor_list_clear(attractor_index *a);
 #endif

@@ -165,23 +165,31 @@ static void pair_add(attractor_index *a, bucket *bk, uint32_t x, uint32_t y)
     uf_union(a, x, y);
 }
 
-/* Drops the leader pairs holding c; their component is taken apart. */
+/* The edge (x, y) went away.  Whether that split a component is checked when all of the
+ * update's edges are in (attractor_check_cuts); until then the components may still hold
+ * it, which is harmless: they are only read after the check. */
+static void cut(attractor_index *a, uint32_t x, uint32_t y)
+{
+    xgrow(&a->cuts, &a->cutcap, a->ncut + 1, sizeof *a->cuts);
+    a->cuts[a->ncut][0] = x;
+    a->cuts[a->ncut][1] = y;
+    a->ncut++;
+}
+
+/* Drops the leader pairs holding c. */
 static void pairs_drop(attractor_index *a, bucket *bk, uint32_t c)
 {
     if (bk->x == NONE32)
         return;
     bucket_pairs *e = &a->bx[bk->x];
-    int dropped = 0;
     for (uint32_t i = 0; i < e->n; )
         if (e->p[i][0] == c || e->p[i][1] == c) {
+            cut(a, e->p[i][0], e->p[i][1]);
             e->p[i][0] = e->p[e->n - 1][0];
             e->p[i][1] = e->p[e->n - 1][1];
             e->n--;
-            dropped = 1;
         } else
             i++;
-    if (dropped)
-        takedown(a, c);
 }
 
 /* Pairs leader c with every similar leader of bk. */
@@ -212,7 +220,7 @@ static void set_anchor(attractor_index *a, uint32_t c, int b, uint64_t key, uint
     if (*an == to)
         return;
     if (*an != NONE32)
-        takedown(a, c);
+        cut(a, c, *an);
     *an = to;
     if (to != NONE32)
         uf_union(a, c, to);
@@ -377,6 +385,64 @@ void attractor_relink(attractor_index *a, uint32_t c)
         for (uint32_t i = 0; i < e->n; i++)
             uf_union(a, e->p[i][0], e->p[i][1]);
     }
+}
+
+/* Whether y is reachable from x along the stored edges (x's anchors and the leader pairs
+ * of the buckets x is in, and so on), visiting at most CUT_SEARCH classes: "yes" is always
+ * right, "no" may only mean the search gave up. */
+#define CUT_SEARCH 48
+
+static int reaches(attractor_index *a, uint32_t x, uint32_t y)
+{
+    uint32_t stamp = ++a->seen_stamp;
+    xgrow(&a->search, &a->searchcap, CUT_SEARCH, sizeof *a->search);
+    size_t head = 0, n = 0;
+    a->search[n++] = x;
+    a->cl[x].seen = stamp;
+    while (head < n) {
+        uint32_t c = a->search[head++];
+        cls *k = &a->cl[c];
+        for (int b = 0; b < nkeys(k); b++) {
+            uint32_t an = *anchor_at(k, b);
+            if (an == y)
+                return 1;
+            if (an != NONE32 && a->cl[an].seen != stamp && n < CUT_SEARCH) {
+                a->cl[an].seen = stamp;
+                a->search[n++] = an;
+            }
+            bucket *bk = bucket_of(a, key_at(k, b));
+            if (!bk || bk->x == NONE32)
+                continue;
+            const bucket_pairs *e = &a->bx[bk->x];
+            for (uint32_t i = 0; i < e->n; i++) {
+                uint32_t o = e->p[i][0] == c ? e->p[i][1] : e->p[i][1] == c ? e->p[i][0] : NONE32;
+                if (o == y)
+                    return 1;
+                if (o != NONE32 && a->cl[o].seen != stamp && n < CUT_SEARCH) {
+                    a->cl[o].seen = stamp;
+                    a->search[n++] = o;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+/* After an update's edges are all in: an edge gone whose two ends are still joined by
+ * others split nothing; otherwise its component is taken apart and relinked.  (A component
+ * of the edges before, plus those added, equals the component after when every removed
+ * edge's ends are still connected.) */
+void attractor_check_cuts(attractor_index *a)
+{
+    for (size_t i = 0; i < a->ncut; i++) {
+        uint32_t x = a->cuts[i][0], y = a->cuts[i][1];
+        const cls *kx = &a->cl[x], *ky = &a->cl[y];
+        if (!kx->live || !ky->live || !kx->in_lsh || !ky->in_lsh || kx->in_rebuild || ky->in_rebuild)
+            continue;                            /* gone, or taken apart already */
+        if (!reaches(a, x, y) && !reaches(a, y, x))
+            takedown(a, x);
+    }
+    a->ncut = 0;
 }
 
 /* One-permutation MinHash over word unigrams and bigrams: each shingle's hash falls in one
