@@ -6,8 +6,9 @@
  * (equal normalized text).  Classes carry a MinHash signature whose LSH band keys (and, for
  * short texts, word-edit keys) file them in buckets; each bucket keeps its leaders' similar
  * pairs and its followers' anchors, and union-find over classes keeps the connected
- * components of those edges.  When an edge goes away, its component is taken apart and
- * joined again from the stored edges (no text is compared again).  Beside that, every
+ * components of those edges.  When an edge goes away and a short search over the stored
+ * edges cannot join its ends again, its component is taken apart and joined again from
+ * the stored edges (no text is compared again).  Beside that, every
  * node's distinct word 4-grams are counted per gram: occurrences and distinct parents.
  * Longer phrases (5..8 words) and closedness are derived at listing time from the nodes
  * that hold a qualifying 4-gram (every qualifying phrase contains one). */
