@@ -78,13 +78,7 @@ static void pair_dec(attractor_index *a, uint32_t g, int32_t parent)
 
 static uint32_t occ_new(attractor_index *a, uint32_t g, int32_t node)
 {
-    uint32_t o;
-    if (a->nocfree)
-        o = a->ocfree[--a->nocfree];
-    else {
-        xgrow(&a->oc, &a->occap, a->noc + 1, sizeof *a->oc);
-        o = (uint32_t)a->noc++;
-    }
+    uint32_t o = pool_take(&a->oc, &a->noc, &a->occap, sizeof *a->oc, &a->ocfree);
     gram *gp = &a->gr[g];
     a->oc[o] = (occ){ g, node, NONE32, gp->head };
     if (gp->head != NONE32)
@@ -110,14 +104,7 @@ static void gram_add(attractor_index *a, int32_t node, uint64_t h)
         isnew = 1;
     }
     if (isnew) {
-        uint32_t g;
-        if (a->ngrfree)
-            g = a->grfree[--a->ngrfree];
-        else {
-            xgrow(&a->gr, &a->grcap, a->ngr + 1, sizeof *a->gr);
-            g = (uint32_t)a->ngr++;
-            a->gr[g].in_q = 0;
-        }
+        uint32_t g = pool_take(&a->gr, &a->ngr, &a->grcap, sizeof *a->gr, &a->grfree);
         uint8_t in_q = a->gr[g].in_q;
         a->gr[g] = (gram){ .key = h, .head = NONE32, .live = 1, .in_q = in_q };
         *gi = g;
@@ -164,8 +151,7 @@ static void gram_remove_occ(attractor_index *a, uint32_t o)
         gp->live = 0;
         gp->support = 0;
         hm_del(&a->grmap, gp->key);
-        xgrow(&a->grfree, &a->grfreecap, a->ngrfree + 1, sizeof *a->grfree);
-        a->grfree[a->ngrfree++] = g;
+        pool_give(&a->grfree, g);
     } else {
         pair_dec(a, g, a->ns[r->node].parent);
         if (gp->nocc == 1) {                   /* back to a lone gram: drop its pair entry */
@@ -173,8 +159,7 @@ static void gram_remove_occ(attractor_index *a, uint32_t o)
             gp->support = 1;
         }
     }
-    xgrow(&a->ocfree, &a->ocfreecap, a->nocfree + 1, sizeof *a->ocfree);
-    a->ocfree[a->nocfree++] = o;
+    pool_give(&a->ocfree, o);
 }
 
 /* ---- nodes ---- */
@@ -394,12 +379,12 @@ void attractor_index_free(attractor_index *a)
     for (size_t i = 0; i < a->nbx; i++)
         free(a->bx[i].p);
     free(a->bx);
-    free(a->bxfree);
-    free(a->bkfree);
+    free(a->bxfree.ids);
+    free(a->bkfree.ids);
     free(a->ns);
     free(a->queue);
     free(a->cl);
-    free(a->clfree);
+    free(a->clfree.ids);
     free(a->bk);
     free(a->cand);
     free(a->rebuild);
@@ -407,9 +392,9 @@ void attractor_index_free(attractor_index *a)
     free(a->search);
     free(a->fresh);
     free(a->gr);
-    free(a->grfree);
+    free(a->grfree.ids);
     free(a->oc);
-    free(a->ocfree);
+    free(a->ocfree.ids);
     free(a->q4);
     free(a->chain_attr);
     free(a->chain_next);

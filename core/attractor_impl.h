@@ -237,6 +237,29 @@ typedef struct {
 
 typedef struct { uint64_t h; uint32_t n; } phr;   /* a phrase attractor's gram */
 
+/* The released slots of a pool of records (classes, buckets, grams, occurrences). */
+typedef struct {
+    uint32_t *ids;
+    size_t    n, cap;
+} freelist;
+
+/* A slot of the records array *arr (*n in use, *cap allocated, `size` bytes each): a
+ * released one when there is one (as it was left), else a new zero-filled one at the end. */
+static inline uint32_t pool_take(void *arr, size_t *n, size_t *cap, size_t size, freelist *f)
+{
+    if (f->n)
+        return f->ids[--f->n];
+    xgrow(arr, cap, *n + 1, size);
+    memset((char *)*(void **)arr + *n * size, 0, size);
+    return (uint32_t)(*n)++;
+}
+
+static inline void pool_give(freelist *f, uint32_t id)
+{
+    xgrow(&f->ids, &f->cap, f->n + 1, sizeof *f->ids);
+    f->ids[f->n++] = id;
+}
+
 struct attractor_index {
     tree    *t;
     double   thr;
@@ -251,18 +274,15 @@ struct attractor_index {
 
     cls     *cl;
     size_t   ncl, clcap;
-    uint32_t *clfree;
-    size_t   nclfree, clfreecap;
+    freelist clfree;
     hmap     clmap;           /* text hash → class */
     bucket  *bk;
     size_t   nbk, bkcap;
     hmap     bkmap;           /* band key → bucket */
-    uint32_t *bkfree;
-    size_t   nbkfree, bkfreecap;
+    freelist bkfree;
     bucket_pairs *bx;
     size_t   nbx, bxcap;
-    uint32_t *bxfree;
-    size_t   nbxfree, bxfreecap;
+    freelist bxfree;
     uint32_t relink_stamp;
     uint32_t *cand;           /* classes that may be attractor roots */
     size_t   ncand, candcap;
@@ -276,14 +296,12 @@ struct attractor_index {
 
     gram    *gr;
     size_t   ngr, grcap;
-    uint32_t *grfree;
-    size_t   ngrfree, grfreecap;
+    freelist grfree;
     hmap     grmap;           /* 4-gram hash → gram */
     hmap     pairs;           /* mix(gram, parent) → nodes (only for grams in ≥ 2 nodes) */
     occ     *oc;
     size_t   noc, occap;
-    uint32_t *ocfree;
-    size_t   nocfree, ocfreecap;
+    freelist ocfree;
     uint32_t *q4;             /* grams that may have support ≥ m */
     size_t   nq4, q4cap;
 

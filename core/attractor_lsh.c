@@ -146,15 +146,8 @@ static int is_leader(attractor_index *a, bucket *bk, uint32_t c)
 
 static void pair_add(attractor_index *a, bucket *bk, uint32_t x, uint32_t y)
 {
-    if (bk->x == NONE32) {
-        if (a->nbxfree)
-            bk->x = a->bxfree[--a->nbxfree];
-        else {
-            xgrow(&a->bx, &a->bxcap, a->nbx + 1, sizeof *a->bx);
-            bk->x = (uint32_t)a->nbx++;
-            a->bx[bk->x] = (bucket_pairs){0};
-        }
-    }
+    if (bk->x == NONE32)
+        bk->x = pool_take(&a->bx, &a->nbx, &a->bxcap, sizeof *a->bx, &a->bxfree);
     bucket_pairs *e = &a->bx[bk->x];
     size_t cap = e->cap;
     xgrow(&e->p, &cap, (size_t)e->n + 1, sizeof *e->p);
@@ -229,13 +222,7 @@ static void set_anchor(attractor_index *a, uint32_t c, int b, uint64_t key, uint
 /* A bucket record for a band key that had one class, `alone`. */
 static uint32_t bucket_new(attractor_index *a, uint32_t alone)
 {
-    uint32_t bi;
-    if (a->nbkfree)
-        bi = a->bkfree[--a->nbkfree];
-    else {
-        xgrow(&a->bk, &a->bkcap, a->nbk + 1, sizeof *a->bk);
-        bi = (uint32_t)a->nbk++;
-    }
+    uint32_t bi = pool_take(&a->bk, &a->nbk, &a->bkcap, sizeof *a->bk, &a->bkfree);
     bucket *bk = &a->bk[bi];
     *bk = (bucket){ .b = xmalloc(4 * sizeof *bk->b), .n = 1, .cap = 4, .x = NONE32 };
     bk->b[0] = alone;
@@ -357,13 +344,11 @@ static void bucket_remove(attractor_index *a, uint32_t c, int b)
         uint32_t only = bk->b[0];
         if (bk->x != NONE32) {
             a->bx[bk->x].n = 0;
-            xgrow(&a->bxfree, &a->bxfreecap, a->nbxfree + 1, sizeof *a->bxfree);
-            a->bxfree[a->nbxfree++] = bk->x;
+            pool_give(&a->bxfree, bk->x);
         }
         free(bk->b);
         *bk = (bucket){ .x = NONE32 };
-        xgrow(&a->bkfree, &a->bkfreecap, a->nbkfree + 1, sizeof *a->bkfree);
-        a->bkfree[a->nbkfree++] = bi;
+        pool_give(&a->bkfree, bi);
         *hm_get(&a->bkmap, key) = BUCKET_SOLO | only;
     }
 }
@@ -538,14 +523,7 @@ void attractor_lsh_insert(attractor_index *a, uint32_t c)
 
 uint32_t attractor_cls_new(attractor_index *a, uint64_t h)
 {
-    uint32_t c;
-    if (a->nclfree)
-        c = a->clfree[--a->nclfree];
-    else {
-        xgrow(&a->cl, &a->clcap, a->ncl + 1, sizeof *a->cl);
-        c = (uint32_t)a->ncl++;
-        a->cl[c].in_cand = a->cl[c].in_rebuild = 0;
-    }
+    uint32_t c = pool_take(&a->cl, &a->ncl, &a->clcap, sizeof *a->cl, &a->clfree);
     cls *k = &a->cl[c];
     uint8_t in_cand = k->in_cand, in_rebuild = k->in_rebuild;   /* lists may name the slot */
     memset(k, 0, sizeof *k);
@@ -584,6 +562,5 @@ void attractor_cls_remove(attractor_index *a, uint32_t c)
     k->cap = 0;
     k->mt = NULL;
     k->live = 0;
-    xgrow(&a->clfree, &a->clfreecap, a->nclfree + 1, sizeof *a->clfree);
-    a->clfree[a->nclfree++] = c;
+    pool_give(&a->clfree, c);
 }
