@@ -1,6 +1,7 @@
 /* core/entropy.c — see entropy.h. */
 #include "core/entropy.h"
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Alternatives beyond this many are ignored (servers send at most a few dozen). */
@@ -152,4 +153,139 @@ size_t entropy_sequence(const tree_node *n, double *logprob, double *perplexity)
     if (perplexity)
         *perplexity = cnt ? exp(-sum / (double)cnt) : NAN;
     return cnt;
+}
+
+/* ---- intervals (see entropy.h for the derivation) ---- */
+int entropy_topk_interval(const tree_alt *alts, size_t nalts, const char *tok, size_t tok_len,
+                          double tok_lp, int full, uint32_t vocab, entropy_interval *out)
+{
+    const char *text[MAX_OUTCOMES + 1];
+    size_t len[MAX_OUTCOMES + 1];
+    double p[MAX_OUTCOMES + 1];
+    size_t np = 0;
+    double pmin = INFINITY;   /* least likely token of the top-k list */
+    if (nalts > MAX_OUTCOMES)
+        nalts = MAX_OUTCOMES;
+    for (size_t i = 0; i <= nalts; i++) {
+        const char *s;
+        size_t sl;
+        double lp;
+        if (i < nalts) {
+            s = alts[i].text, sl = alts[i].len, lp = alts[i].logprob;
+        } else {
+            if (!tok)
+                break;
+            s = tok, sl = tok_len, lp = tok_lp;
+        }
+        if (isnan(lp))
+            continue;
+        double pi = exp(lp > 0 ? 0 : lp);
+        size_t j = 0;
+        while (j < np && !same_text(text[j], len[j], s, sl))
+            j++;
+        if (j < np) {
+            if (i < nalts && pi > p[j])
+                p[j] = pi;
+        } else {
+            text[np] = s, len[np] = sl, p[np] = pi;
+            np++;
+        }
+        if (i < nalts && pi < pmin)
+            pmin = pi;
+    }
+    out->lower = out->upper = NAN;
+    out->exact = 0;
+    if (!np)
+        return -1;
+    double sum = 0;
+    for (size_t i = 0; i < np; i++)
+        sum += p[i];
+    double r = 1.0 - sum;
+    if (full || r < ENTROPY_EXACT_EPS || (vocab && vocab <= np)) {
+        double h = 0;
+        for (size_t i = 0; i < np; i++)
+            h += plog2p(p[i] / sum);
+        out->lower = out->upper = h;
+        out->exact = 1;
+        return 0;
+    }
+    double hs = 0;
+    for (size_t i = 0; i < np; i++)
+        hs += plog2p(p[i]);
+    double m = vocab ? (double)vocab - (double)np : 0;
+    if (vocab && r > m * pmin * (1 + 1e-9)) {      /* contradicts V: uniform is all there is */
+        out->lower = out->upper = hs + m * plog2p(r / m);
+        return 0;
+    }
+    double n = isfinite(pmin) && pmin > 0 ? floor(r / pmin) : 0;
+    double rem = r - n * pmin;
+    if (rem < 0)
+        rem = 0;
+    if (rem > 0 && isfinite(pmin) && rem >= pmin * (1 - 1e-12)) {  /* rounding at a multiple */
+        n += 1;
+        rem = 0;
+    }
+    out->lower = hs + (n > 0 ? n * plog2p(pmin) : 0) + plog2p(rem);
+    if (vocab)
+        out->upper = hs + m * plog2p(r / m);
+    if (out->upper < out->lower)     /* equal up to rounding */
+        out->upper = out->lower;
+    return 0;
+}
+
+int entropy_token_interval(const tree_node *n, uint32_t i, uint32_t vocab, entropy_interval *out)
+{
+    out->lower = out->upper = NAN;
+    out->exact = 0;
+    if (i >= n->ntokens)
+        return -1;
+    const tree_token *tk = &n->tokens[i];
+    if (isfinite(tk->entropy)) {
+        out->lower = out->upper = tk->entropy;
+        out->exact = 1;
+        return 0;
+    }
+    tree_alt alts[MAX_OUTCOMES];
+    size_t na = tk->ntop < MAX_OUTCOMES ? tk->ntop : MAX_OUTCOMES;
+    for (size_t j = 0; j < na; j++) {
+        const tree_piece *pc = &n->tops[tk->top + j];
+        alts[j] = (tree_alt){ n->pool + pc->off, pc->len, pc->logprob };
+    }
+    return entropy_topk_interval(alts, na, n->pool + tk->tok.off, tk->tok.len, tk->tok.logprob,
+                                 0, vocab, out);
+}
+
+void entropy_node_interval(const tree_node *n, uint32_t vocab, entropy_node_interval_t *out)
+{
+    double lo = 0, hi = 0;
+    uint32_t cnt = 0;
+    int exact = 1, hi_known = 1;
+    for (uint32_t i = 0; i < n->ntokens; i++) {
+        entropy_interval iv;
+        if (entropy_token_interval(n, i, vocab, &iv) < 0)
+            continue;
+        lo += iv.lower;
+        if (isnan(iv.upper))
+            hi_known = 0;
+        else
+            hi += iv.upper;
+        exact &= iv.exact;
+        cnt++;
+    }
+    out->ntokens = cnt;
+    out->lower = cnt ? lo / cnt : NAN;
+    out->upper = cnt && hi_known ? hi / cnt : NAN;
+    out->exact = cnt ? exact : 0;
+}
+
+void entropy_format(char *buf, size_t len, double lower, double upper, int exact, int utf8)
+{
+    if (isnan(lower))
+        snprintf(buf, len, "?");
+    else if (exact || (!isnan(upper) && upper - lower < 0.005))
+        snprintf(buf, len, "%.2f bits%s", lower, exact ? " (exact)" : "");
+    else if (isnan(upper))
+        snprintf(buf, len, "%s %.2f bits (V unknown)", utf8 ? "\xe2\x89\xa5" : ">=", lower);
+    else
+        snprintf(buf, len, "%.2f%s%.2f bits", lower, utf8 ? "\xe2\x80\x93" : "-", upper);
 }

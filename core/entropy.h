@@ -41,4 +41,39 @@ double entropy_counts(const size_t *counts, size_t n, double *normalized);
 /* Sum of the node's token logprobs (nats) and perplexity exp(-sum/n) over tokens whose
  * logprob is known.  Returns that n; with n = 0 both outputs are NaN. */
 size_t entropy_sequence(const tree_node *n, double *logprob, double *perplexity);
+
+/* ---- entropy as an interval ----
+ * The shown outcomes p_1..p_k (the top-k list, plus the sampled token when the list lacks
+ * it) leave R = 1 - sum(p) for the unseen tokens.  No unseen token is likelier than the
+ * least likely token of the top-k list, p_min (the list holds the k most probable).  The
+ * unseen part contributes -sum q_j log2 q_j with 0 <= q_j <= p_min, sum q_j = R; that is
+ * concave in q, so over this polytope:
+ *  - its MINIMUM is at a vertex: every q_j but one is 0 or p_min, i.e. n = floor(R/p_min)
+ *    tokens of p_min and one of r = R - n p_min:  n p_min log2(1/p_min) + r log2(1/r);
+ *  - its MAXIMUM, the polytope being symmetric, is the uniform point q_j = R/m over the
+ *    m = V - k unseen tokens (feasible exactly when R/m <= p_min, i.e. when the polytope
+ *    is non-empty at all):  R log2(m/R).  Without V the upper bound is unknown (NaN).
+ * When V is known but even m tokens of p_min cannot hold R (the shown figures contradict
+ * V), both bounds use the uniform R/m.  Shown mass within ENTROPY_EXACT_EPS of 1 (or a
+ * model's exact figure, or `full`): lower = upper, exact. */
+typedef struct {
+    double lower, upper;     /* bits; upper NaN when V is unknown; both NaN when nothing known */
+    int    exact;
+} entropy_interval;
+
+/* vocab: the vocabulary size V, 0 when unknown.  Returns 0, or -1 (NaNs) when nothing is known. */
+int entropy_topk_interval(const tree_alt *alts, size_t nalts, const char *tok, size_t tok_len,
+                          double tok_lp, int full, uint32_t vocab, entropy_interval *out);
+int entropy_token_interval(const tree_node *n, uint32_t i, uint32_t vocab, entropy_interval *out);
+
+typedef struct {
+    double   lower, upper;   /* mean over tokens; upper NaN when any token's upper is unknown */
+    uint32_t ntokens;
+    int      exact;
+} entropy_node_interval_t;
+void entropy_node_interval(const tree_node *n, uint32_t vocab, entropy_node_interval_t *out);
+
+/* Formats an interval: "2.40–4.10 bits", "3.84 bits (exact)", ">= 2.40 bits (V unknown)",
+ * "?" when nothing is known.  utf8 picks the dash and >= glyphs. */
+void entropy_format(char *buf, size_t len, double lower, double upper, int exact, int utf8);
 #endif

@@ -121,3 +121,131 @@ TEST(entropy_branch_counts_and_normalized)
     CHECK_NEAR(nz, 0.0, 1e-12);
     CHECK_NEAR(entropy_counts(NULL, 0, &nz), 0.0, 1e-12);
 }
+
+/* ---- intervals ---- */
+static double h_of(const double *p, int n)
+{
+    double h = 0;
+    for (int i = 0; i < n; i++)
+        if (p[i] > 0)
+            h -= p[i] * log2(p[i]);
+    return h;
+}
+
+static unsigned lcg(unsigned *s) { *s = *s * 1103515245u + 12345u; return (*s >> 8) & 0xffffff; }
+
+TEST(entropy_interval_contains_the_true_entropy_of_random_distributions)
+{
+    /* Full distributions over V tokens; only the top k are shown.  The true entropy must
+     * lie in [lower, upper] every time, and with V unknown the lower bound still holds. */
+    unsigned seed = 7;
+    static const char *names[] = { "a","b","c","d","e","f","g","h","i","j","k","l" };
+    for (int trial = 0; trial < 2000; trial++) {
+        int V = 2 + (int)(lcg(&seed) % 11), k = 1 + (int)(lcg(&seed) % (unsigned)V);
+        double p[12], sum = 0;
+        int skew = (int)(lcg(&seed) % 4);
+        for (int i = 0; i < V; i++) {
+            double u = (lcg(&seed) + 1) / 16777217.0;
+            p[i] = skew == 0 ? u : pow(u, 1.0 + 3 * skew);
+            sum += p[i];
+        }
+        for (int i = 0; i < V; i++)
+            p[i] /= sum;
+        for (int i = 0; i < V; i++)            /* sort descending */
+            for (int j = i + 1; j < V; j++)
+                if (p[j] > p[i]) { double t = p[i]; p[i] = p[j]; p[j] = t; }
+        tree_alt a[12];
+        for (int i = 0; i < k; i++)
+            a[i] = (tree_alt){ names[i], 1, log(p[i]) };
+        double h = h_of(p, V);
+        entropy_interval iv, un;
+        CHECK(entropy_topk_interval(a, (size_t)k, "a", 1, log(p[0]), 0, (uint32_t)V, &iv) == 0);
+        CHECK(entropy_topk_interval(a, (size_t)k, "a", 1, log(p[0]), 0, 0, &un) == 0);
+        CHECKF(iv.lower <= h + 1e-4 && h <= iv.upper + 1e-4, "V=%d k=%d H=%g not in [%g, %g]",
+               V, k, h, iv.lower, iv.upper);
+        CHECKF(un.lower <= h + 1e-4 && isnan(un.upper) == !un.exact, "V unknown: %g > %g", un.lower, h);
+    }
+}
+
+TEST(entropy_interval_bounds_are_the_brute_force_extremes)
+{
+    /* Shown .4, .2 (p_min .2), R = .4 over m = 3 unseen tokens, each in [0, .2]: a grid over
+     * q1, q2 (q3 = R - q1 - q2) finds the extremes the closed forms must match. */
+    tree_alt a[] = { { "x", 1, log(0.4) }, { "y", 1, log(0.2) } };
+    for (int vi = 0; vi < 3; vi++) {
+        int m = 3 + vi;    /* V = 5, 6, 7 */
+        double pmin = 0.2, R = 0.4, lo = 1e9, hi = -1;
+        int steps = 200;
+        /* enumerate m-1 free coordinates on a grid for m = 3; for m > 3 vary two, spread rest */
+        for (int i = 0; i <= steps; i++)
+            for (int j = 0; j <= steps; j++) {
+                double q[8] = { 0 };
+                q[0] = pmin * i / steps, q[1] = pmin * j / steps;
+                double rest = R - q[0] - q[1];
+                if (rest < -1e-12)
+                    continue;
+                int others = m - 2;
+                /* extremes of the rest: all equal (max) or packed at p_min (min) */
+                double qe[8] = { 0 }, qp[8] = { 0 };
+                int ok = rest <= others * pmin + 1e-12;
+                if (!ok)
+                    continue;
+                double left = rest;
+                for (int t = 0; t < others; t++) {
+                    qe[t] = rest / others;
+                    qp[t] = left > pmin ? pmin : left;
+                    left -= qp[t];
+                }
+                double he = h_of(q, 2) + h_of(qe, others), hp = h_of(q, 2) + h_of(qp, others);
+                if (hp < lo) lo = hp;
+                if (he > hi) hi = he;
+            }
+        double shown = h_of((double[]){ 0.4, 0.2 }, 2);
+        entropy_interval iv;
+        CHECK(entropy_topk_interval(a, 2, "x", 1, log(0.4), 0, (uint32_t)(m + 2), &iv) == 0);
+        CHECK_NEAR(iv.lower, shown + lo, 1e-3);
+        CHECK_NEAR(iv.upper, shown + hi, 1e-3);
+        CHECK(!iv.exact);
+    }
+    /* the tightened lower bound: .4 as two tokens of .2 (2 * .2 * log2 5), not one of .4 */
+    entropy_interval iv;
+    entropy_topk_interval(a, 2, "x", 1, log(0.4), 0, 0, &iv);
+    CHECK_NEAR(iv.lower, h_of((double[]){ 0.4, 0.2, 0.2, 0.2 }, 4), 1e-9);
+    CHECK(isnan(iv.upper));
+}
+
+TEST(entropy_interval_exact_when_mass_is_complete)
+{
+    tree_alt a[] = { { "a", 1, log(0.5) }, { "b", 1, log(0.5) } };
+    entropy_interval iv;
+    CHECK(entropy_topk_interval(a, 2, "a", 1, log(0.5), 0, 0, &iv) == 0);
+    CHECK(iv.exact);
+    CHECK_NEAR(iv.lower, 1.0, 1e-9);
+    CHECK_NEAR(iv.upper, 1.0, 1e-9);
+    char buf[64];
+    entropy_format(buf, sizeof buf, iv.lower, iv.upper, iv.exact, 0);
+    CHECK_STR(buf, "1.00 bits (exact)");
+    entropy_format(buf, sizeof buf, 2.4, 4.1, 0, 1);
+    CHECK_STR(buf, "2.40\xe2\x80\x93" "4.10 bits");
+    entropy_format(buf, sizeof buf, 2.4, NAN, 0, 0);
+    CHECK_STR(buf, ">= 2.40 bits (V unknown)");
+}
+
+TEST(entropy_node_interval_means_and_unknown_upper)
+{
+    tree *t = tree_new();
+    int32_t r = tree_add_child(t, TREE_NONE, TREE_ORIGIN_PROMPT, "p", 1);
+    int32_t c = tree_add_child(t, r, TREE_ORIGIN_MODEL, "", 0);
+    tree_alt a[] = { { "x", 1, log(0.4) }, { "y", 1, log(0.2) } };
+    tree_append_token(t, c, "x", 1, log(0.4), a, 2, 1);
+    tree_alt b[] = { { "u", 1, log(0.5) }, { "v", 1, log(0.5) } };
+    tree_append_token(t, c, "u", 1, log(0.5), b, 2, 1);
+    entropy_node_interval_t ni;
+    entropy_node_interval(tree_get(t, c), 0, &ni);
+    CHECK_INT(ni.ntokens, 2);
+    CHECK(!ni.exact && isnan(ni.upper));
+    CHECK_NEAR(ni.lower, (h_of((double[]){ 0.4, 0.2, 0.2, 0.2 }, 4) + 1.0) / 2, 1e-6);
+    entropy_node_interval(tree_get(t, c), 5, &ni);   /* V = 5: .4 over 3 tokens */
+    CHECK_NEAR(ni.upper, (h_of((double[]){ 0.4, 0.2, 0.4 / 3, 0.4 / 3, 0.4 / 3 }, 5) + 1.0) / 2, 1e-6);
+    tree_free(t);
+}
