@@ -6,6 +6,7 @@
 #include "core/mem.h"
 #include "core/attractor.h"
 #include "core/merge.h"
+#include "core/entropy.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -390,6 +391,11 @@ static char *export_jsonl(const session *s, size_t *len)
         json_object_set_new(o, "model", tree_model(t, id) ? json_string(tree_model(t, id)) : json_null());
         json_object_set_new(o, "finish_reason", tree_finish(t, id) ? json_string(tree_finish(t, id)) : json_null());
         json_object_set_new(o, "children", json_integer(n->nchildren));
+        entropy_node_interval_t ni;   /* mean token entropy as an interval (null: unknown) */
+        entropy_node_interval(n, n->vocab, &ni);
+        json_object_set_new(o, "entropy_lower", ni.ntokens ? lp_json(ni.lower) : json_null());
+        json_object_set_new(o, "entropy_upper", ni.ntokens ? lp_json(ni.upper) : json_null());
+        json_object_set_new(o, "vocab", n->vocab ? json_integer(n->vocab) : json_null());
         json_object_set_new(o, "attractors", node_attractors_json(&na, id));
         dump_into(&b, o);
         buf_addc(&b, '\n');
@@ -410,6 +416,10 @@ static char *export_jsonl(const session *s, size_t *len)
                                    "logprob", lp_json(n->tokens[i].tok.logprob), "top", top,
                                    "group", (int)group);
             json_object_set_new(tk, "attractors", node_attractors_json(&na, id));
+            entropy_interval iv;
+            entropy_token_interval(n, i, n->vocab, &iv);
+            json_object_set_new(tk, "entropy_lower", lp_json(iv.lower));
+            json_object_set_new(tk, "entropy_upper", lp_json(iv.upper));
             dump_into(&b, tk);
             buf_addc(&b, '\n');
             json_decref(tk);

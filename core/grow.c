@@ -17,6 +17,7 @@ struct grow {
     int          failed_total;
     char        *last_error;
     char        *model;      /* the model name recorded on new nodes */
+    uint32_t     vocab;      /* V recorded on new nodes (0 unknown) */
 };
 
 static grow_request *find_request(grow *g, int request)
@@ -37,6 +38,7 @@ static int32_t branch_node(grow *g, grow_request *r, int branch, const backend_e
         return TREE_NONE;   /* the parent was deleted while generating */
     int32_t id = tree_add_child(g->t, r->parent, TREE_ORIGIN_MODEL, "", 0);
     tree_set_model(g->t, id, ev->model ? ev->model : g->model);
+    tree_get(g->t, id)->vocab = g->vocab;
     r->nodes[branch] = id;
     return id;
 }
@@ -151,6 +153,7 @@ int grow_start(grow *g, int32_t parent, const gen_settings *s, int k, char *err,
     g->last_error = NULL;
     free(g->model);
     g->model = xstrdup(s->model ? s->model : s->backend ? s->backend : "builtin");
+    g->vocab = s->vocab_size > 0 ? (uint32_t)s->vocab_size : 0;
     xgrow(&g->reqs, &g->cap, g->nreqs + 1, sizeof *g->reqs);
     grow_request *r = &g->reqs[g->nreqs++];
     memset(r, 0, sizeof *r);

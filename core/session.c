@@ -309,6 +309,10 @@ int session_node_from_json(session_loader *L, json_t *o, size_t index)
         } else if (!strcmp(key, "incomplete")) {
             if (set_flag(L, id, key, v, n, TREE_FLAG_INCOMPLETE) < 0)
                 return -1;
+        } else if (!strcmp(key, "vocab")) {
+            if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 0xffffffffLL)
+                return lfail(L, "node %d: vocab is not a vocabulary size", id);
+            n->vocab = (uint32_t)json_integer_value(v);
         } else if (!strcmp(key, "created")) {
             if (!json_is_integer(v))
                 return lfail(L, "node %d: created is not a whole number (unix seconds)", id);

@@ -474,10 +474,11 @@ static int fast_node(session_loader *L, scratch *S, const char *line, size_t len
     uint8_t origin = 0, marks = 0, flags = 0;
     uint32_t model = 0, finish = 0;
     int64_t created = 0;
+    uint32_t vocab = 0;
     unsigned seen = 0;
     enum { K_ID = 1, K_PARENT = 2, K_ORIGIN = 4, K_TEXT = 8, K_CHILDREN = 16, K_MODEL = 32,
            K_FINISH = 64, K_MARKS = 128, K_VISITED = 256, K_INCOMPLETE = 512, K_CREATED = 1024,
-           K_TOKENS = 2048 };
+           K_TOKENS = 2048, K_VOCAB = 4096 };
     if (!eat(&c, '{'))
         return 0;
     do {
@@ -563,6 +564,14 @@ static int fast_node(session_loader *L, scratch *S, const char *line, size_t len
             if (!p_num(&c, &d, &is_int, &v) || !is_int)
                 return 0;
             created = v;
+        } else if (KEY_IS(k, kl, "vocab")) {
+            bit = K_VOCAB;
+            double d;
+            int is_int;
+            long long v;
+            if (!p_num(&c, &d, &is_int, &v) || !is_int || v < 0 || v > 0xffffffffLL)
+                return 0;
+            vocab = (uint32_t)v;
         } else if (KEY_IS(k, kl, "tokens")) {
             bit = K_TOKENS;
             if (!p_tokens(&c, S))
@@ -596,6 +605,7 @@ static int fast_node(session_loader *L, scratch *S, const char *line, size_t len
     n->model = model;
     n->finish = finish;
     n->created = created;
+    n->vocab = vocab;
     n->text = xmalloc(S->text.n + 1);
     memcpy(n->text, S->text.b ? S->text.b : "", S->text.n);
     n->text[S->text.n] = 0;

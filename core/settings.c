@@ -20,6 +20,7 @@ const settings_option settings_options[] = {
     { "temperature",     "temperature",     SET_DBL,  OFF(temperature),     0, 10, 1, "sampling temperature" },
     { "top_p",           "top-p",           SET_DBL,  OFF(top_p),           0, 1, 1, "nucleus sampling mass" },
     { "logprobs",        "logprobs",        SET_INT,  OFF(logprobs),        0, 100, 1, "alternatives per token" },
+    { "vocab_size",      "vocab-size",      SET_INT,  OFF(vocab_size),      0, 100000000, 1, "vocabulary size V for entropy upper bounds (0: unknown)" },
     { "stop",            "stop",            SET_STOP, OFF(stop),            0, 0, 1, "stop string (repeatable, at most 4)" },
     { "seed",            "seed",            SET_SEED, OFF(seed),            0, 0, 1, "random seed" },
     { "concurrency",     "concurrency",     SET_INT,  OFF(concurrency),     1, 256, 0, "transfers in flight" },

@@ -16,6 +16,7 @@ typedef struct gen_settings {
     double temperature;
     double top_p;
     int    logprobs;         /* top-k alternatives requested */
+    int    vocab_size;       /* V for entropy upper bounds; 0 = unknown (ask the server) */
     char  *stop[SETTINGS_MAX_STOP];
     int    nstop;
     long long seed;

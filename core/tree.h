@@ -74,6 +74,7 @@ typedef struct tree_node {
     uint8_t   origin;        /* tree_origin */
     uint8_t   marks;
     uint8_t   flags;
+    uint32_t  vocab;         /* vocabulary size V of the model that made it, 0 = unknown */
     void     *extra;         /* json_t * of unknown fields, or NULL */
 } tree_node;
 

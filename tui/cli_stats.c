@@ -83,10 +83,26 @@ static void section_token_entropy(json_t *rep, const session *s)
     double sum_node = 0, sum_tok = 0, sum_r = 0, mx = NAN, sum_ppl = 0;
     size_t nodes = 0, toks = 0, nppl = 0;
     int exact = 1;
+    /* the interval: per-token bounds averaged over tokens (upper unknown if any V is) */
+    double iv_lo = 0, iv_hi = 0;
+    size_t iv_n = 0;
+    int iv_hi_known = 1, iv_exact = 1;
+    uint32_t vset = s->settings.vocab_size > 0 ? (uint32_t)s->settings.vocab_size : 0;
     for (int32_t id = 0; id < tree_capacity(t); id++) {
         const tree_node *n = tree_get(t, id);
         if (!n || !n->ntokens)
             continue;
+        entropy_node_interval_t ni;
+        entropy_node_interval(n, n->vocab ? n->vocab : vset, &ni);
+        if (ni.ntokens) {
+            iv_lo += ni.lower * ni.ntokens;
+            if (isnan(ni.upper))
+                iv_hi_known = 0;
+            else
+                iv_hi += ni.upper * ni.ntokens;
+            iv_n += ni.ntokens;
+            iv_exact &= ni.exact;
+        }
         entropy_node_t en;
         entropy_node(n, &en);
         if (en.ntokens) {
@@ -113,10 +129,19 @@ static void section_token_entropy(json_t *rep, const session *s)
     json_object_set_new(o, "mean_leftover_mass", num_or_null(toks ? sum_r / toks : NAN));
     json_object_set_new(o, "mean_perplexity", num_or_null(nppl ? sum_ppl / nppl : NAN));
     json_object_set_new(o, "exact", json_boolean(toks && exact));
+    double lo = iv_n ? iv_lo / iv_n : NAN, hi = iv_n && iv_hi_known ? iv_hi / iv_n : NAN;
+    json_object_set_new(o, "mean_token_entropy_lower", num_or_null(lo));
+    json_object_set_new(o, "mean_token_entropy_upper", num_or_null(hi));
+    char iv[96];
+    entropy_format(iv, sizeof iv, lo, hi, iv_n && iv_exact, 1);
+    json_object_set_new(o, "mean_token_entropy", json_string(iv));
     json_object_set_new(o, "note", json_string(
         !toks ? "no token logprobs in this session"
         : exact ? "exact: the model reported its whole distribution, or the alternatives covered it"
-                : "a lower bound: the probability outside the top-k alternatives counts as one outcome"));
+                : "mean_token_entropy_bits is the old one-outcome bound; the interval's lower end "
+                  "spreads the unseen mass over as few tokens as possible, none likelier than the least "
+                  "likely alternative, its upper end uniformly over the V - k unseen tokens (unknown "
+                  "without --vocab-size or a server that reports V)"));
     json_object_set_new(rep, "token_entropy", o);
 }
 

@@ -30,7 +30,6 @@ void view_stats(app *a, app_rect r)
         return;
     int y = r.y + 1;
     unsigned long norm = theme_attr(THEME_normal);
-    const char *ge = a->utf8 ? "\xe2\x89\xa5" : ">=";
     char v[256];
     const char *model = tree_model(t, id);
     snprintf(v, sizeof v, "#%d %s%s%s", (int)id, tree_origin_name((tree_origin)n->origin),
@@ -48,14 +47,41 @@ void view_stats(app *a, app_rect r)
     else
         snprintf(v, sizeof v, "%s, %u tokens", fin ? fin : app_is_streaming(a, id) ? "generating" : "-", n->ntokens);
     line(a, r, &y, "finish   ", v, (n->flags & TREE_FLAG_INCOMPLETE) ? theme_attr(THEME_incomplete) : norm);
-    entropy_node_t en;
-    entropy_node(n, &en);
-    if (en.ntokens && !isnan(en.mean))
-        snprintf(v, sizeof v, "%s%.2f bits/token (max %.2f)%s", en.exact ? "" : ge, en.mean, en.max,
-                 en.exact ? " exact" : " lower bound");
-    else
+    uint32_t vset = a->ses.settings.vocab_size > 0 ? (uint32_t)a->ses.settings.vocab_size : 0;
+    entropy_node_interval_t ni;
+    entropy_node_interval(n, n->vocab ? n->vocab : vset, &ni);
+    if (ni.ntokens && !isnan(ni.lower)) {
+        char hs[80];
+        entropy_format(hs, sizeof hs, ni.lower, ni.upper, ni.exact, a->utf8);
+        snprintf(v, sizeof v, "%s per token", hs);
+    } else
         snprintf(v, sizeof v, "unknown (no logprobs)");
     line(a, r, &y, "entropy  ", v, theme_attr(THEME_entropy));
+    if (n->nchildren) {     /* the children's node entropies, averaged: an interval too */
+        double lo = 0, hi = 0;
+        int cnt = 0, hi_known = 1, exact = 1;
+        for (uint32_t c = 0; c < n->nchildren; c++) {
+            const tree_node *ch = tree_get(t, n->children[c]);
+            if (!ch)
+                continue;
+            entropy_node_interval(ch, ch->vocab ? ch->vocab : vset, &ni);
+            if (!ni.ntokens || isnan(ni.lower))
+                continue;
+            lo += ni.lower;
+            if (isnan(ni.upper))
+                hi_known = 0;
+            else
+                hi += ni.upper;
+            exact &= ni.exact;
+            cnt++;
+        }
+        if (cnt) {
+            char hs[80];
+            entropy_format(hs, sizeof hs, lo / cnt, hi_known ? hi / cnt : NAN, exact, a->utf8);
+            snprintf(v, sizeof v, "%s per token over %d child%s", hs, cnt, cnt == 1 ? "" : "ren");
+            line(a, r, &y, "children ", v, theme_attr(THEME_entropy));
+        }
+    }
     if (n->nchildren && a->merge) {
         double norm_h;
         double hb = merge_branch_entropy(a->merge, id, &norm_h);

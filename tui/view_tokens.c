@@ -86,12 +86,17 @@ void view_tokens(app *a, app_rect r)
     y++;
     double left;
     double hbits = entropy_token(n, (uint32_t)sel, &left);
+    entropy_interval iv;
+    uint32_t vocab = n->vocab ? n->vocab : (uint32_t)(a->ses.settings.vocab_size > 0 ? a->ses.settings.vocab_size : 0);
+    entropy_token_interval(n, (uint32_t)sel, vocab, &iv);
+    char hs[80];
+    entropy_format(hs, sizeof hs, iv.lower, iv.upper, iv.exact, a->utf8);
     if (isnan(hbits))
         snprintf(tmp, sizeof tmp, "entropy unknown (no alternatives)");
-    else if (left < ENTROPY_EXACT_EPS)
-        snprintf(tmp, sizeof tmp, "entropy %.2f bits (exact)", hbits);
+    else if (iv.exact)
+        snprintf(tmp, sizeof tmp, "entropy %s", hs);
     else
-        snprintf(tmp, sizeof tmp, "entropy %s%.2f bits (%.0f%% unseen)", a->utf8 ? "\xe2\x89\xa5" : ">=", hbits, 100 * left);
+        snprintf(tmp, sizeof tmp, "entropy %s (%.0f%% unseen)", hs, 100 * left);
     view_puts(a, y, r.x, r.w, tmp, dim);
     y++;
     h--;
