@@ -1,6 +1,8 @@
 #include "tests/test.h"
 #include "core/entropy.h"
 #include "core/tree.h"
+#include "core/session.h"
+#include <stdlib.h>
 #include <math.h>
 
 TEST(entropy_uniform_four_is_two_bits)
@@ -248,4 +250,40 @@ TEST(entropy_node_interval_means_and_unknown_upper)
     entropy_node_interval(tree_get(t, c), 5, &ni);   /* V = 5: .4 over 3 tokens */
     CHECK_NEAR(ni.upper, (h_of((double[]){ 0.4, 0.2, 0.4 / 3, 0.4 / 3, 0.4 / 3 }, 5) + 1.0) / 2, 1e-6);
     tree_free(t);
+}
+
+/* V is kept per node in the session (both readers), and an old file without it loads with
+ * V unknown, so its upper bound stays unknown rather than made up. */
+TEST(entropy_vocab_per_node_round_trips_and_old_files_are_unknown)
+{
+    session s;
+    char err[256];
+    session_init(&s);
+    session_new_prompt(&s, "p");
+    int32_t a = tree_add_child(s.t, tree_root(s.t), TREE_ORIGIN_MODEL, "", 0);
+    int32_t b = tree_add_child(s.t, tree_root(s.t), TREE_ORIGIN_MODEL, "", 0);
+    tree_alt alts[] = { { "x", 1, log(0.4) }, { "y", 1, log(0.2) } };
+    tree_append_token(s.t, a, "x", 1, log(0.4), alts, 2, 1);
+    tree_append_token(s.t, b, "x", 1, log(0.4), alts, 2, 1);
+    tree_get(s.t, a)->vocab = 5;
+    size_t n;
+    char *bytes = session_dump(&s, &n);
+    session_free(&s);
+    for (int layout = 0; layout < 2; layout++) {
+        session_init(&s);
+        if (layout)
+            for (size_t i = 0; i < n; i++)
+                if (bytes[i] == '\n')
+                    bytes[i] = ' ';
+        REQUIRE(session_load_mem(&s, bytes, n, "v.json", err, sizeof err) == 0);
+        CHECK_INT(tree_get(s.t, a)->vocab, 5);
+        CHECK_INT(tree_get(s.t, b)->vocab, 0);
+        entropy_node_interval_t ni;
+        entropy_node_interval(tree_get(s.t, a), tree_get(s.t, a)->vocab, &ni);
+        CHECK_NEAR(ni.upper, h_of((double[]){ 0.4, 0.2, 0.4 / 3, 0.4 / 3, 0.4 / 3 }, 5), 1e-6);
+        entropy_node_interval(tree_get(s.t, b), tree_get(s.t, b)->vocab, &ni);
+        CHECK(isnan(ni.upper));
+        session_free(&s);
+    }
+    free(bytes);
 }
