@@ -370,6 +370,13 @@ size_t dialog_help_lines(app *a, char ***out)
     add_line(&v, &n, &cap, "  %s/%s folded/open   %sN merged group of N near-duplicates (merge view, M)",
              u ? "\xe2\x96\xb8" : "+", u ? "\xe2\x96\xbe" : "v", u ? "\xc3\x97" : "x");
     add_line(&v, &n, &cap, "");
+    add_line(&v, &n, &cap, "Entropy  (tokens and stats panels)");
+    add_line(&v, &n, &cap, "  2.40%s4.10 bits  an interval: the top-k list leaves mass R to unseen tokens, none likelier", u ? "\xe2\x80\x93" : "-");
+    add_line(&v, &n, &cap, "                than the least likely shown one. Lower end: R on as few tokens as that allows;");
+    add_line(&v, &n, &cap, "                upper end: R spread evenly over the V - k unseen tokens (V = vocabulary size).");
+    add_line(&v, &n, &cap, "  %s 2.40 bits (V unknown)  no vocabulary size: set vocab_size (S, --vocab-size)", u ? "\xe2\x89\xa5" : ">=");
+    add_line(&v, &n, &cap, "  3.84 bits (exact)  the whole distribution was known (builtin model, or R < 1e-6)");
+    add_line(&v, &n, &cap, "");
     add_line(&v, &n, &cap, "Entropy from top-k alternatives is a lower bound (%s): the probability the list does",
              u ? "\xe2\x89\xa5" : ">=");
     add_line(&v, &n, &cap, "not cover is counted as one outcome.  It is exact when the list is the whole distribution.");
