@@ -14,7 +14,7 @@
 /* The settings the dialog offers, in order. */
 static const char *const set_keys[] = {
     "backend", "base_url", "model", "branches", "max_tokens", "temperature", "top_p",
-    "logprobs", "seed", "merge_threshold", "theme",
+    "logprobs", "vocab_size", "seed", "merge_threshold", "theme",
 };
 #define NSET (int)(sizeof set_keys / sizeof *set_keys)
 
