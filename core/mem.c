@@ -3,6 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static void mem_die(size_t n)
 {
@@ -123,32 +126,83 @@ void buf_free(buf *b)
     b->len = b->cap = 0;
 }
 
-int buf_read_file(buf *b, const char *path, size_t max, char *err, size_t errlen)
+/* Opens path for reading without blocking on a FIFO; refuses what is not a regular file. */
+static int open_regular(const char *path, size_t max, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
+    if (fstat(fd, &st) < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (S_ISDIR(st.st_mode) || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s: %s", path, S_ISDIR(st.st_mode) ? "is a directory"
+                 : "not a regular file (a pipe, device or socket; use - for standard input)");
+        close(fd);
+        return -1;
+    }
+    if ((unsigned long long)st.st_size > max) {
+        snprintf(err, errlen, "%s: file is too large (%lld bytes; the limit is %zu bytes)", path,
+                 (long long)st.st_size, max);
+        close(fd);
+        return -1;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    return fd;
+}
+
+int mem_open_input(const char *path, size_t max, char *err, size_t errlen)
+{
+    if (!max || max > MEM_FILE_MAX)
+        max = MEM_FILE_MAX;
+    if (!strcmp(path, "-"))
+        return dup(STDIN_FILENO);
+    return open_regular(path, max, err, errlen);
+}
+
+int buf_read_file(buf *b, const char *path, size_t max, char *err, size_t errlen)
+{
+    if (!max || max > MEM_FILE_MAX)
+        max = MEM_FILE_MAX;
+    int fd = mem_open_input(path, max, err, errlen);
+    if (fd < 0) {
+        if (!strcmp(path, "-"))
+            snprintf(err, errlen, "-: %s", strerror(errno));
+        return -1;
+    }
     char chunk[65536];
-    size_t n, start = b->len;
+    size_t start = b->len;
     int rc = 0;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (max && b->len - start + n > max) {
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            snprintf(err, errlen, "%s: read error (%s)", path, strerror(errno));
+            rc = -1;
+            break;
+        }
+        if (n == 0)
+            break;
+        if (b->len - start + (size_t)n > max) {
             snprintf(err, errlen, "%s: larger than %zu bytes", path, max);
             rc = -1;
             break;
         }
-        buf_add(b, chunk, n);
+        buf_add(b, chunk, (size_t)n);
     }
-    if (!rc && ferror(f)) {
-        snprintf(err, errlen, "%s: read error", path);
-        rc = -1;
-    }
-    fclose(f);
+    close(fd);
     if (rc)
         b->len = start;
     if (b->data)
         b->data[b->len] = 0;
     return rc;
 }
+

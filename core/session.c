@@ -781,20 +781,12 @@ int session_load(session *s, const char *path, char *err, size_t errlen)
 {
     session_loader L;
     loader_init(&L, path);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
+    char oerr[600];
+    int fd = mem_open_input(path, SESSION_MAX_BYTES, oerr, sizeof oerr);
     if (fd < 0) {
-        lfail(&L, "%s", strerror(errno));
-        return load_result(&L, s, -1, err, errlen);
-    }
-    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-        close(fd);
-        lfail(&L, "is a directory, not a session file");
-        return load_result(&L, s, -1, err, errlen);
-    }
-    if (S_ISREG(st.st_mode) && (size_t)st.st_size > SESSION_MAX_BYTES) {
-        close(fd);
-        lfail(&L, "file is too large (%lld bytes; the limit is %zu MiB)", (long long)st.st_size, SESSION_MAX_BYTES >> 20);
+        size_t pl = strlen(path);
+        const char *why = !strncmp(oerr, path, pl) && oerr[pl] == ':' ? oerr + pl + 2 : oerr;
+        lfail(&L, "%s", !strcmp(why, "is a directory") ? "is a directory, not a session file" : why);
         return load_result(&L, s, -1, err, errlen);
     }
     session_lines src = { .fd = fd, .cap = 1u << 20 };

@@ -18,13 +18,14 @@
  * A session struct must be session_init()ed (or zero-filled) before any call. */
 #ifndef CORE_SESSION_H
 #define CORE_SESSION_H
+#include "core/mem.h"
 #include "core/settings.h"
 #include "core/tree.h"
 
 #define SESSION_FORMAT  "termloom-session"
 #define SESSION_VERSION 1
 /* Files larger than this are refused (node pools use 32-bit offsets). */
-#define SESSION_MAX_BYTES ((size_t)2 << 30)
+#define SESSION_MAX_BYTES MEM_FILE_MAX
 
 typedef struct session {
     tree        *t;

@@ -2,6 +2,7 @@
 #include "tui/cli.h"
 #include "core/attractor.h"
 #include "core/mem.h"
+#include "core/text.h"
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,7 +20,10 @@ int cli_fail(int code, const char *fmt, ...)
     for (size_t i = 0; i < b.len; i++)       /* one line, always */
         if (b.data[i] == '\n' || b.data[i] == '\r')
             b.data[i] = ' ';
-    fprintf(stderr, "termloom: %s\n", b.data ? b.data : "");
+    size_t n = 0;      /* names and ids from the file may hold escape sequences */
+    char *safe = text_sanitize(b.data ? b.data : "", b.len, 0, &n);
+    fprintf(stderr, "termloom: %s\n", safe);
+    free(safe);
     buf_free(&b);
     return code;
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char import_usage[] =
     "usage: termloom import OTHER.json -o SESSION.json [--note PATH]\n"
@@ -30,6 +31,11 @@ int cli_import(int argc, char **argv)
         return cli_fail(CLI_USAGE, "import: no input file (termloom import OTHER.json -o SESSION.json)");
     if (!out)
         return cli_fail(CLI_USAGE, "import: -o SESSION.json is required (- for standard output)");
+    struct stat si, so;   /* the README promises another loom's file is never replaced */
+    if (strcmp(out, "-") && strcmp(in, "-") && stat(in, &si) == 0 && stat(out, &so) == 0 &&
+        si.st_dev == so.st_dev && si.st_ino == so.st_ino)
+        return cli_fail(CLI_USAGE, "import: %s and %s are the same file; choose another -o "
+                        "(the original is never replaced)", in, out);
     char err[1024];
     session s;
     session_init(&s);

@@ -10,6 +10,7 @@
 #include "core/merge.h"
 #include "core/mem.h"
 #include "core/session.h"
+#include "core/text.h"
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -240,6 +241,15 @@ static void print_label(const char *key, int indent, int width)
     printf("%*s%-*s", indent, "", width, label);
 }
 
+/* A text from the session: control bytes and escape sequences as visible placeholders. */
+static void print_str(json_t *v)
+{
+    size_t n = 0;
+    char *safe = text_sanitize(json_string_value(v), json_string_length(v), TEXT_NL_VISIBLE, &n);
+    fwrite(safe, 1, n, stdout);
+    free(safe);
+}
+
 static void print_scalar(json_t *v)
 {
     if (json_is_integer(v))
@@ -247,7 +257,7 @@ static void print_scalar(json_t *v)
     else if (json_is_real(v))
         printf("%.3f", json_real_value(v));
     else if (json_is_string(v))
-        printf("%s", json_string_value(v));
+        print_str(v);
     else if (json_is_boolean(v))
         printf("%s", json_is_true(v) ? "yes" : "no");
     else
@@ -277,10 +287,11 @@ static void print_table(const char *key, json_t *arr)
             char cell[64];
             if (json_is_integer(v))
                 snprintf(cell, sizeof cell, "%lld", (long long)json_integer_value(v));
-            else if (json_is_string(v) && strlen(json_string_value(v)) < 16)
-                snprintf(cell, sizeof cell, "%s", json_string_value(v));
             else if (json_is_string(v)) {      /* long texts whole: they are what one reads */
-                printf(" %s", json_string_value(v));
+                printf(" ");
+                print_str(v);
+                if (json_string_length(v) < 16)
+                    printf("%*s", (int)(16 - text_width(json_string_value(v), json_string_length(v), TEXT_NL_VISIBLE)), "");
                 continue;
             } else if (json_is_array(v)) {     /* node ids */
                 size_t o = 0;
@@ -319,7 +330,7 @@ static void print_text(json_t *rep)
             }
             json_t *note = json_object_get(v, "note");
             if (json_is_string(note))
-                printf("  (%s)\n", json_string_value(note));
+                printf("  ("), print_str(note), printf(")\n");
         } else {
             print_label(k, 0, 28);
             print_scalar(v);

@@ -95,3 +95,11 @@ expect_exit interop_import_flat_repeats 0 "$T" import "$TMP/rep.json" -o "$TMP/r
 check interop_import_saves_attractors grep -Eq \
     '"attractors":\[\{"kind":"continuation","members":\[[0-9]+,[0-9]+,[0-9]+\],"support":3,"score":6\.0,"text":" That is all I can say\."\}\]' \
     "$TMP/rep.session.json"
+
+# import never replaces the other loom's file: -o naming the input (or a link to it) is refused
+cp "$FX/loom_nested.json" "$TMP/own.json"
+ln -s "$TMP/own.json" "$TMP/own_link.json"
+expect_exit interop_import_same_file 2 "$T" import "$TMP/own.json" -o "$TMP/own.json"
+one_line_error interop_import_same_file_msg "same file"
+expect_exit interop_import_same_file_link 2 "$T" import "$TMP/own.json" -o "$TMP/own_link.json"
+check interop_import_same_file_untouched cmp -s "$TMP/own.json" "$FX/loom_nested.json"

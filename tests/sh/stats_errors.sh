@@ -49,3 +49,43 @@ cat "$TMP/fifo" > "$TMP/from_fifo" &
 wait
 check save_to_fifo_writes_through test -s "$TMP/from_fifo"
 check save_to_fifo_keeps_the_fifo test -p "$TMP/fifo"
+
+# Non-regular files: one line, exit 1, never a hang (a FIFO with no writer) or an abort
+# (/dev/zero).  Every reader: stats, import, export, --prompt-file, --corpus, --config.
+mkfifo "$TMP/in_fifo"
+for f in "$TMP/in_fifo" /dev/zero /dev/urandom; do
+    nm=$(basename "$f")
+    expect_exit "stats_nonregular_$nm" 1 timeout 10 "$T" stats "$f"
+    one_line_error "stats_nonregular_${nm}_msg" "not a regular file"
+    expect_exit "import_nonregular_$nm" 1 timeout 10 "$T" import "$f" -o "$TMP/nr.json"
+    one_line_error "import_nonregular_${nm}_msg" "not a regular file"
+    expect_exit "export_nonregular_$nm" 1 timeout 10 "$T" export --format md "$f" -o -
+    one_line_error "export_nonregular_${nm}_msg" "not a regular file"
+    timeout 10 "$T" gen --prompt-file "$f" -o "$TMP/nr.json" 2>"$TMP/err"
+    check "prompt_file_nonregular_$nm" [ $? -ne 124 ]
+    one_line_error "prompt_file_nonregular_${nm}_msg" "not a regular file"
+    timeout 10 "$T" gen --config "$f" --prompt x -o "$TMP/nr.json" >/dev/null 2>"$TMP/err"
+    check "config_nonregular_$nm" [ $? -ne 124 ]
+    one_line_error "config_nonregular_${nm}_msg" "not a regular file"
+done
+check nonregular_no_output [ ! -e "$TMP/nr.json" ]
+expect_exit import_directory 1 "$T" import "$TMP" -o "$TMP/nr.json"
+one_line_error import_directory_msg "is a directory"
+expect_exit export_directory 1 "$T" export --format md "$TMP" -o -
+one_line_error export_directory_msg "is a directory"
+
+# What stats prints from a session (attractor texts) never carries raw escape sequences.
+ESCT='Hi\u001b]0;pwned\u0007 there\u001b[2J friend'
+{
+    printf '{"format":"termloom-session","version":1,"root":0,"nodes":[\n'
+    printf '{"id":0,"parent":null,"origin":"prompt","text":"p","children":[1,2,3]},\n'
+    for i in 1 2 3; do
+        printf '{"id":%d,"parent":0,"origin":"model","text":"ctx %d","children":[%d]},\n' $i $i $((i + 3))
+    done
+    printf '{"id":4,"parent":1,"origin":"model","text":"%s","children":[]},\n' "$ESCT"
+    printf '{"id":5,"parent":2,"origin":"model","text":"%s","children":[]},\n' "$ESCT"
+    printf '{"id":6,"parent":3,"origin":"model","text":"%s","children":[]}]}\n' "$ESCT"
+} > "$TMP/hostile.json"
+"$T" stats "$TMP/hostile.json" > "$TMP/hostile.out" 2>"$TMP/err"
+check stats_hostile_shows_text grep -q "friend" "$TMP/hostile.out"
+check stats_hostile_no_escape [ "$(tr -d -c '\033\007' < "$TMP/hostile.out" | wc -c)" -eq 0 ]
