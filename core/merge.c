@@ -448,6 +448,132 @@ double merge_similarity_norm(const char *a, size_t alen, const char *b, size_t b
     return merge_similarity(a, alen, b, blen);   /* normalizing twice changes nothing */
 }
 
+/* ---- candidate keys for grouping many siblings ----
+ * The first MERGE_SCAN_GROUPS groups of a parent are always compared with a new child, in
+ * order, as the exhaustive rule says.  Later groups are found through keys shared with the
+ * child's text (a per-regroup hash map from key to the groups holding it, in group order):
+ * the normalized text; for short texts the word sequence and the sequence with each word
+ * left out (one word substituted, inserted or deleted); for long texts the prefix-filter
+ * bigrams (the first |B| - ceil(thr |B|) + 1 of the sorted bigram set: two sets with
+ * Jaccard ≥ thr always share one of them).  At most MERGE_KEY_SCAN groups per key are
+ * compared.  So a parent costs O(children × keys) similarity checks instead of
+ * O(children × groups); grouping is unchanged unless a short text's near-duplicate differs
+ * in two or more words from it and is not among the first groups. */
+#define MERGE_SCAN_GROUPS 64
+#define MERGE_KEY_SCAN 32
+
+typedef struct gkey { uint64_t key; int32_t head, tail; } gkey;
+typedef struct gpost { uint32_t group; int32_t next; } gpost;
+
+struct merge_keys {
+    gkey   *slot;
+    size_t  nslot, used;
+    gpost  *post;
+    size_t  npost, postcap;
+};
+
+static uint64_t key_mix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    return (x ^ (x >> 33)) | 1;          /* 0 marks an empty slot */
+}
+
+static void keys_reset(struct merge_keys *k)
+{
+    if (k->slot)
+        memset(k->slot, 0, k->nslot * sizeof *k->slot);
+    k->used = 0;
+    k->npost = 0;
+}
+
+static gkey *keys_find(struct merge_keys *k, uint64_t key, int add)
+{
+    if (add && (k->used + 1) * 2 > k->nslot) {
+        gkey *old = k->slot;
+        size_t on = k->nslot;
+        k->nslot = on ? on * 2 : 1024;
+        k->slot = xcalloc(k->nslot, sizeof *k->slot);
+        k->used = 0;
+        for (size_t i = 0; i < on; i++)
+            if (old[i].key) {
+                gkey *s = keys_find(k, old[i].key, 1);
+                *s = old[i];
+            }
+        free(old);
+    }
+    if (!k->nslot)
+        return NULL;
+    size_t mask = k->nslot - 1;
+    for (size_t i = (size_t)key & mask;; i = (i + 1) & mask) {
+        if (k->slot[i].key == key)
+            return &k->slot[i];
+        if (!k->slot[i].key) {
+            if (!add)
+                return NULL;
+            k->slot[i] = (gkey){ key, -1, -1 };
+            k->used++;
+            return &k->slot[i];
+        }
+    }
+}
+
+/* The keys of a feature into out (capacity MERGE_SHORT_WORDS + 2 or the prefix length). */
+static size_t feat_keys(const feat *f, double thr, uint64_t **out, size_t *cap)
+{
+    size_t n = 0, want = MERGE_SHORT_WORDS + 2;
+    size_t plen = 0;
+    if (f->nw > MERGE_SHORT_WORDS && f->nbg) {
+        double keep = thr > 0 ? thr * f->nbg : 0;
+        size_t need = (size_t)keep;
+        if ((double)need < keep)
+            need++;
+        plen = f->nbg - (need < f->nbg ? need : f->nbg) + 1;
+        if (plen > f->nbg)
+            plen = f->nbg;
+        want = plen + 1;
+    }
+    xgrow(out, cap, want, sizeof **out);
+    uint64_t *k = *out;
+    k[n++] = key_mix(f->h ^ 0x6a09e667f3bcc908ull);
+    if (f->nw >= 1 && f->nw <= MERGE_SHORT_WORDS) {
+        for (uint32_t skip = 0; skip <= f->nw; skip++) {
+            if (skip < f->nw && f->nw < 2)
+                continue;
+            uint64_t h = 0x3c6ef372fe94f82bull + f->nw - (skip < f->nw);
+            for (uint32_t i = 0; i < f->nw; i++)
+                if (i != skip)
+                    h = (h ^ f->w[i]) * 0x100000001b3ull + (h >> 29);
+            k[n++] = key_mix(h);
+        }
+    }
+    for (size_t i = 0; i < plen; i++)
+        k[n++] = key_mix(f->bg[i] ^ 0xbb67ae8584caa73bull);
+    return n;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void keys_add(struct merge_keys *k, const uint64_t *key, size_t nk, uint32_t group)
+{
+    for (size_t i = 0; i < nk; i++) {
+        gkey *s = keys_find(k, key[i], 1);
+        xgrow(&k->post, &k->postcap, k->npost + 1, sizeof *k->post);
+        k->post[k->npost] = (gpost){ group, -1 };
+        if (s->tail >= 0)
+            k->post[s->tail].next = (int32_t)k->npost;
+        else
+            s->head = (int32_t)k->npost;
+        s->tail = (int32_t)k->npost++;
+    }
+}
+
 /* ---- the index ---- */
 
 struct merge_index {
@@ -462,6 +588,11 @@ struct merge_index {
     uint32_t *stamp;
     int32_t  *scratch;
     size_t    scratch_cap;
+    struct merge_keys keys;  /* regroup's candidate map (reused) */
+    uint64_t *kbuf;
+    size_t    kcap;
+    uint32_t *cand;
+    size_t    candcap;
 };
 
 static void ensure(merge_index *m, int32_t id)
@@ -540,6 +671,10 @@ void merge_index_free(merge_index *m)
     free(m->gsize);
     free(m->stamp);
     free(m->scratch);
+    free(m->keys.slot);
+    free(m->keys.post);
+    free(m->kbuf);
+    free(m->cand);
     free(m);
 }
 
@@ -565,11 +700,42 @@ static feat *feat_of(merge_index *m, int32_t id)
     return f;
 }
 
+/* The first earlier group (index < ng) whose leader is similar to fc, or -1. */
+static long first_group(merge_index *m, const feat *fc, size_t ng, size_t *nk)
+{
+    size_t scan = ng < MERGE_SCAN_GROUPS ? ng : MERGE_SCAN_GROUPS;
+    for (size_t g = 0; g < scan; g++)
+        if (feat_sim(fc, &m->f[m->scratch[g]], m->thr) >= m->thr)
+            return (long)g;
+    *nk = 0;
+    if (ng <= MERGE_SCAN_GROUPS)
+        return -1;
+    *nk = feat_keys(fc, m->thr, &m->kbuf, &m->kcap);
+    size_t nc = 0;
+    for (size_t i = 0; i < *nk; i++) {
+        gkey *s = keys_find(&m->keys, m->kbuf[i], 0);
+        int32_t e = s ? s->head : -1;
+        for (int seen = 0; e >= 0 && seen < MERGE_KEY_SCAN; seen++, e = m->keys.post[e].next) {
+            xgrow(&m->cand, &m->candcap, nc + 1, sizeof *m->cand);
+            m->cand[nc++] = m->keys.post[e].group;
+        }
+    }
+    qsort(m->cand, nc, sizeof *m->cand, cmp_u32);
+    for (size_t i = 0; i < nc; i++) {
+        if (i && m->cand[i] == m->cand[i - 1])
+            continue;
+        if (feat_sim(fc, &m->f[m->scratch[m->cand[i]]], m->thr) >= m->thr)
+            return (long)m->cand[i];
+    }
+    return -1;
+}
+
 static void regroup(merge_index *m, int32_t p)
 {
     tree_node *pn = tree_get(m->t, p);
     size_t ng = 0;
     xgrow(&m->scratch, &m->scratch_cap, pn->nchildren + 1, sizeof *m->scratch);
+    keys_reset(&m->keys);
     for (uint32_t k = 0; k < pn->nchildren; k++) {
         int32_t c = pn->children[k];
         ensure(m, c);
@@ -579,16 +745,20 @@ static void regroup(merge_index *m, int32_t p)
         const tree_node *cn = tree_get(m->t, c);
         if (!cn->text_len && cn->origin != TREE_ORIGIN_MODEL)
             continue;   /* an empty hand-made node (e.g. a compare label) stands alone */
-        for (size_t g = 0; g < ng; g++) {
+        size_t nk = 0;
+        long g = first_group(m, fc, ng, &nk);
+        if (g >= 0) {
             int32_t l = m->scratch[g];
-            if (feat_sim(fc, &m->f[l], m->thr) >= m->thr) {
-                m->leader[c] = l;
-                m->gsize[l]++;
-                break;
-            }
+            m->leader[c] = l;
+            m->gsize[l]++;
+            continue;
         }
-        if (m->leader[c] == c)
-            m->scratch[ng++] = c;
+        if (ng >= MERGE_SCAN_GROUPS) {
+            if (!nk)
+                nk = feat_keys(fc, m->thr, &m->kbuf, &m->kcap);
+            keys_add(&m->keys, m->kbuf, nk, (uint32_t)ng);
+        }
+        m->scratch[ng++] = c;
     }
     m->stamp[p] = m->epoch;
 }

@@ -25,7 +25,9 @@
  *  - Non-destructive: groups are a view.  Nothing in the tree is changed or hidden.
  *  - Incremental: the index observes the tree (add/text/delete/undelete events mark the
  *    parent dirty in O(1)); a parent's groups are recomputed on the next query about it,
- *    costing O(siblings × groups) similarity checks on cached per-node features.
+ *    comparing each child with the first 64 groups and then only with later groups that
+ *    share a key with it (normalized text, word-edit keys, prefix-filter bigrams; see
+ *    merge.c), so about O(siblings) similarity checks on cached per-node features.
  *    tree_set_parent sends no event: make the index after a loader has built the tree.
  *  - Pointers/arrays returned are owned by the caller unless stated. */
 #ifndef CORE_MERGE_H
