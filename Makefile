@@ -13,8 +13,8 @@ endif
 OPT     ?= -O2 -g
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-ALL_CFLAGS  = $(CFLAGS_BASE) $(OPT) $(PKG_CFLAGS) $(CFLAGS) -DTERMLOOM_DATADIR='"$(PREFIX)/share/termloom"'
-LIBS        = $(PKG_LIBS) -lm
+ALL_CFLAGS  = $(CFLAGS_BASE) -pthread $(OPT) $(PKG_CFLAGS) $(CFLAGS) -DTERMLOOM_DATADIR='"$(PREFIX)/share/termloom"'
+LIBS        = $(PKG_LIBS) -lm -pthread
 
 CORE_SRC = $(wildcard core/*.c)
 NET_SRC  = $(wildcard net/*.c)
