@@ -147,8 +147,8 @@ static int open_regular(const char *path, size_t max, char *err, size_t errlen)
         return -1;
     }
     if ((unsigned long long)st.st_size > max) {
-        snprintf(err, errlen, "%s: file is too large (%lld bytes; the limit is %zu bytes)", path,
-                 (long long)st.st_size, max);
+        snprintf(err, errlen, "%s: file is too large (%lld bytes; the limit is %zu MiB)", path,
+                 (long long)st.st_size, max >> 20);
         close(fd);
         return -1;
     }
