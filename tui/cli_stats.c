@@ -139,7 +139,7 @@ static void section_token_entropy(json_t *rep, const session *s)
     json_object_set_new(o, "note", json_string(
         !toks ? "no token logprobs in this session"
         : exact ? "exact: the model reported its whole distribution, or the alternatives covered it"
-                : "mean_token_entropy_bits is the old one-outcome bound; the interval's lower end "
+                : "a lower bound: mean_token_entropy_bits counts the unseen mass as one outcome; the interval's lower end "
                   "spreads the unseen mass over as few tokens as possible, none likelier than the least "
                   "likely alternative, its upper end uniformly over the V - k unseen tokens (unknown "
                   "without --vocab-size or a server that reports V)"));
