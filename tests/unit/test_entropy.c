@@ -224,13 +224,13 @@ TEST(entropy_interval_exact_when_mass_is_complete)
     CHECK(iv.exact);
     CHECK_NEAR(iv.lower, 1.0, 1e-9);
     CHECK_NEAR(iv.upper, 1.0, 1e-9);
-    char buf[64];
-    entropy_format(buf, sizeof buf, iv.lower, iv.upper, iv.exact, 0);
-    CHECK_STR(buf, "1.00 bits (exact)");
-    entropy_format(buf, sizeof buf, 2.4, 4.1, 0, 1);
-    CHECK_STR(buf, "2.40\xe2\x80\x93" "4.10 bits");
-    entropy_format(buf, sizeof buf, 2.4, NAN, 0, 0);
-    CHECK_STR(buf, ">= 2.40 bits (V unknown)");
+    char shown[64];
+    entropy_format(shown, sizeof shown, iv.lower, iv.upper, iv.exact, 0);
+    CHECK_STR(shown, "1.00 bits (exact)");
+    entropy_format(shown, sizeof shown, 2.4, 4.1, 0, 1);
+    CHECK_STR(shown, "2.40\xe2\x80\x93" "4.10 bits");
+    entropy_format(shown, sizeof shown, 2.4, NAN, 0, 0);
+    CHECK_STR(shown, ">= 2.40 bits (V unknown)");
 }
 
 TEST(entropy_node_interval_means_and_unknown_upper)
