@@ -160,8 +160,12 @@ static void token_text(json_t *text, json_t *bytes, buf *out)
 {
     const char *t = json_string_value(text);
     size_t tl = t ? json_string_length(text) : 0;
-    int lossy = !t || strstr(t, "\xef\xbf\xbd") != NULL || (tl >= 6 && !memcmp(t, "bytes:", 6));
-    if (lossy && json_is_array(bytes)) {
+    /* Lossy: no text, an empty text (llama.cpp holding a piece of a character back), a
+     * U+FFFD anywhere (the text may hold NUL bytes: searched by length), "bytes:...". */
+    int lossy = !t || !tl || (tl >= 6 && !memcmp(t, "bytes:", 6));
+    for (size_t i = 0; !lossy && i + 3 <= tl; i++)
+        lossy = !memcmp(t + i, "\xef\xbf\xbd", 3);
+    if (lossy && json_is_array(bytes) && json_array_size(bytes)) {
         size_t i;
         json_t *v;
         json_array_foreach(bytes, i, v) {
@@ -402,7 +406,7 @@ int wire_parse_chunk(wire_kind kind, const char *data, size_t len, const wire_si
         len--;
     if (len == 6 && !memcmp(data, "[DONE]", 6))
         return WIRE_END;
-    json_t *root = json_loadb(data, len, 0, NULL);
+    json_t *root = json_loadb(data, len, JSON_ALLOW_NUL, NULL);
     if (!root)
         return WIRE_BAD;
     int r = parse_object(kind, root, 1, k);
@@ -412,7 +416,7 @@ int wire_parse_chunk(wire_kind kind, const char *data, size_t len, const wire_si
 
 int wire_parse_body(wire_kind kind, const char *body, size_t len, const wire_sink *k)
 {
-    json_t *root = json_loadb(body, len, 0, NULL);
+    json_t *root = json_loadb(body, len, JSON_ALLOW_NUL, NULL);
     if (!root)
         return WIRE_BAD;
     int r;
@@ -492,7 +496,7 @@ void wire_error_info(const char *body, size_t len, char **message, char **code)
     *code = NULL;
     if (!body || !len)
         return;
-    json_t *root = json_loadb(body, len, 0, NULL);
+    json_t *root = json_loadb(body, len, JSON_ALLOW_NUL, NULL);
     if (json_is_array(root) && json_array_size(root)) {
         json_t *first = json_incref(json_array_get(root, 0));
         json_decref(root);

@@ -381,3 +381,34 @@ TEST(wire_request_bodies)
     CHECK(strstr(err, "extra-json") != NULL);
     settings_free(&s);
 }
+
+/* llama.cpp as it really streams at high n_probs: an alternative that is the byte 0 (sent as
+ * "\u0000"), and a character split over two tokens, sent as "" and "\ufffd" with the true
+ * bytes beside them.  Each chunk parses, each server token stays one token, and the text
+ * is the exact bytes. */
+TEST(wire_llamacpp_nul_alternative_and_partial_bytes)
+{
+    static const char *chunks[] = {
+        "{\"index\":0,\"content\":\" thousand\",\"tokens\":[901],\"stop\":false,"
+        "\"completion_probabilities\":[{\"id\":901,\"token\":\" thousand\",\"bytes\":[32,116,104,111,117,115,97,110,100],"
+        "\"logprob\":-0.5,\"top_logprobs\":[{\"id\":901,\"token\":\" thousand\",\"bytes\":[32,116,104,111,117,115,97,110,100],\"logprob\":-0.5},"
+        "{\"id\":3,\"token\":\"\\u0000\",\"bytes\":[0],\"logprob\":-3.25}]}]}",
+        "{\"index\":0,\"content\":\"\",\"tokens\":[1200],\"stop\":false,"
+        "\"completion_probabilities\":[{\"id\":1200,\"token\":\"\",\"bytes\":[226,128],\"logprob\":-1.0,"
+        "\"top_logprobs\":[{\"id\":1200,\"token\":\"\",\"bytes\":[226,128],\"logprob\":-1.0}]}]}",
+        "{\"index\":0,\"content\":\"\\u2014\",\"tokens\":[1201],\"stop\":false,"
+        "\"completion_probabilities\":[{\"id\":1201,\"token\":\"\\ufffd\",\"bytes\":[148],\"logprob\":-0.25,"
+        "\"top_logprobs\":[{\"id\":1201,\"token\":\"\\ufffd\",\"bytes\":[148],\"logprob\":-0.25}]}]}",
+    };
+    got g;
+    wire_sink k = sink_for(&g);
+    for (size_t i = 0; i < sizeof chunks / sizeof *chunks; i++)
+        CHECKF(wire_parse_chunk(WIRE_LLAMACPP, chunks[i], strlen(chunks[i]), &k) != WIRE_BAD,
+               "chunk %zu refused", i);
+    CHECK_INT(g.tokens[0], 3);
+    CHECK_STR(text0(&g), " thousand\xe2\x80\x94");
+    CHECK_NEAR(g.first_lp[0], -0.5, 1e-12);
+    CHECK_INT(g.first_ntop[0], 2);
+    CHECK_STR(g.error[0], "");
+    got_free(&g);
+}
