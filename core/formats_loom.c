@@ -123,17 +123,20 @@ static int add_legacy(fmt_recs *rs, tree *t, int32_t id, json_t *lps, const char
 {
     json_t *toks = json_object_get(lps, "tokens"), *lp = json_object_get(lps, "token_logprobs");
     json_t *top = json_object_get(lps, "top_logprobs");
-    if (!json_is_array(toks) || !json_is_array(lp) || json_array_size(toks) != json_array_size(lp) ||
-        (top && !json_is_null(top) && (!json_is_array(top) || json_array_size(top) != json_array_size(toks))))
-        return fmt_fail(rs, "node \"%s\": meta.generation.logprobs needs lists tokens, token_logprobs "
-                        "(and top_logprobs) of the same length", node);
+    /* top_logprobs may be [], null or shorter than tokens (about one in six of loom's own
+     * trees): the tokens and their logprobs are kept, with whatever alternatives exist. */
+    if (!json_is_array(toks) || !json_is_array(lp) || json_array_size(toks) != json_array_size(lp))
+        return fmt_fail(rs, "node \"%s\": meta.generation.logprobs needs lists tokens and "
+                        "token_logprobs of the same length", node);
+    if (!json_is_array(top))
+        top = NULL;
     tree_alt *alts = NULL;
     size_t nalts, cap = 0;
     for (size_t i = 0; i < json_array_size(toks); i++) {
         json_t *tx = json_array_get(toks, i);
         double l;
         if (!json_is_string(tx) || num_or_null(json_array_get(lp, i), &l) < 0 ||
-            collect_alts(json_is_array(top) ? json_array_get(top, i) : NULL, &alts, &nalts, &cap) < 0) {
+            collect_alts(top ? json_array_get(top, i) : NULL, &alts, &nalts, &cap) < 0) {
             free(alts);
             return fmt_fail(rs, "node \"%s\": meta.generation.logprobs: token %zu is malformed", node, i);
         }

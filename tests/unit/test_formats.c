@@ -596,3 +596,22 @@ TEST(formats_load_any_session_or_import)
     session_free(&s);
     session_free(&b);
 }
+
+/* socketteer/loom trees whose top_logprobs is [], null or shorter than tokens keep their
+ * tokens and logprobs, with whatever alternatives exist (they were refused whole). */
+TEST(formats_loom_short_top_logprobs_keep_tokens)
+{
+    session s;
+    session_init(&s);
+    REQUIRE(import_fx(&s, "loom_short_tops.json", NULL) == FORMATS_OK);
+    CHECK_INT(tree_count(s.t), 4);
+    for (int32_t id = 1; id <= 3; id++) {
+        tree_node *n = tree_get(s.t, id);
+        REQUIRE(n && n->ntokens == 2);
+        CHECK_STR(tok_text(&s, id, 1), " b");
+        CHECK_NEAR(n->tokens[0].tok.logprob, -0.5, 0);
+        CHECK_INT(n->tokens[1].ntop, 0);
+        CHECK_INT(n->tokens[0].ntop, id == 3 ? 2 : 0);   /* [], null, then one list of two */
+    }
+    session_free(&s);
+}
