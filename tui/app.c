@@ -277,7 +277,8 @@ static unsigned mouse(app *a)
             view_tree_scroll(a, 3 * dir);
         return APP_CH_DRAW;
     }
-    if (me.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON1_RELEASED)) {
+    /* A release only ends a press already acted on (a drag must not select where it ends). */
+    if (me.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON1_DOUBLE_CLICKED | BUTTON1_TRIPLE_CLICKED)) {
         if (panel < 0)
             return 0;
         a->focus = (app_panel)panel;
@@ -604,11 +605,11 @@ int app_main(int argc, char **argv)
         start_color();
         use_default_colors();
     }
-    mousemask(BUTTON1_PRESSED | BUTTON4_PRESSED
-#ifdef BUTTON5_PRESSED
-              | BUTTON5_PRESSED
-#endif
-              , NULL);
+    /* Every button event, though only presses and clicks of button 1 and the wheel are
+     * used: a gesture none of whose events is in the mask makes ncurses read on in a
+     * blocking read(), and the whole loop would stall (no stream, no redraw) until the next
+     * key — a right-click, or a release arriving in the same read as its press, did that. */
+    mousemask(ALL_MOUSE_EVENTS, NULL);     /* ALL_MOUSE_EVENTS leaves out motion reports */
     mouseinterval(0);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

@@ -7,7 +7,7 @@
 . tests/lib.sh
 NAMES="mouse_click_selects mouse_click_outside mouse_focus_text mouse_click_alternative
 mouse_wheel_text mouse_wheel_tree mouse_click_scrolled mouse_click_stays mouse_click_folded
-mouse_dialog_ignores mouse_wheel_help mouse_sgr_click"
+mouse_dialog_ignores mouse_wheel_help mouse_other_buttons mouse_sgr_click"
 if ! command -v tmux >/dev/null 2>&1; then
     for n in $NAMES; do skip "tui_$n" "tmux is not installed"; done
     exit 0
@@ -139,6 +139,22 @@ if wait_for ' help 1-29 of ' 3 && x10 65 10 5 && wait_for ' help 4-32 of ' 3 && 
     ok tui_mouse_wheel_help
 else
     fail tui_mouse_wheel_help "$(why 'the wheel over the help')"
+fi
+keys q
+wait_exit 5
+
+# The right and the middle button select nothing, and the program does not stall on them:
+# a resize after the clicks, with no key following, is drawn at once (ncurses, asked only
+# for button 1, read on in a blocking read() after any other button's press and release).
+tui_start 120 30 "$TMP/m0.json"
+wait_for 'Tree +6 nodes' 10
+r=$(row 'third way')
+x10 2 10 "$r"; x10 1 10 "$r"
+tm resize-window -t 0 -x 30 -y 8
+if wait_for 'needs at least' 3 && tm resize-window -t 0 -x 120 -y 30 && wait_for 'Tree +6 nodes' 3 && node_is 0; then
+    ok tui_mouse_other_buttons
+else
+    fail tui_mouse_other_buttons "$(why 'right and middle clicks, then a resize')"
 fi
 keys q
 wait_exit 5
