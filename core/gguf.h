@@ -2,7 +2,10 @@
  *
  * gguf_open maps the file read-only; gguf_open_mem reads a buffer the caller keeps alive.
  * Every count, length, offset, dimension, type and the alignment is checked before it is
- * used: a malformed file gives NULL and one line in err naming the problem, never a crash.
+ * used (no count allocates more than the file could hold; no two tensors overlap; no key
+ * twice; the standard keys termloom reads must have the specification's type): a
+ * malformed file gives NULL and one line in err naming the problem (names from the file
+ * shown with control characters made visible), never a crash.
  * After a successful open, metadata values and tensor data are plain pointers into the
  * mapping (valid until gguf_close).  Tensor types read: F32, F16 and Q8_0. */
 #ifndef CORE_GGUF_H

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- a GGUF writer ---- */
@@ -296,6 +297,25 @@ TEST(gguf_bad_header)
     BAD_LOAD(p, 10, "too short");
     free(q);
     free(p);
+}
+
+TEST(gguf_not_a_file)
+{
+    /* A directory or a FIFO (which must not block waiting for a writer) as the model. */
+    char err[512] = "", path[400];
+    const char *dir = test_tmpdir();
+    REQUIRE(dir);
+    llama_model *m = llama_load(dir, err, sizeof err);
+    CHECKF(!m && one_line(err, "is a directory"), "\"%s\"", err);
+    snprintf(path, sizeof path, "%s/fifo.gguf", dir);
+    REQUIRE(mkfifo(path, 0600) == 0);
+    alarm(20);                  /* a blocking open ends the runner (a failure, not a hang) */
+    m = llama_load(path, err, sizeof err);
+    alarm(0);
+    CHECKF(!m && one_line(err, "not a regular file"), "\"%s\"", err);
+    snprintf(path, sizeof path, "%s/absent.gguf", dir);
+    m = llama_load(path, err, sizeof err);
+    CHECKF(!m && one_line(err, "No such file"), "\"%s\"", err);
 }
 
 TEST(gguf_truncated_anywhere)
