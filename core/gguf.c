@@ -268,7 +268,7 @@ static void check_known(cursor *c, const kv *e)
             fail(c, "metadata '%s' has type %s%s, expected %s", show(e->key).s,
                  e->type == GGUF_ARRAY ? "array of " : "",
                  meta_type_name(e->type == GGUF_ARRAY ? e->atype : e->type), kind_names[k]);
-        else if (k == K_INT && kv_uint(e, &u))
+        else if ((k == K_INT || (k == K_FLOAT && is_int(e->type))) && kv_uint(e, &u))
             fail(c, "metadata '%s' is negative", show(e->key).s);
         else if (k == K_NAME && !plain_name(e))
             fail(c, "metadata '%s' is not a short printable ASCII name", show(e->key).s);

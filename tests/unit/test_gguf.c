@@ -402,6 +402,7 @@ TEST(gguf_metadata_of_the_wrong_type)
         { "llama.block_count", GGUF_STRING, "'llama.block_count' has type string" },
         { "llama.embedding_length", GGUF_F32, "'llama.embedding_length' has type f32" },
         { "llama.context_length", GGUF_I32, "'llama.context_length' is negative" },
+        { "llama.attention.layer_norm_rms_epsilon", GGUF_I32, "'llama.attention.layer_norm_rms_epsilon' is negative" },
         { "llama.rope.freq_base", GGUF_STRING, "'llama.rope.freq_base' has type string" },
         { "tokenizer.ggml.tokens", GGUF_U32, "'tokenizer.ggml.tokens' has type u32" },
         { "tokenizer.ggml.merges", GGUF_ARRAY, "'tokenizer.ggml.merges' has type array of u32" },
