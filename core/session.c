@@ -3,6 +3,7 @@
  * tree, so a bad file never leaves a half-loaded tree.  Writing: session_save.c; the
  * node-a-line reader: session_lines.c. */
 #include "core/session_impl.h"
+#include "core/text.h"
 #include "core/mem.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -716,7 +717,7 @@ static void one_line(char *m)
 {
     unsigned char *p = (unsigned char *)m;
     while (*p) {
-        size_t k = *p >= 0x80 ? session_utf8_seq(p, strlen((char *)p)) : 1;
+        size_t k = *p >= 0x80 ? text_utf8_seq((const char *)p, strlen((char *)p)) : 1;
         if (*p < 0x20 || *p == 0x7f || !k) {
             *p++ = '?';
             continue;

@@ -2,6 +2,7 @@
  * chunks, one line per node, each parsed by a strict parser (jansson for any line it does not
  * take), so a huge session never exists as one JSON document in memory. */
 #include "core/session_impl.h"
+#include "core/text.h"
 #include "core/mem.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -164,7 +165,7 @@ static int p_str(cur *c, bytes *dst)
             continue;
         }
         if (ch >= 0x80) {
-            size_t k = session_utf8_seq(s, (size_t)(e - s));
+            size_t k = text_utf8_seq((const char *)s, (size_t)(e - s));
             if (!k)
                 return 0;
             s += k;

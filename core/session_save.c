@@ -2,6 +2,7 @@
  * line, shortest numbers that read back exactly, text made valid UTF-8) so the bytes are
  * deterministic and fast to produce; then the crash-safe replace of the file. */
 #include "core/session_impl.h"
+#include "core/text.h"
 #include "core/mem.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -59,32 +60,6 @@ static inline void out_c(out *o, char c)
     o->b.data[o->b.len++] = c;
 }
 
-/* Length of a valid UTF-8 sequence at s (n bytes available), or 0 when invalid.
- * Same rules as jansson: no overlong forms, no surrogates, nothing above U+10FFFF. */
-size_t session_utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
-    if (c >= 0xE0 && c <= 0xEF) {
-        if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
-            return 0;
-        if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] > 0x9F))
-            return 0;
-        return 3;
-    }
-    if (c >= 0xF0 && c <= 0xF4) {
-        if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
-            return 0;
-        if ((c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] > 0x8F))
-            return 0;
-        return 4;
-    }
-    return 0;
-}
-
 /* A JSON string.  Invalid UTF-8 (a token split inside a character) becomes U+FFFD so the
  * file always loads. */
 static void out_str(out *o, const char *str, size_t len)
@@ -99,7 +74,7 @@ static void out_str(out *o, const char *str, size_t len)
             i++;
             continue;
         }
-        size_t k = c >= 0x80 ? session_utf8_seq(s + i, len - i) : 0;
+        size_t k = c >= 0x80 ? text_utf8_seq(str + i, len - i) : 0;
         if (k) {
             i += k;
             continue;

@@ -1,6 +1,7 @@
 /* net/stream.c — received bytes → backend events (see net_impl.h). */
 #include "net/net_impl.h"
 #include "core/mem.h"
+#include "core/text.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,7 +46,7 @@ static void emit_piece(net_backend *nb, net_xfer *x, int b, const char *text, si
         text = joined.data;
         len = joined.len;
     }
-    size_t keep = sse_utf8_complete(text, len);
+    size_t keep = text_complete_prefix(text, len);
     br->npend = (int)(len - keep);
     memcpy(br->pend, text + keep, (size_t)br->npend);
     if (token || keep) {

@@ -2,12 +2,12 @@
 #include "net/wire.h"
 #include "core/mem.h"
 #include "net/sse.h"
+#include "core/text.h"
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <utf8proc.h>
 
 const char *wire_path(wire_kind kind)
 {
@@ -38,21 +38,10 @@ static json_t *utf8_string(const char *s, size_t len)
     json_t *j = json_stringn(s, len);
     if (j)
         return j;
-    buf b = { 0 };
-    size_t i = 0;
-    while (i < len) {
-        utf8proc_int32_t cp;
-        utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(len - i), &cp);
-        if (n <= 0 || cp == 0) {
-            buf_adds(&b, "\xef\xbf\xbd");
-            i++;
-        } else {
-            buf_add(&b, s + i, (size_t)n);
-            i += (size_t)n;
-        }
-    }
-    j = json_stringn(b.data ? b.data : "", b.len);
-    buf_free(&b);
+    size_t n;
+    char *v = text_valid_copy(s, len, &n);
+    j = json_stringn(v, n);
+    free(v);
     return j;
 }
 
@@ -458,7 +447,7 @@ char *wire_one_line(const char *text, size_t len, size_t max)
     while (b.len && b.data[b.len - 1] == ' ')
         b.len--;
     if (i < len && b.len) {
-        b.len = sse_utf8_complete(b.data, b.len);
+        b.len = text_complete_prefix(b.data, b.len);
         buf_adds(&b, "...");
     }
     buf_adds(&b, "");
