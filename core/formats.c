@@ -1,6 +1,7 @@
 /* core/formats.c — format detection, the shared record builder, load-any.  See formats.h. */
 #include "core/formats.h"
 #include "core/formats_int.h"
+#include "core/jnul.h"
 #include "core/mem.h"
 #include <errno.h>
 #include <stdarg.h>
@@ -322,7 +323,7 @@ static int parse_doc(const char *data, size_t len, const char *name, json_t **do
                      char *err, size_t errlen)
 {
     json_error_t je;
-    *doc = json_loadb(data, len, 0, &je);
+    *doc = jnul_loadb(data, len, 0, &je);   /* NUL in texts and in keys (token alternatives) */
     if (*doc)
         return 0;
     if (strstr(je.text, "depth"))

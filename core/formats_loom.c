@@ -7,6 +7,7 @@
  *                  completions were joined to a node lose "tokens" (the node holds them)
  *                  and get "termloom_tokens": {"position": "int"|"range", "base": N}}}. */
 #include "core/formats_int.h"
+#include "core/jnul.h"
 #include "core/mem.h"
 #include <math.h>
 #include <stdio.h>
@@ -37,9 +38,10 @@ static int num_or_null(json_t *v, double *out)
 }
 
 /* counterfactuals: {token: logprob}, a list of such objects, or null. */
-static int collect_alts(json_t *cf, tree_alt **alts, size_t *n, size_t *cap)
+static int collect_alts(json_t *cf, tree_alt **alts, size_t *n, size_t *cap, buf *pool)
 {
     *n = 0;
+    buf_clear(pool);
     if (!cf || json_is_null(cf))
         return 0;
     json_t *one = cf;
@@ -59,10 +61,17 @@ static int collect_alts(json_t *cf, tree_alt **alts, size_t *n, size_t *cap)
             double lp;
             if (num_or_null(v, &lp) < 0)
                 return -1;
+            size_t kl;
+            char *key = jnul_key(k, &kl);          /* a NUL token is a key too */
             xgrow(alts, cap, *n + 1, sizeof **alts);
-            (*alts)[(*n)++] = (tree_alt){ k, strlen(k), lp };
+            /* the text is an offset into pool until every key is in (pool may move) */
+            (*alts)[(*n)++] = (tree_alt){ (const char *)(uintptr_t)pool->len, kl, lp };
+            buf_add(pool, key, kl);
+            free(key);
         }
     }
+    for (size_t i = 0; i < *n; i++)
+        (*alts)[i].text = pool->data ? pool->data + (uintptr_t)(*alts)[i].text : "";
     qsort(*alts, *n, sizeof **alts, cmp_alt);
     return 0;
 }
@@ -74,6 +83,7 @@ static int add_tokens(fmt_recs *rs, tree *t, int32_t id, json_t *tokens, const c
 {
     tree_alt *alts = NULL;
     size_t nalts, cap = 0;
+    buf pool = {0};
     *form = 0;
     *base = 0;
     if (!json_is_array(tokens))
@@ -85,14 +95,17 @@ static int add_tokens(fmt_recs *rs, tree *t, int32_t id, json_t *tokens, const c
         double lp;
         if (!json_is_object(tk) || !json_is_object(gt) || !json_is_string(text)) {
             free(alts);
+            buf_free(&pool);
             return fmt_fail(rs, "%s.tokens[%zu]: generatedToken.token is missing or not a string", where, i);
         }
         if (num_or_null(json_object_get(gt, "logprob"), &lp) < 0) {
             free(alts);
+            buf_free(&pool);
             return fmt_fail(rs, "%s.tokens[%zu]: generatedToken.logprob is not a number", where, i);
         }
-        if (collect_alts(json_object_get(tk, "counterfactuals"), &alts, &nalts, &cap) < 0) {
+        if (collect_alts(json_object_get(tk, "counterfactuals"), &alts, &nalts, &cap, &pool) < 0) {
             free(alts);
+            buf_free(&pool);
             return fmt_fail(rs, "%s.tokens[%zu]: counterfactuals is not an object of token: logprob", where, i);
         }
         json_t *pos = json_object_get(tk, "position");
@@ -110,11 +123,13 @@ static int add_tokens(fmt_recs *rs, tree *t, int32_t id, json_t *tokens, const c
             !(json_is_object(pos) && json_is_integer(json_object_get(pos, "start")) &&
               json_is_integer(json_object_get(pos, "end")))) {
             free(alts);
+            buf_free(&pool);
             return fmt_fail(rs, "%s.tokens[%zu]: position is neither an integer nor {start, end}", where, i);
         }
         tree_append_token(t, id, json_string_value(text), json_string_length(text), lp, alts, nalts, 0);
     }
     free(alts);
+    buf_free(&pool);
     return 0;
 }
 
@@ -132,17 +147,20 @@ static int add_legacy(fmt_recs *rs, tree *t, int32_t id, json_t *lps, const char
         top = NULL;
     tree_alt *alts = NULL;
     size_t nalts, cap = 0;
+    buf pool = {0};
     for (size_t i = 0; i < json_array_size(toks); i++) {
         json_t *tx = json_array_get(toks, i);
         double l;
         if (!json_is_string(tx) || num_or_null(json_array_get(lp, i), &l) < 0 ||
-            collect_alts(top ? json_array_get(top, i) : NULL, &alts, &nalts, &cap) < 0) {
+            collect_alts(top ? json_array_get(top, i) : NULL, &alts, &nalts, &cap, &pool) < 0) {
             free(alts);
+            buf_free(&pool);
             return fmt_fail(rs, "node \"%s\": meta.generation.logprobs: token %zu is malformed", node, i);
         }
         tree_append_token(t, id, json_string_value(tx), json_string_length(tx), l, alts, nalts, 0);
     }
     free(alts);
+    buf_free(&pool);
     return 0;
 }
 

@@ -319,10 +319,22 @@ static void out_settings(out *o, const session *s)
     out_c(o, '}');
 }
 
+/* {"text": ...[, "bytes": [...]], "logprob": ...: a piece that is not valid UTF-8 (a token
+ * holding part of a character) keeps its exact bytes, as OpenAI's "bytes" does. */
 static void out_piece(out *o, const tree_node *n, const tree_piece *p)
 {
+    const char *s = n->pool + p->off;
     OUT_LIT(o, "{\"text\":");
-    out_str(o, n->pool + p->off, p->len);
+    out_str(o, s, p->len);
+    if (!text_valid(s, p->len)) {
+        OUT_LIT(o, ",\"bytes\":[");
+        for (uint32_t i = 0; i < p->len; i++) {
+            if (i)
+                out_c(o, ',');
+            out_int(o, (unsigned char)s[i]);
+        }
+        out_c(o, ']');
+    }
     OUT_LIT(o, ",\"logprob\":");
     out_float(o, p->logprob);
 }

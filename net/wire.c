@@ -3,6 +3,7 @@
 #include "core/mem.h"
 #include "net/sse.h"
 #include "core/text.h"
+#include "core/jnul.h"
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -266,9 +267,12 @@ static void emit_legacy(const wire_sink *k, int choice, json_t *lp)
         json_t *val;
         if (json_is_object(top))
             json_object_foreach(top, key, val) {
-                json_t *ks = json_string(key);
+                size_t kl;
+                char *kb = jnul_key(key, &kl);      /* the byte 0 is a token too */
+                json_t *ks = json_stringn(kb, kl);
                 alts_add(&a, ks, NULL, json_is_number(val) ? norm_lp(json_number_value(val)) : NAN);
                 json_decref(ks);
+                free(kb);
             }
         const tree_alt *alts = alts_finish(&a);
         k->token(k->ud, choice, text.data ? text.data : "", text.len, logprob, alts, a.n);
@@ -395,7 +399,7 @@ int wire_parse_chunk(wire_kind kind, const char *data, size_t len, const wire_si
         len--;
     if (len == 6 && !memcmp(data, "[DONE]", 6))
         return WIRE_END;
-    json_t *root = json_loadb(data, len, JSON_ALLOW_NUL, NULL);
+    json_t *root = jnul_loadb(data, len, 0, NULL);
     if (!root)
         return WIRE_BAD;
     int r = parse_object(kind, root, 1, k);
@@ -405,7 +409,7 @@ int wire_parse_chunk(wire_kind kind, const char *data, size_t len, const wire_si
 
 int wire_parse_body(wire_kind kind, const char *body, size_t len, const wire_sink *k)
 {
-    json_t *root = json_loadb(body, len, JSON_ALLOW_NUL, NULL);
+    json_t *root = jnul_loadb(body, len, 0, NULL);
     if (!root)
         return WIRE_BAD;
     int r;
@@ -485,7 +489,7 @@ void wire_error_info(const char *body, size_t len, char **message, char **code)
     *code = NULL;
     if (!body || !len)
         return;
-    json_t *root = json_loadb(body, len, JSON_ALLOW_NUL, NULL);
+    json_t *root = jnul_loadb(body, len, 0, NULL);
     if (json_is_array(root) && json_array_size(root)) {
         json_t *first = json_incref(json_array_get(root, 0));
         json_decref(root);

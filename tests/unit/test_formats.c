@@ -502,6 +502,79 @@ TEST(formats_export_jsonl_lines)
     session_free(&s);
 }
 
+/* A live tree whose tokens hold pieces of characters (as llama.cpp streams them): every
+ * jsonl line is an object (json_pack refused the bytes and wrote "null"), the pieces keep
+ * their bytes, and the loom export keeps the tokens and alternatives, NUL included. */
+TEST(formats_export_partial_characters)
+{
+    session s;
+    session_init(&s);
+    session_new_prompt(&s, "P");
+    int32_t r = tree_root(s.t);
+    int32_t a = tree_add_child(s.t, r, TREE_ORIGIN_MODEL, "", 0);
+    tree_alt alts[] = { { "\xc3", 1, -0.2 }, { "\xe2\x80", 2, -1.5 }, { "\0", 1, -3.0 } };
+    tree_append_token(s.t, a, " caf", 4, -0.1, NULL, 0, 1);
+    tree_append_token(s.t, a, "\xc3", 1, -0.2, alts, 3, 1);
+    tree_append_token(s.t, a, "\xa9", 1, -0.01, alts, 1, 1);
+    tree_append_token(s.t, a, "\xe2\x80", 2, -2.0, NULL, 0, 1);       /* the node ends mid-character */
+    size_t len;
+    char *out = formats_export(&s, FORMATS_OUT_JSONL, TREE_NONE, &len, err, sizeof err);
+    REQUIRE(out);
+    size_t lines = 0, objects = 0, tokens = 0;
+    for (char *line = out, *nl; *line; line = nl + 1) {
+        nl = strchr(line, '\n');
+        REQUIRE(nl);
+        lines++;
+        json_t *o = json_loadb(line, (size_t)(nl - line), JSON_ALLOW_NUL, NULL);
+        if (!json_is_object(o)) {
+            json_decref(o);
+            continue;
+        }
+        objects++;
+        if (!strcmp(json_string_value(json_object_get(o, "type")), "token") &&
+            json_integer_value(json_object_get(o, "node")) == a) {
+            json_int_t i = json_integer_value(json_object_get(o, "index"));
+            json_t *b = json_object_get(o, "bytes");
+            tokens++;
+            if (i == 1) {
+                CHECK(json_array_size(b) == 1 && json_integer_value(json_array_get(b, 0)) == 0xc3);
+                json_t *top = json_object_get(o, "top");
+                CHECK_INT(json_array_size(top), 3);
+                CHECK(json_array_size(json_object_get(json_array_get(top, 1), "bytes")) == 2);
+                CHECK(json_object_get(json_array_get(top, 2), "bytes") == NULL);   /* NUL is valid UTF-8 */
+            } else if (i == 0) {
+                CHECK(b == NULL);
+            }
+        }
+        json_decref(o);
+    }
+    CHECK_INT(objects, lines);
+    CHECK_INT(tokens, 4);
+    free(out);
+    out = formats_export(&s, FORMATS_OUT_LOOM, TREE_NONE, &len, err, sizeof err);
+    REQUIRE(out);
+    CHECK(strstr(out, "\"\\u0000\"") != NULL);                       /* the NUL alternative is a key */
+    session back;
+    session_init(&back);
+    formats_opts o = { 0 };
+    CHECKF(formats_import_mem(out, len, "nul.json", &o, &back, NULL, err, sizeof err) == 0, "%s", err);
+    int nul_alt = 0, ntok = 0;
+    for (int32_t id = 0; id < tree_capacity(back.t); id++) {
+        tree_node *bn = tree_get(back.t, id);
+        for (uint32_t i = 0; bn && i < bn->ntokens; i++, ntok++)
+            for (uint32_t j = 0; j < bn->tokens[i].ntop; j++) {
+                size_t al;
+                const char *at = tree_top_text(bn, i, j, &al);
+                nul_alt += al == 1 && at[0] == 0;
+            }
+    }
+    CHECK_INT(ntok, 4);
+    CHECK_INT(nul_alt, 1);                                               /* read back as the byte 0 */
+    session_free(&back);
+    free(out);
+    session_free(&s);
+}
+
 TEST(formats_export_dot_labels)
 {
     session s;

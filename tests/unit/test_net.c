@@ -206,6 +206,14 @@ TEST(net_openai_stream_n4_routes_choices)
     CHECK_INT(n->ntokens, 8);
     CHECK(n->ntokens && n->tokens[0].ntop == 5);
     CHECK(n->ntokens && !isnan(n->tokens[0].tok.logprob));
+    /* One entry per server token: the halves of é keep their own bytes and probability. */
+    if (n->ntokens >= 4) {
+        size_t l2, l3;
+        const char *t2 = tree_token_text(n, 2, &l2), *t3 = tree_token_text(n, 3, &l3);
+        CHECK(l2 == 1 && (unsigned char)t2[0] == 0xc3);
+        CHECK(l3 == 1 && (unsigned char)t3[0] == 0xa9);
+        CHECK(!isnan(n->tokens[2].tok.logprob) && !isnan(n->tokens[3].tok.logprob));
+    }
     fx_close(&f);
 }
 

@@ -96,6 +96,11 @@ TEST(session_round_trip_is_byte_identical)
     CHECK(na->flags & TREE_FLAG_VISITED);
     CHECK_INT(na->created, 1700000000);
     CHECK_STR(na->text, " there was\xef\xbf\xbd\xef\xbf\xbd");  /* the broken char made valid */
+    /* ...but the token that holds half a character keeps its exact bytes ("bytes" in the file) */
+    size_t hl;
+    const char *half = tree_token_text(na, 2, &hl);
+    CHECK(hl == 2 && !memcmp(half, "\xe2\x80", 2));
+    CHECK(strstr(d1, "\"bytes\":[226,128]") != NULL);
     CHECK_STR(tree_get(s2.t, tree_root(s2.t))->text, "Once upon a \"time\"\n\t\\ é 𝄞");
     CHECK_INT(tree_capacity(s2.t), tree_capacity(s.t));   /* the deleted id is not reused */
     /* a third generation is identical too */
@@ -404,6 +409,37 @@ TEST(session_parsers_agree)
     CHECK_NEAR(tree_get(s.t, 1)->tokens[2].tok.logprob, -0.000123456789, 1e-12);
     free(expect), free(d);
     session_free(&s);
+    /* "bytes" (before or after "text", or alone) are a piece's exact bytes in every parser */
+    const char *bdoc =
+        "{\"format\":\"termloom-session\",\"version\":1,\"settings\":{},\"root\":0,\"cursor\":1,\"nodes\":[\n"
+        "{\"id\":0,\"parent\":null,\"origin\":\"prompt\",\"text\":\"p\",\"children\":[1]},\n"
+        "{\"id\":1,\"parent\":0,\"origin\":\"model\",\"text\":\"\u00e9\",\"children\":[],\"tokens\":["
+        "{\"bytes\":[195],\"text\":\"\ufffd\",\"logprob\":-1,\"top\":[{\"bytes\":[195],\"logprob\":-1},{\"text\":\"\ufffd\",\"bytes\":[0,226],\"logprob\":-2}]},"
+        "{\"text\":\"\ufffd\",\"logprob\":-0.5,\"bytes\":[169]}]}\n"
+        "]}\n";
+    for (size_t m = 0; m < 3; m++) {
+        use_parser(parsers[m]);
+        session_init(&s);
+        CHECKF(session_load_mem(&s, bdoc, strlen(bdoc), "b.json", err, sizeof err) == 0, "%s", err);
+        tree_node *bn = tree_get(s.t, 1);
+        size_t l0 = 0, l1 = 0, la = 0;
+        if (bn && bn->ntokens == 2 && bn->tokens[0].ntop == 2) {
+            const char *t0 = tree_token_text(bn, 0, &l0), *t1 = tree_token_text(bn, 1, &l1);
+            const char *ta = tree_top_text(bn, 0, 1, &la);
+            CHECKF(l0 == 1 && (unsigned char)t0[0] == 0xc3 && l1 == 1 && (unsigned char)t1[0] == 0xa9,
+                   "%s parser: token bytes", parsers[m] ? parsers[m] : "fast");
+            CHECK(la == 2 && ta[0] == 0 && (unsigned char)ta[1] == 0xe2);
+        } else {
+            CHECKF(0, "%s parser: tokens not loaded", parsers[m] ? parsers[m] : "fast");
+        }
+        session_free(&s);
+    }
+    use_parser(NULL);
+    static const char badbytes[] =
+        "{\"format\":\"termloom-session\",\"version\":1,\"settings\":{},\"root\":0,\"nodes\":[\n"
+        "{\"id\":0,\"parent\":null,\"origin\":\"prompt\",\"text\":\"p\",\"children\":[],\"tokens\":[{\"bytes\":[300],\"logprob\":-1}]}\n"
+        "]}\n";
+    check_bad(badbytes, strlen(badbytes), "bytes is not a list of 0-255", "bytes out of range");
     /* found by the fuzzer: the first line's "nodes" belongs to "settings", not the top level */
     static const char nested[] =
         "{\"format\":\"termloom-session\",\"version\":1,\"settings\":{\"x\":1,\"nodes\":[\n"
