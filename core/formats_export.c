@@ -8,6 +8,7 @@
 #include "core/attractor.h"
 #include "core/merge.h"
 #include "core/entropy.h"
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,7 +101,8 @@ static json_t *loom_tokens(const tree_node *n, int form, long long base)
     for (uint32_t i = 0; i < n->ntokens; i++) {
         size_t len;
         const char *tx = tree_token_text(n, i, &len);
-        long long end = off + (long long)fmt_codepoints(tx, len);
+        long long cps = (long long)fmt_codepoints(tx, len);
+        long long end = off > LLONG_MAX - cps ? LLONG_MAX : off + cps;   /* a file's huge base saturates */
         json_t *tok = json_object();
         json_object_set_new(tok, "generatedToken",
                             json_pack("{s:o,s:o}", "token", jtext(tx, len), "logprob", lp_json(n->tokens[i].tok.logprob)));

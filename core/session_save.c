@@ -4,10 +4,12 @@
 #include "core/session_impl.h"
 #include "core/text.h"
 #include "core/mem.h"
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -546,6 +548,34 @@ static int temp_open(const char *target, char **tmp, char *err, size_t errlen)
     return -1;
 }
 
+/* Removes the temporary files of target left by saves that were killed (kill -9, a power
+ * cut): ".NAME.tmp-PID-N" whose process no longer exists.  A live writer's file is kept. */
+static void sweep_stale(const char *dir, const char *target)
+{
+    const char *base = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
+    char *prefix = xasprintf(".%s.tmp-", base);
+    size_t pl = strlen(prefix);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (strncmp(e->d_name, prefix, pl))
+            continue;
+        char *end;
+        errno = 0;
+        long pid = strtol(e->d_name + pl, &end, 10);
+        if (errno || end == e->d_name + pl || *end != '-' || pid <= 0 || pid == (long)getpid())
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;                               /* alive, or not ours to judge */
+        char *path = xasprintf("%s/%s", dir, e->d_name);
+        unlink(path);
+        free(path);
+    }
+    if (d)
+        closedir(d);
+    free(prefix);
+}
+
 /* fsync, close, rename over target, fsync the folder.  Removes tmp on failure. */
 static int temp_commit(int fd, char *tmp, const char *target, int write_err, char *err, size_t errlen)
 {
@@ -576,6 +606,7 @@ static int temp_commit(int fd, char *tmp, const char *target, int write_err, cha
         (void)fsync(dfd);
         close(dfd);
     }
+    sweep_stale(dir, target);
     free(dir);
     return 0;
 }

@@ -166,6 +166,25 @@ TEST(formats_loom_integer_positions_and_legacy_bookmark)
     json_decref(doc);
     free(out);
     session_free(&s);
+    /* A position near the end of the integers: the export saturates, it does not overflow
+     * (UBSan stopped it). */
+    size_t fl;
+    char *f = test_slurp(fx("loom_positions_int.json"), &fl);
+    REQUIRE(f);
+    char *at = strstr(f, "\"position\": 11");
+    REQUIRE(at);
+    buf big = { 0 };
+    buf_add(&big, f, (size_t)(at - f));
+    buf_adds(&big, "\"position\": 9223372036854775807");   /* the next token would pass it */
+    buf_adds(&big, at + strlen("\"position\": 11"));
+    session_init(&s);
+    CHECKF(formats_import_mem(big.data, big.len, "big.json", &(formats_opts){ 0 }, &s, NULL, err, sizeof err) == 0, "%s", err);
+    out = formats_export(&s, FORMATS_OUT_LOOM, TREE_NONE, &len, err, sizeof err);
+    CHECK(out != NULL && strstr(out, "9223372036854775807") != NULL && !strstr(out, "-9223372036854775808"));
+    free(out);
+    session_free(&s);
+    buf_free(&big);
+    free(f);
 }
 
 TEST(formats_loom_legacy_logprobs)

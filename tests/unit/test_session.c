@@ -836,3 +836,39 @@ TEST(session_keeps_detected_attractors_apart_from_marks)
     session_free(&s);
     session_free(&s2);
 }
+
+/* A save killed between writing and renaming leaves ".NAME.tmp-PID-N": the next save of
+ * NAME removes those of processes that are gone, and nothing else. */
+TEST(session_save_sweeps_stale_temporary_files)
+{
+    char err[512];
+    pid_t dead = fork();
+    if (dead == 0)
+        _exit(0);
+    REQUIRE(dead > 0);
+    waitpid(dead, NULL, 0);
+    const char *dir = test_tmpdir();
+    char *stale = xasprintf("%s/.sweep.json.tmp-%ld-3", dir, (long)dead);
+    char *live = xasprintf("%s/.sweep.json.tmp-%ld-4", dir, (long)getppid());
+    char *other = xasprintf("%s/.other.json.tmp-%ld-1", dir, (long)dead);
+    char *path = xasprintf("%s/sweep.json", dir);
+    const char *names[] = { stale, live, other };
+    for (int i = 0; i < 3; i++) {
+        FILE *f = fopen(names[i], "w");
+        REQUIRE(f);
+        fputs("partial", f);
+        fclose(f);
+    }
+    session s;
+    session_init(&s);
+    session_new_prompt(&s, "sweep");
+    REQUIRE(session_save(&s, path, err, sizeof err) == 0);
+    struct stat st;
+    CHECK(stat(stale, &st) != 0);                 /* its writer is gone */
+    CHECK(stat(live, &st) == 0);                  /* a running process may still rename it */
+    CHECK(stat(other, &st) == 0);                 /* another file's */
+    CHECK(stat(path, &st) == 0);
+    unlink(live), unlink(other), unlink(path);
+    free(stale), free(live), free(other), free(path);
+    session_free(&s);
+}
