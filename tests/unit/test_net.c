@@ -314,6 +314,30 @@ TEST(net_500_then_success_and_503_with_http_date)
     fx_close(&f);
 }
 
+/* Answers termloom cannot use say what they are, at once: a redirect (not followed), a
+ * Retry-After of 31 years (not waited for), a header line of 1 MiB (was "Out of memory"). */
+TEST(net_redirect_long_retry_after_and_huge_header_are_named)
+{
+    fixture f;
+    REQUIRE(fx_open(&f, "--fault 302:0", "openai", "/v1", NULL) == 0);
+    CHECK_INT(run_gen(&f.r, &f.s, 1, 10), 0);
+    CHECK_INT(f.r.errors, 1);
+    CHECKF(strstr(f.r.last_error, "302: a redirect, not followed") != NULL, "%s", f.r.last_error);
+    fx_close(&f);
+    REQUIRE(fx_open(&f, "--fault 429long:0", "openai", "/v1", NULL) == 0);
+    CHECK_INT(run_gen(&f.r, &f.s, 1, 10), 0);
+    CHECK_INT(f.r.errors, 1);
+    CHECKF(strstr(f.r.last_error, "the server asks to wait 999999999 s") && strstr(f.r.last_error, "not retried"),
+           "%s", f.r.last_error);
+    CHECK_INT(log_count(&f.sv, "POST"), 1);
+    fx_close(&f);
+    REQUIRE(fx_open(&f, "--fault hugeheader:0", "openai", "/v1", NULL) == 0);
+    CHECK_INT(run_gen(&f.r, &f.s, 1, 10), 0);
+    CHECK_INT(f.r.errors, 1);
+    CHECKF(strstr(f.r.last_error, "header") != NULL && !strstr(f.r.last_error, "memory"), "%s", f.r.last_error);
+    fx_close(&f);
+}
+
 TEST(net_no_retry_for_401_and_quota)
 {
     fixture f;
