@@ -216,6 +216,7 @@ static int tokens_from_json(session_loader *L, int32_t id, json_t *arr, tree_nod
         t->tok.logprob = NAN;
         if (lp)
             get_logprob(lp, &t->tok.logprob);
+        t->tok.logprob = tree_logprob(t->tok.logprob);
         t->entropy = NAN;
         if (h)
             get_logprob(h, &t->entropy);
@@ -233,6 +234,7 @@ static int tokens_from_json(session_loader *L, int32_t id, json_t *arr, tree_nod
             p->logprob = NAN;
             if (al)
                 get_logprob(al, &p->logprob);
+            p->logprob = tree_logprob(p->logprob);
         }
     }
     return 0;

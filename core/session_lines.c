@@ -464,6 +464,7 @@ static int p_piece(cur *c, scratch *S, tree_piece *pc, int allow_top, int64_t *t
         } else
             return 0;
     } while (eat(c, ','));
+    pc->logprob = tree_logprob(pc->logprob);
     if (seen & 16) {                            /* the exact bytes win over the text */
         pc->off = (uint32_t)boff;
         pc->len = (uint32_t)blen;

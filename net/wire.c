@@ -123,6 +123,8 @@ static double norm_lp(double lp)
 {
     if (isnan(lp))
         return lp;
+    if (lp > 0)
+        return 0;            /* a probability above 1 (700 was seen): at most certain */
     return lp <= WIRE_LOGPROB_ZERO || !isfinite(lp) ? WIRE_LOGPROB_ZERO : lp;
 }
 

@@ -298,6 +298,14 @@ TEST(wire_flt_max_logprob_means_zero)
     CHECK_INT(wire_parse_chunk(WIRE_OPENAI, c, strlen(c), &k), WIRE_OK);
     CHECK_NEAR(g.first_lp[0], WIRE_LOGPROB_ZERO, 0);
     got_free(&g);
+    /* A logprob above 0 (a probability over 1) is read as 0: certain, not 14841 %. */
+    const char *pos = "{\"choices\":[{\"index\":0,\"text\":\"x\",\"logprobs\":{\"content\":[{\"token\":\"x\","
+                      "\"logprob\":700,\"top_logprobs\":[{\"token\":\"x\",\"logprob\":5.5}]}]}}]}";
+    k = sink_for(&g);
+    CHECK_INT(wire_parse_chunk(WIRE_OPENAI, pos, strlen(pos), &k), WIRE_OK);
+    CHECK_NEAR(g.first_lp[0], 0, 0);
+    CHECK(g.first_ntop[0] == 1 && g.first_top[0].logprob == 0);
+    got_free(&g);
 }
 
 TEST(wire_chat_stream_and_mid_stream_errors)

@@ -674,8 +674,9 @@ TEST(session_logprobs_round_trip_exactly)
                 uint32_t bits = x;
                 if (i % 3 == 0)                       /* plenty of ordinary logprobs too */
                     bits = (x & 0x807fffffu) | ((0x7au + (x >> 28)) << 23);
+                bits |= 0x80000000u;                  /* logprobs are at most 0 */
                 memcpy(&f, &bits, sizeof f);
-            } while (!isfinite(f));
+            } while (!isfinite(f) || f < TREE_LOGPROB_MIN);
             want[i] = f;
         }
         tree_clear_tokens(s.t, id);
@@ -871,4 +872,37 @@ TEST(session_save_sweeps_stale_temporary_files)
     unlink(live), unlink(other), unlink(path);
     free(stale), free(live), free(other), free(path);
     session_free(&s);
+}
+
+/* Logprobs above 0 (a probability over 1: "p 14841.3%" in the TUI) become 0, and the ends of
+ * the doubles become the ends of the floats, in every parser; nothing is saved as null. */
+TEST(session_extreme_logprobs_are_clamped)
+{
+    const char *doc =
+        "{\"format\":\"termloom-session\",\"version\":1,\"settings\":{},\"root\":0,\"cursor\":1,\"nodes\":[\n"
+        "{\"id\":0,\"parent\":null,\"origin\":\"prompt\",\"text\":\"p\",\"children\":[1]},\n"
+        "{\"id\":1,\"parent\":0,\"origin\":\"model\",\"text\":\"a\",\"children\":[],\"tokens\":["
+        "{\"text\":\"a\",\"logprob\":700,\"top\":[{\"text\":\"a\",\"logprob\":1e308},{\"text\":\"b\",\"logprob\":-1e308}]}]}\n"
+        "]}\n";
+    char err[512];
+    for (size_t m = 0; m < 3; m++) {
+        use_parser(parsers[m]);
+        session s;
+        session_init(&s);
+        CHECKF(session_load_mem(&s, doc, strlen(doc), "x.json", err, sizeof err) == 0, "%s", err);
+        tree_node *n = tree_get(s.t, 1);
+        if (n && n->ntokens == 1 && n->tokens[0].ntop == 2) {
+            CHECK(n->tokens[0].tok.logprob == 0);
+            CHECK(tree_top_logprob(n, 0, 0) == 0);
+            CHECK(tree_top_logprob(n, 0, 1) == (float)TREE_LOGPROB_MIN);
+        } else {
+            CHECKF(0, "%s parser: tokens not loaded", parsers[m] ? parsers[m] : "fast");
+        }
+        size_t len;
+        char *d = session_dump(&s, &len);
+        CHECK(!strstr(d, "\"logprob\":null"));
+        free(d);
+        session_free(&s);
+    }
+    use_parser(NULL);
 }
