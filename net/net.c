@@ -416,8 +416,11 @@ static int net_pump(backend *b)
     int still;
     curl_multi_perform(nb->multi, &still);
     for (size_t i = 0; i < nb->nx; i++)
-        if (!nb->xs[i]->dead && nb->xs[i]->state == X_RUNNING)
+        if (!nb->xs[i]->dead && nb->xs[i]->state == X_RUNNING) {
             net_parse_stream(nb, nb->xs[i]);
+            if (nb->xs[i]->cut)
+                xfer_stop(nb, nb->xs[i]);   /* the client's cap ended every branch */
+        }
     double t = now_s();
     for (size_t i = 0; i < nb->nx; i++) {
         net_xfer *x = nb->xs[i];

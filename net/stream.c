@@ -64,11 +64,27 @@ static void emit_piece(net_backend *nb, net_xfer *x, int b, const char *text, si
         br->npend = (int)(len - keep);
         memcpy(br->pend, text + keep, (size_t)br->npend);
     }
+    /* The server decides nothing here: past max_tokens tokens, or the byte cap, the branch
+     * ends as "length" (a server that never stops streaming once grew one without end). */
+    size_t max_tok = r->s.max_tokens > 0 ? (size_t)r->s.max_tokens : 0;
+    size_t max_bytes = NET_BRANCH_BYTES_BASE + NET_BRANCH_BYTES_PER_TOKEN * (max_tok ? max_tok : 4096);
+    if ((token && max_tok && br->ntok >= max_tok) || br->nbytes + keep > max_bytes) {
+        char *m = xasprintf("the server sent more than %s; branch %d was cut there",
+                            token && max_tok && br->ntok >= max_tok ? "max_tokens tokens" : "the byte cap", b + 1);
+        net_emit_status(nb, m);
+        free(m);
+        net_end_branch(nb, r, b, 0, "length", NULL, 0, model);
+        x->cut = net_all_ended(x);
+        buf_free(&joined);
+        return;
+    }
     if (token || keep) {
         backend_event ev = { .kind = token ? BACKEND_EV_TOKEN : BACKEND_EV_TEXT,
                              .request = r->id, .branch = b, .text = text, .len = keep,
                              .logprob = token ? lp : NAN, .top = top, .ntop = ntop, .model = model };
         br->got = 1;
+        br->ntok += token != 0;
+        br->nbytes += keep;
         x->delivered = 1;
         backend_emit(&nb->base, &ev);
     }

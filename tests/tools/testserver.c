@@ -17,7 +17,7 @@
  * A model name holding ";same=1" answers one text for every choice and request (a collapsed
  * model, for `termloom compare`).
  * Faults, from --fault or per request from the model name ("m;fault=429;latency=300"):
- *   429 (Retry-After: 1), 429long (Retry-After: 999999999), 302 (a redirect), hugeheader (a
+ *   endless (ignores max_tokens: 20000 tokens), 429 (Retry-After: 1), 429long (Retry-After: 999999999), 302 (a redirect), hugeheader (a
  *   1 MiB header line), 500, 503date (Retry-After as an HTTP date), quota (429
  *   insufficient_quota), 401, echokey (401 quoting the key it got), truncate (stream cut after
  *   3 tokens), badjson, midstream (an error event after 2 tokens), reset (connection reset
@@ -454,6 +454,8 @@ static void handle(conn *c, const char *method, const char *path, const char *au
         int max = json_is_integer(mt) ? (int)json_integer_value(mt) : 16;
         if (max < 1 || max > 5000)
             max = 16;
+        if (!strcmp(f, "endless"))
+            max = 20000;                   /* a server that ignores max_tokens */
         json_t *sj = json_object_get(req, "seed");
         static long long counter;
         long long seed = json_is_integer(sj) ? json_integer_value(sj) : 1000 + counter++;

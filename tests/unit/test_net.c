@@ -338,6 +338,21 @@ TEST(net_redirect_long_retry_after_and_huge_header_are_named)
     fx_close(&f);
 }
 
+/* A server that ignores max_tokens: the client stops each branch at max_tokens itself. */
+TEST(net_max_tokens_enforced_by_the_client)
+{
+    fixture f;
+    REQUIRE(fx_open(&f, "--fault endless:0", "openai", "/v1", NULL) == 0);
+    CHECK_INT(run_gen(&f.r, &f.s, 2, 10), 0);
+    CHECK_INT(f.r.dones, 2);
+    for (int i = 0; i < 2; i++) {
+        const tree_node *n = tree_get(f.r.t, tree_get(f.r.t, f.r.root)->children[i]);
+        CHECK(n && n->ntokens == 8);
+        CHECK_STR(f.r.finish[i], "length");
+    }
+    fx_close(&f);
+}
+
 TEST(net_no_retry_for_401_and_quota)
 {
     fixture f;
