@@ -78,7 +78,16 @@ static int collect_alts(json_t *cf, tree_alt **alts, size_t *n, size_t *cap, buf
 
 /* model_responses[..].completions[i].tokens → node tokens.  *form 1 = integer positions,
  * 2 = {start,end}; *base the offset before the first token. */
-static int add_tokens(fmt_recs *rs, tree *t, int32_t id, json_t *tokens, const char *where,
+/* A node whose tokens are malformed keeps its text and loses its tokens only; the problem
+ * is counted for the import's summary line.  Returns 0: the file goes on. */
+static int drop_tokens(fmt_recs *rs, tree *t, int32_t id, const char *what, const char *node)
+{
+    tree_clear_tokens(t, id);
+    fmt_note(rs, what, node);
+    return 0;
+}
+
+static int add_tokens(fmt_recs *rs, tree *t, int32_t id, json_t *tokens, const char *node,
                       int *form, long long *base)
 {
     tree_alt *alts = NULL;
@@ -87,7 +96,7 @@ static int add_tokens(fmt_recs *rs, tree *t, int32_t id, json_t *tokens, const c
     *form = 0;
     *base = 0;
     if (!json_is_array(tokens))
-        return fmt_fail(rs, "%s.tokens is not a list", where);
+        return drop_tokens(rs, t, id, "its tokens are not a list", node);
     for (size_t i = 0; i < json_array_size(tokens); i++) {
         json_t *tk = json_array_get(tokens, i);
         json_t *gt = json_object_get(tk, "generatedToken");
@@ -96,17 +105,17 @@ static int add_tokens(fmt_recs *rs, tree *t, int32_t id, json_t *tokens, const c
         if (!json_is_object(tk) || !json_is_object(gt) || !json_is_string(text)) {
             free(alts);
             buf_free(&pool);
-            return fmt_fail(rs, "%s.tokens[%zu]: generatedToken.token is missing or not a string", where, i);
+            return drop_tokens(rs, t, id, "a token's generatedToken.token is missing or not a string", node);
         }
         if (num_or_null(json_object_get(gt, "logprob"), &lp) < 0) {
             free(alts);
             buf_free(&pool);
-            return fmt_fail(rs, "%s.tokens[%zu]: generatedToken.logprob is not a number", where, i);
+            return drop_tokens(rs, t, id, "a token's generatedToken.logprob is not a number", node);
         }
         if (collect_alts(json_object_get(tk, "counterfactuals"), &alts, &nalts, &cap, &pool) < 0) {
             free(alts);
             buf_free(&pool);
-            return fmt_fail(rs, "%s.tokens[%zu]: counterfactuals is not an object of token: logprob", where, i);
+            return drop_tokens(rs, t, id, "a token's counterfactuals are not an object of token: logprob", node);
         }
         json_t *pos = json_object_get(tk, "position");
         if (i == 0) {
@@ -124,7 +133,7 @@ static int add_tokens(fmt_recs *rs, tree *t, int32_t id, json_t *tokens, const c
               json_is_integer(json_object_get(pos, "end")))) {
             free(alts);
             buf_free(&pool);
-            return fmt_fail(rs, "%s.tokens[%zu]: position is neither an integer nor {start, end}", where, i);
+            return drop_tokens(rs, t, id, "a token's position is neither an integer nor {start, end}", node);
         }
         tree_append_token(t, id, json_string_value(text), json_string_length(text), lp, alts, nalts, 0);
     }
@@ -141,8 +150,8 @@ static int add_legacy(fmt_recs *rs, tree *t, int32_t id, json_t *lps, const char
     /* top_logprobs may be [], null or shorter than tokens (about one in six of loom's own
      * trees): the tokens and their logprobs are kept, with whatever alternatives exist. */
     if (!json_is_array(toks) || !json_is_array(lp) || json_array_size(toks) != json_array_size(lp))
-        return fmt_fail(rs, "node \"%s\": meta.generation.logprobs needs lists tokens and "
-                        "token_logprobs of the same length", node);
+        return drop_tokens(rs, t, id, "meta.generation.logprobs needs lists tokens and token_logprobs "
+                           "of the same length", node);
     if (!json_is_array(top))
         top = NULL;
     tree_alt *alts = NULL;
@@ -155,7 +164,7 @@ static int add_legacy(fmt_recs *rs, tree *t, int32_t id, json_t *lps, const char
             collect_alts(top ? json_array_get(top, i) : NULL, &alts, &nalts, &cap, &pool) < 0) {
             free(alts);
             buf_free(&pool);
-            return fmt_fail(rs, "node \"%s\": meta.generation.logprobs: token %zu is malformed", node, i);
+            return drop_tokens(rs, t, id, "a token in meta.generation.logprobs is malformed", node);
         }
         tree_append_token(t, id, json_string_value(tx), json_string_length(tx), l, alts, nalts, 0);
     }
@@ -327,12 +336,9 @@ int fmt_import_loom(json_t *doc, fmt_recs *rs, fmt_out *out)
         json_t *kcomp = comp ? json_array_get(json_object_get(json_object_get(kept_resp, rid), "completions"),
                                               (size_t)json_integer_value(ix)) : NULL;
         if (json_is_object(comp) && json_object_get(comp, "tokens")) {
-            char where[256];
             int form;
             long long base;
-            snprintf(where, sizeof where, "node \"%.60s\": model_responses[\"%.60s\"].completions[%lld]",
-                     nm, rid, (long long)json_integer_value(ix));
-            rc = add_tokens(rs, out->t, id, json_object_get(comp, "tokens"), where, &form, &base);
+            rc = add_tokens(rs, out->t, id, json_object_get(comp, "tokens"), nm, &form, &base);
             if (rc == 0 && json_is_object(kcomp) && json_object_get(kcomp, "tokens")) {
                 json_object_del(kcomp, "tokens");
                 json_object_set_new(kcomp, "termloom_tokens",

@@ -387,7 +387,6 @@ TEST(formats_malformed_input_errors_and_session_untouched)
     static const struct { const char *file, *want; } cases[] = {
         { "bad/truncated.json", "not valid JSON" },
         { "bad/unknown.json", "expected a termloom session" },
-        { "bad/loom_bad_token.json", "generatedToken.token" },
         { "bad/loom_cycle.json", "cycle" },
         { "bad/loom_duplicate.json", "duplicate node id \"a\"" },
         { "bad/loom_bad_text.json", "text is not a string" },
@@ -406,6 +405,29 @@ TEST(formats_malformed_input_errors_and_session_untouched)
         CHECK_INT(tree_count(s.t), 1);
         CHECK_STR(text_of(&s, tree_root(s.t)), "keep me");
     }
+    session_free(&s);
+}
+
+/* A malformed token costs that node's tokens, not the file: the rest is kept and one
+ * summary line says what was left out, how often, and where first. */
+TEST(formats_bad_tokens_are_left_out_and_reported)
+{
+    session s;
+    session_init(&s);
+    char summary[300];
+    formats_opts o = { .summary = summary, .summarylen = sizeof summary };
+    CHECKF(formats_import_file(fx("bad/loom_bad_token.json"), &o, &s, NULL, err, sizeof err) == FORMATS_OK, "%s", err);
+    CHECK_INT(tree_count(s.t), 2);
+    CHECK_STR(text_of(&s, 1), " b");
+    CHECK_INT(tree_get(s.t, 1)->ntokens, 0);
+    CHECKF(strstr(summary, "kept out of 1 node: a token's generatedToken.token is missing or not a string (first: node \"c\")")
+           != NULL, "%s", summary);
+    session_free(&s);
+    session_init(&s);
+    REQUIRE(import_fx(&s, "loom_nested.json", NULL) == FORMATS_OK);   /* a clean file: nothing to say */
+    session_free(&s);
+    session_init(&s);
+    CHECK(formats_import_file(fx("loom_nested.json"), &o, &s, NULL, err, sizeof err) == FORMATS_OK && !summary[0]);
     session_free(&s);
 }
 
