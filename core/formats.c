@@ -1,6 +1,7 @@
 /* core/formats.c — format detection, the shared record builder, load-any.  See formats.h. */
 #include "core/formats.h"
 #include "core/formats_int.h"
+#include "core/jnul.h"
 #include "core/mem.h"
 #include <errno.h>
 #include <stdarg.h>
@@ -22,6 +23,36 @@ const char *formats_kind_name(formats_kind k)
 }
 
 /* ---- records ------------------------------------------------------------------------ */
+
+void fmt_note(fmt_recs *rs, const char *what, const char *node)
+{
+    size_t i = 0;
+    while (i < rs->nprobs && strcmp(rs->probs[i].what, what))
+        i++;
+    if (i == rs->nprobs) {
+        if (rs->nprobs == sizeof rs->probs / sizeof *rs->probs)
+            i--;                                   /* more kinds than room: the last absorbs */
+        else {
+            rs->nprobs++;
+            rs->probs[i].what = what;
+            rs->probs[i].count = 0;
+            snprintf(rs->probs[i].first, sizeof rs->probs[i].first, "%s", node ? node : "?");
+        }
+    }
+    rs->probs[i].count++;
+}
+
+static void summary_of(const fmt_recs *rs, char *out, size_t n)
+{
+    if (!out || !n)
+        return;
+    buf b = {0};
+    for (size_t i = 0; i < rs->nprobs; i++)
+        buf_printf(&b, "%s%s %zu node%s: %s (first: node \"%s\")", i ? "; " : "", "kept out of",
+                   rs->probs[i].count, rs->probs[i].count == 1 ? "" : "s", rs->probs[i].what, rs->probs[i].first);
+    snprintf(out, n, "%s", b.data ? b.data : "");
+    buf_free(&b);
+}
 
 int fmt_fail(fmt_recs *rs, const char *fmt, ...)
 {
@@ -322,7 +353,7 @@ static int parse_doc(const char *data, size_t len, const char *name, json_t **do
                      char *err, size_t errlen)
 {
     json_error_t je;
-    *doc = json_loadb(data, len, 0, &je);
+    *doc = jnul_loadb(data, len, 0, &je);   /* NUL in texts and in keys (token alternatives) */
     if (*doc)
         return 0;
     if (strstr(je.text, "depth"))
@@ -363,6 +394,8 @@ int formats_import_mem(const char *data, size_t len, const char *name, const for
     json_t *doc;
     if (kind)
         *kind = FORMATS_UNKNOWN;
+    if (o && o->summary && o->summarylen)
+        o->summary[0] = 0;
     /* A termloom session goes straight to its own (streaming) loader: no DOM of big files. */
     if (sniff_session(data, len)) {
         if (kind)
@@ -394,6 +427,8 @@ int formats_import_mem(const char *data, size_t len, const char *name, const for
     case FORMATS_MINILOOM:   rc = fmt_import_miniloom(doc, &rs, &out); break;
     default:                 rc = fmt_import_bonsai(doc, &rs, &out); break;
     }
+    if (rc == 0 && o)
+        summary_of(&rs, o->summary, o->summarylen);
     fmt_recs_free(&rs);
     json_decref(doc);
     if (rc < 0) {

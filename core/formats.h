@@ -37,6 +37,10 @@ enum {                       /* return values of the import functions */
 
 typedef struct {
     const char *note;        /* loomsidian: the note path to import; NULL = the only one */
+    /* When set: one line of what was kept out ("the tokens of 3 nodes: counterfactuals is
+     * not an object of token: logprob (first: node "a1")"; "; " between kinds), or "". */
+    char       *summary;
+    size_t      summarylen;
 } formats_opts;
 
 const char *formats_kind_name(formats_kind k);

@@ -4,9 +4,11 @@
 #include "core/formats.h"
 #include "core/formats_int.h"
 #include "core/mem.h"
+#include "core/text.h"
 #include "core/attractor.h"
 #include "core/merge.h"
 #include "core/entropy.h"
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +68,32 @@ static json_t *loom_id(const tree *t, int32_t id)
     return json_string(s);
 }
 
+/* Tree text as a JSON string: invalid UTF-8 (a token holding part of a character) becomes
+ * U+FFFD, so a line or file is never lost to it (json_stringn would fail: a "null"). */
+static json_t *jtext(const char *s, size_t len)
+{
+    json_t *j = json_stringn(s, len);
+    if (j)
+        return j;
+    size_t n;
+    char *v = text_valid_copy(s, len, &n);
+    j = json_stringn(v, n);
+    free(v);
+    return j;
+}
+
+/* Sets "text" and, when the text is not valid UTF-8, "bytes": its exact bytes. */
+static void set_text_bytes(json_t *o, const char *s, size_t len)
+{
+    json_object_set_new(o, "text", jtext(s, len));
+    if (text_valid(s, len))
+        return;
+    json_t *b = json_array();
+    for (size_t i = 0; i < len; i++)
+        json_array_append_new(b, json_integer((unsigned char)s[i]));
+    json_object_set_new(o, "bytes", b);
+}
+
 static json_t *loom_tokens(const tree_node *n, int form, long long base)
 {
     json_t *arr = json_array();
@@ -73,10 +101,11 @@ static json_t *loom_tokens(const tree_node *n, int form, long long base)
     for (uint32_t i = 0; i < n->ntokens; i++) {
         size_t len;
         const char *tx = tree_token_text(n, i, &len);
-        long long end = off + (long long)fmt_codepoints(tx, len);
+        long long cps = (long long)fmt_codepoints(tx, len);
+        long long end = off > LLONG_MAX - cps ? LLONG_MAX : off + cps;   /* a file's huge base saturates */
         json_t *tok = json_object();
         json_object_set_new(tok, "generatedToken",
-                            json_pack("{s:s%,s:o}", "token", tx, len, "logprob", lp_json(n->tokens[i].tok.logprob)));
+                            json_pack("{s:o,s:o}", "token", jtext(tx, len), "logprob", lp_json(n->tokens[i].tok.logprob)));
         if (form == 1)
             json_object_set_new(tok, "position", json_integer(end));
         else
@@ -87,9 +116,10 @@ static json_t *loom_tokens(const tree_node *n, int form, long long base)
             for (uint32_t j = 0; j < n->tokens[i].ntop; j++) {
                 size_t al;
                 const char *at = tree_top_text(n, i, j, &al);
-                char *key = xstrndup(at, al);
-                if (!json_object_get(cf, key))
-                    json_object_set_new(cf, key, lp_json(tree_top_logprob(n, i, j)));
+                size_t kl;
+                char *key = text_valid_copy(at, al, &kl);   /* may hold NUL: set by length */
+                if (!json_object_getn(cf, key, kl))
+                    json_object_setn_new(cf, key, kl, lp_json(tree_top_logprob(n, i, j)));
                 free(key);
             }
             json_object_set_new(tok, "counterfactuals", cf);
@@ -115,7 +145,7 @@ static json_t *loom_node(const session *s, int32_t id, json_t *gen)
         json_object_set_new(o, "parent_id", loom_id(t, p));
     if (p != TREE_NONE && json_object_get(kept, "parentId"))
         json_object_set_new(o, "parentId", loom_id(t, p));
-    json_object_set_new(o, "text", json_stringn(n->text, n->text_len));
+    json_object_set_new(o, "text", jtext(n->text, n->text_len));
     if (n->flags & TREE_FLAG_VISITED)
         json_object_set_new(o, "visited", json_true());
     static const char *const own[] = { "id", "parent_id", "parentId", "text", "visited", "tags",
@@ -203,7 +233,7 @@ static char *export_loom(const session *s, size_t *len)
         } else {
             char nid[40];
             snprintf(nid, sizeof nid, "termloom-%d", (int)id);
-            json_t *c = json_pack("{s:s%}", "text", n->text, (size_t)n->text_len);
+            json_t *c = json_pack("{s:o}", "text", jtext(n->text, n->text_len));
             const char *fin = tree_finish(t, id), *model = tree_model(t, id);
             if (fin)
                 json_object_set_new(c, "finishReason", json_string(fin));
@@ -379,11 +409,11 @@ static char *export_jsonl(const session *s, size_t *len)
                 known++;
             }
         int32_t group = merge_leader(mi, id);
-        json_t *o = json_pack("{s:s,s:i,s:o,s:I,s:s,s:s%,s:I,s:o,s:i,s:I,s:o}",
+        json_t *o = json_pack("{s:s,s:i,s:o,s:I,s:s,s:o,s:I,s:o,s:i,s:I,s:o}",
                               "type", "node", "id", (int)id,
                               "parent", n->parent == TREE_NONE ? json_null() : json_integer(n->parent),
                               "depth", (json_int_t)depth, "origin", tree_origin_name((tree_origin)n->origin),
-                              "text", n->text, (size_t)n->text_len,
+                              "text", jtext(n->text, n->text_len),
                               "ntokens", (json_int_t)n->ntokens,
                               "logprob", known ? lp_json(sum) : json_null(),
                               "group", (int)group, "group_size", (json_int_t)merge_count(mi, id),
@@ -407,14 +437,17 @@ static char *export_jsonl(const session *s, size_t *len)
             for (uint32_t j = 0; j < n->tokens[i].ntop; j++) {
                 size_t al;
                 const char *at = tree_top_text(n, i, j, &al);
-                json_array_append_new(top, json_pack("{s:s%,s:o}", "text", at, al, "logprob",
-                                                     lp_json(tree_top_logprob(n, i, j))));
+                json_t *alt = json_object();
+                set_text_bytes(alt, at, al);
+                json_object_set_new(alt, "logprob", lp_json(tree_top_logprob(n, i, j)));
+                json_array_append_new(top, alt);
             }
-            json_t *tk = json_pack("{s:s,s:i,s:I,s:I,s:s%,s:o,s:o,s:i}",
-                                   "type", "token", "node", (int)id, "index", (json_int_t)i,
-                                   "depth", (json_int_t)depth, "text", tx, tl,
-                                   "logprob", lp_json(n->tokens[i].tok.logprob), "top", top,
-                                   "group", (int)group);
+            json_t *tk = json_pack("{s:s,s:i,s:I,s:I}", "type", "token", "node", (int)id,
+                                   "index", (json_int_t)i, "depth", (json_int_t)depth);
+            set_text_bytes(tk, tx, tl);
+            json_object_set_new(tk, "logprob", lp_json(n->tokens[i].tok.logprob));
+            json_object_set_new(tk, "top", top);
+            json_object_set_new(tk, "group", json_integer(group));
             json_object_set_new(tk, "attractors", node_attractors_json(&na, id));
             entropy_interval iv;
             entropy_token_interval(n, i, n->vocab, &iv);

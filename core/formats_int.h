@@ -35,6 +35,9 @@ typedef struct {
     /* key → record index, open addressing */
     int32_t    *slots;
     size_t      nslots;
+    /* What was left out without refusing the file, per kind of problem (fmt_note). */
+    struct { const char *what; size_t count; char first[96]; } probs[8];
+    size_t      nprobs;
 } fmt_recs;
 
 fmt_rec *fmt_rec_add(fmt_recs *rs);
@@ -46,6 +49,9 @@ int      fmt_index(fmt_recs *rs);
  * synthetic empty root above all of them (extra {fmtkey: {"synthetic_root": true}}). */
 int      fmt_build(fmt_recs *rs, tree *t, const char *fmtkey);
 void     fmt_recs_free(fmt_recs *rs);
+/* Counts one problem that cost part of a node, not the file: `what` (a static string, one
+ * per kind) and the first node it happened to.  formats_import_* report them in one line. */
+void     fmt_note(fmt_recs *rs, const char *what, const char *node);
 /* Writes "NAME: message" into rs->err and returns FORMATS_ERR_INPUT. */
 int      fmt_fail(fmt_recs *rs, const char *fmt, ...);
 

@@ -7,6 +7,7 @@
  *                  completions were joined to a node lose "tokens" (the node holds them)
  *                  and get "termloom_tokens": {"position": "int"|"range", "base": N}}}. */
 #include "core/formats_int.h"
+#include "core/jnul.h"
 #include "core/mem.h"
 #include <math.h>
 #include <stdio.h>
@@ -37,9 +38,10 @@ static int num_or_null(json_t *v, double *out)
 }
 
 /* counterfactuals: {token: logprob}, a list of such objects, or null. */
-static int collect_alts(json_t *cf, tree_alt **alts, size_t *n, size_t *cap)
+static int collect_alts(json_t *cf, tree_alt **alts, size_t *n, size_t *cap, buf *pool)
 {
     *n = 0;
+    buf_clear(pool);
     if (!cf || json_is_null(cf))
         return 0;
     json_t *one = cf;
@@ -59,25 +61,42 @@ static int collect_alts(json_t *cf, tree_alt **alts, size_t *n, size_t *cap)
             double lp;
             if (num_or_null(v, &lp) < 0)
                 return -1;
+            size_t kl;
+            char *key = jnul_key(k, &kl);          /* a NUL token is a key too */
             xgrow(alts, cap, *n + 1, sizeof **alts);
-            (*alts)[(*n)++] = (tree_alt){ k, strlen(k), lp };
+            /* the text is an offset into pool until every key is in (pool may move) */
+            (*alts)[(*n)++] = (tree_alt){ (const char *)(uintptr_t)pool->len, kl, lp };
+            buf_add(pool, key, kl);
+            free(key);
         }
     }
+    for (size_t i = 0; i < *n; i++)
+        (*alts)[i].text = pool->data ? pool->data + (uintptr_t)(*alts)[i].text : "";
     qsort(*alts, *n, sizeof **alts, cmp_alt);
     return 0;
 }
 
 /* model_responses[..].completions[i].tokens → node tokens.  *form 1 = integer positions,
  * 2 = {start,end}; *base the offset before the first token. */
-static int add_tokens(fmt_recs *rs, tree *t, int32_t id, json_t *tokens, const char *where,
+/* A node whose tokens are malformed keeps its text and loses its tokens only; the problem
+ * is counted for the import's summary line.  Returns 0: the file goes on. */
+static int drop_tokens(fmt_recs *rs, tree *t, int32_t id, const char *what, const char *node)
+{
+    tree_clear_tokens(t, id);
+    fmt_note(rs, what, node);
+    return 0;
+}
+
+static int add_tokens(fmt_recs *rs, tree *t, int32_t id, json_t *tokens, const char *node,
                       int *form, long long *base)
 {
     tree_alt *alts = NULL;
     size_t nalts, cap = 0;
+    buf pool = {0};
     *form = 0;
     *base = 0;
     if (!json_is_array(tokens))
-        return fmt_fail(rs, "%s.tokens is not a list", where);
+        return drop_tokens(rs, t, id, "its tokens are not a list", node);
     for (size_t i = 0; i < json_array_size(tokens); i++) {
         json_t *tk = json_array_get(tokens, i);
         json_t *gt = json_object_get(tk, "generatedToken");
@@ -85,15 +104,18 @@ static int add_tokens(fmt_recs *rs, tree *t, int32_t id, json_t *tokens, const c
         double lp;
         if (!json_is_object(tk) || !json_is_object(gt) || !json_is_string(text)) {
             free(alts);
-            return fmt_fail(rs, "%s.tokens[%zu]: generatedToken.token is missing or not a string", where, i);
+            buf_free(&pool);
+            return drop_tokens(rs, t, id, "a token's generatedToken.token is missing or not a string", node);
         }
         if (num_or_null(json_object_get(gt, "logprob"), &lp) < 0) {
             free(alts);
-            return fmt_fail(rs, "%s.tokens[%zu]: generatedToken.logprob is not a number", where, i);
+            buf_free(&pool);
+            return drop_tokens(rs, t, id, "a token's generatedToken.logprob is not a number", node);
         }
-        if (collect_alts(json_object_get(tk, "counterfactuals"), &alts, &nalts, &cap) < 0) {
+        if (collect_alts(json_object_get(tk, "counterfactuals"), &alts, &nalts, &cap, &pool) < 0) {
             free(alts);
-            return fmt_fail(rs, "%s.tokens[%zu]: counterfactuals is not an object of token: logprob", where, i);
+            buf_free(&pool);
+            return drop_tokens(rs, t, id, "a token's counterfactuals are not an object of token: logprob", node);
         }
         json_t *pos = json_object_get(tk, "position");
         if (i == 0) {
@@ -110,11 +132,13 @@ static int add_tokens(fmt_recs *rs, tree *t, int32_t id, json_t *tokens, const c
             !(json_is_object(pos) && json_is_integer(json_object_get(pos, "start")) &&
               json_is_integer(json_object_get(pos, "end")))) {
             free(alts);
-            return fmt_fail(rs, "%s.tokens[%zu]: position is neither an integer nor {start, end}", where, i);
+            buf_free(&pool);
+            return drop_tokens(rs, t, id, "a token's position is neither an integer nor {start, end}", node);
         }
         tree_append_token(t, id, json_string_value(text), json_string_length(text), lp, alts, nalts, 0);
     }
     free(alts);
+    buf_free(&pool);
     return 0;
 }
 
@@ -126,23 +150,26 @@ static int add_legacy(fmt_recs *rs, tree *t, int32_t id, json_t *lps, const char
     /* top_logprobs may be [], null or shorter than tokens (about one in six of loom's own
      * trees): the tokens and their logprobs are kept, with whatever alternatives exist. */
     if (!json_is_array(toks) || !json_is_array(lp) || json_array_size(toks) != json_array_size(lp))
-        return fmt_fail(rs, "node \"%s\": meta.generation.logprobs needs lists tokens and "
-                        "token_logprobs of the same length", node);
+        return drop_tokens(rs, t, id, "meta.generation.logprobs needs lists tokens and token_logprobs "
+                           "of the same length", node);
     if (!json_is_array(top))
         top = NULL;
     tree_alt *alts = NULL;
     size_t nalts, cap = 0;
+    buf pool = {0};
     for (size_t i = 0; i < json_array_size(toks); i++) {
         json_t *tx = json_array_get(toks, i);
         double l;
         if (!json_is_string(tx) || num_or_null(json_array_get(lp, i), &l) < 0 ||
-            collect_alts(top ? json_array_get(top, i) : NULL, &alts, &nalts, &cap) < 0) {
+            collect_alts(top ? json_array_get(top, i) : NULL, &alts, &nalts, &cap, &pool) < 0) {
             free(alts);
-            return fmt_fail(rs, "node \"%s\": meta.generation.logprobs: token %zu is malformed", node, i);
+            buf_free(&pool);
+            return drop_tokens(rs, t, id, "a token in meta.generation.logprobs is malformed", node);
         }
         tree_append_token(t, id, json_string_value(tx), json_string_length(tx), l, alts, nalts, 0);
     }
     free(alts);
+    buf_free(&pool);
     return 0;
 }
 
@@ -309,12 +336,9 @@ int fmt_import_loom(json_t *doc, fmt_recs *rs, fmt_out *out)
         json_t *kcomp = comp ? json_array_get(json_object_get(json_object_get(kept_resp, rid), "completions"),
                                               (size_t)json_integer_value(ix)) : NULL;
         if (json_is_object(comp) && json_object_get(comp, "tokens")) {
-            char where[256];
             int form;
             long long base;
-            snprintf(where, sizeof where, "node \"%.60s\": model_responses[\"%.60s\"].completions[%lld]",
-                     nm, rid, (long long)json_integer_value(ix));
-            rc = add_tokens(rs, out->t, id, json_object_get(comp, "tokens"), where, &form, &base);
+            rc = add_tokens(rs, out->t, id, json_object_get(comp, "tokens"), nm, &form, &base);
             if (rc == 0 && json_is_object(kcomp) && json_object_get(kcomp, "tokens")) {
                 json_object_del(kcomp, "tokens");
                 json_object_set_new(kcomp, "termloom_tokens",

@@ -3,6 +3,7 @@
  * tree, so a bad file never leaves a half-loaded tree.  Writing: session_save.c; the
  * node-a-line reader: session_lines.c. */
 #include "core/session_impl.h"
+#include "core/text.h"
 #include "core/mem.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -117,8 +118,31 @@ static int get_logprob(json_t *v, float *lp)
     return 1;
 }
 
-/* tokens: [{"text", "logprob", "entropy", "top": [{"text", "logprob"}]}] into n's arrays,
- * sized exactly. */
+/* A piece's exact bytes: its "bytes" array (each 0-255) when it has one, else its text.
+ * Returns the length, or -1 when neither is usable; copies into dst when dst is set. */
+static long piece_bytes(json_t *piece, char *dst)
+{
+    json_t *b = json_object_get(piece, "bytes"), *v;
+    size_t i;
+    if (json_is_array(b)) {
+        json_array_foreach(b, i, v)
+            if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 255)
+                return -1;
+        if (dst)
+            json_array_foreach(b, i, v)
+                dst[i] = (char)json_integer_value(v);
+        return (long)json_array_size(b);
+    }
+    json_t *t = json_object_get(piece, "text");
+    if (!json_is_string(t))
+        return -1;
+    if (dst)
+        memcpy(dst, json_string_value(t), json_string_length(t));
+    return (long)json_string_length(t);
+}
+
+/* tokens: [{"text", "bytes", "logprob", "entropy", "top": [{"text", "bytes", "logprob"}]}]
+ * into n's arrays, sized exactly. */
 static int tokens_from_json(session_loader *L, int32_t id, json_t *arr, tree_node *n)
 {
     if (!json_is_array(arr)) {
@@ -135,8 +159,10 @@ static int tokens_from_json(session_loader *L, int32_t id, json_t *arr, tree_nod
         text = json_object_get(tk, "text");
         lp = json_object_get(tk, "logprob");
         top = json_object_get(tk, "top");
-        if (!json_is_string(text)) {
-            lfail(L, "node %d: tokens[%zu].text is %s", id, i, text ? "not a string" : "missing");
+        long tl = piece_bytes(tk, NULL);
+        if (tl < 0) {
+            lfail(L, "node %d: tokens[%zu].%s", id, i, json_object_get(tk, "bytes") ? "bytes is not a list of 0-255"
+                  : text ? "text is not a string" : "text is missing");
             return -1;
         }
         if (lp && !json_is_number(lp) && !json_is_null(lp)) {
@@ -148,7 +174,7 @@ static int tokens_from_json(session_loader *L, int32_t id, json_t *arr, tree_nod
             lfail(L, "node %d: tokens[%zu].entropy is not a number", id, i);
             return -1;
         }
-        pool += json_string_length(text) + 1;
+        pool += (size_t)tl + 1;
         if (!top)
             continue;
         if (!json_is_array(top)) {
@@ -156,14 +182,14 @@ static int tokens_from_json(session_loader *L, int32_t id, json_t *arr, tree_nod
             return -1;
         }
         for (size_t j = 0; j < json_array_size(top); j++) {
-            json_t *a = json_array_get(top, j), *at, *al;
-            at = json_object_get(a, "text");
+            json_t *a = json_array_get(top, j), *al;
             al = json_object_get(a, "logprob");
-            if (!json_is_object(a) || !json_is_string(at) || (al && !json_is_number(al) && !json_is_null(al))) {
+            long alen = json_is_object(a) ? piece_bytes(a, NULL) : -1;
+            if (alen < 0 || (al && !json_is_number(al) && !json_is_null(al))) {
                 lfail(L, "node %d: tokens[%zu].top[%zu] is not {\"text\": string, \"logprob\": number}", id, i, j);
                 return -1;
             }
-            pool += json_string_length(at) + 1;
+            pool += (size_t)alen + 1;
             ntops++;
         }
     }
@@ -178,37 +204,37 @@ static int tokens_from_json(session_loader *L, int32_t id, json_t *arr, tree_nod
     n->cap_tops = (uint32_t)ntops;
     n->pool_cap = (uint32_t)pool;
     for (size_t i = 0; i < ntok; i++) {
-        json_t *tk = json_array_get(arr, i), *text = json_object_get(tk, "text");
+        json_t *tk = json_array_get(arr, i);
         json_t *top = json_object_get(tk, "top");
         tree_token *t = &n->tokens[n->ntokens++];
-        size_t len = json_string_length(text);
+        size_t len = (size_t)piece_bytes(tk, n->pool + n->pool_len);
         t->tok.off = n->pool_len;
         t->tok.len = (uint32_t)len;
-        memcpy(n->pool + n->pool_len, json_string_value(text), len);
         n->pool[n->pool_len + len] = 0;
         n->pool_len += (uint32_t)len + 1;
         json_t *lp = json_object_get(tk, "logprob"), *h = json_object_get(tk, "entropy");
         t->tok.logprob = NAN;
         if (lp)
             get_logprob(lp, &t->tok.logprob);
+        t->tok.logprob = tree_logprob(t->tok.logprob);
         t->entropy = NAN;
         if (h)
             get_logprob(h, &t->entropy);
         t->top = n->ntops;
         t->ntop = (uint32_t)json_array_size(top);
         for (size_t j = 0; j < t->ntop; j++) {
-            json_t *a = json_array_get(top, j), *at = json_object_get(a, "text");
+            json_t *a = json_array_get(top, j);
             json_t *al = json_object_get(a, "logprob");
             tree_piece *p = &n->tops[n->ntops++];
-            size_t alen = json_string_length(at);
+            size_t alen = (size_t)piece_bytes(a, n->pool + n->pool_len);
             p->off = n->pool_len;
             p->len = (uint32_t)alen;
-            memcpy(n->pool + n->pool_len, json_string_value(at), alen);
             n->pool[n->pool_len + alen] = 0;
             n->pool_len += (uint32_t)alen + 1;
             p->logprob = NAN;
             if (al)
                 get_logprob(al, &p->logprob);
+            p->logprob = tree_logprob(p->logprob);
         }
     }
     return 0;
@@ -716,7 +742,7 @@ static void one_line(char *m)
 {
     unsigned char *p = (unsigned char *)m;
     while (*p) {
-        size_t k = *p >= 0x80 ? session_utf8_seq(p, strlen((char *)p)) : 1;
+        size_t k = *p >= 0x80 ? text_utf8_seq((const char *)p, strlen((char *)p)) : 1;
         if (*p < 0x20 || *p == 0x7f || !k) {
             *p++ = '?';
             continue;

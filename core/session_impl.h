@@ -36,8 +36,6 @@ typedef struct {
     int         eof, err;
 } session_lines;
 
-/* Length of a valid UTF-8 sequence at s (n bytes available), or 0 (jansson's rules). */
-size_t session_utf8_seq(const unsigned char *s, size_t n);
 extern const double session_pow10[23];                 /* 1e0 .. 1e22, all exact */
 
 /* One element of "nodes" into a pending node; -1 with L->msg set. */

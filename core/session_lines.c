@@ -2,6 +2,7 @@
  * chunks, one line per node, each parsed by a strict parser (jansson for any line it does not
  * take), so a huge session never exists as one JSON document in memory. */
 #include "core/session_impl.h"
+#include "core/text.h"
 #include "core/mem.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -164,7 +165,7 @@ static int p_str(cur *c, bytes *dst)
             continue;
         }
         if (ch >= 0x80) {
-            size_t k = session_utf8_seq(s, (size_t)(e - s));
+            size_t k = text_utf8_seq((const char *)s, (size_t)(e - s));
             if (!k)
                 return 0;
             s += k;
@@ -376,13 +377,42 @@ static int p_logprob(cur *c, float *lp)
     return 1;
 }
 
-/* {"text": ..., "logprob": ...[, "top": [...]]} in any key order, into the scratch pool. */
+/* "bytes": [0-255, ...] into the pool (NUL-terminated); its offset and length. */
+static int p_bytes(cur *c, bytes *pool, size_t *off, size_t *len)
+{
+    if (!eat(c, '['))
+        return 0;
+    *off = pool->n;
+    if (!eat(c, ']')) {
+        do {
+            double d;
+            int is_int;
+            long long v;
+            if (!p_num(c, &d, &is_int, &v) || !is_int || v < 0 || v > 255)
+                return 0;
+            bytes_need(pool, 1);
+            pool->b[pool->n++] = (char)v;
+        } while (eat(c, ','));
+        if (!eat(c, ']'))
+            return 0;
+    }
+    *len = pool->n - *off;
+    if (pool->n >= UINT32_MAX)
+        return 0;
+    bytes_need(pool, 1);
+    pool->b[pool->n++] = 0;
+    return 1;
+}
+
+/* {"text": ...[, "bytes": [...]], "logprob": ...[, "top": [...]]} in any key order, into the
+ * scratch pool; "bytes", when present, are the piece's exact bytes. */
 static int p_piece(cur *c, scratch *S, tree_piece *pc, int allow_top, int64_t *top_first, uint32_t *ntop,
                    float *entropy)
 {
     if (!eat(c, '{'))
         return 0;
     int seen = 0;
+    size_t boff = 0, blen = 0;
     pc->logprob = NAN;
     if (eat(c, '}'))
         return 0;                               /* text is required */
@@ -402,6 +432,10 @@ static int p_piece(cur *c, scratch *S, tree_piece *pc, int allow_top, int64_t *t
             bytes_need(&S->pool, 1);
             S->pool.b[S->pool.n++] = 0;
             seen |= 1;
+        } else if (KEY_IS(k, kl, "bytes") && !(seen & 16)) {
+            if (!p_bytes(c, &S->pool, &boff, &blen))
+                return 0;
+            seen |= 16;
         } else if (KEY_IS(k, kl, "logprob") && !(seen & 2)) {
             if (!p_logprob(c, &pc->logprob))
                 return 0;
@@ -430,6 +464,12 @@ static int p_piece(cur *c, scratch *S, tree_piece *pc, int allow_top, int64_t *t
         } else
             return 0;
     } while (eat(c, ','));
+    pc->logprob = tree_logprob(pc->logprob);
+    if (seen & 16) {                            /* the exact bytes win over the text */
+        pc->off = (uint32_t)boff;
+        pc->len = (uint32_t)blen;
+        seen |= 1;
+    }
     return (seen & 1) && eat(c, '}');
 }
 

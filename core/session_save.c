@@ -2,11 +2,14 @@
  * line, shortest numbers that read back exactly, text made valid UTF-8) so the bytes are
  * deterministic and fast to produce; then the crash-safe replace of the file. */
 #include "core/session_impl.h"
+#include "core/text.h"
 #include "core/mem.h"
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,32 +62,6 @@ static inline void out_c(out *o, char c)
     o->b.data[o->b.len++] = c;
 }
 
-/* Length of a valid UTF-8 sequence at s (n bytes available), or 0 when invalid.
- * Same rules as jansson: no overlong forms, no surrogates, nothing above U+10FFFF. */
-size_t session_utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
-    if (c >= 0xE0 && c <= 0xEF) {
-        if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
-            return 0;
-        if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] > 0x9F))
-            return 0;
-        return 3;
-    }
-    if (c >= 0xF0 && c <= 0xF4) {
-        if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
-            return 0;
-        if ((c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] > 0x8F))
-            return 0;
-        return 4;
-    }
-    return 0;
-}
-
 /* A JSON string.  Invalid UTF-8 (a token split inside a character) becomes U+FFFD so the
  * file always loads. */
 static void out_str(out *o, const char *str, size_t len)
@@ -99,7 +76,7 @@ static void out_str(out *o, const char *str, size_t len)
             i++;
             continue;
         }
-        size_t k = c >= 0x80 ? session_utf8_seq(s + i, len - i) : 0;
+        size_t k = c >= 0x80 ? text_utf8_seq(str + i, len - i) : 0;
         if (k) {
             i += k;
             continue;
@@ -344,10 +321,22 @@ static void out_settings(out *o, const session *s)
     out_c(o, '}');
 }
 
+/* {"text": ...[, "bytes": [...]], "logprob": ...: a piece that is not valid UTF-8 (a token
+ * holding part of a character) keeps its exact bytes, as OpenAI's "bytes" does. */
 static void out_piece(out *o, const tree_node *n, const tree_piece *p)
 {
+    const char *s = n->pool + p->off;
     OUT_LIT(o, "{\"text\":");
-    out_str(o, n->pool + p->off, p->len);
+    out_str(o, s, p->len);
+    if (!text_valid(s, p->len)) {
+        OUT_LIT(o, ",\"bytes\":[");
+        for (uint32_t i = 0; i < p->len; i++) {
+            if (i)
+                out_c(o, ',');
+            out_int(o, (unsigned char)s[i]);
+        }
+        out_c(o, ']');
+    }
     OUT_LIT(o, ",\"logprob\":");
     out_float(o, p->logprob);
 }
@@ -559,6 +548,34 @@ static int temp_open(const char *target, char **tmp, char *err, size_t errlen)
     return -1;
 }
 
+/* Removes the temporary files of target left by saves that were killed (kill -9, a power
+ * cut): ".NAME.tmp-PID-N" whose process no longer exists.  A live writer's file is kept. */
+static void sweep_stale(const char *dir, const char *target)
+{
+    const char *base = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
+    char *prefix = xasprintf(".%s.tmp-", base);
+    size_t pl = strlen(prefix);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (strncmp(e->d_name, prefix, pl))
+            continue;
+        char *end;
+        errno = 0;
+        long pid = strtol(e->d_name + pl, &end, 10);
+        if (errno || end == e->d_name + pl || *end != '-' || pid <= 0 || pid == (long)getpid())
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;                               /* alive, or not ours to judge */
+        char *path = xasprintf("%s/%s", dir, e->d_name);
+        unlink(path);
+        free(path);
+    }
+    if (d)
+        closedir(d);
+    free(prefix);
+}
+
 /* fsync, close, rename over target, fsync the folder.  Removes tmp on failure. */
 static int temp_commit(int fd, char *tmp, const char *target, int write_err, char *err, size_t errlen)
 {
@@ -589,6 +606,7 @@ static int temp_commit(int fd, char *tmp, const char *target, int write_err, cha
         (void)fsync(dfd);
         close(dfd);
     }
+    sweep_stale(dir, target);
     free(dir);
     return 0;
 }

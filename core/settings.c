@@ -2,6 +2,7 @@
 #include "core/settings.h"
 #include "core/mem.h"
 #include <errno.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,6 +142,16 @@ int settings_set(gen_settings *s, const char *key, const char *value, char *err,
                 return -1;
             }
         }
+        if (!strcmp(o->key, "extra_json") && *value) {
+            json_error_t je;
+            json_t *j = json_loads(value, 0, &je);
+            int obj = json_is_object(j);
+            json_decref(j);
+            if (!obj) {
+                snprintf(err, errlen, "extra_json: not a JSON object (%s)", j ? "another JSON type" : je.text);
+                return -1;
+            }
+        }
         char **p = (char **)field;
         free(*p);
         *p = *value ? xstrdup(value) : NULL;
@@ -257,21 +268,25 @@ static char *trim(char *s)
     return s;
 }
 
-/* Values may be quoted "like this" with \n, \t, \\ and \" escapes (stop strings need them). */
-static void unquote(char *v)
+/* Values may be quoted "like this" with \n, \t, \\ and \" escapes (stop strings need them).
+ * Returns -1 when a quote is opened and not closed at the end of the value. */
+static int unquote(char *v)
 {
-    size_t n = strlen(v);
-    if (n < 2 || v[0] != '"' || v[n - 1] != '"')
-        return;
+    if (v[0] != '"')
+        return 0;
     char *o = v;
-    for (size_t i = 1; i < n - 1; i++) {
-        if (v[i] == '\\' && i + 1 < n - 1) {
+    size_t i = 1;
+    for (; v[i] && v[i] != '"'; i++) {
+        if (v[i] == '\\' && v[i + 1]) {
             i++;
             *o++ = v[i] == 'n' ? '\n' : v[i] == 't' ? '\t' : v[i];
         } else
             *o++ = v[i];
     }
+    if (v[i] != '"' || v[i + 1])
+        return -1;
     *o = 0;
+    return 0;
 }
 
 int settings_parse_config(gen_settings *s, const char *text, size_t len, const char *name,
@@ -286,8 +301,13 @@ int settings_parse_config(gen_settings *s, const char *text, size_t len, const c
         free(copy);
         return -1;
     }
-    char *save = NULL;
-    for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    char *line = copy, *next;
+    if (len >= 3 && !memcmp(copy, "\xef\xbb\xbf", 3))
+        line += 3;                                 /* a byte-order mark (Windows editors) */
+    for (; line; line = next) {                    /* every line counts, blank ones too */
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = 0;
         lineno++;
         char *l = trim(line);
         if (!*l || *l == '#' || *l == ';')
@@ -304,7 +324,12 @@ int settings_parse_config(gen_settings *s, const char *text, size_t len, const c
         }
         *eq = 0;
         char *k = trim(l), *v = trim(eq + 1);
-        unquote(v);
+        if (unquote(v) < 0) {
+            snprintf(err, errlen, "%s:%d: %s: the quoted value is not closed (a \" missing at its end)", name,
+                     lineno, k);
+            rc = -1;
+            break;
+        }
         if (in_keys) {
             if (keys_cb)
                 keys_cb(ud, k, v);

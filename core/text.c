@@ -77,6 +77,31 @@ int text_valid(const char *s, size_t len)
     return 1;
 }
 
+size_t text_utf8_seq(const char *s, size_t n)
+{
+    size_t adv;
+    uint32_t cp = text_decode(s, n, &adv);
+    return cp == TEXT_REPLACEMENT && adv == 1 ? 0 : adv;
+}
+
+char *text_valid_copy(const char *s, size_t len, size_t *outlen)
+{
+    buf b = {0};
+    for (size_t i = 0; i < len;) {
+        size_t k = text_utf8_seq(s + i, len - i);
+        if (k) {
+            buf_add(&b, s + i, k);
+            i += k;
+        } else {
+            buf_add(&b, "\xef\xbf\xbd", 3);
+            i++;
+        }
+    }
+    if (outlen)
+        *outlen = b.len;
+    return buf_steal(&b);
+}
+
 size_t text_complete_prefix(const char *s, size_t len)
 {
     const unsigned char *u = (const unsigned char *)s;
@@ -85,8 +110,9 @@ size_t text_complete_prefix(const char *s, size_t len)
         unsigned char c = u[len - back];
         if ((c & 0xC0) == 0x80)
             continue;                       /* continuation: keep looking */
-        size_t need = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 1;
-        if (c < 0x80 || need == 1)
+        /* 0x80-0xC1 and 0xF5-0xFF never start a character: nothing to wait for. */
+        size_t need = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xC2 && c <= 0xDF ? 2 : 1;
+        if (need == 1)
             return len;
         return need > back ? len - back : len;
     }
@@ -180,11 +206,16 @@ size_t text_cell_next(const char *s, size_t len, size_t off, unsigned flags, tex
     size_t pos = off + adv;
     if (cp == TEXT_REPLACEMENT && adv == 1) {
         c->kind = TEXT_CELL_INVALID;
-        if (flags & TEXT_ASCII)
+        c->width = 1;
+        if (flags & TEXT_HEX_BYTES) {
+            char hx[8];
+            int n = snprintf(hx, sizeof hx, "\\x%02x", (unsigned)(unsigned char)s[off]);
+            cell_put(c, hx, (size_t)n);
+            c->width = (uint8_t)n;
+        } else if (flags & TEXT_ASCII)
             cell_put(c, "?", 1);
         else
             cell_put_cp(c, TEXT_REPLACEMENT);
-        c->width = 1;
         c->len = pos - off;
         return pos;
     }

@@ -23,6 +23,8 @@
 enum {
     TEXT_ASCII      = 1u << 0,   /* ASCII-only output */
     TEXT_NL_VISIBLE = 1u << 1,   /* newline → "↵", tab → "→" placeholders (single-line views) */
+    TEXT_HEX_BYTES  = 1u << 2,   /* an invalid byte (a token cut inside a character) is
+                                  * shown as its value, "\xe2", not as U+FFFD */
 };
 
 typedef enum {
@@ -47,6 +49,12 @@ uint32_t text_decode(const char *s, size_t len, size_t *adv);
 /* Encodes cp as UTF-8 into out (4 bytes room); returns the byte count. */
 size_t   text_encode(uint32_t cp, char *out);
 int      text_valid(const char *s, size_t len);
+/* Length of the valid UTF-8 sequence at s (n > 0 bytes available), 0 when invalid: the
+ * rules jansson checks (no overlong forms, no surrogates, nothing above U+10FFFF). */
+size_t   text_utf8_seq(const char *s, size_t n);
+/* A copy of s with every invalid byte replaced by U+FFFD (everything else, NUL and
+ * controls included, kept as it is): valid UTF-8 for JSON.  Caller frees. */
+char    *text_valid_copy(const char *s, size_t len, size_t *outlen);
 /* Length of the longest prefix that does not end in an incomplete multi-byte character
  * (streamed chunks: hold the rest back until more bytes arrive). */
 size_t   text_complete_prefix(const char *s, size_t len);

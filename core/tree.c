@@ -281,6 +281,13 @@ static uint32_t pool_add(tree_node *n, const char *s, size_t len)
     return off;
 }
 
+float tree_logprob(double lp)
+{
+    if (isnan(lp))
+        return NAN;
+    return lp > 0 ? 0.0f : lp < TREE_LOGPROB_MIN ? (float)TREE_LOGPROB_MIN : (float)lp;
+}
+
 void tree_append_token(tree *t, int32_t id, const char *text, size_t len, double logprob,
                        const tree_alt *alts, size_t nalts, int append_text)
 {
@@ -293,7 +300,7 @@ void tree_append_token(tree *t, int32_t id, const char *text, size_t len, double
     tree_token *tk = &n->tokens[n->ntokens++];
     tk->tok.off = pool_add(n, text, len);
     tk->tok.len = (uint32_t)len;
-    tk->tok.logprob = (float)logprob;
+    tk->tok.logprob = tree_logprob(logprob);
     tk->entropy = NAN;
     tk->top = n->ntops;
     tk->ntop = (uint32_t)nalts;
@@ -304,7 +311,7 @@ void tree_append_token(tree *t, int32_t id, const char *text, size_t len, double
         tree_piece *p = &n->tops[n->ntops++];
         p->off = pool_add(n, alts[i].text, alts[i].len);
         p->len = (uint32_t)alts[i].len;
-        p->logprob = (float)alts[i].logprob;
+        p->logprob = tree_logprob(alts[i].logprob);
     }
     if (append_text && len)
         text_append(n, text, len);

@@ -80,6 +80,13 @@ typedef struct tree_node {
 
 typedef struct tree tree;
 
+/* A log-probability as the tree keeps it: at most 0 (a probability above 1 from a server or a
+ * file becomes 1), at least TREE_LOGPROB_MIN, the most negative float (-inf and -1e308
+ * become that: probability 0, which a file holds; an infinity would be saved as null,
+ * "unknown"), NAN (unknown) as it is. */
+#define TREE_LOGPROB_MIN (-3.4028234663852886e38)
+float tree_logprob(double lp);
+
 tree *tree_new(void);
 void  tree_free(tree *t);
 

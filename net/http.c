@@ -179,11 +179,11 @@ double http_backoff(int attempt, double retry_after, double jitter)
         d = retry_after;
     } else {
         d = 0.5;
-        for (int i = 1; i < attempt && d < 120; i++)
+        for (int i = 1; i < attempt && d < HTTP_RETRY_AFTER_MAX; i++)
             d *= 2;
         d *= 0.75 + 0.5 * jitter;
     }
-    return d > 120 ? 120 : d;
+    return d > HTTP_RETRY_AFTER_MAX ? HTTP_RETRY_AFTER_MAX : d;
 }
 
 static const char *status_phrase(long status, const char *code)
@@ -204,7 +204,10 @@ static const char *status_phrase(long status, const char *code)
     case 503: return "service unavailable";
     case 504: return "gateway timeout";
     case 529: return "server overloaded";
-    default:  return status >= 500 ? "server error" : status >= 400 ? "request failed" : "unexpected answer";
+    case 301: case 302: case 303: case 307: case 308:
+              return "a redirect, not followed (give the final address as --base-url)";
+    default:  return status >= 500 ? "server error" : status >= 400 ? "request failed"
+                   : status >= 300 ? "a redirect, not followed" : "unexpected answer";
     }
 }
 

@@ -45,6 +45,9 @@ int  http_status_retryable(long status, const char *code);
 int  http_curl_retryable(CURLcode rc);
 /* Seconds to wait before attempt number `attempt` (1 = the first retry): 0.5 s doubling,
  * jitter in [0,1) spreads it by ±25 %; the server's wish wins; capped at 120 s. */
+/* The longest wait before a retry, asked by the server or not; a server asking for more is
+ * not retried (its error says so). */
+#define HTTP_RETRY_AFTER_MAX 60
 double http_backoff(int attempt, double retry_after, double jitter);
 /* One line: "401: the API key was refused (Incorrect API key provided)". */
 char *http_failure_line(long status, const char *server_message, const char *code);

@@ -138,6 +138,8 @@ static void xfer_finished(net_backend *nb, net_xfer *x, CURLcode rc)
         const char *detail = x->h.errbuf[0] ? x->h.errbuf : curl_easy_strerror(rc);
         if (rc == CURLE_OPERATION_TIMEDOUT)
             line = xasprintf("no data from the server for %ld s (idle timeout)", nb->idle_s);
+        else if (rc == CURLE_OUT_OF_MEMORY && !x->delivered)   /* curl's word for a giant header */
+            line = xasprintf("%s sent a response header larger than curl accepts (100 KB)", x->req->base);
         else if (x->delivered || x->h.rx_total)
             line = xasprintf("the connection was lost mid-response (%s)", detail);
         else
@@ -165,7 +167,13 @@ static void xfer_finished(net_backend *nb, net_xfer *x, CURLcode rc)
             return;
         } else {
             line = http_failure_line(status, msg, code);
-            if (http_status_retryable(status, code) && x->attempt < NET_ATTEMPTS) {
+            if (http_status_retryable(status, code) && x->h.retry_after > HTTP_RETRY_AFTER_MAX) {
+                /* "come back in 11 days": waiting in silence helps nobody */
+                char *l2 = xasprintf("%s; the server asks to wait %.0f s before retrying, more than the "
+                                     "%d s termloom waits: not retried", line, x->h.retry_after, HTTP_RETRY_AFTER_MAX);
+                free(line);
+                line = l2;
+            } else if (http_status_retryable(status, code) && x->attempt < NET_ATTEMPTS) {
                 schedule_retry(nb, x, line, x->h.retry_after);
                 free(line), free(msg), free(code);
                 return;
@@ -408,8 +416,11 @@ static int net_pump(backend *b)
     int still;
     curl_multi_perform(nb->multi, &still);
     for (size_t i = 0; i < nb->nx; i++)
-        if (!nb->xs[i]->dead && nb->xs[i]->state == X_RUNNING)
+        if (!nb->xs[i]->dead && nb->xs[i]->state == X_RUNNING) {
             net_parse_stream(nb, nb->xs[i]);
+            if (nb->xs[i]->cut)
+                xfer_stop(nb, nb->xs[i]);   /* the client's cap ended every branch */
+        }
     double t = now_s();
     for (size_t i = 0; i < nb->nx; i++) {
         net_xfer *x = nb->xs[i];

@@ -18,7 +18,13 @@ typedef struct {
     int  got;              /* any text or token arrived */
     unsigned char pend[4]; /* a UTF-8 character not yet complete */
     int  npend;
+    size_t ntok, nbytes;   /* what it received: the client's own cap (net_branch_cap) */
 } net_branch;
+
+/* A branch's bytes are capped whatever the server does: NET_BRANCH_BYTES_BASE plus
+ * NET_BRANCH_BYTES_PER_TOKEN for each token asked for; its tokens at max_tokens. */
+#define NET_BRANCH_BYTES_BASE      (64u << 10)
+#define NET_BRANCH_BYTES_PER_TOKEN 1024u
 
 typedef struct {
     int          id;
@@ -50,6 +56,7 @@ typedef struct {
     int        saw_end;        /* [DONE] or a llama.cpp stop chunk */
     int        bad_chunks;
     char       model[128];
+    int        cut;            /* every branch ended early by the client's cap: stop reading */
 } net_xfer;
 
 typedef struct {

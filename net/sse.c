@@ -116,22 +116,3 @@ int sse_finish(sse_parser *p, sse_event_fn fn, void *ud)
         return 0;   /* the last line was cut off: that event is incomplete */
     return dispatch(p, fn, ud);
 }
-
-size_t sse_utf8_complete(const char *s, size_t len)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    size_t back = 0;
-    /* Find the last lead byte within the final 4 bytes. */
-    while (back < len && back < 4) {
-        unsigned char c = u[len - 1 - back];
-        if ((c & 0xc0) != 0x80) {
-            size_t need = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 && c < 0xf0 ? 3
-                        : c >= 0xc2 && c < 0xe0 ? 2 : 1;
-            if (need > back + 1)
-                return len - 1 - back;   /* incomplete: hold the lead and its tail */
-            return len;
-        }
-        back++;
-    }
-    return len;   /* only continuation bytes: invalid, nothing to wait for */
-}

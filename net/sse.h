@@ -32,8 +32,4 @@ int  sse_feed(sse_parser *p, const char *bytes, size_t len, sse_event_fn fn, voi
  * a blank line (servers that close right after the last data line).  Same return values. */
 int  sse_finish(sse_parser *p, sse_event_fn fn, void *ud);
 
-/* The length of the longest prefix of s that does not end inside a multi-byte UTF-8
- * character: the bytes after it (at most 3) must be held back until more arrive.
- * Invalid sequences are not held back (they will never complete). */
-size_t sse_utf8_complete(const char *s, size_t len);
 #endif

@@ -1,6 +1,7 @@
 /* net/stream.c — received bytes → backend events (see net_impl.h). */
 #include "net/net_impl.h"
 #include "core/mem.h"
+#include "core/text.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,27 +34,57 @@ void net_emit_status(net_backend *nb, const char *msg)
     free(m);
 }
 
+/* One server token is one TOKEN event with exactly its bytes, even when they are a piece of
+ * a character (llama.cpp sends those; the next token completes it): its probability and
+ * alternatives stay its own and the node's text still concatenates to whole characters.
+ * Plain text (no logprobs) is held back at a cut character until the rest arrives. */
 static void emit_piece(net_backend *nb, net_xfer *x, int b, const char *text, size_t len,
                        int token, double lp, const tree_alt *top, size_t ntop)
 {
     net_req *r = x->req;
     net_branch *br = &r->br[b];
+    const char *model = x->model[0] ? x->model : NULL;
     buf joined = { 0 };
     if (br->npend) {
         buf_add(&joined, br->pend, (size_t)br->npend);
+        br->npend = 0;
+        if (token) {                  /* text held back before a token: it goes first */
+            backend_event t = { .kind = BACKEND_EV_TEXT, .request = r->id, .branch = b,
+                                .text = joined.data, .len = joined.len, .logprob = NAN, .model = model };
+            backend_emit(&nb->base, &t);
+            joined.len = 0;
+        }
         buf_add(&joined, text, len);
         text = joined.data;
         len = joined.len;
     }
-    size_t keep = sse_utf8_complete(text, len);
-    br->npend = (int)(len - keep);
-    memcpy(br->pend, text + keep, (size_t)br->npend);
+    size_t keep = len;
+    if (!token) {
+        keep = text_complete_prefix(text, len);
+        br->npend = (int)(len - keep);
+        memcpy(br->pend, text + keep, (size_t)br->npend);
+    }
+    /* The server decides nothing here: past max_tokens tokens, or the byte cap, the branch
+     * ends as "length" (a server that never stops streaming once grew one without end). */
+    size_t max_tok = r->s.max_tokens > 0 ? (size_t)r->s.max_tokens : 0;
+    size_t max_bytes = NET_BRANCH_BYTES_BASE + NET_BRANCH_BYTES_PER_TOKEN * (max_tok ? max_tok : 4096);
+    if ((token && max_tok && br->ntok >= max_tok) || br->nbytes + keep > max_bytes) {
+        char *m = xasprintf("the server sent more than %s; branch %d was cut there",
+                            token && max_tok && br->ntok >= max_tok ? "max_tokens tokens" : "the byte cap", b + 1);
+        net_emit_status(nb, m);
+        free(m);
+        net_end_branch(nb, r, b, 0, "length", NULL, 0, model);
+        x->cut = net_all_ended(x);
+        buf_free(&joined);
+        return;
+    }
     if (token || keep) {
         backend_event ev = { .kind = token ? BACKEND_EV_TOKEN : BACKEND_EV_TEXT,
                              .request = r->id, .branch = b, .text = text, .len = keep,
-                             .logprob = token ? lp : NAN, .top = top, .ntop = ntop,
-                             .model = x->model[0] ? x->model : NULL };
+                             .logprob = token ? lp : NAN, .top = top, .ntop = ntop, .model = model };
         br->got = 1;
+        br->ntok += token != 0;
+        br->nbytes += keep;
         x->delivered = 1;
         backend_emit(&nb->base, &ev);
     }

@@ -2,12 +2,13 @@
 #include "net/wire.h"
 #include "core/mem.h"
 #include "net/sse.h"
+#include "core/text.h"
+#include "core/jnul.h"
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <utf8proc.h>
 
 const char *wire_path(wire_kind kind)
 {
@@ -38,21 +39,10 @@ static json_t *utf8_string(const char *s, size_t len)
     json_t *j = json_stringn(s, len);
     if (j)
         return j;
-    buf b = { 0 };
-    size_t i = 0;
-    while (i < len) {
-        utf8proc_int32_t cp;
-        utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(len - i), &cp);
-        if (n <= 0 || cp == 0) {
-            buf_adds(&b, "\xef\xbf\xbd");
-            i++;
-        } else {
-            buf_add(&b, s + i, (size_t)n);
-            i += (size_t)n;
-        }
-    }
-    j = json_stringn(b.data ? b.data : "", b.len);
-    buf_free(&b);
+    size_t n;
+    char *v = text_valid_copy(s, len, &n);
+    j = json_stringn(v, n);
+    free(v);
     return j;
 }
 
@@ -133,6 +123,8 @@ static double norm_lp(double lp)
 {
     if (isnan(lp))
         return lp;
+    if (lp > 0)
+        return 0;            /* a probability above 1 (700 was seen): at most certain */
     return lp <= WIRE_LOGPROB_ZERO || !isfinite(lp) ? WIRE_LOGPROB_ZERO : lp;
 }
 
@@ -277,9 +269,12 @@ static void emit_legacy(const wire_sink *k, int choice, json_t *lp)
         json_t *val;
         if (json_is_object(top))
             json_object_foreach(top, key, val) {
-                json_t *ks = json_string(key);
+                size_t kl;
+                char *kb = jnul_key(key, &kl);      /* the byte 0 is a token too */
+                json_t *ks = json_stringn(kb, kl);
                 alts_add(&a, ks, NULL, json_is_number(val) ? norm_lp(json_number_value(val)) : NAN);
                 json_decref(ks);
+                free(kb);
             }
         const tree_alt *alts = alts_finish(&a);
         k->token(k->ud, choice, text.data ? text.data : "", text.len, logprob, alts, a.n);
@@ -406,7 +401,7 @@ int wire_parse_chunk(wire_kind kind, const char *data, size_t len, const wire_si
         len--;
     if (len == 6 && !memcmp(data, "[DONE]", 6))
         return WIRE_END;
-    json_t *root = json_loadb(data, len, JSON_ALLOW_NUL, NULL);
+    json_t *root = jnul_loadb(data, len, 0, NULL);
     if (!root)
         return WIRE_BAD;
     int r = parse_object(kind, root, 1, k);
@@ -416,7 +411,7 @@ int wire_parse_chunk(wire_kind kind, const char *data, size_t len, const wire_si
 
 int wire_parse_body(wire_kind kind, const char *body, size_t len, const wire_sink *k)
 {
-    json_t *root = json_loadb(body, len, JSON_ALLOW_NUL, NULL);
+    json_t *root = jnul_loadb(body, len, 0, NULL);
     if (!root)
         return WIRE_BAD;
     int r;
@@ -458,7 +453,7 @@ char *wire_one_line(const char *text, size_t len, size_t max)
     while (b.len && b.data[b.len - 1] == ' ')
         b.len--;
     if (i < len && b.len) {
-        b.len = sse_utf8_complete(b.data, b.len);
+        b.len = text_complete_prefix(b.data, b.len);
         buf_adds(&b, "...");
     }
     buf_adds(&b, "");
@@ -496,7 +491,7 @@ void wire_error_info(const char *body, size_t len, char **message, char **code)
     *code = NULL;
     if (!body || !len)
         return;
-    json_t *root = json_loadb(body, len, JSON_ALLOW_NUL, NULL);
+    json_t *root = jnul_loadb(body, len, 0, NULL);
     if (json_is_array(root) && json_array_size(root)) {
         json_t *first = json_incref(json_array_get(root, 0));
         json_decref(root);

@@ -403,9 +403,47 @@ static unsigned act_help(app *a)
     return APP_CH_DRAW;
 }
 
+/* Quitting after a failed save would lose everything since the last good one (a folder
+ * gone, a full or read-only disk): the save is tried again, and when it fails the user
+ * names another file; an empty answer asks before quitting without saving. */
+static unsigned ask_save_elsewhere(app *a);
+
+static unsigned on_quit_unsaved(app *a, int yes)
+{
+    return yes ? APP_CH_QUIT : APP_CH_DRAW;
+}
+
+static unsigned on_quit_path(app *a, const char *text, size_t len)
+{
+    if (!len) {
+        dialog_confirm(a, "quit WITHOUT saving (the unsaved branches are lost)? y/n", on_quit_unsaved);
+        return APP_CH_DRAW;
+    }
+    char *old = a->path;
+    a->path = xstrndup(text, len);
+    if (app_save_now(a) == 0) {
+        free(old);
+        return APP_CH_QUIT;                       /* the exit message names the new file */
+    }
+    free(a->path);
+    a->path = old;
+    return ask_save_elsewhere(a);
+}
+
+static unsigned ask_save_elsewhere(app *a)
+{
+    /* the reason stays on the message line above (app_save_now put it there) */
+    const char *home = getenv("HOME");
+    char *def = xasprintf("%s/termloom-rescue.json", home && *home ? home : "/tmp");
+    dialog_prompt(a, "NOT SAVED: save to (Esc back, empty quits unsaved): ", def, strlen(def), on_quit_path);
+    free(def);
+    return APP_CH_DRAW;
+}
+
 static unsigned act_quit(app *a)
 {
-    (void)a;
+    if (a->path && (a->save_err || a->unsaved || a->save_soon) && app_save_now(a) < 0)
+        return ask_save_elsewhere(a);
     return APP_CH_QUIT;
 }
 

@@ -202,7 +202,9 @@ int app_open_session(app *a, const char *file, int argc, char **argv)
         /* A termloom session, or another loom's file (imported; saved beside it, never
          * over it). */
         formats_kind kind = FORMATS_UNKNOWN;
-        int rc = formats_import_file(file, NULL, &a->ses, &kind, err, sizeof err);
+        char summary[512];
+        formats_opts o = { .summary = summary, .summarylen = sizeof summary };
+        int rc = formats_import_file(file, &o, &a->ses, &kind, err, sizeof err);
         if (rc != FORMATS_OK)
             return cli_fail(rc == FORMATS_ERR_USAGE ? CLI_USAGE : CLI_ERR, "%s", err);
         if (apply_explicit_flags(a, argc, argv) < 0)
@@ -222,7 +224,8 @@ int app_open_session(app *a, const char *file, int argc, char **argv)
             }
             if (session_save(&a->ses, a->path, err, sizeof err) < 0)
                 return cli_fail(CLI_ERR, "%s", err);
-            app_message(a, 0, "imported %s (%s); the session is saved as %s", file, formats_kind_name(kind), a->path);
+            app_message(a, 0, "imported %s (%s); the session is saved as %s%s%s", file, formats_kind_name(kind),
+                        a->path, summary[0] ? "; " : "", summary);
         }
         return CLI_OK;
     }

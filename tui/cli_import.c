@@ -39,12 +39,15 @@ int cli_import(int argc, char **argv)
     char err[1024];
     session s;
     session_init(&s);
-    formats_opts o = { .note = note };
+    char summary[1024];
+    formats_opts o = { .note = note, .summary = summary, .summarylen = sizeof summary };
     int rc = formats_import_file(in, &o, &s, NULL, err, sizeof err);
     if (rc != FORMATS_OK) {
         session_free(&s);
         return cli_fail(rc == FORMATS_ERR_USAGE ? CLI_USAGE : CLI_ERR, "%s", err);
     }
+    if (summary[0])                          /* what was left out, one line (not an error) */
+        cli_fail(CLI_OK, "%s: %s", in, summary);
     rc = CLI_OK;
     cli_detect_attractors(&s);
     if (!strcmp(out, "-")) {

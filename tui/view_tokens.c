@@ -41,7 +41,7 @@ static int quoted(app *a, int y, int x, int w, const char *s, size_t len, unsign
     if (w < 3)
         return 0;
     int used = view_puts(a, y, x, 1, "'", attr);
-    used += view_put(a, y, x + used, w - 2, s, len, attr, TEXT_NL_VISIBLE);
+    used += view_put(a, y, x + used, w - 2, s, len, attr, TEXT_NL_VISIBLE | TEXT_HEX_BYTES);
     used += view_puts(a, y, x + used, 1, "'", attr);
     return used;
 }

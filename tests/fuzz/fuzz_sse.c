@@ -2,6 +2,7 @@
  * input anywhere gives exactly the events of one whole read, and every event survives the
  * response parsers of all three wire formats (as a chunk and as a whole body). */
 #include "net/sse.h"
+#include "core/text.h"
 #include "net/wire.h"
 #include <stdint.h>
 #include <stdlib.h>
@@ -35,7 +36,7 @@ static int collect(void *ud, const char *data, size_t len)
     buf *b = ud;
     buf_add(b, data, len);
     buf_addc(b, '\0');
-    if (len && sse_utf8_complete(data, len) > len)
+    if (len && text_complete_prefix(data, len) > len)
         abort();
     return 0;
 }

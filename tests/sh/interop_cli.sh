@@ -70,7 +70,7 @@ expect_exit interop_usage_import_option 2 "$T" import --bogus "$FX/bonsai.json" 
 check interop_usage_nothing_written [ ! -e "$TMP/u.out" ]
 
 # bad input: exit 1, one line naming the file, the existing output untouched
-for f in truncated unknown loom_bad_token loom_cycle loom_duplicate loom_bad_text miniloom_bad_patch \
+for f in truncated unknown loom_cycle loom_duplicate loom_bad_text miniloom_bad_patch \
          loomsidian_dangling bonsai_bad; do
     echo sentinel > "$TMP/keep.json"
     expect_exit "interop_bad_$f" 1 "$T" import "$FX/bad/$f.json" -o "$TMP/keep.json"
@@ -103,3 +103,8 @@ expect_exit interop_import_same_file 2 "$T" import "$TMP/own.json" -o "$TMP/own.
 one_line_error interop_import_same_file_msg "same file"
 expect_exit interop_import_same_file_link 2 "$T" import "$TMP/own.json" -o "$TMP/own_link.json"
 check interop_import_same_file_untouched cmp -s "$TMP/own.json" "$FX/loom_nested.json"
+
+# a malformed token costs its node's tokens, not the file: exit 0, one summary line on stderr
+expect_exit interop_import_bad_token_kept 0 "$T" import "$FX/bad/loom_bad_token.json" -o "$TMP/badtok.json"
+one_line_error interop_import_bad_token_summary 'kept out of 1 node: .*generatedToken.token.*first: node "c"'
+check interop_import_bad_token_text grep -q '"text":" b"' "$TMP/badtok.json"

@@ -17,7 +17,8 @@
  * A model name holding ";same=1" answers one text for every choice and request (a collapsed
  * model, for `termloom compare`).
  * Faults, from --fault or per request from the model name ("m;fault=429;latency=300"):
- *   429 (Retry-After: 1), 500, 503date (Retry-After as an HTTP date), quota (429
+ *   endless (ignores max_tokens: 20000 tokens), 429 (Retry-After: 1), 429long (Retry-After: 999999999), 302 (a redirect), hugeheader (a
+ *   1 MiB header line), 500, 503date (Retry-After as an HTTP date), quota (429
  *   insufficient_quota), 401, echokey (401 quoting the key it got), truncate (stream cut after
  *   3 tokens), badjson, midstream (an error event after 2 tokens), reset (connection reset
  *   before answering), resetmid (reset after 2 tokens), stall (3 s pauses after 2 tokens), html (200 text/html),
@@ -398,6 +399,21 @@ static void handle(conn *c, const char *method, const char *path, const char *au
     } else if (!strcmp(f, "429")) {
         error_response(c, ro.latency, 429, "Too Many Requests", "Rate limit reached for requests",
                        "rate_limit_exceeded", "Retry-After: 1\r\n");
+    } else if (!strcmp(f, "429long")) {
+        error_response(c, ro.latency, 429, "Too Many Requests", "Rate limit reached for requests",
+                       "rate_limit_exceeded", "Retry-After: 999999999\r\n");
+    } else if (!strcmp(f, "302")) {
+        const char *h = "<html>Moved</html>";
+        add_response(c, ro.latency, 302, "Found", "text/html", "Location: https://example.invalid/v1/completions\r\n",
+                     h, strlen(h));
+    } else if (!strcmp(f, "hugeheader")) {
+        size_t n = (size_t)1 << 20;
+        char *hdr = xmalloc(n + 16);
+        memcpy(hdr, "X-Junk: ", 8);
+        memset(hdr + 8, 'a', n);
+        memcpy(hdr + 8 + n, "\r\n", 3);
+        add_response(c, ro.latency, 200, "OK", "application/json", hdr, "{}", 2);
+        free(hdr);
     } else if (!strcmp(f, "quota")) {
         error_response(c, ro.latency, 429, "Too Many Requests", "You exceeded your current quota",
                        "insufficient_quota", NULL);
@@ -438,6 +454,8 @@ static void handle(conn *c, const char *method, const char *path, const char *au
         int max = json_is_integer(mt) ? (int)json_integer_value(mt) : 16;
         if (max < 1 || max > 5000)
             max = 16;
+        if (!strcmp(f, "endless"))
+            max = 20000;                   /* a server that ignores max_tokens */
         json_t *sj = json_object_get(req, "seed");
         static long long counter;
         long long seed = json_is_integer(sj) ? json_integer_value(sj) : 1000 + counter++;

@@ -2,6 +2,9 @@
 #include "tests/test.h"
 #include "core/formats.h"
 #include "core/mem.h"
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <jansson.h>
 #include <stdlib.h>
 
@@ -166,6 +169,25 @@ TEST(formats_loom_integer_positions_and_legacy_bookmark)
     json_decref(doc);
     free(out);
     session_free(&s);
+    /* A position near the end of the integers: the export saturates, it does not overflow
+     * (UBSan stopped it). */
+    size_t fl;
+    char *f = test_slurp(fx("loom_positions_int.json"), &fl);
+    REQUIRE(f);
+    char *at = strstr(f, "\"position\": 11");
+    REQUIRE(at);
+    buf big = { 0 };
+    buf_add(&big, f, (size_t)(at - f));
+    buf_adds(&big, "\"position\": 9223372036854775807");   /* the next token would pass it */
+    buf_adds(&big, at + strlen("\"position\": 11"));
+    session_init(&s);
+    CHECKF(formats_import_mem(big.data, big.len, "big.json", &(formats_opts){ 0 }, &s, NULL, err, sizeof err) == 0, "%s", err);
+    out = formats_export(&s, FORMATS_OUT_LOOM, TREE_NONE, &len, err, sizeof err);
+    CHECK(out != NULL && strstr(out, "9223372036854775807") != NULL && !strstr(out, "-9223372036854775808"));
+    free(out);
+    session_free(&s);
+    buf_free(&big);
+    free(f);
 }
 
 TEST(formats_loom_legacy_logprobs)
@@ -365,7 +387,6 @@ TEST(formats_malformed_input_errors_and_session_untouched)
     static const struct { const char *file, *want; } cases[] = {
         { "bad/truncated.json", "not valid JSON" },
         { "bad/unknown.json", "expected a termloom session" },
-        { "bad/loom_bad_token.json", "generatedToken.token" },
         { "bad/loom_cycle.json", "cycle" },
         { "bad/loom_duplicate.json", "duplicate node id \"a\"" },
         { "bad/loom_bad_text.json", "text is not a string" },
@@ -384,6 +405,29 @@ TEST(formats_malformed_input_errors_and_session_untouched)
         CHECK_INT(tree_count(s.t), 1);
         CHECK_STR(text_of(&s, tree_root(s.t)), "keep me");
     }
+    session_free(&s);
+}
+
+/* A malformed token costs that node's tokens, not the file: the rest is kept and one
+ * summary line says what was left out, how often, and where first. */
+TEST(formats_bad_tokens_are_left_out_and_reported)
+{
+    session s;
+    session_init(&s);
+    char summary[300];
+    formats_opts o = { .summary = summary, .summarylen = sizeof summary };
+    CHECKF(formats_import_file(fx("bad/loom_bad_token.json"), &o, &s, NULL, err, sizeof err) == FORMATS_OK, "%s", err);
+    CHECK_INT(tree_count(s.t), 2);
+    CHECK_STR(text_of(&s, 1), " b");
+    CHECK_INT(tree_get(s.t, 1)->ntokens, 0);
+    CHECKF(strstr(summary, "kept out of 1 node: a token's generatedToken.token is missing or not a string (first: node \"c\")")
+           != NULL, "%s", summary);
+    session_free(&s);
+    session_init(&s);
+    REQUIRE(import_fx(&s, "loom_nested.json", NULL) == FORMATS_OK);   /* a clean file: nothing to say */
+    session_free(&s);
+    session_init(&s);
+    CHECK(formats_import_file(fx("loom_nested.json"), &o, &s, NULL, err, sizeof err) == FORMATS_OK && !summary[0]);
     session_free(&s);
 }
 
@@ -502,6 +546,79 @@ TEST(formats_export_jsonl_lines)
     session_free(&s);
 }
 
+/* A live tree whose tokens hold pieces of characters (as llama.cpp streams them): every
+ * jsonl line is an object (json_pack refused the bytes and wrote "null"), the pieces keep
+ * their bytes, and the loom export keeps the tokens and alternatives, NUL included. */
+TEST(formats_export_partial_characters)
+{
+    session s;
+    session_init(&s);
+    session_new_prompt(&s, "P");
+    int32_t r = tree_root(s.t);
+    int32_t a = tree_add_child(s.t, r, TREE_ORIGIN_MODEL, "", 0);
+    tree_alt alts[] = { { "\xc3", 1, -0.2 }, { "\xe2\x80", 2, -1.5 }, { "\0", 1, -3.0 } };
+    tree_append_token(s.t, a, " caf", 4, -0.1, NULL, 0, 1);
+    tree_append_token(s.t, a, "\xc3", 1, -0.2, alts, 3, 1);
+    tree_append_token(s.t, a, "\xa9", 1, -0.01, alts, 1, 1);
+    tree_append_token(s.t, a, "\xe2\x80", 2, -2.0, NULL, 0, 1);       /* the node ends mid-character */
+    size_t len;
+    char *out = formats_export(&s, FORMATS_OUT_JSONL, TREE_NONE, &len, err, sizeof err);
+    REQUIRE(out);
+    size_t lines = 0, objects = 0, tokens = 0;
+    for (char *line = out, *nl; *line; line = nl + 1) {
+        nl = strchr(line, '\n');
+        REQUIRE(nl);
+        lines++;
+        json_t *o = json_loadb(line, (size_t)(nl - line), JSON_ALLOW_NUL, NULL);
+        if (!json_is_object(o)) {
+            json_decref(o);
+            continue;
+        }
+        objects++;
+        if (!strcmp(json_string_value(json_object_get(o, "type")), "token") &&
+            json_integer_value(json_object_get(o, "node")) == a) {
+            json_int_t i = json_integer_value(json_object_get(o, "index"));
+            json_t *b = json_object_get(o, "bytes");
+            tokens++;
+            if (i == 1) {
+                CHECK(json_array_size(b) == 1 && json_integer_value(json_array_get(b, 0)) == 0xc3);
+                json_t *top = json_object_get(o, "top");
+                CHECK_INT(json_array_size(top), 3);
+                CHECK(json_array_size(json_object_get(json_array_get(top, 1), "bytes")) == 2);
+                CHECK(json_object_get(json_array_get(top, 2), "bytes") == NULL);   /* NUL is valid UTF-8 */
+            } else if (i == 0) {
+                CHECK(b == NULL);
+            }
+        }
+        json_decref(o);
+    }
+    CHECK_INT(objects, lines);
+    CHECK_INT(tokens, 4);
+    free(out);
+    out = formats_export(&s, FORMATS_OUT_LOOM, TREE_NONE, &len, err, sizeof err);
+    REQUIRE(out);
+    CHECK(strstr(out, "\"\\u0000\"") != NULL);                       /* the NUL alternative is a key */
+    session back;
+    session_init(&back);
+    formats_opts o = { 0 };
+    CHECKF(formats_import_mem(out, len, "nul.json", &o, &back, NULL, err, sizeof err) == 0, "%s", err);
+    int nul_alt = 0, ntok = 0;
+    for (int32_t id = 0; id < tree_capacity(back.t); id++) {
+        tree_node *bn = tree_get(back.t, id);
+        for (uint32_t i = 0; bn && i < bn->ntokens; i++, ntok++)
+            for (uint32_t j = 0; j < bn->tokens[i].ntop; j++) {
+                size_t al;
+                const char *at = tree_top_text(bn, i, j, &al);
+                nul_alt += al == 1 && at[0] == 0;
+            }
+    }
+    CHECK_INT(ntok, 4);
+    CHECK_INT(nul_alt, 1);                                               /* read back as the byte 0 */
+    session_free(&back);
+    free(out);
+    session_free(&s);
+}
+
 TEST(formats_export_dot_labels)
 {
     session s;
@@ -614,4 +731,51 @@ TEST(formats_loom_short_top_logprobs_keep_tokens)
         CHECK_INT(n->tokens[0].ntop, id == 3 ? 2 : 0);   /* [], null, then one list of two */
     }
     session_free(&s);
+}
+
+/* A deep chain of small miniloom patches keeps two full texts at a time, not one per node:
+ * 3000 nodes of 64 bytes each held 290 MB before (the sum of every depth's full text). */
+TEST(formats_miniloom_deep_chain_memory)
+{
+    enum { N = 3000, W = 64 };
+    buf d = { 0 };
+    char add[W + 1];
+    memset(add, 'x', W);
+    add[W] = 0;
+    buf_adds(&d, "{\"loomTree\": {\"nodeStore\": {\"0\": {\"type\": \"root\", \"patch\": \"\", \"parent\": null}");
+    for (int i = 1; i < N; i++)
+        buf_printf(&d, ",\n\"%d\": {\"type\": \"gen\", \"parent\": \"%d\", \"patch\": [{\"diffs\": [[1, \"%s\"]], "
+                   "\"start1\": %d, \"start2\": %d, \"length1\": 0, \"length2\": %d}]}", i, i - 1, add,
+                   W * (i - 1), W * (i - 1), W);
+    buf_adds(&d, "}}}");
+    int fds[2];
+    REQUIRE(pipe(fds) == 0);
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        struct rusage r0, r1;
+        getrusage(RUSAGE_SELF, &r0);
+        session s;
+        session_init(&s);
+        char e[256];
+        long grew = -1;
+        if (formats_import_mem(d.data, d.len, "chain.json", &(formats_opts){ 0 }, &s, NULL, e, sizeof e) == 0 &&
+            tree_count(s.t) == N && tree_get(s.t, N - 1)->text_len == W) {
+            getrusage(RUSAGE_SELF, &r1);
+            grew = r1.ru_maxrss - r0.ru_maxrss;   /* KiB */
+        }
+        if (write(fds[1], &grew, sizeof grew) != (ssize_t)sizeof grew)
+            _exit(1);
+        _exit(0);
+    }
+    close(fds[1]);
+    long grew = -2;
+    CHECK(read(fds[0], &grew, sizeof grew) == (ssize_t)sizeof grew);
+    close(fds[0]);
+    waitpid(pid, NULL, 0);
+    CHECKF(grew >= 0, "the chain did not import (%ld)", grew);
+#if !defined(__SANITIZE_ADDRESS__)   /* ASan keeps freed memory in quarantine: RSS says nothing */
+    CHECKF(grew < 64 * 1024, "importing grew the resident set by %ld KiB", grew);
+#endif
+    buf_free(&d);
 }

@@ -206,6 +206,14 @@ TEST(net_openai_stream_n4_routes_choices)
     CHECK_INT(n->ntokens, 8);
     CHECK(n->ntokens && n->tokens[0].ntop == 5);
     CHECK(n->ntokens && !isnan(n->tokens[0].tok.logprob));
+    /* One entry per server token: the halves of é keep their own bytes and probability. */
+    if (n->ntokens >= 4) {
+        size_t l2, l3;
+        const char *t2 = tree_token_text(n, 2, &l2), *t3 = tree_token_text(n, 3, &l3);
+        CHECK(l2 == 1 && (unsigned char)t2[0] == 0xc3);
+        CHECK(l3 == 1 && (unsigned char)t3[0] == 0xa9);
+        CHECK(!isnan(n->tokens[2].tok.logprob) && !isnan(n->tokens[3].tok.logprob));
+    }
     fx_close(&f);
 }
 
@@ -303,6 +311,45 @@ TEST(net_500_then_success_and_503_with_http_date)
     CHECK_INT(run_gen(&f.r, &f.s, 1, 10), 0);
     CHECK_INT(f.r.dones, 1);
     CHECK(f.r.elapsed >= 0.9);   /* the date was ~2 s ahead (1 s resolution) */
+    fx_close(&f);
+}
+
+/* Answers termloom cannot use say what they are, at once: a redirect (not followed), a
+ * Retry-After of 31 years (not waited for), a header line of 1 MiB (was "Out of memory"). */
+TEST(net_redirect_long_retry_after_and_huge_header_are_named)
+{
+    fixture f;
+    REQUIRE(fx_open(&f, "--fault 302:0", "openai", "/v1", NULL) == 0);
+    CHECK_INT(run_gen(&f.r, &f.s, 1, 10), 0);
+    CHECK_INT(f.r.errors, 1);
+    CHECKF(strstr(f.r.last_error, "302: a redirect, not followed") != NULL, "%s", f.r.last_error);
+    fx_close(&f);
+    REQUIRE(fx_open(&f, "--fault 429long:0", "openai", "/v1", NULL) == 0);
+    CHECK_INT(run_gen(&f.r, &f.s, 1, 10), 0);
+    CHECK_INT(f.r.errors, 1);
+    CHECKF(strstr(f.r.last_error, "the server asks to wait 999999999 s") && strstr(f.r.last_error, "not retried"),
+           "%s", f.r.last_error);
+    CHECK_INT(log_count(&f.sv, "POST"), 1);
+    fx_close(&f);
+    REQUIRE(fx_open(&f, "--fault hugeheader:0", "openai", "/v1", NULL) == 0);
+    CHECK_INT(run_gen(&f.r, &f.s, 1, 10), 0);
+    CHECK_INT(f.r.errors, 1);
+    CHECKF(strstr(f.r.last_error, "header") != NULL && !strstr(f.r.last_error, "memory"), "%s", f.r.last_error);
+    fx_close(&f);
+}
+
+/* A server that ignores max_tokens: the client stops each branch at max_tokens itself. */
+TEST(net_max_tokens_enforced_by_the_client)
+{
+    fixture f;
+    REQUIRE(fx_open(&f, "--fault endless:0", "openai", "/v1", NULL) == 0);
+    CHECK_INT(run_gen(&f.r, &f.s, 2, 10), 0);
+    CHECK_INT(f.r.dones, 2);
+    for (int i = 0; i < 2; i++) {
+        const tree_node *n = tree_get(f.r.t, tree_get(f.r.t, f.r.root)->children[i]);
+        CHECK(n && n->ntokens == 8);
+        CHECK_STR(f.r.finish[i], "length");
+    }
     fx_close(&f);
 }
 

@@ -1,6 +1,7 @@
 /* tests/unit/test_net_wire.c — request bodies and response parsers, on real llama.cpp
  * captures (tests/fixtures/llamacpp, from the shared fixtures) and on the other servers' documented shapes. */
 #include "tests/test.h"
+#include "core/jnul.h"
 #include "net/sse.h"
 #include "net/wire.h"
 #include <jansson.h>
@@ -243,6 +244,49 @@ TEST(wire_legacy_shape_nulls_together_and_bytes)
     CHECK_STR(g.first_top_text[0], "b");
     CHECK_STR(g.finish[0], "");   /* a chunk without finish_reason does not end the branch */
     got_free(&g);
+
+    /* The byte 0 as an alternative: a key "\u0000", which jansson alone refuses (the whole
+     * chunk, and with it the branch, was lost). */
+    const char *nul = "{\"choices\":[{\"index\":0,\"text\":\"a\",\"logprobs\":{\"tokens\":[\"a\"],"
+                      "\"token_logprobs\":[-0.5],\"top_logprobs\":[{\"\\u0000\":-0.25,\"a\":-0.5}]}}]}";
+    k = sink_for(&g);
+    CHECK_INT(wire_parse_chunk(WIRE_OPENAI, nul, strlen(nul), &k), WIRE_OK);
+    CHECK_INT(g.tokens[0], 1);
+    CHECK_INT(g.first_ntop[0], 2);
+    CHECK(g.first_ntop[0] && g.first_top[0].len == 1);           /* the NUL, most probable */
+    got_free(&g);
+}
+
+TEST(jnul_keys_and_values)
+{
+    json_error_t e;
+    const char *d = "{\"\\u0000x\": \"v\\u0000\", \"k\": {\"\\\\u0000\": 1, \"\\u0000\": [\"\\u0000\"]}}";
+    json_t *j = jnul_loadb(d, strlen(d), 0, &e);
+    REQUIRE(j);
+    const char *key;
+    json_t *v;
+    int seen = 0;
+    json_object_foreach(j, key, v) {
+        size_t kl;
+        char *kb = jnul_key(key, &kl);
+        if (kl == 2 && kb[0] == 0 && kb[1] == 'x') {
+            seen |= 1;
+            CHECK(json_string_length(v) == 2 && json_string_value(v)[1] == 0);   /* values keep NUL */
+        }
+        free(kb);
+    }
+    json_t *inner = json_object_get(j, "k");
+    CHECK(json_object_get(inner, "\\u0000") != NULL);    /* an escaped backslash is not a NUL */
+    json_object_foreach(inner, key, v) {
+        size_t kl;
+        char *kb = jnul_key(key, &kl);
+        if (kl == 1 && kb[0] == 0)
+            seen |= 2;
+        free(kb);
+    }
+    CHECK_INT(seen, 3);
+    json_decref(j);
+    CHECK(jnul_loadb("{\"a\\u0000\":", 12, 0, &e) == NULL);    /* broken stays broken */
 }
 
 TEST(wire_flt_max_logprob_means_zero)
@@ -253,6 +297,14 @@ TEST(wire_flt_max_logprob_means_zero)
     wire_sink k = sink_for(&g);
     CHECK_INT(wire_parse_chunk(WIRE_OPENAI, c, strlen(c), &k), WIRE_OK);
     CHECK_NEAR(g.first_lp[0], WIRE_LOGPROB_ZERO, 0);
+    got_free(&g);
+    /* A logprob above 0 (a probability over 1) is read as 0: certain, not 14841 %. */
+    const char *pos = "{\"choices\":[{\"index\":0,\"text\":\"x\",\"logprobs\":{\"content\":[{\"token\":\"x\","
+                      "\"logprob\":700,\"top_logprobs\":[{\"token\":\"x\",\"logprob\":5.5}]}]}}]}";
+    k = sink_for(&g);
+    CHECK_INT(wire_parse_chunk(WIRE_OPENAI, pos, strlen(pos), &k), WIRE_OK);
+    CHECK_NEAR(g.first_lp[0], 0, 0);
+    CHECK(g.first_ntop[0] == 1 && g.first_top[0].logprob == 0);
     got_free(&g);
 }
 

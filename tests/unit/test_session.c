@@ -96,6 +96,11 @@ TEST(session_round_trip_is_byte_identical)
     CHECK(na->flags & TREE_FLAG_VISITED);
     CHECK_INT(na->created, 1700000000);
     CHECK_STR(na->text, " there was\xef\xbf\xbd\xef\xbf\xbd");  /* the broken char made valid */
+    /* ...but the token that holds half a character keeps its exact bytes ("bytes" in the file) */
+    size_t hl;
+    const char *half = tree_token_text(na, 2, &hl);
+    CHECK(hl == 2 && !memcmp(half, "\xe2\x80", 2));
+    CHECK(strstr(d1, "\"bytes\":[226,128]") != NULL);
     CHECK_STR(tree_get(s2.t, tree_root(s2.t))->text, "Once upon a \"time\"\n\t\\ é 𝄞");
     CHECK_INT(tree_capacity(s2.t), tree_capacity(s.t));   /* the deleted id is not reused */
     /* a third generation is identical too */
@@ -404,6 +409,37 @@ TEST(session_parsers_agree)
     CHECK_NEAR(tree_get(s.t, 1)->tokens[2].tok.logprob, -0.000123456789, 1e-12);
     free(expect), free(d);
     session_free(&s);
+    /* "bytes" (before or after "text", or alone) are a piece's exact bytes in every parser */
+    const char *bdoc =
+        "{\"format\":\"termloom-session\",\"version\":1,\"settings\":{},\"root\":0,\"cursor\":1,\"nodes\":[\n"
+        "{\"id\":0,\"parent\":null,\"origin\":\"prompt\",\"text\":\"p\",\"children\":[1]},\n"
+        "{\"id\":1,\"parent\":0,\"origin\":\"model\",\"text\":\"\u00e9\",\"children\":[],\"tokens\":["
+        "{\"bytes\":[195],\"text\":\"\ufffd\",\"logprob\":-1,\"top\":[{\"bytes\":[195],\"logprob\":-1},{\"text\":\"\ufffd\",\"bytes\":[0,226],\"logprob\":-2}]},"
+        "{\"text\":\"\ufffd\",\"logprob\":-0.5,\"bytes\":[169]}]}\n"
+        "]}\n";
+    for (size_t m = 0; m < 3; m++) {
+        use_parser(parsers[m]);
+        session_init(&s);
+        CHECKF(session_load_mem(&s, bdoc, strlen(bdoc), "b.json", err, sizeof err) == 0, "%s", err);
+        tree_node *bn = tree_get(s.t, 1);
+        size_t l0 = 0, l1 = 0, la = 0;
+        if (bn && bn->ntokens == 2 && bn->tokens[0].ntop == 2) {
+            const char *t0 = tree_token_text(bn, 0, &l0), *t1 = tree_token_text(bn, 1, &l1);
+            const char *ta = tree_top_text(bn, 0, 1, &la);
+            CHECKF(l0 == 1 && (unsigned char)t0[0] == 0xc3 && l1 == 1 && (unsigned char)t1[0] == 0xa9,
+                   "%s parser: token bytes", parsers[m] ? parsers[m] : "fast");
+            CHECK(la == 2 && ta[0] == 0 && (unsigned char)ta[1] == 0xe2);
+        } else {
+            CHECKF(0, "%s parser: tokens not loaded", parsers[m] ? parsers[m] : "fast");
+        }
+        session_free(&s);
+    }
+    use_parser(NULL);
+    static const char badbytes[] =
+        "{\"format\":\"termloom-session\",\"version\":1,\"settings\":{},\"root\":0,\"nodes\":[\n"
+        "{\"id\":0,\"parent\":null,\"origin\":\"prompt\",\"text\":\"p\",\"children\":[],\"tokens\":[{\"bytes\":[300],\"logprob\":-1}]}\n"
+        "]}\n";
+    check_bad(badbytes, strlen(badbytes), "bytes is not a list of 0-255", "bytes out of range");
     /* found by the fuzzer: the first line's "nodes" belongs to "settings", not the top level */
     static const char nested[] =
         "{\"format\":\"termloom-session\",\"version\":1,\"settings\":{\"x\":1,\"nodes\":[\n"
@@ -638,8 +674,9 @@ TEST(session_logprobs_round_trip_exactly)
                 uint32_t bits = x;
                 if (i % 3 == 0)                       /* plenty of ordinary logprobs too */
                     bits = (x & 0x807fffffu) | ((0x7au + (x >> 28)) << 23);
+                bits |= 0x80000000u;                  /* logprobs are at most 0 */
                 memcpy(&f, &bits, sizeof f);
-            } while (!isfinite(f));
+            } while (!isfinite(f) || f < TREE_LOGPROB_MIN);
             want[i] = f;
         }
         tree_clear_tokens(s.t, id);
@@ -799,4 +836,73 @@ TEST(session_keeps_detected_attractors_apart_from_marks)
     free(d), free(d2);
     session_free(&s);
     session_free(&s2);
+}
+
+/* A save killed between writing and renaming leaves ".NAME.tmp-PID-N": the next save of
+ * NAME removes those of processes that are gone, and nothing else. */
+TEST(session_save_sweeps_stale_temporary_files)
+{
+    char err[512];
+    pid_t dead = fork();
+    if (dead == 0)
+        _exit(0);
+    REQUIRE(dead > 0);
+    waitpid(dead, NULL, 0);
+    const char *dir = test_tmpdir();
+    char *stale = xasprintf("%s/.sweep.json.tmp-%ld-3", dir, (long)dead);
+    char *live = xasprintf("%s/.sweep.json.tmp-%ld-4", dir, (long)getppid());
+    char *other = xasprintf("%s/.other.json.tmp-%ld-1", dir, (long)dead);
+    char *path = xasprintf("%s/sweep.json", dir);
+    const char *names[] = { stale, live, other };
+    for (int i = 0; i < 3; i++) {
+        FILE *f = fopen(names[i], "w");
+        REQUIRE(f);
+        fputs("partial", f);
+        fclose(f);
+    }
+    session s;
+    session_init(&s);
+    session_new_prompt(&s, "sweep");
+    REQUIRE(session_save(&s, path, err, sizeof err) == 0);
+    struct stat st;
+    CHECK(stat(stale, &st) != 0);                 /* its writer is gone */
+    CHECK(stat(live, &st) == 0);                  /* a running process may still rename it */
+    CHECK(stat(other, &st) == 0);                 /* another file's */
+    CHECK(stat(path, &st) == 0);
+    unlink(live), unlink(other), unlink(path);
+    free(stale), free(live), free(other), free(path);
+    session_free(&s);
+}
+
+/* Logprobs above 0 (a probability over 1: "p 14841.3%" in the TUI) become 0, and the ends of
+ * the doubles become the ends of the floats, in every parser; nothing is saved as null. */
+TEST(session_extreme_logprobs_are_clamped)
+{
+    const char *doc =
+        "{\"format\":\"termloom-session\",\"version\":1,\"settings\":{},\"root\":0,\"cursor\":1,\"nodes\":[\n"
+        "{\"id\":0,\"parent\":null,\"origin\":\"prompt\",\"text\":\"p\",\"children\":[1]},\n"
+        "{\"id\":1,\"parent\":0,\"origin\":\"model\",\"text\":\"a\",\"children\":[],\"tokens\":["
+        "{\"text\":\"a\",\"logprob\":700,\"top\":[{\"text\":\"a\",\"logprob\":1e308},{\"text\":\"b\",\"logprob\":-1e308}]}]}\n"
+        "]}\n";
+    char err[512];
+    for (size_t m = 0; m < 3; m++) {
+        use_parser(parsers[m]);
+        session s;
+        session_init(&s);
+        CHECKF(session_load_mem(&s, doc, strlen(doc), "x.json", err, sizeof err) == 0, "%s", err);
+        tree_node *n = tree_get(s.t, 1);
+        if (n && n->ntokens == 1 && n->tokens[0].ntop == 2) {
+            CHECK(n->tokens[0].tok.logprob == 0);
+            CHECK(tree_top_logprob(n, 0, 0) == 0);
+            CHECK(tree_top_logprob(n, 0, 1) == (float)TREE_LOGPROB_MIN);
+        } else {
+            CHECKF(0, "%s parser: tokens not loaded", parsers[m] ? parsers[m] : "fast");
+        }
+        size_t len;
+        char *d = session_dump(&s, &len);
+        CHECK(!strstr(d, "\"logprob\":null"));
+        free(d);
+        session_free(&s);
+    }
+    use_parser(NULL);
 }

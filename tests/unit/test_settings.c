@@ -90,5 +90,23 @@ TEST(settings_config_file)
     const char *bad = "model tiny\n";
     CHECK_INT(settings_parse_config(&s, bad, strlen(bad), "cfg", 1, NULL, NULL, NULL, err, sizeof err), -1);
     CHECK(strstr(err, "cfg:1") != NULL);
+    /* A byte-order mark is not part of the first setting's name. */
+    const char *bom = "\xef\xbb\xbfmodel = bom\n";
+    CHECK_INT(settings_parse_config(&s, bom, strlen(bom), "cfg", 1, NULL, NULL, NULL, err, sizeof err), 0);
+    CHECK_STR(s.model, "bom");
+    /* An unterminated quote is refused, naming the line and the setting. */
+    const char *open_q = "model = x\nstop = \"abc\n";
+    CHECK_INT(settings_parse_config(&s, open_q, strlen(open_q), "cfg", 1, NULL, NULL, NULL, err, sizeof err), -1);
+    CHECKF(strstr(err, "cfg:2: stop: the quoted value is not closed") != NULL, "%s", err);
+    const char *esc_q = "stop = \"abc\\\"\n";                  /* the last quote is escaped */
+    CHECK_INT(settings_parse_config(&s, esc_q, strlen(esc_q), "cfg", 1, NULL, NULL, NULL, err, sizeof err), -1);
+    /* A bad extra_json is the config's error, with its line, not a later "--extra-json". */
+    const char *xj = "\n\nextra_json = {\"a\": \n";
+    CHECK_INT(settings_parse_config(&s, xj, strlen(xj), "cfg", 1, NULL, NULL, NULL, err, sizeof err), -1);
+    CHECKF(strstr(err, "cfg:3: extra_json: not a JSON object") != NULL, "%s", err);
+    const char *xj2 = "extra_json = [1]\n";
+    CHECK_INT(settings_parse_config(&s, xj2, strlen(xj2), "cfg", 1, NULL, NULL, NULL, err, sizeof err), -1);
+    const char *xj3 = "extra_json = {\"min_p\": 0.1}\n";
+    CHECK_INT(settings_parse_config(&s, xj3, strlen(xj3), "cfg", 1, NULL, NULL, NULL, err, sizeof err), 0);
     settings_free(&s);
 }

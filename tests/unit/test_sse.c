@@ -132,20 +132,3 @@ TEST(sse_callback_can_stop_and_overflow_is_an_error)
     sse_free(&p);
     buf_free(&d.all);
 }
-
-TEST(sse_utf8_hold_back)
-{
-    const char *e_acute = "caf\xc3\xa9";            /* é is 2 bytes */
-    CHECK_INT(sse_utf8_complete(e_acute, 5), 5);
-    CHECK_INT(sse_utf8_complete(e_acute, 4), 3);      /* lead byte alone: hold it */
-    const char *arrow = "\xe2\x86\x92";               /* → is 3 bytes */
-    CHECK_INT(sse_utf8_complete(arrow, 1), 0);
-    CHECK_INT(sse_utf8_complete(arrow, 2), 0);
-    CHECK_INT(sse_utf8_complete(arrow, 3), 3);
-    const char *emoji = "a\xf0\x9f\x98\x80";          /* 😀 is 4 bytes */
-    for (size_t n = 2; n < 5; n++)
-        CHECK_INT(sse_utf8_complete(emoji, n), 1);
-    CHECK_INT(sse_utf8_complete(emoji, 5), 5);
-    CHECK_INT(sse_utf8_complete("\x80\x80", 2), 2);   /* stray continuation: never completes */
-    CHECK_INT(sse_utf8_complete("", 0), 0);
-}

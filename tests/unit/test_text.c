@@ -44,6 +44,19 @@ TEST(text_complete_prefix_holds_back_partial_char)
     CHECK_INT(text_complete_prefix("ab\xf0", 3), 2);
     CHECK_INT(text_complete_prefix("abc", 3), 3);
     CHECK_INT(text_complete_prefix("", 0), 0);
+    const char *arrow = "\xe2\x86\x92";               /* → is 3 bytes */
+    CHECK_INT(text_complete_prefix(arrow, 1), 0);
+    CHECK_INT(text_complete_prefix(arrow, 2), 0);
+    CHECK_INT(text_complete_prefix(arrow, 3), 3);
+    const char *emoji = "a\xf0\x9f\x98\x80";          /* 😀 is 4 bytes */
+    for (size_t n = 2; n < 5; n++)
+        CHECK_INT(text_complete_prefix(emoji, n), 1);
+    CHECK_INT(text_complete_prefix(emoji, 5), 5);
+    CHECK_INT(text_complete_prefix("\x80\x80", 2), 2);   /* stray continuation: never completes */
+    /* Bytes that never start a character are not waited for (0xF5-0xFF, 0xC0, 0xC1). */
+    CHECK_INT(text_complete_prefix("ab\xf5", 3), 3);
+    CHECK_INT(text_complete_prefix("ab\xff\x80", 4), 4);
+    CHECK_INT(text_complete_prefix("ab\xc0", 3), 3);
 }
 
 TEST(text_escape_sequences_become_placeholders)
@@ -153,4 +166,31 @@ TEST(text_wrap_by_words_and_columns)
     CHECK_INT(n, 4);
     CHECK_INT(l[1].start, 2);
     CHECK_INT(l[1].end, 3);
+}
+
+TEST(text_utf8_seq_and_valid_copy)
+{
+    CHECK_INT(text_utf8_seq("a", 1), 1);
+    CHECK_INT(text_utf8_seq("\xc3\xa9", 2), 2);
+    CHECK_INT(text_utf8_seq("\xc3", 1), 0);
+    CHECK_INT(text_utf8_seq("\xed\xa0\x80", 3), 0);       /* a surrogate */
+    CHECK_INT(text_utf8_seq("\xc0\xaf", 2), 0);            /* overlong */
+    CHECK_INT(text_utf8_seq("\xf4\x90\x80\x80", 4), 0);   /* above U+10FFFF */
+    CHECK_INT(text_utf8_seq("\xef\xbf\xbd", 3), 3);       /* a real U+FFFD is valid */
+    size_t n;
+    char *v = text_valid_copy("a\0b\xe2\x86" "c", 6, &n);    /* NUL kept, a cut arrow replaced */
+    CHECK_INT(n, 3 + 3 + 3 + 1);
+    CHECK(!memcmp(v, "a\0b\xef\xbf\xbd\xef\xbf\xbd" "c", n));
+    free(v);
+}
+
+TEST(text_hex_bytes_shows_cut_characters)
+{
+    char *s = text_sanitize("\xe2\x86", 2, TEXT_HEX_BYTES, NULL);
+    CHECK_STR(s, "\\xe2\\x86");
+    free(s);
+    s = text_sanitize("\xe2\x86\x92", 3, TEXT_HEX_BYTES, NULL);   /* a whole arrow stays one */
+    CHECK_STR(s, "\xe2\x86\x92");
+    free(s);
+    CHECK_INT(text_width("\xe2\x86", 2, TEXT_HEX_BYTES), 8);
 }

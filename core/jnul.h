@@ -1,0 +1,18 @@
+/* core/jnul.h — JSON from servers and files, NUL included everywhere.
+ *
+ * jansson reads "\u0000" inside string values with JSON_ALLOW_NUL but refuses it inside an
+ * object key, and real data has such keys: OpenAI's legacy top_logprobs and socketteer/loom's
+ * counterfactuals are objects keyed by token text, and a token can be the byte 0.
+ * jnul_loadb parses with JSON_ALLOW_NUL and, only when that fails on a document holding
+ * "\u0000", parses it again with each such escape inside a key replaced by U+10FFFF (a
+ * noncharacter, never a real token).  jnul_key gives a key's true bytes back (U+10FFFF → NUL);
+ * callers that read keys as text use it.  Nothing else changes: values keep their NULs. */
+#ifndef CORE_JNUL_H
+#define CORE_JNUL_H
+#include <jansson.h>
+#include <stddef.h>
+
+json_t *jnul_loadb(const char *data, size_t len, size_t flags, json_error_t *err);
+/* A key's bytes (NUL-terminated copy, caller frees; *len without the terminator). */
+char   *jnul_key(const char *key, size_t *len);
+#endif
