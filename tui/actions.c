@@ -237,34 +237,6 @@ static unsigned act_mark(app *a)
     return APP_CH_DRAW | APP_CH_SAVE;
 }
 
-/* Next node (pre-order, wrapping) after the cursor for which pred holds. */
-static int32_t find_next(app *a, int dir, int (*pred)(app *, int32_t, const void *), const void *ud)
-{
-    tree *t = a->ses.t;
-    int32_t cap = tree_capacity(t);
-    if (cap <= 0)
-        return TREE_NONE;
-    /* Pre-order over the whole tree, gathered once per search (a search is a user act). */
-    int32_t *order = xmalloc((size_t)cap * sizeof *order);
-    size_t n = 0, at = 0;
-    tree_iter it;
-    tree_iter_init(&it, t, tree_root(t), TREE_DFS);
-    for (int32_t id; (id = tree_iter_next(&it)) != TREE_NONE;) {
-        if (id == a->ses.cursor)
-            at = n;
-        order[n++] = id;
-    }
-    tree_iter_done(&it);
-    int32_t found = TREE_NONE;
-    for (size_t k = 1; k <= n && found == TREE_NONE; k++) {
-        size_t i = dir > 0 ? (at + k) % n : (at + n - k % n) % n;
-        if (pred(a, order[i], ud))
-            found = order[i];
-    }
-    free(order);
-    return found;
-}
-
 static int is_bookmark(app *a, int32_t id, const void *ud)
 {
     (void)ud;
@@ -273,7 +245,7 @@ static int is_bookmark(app *a, int32_t id, const void *ud)
 
 static unsigned act_next_bookmark(app *a)
 {
-    int32_t id = find_next(a, 1, is_bookmark, NULL);
+    int32_t id = app_find_next(a, 1, is_bookmark, NULL);
     if (id == TREE_NONE) {
         app_message(a, 0, "no bookmarks (b sets one)");
         return APP_CH_DRAW;
@@ -301,44 +273,11 @@ static unsigned jump_attractor(app *a, int dir)
 static unsigned act_next_attractor(app *a) { return jump_attractor(a, 1); }
 static unsigned act_prev_attractor(app *a) { return jump_attractor(a, -1); }
 
-/* ---- search --------------------------------------------------------------------- */
+/* ---- search (tui/app_find.c) ---------------------------------------------------- */
 
-static int matches(app *a, int32_t id, const void *ud)
-{
-    tree_node *n = tree_get(a->ses.t, id);
-    return app_text_matches(ud, n->text, n->text_len);
-}
-
-static unsigned search_step(app *a, int dir)
-{
-    if (!a->search || !*a->search) {
-        app_message(a, 0, "no search yet (/ starts one)");
-        return APP_CH_DRAW;
-    }
-    int32_t id = find_next(a, dir, matches, a->search);
-    if (id == TREE_NONE) {
-        app_message(a, 1, "not found: %s", a->search);
-        return APP_CH_DRAW;
-    }
-    app_message(a, 0, "/%s", a->search);
-    return app_goto(a, id) | APP_CH_DRAW;
-}
-
-static unsigned on_search(app *a, const char *text, size_t len)
-{
-    free(a->search);
-    a->search = xstrndup(text, len);
-    return search_step(a, 1);
-}
-
-static unsigned act_search(app *a)
-{
-    dialog_prompt(a, "/", a->search ? a->search : "", a->search ? strlen(a->search) : 0, on_search);
-    return APP_CH_DRAW;
-}
-
-static unsigned act_search_next(app *a) { return search_step(a, 1); }
-static unsigned act_search_prev(app *a) { return search_step(a, -1); }
+static unsigned act_search(app *a) { return app_search_open(a); }
+static unsigned act_search_next(app *a) { return app_search_step(a, 1); }
+static unsigned act_search_prev(app *a) { return app_search_step(a, -1); }
 
 /* ---- views and dialogs ---------------------------------------------------------- */
 
@@ -495,8 +434,8 @@ const action_def actions_table[] = {
     { "mark",           SCOPE_ANY,    "m",           "mark / unmark as an attractor", act_mark },
     { "next_attractor", SCOPE_ANY,    "A",           "jump to the next attractor", act_next_attractor },
     { "prev_attractor", SCOPE_ANY,    "C-a",         "jump to the previous attractor", act_prev_attractor },
-    { "search",         SCOPE_ANY,    "/",           "search node texts", act_search },
-    { "search_next",    SCOPE_ANY,    "n",           "next search hit", act_search_next },
+    { "search",         SCOPE_ANY,    "/",           "search node texts (a new query; Up recalls earlier ones, Enter alone repeats)", act_search },
+    { "search_next",    SCOPE_ANY,    "n",           "next search hit (the status shows its place: 3/17)", act_search_next },
     { "search_prev",    SCOPE_ANY,    "N",           "previous search hit", act_search_prev },
     { "merge_view",     SCOPE_ANY,    "M",           "merge view: near-duplicate siblings once, with xcount", act_merge_view },
     { "settings",       SCOPE_ANY,    "S",           "settings (backend, model, k, sampling)", act_settings },

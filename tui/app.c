@@ -402,7 +402,8 @@ void app_free(app *a)
     free(a->confirm_text);
     free(a->choice_title);
     free(a->set_err);
-    free(a->search);
+    app_search_free(a);
+    free(a->line_draft);
     free(a->undo);
     free(a->marked);
     free(a->save_err);

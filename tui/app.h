@@ -123,6 +123,10 @@ struct app {
     size_t       line_scroll;
     char        *line_label;
     app_text_fn  on_line;
+    char *const *line_hist;     /* the prompt's history (Up/Down), oldest first, or NULL */
+    size_t       line_nhist;
+    size_t       line_hist_at;  /* the entry shown; line_nhist: the line being typed */
+    char        *line_draft;    /* that line, kept while Up shows older ones */
     app_confirm_fn on_confirm;
     char        *confirm_text;
     int          choice_sel, nchoices;
@@ -132,8 +136,11 @@ struct app {
     int          set_sel;       /* settings dialog row */
     char        *set_err;
 
-    /* search */
+    /* search: the query n/N step with (NULL: none), and the queries made so far, oldest
+     * first (the prompt's Up recalls them) */
     char        *search;
+    char       **search_hist;
+    size_t       nsearch_hist, capsearch_hist;
 
     /* nodes marked as attractors by hand (kept in step with the marks) */
     int32_t     *marked;
@@ -214,6 +221,13 @@ void     app_attr_refresh(app *a);
 void     app_attr_poll(app *a);
 void     app_attr_cancel(app *a);
 void     app_attr_clear(app *a);
+/* app_find.c: pre-order search over the whole tree.  app_find_next: the next node after
+ * the cursor (dir ±1, wrapping) for which pred holds, or TREE_NONE.  Search: "/" opens an
+ * empty query (Up recalls earlier ones); a hit's place among all hits shows as "3/17". */
+int32_t  app_find_next(app *a, int dir, int (*pred)(app *, int32_t, const void *), const void *ud);
+unsigned app_search_open(app *a);
+unsigned app_search_step(app *a, int dir);
+void     app_search_free(app *a);
 /* app_save.c: saves if something is due; opens FILE (or a new session) into a. */
 void     app_autosave(app *a, double now);
 int      app_open_session(app *a, const char *file, int argc, char **argv);

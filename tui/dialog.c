@@ -30,6 +30,31 @@ void dialog_prompt(app *a, const char *label, const char *init, size_t len, app_
     a->line_cur = a->line.len;
     a->line_scroll = 0;
     a->on_line = fn;
+    a->line_hist = NULL;
+    a->line_nhist = a->line_hist_at = 0;
+    free(a->line_draft);
+    a->line_draft = NULL;
+}
+
+void dialog_prompt_history(app *a, char *const *hist, size_t n)
+{
+    a->line_hist = hist;
+    a->line_nhist = a->line_hist_at = n;
+}
+
+/* Shows history entry `at` (line_nhist: the draft) in the line. */
+static void line_show_hist(app *a, size_t at)
+{
+    if (a->line_hist_at == a->line_nhist) {
+        free(a->line_draft);
+        a->line_draft = xstrndup(a->line.data ? a->line.data : "", a->line.len);
+    }
+    a->line_hist_at = at;
+    const char *s = at < a->line_nhist ? a->line_hist[at] : a->line_draft ? a->line_draft : "";
+    buf_clear(&a->line);
+    buf_add(&a->line, s, strlen(s));
+    a->line_cur = a->line.len;
+    a->line_scroll = 0;
 }
 
 void dialog_confirm(app *a, const char *q, app_confirm_fn fn)
@@ -116,6 +141,14 @@ static unsigned prompt_key(app *a, int key)
     }
     case 10:
         line_insert(a, "\n", 1);
+        break;
+    case ACTIONS_FN(KEY_UP):
+        if (a->line_hist && a->line_hist_at > 0)
+            line_show_hist(a, a->line_hist_at - 1);
+        break;
+    case ACTIONS_FN(KEY_DOWN):
+        if (a->line_hist && a->line_hist_at < a->line_nhist)
+            line_show_hist(a, a->line_hist_at + 1);
         break;
     case ACTIONS_FN(KEY_LEFT):
         a->line_cur = prev_char(s, a->line_cur);
