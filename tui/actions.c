@@ -253,25 +253,10 @@ static unsigned act_next_bookmark(app *a)
     return app_goto(a, id);
 }
 
-static unsigned jump_attractor(app *a, int dir)
-{
-    app_attractor_item items[64];
-    size_t n = app_attractor_items(a, items, 64);
-    if (!n) {
-        app_message(a, 0, "no attractors yet (m marks the cursor node)");
-        return APP_CH_DRAW;
-    }
-    size_t at = n;
-    for (size_t i = 0; i < n; i++)
-        if (items[i].id == a->ses.cursor)
-            at = i;
-    size_t next = at == n ? (dir > 0 ? 0 : n - 1) : (at + n + (size_t)(dir > 0 ? 1 : n - 1)) % n;
-    app_message(a, 0, "attractor %zu/%zu", next + 1, n);
-    return app_goto(a, items[next].id) | APP_CH_DRAW;
-}
-
-static unsigned act_next_attractor(app *a) { return jump_attractor(a, 1); }
-static unsigned act_prev_attractor(app *a) { return jump_attractor(a, -1); }
+static unsigned act_next_attractor(app *a) { return app_attractor_jump(a, 1); }
+static unsigned act_prev_attractor(app *a) { return app_attractor_jump(a, -1); }
+static unsigned act_next_member(app *a) { return app_attractor_member(a, 1); }
+static unsigned act_prev_member(app *a) { return app_attractor_member(a, -1); }
 
 /* ---- search (tui/app_find.c) ---------------------------------------------------- */
 
@@ -432,8 +417,10 @@ const action_def actions_table[] = {
     { "bookmark",       SCOPE_ANY,    "b",           "bookmark / unbookmark", act_bookmark },
     { "next_bookmark",  SCOPE_ANY,    "B",           "jump to the next bookmark", act_next_bookmark },
     { "mark",           SCOPE_ANY,    "m",           "mark / unmark as an attractor", act_mark },
-    { "next_attractor", SCOPE_ANY,    "A",           "jump to the next attractor", act_next_attractor },
-    { "prev_attractor", SCOPE_ANY,    "C-a",         "jump to the previous attractor", act_prev_attractor },
+    { "next_attractor", SCOPE_ANY,    "A",           "jump to the next attractor of the list (1/3, 2/3, 3/3)", act_next_attractor },
+    { "prev_attractor", SCOPE_ANY,    "C-a",         "jump to the previous attractor (both wrap around the list)", act_prev_attractor },
+    { "next_member",    SCOPE_ANY,    "]",           "next member (node) of the current attractor", act_next_member },
+    { "prev_member",    SCOPE_ANY,    "[",           "previous member of the current attractor", act_prev_member },
     { "search",         SCOPE_ANY,    "/",           "search node texts (a new query; Up recalls earlier ones, Enter alone repeats)", act_search },
     { "search_next",    SCOPE_ANY,    "n",           "next search hit (the status shows its place: 3/17)", act_search_next },
     { "search_prev",    SCOPE_ANY,    "N",           "previous search hit", act_search_prev },

@@ -356,6 +356,7 @@ void app_init_view(app *a, tree *t, int32_t cursor)
     a->cols = COLS;
     a->save_fd = -1;
     a->attr_fd = -1;
+    a->attr_nav_id = TREE_NONE;
     a->tree_top = cursor;
     a->merge = merge_index_new(a->ses.t, a->ses.settings.merge_threshold);
     if (tree_count(a->ses.t) <= APP_ATTR_MAX_NODES) {

@@ -1,5 +1,6 @@
-/* tui/app_find.c — finding nodes: the pre-order walk the jumps share, and search ("/", n,
- * N) with its history and hit count.  Handlers return APP_CH_* flags; nothing here draws. */
+/* tui/app_find.c — finding nodes: the pre-order walk the jumps share, search ("/", n, N)
+ * with its history and hit count, and moves between attractors (A, C-a) and through one
+ * attractor's members (], [).  Handlers return APP_CH_* flags; nothing here draws. */
 #include "tui/app.h"
 #include "tui/dialog.h"
 #include "core/mem.h"
@@ -141,4 +142,86 @@ void app_search_free(app *a)
     a->search = NULL;
     a->search_hist = NULL;
     a->nsearch_hist = a->capsearch_hist = 0;
+}
+
+/* ---- attractors ------------------------------------------------------------------ */
+
+static int is_member(const app_attractor_item *it, int32_t id)
+{
+    for (size_t k = 0; k < it->nmembers; k++)
+        if (it->members[k] == id)
+            return 1;
+    return it->id == id;
+}
+
+/* The attractor the cursor is in: the one A or ] last went to when the cursor is still
+ * one of its members (several attractors may share nodes), else the first listed that
+ * starts at the cursor, else the first that holds it; n when none. */
+static size_t current_attractor(app *a, const app_attractor_item *items, size_t n)
+{
+    int32_t c = a->ses.cursor;
+    if (a->attr_nav < n && items[a->attr_nav].id == a->attr_nav_id && is_member(&items[a->attr_nav], c))
+        return a->attr_nav;
+    for (size_t i = 0; i < n; i++)
+        if (items[i].id == c)
+            return i;
+    for (size_t i = 0; i < n; i++)
+        if (is_member(&items[i], c))
+            return i;
+    return n;
+}
+
+static size_t attractor_items(app *a, app_attractor_item **out)
+{
+    size_t max = a->nattr_items + a->nmarked;
+    *out = xmalloc((max ? max : 1) * sizeof **out);
+    return app_attractor_items(a, *out, max);
+}
+
+unsigned app_attractor_jump(app *a, int dir)
+{
+    app_attractor_item *items;
+    size_t n = attractor_items(a, &items);
+    if (!n) {
+        free(items);
+        app_message(a, 0, "no attractors yet (m marks the cursor node)");
+        return APP_CH_DRAW;
+    }
+    size_t at = current_attractor(a, items, n);
+    size_t next = at == n ? (dir > 0 ? 0 : n - 1) : (at + n + (dir > 0 ? 1 : n - 1)) % n;
+    a->attr_nav = next;
+    a->attr_nav_id = items[next].id;
+    int32_t id = items[next].id;
+    size_t nm = items[next].nmembers ? items[next].nmembers : 1;
+    free(items);
+    unsigned f = app_goto(a, id) | APP_CH_DRAW;
+    if (nm > 1)
+        app_message(a, 0, "attractor %zu/%zu, member 1/%zu (] and [ step through its members)", next + 1, n, nm);
+    else
+        app_message(a, 0, "attractor %zu/%zu", next + 1, n);
+    return f;
+}
+
+unsigned app_attractor_member(app *a, int dir)
+{
+    app_attractor_item *items;
+    size_t n = attractor_items(a, &items);
+    size_t at = current_attractor(a, items, n);
+    if (at == n) {
+        free(items);
+        app_message(a, 0, "the cursor is in no attractor (A goes to the next one)");
+        return APP_CH_DRAW;
+    }
+    const app_attractor_item *it = &items[at];
+    size_t nm = it->nmembers, k = 0;
+    while (k < nm && it->members[k] != a->ses.cursor)
+        k++;
+    size_t next = k == nm ? 0 : (k + nm + (dir > 0 ? 1 : nm - 1)) % nm;
+    int32_t id = nm ? it->members[next] : it->id;
+    a->attr_nav = at;
+    a->attr_nav_id = it->id;
+    free(items);
+    unsigned f = app_goto(a, id) | APP_CH_DRAW;
+    app_message(a, 0, "attractor %zu/%zu, member %zu/%zu", at + 1, n, nm ? next + 1 : 1, nm ? nm : 1);
+    return f;
 }
