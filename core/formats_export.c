@@ -495,7 +495,7 @@ static char *export_dot(const session *s, size_t *len)
         dot_label(&b, n->text, n->text_len);
         size_t na0 = na.start[id], na1 = na.start[id + 1];
         if (na1 > na0)    /* detected attractors: ◆ and the attractor's number */
-            buf_printf(&b, "  ◆%d", (int)na.idx[na0]);
+            buf_printf(&b, "  ◆%d", (int)na.idx[na0] + 1);     /* numbered from 1, as the TUI does */
         buf_adds(&b, "\"");
         if (n->marks & TREE_MARK_ATTRACTOR)
             buf_adds(&b, ", fillcolor=\"#f4a6a6\", penwidth=2");

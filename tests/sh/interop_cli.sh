@@ -103,3 +103,26 @@ expect_exit interop_import_same_file 2 "$T" import "$TMP/own.json" -o "$TMP/own.
 one_line_error interop_import_same_file_msg "same file"
 expect_exit interop_import_same_file_link 2 "$T" import "$TMP/own.json" -o "$TMP/own_link.json"
 check interop_import_same_file_untouched cmp -s "$TMP/own.json" "$FX/loom_nested.json"
+
+# dot numbers attractors from 1, as the TUI ("attractor 1/2") and stats list them
+cat > "$TMP/attr.json" <<'JSON'
+{"format": "termloom-session", "version": 1, "root": 0, "cursor": 0, "nodes": [
+ {"id": 0, "parent": null, "origin": "prompt", "text": "Start", "children": [1, 2, 3]},
+ {"id": 1, "parent": 0, "origin": "model", "text": " one path", "children": [4, 7]},
+ {"id": 2, "parent": 0, "origin": "model", "text": " second road", "children": [5, 8]},
+ {"id": 3, "parent": 0, "origin": "model", "text": " third way", "children": [6, 9]},
+ {"id": 4, "parent": 1, "origin": "model", "text": " and that is all I can say about it.", "children": []},
+ {"id": 5, "parent": 2, "origin": "model", "text": " And that is all I can say about it!", "children": []},
+ {"id": 6, "parent": 3, "origin": "model", "text": " and that is all i can say about it", "children": []},
+ {"id": 7, "parent": 1, "origin": "model", "text": " Then the cat sat on the warm mat today", "children": []},
+ {"id": 8, "parent": 2, "origin": "model", "text": " Later a dog sat on the warm mat again", "children": []},
+ {"id": 9, "parent": 3, "origin": "model", "text": " So my friend sat on the warm mat quietly", "children": []}
+]}
+JSON
+"$T" export --format dot "$TMP/attr.json" -o "$TMP/attr.dot"
+if [ "$(grep -c 'about it.*◆1"' "$TMP/attr.dot")" = 3 ] && [ "$(grep -c 'warm mat.*◆2"' "$TMP/attr.dot")" = 3 ] &&
+   ! grep -q '◆0' "$TMP/attr.dot"; then
+    ok interop_dot_attractors_from_1
+else
+    fail interop_dot_attractors_from_1 "$(grep '◆' "$TMP/attr.dot" | head -3 | tr '\n' '|')"
+fi
