@@ -571,7 +571,7 @@ TEST(formats_export_attractors_jsonl_and_dot)
     char *dot = formats_export(&s, FORMATS_OUT_DOT, TREE_NONE, &len, err, sizeof err);
     REQUIRE(dot);
     char want[160];
-    snprintf(want, sizeof want, "  n%d [label=\" And then everything went quiet forever.  ◆0\", fillcolor=\"#ffd966\"", (int)members[1]);
+    snprintf(want, sizeof want, "  n%d [label=\" And then everything went quiet forever.  ◆1\", fillcolor=\"#ffd966\"", (int)members[1]);
     CHECKF(strstr(dot, want) != NULL, "%s", dot);
     free(dot);
     session_free(&s);
