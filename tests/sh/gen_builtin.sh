@@ -27,6 +27,22 @@ check gen_stats_token_entropy grep -Eq '^ *nodes with logprobs +12' "$TMP/out"
 check gen_stats_builtin_entropy_exact grep -Eq '^ *exact +yes' "$TMP/out"
 check gen_stats_builtin_no_leftover grep -Eq '^ *mean leftover mass +0\.000' "$TMP/out"
 
+# md of a tree gen made (the cursor is the root): the deepest path, the newest of the
+# deepest, not just the prompt; the first line says which.  A moved cursor gives its path;
+# with the cursor back at the root, the deepest visited node's.
+mdtext() { "$T" export --format md "$@" -o - | sed 1d; }
+"$T" export --format md "$TMP/a.json" -o "$TMP/a.md"
+end=$(head -1 "$TMP/a.md" | sed -n 's/^<!-- termloom: the path to node #\([0-9]*\) (depth 2), the deepest node.*(the cursor is at the root) -->$/\1/p')
+check gen_md_deepest_path test -n "$end" -a "$(sed 1d "$TMP/a.md")" = "$(mdtext --node "${end:-0}" "$TMP/a.json")" \
+    -a "$(sed 1d "$TMP/a.md")" != "The loom"
+check gen_md_newest_of_deepest test "$end" = 12
+sed 's/"cursor":0/"cursor":5/' "$TMP/a.json" > "$TMP/a5.json"
+check gen_md_cursor_path test "$("$T" export --format md "$TMP/a5.json" -o - | head -1)" = \
+    "<!-- termloom: the path to node #5 (depth 2), the cursor -->" -a "$(mdtext "$TMP/a5.json")" = "$(mdtext --node 5 "$TMP/a.json")"
+sed 's/^{"id":7,/{"id":7,"visited":true,/' "$TMP/a.json" > "$TMP/a7.json"
+check gen_md_deepest_visited test "$("$T" export --format md "$TMP/a7.json" -o - | head -1)" = \
+    "<!-- termloom: the path to node #7 (depth 2), the deepest visited node (the cursor is at the root) -->"
+
 # Same seed → the same file byte for byte (clock fixed); another seed → another tree.
 TERMLOOM_CLOCK=1700000000 "$T" gen --prompt "The loom" -n 3 --depth 2 --seed 11 -o "$TMP/s1.json"
 TERMLOOM_CLOCK=1700000000 "$T" gen --prompt "The loom" -n 3 --depth 2 --seed 11 -o "$TMP/s2.json"
