@@ -109,6 +109,18 @@ size_t   attractor_spans(attractor_index *a, int32_t id, attractor_span **out);
 char    *attractor_list_dump(attractor_index *a, size_t *len);
 int      attractor_list_load(attractor_index *a, const char *data, size_t len, uint64_t version);
 
+/* Labels for a list of texts shown one per row in limited columns (the attractor list):
+ * texts[i] (lens[i] bytes) gets cols[i] columns, widths measured as text_width(flags).  A
+ * text that fits is shown whole (head = len).  Else it is cut before a space (a word is
+ * cut only when none fits) and an ellipsis (one column) follows; the cut goes at least
+ * one word past the point where the text first differs from every other text of the list,
+ * so two different texts never show the same start.  When that word lies beyond the
+ * width, the label is head + "…" + the stretch tail..tail_end holding it (+ "…" when
+ * tail_end < len).  tail == tail_end: no stretch.  Equal texts get equal labels. */
+typedef struct { size_t head, tail, tail_end; } attractor_cut;
+void     attractor_cuts(const char *const *texts, const size_t *lens, const int *cols, size_t n,
+                        unsigned flags, attractor_cut *out);
+
 /* The list as a JSON array (what `stats --json` prints and a session keeps under
  * "attractors"): [{"kind": "continuation"|"phrase", "members": [ids], "support": N,
  * "score": X, "text": "example"}], in list order.  With t, members no longer in t are left

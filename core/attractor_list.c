@@ -2,6 +2,7 @@
  * attractors scored and ordered from the maintained index, the answers per node
  * (attractor_of, attractor_spans), and the list as bytes.  See attractor.h. */
 #include "core/attractor_impl.h"
+#include "core/text.h"
 #include <math.h>
 
 void attractor_list_clear(attractor_index *a)
@@ -500,4 +501,95 @@ int attractor_list_load(attractor_index *a, const char *data, size_t len, uint64
     index_members(a);
     a->listed_version = version;
     return 0;
+}
+
+/* ---- labels ---- */
+
+static int is_space(char c) { return c == ' ' || c == '\t' || c == '\n'; }
+
+/* The end of the first word at or after byte d (spaces skipped), or len. */
+static size_t word_end_after(const char *s, size_t len, size_t d)
+{
+    while (d < len && is_space(s[d]))
+        d++;
+    while (d < len && !is_space(s[d]))
+        d++;
+    return d;
+}
+
+/* The start of the word holding byte d (or of the word after, when d is a space). */
+static size_t word_start_at(const char *s, size_t len, size_t d)
+{
+    while (d < len && is_space(s[d]))
+        d++;
+    while (d > 0 && !is_space(s[d - 1]))
+        d--;
+    return d;
+}
+
+/* The longest prefix of s[0..len) within cols columns that ends before a space (trailing
+ * spaces dropped); the plain column cut when no word fits whole. */
+static size_t cut_at_word(const char *s, size_t len, int cols, unsigned flags)
+{
+    int used;
+    size_t fit = cols > 0 ? text_fit(s, len, cols, flags, &used) : 0;
+    if (fit >= len)
+        return len;
+    size_t k = fit;
+    while (k > 0 && !is_space(s[k]))
+        k--;
+    while (k > 0 && is_space(s[k - 1]))
+        k--;
+    return k ? k : fit;
+}
+
+void attractor_cuts(const char *const *texts, const size_t *lens, const int *cols, size_t n,
+                    unsigned flags, attractor_cut *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *s = texts[i];
+        size_t len = lens[i];
+        int w = cols[i];
+        attractor_cut *c = &out[i];
+        c->tail = c->tail_end = 0;
+        if ((int)text_width(s, len, flags) <= w) {
+            c->head = len;
+            continue;
+        }
+        /* How far the label must reach: past the first difference with each other text. */
+        size_t need = 0, diff = 0;
+        for (size_t j = 0; j < n; j++) {
+            if (j == i || (lens[j] == len && !memcmp(texts[j], s, len)))
+                continue;
+            size_t l = 0, m = lens[j] < len ? lens[j] : len;
+            while (l < m && texts[j][l] == s[l])
+                l++;
+            while (l > 0 && l < len && ((unsigned char)s[l] & 0xC0) == 0x80)   /* whole characters */
+                l--;
+            size_t e = l < len ? word_end_after(s, len, l) : len;
+            if (e > need) {
+                need = e;
+                diff = l;
+            }
+        }
+        size_t head = cut_at_word(s, len, w - 1, flags);
+        if (need <= head) {
+            c->head = head;
+            continue;
+        }
+        /* The distinguishing word lies beyond the width: show it after the head. */
+        size_t ts = word_start_at(s, len, diff), te = need;
+        int tw = (int)text_width(s + ts, te - ts, flags) + (te < len);
+        int room = w - 1 - tw;
+        if (room < 1) {    /* the word alone is too wide: "…" and as much of it as fits */
+            int used;
+            c->head = 0;
+            c->tail = ts;
+            c->tail_end = ts + text_fit(s + ts, te - ts, w - 2 > 0 ? w - 2 : 0, flags, &used);
+            continue;
+        }
+        c->head = cut_at_word(s, ts, room, flags);
+        c->tail = ts;
+        c->tail_end = te;
+    }
 }

@@ -112,7 +112,7 @@ void entropy_node(const tree_node *n, entropy_node_t *out)
         sum_r += r;
         if (h > mx)
             mx = h;
-        if (r >= ENTROPY_EXACT_EPS)
+        if (!isfinite(n->tokens[i].entropy))   /* a top-k list, however complete it looks */
             exact = 0;
         cnt++;
     }
@@ -201,7 +201,7 @@ int entropy_topk_interval(const tree_alt *alts, size_t nalts, const char *tok, s
     for (size_t i = 0; i < np; i++)
         sum += p[i];
     double r = 1.0 - sum;
-    if (full || r < ENTROPY_EXACT_EPS || (vocab && vocab <= np)) {
+    if (full || (vocab && vocab <= np)) {
         double h = 0;
         for (size_t i = 0; i < np; i++)
             h += plog2p(p[i] / sum);
@@ -209,6 +209,8 @@ int entropy_topk_interval(const tree_alt *alts, size_t nalts, const char *tok, s
         out->exact = 1;
         return 0;
     }
+    if (r < ENTROPY_EXACT_EPS)    /* the list covers the mass it reports: nothing unseen */
+        r = 0;
     double hs = 0;
     for (size_t i = 0; i < np; i++)
         hs += plog2p(p[i]);

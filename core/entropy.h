@@ -30,7 +30,8 @@ typedef struct {
     double   max;            /* largest token entropy, bits */
     double   mean_leftover;  /* mean R over the same tokens */
     uint32_t ntokens;        /* tokens that had logprobs */
-    int      exact;          /* every counted token had R < ENTROPY_EXACT_EPS */
+    int      exact;          /* every counted token has the model's own figure (tree_token.entropy):
+                              * only a backend that knows its whole distribution is exact */
 } entropy_node_t;
 void entropy_node(const tree_node *n, entropy_node_t *out);
 
@@ -54,8 +55,10 @@ size_t entropy_sequence(const tree_node *n, double *logprob, double *perplexity)
  *    m = V - k unseen tokens (feasible exactly when R/m <= p_min, i.e. when the polytope
  *    is non-empty at all):  R log2(m/R).  Without V the upper bound is unknown (NaN).
  * When V is known but even m tokens of p_min cannot hold R (the shown figures contradict
- * V), both bounds use the uniform R/m.  Shown mass within ENTROPY_EXACT_EPS of 1 (or a
- * model's exact figure, or `full`): lower = upper, exact. */
+ * V), both bounds use the uniform R/m.  Exact (lower = upper) only with the model's own
+ * figure (tree_token.entropy), `full`, or a list as long as V: a server's top-k list is
+ * never exact, even when it sums to 1 (llama.cpp reports probabilities after its samplers
+ * cut the distribution); then the bounds above apply with R ≈ 0. */
 typedef struct {
     double lower, upper;     /* bits; upper NaN when V is unknown; both NaN when nothing known */
     int    exact;

@@ -59,8 +59,12 @@ typedef enum { FORMATS_OUT_JSON, FORMATS_OUT_LOOM, FORMATS_OUT_JSONL, FORMATS_OU
                FORMATS_OUT_DOT } formats_out;
 /* "json", "loom", "jsonl", "md", "dot" → 0; -1 when unknown. */
 int formats_out_parse(const char *name, formats_out *out);
-/* The export as bytes (caller frees), or NULL with err.  node: the path end for md
- * (TREE_NONE = the cursor, or the root when the cursor is not a node). */
+/* The export as bytes (caller frees), or NULL with err.
+ * md: the text of one path, after a first line saying which (an HTML comment,
+ * "<!-- termloom: ... -->").  The path ends at node; with TREE_NONE at the session's cursor
+ * when that is not the root, else (a tree grown by `gen`, or the cursor moved back to the
+ * root) at the deepest visited node, else at the deepest node; among equally deep ones the
+ * newest (the highest id: ids are given in creation order). */
 char *formats_export(const session *s, formats_out f, int32_t node, size_t *len,
                      char *err, size_t errlen);
 

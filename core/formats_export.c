@@ -304,24 +304,63 @@ static char *export_loom(const session *s, size_t *len)
 
 /* ---- md ------------------------------------------------------------------------------- */
 
+/* The end of the path md exports when no node is given (see formats.h); *why says which. */
+static int32_t md_default_end(const session *s, const char **why)
+{
+    tree *t = s->t;
+    int32_t root = tree_root(t);
+    if (tree_get(t, s->cursor) && s->cursor != root) {
+        *why = "the cursor";
+        return s->cursor;
+    }
+    int32_t cap = tree_capacity(t), best = root, best_visited = TREE_NONE;
+    size_t *depth = xcalloc((size_t)cap + 1, sizeof *depth), dmax = 0, dvis = 0;
+    tree_iter it;
+    tree_iter_init(&it, t, root, TREE_DFS);
+    for (int32_t id; (id = tree_iter_next(&it)) != TREE_NONE;) {
+        const tree_node *n = tree_get(t, id);
+        size_t d = n->parent == TREE_NONE ? 0 : depth[n->parent] + 1;
+        depth[id] = d;
+        if (d > dmax || (d == dmax && d && id > best)) {
+            dmax = d;
+            best = id;
+        }
+        if (d && (n->flags & TREE_FLAG_VISITED) &&
+            (best_visited == TREE_NONE || d > dvis || (d == dvis && id > best_visited))) {
+            dvis = d;
+            best_visited = id;
+        }
+    }
+    tree_iter_done(&it);
+    free(depth);
+    if (best_visited != TREE_NONE) {
+        *why = "the deepest visited node (the cursor is at the root)";
+        return best_visited;
+    }
+    *why = best == root ? "the cursor" : "the deepest node, the newest of the deepest (the cursor is at the root)";
+    return best;
+}
+
 static char *export_md(const session *s, int32_t node, size_t *len, char *err, size_t errlen)
 {
-    int32_t id = node != TREE_NONE ? node : s->cursor;
     if (node != TREE_NONE && !tree_get(s->t, node)) {
         snprintf(err, errlen, "node %d does not exist", (int)node);
         return NULL;
     }
-    if (!tree_get(s->t, id))
-        id = tree_root(s->t);
+    const char *why = node == s->cursor ? "the cursor" : NULL;
+    int32_t id = node != TREE_NONE ? node : md_default_end(s, &why);
     size_t l = 0;
     char *text = tree_path_text(s->t, id, &l);
-    if (l == 0 || text[l - 1] != '\n') {
-        text = xrealloc(text, l + 2);
-        text[l++] = '\n';
-        text[l] = 0;
-    }
-    *len = l;
-    return text;
+    buf b = {0};
+    size_t depth = tree_depth(s->t, id);
+    buf_printf(&b, "<!-- termloom: the path to node #%d (%sdepth %zu)%s%s -->\n", (int)id,
+               depth ? "" : "the root, ", depth, why ? ", " : "", why ? why : "");
+    buf_add(&b, text, l);
+    if (l == 0 || text[l - 1] != '\n')
+        buf_addc(&b, '\n');
+    free(text);
+    *len = b.len;
+    return buf_steal(&b);
 }
 
 /* ---- jsonl ---------------------------------------------------------------------------- */
@@ -528,7 +567,7 @@ static char *export_dot(const session *s, size_t *len)
         dot_label(&b, n->text, n->text_len);
         size_t na0 = na.start[id], na1 = na.start[id + 1];
         if (na1 > na0)    /* detected attractors: ◆ and the attractor's number */
-            buf_printf(&b, "  ◆%d", (int)na.idx[na0]);
+            buf_printf(&b, "  ◆%d", (int)na.idx[na0] + 1);     /* numbered from 1, as the TUI does */
         buf_adds(&b, "\"");
         if (n->marks & TREE_MARK_ATTRACTOR)
             buf_adds(&b, ", fillcolor=\"#f4a6a6\", penwidth=2");

@@ -22,3 +22,14 @@ expect_exit() {
 one_line_error() {
     if [ "$(wc -l < "$TMP/err")" = 1 ] && grep -Eq "$2" "$TMP/err"; then ok "$1"; else fail "$1" "stderr: $(head -c 300 "$TMP/err")"; fi
 }
+# summary_then_error NAME PATTERN : stderr (of gen, which grew something) is its summary
+# line, then one error line matching PATTERN (grep -E).
+summary_then_error() {
+    if [ "$(wc -l < "$TMP/err")" = 2 ] &&
+       head -1 "$TMP/err" | grep -Eq '^termloom gen: [0-9]+ nodes, [0-9]+ tokens in [^ ]+ \([0-9]+ tok/s\), [0-9]+ branch(es)? failed' &&
+       tail -1 "$TMP/err" | grep -Eq -- "$2"; then
+        ok "$1"
+    else
+        fail "$1" "stderr: $(head -c 400 "$TMP/err" | tr '\n' '|')"
+    fi
+}

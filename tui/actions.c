@@ -237,34 +237,6 @@ static unsigned act_mark(app *a)
     return APP_CH_DRAW | APP_CH_SAVE;
 }
 
-/* Next node (pre-order, wrapping) after the cursor for which pred holds. */
-static int32_t find_next(app *a, int dir, int (*pred)(app *, int32_t, const void *), const void *ud)
-{
-    tree *t = a->ses.t;
-    int32_t cap = tree_capacity(t);
-    if (cap <= 0)
-        return TREE_NONE;
-    /* Pre-order over the whole tree, gathered once per search (a search is a user act). */
-    int32_t *order = xmalloc((size_t)cap * sizeof *order);
-    size_t n = 0, at = 0;
-    tree_iter it;
-    tree_iter_init(&it, t, tree_root(t), TREE_DFS);
-    for (int32_t id; (id = tree_iter_next(&it)) != TREE_NONE;) {
-        if (id == a->ses.cursor)
-            at = n;
-        order[n++] = id;
-    }
-    tree_iter_done(&it);
-    int32_t found = TREE_NONE;
-    for (size_t k = 1; k <= n && found == TREE_NONE; k++) {
-        size_t i = dir > 0 ? (at + k) % n : (at + n - k % n) % n;
-        if (pred(a, order[i], ud))
-            found = order[i];
-    }
-    free(order);
-    return found;
-}
-
 static int is_bookmark(app *a, int32_t id, const void *ud)
 {
     (void)ud;
@@ -273,7 +245,7 @@ static int is_bookmark(app *a, int32_t id, const void *ud)
 
 static unsigned act_next_bookmark(app *a)
 {
-    int32_t id = find_next(a, 1, is_bookmark, NULL);
+    int32_t id = app_find_next(a, 1, is_bookmark, NULL);
     if (id == TREE_NONE) {
         app_message(a, 0, "no bookmarks (b sets one)");
         return APP_CH_DRAW;
@@ -281,64 +253,16 @@ static unsigned act_next_bookmark(app *a)
     return app_goto(a, id);
 }
 
-static unsigned jump_attractor(app *a, int dir)
-{
-    app_attractor_item items[64];
-    size_t n = app_attractor_items(a, items, 64);
-    if (!n) {
-        app_message(a, 0, "no attractors yet (m marks the cursor node)");
-        return APP_CH_DRAW;
-    }
-    size_t at = n;
-    for (size_t i = 0; i < n; i++)
-        if (items[i].id == a->ses.cursor)
-            at = i;
-    size_t next = at == n ? (dir > 0 ? 0 : n - 1) : (at + n + (size_t)(dir > 0 ? 1 : n - 1)) % n;
-    app_message(a, 0, "attractor %zu/%zu", next + 1, n);
-    return app_goto(a, items[next].id) | APP_CH_DRAW;
-}
+static unsigned act_next_attractor(app *a) { return app_attractor_jump(a, 1); }
+static unsigned act_prev_attractor(app *a) { return app_attractor_jump(a, -1); }
+static unsigned act_next_member(app *a) { return app_attractor_member(a, 1); }
+static unsigned act_prev_member(app *a) { return app_attractor_member(a, -1); }
 
-static unsigned act_next_attractor(app *a) { return jump_attractor(a, 1); }
-static unsigned act_prev_attractor(app *a) { return jump_attractor(a, -1); }
+/* ---- search (tui/app_find.c) ---------------------------------------------------- */
 
-/* ---- search --------------------------------------------------------------------- */
-
-static int matches(app *a, int32_t id, const void *ud)
-{
-    tree_node *n = tree_get(a->ses.t, id);
-    return app_text_matches(ud, n->text, n->text_len);
-}
-
-static unsigned search_step(app *a, int dir)
-{
-    if (!a->search || !*a->search) {
-        app_message(a, 0, "no search yet (/ starts one)");
-        return APP_CH_DRAW;
-    }
-    int32_t id = find_next(a, dir, matches, a->search);
-    if (id == TREE_NONE) {
-        app_message(a, 1, "not found: %s", a->search);
-        return APP_CH_DRAW;
-    }
-    app_message(a, 0, "/%s", a->search);
-    return app_goto(a, id) | APP_CH_DRAW;
-}
-
-static unsigned on_search(app *a, const char *text, size_t len)
-{
-    free(a->search);
-    a->search = xstrndup(text, len);
-    return search_step(a, 1);
-}
-
-static unsigned act_search(app *a)
-{
-    dialog_prompt(a, "/", a->search ? a->search : "", a->search ? strlen(a->search) : 0, on_search);
-    return APP_CH_DRAW;
-}
-
-static unsigned act_search_next(app *a) { return search_step(a, 1); }
-static unsigned act_search_prev(app *a) { return search_step(a, -1); }
+static unsigned act_search(app *a) { return app_search_open(a); }
+static unsigned act_search_next(app *a) { return app_search_step(a, 1); }
+static unsigned act_search_prev(app *a) { return app_search_step(a, -1); }
 
 /* ---- views and dialogs ---------------------------------------------------------- */
 
@@ -531,10 +455,12 @@ const action_def actions_table[] = {
     { "bookmark",       SCOPE_ANY,    "b",           "bookmark / unbookmark", act_bookmark },
     { "next_bookmark",  SCOPE_ANY,    "B",           "jump to the next bookmark", act_next_bookmark },
     { "mark",           SCOPE_ANY,    "m",           "mark / unmark as an attractor", act_mark },
-    { "next_attractor", SCOPE_ANY,    "A",           "jump to the next attractor", act_next_attractor },
-    { "prev_attractor", SCOPE_ANY,    "C-a",         "jump to the previous attractor", act_prev_attractor },
-    { "search",         SCOPE_ANY,    "/",           "search node texts", act_search },
-    { "search_next",    SCOPE_ANY,    "n",           "next search hit", act_search_next },
+    { "next_attractor", SCOPE_ANY,    "A",           "jump to the next attractor of the list (1/3, 2/3, 3/3)", act_next_attractor },
+    { "prev_attractor", SCOPE_ANY,    "C-a",         "jump to the previous attractor (both wrap around the list)", act_prev_attractor },
+    { "next_member",    SCOPE_ANY,    "]",           "next member (node) of the current attractor", act_next_member },
+    { "prev_member",    SCOPE_ANY,    "[",           "previous member of the current attractor", act_prev_member },
+    { "search",         SCOPE_ANY,    "/",           "search node texts (a new query; Up recalls earlier ones, Enter alone repeats)", act_search },
+    { "search_next",    SCOPE_ANY,    "n",           "next search hit (the status shows its place: 3/17)", act_search_next },
     { "search_prev",    SCOPE_ANY,    "N",           "previous search hit", act_search_prev },
     { "merge_view",     SCOPE_ANY,    "M",           "merge view: near-duplicate siblings once, with xcount", act_merge_view },
     { "settings",       SCOPE_ANY,    "S",           "settings (backend, model, k, sampling)", act_settings },

@@ -356,6 +356,7 @@ void app_init_view(app *a, tree *t, int32_t cursor)
     a->cols = COLS;
     a->save_fd = -1;
     a->attr_fd = -1;
+    a->attr_nav_id = TREE_NONE;
     a->tree_top = cursor;
     a->merge = merge_index_new(a->ses.t, a->ses.settings.merge_threshold);
     if (tree_count(a->ses.t) <= APP_ATTR_MAX_NODES) {
@@ -402,7 +403,8 @@ void app_free(app *a)
     free(a->confirm_text);
     free(a->choice_title);
     free(a->set_err);
-    free(a->search);
+    app_search_free(a);
+    free(a->line_draft);
     free(a->undo);
     free(a->marked);
     free(a->save_err);

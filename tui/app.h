@@ -40,9 +40,15 @@ typedef enum {
 
 typedef struct { int y, x, h, w; } app_rect;
 
-/* One row of the attractor list: a node to jump to, a label ("×5 in 4 contexts "), and the
- * text to show (NULL: the node's text). */
-typedef struct { int32_t id; char label[48]; const char *text; } app_attractor_item;
+/* One row of the attractor list: a node to jump to (its first member), a label ("×5 in 4
+ * contexts "), the text to show (NULL: the node's text) and its members (ascending ids). */
+typedef struct {
+    int32_t id;
+    char label[48];
+    const char *text;
+    const int32_t *members;
+    size_t nmembers;
+} app_attractor_item;
 
 typedef struct app app;
 typedef unsigned (*app_text_fn)(app *a, const char *text, size_t len);
@@ -72,6 +78,8 @@ struct app {
     buf          attr_in;       /* what it has written so far */
     uint64_t     attr_ver;      /* the index version it lists */
     double       attr_t0;       /* when it started */
+    size_t       attr_nav;      /* the attractor A / ] last went to (index in the list) */
+    int32_t      attr_nav_id;   /*   and its first member, to know it again (TREE_NONE: none) */
     theme        th;
     int          utf8;          /* the terminal takes UTF-8 */
     unsigned     tflags;        /* text_* flags for drawing (TEXT_ASCII when not UTF-8) */
@@ -123,6 +131,10 @@ struct app {
     size_t       line_scroll;
     char        *line_label;
     app_text_fn  on_line;
+    char *const *line_hist;     /* the prompt's history (Up/Down), oldest first, or NULL */
+    size_t       line_nhist;
+    size_t       line_hist_at;  /* the entry shown; line_nhist: the line being typed */
+    char        *line_draft;    /* that line, kept while Up shows older ones */
     app_confirm_fn on_confirm;
     char        *confirm_text;
     int          choice_sel, nchoices;
@@ -132,8 +144,11 @@ struct app {
     int          set_sel;       /* settings dialog row */
     char        *set_err;
 
-    /* search */
+    /* search: the query n/N step with (NULL: none), and the queries made so far, oldest
+     * first (the prompt's Up recalls them) */
     char        *search;
+    char       **search_hist;
+    size_t       nsearch_hist, capsearch_hist;
 
     /* nodes marked as attractors by hand (kept in step with the marks) */
     int32_t     *marked;
@@ -214,6 +229,17 @@ void     app_attr_refresh(app *a);
 void     app_attr_poll(app *a);
 void     app_attr_cancel(app *a);
 void     app_attr_clear(app *a);
+/* app_find.c: pre-order search over the whole tree.  app_find_next: the next node after
+ * the cursor (dir ±1, wrapping) for which pred holds, or TREE_NONE.  Search: "/" opens an
+ * empty query (Up recalls earlier ones); a hit's place among all hits shows as "3/17". */
+int32_t  app_find_next(app *a, int dir, int (*pred)(app *, int32_t, const void *), const void *ud);
+unsigned app_search_open(app *a);
+/* A / C-a: the next (dir ±1, wrapping) attractor of the list, by its place in the list (two
+ * attractors may start at the same node); ] / [: the next member of the current one. */
+unsigned app_attractor_jump(app *a, int dir);
+unsigned app_attractor_member(app *a, int dir);
+unsigned app_search_step(app *a, int dir);
+void     app_search_free(app *a);
 /* app_save.c: saves if something is due; opens FILE (or a new session) into a. */
 void     app_autosave(app *a, double now);
 int      app_open_session(app *a, const char *file, int argc, char **argv);

@@ -159,6 +159,8 @@ size_t app_attractor_items(app *a, app_attractor_item *out, size_t max)
         out[n].id = a->marked[i];
         snprintf(out[n].label, sizeof out[n].label, "marked ");
         out[n].text = NULL;
+        out[n].members = &a->marked[i];
+        out[n].nmembers = 1;
         n++;
     }
     return n;
@@ -172,8 +174,10 @@ size_t app_attractor_items(app *a, app_attractor_item *out, size_t max)
 
 void app_attr_clear(app *a)
 {
-    for (size_t i = 0; i < a->nattr_items; i++)
+    for (size_t i = 0; i < a->nattr_items; i++) {
         free((char *)a->attr_items[i].text);
+        free((int32_t *)a->attr_items[i].members);
+    }
     a->nattr_items = 0;
 }
 
@@ -203,6 +207,10 @@ static void attr_install(app *a, const attractor *list, size_t n)
         snprintf(it->label, sizeof it->label, "%s%zu in %zu contexts ",
                  list[i].kind == ATTRACTOR_PHRASE ? "phrase, " : "", list[i].nmembers, list[i].support);
         it->text = xstrdup(list[i].text ? list[i].text : "");
+        int32_t *mem = xmalloc((list[i].nmembers ? list[i].nmembers : 1) * sizeof *mem);
+        memcpy(mem, list[i].members, list[i].nmembers * sizeof *mem);
+        it->members = mem;
+        it->nmembers = list[i].nmembers;
     }
     a->attr_last = app_now();
     a->pending |= APP_CH_DRAW;

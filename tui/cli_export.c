@@ -14,7 +14,9 @@ static const char export_usage[] =
     "  json   the session file itself\n"
     "  loom   a tree socketteer/loom opens (tokens and logprobs in model_responses)\n"
     "  jsonl  one line per node and per token (ids, depth, text, logprob, top-k, group)\n"
-    "  md     the text of the cursor's path, or of --node ID's path\n"
+    "  md     the text of one path, after a line saying which: --node ID's, else the cursor's,\n"
+    "         else (the cursor at the root, as gen leaves it) the deepest visited node's, else the\n"
+    "         deepest node's (the newest of the deepest)\n"
     "  dot    Graphviz: termloom export --format dot S.json -o - | dot -Tsvg > tree.svg\n"
     "  -o -   writes to standard output; FILE may be any file termloom import reads\n"
     "  (--note PATH chooses the note of a loomsidian data.json)\n";

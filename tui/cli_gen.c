@@ -8,7 +8,9 @@
  * The backend is whatever the options name; events reach the tree through core/grow.
  * A failed branch keeps what it had: the tree is still saved, the last error is printed
  * and the exit status is 1.  Interrupted (SIGINT/SIGTERM), gen cancels what is in flight
- * and saves the tree grown so far, then exits with 1. */
+ * and saves the tree grown so far, then exits with 1.
+ * stderr: on a terminal a progress line redrawn in place; always one summary line at the
+ * end (nodes, tokens, time, failures), then the error line if there is one. */
 #include "tui/cli.h"
 #include "core/entropy.h"
 #include "core/grow.h"
@@ -29,8 +31,10 @@ typedef struct {
     int        depth;          /* breadth: deepest level to create */
     int32_t   *queue;          /* breadth: nodes waiting to be expanded */
     size_t     qhead, qlen, qcap;
-    int        progress;       /* draw a progress bar (stderr is a terminal) */
+    int        progress;       /* draw the progress line (stderr is a terminal) */
     size_t     target;         /* nodes expected when done */
+    size_t     done;           /* branches of finished requests */
+    int        drawn;          /* columns of the progress line on screen */
     double     t0, last_draw;
 } gen_run;
 
@@ -59,13 +63,14 @@ static void queue_push(gen_run *r, int32_t id)
 static void after_event(void *ud, const backend_event *ev)
 {
     gen_run *r = ud;
-    if (ev->kind != BACKEND_EV_REQUEST_END || r->depth <= 0)
+    if (ev->kind != BACKEND_EV_REQUEST_END)
         return;
     for (int i = 0; i < grow_active(r->g); i++) {
         const grow_request *q = grow_request_at(r->g, i);
         if (q->request != ev->request)
             continue;
-        for (int j = 0; j < q->k; j++) {
+        r->done += (size_t)q->k;
+        for (int j = 0; j < q->k && r->depth > 0; j++) {
             tree_node *n = tree_get(r->t, q->nodes[j]);
             if (n && !(n->flags & TREE_FLAG_INCOMPLETE) &&
                 tree_depth(r->t, q->nodes[j]) < (size_t)r->depth)
@@ -74,24 +79,64 @@ static void after_event(void *ud, const backend_event *ev)
     }
 }
 
+/* "1m05s": a duration for the progress line and the summary. */
+static void fmt_secs(char *out, size_t n, double secs)
+{
+    if (!(secs >= 0) || secs > 359999)
+        snprintf(out, n, "?");
+    else if (secs < 10)
+        snprintf(out, n, "%.1fs", secs);
+    else if (secs < 60)
+        snprintf(out, n, "%.0fs", secs);
+    else if (secs < 3600)
+        snprintf(out, n, "%dm%02ds", (int)secs / 60, (int)secs % 60);
+    else
+        snprintf(out, n, "%dh%02dm", (int)secs / 3600, (int)secs / 60 % 60);
+}
+
+/* Branches finished so far: those of ended requests and the ended ones in flight. */
+static size_t branches_done(const gen_run *r)
+{
+    size_t d = r->done;
+    for (int i = 0; i < grow_active(r->g); i++)
+        d += (size_t)grow_request_at(r->g, i)->ended;
+    return d;
+}
+
+/* The progress line on a terminal, redrawn in place (\r) at most ten times a second:
+ * "gen  12/84 branches  230 tok/s  ETA 14s".  final: wipe it for the summary. */
 static void draw_progress(gen_run *r, int final)
 {
     if (!r->progress)
         return;
     double t = now_s();
-    if (!final && t - r->last_draw < 0.1)
+    if (final) {
+        if (r->drawn)
+            fprintf(stderr, "\r%*s\r", r->drawn, "");
+        r->drawn = 0;
+        fflush(stderr);
+        return;
+    }
+    if (r->drawn && t - r->last_draw < 0.1)
         return;
     r->last_draw = t;
-    size_t have = tree_count(r->t), want = r->target ? r->target : 1;
-    if (have > want)
-        have = want;
-    int width = 30, fill = (int)(width * have / want);
+    size_t total = r->target > 1 ? r->target - 1 : 1, done = branches_done(r);
+    if (done > total)
+        done = total;
     double secs = t - r->t0;
-    fprintf(stderr, "\r[%.*s%*s] %zu/%zu nodes  %.0f tok/s ", fill,
-            "##############################", width - fill, "", have, want,
-            secs > 0 ? grow_tokens_total(r->g) / secs : 0.0);
-    if (final)
-        fputc('\n', stderr);
+    char eta[32] = "?";
+    if (done)
+        fmt_secs(eta, sizeof eta, secs * (double)(total - done) / (double)done);
+    char line[160];
+    int n = snprintf(line, sizeof line, "gen  %zu/%zu branches  %.0f tok/s  ETA %s", done, total,
+                     secs > 0 ? grow_tokens_total(r->g) / secs : 0.0, eta);
+    if (n < 0)
+        return;
+    if (n >= (int)sizeof line)
+        n = (int)sizeof line - 1;
+    /* Spaces over what a longer line before left. */
+    fprintf(stderr, "\r%s%*s", line, r->drawn > n ? r->drawn - n : 0, "");
+    r->drawn = n > r->drawn ? n : r->drawn;
     fflush(stderr);
 }
 
@@ -200,9 +245,11 @@ static void gen_usage(void)
            "  --strategy breadth|entropy entropy: expand the leaf with the highest mean token\n"
            "                             entropy first, until --budget N nodes exist\n"
            "  --budget N                 node count for --strategy entropy (default 32)\n\n"
-           "A progress bar is drawn on stderr when it is a terminal.  Ctrl-C stops and saves\n"
-           "the tree grown so far.  Exit status 1 when a branch failed or gen was interrupted\n"
-           "(the tree is still written), 2 for a usage error.\n\n");
+           "On a terminal a progress line (branches done/total, tokens/s, ETA) is redrawn on\n"
+           "stderr; at the end one summary line (nodes, tokens, time, failures) goes to stderr,\n"
+           "terminal or not, before any error.  Ctrl-C stops and saves the tree grown so far.\n"
+           "Exit status 1 when a branch failed or gen was interrupted (the tree is still\n"
+           "written), 2 for a usage error.\n\n");
     cli_print_options();
 }
 
@@ -310,6 +357,7 @@ int cli_gen(int argc, char **argv)
     gen_interrupted = 0;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
+    draw_progress(&r, 0);
     int grown = entropy ? grow_entropy(&r, &o.s, (int)budget, err, sizeof err)
                         : grow_breadth(&r, &o.s, err, sizeof err);
     draw_progress(&r, 1);
@@ -324,7 +372,21 @@ int cli_gen(int argc, char **argv)
     sess.cursor = tree_root(sess.t);
     cli_detect_attractors(&sess);
     char serr[1024];
-    if (session_save(&sess, out, serr, sizeof serr) < 0)
+    int saved = session_save(&sess, out, serr, sizeof serr);
+    /* The summary, terminal or not; an error, if any, follows on its own line. */
+    char took[32];
+    double secs = now_s() - r.t0;
+    size_t tokens = 0;
+    tree_iter it;
+    tree_iter_init(&it, sess.t, tree_root(sess.t), TREE_DFS);
+    for (int32_t id; (id = tree_iter_next(&it)) != TREE_NONE;)
+        tokens += tree_get(sess.t, id)->ntokens;
+    tree_iter_done(&it);
+    fmt_secs(took, sizeof took, secs);
+    fprintf(stderr, "termloom gen: %zu nodes, %zu tokens in %s (%.0f tok/s), %d branch%s failed%s%s\n",
+            tree_count(sess.t), tokens, took, secs > 0 ? tokens / secs : 0.0, failed, failed == 1 ? "" : "es",
+            saved < 0 ? "" : ", saved to ", saved < 0 ? "" : out);
+    if (saved < 0)
         rc = cli_fail(CLI_ERR, "%s", serr);
     else if (grown < 0)
         rc = cli_fail(CLI_ERR, "%s", err);

@@ -30,6 +30,31 @@ void dialog_prompt(app *a, const char *label, const char *init, size_t len, app_
     a->line_cur = a->line.len;
     a->line_scroll = 0;
     a->on_line = fn;
+    a->line_hist = NULL;
+    a->line_nhist = a->line_hist_at = 0;
+    free(a->line_draft);
+    a->line_draft = NULL;
+}
+
+void dialog_prompt_history(app *a, char *const *hist, size_t n)
+{
+    a->line_hist = hist;
+    a->line_nhist = a->line_hist_at = n;
+}
+
+/* Shows history entry `at` (line_nhist: the draft) in the line. */
+static void line_show_hist(app *a, size_t at)
+{
+    if (a->line_hist_at == a->line_nhist) {
+        free(a->line_draft);
+        a->line_draft = xstrndup(a->line.data ? a->line.data : "", a->line.len);
+    }
+    a->line_hist_at = at;
+    const char *s = at < a->line_nhist ? a->line_hist[at] : a->line_draft ? a->line_draft : "";
+    buf_clear(&a->line);
+    buf_add(&a->line, s, strlen(s));
+    a->line_cur = a->line.len;
+    a->line_scroll = 0;
 }
 
 void dialog_confirm(app *a, const char *q, app_confirm_fn fn)
@@ -116,6 +141,14 @@ static unsigned prompt_key(app *a, int key)
     }
     case 10:
         line_insert(a, "\n", 1);
+        break;
+    case ACTIONS_FN(KEY_UP):
+        if (a->line_hist && a->line_hist_at > 0)
+            line_show_hist(a, a->line_hist_at - 1);
+        break;
+    case ACTIONS_FN(KEY_DOWN):
+        if (a->line_hist && a->line_hist_at < a->line_nhist)
+            line_show_hist(a, a->line_hist_at + 1);
         break;
     case ACTIONS_FN(KEY_LEFT):
         a->line_cur = prev_char(s, a->line_cur);
@@ -342,7 +375,17 @@ size_t dialog_help_lines(app *a, char ***out)
         { SCOPE_ANY, "Everywhere" }, { SCOPE_TREE, "Tree panel" },
         { SCOPE_TOKENS, "Tokens panel (Tab to focus it)" }, { SCOPE_TEXT, "Text panel (Tab to focus it)" },
     };
+    int u = a->utf8;
     add_line(&v, &n, &cap, "termloom keys  (q/Esc closes, j/k/PgDn or the wheel scroll; rebind in the config file: [keys] action = key ...)");
+    add_line(&v, &n, &cap, "");
+    add_line(&v, &n, &cap, "Tree rows  (every glyph further down)");
+    add_line(&v, &n, &cap, "  %s  the bar before each node: how unsure the model was over its tokens",
+             u ? "\xe2\x96\x81\xe2\x96\x82\xe2\x96\x83\xe2\x96\x84\xe2\x96\x85\xe2\x96\x86\xe2\x96\x87\xe2\x96\x88" : "_.:-=+*#");
+    add_line(&v, &n, &cap, "            (mean token entropy), a step per 0.5 bit: %s under 0.5 bit (sure)",
+             u ? "\xe2\x96\x81" : "_");
+    add_line(&v, &n, &cap, "            to %s 3.5 bits or more (unsure); from top-k logprobs, the lower bound.",
+             u ? "\xe2\x96\x88" : "#");
+    add_line(&v, &n, &cap, "            No bar: no token probabilities (the prompt, text typed or edited).");
     for (size_t s = 0; s < sizeof sections / sizeof *sections; s++) {
         int any = 0;
         for (size_t i = 0; i < actions_count; i++) {
@@ -358,12 +401,12 @@ size_t dialog_help_lines(app *a, char ***out)
                      actions_table[i].help);
         }
     }
-    int u = a->utf8;
     add_line(&v, &n, &cap, "");
     add_line(&v, &n, &cap, "Mouse: click a row to select it; the wheel scrolls the panel under the pointer.");
     add_line(&v, &n, &cap, "");
     add_line(&v, &n, &cap, "Tree glyphs");
-    add_line(&v, &n, &cap, "  %s  node entropy: mean token entropy, 0 to 4+ bits", u ? "\xe2\x96\x81..\xe2\x96\x88" : "_..#");
+    add_line(&v, &n, &cap, "  %s  node entropy: mean token entropy, 0 to 3.5+ bits (see Tree rows above)",
+             u ? "\xe2\x96\x81..\xe2\x96\x88" : "_..#");
     add_line(&v, &n, &cap, "  %s bookmark   %s attractor   %s incomplete   %s streaming   %s forced token",
              u ? "\xe2\x98\x85" : "*", u ? "\xe2\x97\x86" : "@", u ? "\xe2\x9c\x97" : "!", u ? "\xe2\x80\xa6" : "~",
              u ? "\xe2\x86\xb3" : ">");
@@ -375,7 +418,10 @@ size_t dialog_help_lines(app *a, char ***out)
     add_line(&v, &n, &cap, "                than the least likely shown one. Lower end: R on as few tokens as that allows;");
     add_line(&v, &n, &cap, "                upper end: R spread evenly over the V - k unseen tokens (V = vocabulary size).");
     add_line(&v, &n, &cap, "  %s 2.40 bits (V unknown)  no vocabulary size: set vocab_size (S, --vocab-size)", u ? "\xe2\x89\xa5" : ">=");
-    add_line(&v, &n, &cap, "  3.84 bits (exact)  the whole distribution was known (builtin model, or R < 1e-6)");
+    add_line(&v, &n, &cap, "  3.84 bits (exact)  the model's own figure: only a backend that knows its whole");
+    add_line(&v, &n, &cap, "                distribution (builtin, ngram) is exact.  A server's top-k list never is,");
+    add_line(&v, &n, &cap, "                even when it sums to 1 (llama.cpp's probabilities after its samplers):");
+    add_line(&v, &n, &cap, "                the tokens panel then says \"(top-k only)\".");
     add_line(&v, &n, &cap, "");
     add_line(&v, &n, &cap, "Entropy from top-k alternatives is a lower bound (%s): the probability the list does",
              u ? "\xe2\x89\xa5" : ">=");

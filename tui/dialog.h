@@ -9,6 +9,9 @@
 
 /* Opens the prompt line with label and initial text; fn gets the text on Enter. */
 void dialog_prompt(app *a, const char *label, const char *init, size_t len, app_text_fn fn);
+/* Gives the open prompt a history (oldest first): Up shows older entries, Down newer ones
+ * and then the line being typed.  hist must stay valid while the prompt is open. */
+void dialog_prompt_history(app *a, char *const *hist, size_t n);
 /* Asks a yes/no question on the bottom line. */
 void dialog_confirm(app *a, const char *question, app_confirm_fn fn);
 /* The settings dialog over the generation settings (settings_set does the checking). */

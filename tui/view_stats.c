@@ -114,16 +114,35 @@ void view_stats(app *a, app_rect r)
         snprintf(v, sizeof v, "%s", a->attr ? "none yet (m marks one)"
                                             : "detection off above 2,000,000 nodes (m marks by hand)");
     line(a, r, &y, "attractors ", v, theme_attr(THEME_dim));
-    for (size_t i = 0; i < nitems && y < r.y + r.h; i++, shown++) {
+    /* The rows that fit, their texts cut so that two different texts never look alike. */
+    size_t rows = (size_t)(r.y + r.h - y) < nitems ? (size_t)(r.y + r.h - y) : nitems;
+    const char *texts[16];
+    size_t lens[16];
+    int cols[16];
+    attractor_cut cuts[16];
+    unsigned fl = TEXT_NL_VISIBLE | a->tflags;
+    for (size_t i = 0; i < rows; i++) {
+        tree_node *m = tree_get(t, items[i].id);
+        texts[i] = items[i].text ? items[i].text : m ? m->text : "";
+        lens[i] = items[i].text ? strlen(items[i].text) : m ? m->text_len : 0;
+        cols[i] = r.w - 2 - (int)text_width(items[i].label, strlen(items[i].label), fl);
+    }
+    attractor_cuts(texts, lens, cols, rows, fl, cuts);
+    const char *ell = view_glyph(a, "\xe2\x80\xa6", ">");
+    for (size_t i = 0; i < rows; i++, shown++) {
         int x = r.x;
         x += view_puts(a, y, x, 2, view_glyph(a, "\xe2\x97\x86 ", "@ "), theme_attr(THEME_attractor));
         if (items[i].label[0])
             x += view_puts(a, y, x, r.x + r.w - x, items[i].label, theme_attr(THEME_attractor));
-        tree_node *m = tree_get(t, items[i].id);
-        if (m)
-            view_put(a, y, x, r.x + r.w - x, items[i].text ? items[i].text : m->text,
-                     items[i].text ? strlen(items[i].text) : m->text_len,
-                     items[i].id == id ? theme_attr(THEME_cursor) : norm, TEXT_NL_VISIBLE);
+        unsigned long ta = items[i].id == id ? theme_attr(THEME_cursor) : norm;
+        const attractor_cut *c = &cuts[i];
+        x += view_put(a, y, x, r.x + r.w - x, texts[i], c->head, ta, TEXT_NL_VISIBLE);
+        if (c->head < lens[i] && c->head < c->tail)
+            x += view_puts(a, y, x, r.x + r.w - x, ell, ta);
+        if (c->tail_end > c->tail)
+            x += view_put(a, y, x, r.x + r.w - x, texts[i] + c->tail, c->tail_end - c->tail, ta, TEXT_NL_VISIBLE);
+        if (c->tail_end > c->tail ? c->tail_end < lens[i] : c->head < lens[i])
+            view_puts(a, y, x, r.x + r.w - x, ell, ta);
         y++;
     }
 }

@@ -95,6 +95,8 @@ void view_tokens(app *a, app_rect r)
         snprintf(tmp, sizeof tmp, "entropy unknown (no alternatives)");
     else if (iv.exact)
         snprintf(tmp, sizeof tmp, "entropy %s", hs);
+    else if (left < ENTROPY_EXACT_EPS)   /* sums to 1, yet only the top-k (e.g. llama.cpp) */
+        snprintf(tmp, sizeof tmp, "entropy %s (top-k only)", hs);
     else
         snprintf(tmp, sizeof tmp, "entropy %s (%.0f%% unseen)", hs, 100 * left);
     view_puts(a, y, r.x, r.w, tmp, dim);

@@ -5,11 +5,15 @@
 INFO="$TOOLS/session_info"
 field() { grep "^$1 " "$2" | cut -d' ' -f2; }
 
-# Breadth: 1 + 3 + 9 nodes; every model token has a logprob and alternatives; silent
-# on stderr when it is not a terminal.
+# Breadth: 1 + 3 + 9 nodes; every model token has a logprob and alternatives.  When stderr
+# is not a terminal it gets no progress line, only the one-line summary: nodes, tokens (as
+# many as the file holds), time, failures, the file.
 expect_exit gen_breadth 0 "$T" gen --prompt "The loom" -n 3 --depth 2 --seed 7 -o "$TMP/a.json"
-check gen_silent_without_tty test ! -s "$TMP/err"
 "$INFO" "$TMP/a.json" > "$TMP/a.info" 2>&1
+check gen_summary_without_tty test "$(wc -l < "$TMP/err")" = 1 -a \
+    "$(sed -n 's/^termloom gen: \([0-9]*\) nodes, \([0-9]*\) tokens in [0-9.hms]* ([0-9]* tok\/s), 0 branches failed, saved to .*a\.json$/\1 \2/p' "$TMP/err")" = \
+    "13 $(field tokens "$TMP/a.info")"
+check gen_no_progress_without_tty sh -c "! grep -q \"\$(printf '\\r')\" '$TMP/err' && ! grep -q branches/ '$TMP/err'"
 check gen_session_loads test "$(field nodes "$TMP/a.info")" = 13
 check gen_depth test "$(field depth "$TMP/a.info")" = 2
 tok=$(field tokens "$TMP/a.info")
@@ -27,10 +31,26 @@ check gen_stats_token_entropy grep -Eq '^ *nodes with logprobs +12' "$TMP/out"
 check gen_stats_builtin_entropy_exact grep -Eq '^ *exact +yes' "$TMP/out"
 check gen_stats_builtin_no_leftover grep -Eq '^ *mean leftover mass +0\.000' "$TMP/out"
 
+# md of a tree gen made (the cursor is the root): the deepest path, the newest of the
+# deepest, not just the prompt; the first line says which.  A moved cursor gives its path;
+# with the cursor back at the root, the deepest visited node's.
+mdtext() { "$T" export --format md "$@" -o - | sed 1d; }
+"$T" export --format md "$TMP/a.json" -o "$TMP/a.md"
+end=$(head -1 "$TMP/a.md" | sed -n 's/^<!-- termloom: the path to node #\([0-9]*\) (depth 2), the deepest node.*(the cursor is at the root) -->$/\1/p')
+check gen_md_deepest_path test -n "$end" -a "$(sed 1d "$TMP/a.md")" = "$(mdtext --node "${end:-0}" "$TMP/a.json")" \
+    -a "$(sed 1d "$TMP/a.md")" != "The loom"
+check gen_md_newest_of_deepest test "$end" = 12
+sed 's/"cursor":0/"cursor":5/' "$TMP/a.json" > "$TMP/a5.json"
+check gen_md_cursor_path test "$("$T" export --format md "$TMP/a5.json" -o - | head -1)" = \
+    "<!-- termloom: the path to node #5 (depth 2), the cursor -->" -a "$(mdtext "$TMP/a5.json")" = "$(mdtext --node 5 "$TMP/a.json")"
+sed 's/^{"id":7,/{"id":7,"visited":true,/' "$TMP/a.json" > "$TMP/a7.json"
+check gen_md_deepest_visited test "$("$T" export --format md "$TMP/a7.json" -o - | head -1)" = \
+    "<!-- termloom: the path to node #7 (depth 2), the deepest visited node (the cursor is at the root) -->"
+
 # Same seed → the same file byte for byte (clock fixed); another seed → another tree.
-TERMLOOM_CLOCK=1700000000 "$T" gen --prompt "The loom" -n 3 --depth 2 --seed 11 -o "$TMP/s1.json"
-TERMLOOM_CLOCK=1700000000 "$T" gen --prompt "The loom" -n 3 --depth 2 --seed 11 -o "$TMP/s2.json"
-TERMLOOM_CLOCK=1700000000 "$T" gen --prompt "The loom" -n 3 --depth 2 --seed 12 -o "$TMP/s3.json"
+TERMLOOM_CLOCK=1700000000 "$T" gen --prompt "The loom" -n 3 --depth 2 --seed 11 -o "$TMP/s1.json" 2>/dev/null
+TERMLOOM_CLOCK=1700000000 "$T" gen --prompt "The loom" -n 3 --depth 2 --seed 11 -o "$TMP/s2.json" 2>/dev/null
+TERMLOOM_CLOCK=1700000000 "$T" gen --prompt "The loom" -n 3 --depth 2 --seed 12 -o "$TMP/s3.json" 2>/dev/null
 check gen_same_seed_same_tree cmp -s "$TMP/s1.json" "$TMP/s2.json"
 "$INFO" "$TMP/s1.json" --texts | grep '^text ' | sort > "$TMP/t1"
 "$INFO" "$TMP/s3.json" --texts | grep '^text ' | sort > "$TMP/t3"
@@ -79,12 +99,15 @@ expect_exit gen_bad_strategy 2 "$T" gen --prompt x -o "$TMP/x.json" --strategy r
 expect_exit gen_budget_needs_entropy 2 "$T" gen --prompt x -o "$TMP/x.json" --budget 5
 expect_exit gen_unknown_arg 2 "$T" gen --prompt x -o "$TMP/x.json" --frobnicate
 
-# A progress bar only on a terminal (script(1) gives the program one).
+# The progress line only on a terminal (script(1) gives the program one): branches
+# done/total, tokens/s and ETA, redrawn in place with \r, then wiped for the summary.
 if command -v script >/dev/null 2>&1; then
     script -qec "\"$T\" gen --prompt 'The loom' -n 2 --depth 3 -o '$TMP/p.json'" /dev/null > "$TMP/tty" 2>&1
-    check gen_progress_on_tty grep -q 'nodes' "$TMP/tty"
+    check gen_progress_on_tty grep -Eq "$(printf '\r')gen  [0-9]+/14 branches  [0-9]+ tok/s  ETA [0-9.hms?]+" "$TMP/tty"
+    check gen_summary_on_tty grep -Eq "$(printf '\r')termloom gen: 15 nodes, [0-9]+ tokens in" "$TMP/tty"
 else
     skip gen_progress_on_tty "script(1) is not installed"
+    skip gen_summary_on_tty "script(1) is not installed"
 fi
 
 # Interrupted: what was grown is saved, one line says so, exit 1.  (Depth 9 would take
@@ -96,6 +119,6 @@ kill -INT "$GEN" 2>/dev/null
 wait "$GEN"
 rc=$?
 check gen_interrupt_exit test "$rc" = 1
-one_line_error gen_interrupt_msg "interrupted: the [0-9]+ nodes grown so far are saved in"
+summary_then_error gen_interrupt_msg "interrupted: the [0-9]+ nodes grown so far are saved in"
 "$INFO" "$TMP/int.json" > "$TMP/int.info" 2>&1
 check gen_interrupt_saved test "$(field nodes "$TMP/int.info")" -gt 1

@@ -1,6 +1,8 @@
 # tests/sh/interop_cli.sh — termloom import / export from the command line.
 . "$(dirname "$0")/../lib.sh"
 FX="${TERMLOOM_ROOT:-.}/tests/fixtures"
+# md ARGS... : the text of an md export (its first line, saying which path, left out)
+md() { "$T" export --format md "$@" -o - | sed 1d; }
 
 # every import shape gives a session that loads again
 for f in loom_nested loom_positions_int loom_legacy loom_bare_root loom_children_list loom_flat \
@@ -9,7 +11,7 @@ for f in loom_nested loom_positions_int loom_legacy loom_bare_root loom_children
     check "interop_import_${f}_is_session" grep -q '"format":"termloom-session"' "$TMP/$f.session.json"
 done
 "$T" export --format md "$TMP/miniloom.session.json" -o "$TMP/mini.md"
-check interop_miniloom_patched_text [ "$(cat "$TMP/mini.md")" = "Once upon a time, there was a fox.
+check interop_miniloom_patched_text [ "$(sed 1d "$TMP/mini.md")" = "Once upon a time, there was a fox.
 The end" ]
 
 # loomsidian: several notes need --note; the error lists them and exits 2
@@ -18,24 +20,26 @@ one_line_error interop_loomsidian_ambiguous_msg '"A.md", "B.md"'
 check interop_loomsidian_ambiguous_nothing_written [ ! -e "$TMP/ls.json" ]
 expect_exit interop_loomsidian_note 0 "$T" import "$FX/loomsidian_multi.json" --note B.md -o "$TMP/ls.json"
 expect_exit interop_export_loomsidian_ambiguous 2 "$T" export --format md "$FX/loomsidian_multi.json" -o -
-check interop_export_loomsidian_note [ "$("$T" export --format md --note A.md "$FX/loomsidian_multi.json" -o -)" = "Alpha" ]
-check interop_loomsidian_note_text [ "$("$T" export --format md "$TMP/ls.json" -o -)" = "Beta gamma" ]
+check interop_export_loomsidian_note [ "$(md --note A.md "$FX/loomsidian_multi.json")" = "Alpha" ]
+check interop_loomsidian_note_text [ "$(md "$TMP/ls.json")" = "Beta gamma" ]
 
 # md of the cursor's path and of --node; export reads an importable file directly
-check interop_md_cursor [ "$("$T" export --format md "$FX/loom_nested.json" -o -)" = "The cat sat on the mat. It purred." ]
-check interop_md_node [ "$("$T" export --format md --node 3 "$TMP/loom_nested.session.json" -o -)" = "The cat ran away." ]
+check interop_md_cursor [ "$(md "$FX/loom_nested.json")" = "The cat sat on the mat. It purred." ]
+check interop_md_node [ "$(md --node 3 "$TMP/loom_nested.session.json")" = "The cat ran away." ]
 expect_exit interop_md_missing_node 1 "$T" export --format md --node 42 "$TMP/loom_nested.session.json" -o -
 one_line_error interop_md_missing_node_msg 'node 42 does not exist'
+check interop_md_says_which_path [ "$("$T" export --format md --node 3 "$TMP/loom_nested.session.json" -o - | head -1)" = \
+    "<!-- termloom: the path to node #3 (depth 1) -->" ]
 
 # json export is the session itself
 expect_exit interop_export_json 0 "$T" export --format json "$TMP/loom_nested.session.json" -o "$TMP/copy.json"
-check interop_export_json_same [ "$("$T" export --format md "$TMP/copy.json" -o -)" = "The cat sat on the mat. It purred." ]
+check interop_export_json_same [ "$(md "$TMP/copy.json")" = "The cat sat on the mat. It purred." ]
 
 # loom export → import → same text; jsonl has one line per node and per token
 expect_exit interop_export_loom 0 "$T" export --format loom "$TMP/loom_nested.session.json" -o "$TMP/back.loom.json"
 check interop_export_loom_has_tokens grep -q '"generatedToken"' "$TMP/back.loom.json"
 expect_exit interop_reimport_loom 0 "$T" import "$TMP/back.loom.json" -o "$TMP/again.json"
-check interop_reimport_same_path [ "$("$T" export --format md "$TMP/again.json" -o -)" = "The cat sat on the mat. It purred." ]
+check interop_reimport_same_path [ "$(md "$TMP/again.json")" = "The cat sat on the mat. It purred." ]
 "$T" export --format jsonl "$TMP/loom_nested.session.json" -o "$TMP/t.jsonl"
 check interop_jsonl_lines [ "$(wc -l < "$TMP/t.jsonl")" -eq 10 ]
 check interop_jsonl_tokens [ "$(grep -c '"type":"token"' "$TMP/t.jsonl")" -eq 6 ]
@@ -108,3 +112,26 @@ check interop_import_same_file_untouched cmp -s "$TMP/own.json" "$FX/loom_nested
 expect_exit interop_import_bad_token_kept 0 "$T" import "$FX/bad/loom_bad_token.json" -o "$TMP/badtok.json"
 one_line_error interop_import_bad_token_summary 'kept out of 1 node: .*generatedToken.token.*first: node "c"'
 check interop_import_bad_token_text grep -q '"text":" b"' "$TMP/badtok.json"
+
+# dot numbers attractors from 1, as the TUI ("attractor 1/2") and stats list them
+cat > "$TMP/attr.json" <<'JSON'
+{"format": "termloom-session", "version": 1, "root": 0, "cursor": 0, "nodes": [
+ {"id": 0, "parent": null, "origin": "prompt", "text": "Start", "children": [1, 2, 3]},
+ {"id": 1, "parent": 0, "origin": "model", "text": " one path", "children": [4, 7]},
+ {"id": 2, "parent": 0, "origin": "model", "text": " second road", "children": [5, 8]},
+ {"id": 3, "parent": 0, "origin": "model", "text": " third way", "children": [6, 9]},
+ {"id": 4, "parent": 1, "origin": "model", "text": " and that is all I can say about it.", "children": []},
+ {"id": 5, "parent": 2, "origin": "model", "text": " And that is all I can say about it!", "children": []},
+ {"id": 6, "parent": 3, "origin": "model", "text": " and that is all i can say about it", "children": []},
+ {"id": 7, "parent": 1, "origin": "model", "text": " Then the cat sat on the warm mat today", "children": []},
+ {"id": 8, "parent": 2, "origin": "model", "text": " Later a dog sat on the warm mat again", "children": []},
+ {"id": 9, "parent": 3, "origin": "model", "text": " So my friend sat on the warm mat quietly", "children": []}
+]}
+JSON
+"$T" export --format dot "$TMP/attr.json" -o "$TMP/attr.dot"
+if [ "$(grep -c 'about it.*◆1"' "$TMP/attr.dot")" = 3 ] && [ "$(grep -c 'warm mat.*◆2"' "$TMP/attr.dot")" = 3 ] &&
+   ! grep -q '◆0' "$TMP/attr.dot"; then
+    ok interop_dot_attractors_from_1
+else
+    fail interop_dot_attractors_from_1 "$(grep '◆' "$TMP/attr.dot" | head -3 | tr '\n' '|')"
+fi

@@ -59,7 +59,8 @@ check net_gen_slow_drip_four test "$(children "$TMP/drip.json")" = 4
 partial() {
     name=$1; fault=$2; pattern=$3
     expect_exit "net_gen_${name}_exit" 1 gen "$name" "m;fault=$fault:0"
-    one_line_error "net_gen_${name}_message" "$pattern"
+    summary_then_error "net_gen_${name}_message" "$pattern"
+    check "net_gen_${name}_summary_counts_failures" grep -q '^termloom gen: 5 nodes, .*, 4 branches failed, saved to' "$TMP/err"
     check "net_gen_${name}_partial_saved" test "$(children "$TMP/$name.json")" = 4
     check "net_gen_${name}_incomplete" test "$(grep -c '"incomplete":true' "$TMP/$name.json")" = 4
 }
@@ -71,15 +72,15 @@ partial resetmid resetmid 'mid-response'
 TERMLOOM_IDLE_TIMEOUT=1 expect_exit net_gen_stall_exit 1 env TERMLOOM_IDLE_TIMEOUT=1 \
     "$T" gen --backend openai --base-url "$URL" --model 'm;fault=stall:0' -n 2 --depth 1 \
     --max-tokens 8 --prompt 'Once' -o "$TMP/stall.json"
-one_line_error net_gen_stall_message 'no data from the server for 1 s \(idle timeout\)'
+summary_then_error net_gen_stall_message 'no data from the server for 1 s \(idle timeout\)'
 check net_gen_stall_partial test "$(children "$TMP/stall.json")" = 2
 
 expect_exit net_gen_html_exit 1 gen html 'm;fault=html:0'
-one_line_error net_gen_html_message "unexpected content type 'text/html'"
+summary_then_error net_gen_html_message "unexpected content type 'text/html'"
 expect_exit net_gen_huge_exit 1 gen huge 'm;fault=huge:0' --no-stream
-one_line_error net_gen_huge_message 'larger than 32 MiB'
+summary_then_error net_gen_huge_message 'larger than 32 MiB'
 expect_exit net_gen_quota_exit 1 gen quota 'm;fault=quota:0'
-one_line_error net_gen_quota_message '429: quota exhausted \(You exceeded your current quota\)'
+summary_then_error net_gen_quota_message '429: quota exhausted \(You exceeded your current quota\)'
 
 expect_exit net_gen_chat 0 "$T" gen --backend openai-chat --base-url "$URL" --model m -n 3 --depth 1 \
     --max-tokens 6 --prompt 'Hi' -o "$TMP/chat.json"
@@ -96,7 +97,7 @@ URL="http://127.0.0.1:$PORT/v1"
 TERMLOOM_API_KEY=sk-wrong-4711-secret
 export TERMLOOM_API_KEY
 expect_exit net_gen_401_exit 1 gen k401 'm'
-one_line_error net_gen_401_message '401: the API key was refused \(Incorrect API key provided\)'
+summary_then_error net_gen_401_message '401: the API key was refused \(Incorrect API key provided\)'
 check net_gen_401_not_retried test "$(grep -c POST "$TMP/key.log")" = 1
 expect_exit net_gen_key_echoed_exit 1 gen echo 'm;fault=echokey:0'
 check net_gen_key_not_in_stderr sh -c "! grep -q 'sk-wrong-4711-secret' '$TMP/err'"
@@ -119,4 +120,4 @@ stop_server
 # Nobody listening: retried, then one line naming the server.
 expect_exit net_gen_unreachable 1 "$T" gen --backend openai --base-url "http://127.0.0.1:9/v1" -n 1 \
     --depth 1 --prompt x -o "$TMP/none.json"
-one_line_error net_gen_unreachable_message 'could not reach http://127.0.0.1:9/v1'
+summary_then_error net_gen_unreachable_message 'could not reach http://127.0.0.1:9/v1'

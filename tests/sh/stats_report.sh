@@ -48,12 +48,18 @@ expect_exit stats_flat_exit 0 "$T" stats --json "$TMP/flat.json"
 grep -v '"file"' "$TMP/out" > "$TMP/a"; grep -v '"file"' "$TMP/report.json" > "$TMP/b"
 check stats_flat_same_report cmp -s "$TMP/a" "$TMP/b"
 
-# Exact entropy is reported as exact when the alternatives cover everything.
+# Alternatives that cover everything (llama.cpp's top-k after its samplers sums to 1): the
+# list's figure, but not exact -- only the model's own figure ("entropy", as the builtin
+# model records it) is.
 cat > "$TMP/exact.json" <<'EOF'
 {"format":"termloom-session","version":1,"root":0,"nodes":[
 {"id":0,"parent":null,"origin":"prompt","text":"x","children":[],"tokens":[{"text":"a","logprob":-0.6931472,"top":[{"text":"a","logprob":-0.6931472},{"text":"b","logprob":-0.6931472}]}]}
 ]}
 EOF
-expect_exit stats_exact_exit 0 "$T" stats --json "$TMP/exact.json"
+expect_exit stats_complete_list_exit 0 "$T" stats --json "$TMP/exact.json"
+check stats_complete_list_not_exact grep -Eq '"exact": false' "$TMP/out"
+check stats_complete_list_bits grep -Eq '"mean_node_entropy_bits": 1\.0,' "$TMP/out"
+sed 's/"logprob":-0.6931472,"top"/"logprob":-0.6931472,"entropy":1.0,"top"/' "$TMP/exact.json" > "$TMP/exact2.json"
+expect_exit stats_exact_exit 0 "$T" stats --json "$TMP/exact2.json"
 check stats_exact_flag grep -Eq '"exact": true' "$TMP/out"
 check stats_exact_bits grep -Eq '"mean_node_entropy_bits": 1\.0,' "$TMP/out"

@@ -2,7 +2,7 @@
 # Detected attractors in the TUI: the glyph on member rows, the stats list, A jumps, a
 # recurring phrase underlined in the text panel, and a big tree indexed between keys.
 . tests/lib.sh
-NAMES="attractor_glyph attractor_list_jump phrase_underlined attractors_saved attractors_forked_list attractors_big_tree"
+NAMES="attractor_glyph attractor_list_jump phrase_underlined attractors_saved attractors_shared_node_order attractors_prev_wraps attractor_members attractor_labels_distinct attractors_forked_list attractors_big_tree"
 if ! command -v tmux >/dev/null 2>&1; then
     for n in $NAMES; do skip "tui_$n" "tmux is not installed"; done
     exit 0
@@ -57,6 +57,67 @@ if wait_for 'saved' 5 &&
     ok tui_attractors_saved
 else
     fail tui_attractors_saved "$(tail -c 400 "$S")"
+fi
+keys q
+wait_exit 5
+
+# Two phrase attractors start at the same node (#7): A still visits every attractor in list
+# order, C-a goes back the same way and wraps, ] and [ step through one attractor's members.
+sed -e 's/ today",/ today, far from home, under the old red sky",/' \
+    -e 's/ again",/ again; nobody knew why, under the old red sky",/' \
+    -e 's/ quietly",/ quietly and we all went under the old red sky",/' "$TMP/a0.json" > "$TMP/a3.json"
+tui_start 120 30 "$TMP/a3.json"
+wait_for 'attractors 3 \(A next\)' 10
+at() { wait_for "attractor $1" 3 && wait_for "node +#$2 model" 3; }
+if keys A && at 1/3 4 && keys A && at 2/3 7 && keys A && at 3/3 7 && keys A && at 1/3 4; then
+    ok tui_attractors_shared_node_order
+else
+    fail tui_attractors_shared_node_order "$(why 'A over three attractors, two at #7')"
+fi
+if keys C-a && at 3/3 7 && keys C-a && at 2/3 7 && keys C-a && at 1/3 4 && keys C-a && at 3/3 7; then
+    ok tui_attractors_prev_wraps
+else
+    fail tui_attractors_prev_wraps "$(why 'C-a backwards, wrapping')"
+fi
+if keys ']' && at '3/3, member 2/3' 8 && keys ']' && at '3/3, member 3/3' 9 && keys ']' && at '3/3, member 1/3' 7 &&
+   keys '[' && at '3/3, member 3/3' 9 && keys A && at 1/3 4 && keys ']' && at '1/3, member 2/3' 5; then
+    ok tui_attractor_members
+else
+    fail tui_attractor_members "$(why '] and [ through the members')"
+fi
+keys q
+wait_exit 5
+
+# Three phrase attractors sharing their first five words, in a narrow stats panel: each is
+# cut at a word boundary and no two look alike (the cut goes on to the word that differs).
+W="$TMP/w.json"
+{
+    echo '{"format": "termloom-session", "version": 1, "root": 0, "cursor": 0, "nodes": ['
+    echo '{"id": 0, "parent": null, "origin": "prompt", "text": "Once", "children": [1, 2, 3, 4, 5, 6]},'
+    i=1
+    for ctx in "upon a time" "in a land" "far away" "long ago" "at dawn" "one night"; do
+        echo "{\"id\": $i, \"parent\": 0, \"origin\": \"model\", \"text\": \" $ctx\", \"children\": [$((i + 6))]},"
+        i=$((i + 1))
+    done
+    i=7
+    for t in "Suddenly X smiled kindly at me." "Then, at last, X smiled kindly upon the crowd." "Nobody knew why X smiled kindly" \
+             "Alas X frowned darkly at the king." "In the hall, X frowned darkly, silent." "We saw that X frowned darkly again"; do
+        t=$(printf '%s' "$t" | sed 's/X/the great and powerful wizard/')
+        echo "{\"id\": $i, \"parent\": $((i - 6)), \"origin\": \"model\", \"text\": \" $t\", \"children\": []}$([ $i -lt 12 ] && echo ,)"
+        i=$((i + 1))
+    done
+    echo ']}'
+} > "$W"
+tui_start 150 30 "$W"
+wait_for 'attractors 3 \(A next\)' 10
+labels=$(screen | sed -n 's/.*◆ phrase, [0-9]* in [0-9]* contexts //p' | sed 's/ *$//')
+nl=$(printf '%s\n' "$labels" | grep -c .)
+nu=$(printf '%s\n' "$labels" | sort -u | grep -c .)
+bad=$(printf '%s\n' "$labels" | grep -vcE '^the( great( and( powerful( wizard)?)?)?)?(…(wizard|smiled|frowned)…?)?$')
+if [ "$nl" = 3 ] && [ "$nu" = 3 ] && [ "$bad" = 0 ]; then
+    ok tui_attractor_labels_distinct
+else
+    fail tui_attractor_labels_distinct "$(printf '%s' "$labels" | tr '\n' '|') ($nl rows, $nu distinct, $bad cut inside a word)"
 fi
 keys q
 wait_exit 5

@@ -1,6 +1,7 @@
 #include "tests/test.h"
 #include "core/attractor.h"
 #include "core/merge.h"
+#include "core/text.h"
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -562,4 +563,53 @@ TEST(attractor_edit_bucket_of_two_lengths)
     attractor_index_free(batch);
     attractor_index_free(inc);
     tree_free(t);
+}
+
+/* Renders a cut as the stats panel draws it ("…" between and after the pieces). */
+static void render_cut(const char *s, size_t len, const attractor_cut *c, char *out, size_t n)
+{
+    int head_ell = c->head < len && c->head < c->tail;
+    int end_ell = c->tail_end > c->tail ? c->tail_end < len : c->head < len;
+    snprintf(out, n, "%.*s%s%.*s%s", (int)c->head, s, head_ell ? "\xe2\x80\xa6" : "",
+             (int)(c->tail_end - c->tail), s + c->tail, end_ell ? "\xe2\x80\xa6" : "");
+}
+
+TEST(attractor_cuts_distinct_at_word_boundaries)
+{
+    const char *texts[] = { "romeo i'll tell thee", "romeo i'll tell thee more", "romeo i'll tell them all",
+                            "short one", "romeo i'll tell thee" };
+    size_t lens[5];
+    int cols[5];
+    for (int i = 0; i < 5; i++) {
+        lens[i] = strlen(texts[i]);
+        cols[i] = 18;
+    }
+    attractor_cut c[5];
+    attractor_cuts(texts, lens, cols, 5, 0, c);
+    char shown[5][96];
+    for (int i = 0; i < 5; i++) {
+        render_cut(texts[i], lens[i], &c[i], shown[i], sizeof shown[i]);
+        CHECKF(text_width(shown[i], strlen(shown[i]), 0) <= 18, "'%s' is wider than 18", shown[i]);
+    }
+    CHECK_STR(shown[3], "short one");                       /* fits: whole */
+    CHECK_STR(shown[0], shown[4]);                          /* equal texts, equal labels */
+    for (int i = 0; i < 4; i++)
+        for (int j = i + 1; j < 4; j++)
+            CHECKF(strcmp(shown[i], shown[j]), "'%s' and '%s' look alike", shown[i], shown[j]);
+    /* Cuts fall before a space: every piece is whole words of the text. */
+    for (int i = 0; i < 3; i++) {
+        CHECKF(c[i].head == 0 || texts[i][c[i].head] == ' ', "'%s' cut inside a word", shown[i]);
+        CHECKF(c[i].tail_end == c[i].tail || c[i].tail_end == lens[i] || texts[i][c[i].tail_end] == ' ',
+               "'%s' tail cut inside a word", shown[i]);
+    }
+    /* A single word wider than the room is cut by columns, never past them. */
+    const char *one[] = { "abcdefghijklmnopqrstuvwxyz", "abcdefghijklmnopqrstuvwxyZ" };
+    size_t ol[] = { 26, 26 };
+    int oc[] = { 10, 10 };
+    attractor_cut c2[2];
+    attractor_cuts(one, ol, oc, 2, 0, c2);
+    for (int i = 0; i < 2; i++) {
+        render_cut(one[i], ol[i], &c2[i], shown[i], sizeof shown[i]);
+        CHECKF(text_width(shown[i], strlen(shown[i]), 0) <= 10, "'%s' is wider than 10", shown[i]);
+    }
 }

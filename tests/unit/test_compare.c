@@ -120,6 +120,8 @@ TEST(compare_result_from_tree)
     tree_alt one[] = { { ".", 1, 0.0 } };
     tree_append_token(t, a0, " Yes", 4, log(0.5), half, 2, 0);
     tree_append_token(t, a0, ".", 1, 0.0, one, 1, 0);
+    tree_set_token_entropy(t, a0, 0, 1.0);     /* as a model that knows them reports */
+    tree_set_token_entropy(t, a0, 1, 0.0);
 
     /* The two empty labels are siblings yet never fold into one merged row. */
     merge_index *mi = merge_index_new(t, 0.8);

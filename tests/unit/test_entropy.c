@@ -93,7 +93,12 @@ TEST(entropy_node_mean_max_and_sequence)
     CHECK_NEAR(en.mean, 1.0, 1e-6);
     CHECK_NEAR(en.max, 2.0, 1e-6);
     CHECK_NEAR(en.mean_leftover, 0.0, 1e-6);
-    CHECK(en.exact);
+    CHECK(!en.exact);            /* complete lists, but no model said so */
+    tree_set_token_entropy(t, a, 0, 2.0);
+    tree_set_token_entropy(t, a, 1, 0.0);
+    entropy_node(tree_get(t, a), &en);
+    CHECK(en.exact);             /* the model's own figures */
+    CHECK_NEAR(en.mean, 1.0, 1e-6);
     double lp, ppl;
     CHECK_INT(entropy_sequence(tree_get(t, a), &lp, &ppl), 2);
     CHECK_NEAR(lp, q, 1e-6);
@@ -216,15 +221,28 @@ TEST(entropy_interval_bounds_are_the_brute_force_extremes)
     CHECK(isnan(iv.upper));
 }
 
-TEST(entropy_interval_exact_when_mass_is_complete)
+TEST(entropy_interval_exact_only_from_the_model)
 {
+    /* A top-k list that sums to 1 (llama.cpp's probabilities after its samplers) is not the
+     * model's distribution: no "(exact)", the list's figure as the lower end. */
     tree_alt a[] = { { "a", 1, log(0.5) }, { "b", 1, log(0.5) } };
     entropy_interval iv;
     CHECK(entropy_topk_interval(a, 2, "a", 1, log(0.5), 0, 0, &iv) == 0);
-    CHECK(iv.exact);
+    CHECK(!iv.exact);
+    CHECK_NEAR(iv.lower, 1.0, 1e-9);
+    CHECK(isnan(iv.upper));
+    char shown[64];
+    entropy_format(shown, sizeof shown, iv.lower, iv.upper, iv.exact, 0);
+    CHECK_STR(shown, ">= 1.00 bits (V unknown)");
+    CHECK(entropy_topk_interval(a, 2, "a", 1, log(0.5), 0, 50000, &iv) == 0);
+    CHECK(!iv.exact);
     CHECK_NEAR(iv.lower, 1.0, 1e-9);
     CHECK_NEAR(iv.upper, 1.0, 1e-9);
-    char shown[64];
+    entropy_format(shown, sizeof shown, iv.lower, iv.upper, iv.exact, 0);
+    CHECK_STR(shown, "1.00 bits");
+    /* Exact: the list given as the whole distribution, or one as long as the vocabulary. */
+    CHECK(entropy_topk_interval(a, 2, "a", 1, log(0.5), 1, 0, &iv) == 0 && iv.exact);
+    CHECK(entropy_topk_interval(a, 2, "a", 1, log(0.5), 0, 2, &iv) == 0 && iv.exact);
     entropy_format(shown, sizeof shown, iv.lower, iv.upper, iv.exact, 0);
     CHECK_STR(shown, "1.00 bits (exact)");
     entropy_format(shown, sizeof shown, 2.4, 4.1, 0, 1);

@@ -476,10 +476,10 @@ TEST(formats_export_md_cursor_and_node)
     REQUIRE(import_fx(&s, "loom_nested.json", NULL) == FORMATS_OK);
     size_t len;
     char *md = formats_export(&s, FORMATS_OUT_MD, TREE_NONE, &len, err, sizeof err);
-    CHECK_STR(md, "The cat sat on the mat. It purred.\n");
+    CHECK_STR(md, "<!-- termloom: the path to node #2 (depth 2), the cursor -->\nThe cat sat on the mat. It purred.\n");
     free(md);
     md = formats_export(&s, FORMATS_OUT_MD, 3, &len, err, sizeof err);
-    CHECK_STR(md, "The cat ran away.\n");
+    CHECK_STR(md, "<!-- termloom: the path to node #3 (depth 1) -->\nThe cat ran away.\n");
     free(md);
     CHECK(formats_export(&s, FORMATS_OUT_MD, 99, &len, err, sizeof err) == NULL);
     CHECK(strstr(err, "99") != NULL);
@@ -688,7 +688,7 @@ TEST(formats_export_attractors_jsonl_and_dot)
     char *dot = formats_export(&s, FORMATS_OUT_DOT, TREE_NONE, &len, err, sizeof err);
     REQUIRE(dot);
     char want[160];
-    snprintf(want, sizeof want, "  n%d [label=\" And then everything went quiet forever.  ◆0\", fillcolor=\"#ffd966\"", (int)members[1]);
+    snprintf(want, sizeof want, "  n%d [label=\" And then everything went quiet forever.  ◆1\", fillcolor=\"#ffd966\"", (int)members[1]);
     CHECKF(strstr(dot, want) != NULL, "%s", dot);
     free(dot);
     session_free(&s);
