@@ -19,6 +19,7 @@ const settings_option settings_options[] = {
     { "max_tokens",      "max-tokens",      SET_INT,  OFF(max_tokens),      1, 100000, 1, "tokens per branch" },
     { "temperature",     "temperature",     SET_DBL,  OFF(temperature),     0, 10, 1, "sampling temperature" },
     { "top_p",           "top-p",           SET_DBL,  OFF(top_p),           0, 1, 1, "nucleus sampling mass" },
+    { "top_k",           "top-k",           SET_INT,  OFF(top_k),           0, 100000, 1, "builtin: sample from the K most probable tokens only (0: all)" },
     { "logprobs",        "logprobs",        SET_INT,  OFF(logprobs),        0, 100, 1, "alternatives per token" },
     { "vocab_size",      "vocab-size",      SET_INT,  OFF(vocab_size),      0, 100000000, 1, "vocabulary size V for entropy upper bounds (0: unknown)" },
     { "stop",            "stop",            SET_STOP, OFF(stop),            0, 0, 1, "stop string (repeatable, at most 4)" },

@@ -15,6 +15,7 @@ typedef struct gen_settings {
     int    max_tokens;
     double temperature;
     double top_p;
+    int    top_k;            /* builtin: 0 = off */
     int    logprobs;         /* top-k alternatives requested */
     int    vocab_size;       /* V for entropy upper bounds; 0 = unknown (ask the server) */
     char  *stop[SETTINGS_MAX_STOP];
