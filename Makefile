@@ -118,9 +118,10 @@ fuzz: check-deps
 	    $$n -max_total_time=$${FUZZ_SECONDS:-30} -max_len=65536 build-fuzz/corpus-$$(basename $$n) tests/fuzz/seeds || exit 1; done
 
 install: termloom
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/termloom/themes $(DESTDIR)$(PREFIX)/share/man/man1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/termloom/themes $(DESTDIR)$(PREFIX)/share/termloom/models $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 termloom $(DESTDIR)$(PREFIX)/bin/termloom
 	install -m 644 themes/*.theme $(DESTDIR)$(PREFIX)/share/termloom/themes/
+	install -m 644 models/*.gguf models/README.md $(DESTDIR)$(PREFIX)/share/termloom/models/
 	install -m 644 doc/termloom.1 $(DESTDIR)$(PREFIX)/share/man/man1/termloom.1
 
 uninstall:

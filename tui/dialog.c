@@ -184,7 +184,7 @@ static unsigned on_setting(app *a, const char *text, size_t len)
         a->set_err = xstrdup(err);
         return APP_CH_DRAW;
     }
-    if (!strcmp(key, "backend") || !strcmp(key, "base_url") || !strcmp(key, "corpus"))
+    if (!strcmp(key, "backend") || !strcmp(key, "base_url") || !strcmp(key, "corpus") || !strcmp(key, "model"))
         app_backend_reset(a);
     if (!strcmp(key, "merge_threshold") && a->merge)
         merge_set_threshold(a->merge, a->ses.settings.merge_threshold);
