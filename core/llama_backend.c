@@ -462,8 +462,8 @@ static void run_request(lbackend *lb, lreq *r)
         size_t from = n - (limit - (size_t)bos);
         memmove(ids + bos, ids + from, (limit - (size_t)bos) * sizeof *ids);
         char msg[200];
-        snprintf(msg, sizeof msg, "context cut to its last %zu of %zu tokens (the model reads %d)",
-                 limit - (size_t)bos, n - (size_t)bos, lb->nctx);
+        snprintf(msg, sizeof msg, "context cut: the last %zu of %zu tokens", limit - (size_t)bos,
+                 n - (size_t)bos);
         qev *e = qevs_add(&out);
         e->r = r;
         e->msg = xstrdup(msg);
