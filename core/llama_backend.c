@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_ALTS      100              /* alternatives per token at most (settings allow 100) */
@@ -64,7 +65,15 @@ static shared_model *model_get(const char *path, char *err, size_t errlen)
     if (sm)
         sm->refs++;
     else {
-        llama_model *m = llama_load(path, err, errlen);
+        /* Checked before opening: opening a FIFO would wait for a writer. */
+        struct stat st;
+        llama_model *m = NULL;
+        if (stat(path, &st) < 0)
+            snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        else if (!S_ISREG(st.st_mode))
+            snprintf(err, errlen, "%s: not a regular file", path);
+        else
+            m = llama_load(path, err, errlen);
         if (m) {
             sm = xcalloc(1, sizeof *sm);
             sm->kv_token = kv_bytes(path);

@@ -51,6 +51,9 @@ one_line_error models_other_arch_msg "mamba.gguf: architecture 'mamba' is not su
 head -c 100000 "$ROOT/models/base.gguf" > "$TMP/cut.gguf"
 expect_exit models_truncated 1 "$T" gen --model "$TMP/cut.gguf" --prompt x -o "$TMP/x.json"
 one_line_error models_truncated_msg "cut.gguf: "
+mkfifo "$TMP/fifo.gguf"
+expect_exit models_fifo 1 timeout 10 "$T" gen --model "$TMP/fifo.gguf" --prompt x -o "$TMP/x.json"
+one_line_error models_fifo_msg "fifo.gguf: not a regular file"
 check models_no_file_on_error test ! -e "$TMP/x.json"
 # --corpus belongs to the n-gram model.
 expect_exit models_corpus_needs_ngram 1 "$T" gen --corpus "$ROOT/doc/corpus.txt" --prompt x -o "$TMP/x.json"
