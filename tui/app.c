@@ -581,7 +581,7 @@ int app_main(int argc, char **argv)
         fcntl(self_pipe[i], F_SETFL, fcntl(self_pipe[i], F_GETFL) | O_NONBLOCK);
         fcntl(self_pipe[i], F_SETFD, FD_CLOEXEC);
     }
-    /* The model is built before the screen is taken, so a broken corpus is one clear line. */
+    /* The model is loaded before the screen is taken, so a broken model or corpus is one clear line. */
     a->b = cli_backend_new(&a->ses.settings, a->opts.api_key, err, sizeof err);
     if (!a->b) {
         a->set_err = xstrdup(err);

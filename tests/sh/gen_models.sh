@@ -30,6 +30,20 @@ expect_exit models_file 0 "$T" gen --model "$ROOT/models/tuned.gguf" --prompt "R
 check models_file_records_path test "$(model_nodes "$ROOT/models/tuned.gguf" "$TMP/file.json")" = 4
 texts "$TMP/file.json" > "$TMP/tf"
 check models_file_same_as_name cmp -s "$TMP/tt" "$TMP/tf"
+# Without $TERMLOOM_DATADIR a name is found beside the program (a build tree), or in the
+# share folder of an install moved to another prefix.
+mkdir -p "$TMP/tree" "$TMP/inst/bin" "$TMP/inst/share/termloom"
+cp "$T" "$TMP/tree/termloom"; ln -s "$ROOT/models" "$TMP/tree/models"
+cp "$T" "$TMP/inst/bin/termloom"; ln -s "$ROOT/models" "$TMP/inst/share/termloom/models"
+expect_exit models_beside_program 0 env -u TERMLOOM_DATADIR "$TMP/tree/termloom" gen --model rl --prompt "ROMEO:" -n 2 --depth 1 --seed 3 -o "$TMP/tree.json"
+check models_beside_program_records test "$(model_nodes rl "$TMP/tree.json")" = 2
+expect_exit models_installed 0 env -u TERMLOOM_DATADIR "$TMP/inst/bin/termloom" gen --model rl --prompt "ROMEO:" -n 2 --depth 1 --seed 3 -o "$TMP/inst.json"
+texts "$TMP/tree.json" > "$TMP/ttree"; texts "$TMP/inst.json" > "$TMP/tinst"
+check models_installed_same_text test -s "$TMP/ttree" -a "$(model_nodes rl "$TMP/inst.json")" = 2
+check models_installed_same_model cmp -s "$TMP/ttree" "$TMP/tinst"
+rm -f "$TMP/tree/models"
+expect_exit models_not_beside 1 env -u TERMLOOM_DATADIR "$TMP/tree/termloom" gen --model rl --prompt x -o "$TMP/x.json"
+one_line_error models_not_beside_msg "model 'rl' not found"
 # A name is looked for in $TERMLOOM_DATADIR/models too.
 mkdir -p "$TMP/data/models"
 cp "$ROOT/models/rl.gguf" "$TMP/data/models/mine.gguf"
