@@ -3,13 +3,25 @@
 # streams 4 branches from it, and while a long generation runs the keys still move the
 # cursor and Esc cancels it (partial branches kept).
 . tests/lib.sh
-NAMES="builtin_open_base builtin_enter_streams_4 builtin_nodes_record_base builtin_cut_shown builtin_keys_live builtin_esc_cancels builtin_partial_kept"
+NAMES="builtin_open_base builtin_enter_streams_4 builtin_nodes_record_base builtin_switch_model builtin_cut_shown builtin_keys_live builtin_esc_cancels builtin_partial_kept"
 if ! command -v tmux >/dev/null 2>&1; then
     for n in $NAMES; do skip "tui_$n" "tmux is not installed"; done
     exit 0
 fi
 . tests/sh/tui_common.inc
 S="$TMP/s.json"
+# nodes_with FILE PATTERN : how many generated nodes of the saved FILE match PATTERN.
+nodes_with() { grep -E '"origin": ?"model"' "$1" 2>/dev/null | grep -c "$2"; }
+# saved_with FILE PATTERN N : waits (bounded) until the saved file holds N such nodes (the
+# save may run in a child process).
+saved_with() {
+    n=$(( 30 * TUI_SLOW ))
+    while [ "$n" -gt 0 ]; do
+        [ "$(nodes_with "$1" "$2")" = "$3" ] && return 0
+        sleep 0.1; n=$((n - 1))
+    done
+    return 1
+}
 
 # The defaults: builtin backend, base model, 4 branches.
 tui_start 100 30 --prompt "ROMEO:" "$S"
@@ -22,11 +34,20 @@ else
 fi
 keys s
 wait_for ' saved ' 5
-if [ "$(grep -E '"origin": ?"model"' "$S" | grep -c '"model": \{0,1\}"base"')" = 4 ] &&
-   [ "$(grep -E '"origin": ?"model"' "$S" | grep -c '"finish_reason": \{0,1\}"length"')" -ge 2 ]; then
+if saved_with "$S" '"model": \{0,1\}"base"' 4 && [ "$(nodes_with "$S" '"finish_reason": \{0,1\}"length"')" -ge 2 ]; then
     ok tui_builtin_nodes_record_base
 else
     fail tui_builtin_nodes_record_base "$(head -c 600 "$S" | tr '\n' '|')"
+fi
+# The settings dialog shows the model and switches it: the next branches are the tuned model's.
+keys S
+if wait_for ' Settings ' 3 && wait_for 'model +base' 3 && keys Down Down Enter && wait_for 'model = base' 3 &&
+   keys C-u && keys -l tuned && keys Enter && wait_for 'model +tuned' 3 && keys Escape && wait_gone ' Settings ' 3 &&
+   wait_for ' builtin tuned ' 3 && keys Enter && wait_for 'Tree +9 nodes' 15 && wait_gone 'branches,' 15 &&
+   keys s && saved_with "$S" '"model": \{0,1\}"tuned"' 4; then
+    ok tui_builtin_switch_model
+else
+    fail tui_builtin_switch_model "$(why 'model = tuned in the settings, then Enter')"
 fi
 keys q
 wait_exit 5
@@ -54,10 +75,10 @@ else
     fail tui_builtin_esc_cancels "$(why 'Esc while the model generates')"
 fi
 keys s
-wait_for ' saved ' 5
 # Every branch was cut short of its 384 tokens and kept what it had.
-short=$(grep -E '"origin": ?"model"' "$S2" | grep -c '"finish_reason": \{0,1\}"cancelled"')
-if [ "$short" -ge 4 ] && ! grep -E '"origin": ?"model"' "$S2" | grep -q '"text": \{0,1\}""'; then
+saved_with "$S2" '"finish_reason": \{0,1\}"cancelled"' 8
+short=$(nodes_with "$S2" '"finish_reason": \{0,1\}"cancelled"')
+if [ "$short" -ge 4 ] && [ "$(nodes_with "$S2" '"text": \{0,1\}""')" = 0 ]; then
     ok tui_builtin_partial_kept
 else
     fail tui_builtin_partial_kept "$short cancelled branches; $(head -c 600 "$S2" | tr '\n' '|')"
