@@ -42,6 +42,8 @@ typedef struct {
     const char    *message;      /* ERROR/STATUS: one line for the user */
     int            http_status;  /* ERROR: HTTP status, 0 if none */
     const char    *model;        /* model that answered, when known */
+    int            keep;         /* STATUS: a fact about the request (its context was cut),
+                                  * to stay on the status line after it ends; else progress */
 } backend_event;
 
 typedef void (*backend_event_fn)(void *ud, const backend_event *ev);

@@ -278,7 +278,8 @@ static void run_request(lbackend *lb, lreq *r)
         e->r = r;
         e->msg = xstrdup(msg);
         e->ev = (backend_event){ .kind = BACKEND_EV_STATUS, .request = r->id, .branch = -1,
-                                 .message = e->msg, .logprob = NAN, .model = lb->label };
+                                 .message = e->msg, .logprob = NAN, .model = lb->label,
+                                 .keep = 1 };
         n = limit;
         add.cut = 1;
     }

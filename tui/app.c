@@ -51,6 +51,7 @@ void app_message(app *a, int error, const char *fmt, ...)
     free(a->msg);
     a->msg = buf_steal(&b);
     a->msg_error = error;
+    a->msg_keep = 0;
 }
 
 /* ---- generation --------------------------------------------------------------------- */
@@ -64,12 +65,14 @@ static void on_grow_event(void *ud, const backend_event *ev)
             app_message(a, 1, "%s", ev->message);
         break;
     case BACKEND_EV_STATUS:
-        if (ev->message)
+        if (ev->message) {
             app_message(a, 0, "%s", ev->message);
+            a->msg_keep = ev->keep;
+        }
         break;
     case BACKEND_EV_REQUEST_END:
         a->save_soon = 1;
-        if (a->g && grow_active(a->g) <= 1 && !a->msg_error) {
+        if (a->g && grow_active(a->g) <= 1 && !a->msg_error && !a->msg_keep) {
             free(a->msg);
             a->msg = NULL;
         }

@@ -3,7 +3,7 @@
 # streams 4 branches from it, and while a long generation runs the keys still move the
 # cursor and Esc cancels it (partial branches kept).
 . tests/lib.sh
-NAMES="builtin_open_base builtin_enter_streams_4 builtin_nodes_record_base builtin_switch_model builtin_cut_shown builtin_keys_live builtin_esc_cancels builtin_partial_kept"
+NAMES="builtin_open_base builtin_enter_streams_4 builtin_nodes_record_base builtin_switch_model builtin_cut_shown builtin_cut_stays builtin_keys_live builtin_esc_cancels builtin_partial_kept"
 if ! command -v tmux >/dev/null 2>&1; then
     for n in $NAMES; do skip "tui_$n" "tmux is not installed"; done
     exit 0
@@ -82,6 +82,19 @@ if [ "$short" -ge 4 ] && [ "$(nodes_with "$S2" '"text": \{0,1\}""')" = 0 ]; then
     ok tui_builtin_partial_kept
 else
     fail tui_builtin_partial_kept "$short cancelled branches; $(head -c 600 "$S2" | tr '\n' '|')"
+fi
+keys q
+wait_exit 5
+rm -f "$TMP/exit"
+
+# A short generation from the long prompt: the note of the cut stays once it has ended.
+tui_start 120 30 --prompt-file "$TMP/long.txt" "$TMP/short.json"
+wait_for 'Tree +1 nodes' 15
+keys Enter
+if wait_for 'Tree +5 nodes' 15 && wait_gone 'branches,' 15 && wait_for 'context cut: the last [0-9]+ of [0-9]+ tokens' 2; then
+    ok tui_builtin_cut_stays
+else
+    fail tui_builtin_cut_stays "$(why 'the note of the cut context went with the progress')"
 fi
 keys q
 wait_exit 5
