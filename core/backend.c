@@ -1,6 +1,9 @@
 /* core/backend.c — dispatch through the backend's operations. */
 #include "core/backend.h"
 #include <poll.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 int backend_start(backend *b, const char *context, size_t len, const gen_settings *s, int k,
                   char *err, size_t errlen)
@@ -47,4 +50,85 @@ int backend_poll_fds(const int *fds, int nfds, int timeout_ms, int *fd_ready)
             break;
         }
     return 1;
+}
+
+/* ---- random numbers: splitmix64 seeding, xoshiro256** ---- */
+
+static uint64_t splitmix(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+uint64_t backend_rng_next(backend_rng *r)
+{
+    uint64_t *s = r->s, v = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return v;
+}
+
+double backend_rng_unit(backend_rng *r) { return (double)(backend_rng_next(r) >> 11) * 0x1.0p-53; }
+
+void backend_rng_seed(backend_rng *r, uint64_t seed, int branch)
+{
+    uint64_t x = seed ^ (0xd1b54a32d192ed03ULL * (uint64_t)(branch + 1));
+    for (int i = 0; i < 4; i++)
+        r->s[i] = splitmix(&x);
+}
+
+uint64_t backend_request_seed(const gen_settings *s, const char *context, size_t len)
+{
+    if (s->has_seed) {
+        /* The context is mixed in: shared streams make branches of different nodes fall
+         * into step once their last tokens agree (false attractors). */
+        uint64_t h = 1469598103934665603ULL;
+        for (size_t i = 0; i < len; i++)
+            h = (h ^ (unsigned char)context[i]) * 1099511628211ULL;
+        return (uint64_t)s->seed ^ splitmix(&h);
+    }
+    static uint64_t entropy;      /* only ever read by the thread that starts requests */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    entropy ^= (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ ((uint64_t)getpid() << 40);
+    return splitmix(&entropy);
+}
+
+/* ---- stop strings ---- */
+
+size_t backend_stop_match(char *const *stop, int n, const char *text, size_t len)
+{
+    size_t best = (size_t)-1;
+    for (int s = 0; s < n; s++) {
+        size_t m = strlen(stop[s]);
+        for (size_t i = 0; m && i + m <= len && i < best; i++)
+            if (!memcmp(text + i, stop[s], m)) {
+                best = i;
+                break;
+            }
+    }
+    return best;
+}
+
+size_t backend_stop_holdback(char *const *stop, int n, const char *text, size_t len)
+{
+    size_t longest = 0;
+    for (int s = 0; s < n; s++)
+        if (strlen(stop[s]) > longest)
+            longest = strlen(stop[s]);
+    for (size_t i = len > longest ? len - longest : 0; i < len; i++)
+        for (int s = 0; s < n; s++) {
+            size_t m = strlen(stop[s]), tail = len - i;
+            if (tail < m && !memcmp(text + i, stop[s], tail))
+                return i;
+        }
+    return len;
 }

@@ -16,6 +16,7 @@
 #define CORE_BACKEND_H
 #include "core/settings.h"
 #include "core/tree.h"
+#include <stdint.h>
 
 typedef enum {
     BACKEND_EV_TOKEN,        /* text + logprob + alternatives */
@@ -41,6 +42,8 @@ typedef struct {
     const char    *message;      /* ERROR/STATUS: one line for the user */
     int            http_status;  /* ERROR: HTTP status, 0 if none */
     const char    *model;        /* model that answered, when known */
+    int            keep;         /* STATUS: a fact about the request (its context was cut),
+                                  * to stay on the status line after it ends; else progress */
 } backend_event;
 
 typedef void (*backend_event_fn)(void *ud, const backend_event *ev);
@@ -78,4 +81,19 @@ void backend_free(backend *b);
 void backend_emit(backend *b, const backend_event *ev);
 /* A poll() over fds only — for backends with no descriptors of their own. */
 int  backend_poll_fds(const int *fds, int nfds, int timeout_ms, int *fd_ready);
+
+/* For the embedded models: a random stream per branch (xoshiro256**, seeded by splitmix64
+ * from (seed, branch)), so a branch's tokens never depend on the others or on timing. */
+typedef struct { uint64_t s[4]; } backend_rng;
+void     backend_rng_seed(backend_rng *r, uint64_t seed, int branch);
+uint64_t backend_rng_next(backend_rng *r);
+double   backend_rng_unit(backend_rng *r);             /* uniform in [0, 1) */
+/* The seed a request uses: a given seed mixed with the context's bytes (the same seed and
+ * context give the same branches; two nodes never share a stream), else a fresh one. */
+uint64_t backend_request_seed(const gen_settings *s, const char *context, size_t len);
+/* Stop strings over generated text: the earliest full match of any of stop[0..n), or
+ * (size_t)-1; and the start of the longest tail that could still grow into one (len when
+ * none): text from there on must be held back. */
+size_t backend_stop_match(char *const *stop, int n, const char *text, size_t len);
+size_t backend_stop_holdback(char *const *stop, int n, const char *text, size_t len);
 #endif

@@ -194,6 +194,10 @@ static void apply_settings(json_t *doc, gen_settings *s)
             snprintf(val, sizeof val, "%.17g", json_real_value(v));
         else
             continue;
+        /* The loom's model is a server's: the builtin backend runs models of its own (the
+         * nodes still record which model wrote them). */
+        if (!strcmp(map[i][1], "model") && (!s->backend || !strcmp(s->backend, "builtin")))
+            continue;
         (void)settings_set(s, map[i][1], val, err, sizeof err);   /* a hint only */
     }
 }

@@ -27,7 +27,7 @@ typedef struct {
 } pend_token;
 
 typedef struct {
-    uint64_t   rng[4];
+    backend_rng rng;
     uint32_t   ctx[NGRAM_MAX_ORDER - 1];
     size_t     nctx;
     int        ntok;
@@ -50,7 +50,6 @@ typedef struct {
     double *p1pow;               /* order-1 probabilities ^ (1/temperature), made once */
     char   *stop[SETTINGS_MAX_STOP];
     int     nstop;
-    size_t  max_stop;
     branch *br;
 } request;
 
@@ -67,43 +66,9 @@ typedef struct {
     size_t       rr;             /* round-robin position */
     int          next_id;
     int          depth;          /* pump nesting (callbacks may pump) */
-    uint64_t     entropy;        /* for requests without a seed */
     tree_alt    *tops;
     size_t       cap_tops;
 } ngram_backend;
-
-/* ---- random numbers: splitmix64 seeding, xoshiro256** ---- */
-
-static uint64_t splitmix(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-static uint64_t rng_next(uint64_t s[4])
-{
-    uint64_t r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return r;
-}
-
-static double rng_unit(uint64_t s[4]) { return (double)(rng_next(s) >> 11) * 0x1.0p-53; }
-
-static void rng_seed(uint64_t s[4], uint64_t seed, int branch_no)
-{
-    uint64_t x = seed ^ (0xd1b54a32d192ed03ULL * (uint64_t)(branch_no + 1));
-    for (int i = 0; i < 4; i++)
-        s[i] = splitmix(&x);
-}
 
 static long elapsed_ns(const struct timespec *t0)
 {
@@ -229,7 +194,7 @@ static uint32_t sample(ngram_backend *nb, request *r, branch *br, uint32_t best)
         double mass = 0;
         for (size_t i = 0; i < cut; i++)
             mass += q[nb->order[i]];
-        double x = rng_unit(br->rng) * mass;
+        double x = backend_rng_unit(&br->rng) * mass;
         for (size_t i = 0; i < cut; i++) {
             x -= q[nb->order[i]];
             if (x < 0)
@@ -237,7 +202,7 @@ static uint32_t sample(ngram_backend *nb, request *r, branch *br, uint32_t best)
         }
         return nb->order[cut - 1];
     }
-    double x = rng_unit(br->rng) * total;
+    double x = backend_rng_unit(&br->rng) * total;
     for (uint32_t i = 1; i < v; i++) {
         x -= q[i];
         if (x < 0)
@@ -330,34 +295,6 @@ static void end_branch(ngram_backend *nb, request *r, int bi, backend_event_kind
     backend_emit(&nb->base, &ev);
 }
 
-/* Earliest full stop-string match in the pending text, or (size_t)-1. */
-static size_t stop_match(const request *r, const buf *pend)
-{
-    size_t best = (size_t)-1;
-    for (int s = 0; s < r->nstop; s++) {
-        size_t n = strlen(r->stop[s]);
-        for (size_t i = 0; n && i + n <= pend->len && i < best; i++)
-            if (!memcmp(pend->data + i, r->stop[s], n)) {
-                best = i;
-                break;
-            }
-    }
-    return best;
-}
-
-/* Start of the longest tail of the pending text that could still grow into a stop string. */
-static size_t stop_holdback(const request *r, const buf *pend)
-{
-    size_t from = pend->len > r->max_stop ? pend->len - r->max_stop : 0;
-    for (size_t i = from; i < pend->len; i++)
-        for (int s = 0; s < r->nstop; s++) {
-            size_t n = strlen(r->stop[s]), tail = pend->len - i;
-            if (tail < n && !memcmp(pend->data + i, r->stop[s], tail))
-                return i;
-        }
-    return pend->len;
-}
-
 /* Shannon entropy (bits) of the model's whole next-token distribution. */
 static double distribution_entropy(const double *p, size_t v)
 {
@@ -404,7 +341,7 @@ static void step(ngram_backend *nb, request *r, int bi)
         br->ctx[br->nctx++] = id;
     }
     br->ntok++;
-    size_t at = stop_match(r, &br->pend);
+    size_t at = backend_stop_match(r->stop, r->nstop, br->pend.data, br->pend.len);
     if (at != (size_t)-1) {
         flush_pending(nb, r, bi, at, 1);
         end_branch(nb, r, bi, BACKEND_EV_DONE, "stop", NULL);
@@ -415,7 +352,7 @@ static void step(ngram_backend *nb, request *r, int bi)
         end_branch(nb, r, bi, BACKEND_EV_DONE, "length", NULL);
         return;
     }
-    flush_pending(nb, r, bi, stop_holdback(r, &br->pend), 0);
+    flush_pending(nb, r, bi, backend_stop_holdback(r->stop, r->nstop, br->pend.data, br->pend.len), 0);
 }
 
 /* ---- backend operations ---- */
@@ -436,31 +373,14 @@ static int ng_start(backend *b, const char *context, size_t len, const gen_setti
     r->max_tokens = s->max_tokens > 0 ? s->max_tokens : 1;
     r->logprobs = s->logprobs;
     for (int i = 0; i < s->nstop && i < SETTINGS_MAX_STOP; i++)
-        if (s->stop[i] && *s->stop[i]) {
+        if (s->stop[i] && *s->stop[i])
             r->stop[r->nstop++] = xstrdup(s->stop[i]);
-            if (strlen(s->stop[i]) > r->max_stop)
-                r->max_stop = strlen(s->stop[i]);
-        }
-    uint64_t seed;
-    if (s->has_seed) {
-        /* The context is mixed in: the same seed and context give the same branches, but
-         * two different nodes never share a random stream.  (Shared streams make an n-gram
-         * model's branches fall into step once their last tokens agree: false attractors.) */
-        uint64_t h = 1469598103934665603ULL;
-        for (size_t i = 0; i < len; i++)
-            h = (h ^ (unsigned char)context[i]) * 1099511628211ULL;
-        seed = (uint64_t)s->seed ^ splitmix(&h);
-    } else {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        nb->entropy ^= (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ ((uint64_t)getpid() << 40);
-        seed = splitmix(&nb->entropy);
-    }
+    uint64_t seed = backend_request_seed(s, context, len);
     uint32_t ctx[NGRAM_MAX_ORDER - 1];
     size_t nctx = ngram_context(nb->m, context, len, ctx);
     r->br = xcalloc((size_t)k, sizeof *r->br);
     for (int i = 0; i < k; i++) {
-        rng_seed(r->br[i].rng, seed, i);
+        backend_rng_seed(&r->br[i].rng, seed, i);
         memcpy(r->br[i].ctx, ctx, sizeof ctx);
         r->br[i].nctx = nctx;
     }
@@ -603,9 +523,6 @@ backend *ngram_backend_new(const char *corpus_path, char *err, size_t errlen)
     nb->p = xmalloc(v * sizeof *nb->p);
     nb->q = xmalloc(v * sizeof *nb->q);
     nb->order = xmalloc((v + 1) * sizeof *nb->order);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    nb->entropy = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ULL ^ (uint64_t)(uintptr_t)nb;
     return &nb->base;
 }
 

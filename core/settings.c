@@ -13,13 +13,14 @@
 #define OFF(f) offsetof(gen_settings, f)
 
 const settings_option settings_options[] = {
-    { "backend",         "backend",         SET_STR,  OFF(backend),         0, 0, 1, "builtin|openai|openai-chat|llamacpp" },
+    { "backend",         "backend",         SET_STR,  OFF(backend),         0, 0, 1, "builtin|ngram|openai|openai-chat|llamacpp" },
     { "base_url",        "base-url",        SET_STR,  OFF(base_url),        0, 0, 1, "server base URL, e.g. http://127.0.0.1:8080/v1" },
-    { "model",           "model",           SET_STR,  OFF(model),           0, 0, 1, "model name sent to the server" },
+    { "model",           "model",           SET_STR,  OFF(model),           0, 0, 1, "builtin: base|tuned|rl or FILE.gguf (default base); servers: the model name sent" },
     { "branches",        "branches",        SET_INT,  OFF(branches),        1, 128, 1, "k: branches generated at once" },
     { "max_tokens",      "max-tokens",      SET_INT,  OFF(max_tokens),      1, 100000, 1, "tokens per branch" },
     { "temperature",     "temperature",     SET_DBL,  OFF(temperature),     0, 10, 1, "sampling temperature" },
     { "top_p",           "top-p",           SET_DBL,  OFF(top_p),           0, 1, 1, "nucleus sampling mass" },
+    { "top_k",           "top-k",           SET_INT,  OFF(top_k),           0, 100000, 1, "builtin: sample from the K most probable tokens only (0: all)" },
     { "logprobs",        "logprobs",        SET_INT,  OFF(logprobs),        0, 100, 1, "alternatives per token" },
     { "vocab_size",      "vocab-size",      SET_INT,  OFF(vocab_size),      0, 100000000, 1, "vocabulary size V for entropy upper bounds (0: unknown)" },
     { "stop",            "stop",            SET_STOP, OFF(stop),            0, 0, 1, "stop string (repeatable, at most 4)" },
@@ -29,12 +30,12 @@ const settings_option settings_options[] = {
     { "extra_json",      "extra-json",      SET_STR,  OFF(extra_json),      0, 0, 1, "JSON object merged into request bodies" },
     { "merge_threshold", "merge-threshold", SET_DBL,  OFF(merge_threshold), 0, 1, 1, "near-duplicate similarity threshold" },
     { "chat_prefill",    "chat-prefill",    SET_BOOL, OFF(chat_prefill),    0, 1, 1, "openai-chat: send the text as assistant prefill" },
-    { "corpus",          "corpus",          SET_STR,  OFF(corpus),          0, 0, 1, "builtin: training corpus file" },
+    { "corpus",          "corpus",          SET_STR,  OFF(corpus),          0, 0, 1, "ngram: training corpus file (default: the shipped text)" },
     { "theme",           "theme",           SET_STR,  OFF(theme),           0, 0, 0, "colour theme name" },
 };
 const size_t settings_noptions = sizeof settings_options / sizeof *settings_options;
 
-static const char *const backends[] = { "builtin", "openai", "openai-chat", "llamacpp" };
+static const char *const backends[] = { "builtin", "ngram", "openai", "openai-chat", "llamacpp" };
 
 void settings_init(gen_settings *s)
 {
@@ -138,7 +139,7 @@ int settings_set(gen_settings *s, const char *key, const char *value, char *err,
             for (size_t i = 0; i < sizeof backends / sizeof *backends; i++)
                 found |= !strcmp(value, backends[i]);
             if (!found) {
-                snprintf(err, errlen, "backend: '%s' is not one of builtin, openai, openai-chat, llamacpp", value);
+                snprintf(err, errlen, "backend: '%s' is not one of builtin, ngram, openai, openai-chat, llamacpp", value);
                 return -1;
             }
         }

@@ -8,13 +8,14 @@
 #define SETTINGS_MAX_STOP 4
 
 typedef struct gen_settings {
-    char  *backend;          /* builtin | openai | openai-chat | llamacpp */
+    char  *backend;          /* builtin | ngram | openai | openai-chat | llamacpp */
     char  *base_url;
-    char  *model;
+    char  *model;            /* builtin: base|tuned|rl|FILE.gguf (NULL: base); servers: name */
     int    branches;         /* k */
     int    max_tokens;
     double temperature;
     double top_p;
+    int    top_k;            /* builtin: 0 = off */
     int    logprobs;         /* top-k alternatives requested */
     int    vocab_size;       /* V for entropy upper bounds; 0 = unknown (ask the server) */
     char  *stop[SETTINGS_MAX_STOP];
@@ -26,7 +27,7 @@ typedef struct gen_settings {
     char  *extra_json;       /* merged into every request body */
     double merge_threshold;
     int    chat_prefill;     /* openai-chat: path text as assistant prefill */
-    char  *corpus;           /* builtin: training text; NULL = the shipped corpus */
+    char  *corpus;           /* ngram: training text; NULL = the shipped corpus */
     char  *theme;
 } gen_settings;
 

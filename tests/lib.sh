@@ -1,6 +1,9 @@
 # tests/lib.sh — sourced by tests/sh/*.sh.  Runs the real binary; prints ok/FAIL/skip lines.
 T="${TERMLOOM_BIN:?}"
 TOOLS="${TERMLOOM_TOOLS:?}"
+# The builtin models (and themes) are found in the source tree whatever the binary's folder
+# (a sanitizer build lives in build-asan/).
+export TERMLOOM_DATADIR="${TERMLOOM_DATADIR:-${TERMLOOM_ROOT:-.}}"
 TMP=$(mktemp -d /tmp/termloom-sh.XXXXXX)
 # reap PROGRAMS: every process still running from this test (its command line names $TMP)
 # is killed, so nothing a test started outlives it — not even a sanitizer build stuck in

@@ -51,6 +51,7 @@ void app_message(app *a, int error, const char *fmt, ...)
     free(a->msg);
     a->msg = buf_steal(&b);
     a->msg_error = error;
+    a->msg_keep = 0;
 }
 
 /* ---- generation --------------------------------------------------------------------- */
@@ -64,12 +65,14 @@ static void on_grow_event(void *ud, const backend_event *ev)
             app_message(a, 1, "%s", ev->message);
         break;
     case BACKEND_EV_STATUS:
-        if (ev->message)
+        if (ev->message) {
             app_message(a, 0, "%s", ev->message);
+            a->msg_keep = ev->keep;
+        }
         break;
     case BACKEND_EV_REQUEST_END:
         a->save_soon = 1;
-        if (a->g && grow_active(a->g) <= 1 && !a->msg_error) {
+        if (a->g && grow_active(a->g) <= 1 && !a->msg_error && !a->msg_keep) {
             free(a->msg);
             a->msg = NULL;
         }
@@ -583,7 +586,7 @@ int app_main(int argc, char **argv)
         fcntl(self_pipe[i], F_SETFL, fcntl(self_pipe[i], F_GETFL) | O_NONBLOCK);
         fcntl(self_pipe[i], F_SETFD, FD_CLOEXEC);
     }
-    /* The model is built before the screen is taken, so a broken corpus is one clear line. */
+    /* The model is loaded before the screen is taken, so a broken model or corpus is one clear line. */
     a->b = cli_backend_new(&a->ses.settings, a->opts.api_key, err, sizeof err);
     if (!a->b) {
         a->set_err = xstrdup(err);

@@ -118,6 +118,7 @@ struct app {
     /* status */
     char        *msg;
     int          msg_error;
+    int          msg_keep;       /* the message outlives the request that sent it */
     double       gen_started;   /* when the current generation began */
     size_t       gen_tokens0;
     double       rate;          /* tokens per second, smoothed */

@@ -204,6 +204,9 @@ void cli_print_options(void)
     printf("  %-26s %s\n", "--prompt TEXT", "the prompt of a new session");
     printf("  %-26s %s\n", "--prompt-file F", "the prompt, read from a file");
     printf("  %-26s %s\n", "--config FILE", "config file (default $XDG_CONFIG_HOME/termloom/config)");
+    printf("Backends: builtin (the default) runs a Llama GGUF model: --model base, tuned or rl\n"
+           "(shipped in models/) or --model FILE.gguf; ngram trains an n-gram model on --corpus;\n"
+           "openai, openai-chat and llamacpp talk to a server at --base-url.\n");
     printf("The API key comes from TERMLOOM_API_KEY, else OPENAI_API_KEY, else api_key in a\n"
            "config file readable only by its owner.\n");
 }

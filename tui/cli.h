@@ -26,8 +26,21 @@ void cli_opts_free(cli_opts *o);
  * -n).  Returns 1 if consumed (advancing *i past its value), 0 if not ours, -1 on a usage
  * error (printed). */
 int  cli_common_option(cli_opts *o, int argc, char **argv, int *i);
-/* The backend named by s->backend.  NULL with err when it cannot be created. */
+/* The backend named by s->backend.  NULL with err when it cannot be created.
+ * builtin runs the GGUF model named by s->model (cli_model_path; default base); ngram
+ * trains on s->corpus; the others talk to a server. */
 backend *cli_backend_new(const gen_settings *s, const char *api_key, char *err, size_t errlen);
+#define CLI_DEFAULT_MODEL "base"
+/* The model a backend uses as people call it: for builtin s->model or "base"; for the
+ * servers s->model (NULL when not set). */
+const char *cli_model_name(const gen_settings *s);
+/* The file of a builtin model: a name with '/' or ending in .gguf is the file itself;
+ * another name is NAME.gguf in a models/ folder found as themes are found
+ * ($TERMLOOM_DATADIR, beside the program, BIN/../share/termloom, the install's share
+ * folder).  Caller frees; NULL with one line in err. */
+char *cli_model_path(const char *name, char *err, size_t errlen);
+/* The folder of the running program (caller frees), or NULL. */
+char *cli_exe_dir(void);
 /* Prints "termloom: <message>" to stderr as one line; returns code. */
 int  cli_fail(int code, const char *fmt, ...);
 /* Runs attractor detection on s and puts the list into it (saved as "attractors"). */

@@ -205,6 +205,17 @@ static unsigned prompt_key(app *a, int key)
 
 /* ---- settings -------------------------------------------------------------------- */
 
+/* A setting's value as shown: the builtin backend's model is "base" when none is set. */
+static char *setting_shown(app *a, const char *key)
+{
+    char *v = settings_get(&a->ses.settings, key);
+    if (!strcmp(key, "model") && v && !*v && cli_model_name(&a->ses.settings)) {
+        free(v);
+        v = xstrdup(cli_model_name(&a->ses.settings));
+    }
+    return v;
+}
+
 static unsigned on_setting(app *a, const char *text, size_t len)
 {
     (void)len;
@@ -217,7 +228,7 @@ static unsigned on_setting(app *a, const char *text, size_t len)
         a->set_err = xstrdup(err);
         return APP_CH_DRAW;
     }
-    if (!strcmp(key, "backend") || !strcmp(key, "base_url") || !strcmp(key, "corpus"))
+    if (!strcmp(key, "backend") || !strcmp(key, "base_url") || !strcmp(key, "corpus") || !strcmp(key, "model"))
         app_backend_reset(a);
     if (!strcmp(key, "merge_threshold") && a->merge)
         merge_set_threshold(a->merge, a->ses.settings.merge_threshold);
@@ -254,7 +265,7 @@ static unsigned settings_key(app *a, int key)
         return APP_CH_DRAW;
     case 13:
     case 'e': {
-        char *v = settings_get(&a->ses.settings, set_keys[a->set_sel]);
+        char *v = setting_shown(a, set_keys[a->set_sel]);
         char label[64];
         snprintf(label, sizeof label, "%s = ", set_keys[a->set_sel]);
         dialog_prompt(a, label, v ? v : "", v ? strlen(v) : 0, on_setting);
@@ -492,7 +503,7 @@ static void draw_settings(app *a)
         if (i == a->set_sel)
             view_fill(ry, x + 1, w - 2, ra);
         view_puts(a, ry, x + 2, 18, set_keys[i], i == a->set_sel ? ra : theme_attr(THEME_key));
-        char *v = settings_get(&a->ses.settings, set_keys[i]);
+        char *v = setting_shown(a, set_keys[i]);
         view_put(a, ry, x + 21, w - 23, v ? v : "", v ? strlen(v) : 0, ra, TEXT_NL_VISIBLE);
         free(v);
     }

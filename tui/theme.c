@@ -1,5 +1,6 @@
 /* tui/theme.c — see theme.h. */
 #include "tui/theme.h"
+#include "tui/cli.h"
 #include "core/mem.h"
 #include <curses.h>
 #include <errno.h>
@@ -201,20 +202,6 @@ static char *slurp(const char *path, size_t *len)
     return buf_steal(&b);
 }
 
-static char *exe_dir(void)
-{
-    char path[4096];
-    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
-    if (n <= 0)
-        return NULL;
-    path[n] = 0;
-    char *slash = strrchr(path, '/');
-    if (!slash)
-        return NULL;
-    *slash = 0;
-    return xstrdup(path);
-}
-
 int theme_load(const char *name, theme *th, char *err, size_t errlen)
 {
     char *cands[6] = {0};
@@ -230,7 +217,7 @@ int theme_load(const char *name, theme *th, char *err, size_t errlen)
         const char *dd = getenv("TERMLOOM_DATADIR");
         if (dd && *dd)
             cands[nc++] = xasprintf("%s/themes/%s.theme", dd, name);
-        char *ed = exe_dir();
+        char *ed = cli_exe_dir();
         if (ed) {
             cands[nc++] = xasprintf("%s/themes/%s.theme", ed, name);
             /* an install moved to another PREFIX: BIN/../share/termloom/themes */

@@ -2,6 +2,7 @@
  * generating, the last message or error, and whether the session is saved. */
 #include "tui/view.h"
 #include "tui/view_compare.h"
+#include "tui/cli.h"
 #include "core/text.h"
 #include <curses.h>
 #include <stdio.h>
@@ -43,8 +44,9 @@ void view_status(app *a, int y, int w)
     int err = a->msg_error && a->msg;
     if (!err && !active) {
         const gen_settings *s = &a->ses.settings;
-        snprintf(left, sizeof left, " %s%s%s ", s->backend ? s->backend : "?", s->model ? " " : "",
-                 s->model ? s->model : "");
+        const char *model = cli_model_name(s);
+        snprintf(left, sizeof left, " %s%s%s ", s->backend ? s->backend : "?", model ? " " : "",
+                 model ? model : "");
         if (!a->b)
             snprintf(left, sizeof left, " %s (unavailable) ", s->backend ? s->backend : "?");
         x += view_puts(a, y, x, w - rw - x, left, st);

@@ -76,18 +76,18 @@ check gen_entropy_order_detects_breadth sh -c "'$INFO' '$TMP/b.json' --entropy-o
 
 # A corpus of one's own: only its words come out.
 printf ' the cat sat on the mat. the dog sat on the log.\n' > "$TMP/tiny.txt"
-expect_exit gen_own_corpus 0 "$T" gen --corpus "$TMP/tiny.txt" --prompt "the" -n 4 --max-tokens 20 --seed 9 -o "$TMP/c.json"
+expect_exit gen_own_corpus 0 "$T" gen --backend ngram --corpus "$TMP/tiny.txt" --prompt "the" -n 4 --max-tokens 20 --seed 9 -o "$TMP/c.json"
 "$INFO" "$TMP/c.json" --texts | grep '^text ' | sed -e 's/^text //' -e 's/\\n/ /g' | tr ' .' '\n\n' | grep -v '^$' | sort -u > "$TMP/words"
 check gen_own_corpus_words test -s "$TMP/words" -a -z "$(grep -vxE 'the|cat|sat|on|mat|dog|log' "$TMP/words")"
 
 # Corpus errors: one line naming the file, exit 1.
-expect_exit gen_corpus_missing 1 "$T" gen --corpus "$TMP/nope.txt" --prompt x -o "$TMP/x.json"
+expect_exit gen_corpus_missing 1 "$T" gen --backend ngram --corpus "$TMP/nope.txt" --prompt x -o "$TMP/x.json"
 one_line_error gen_corpus_missing_msg "nope.txt: No such file"
 : > "$TMP/empty.txt"
-expect_exit gen_corpus_empty 1 "$T" gen --corpus "$TMP/empty.txt" --prompt x -o "$TMP/x.json"
+expect_exit gen_corpus_empty 1 "$T" gen --backend ngram --corpus "$TMP/empty.txt" --prompt x -o "$TMP/x.json"
 one_line_error gen_corpus_empty_msg "empty.txt: the corpus is empty"
 printf '\177ELF\002\001\001\000\000\000\000\000\000' > "$TMP/bin.dat"
-expect_exit gen_corpus_binary 1 "$T" gen --corpus "$TMP/bin.dat" --prompt x -o "$TMP/x.json"
+expect_exit gen_corpus_binary 1 "$T" gen --backend ngram --corpus "$TMP/bin.dat" --prompt x -o "$TMP/x.json"
 one_line_error gen_corpus_binary_msg "bin.dat: not a text file"
 check gen_no_file_on_corpus_error test ! -e "$TMP/x.json"
 
