@@ -383,6 +383,8 @@ int compare_result_load(compare_result *r, const tree *t, int32_t at, double thr
     for (int s = 0; s < 2; s++) {
         const tree_node *lab = tree_get(t, r->label[s]);
         r->config[s] = json_object_get(lab->extra, "config");
+        json_t *f = json_object_get(lab->extra, "failed");
+        r->failed[s] = json_is_array(f) && json_array_size(f) ? f : NULL;
         size_t cnt = 0;
         r->ids[s] = xmalloc((lab->nchildren ? lab->nchildren : 1) * sizeof *r->ids[s]);
         const char **texts = xmalloc((lab->nchildren ? lab->nchildren : 1) * sizeof *texts);

@@ -9,7 +9,8 @@
  * A label adds no text, so the samples continue exactly the compared node's path text.
  *
  * Figures per side (compare_stats), over the complete samples (a branch whose generation
- * failed part way is kept in the tree but left out of the figures):
+ * failed part way is kept in the tree but left out of the figures; a sample that fails is
+ * tried once more, and one that fails again is listed in its label's "failed"):
  *   groups       near-duplicate groups of the samples (core/merge similarity and grouping
  *                rule, at the threshold given: the merge_threshold setting), largest first;
  *   entropy      H = -Σ (c_g/N) log2(c_g/N) over groups, in bits; entropy_norm = H / log2 N
@@ -93,7 +94,10 @@ typedef struct {
     size_t        nshared;
     compare_phrase *phrases;        /* phrases (4-8 words) found on both sides, most samples first */
     size_t        nphrases;
-    size_t        incomplete[2];    /* samples left out: generation failed part way */
+    size_t        incomplete[2];    /* sample nodes cut short (generation failed part way) */
+    void         *failed[2];        /* json_t * list [{"index", "error"}] of the samples that
+                                     * failed twice (tried again once) and are missing: from
+                                     * the label's "failed" (borrowed); NULL when none */
     char         *prompt;           /* path text of the compared node */
 } compare_result;
 

@@ -19,6 +19,9 @@ typedef struct {
     int32_t      label;
     int          ended, failed;
     size_t       tokens;
+    int          first_req;        /* the request of the N samples */
+    int         *retry_req, *retry_of;   /* a retried sample's request and its index */
+    size_t       nretry, cap_retry;
 } run_side;
 
 struct compare_run {
@@ -29,6 +32,51 @@ struct compare_run {
     backend_event_fn after;
     void            *ud;
 };
+
+/* A sample that failed after its retry: {"index", "error"} in the label's "failed" list,
+ * so the comparison says which samples are missing and why, also when reopened. */
+static void record_failure(run_side *sd, int index, const backend_event *ev)
+{
+    tree_node *lab = tree_get(sd->run->t, sd->label);
+    if (!lab)
+        return;
+    if (!lab->extra)
+        lab->extra = json_object();
+    json_t *f = json_object_get(lab->extra, "failed");
+    if (!json_is_array(f)) {
+        f = json_array();
+        json_object_set_new(lab->extra, "failed", f);
+    }
+    const char *why = ev->message && *ev->message ? ev->message : ev->finish ? ev->finish : "error";
+    json_array_append_new(f, json_pack("{s:i,s:s}", "index", index, "error", why));
+}
+
+/* A sample that fails is tried once more (a one-off 500 or a dropped connection must not
+ * bias the sample); what fails twice is left out and listed. */
+static void on_failure(run_side *sd, const backend_event *ev)
+{
+    if (ev->finish && !strcmp(ev->finish, "cancelled"))
+        return;
+    if (ev->request == sd->first_req) {
+        char e[256];
+        int rid = grow_start(sd->g, sd->label, &sd->s, 1, e, sizeof e);
+        if (rid > 0) {
+            xgrow(&sd->retry_req, &sd->cap_retry, sd->nretry + 1, sizeof *sd->retry_req);
+            sd->retry_of = xrealloc(sd->retry_of, sd->cap_retry * sizeof *sd->retry_of);
+            sd->retry_req[sd->nretry] = rid;
+            sd->retry_of[sd->nretry++] = ev->branch;
+            sd->ended--;                 /* the sample is not over: its retry runs */
+            return;
+        }
+        record_failure(sd, ev->branch, ev);
+        return;
+    }
+    for (size_t i = 0; i < sd->nretry; i++)
+        if (sd->retry_req[i] == ev->request) {
+            record_failure(sd, sd->retry_of[i], ev);
+            return;
+        }
+}
 
 static void run_event(void *ud, const backend_event *ev)
 {
@@ -44,6 +92,7 @@ static void run_event(void *ud, const backend_event *ev)
     case BACKEND_EV_ERROR:
         sd->ended++;
         sd->failed++;
+        on_failure(sd, ev);
         break;
     default:
         break;
@@ -80,6 +129,8 @@ void compare_run_free(compare_run *r)
     compare_run_cancel(r);
     for (int i = 0; i < 2; i++) {
         grow_free(r->side[i].g);
+        free(r->side[i].retry_req);
+        free(r->side[i].retry_of);
         r->side[i].be->on_event = NULL;
         r->side[i].be->ud = NULL;
         settings_free(&r->side[i].s);
@@ -106,7 +157,7 @@ int compare_run_start(compare_run *r, char *err, size_t errlen)
     for (int i = 0; i < 2; i++) {
         run_side *sd = &r->side[i];
         char e[512];
-        if (grow_start(sd->g, sd->label, &sd->s, r->nsamples, e, sizeof e) < 0) {
+        if ((sd->first_req = grow_start(sd->g, sd->label, &sd->s, r->nsamples, e, sizeof e)) < 0) {
             snprintf(err, errlen, "%s: %s", i ? "B" : "A", e);
             compare_run_cancel(r);
             for (int k = 1; k >= 0; k--)     /* leave no empty labels behind */

@@ -162,7 +162,12 @@ static void print_text(const tree *t, const compare_result *r)
     if (r->incomplete[0] || r->incomplete[1]) {
         snprintf(a, sizeof a, "%zu", r->incomplete[0]);
         snprintf(b, sizeof b, "%zu", r->incomplete[1]);
-        row("left out", a, b);
+        row("cut short", a, b);
+    }
+    if (r->failed[0] || r->failed[1]) {
+        snprintf(a, sizeof a, "%zu", r->failed[0] ? json_array_size(r->failed[0]) : 0);
+        snprintf(b, sizeof b, "%zu", r->failed[1] ? json_array_size(r->failed[1]) : 0);
+        row("failed", a, b);
     }
     snprintf(a, sizeof a, "%zu", A->ngroups);
     snprintf(b, sizeof b, "%zu", B->ngroups);
@@ -251,6 +256,7 @@ static json_t *side_json(const tree *t, const compare_result *r, int s)
     json_object_set(o, "config", r->config[s] ? (json_t *)r->config[s] : json_object());
     json_object_set_new(o, "samples", json_integer((json_int_t)st->n));
     json_object_set_new(o, "incomplete", json_integer((json_int_t)r->incomplete[s]));
+    json_object_set(o, "failed", r->failed[s] ? (json_t *)r->failed[s] : json_array());
     json_object_set_new(o, "groups", json_integer((json_int_t)st->ngroups));
     json_object_set_new(o, "entropy", json_real(st->entropy));
     json_object_set_new(o, "entropy_norm", json_real(st->entropy_norm));
@@ -453,13 +459,14 @@ int cli_compare(int argc, char **argv)
         rc = cli_fail(CLI_ERR, "%c: no sample was completed (%s)", empty ? 'B' : 'A',
                       why ? why : "the backend returned nothing");
     } else {
-        for (int k = 0; k < 2; k++) {
-            int failed;
-            compare_run_progress(run, k, NULL, &failed, NULL);
-            if (failed)
-                cli_fail(CLI_OK, "warning: %c: %d of %d samples failed and are left out: %s",
-                         k ? 'B' : 'A', failed, nsamples,
-                         compare_run_error(run, k) ? compare_run_error(run, k) : "error");
+        for (int k = 0; k < 2; k++) {           /* one line per missing sample: which and why */
+            json_t *f = res.failed[k];
+            size_t i;
+            json_t *v;
+            json_array_foreach(f, i, v)
+                cli_fail(CLI_OK, "warning: %c: sample %lld of %d failed twice and is left out: %s", k ? 'B' : 'A',
+                         (long long)json_integer_value(json_object_get(v, "index")) + 1, nsamples,
+                         json_string_value(json_object_get(v, "error")) ? json_string_value(json_object_get(v, "error")) : "error");
         }
         if (json)
             print_json(ses.t, &res, out);

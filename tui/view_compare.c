@@ -315,6 +315,9 @@ static void draw_side(app *a, cview *v, int s, int y0, int x, int w, int h)
     snprintf(line, sizeof line, "%zu samples, %zu groups", st->n, st->ngroups);
     if (r->incomplete[s])
         snprintf(line + strlen(line), sizeof line - strlen(line), ", %zu cut short (left out)", r->incomplete[s]);
+    if (r->failed[s])
+        snprintf(line + strlen(line), sizeof line - strlen(line), ", %zu failed twice (missing)",
+                 json_array_size((json_t *)r->failed[s]));
     put_line(a, y++, x, w, line, norm);
     snprintf(line, sizeof line, "entropy  %.2f bits, %.2f of max", st->entropy, st->entropy_norm);
     put_line(a, y++, x, w, line, theme_attr(THEME_entropy));
