@@ -1,7 +1,8 @@
 #!/bin/sh
-# tests: 14
+# tests: 15
 # tests/run.sh on fakes: a unit binary that kills itself in its third test, a script that
-# stops early, one that reports a name twice, one without its "# tests: N" line, a skip.
+# stops early, one that reports a name twice, one that reuses a unit test's name, one without
+# its "# tests: N" line, a skip.
 # The closing line must count each test once, the crash and the missing tests as failures,
 # and every test after the crash must still run.  Also the real unit binary's --list,
 # --after and --started.
@@ -39,24 +40,27 @@ printf '#!/bin/sh\n# tests: 2\necho "ok a_one"; echo "ok a_two"\n' > "$F/sh/a.sh
 printf '#!/bin/sh\n# tests: 3\necho "ok early_one"; exit 0\necho "ok early_two"\n' > "$F/sh/early.sh"
 printf '#!/bin/sh\n# tests: 2\necho "FAIL twice_x: bad"; echo "ok twice_x"; echo "ok twice_y"\n' > "$F/sh/twice.sh"
 printf '#!/bin/sh\necho "ok nodecl_one"\n' > "$F/sh/nodecl.sh"
+printf '#!/bin/sh\n# tests: 1\necho "ok fake_one"\n' > "$F/sh/clash.sh"
 printf '#!/bin/sh\n# tests: 1\necho "skip s_one: no such tool"\n' > "$F/sh/skip.sh"
 
 fake() { env TERMLOOM_UNIT="$F/unit" TERMLOOM_SH_TESTS="$F/sh/*.sh" "$@" sh "$ROOT/tests/run.sh" > "$TMP/run" 2>&1; }
-# passed: fake_one fake_two fake_four a_one a_two early_one nodecl_one twice_y (8)
-# failed: fake_crash fake_fails, early's two missing, twice_x, nodecl's declaration (6)
+# passed: fake_two fake_four a_one a_two early_one nodecl_one twice_y (7)
+# failed: fake_crash fake_fails, early's two missing, twice_x, fake_one (unit and clash.sh),
+# nodecl's declaration (7)
 fake env -u CI; rc=$?
-check runner_closing_line_counts_each_test_once [ "$(tail -n 1 "$TMP/run")" = "8 passed, 6 failed, 1 skipped" ]
+check runner_closing_line_counts_each_test_once [ "$(tail -n 1 "$TMP/run")" = "7 passed, 7 failed, 1 skipped" ]
 check runner_fails_when_a_test_failed [ "$rc" = 1 ]
 check runner_names_the_crashed_test grep -q '^FAIL fake_crash: the unit binary died (killed by signal 9' "$TMP/run"
 check runner_resumes_after_the_crash sh -c "! grep -q 'listed by the unit binary but never reported' '$TMP/run'"
 check runner_counts_missing_tests grep -q '^FAIL early.sh: 2 of its 3 tests never reported' "$TMP/run"
 check runner_reports_a_name_twice grep -q '^FAIL twice_x: reported 2 times (FAIL, ok)' "$TMP/run"
+check runner_reports_a_name_two_tests_share grep -q '^FAIL fake_one: reported 2 times (ok, ok)' "$TMP/run"
 check runner_needs_the_declaration grep -q "^FAIL nodecl.sh: line 2 does not declare" "$TMP/run"
 fake env CI=true
-check runner_skips_fail_under_ci [ "$(tail -n 1 "$TMP/run")" = "8 passed, 7 failed" ]
+check runner_skips_fail_under_ci [ "$(tail -n 1 "$TMP/run")" = "7 passed, 8 failed" ]
 
 # All well: the same binary without its crash (FAKE_ALL_OK), only the good script.
-rm "$F/sh/early.sh" "$F/sh/twice.sh" "$F/sh/nodecl.sh" "$F/sh/skip.sh"
+rm "$F/sh/early.sh" "$F/sh/twice.sh" "$F/sh/nodecl.sh" "$F/sh/skip.sh" "$F/sh/clash.sh"
 fake env -u CI FAKE_ALL_OK=1; rc=$?
 check runner_all_passed_exits_zero [ "$(tail -n 1 "$TMP/run")/$rc" = "7 passed, 0 failed/0" ]
 
