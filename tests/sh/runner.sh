@@ -65,7 +65,7 @@ fake env -u CI FAKE_ALL_OK=1; rc=$?
 check runner_all_passed_exits_zero [ "$(tail -n 1 "$TMP/run")/$rc" = "7 passed, 0 failed/0" ]
 
 # The real unit binary: --list names what a run reports, in order; --after resumes.
-U="$TOOLS/../unit"
+U="$(dirname "$TOOLS")/unit"
 "$U" --list sse_ > "$TMP/list" 2>&1
 "$U" --started "$TMP/started" sse_ > "$TMP/ran" 2>&1
 awk '$1 == "ok" || $1 == "FAIL" { n = $2; sub(/:$/, "", n); print n }' "$TMP/ran" > "$TMP/ran.names"
