@@ -1,4 +1,6 @@
 # tests/lib.sh — sourced by tests/sh/*.sh.  Runs the real binary; prints ok/FAIL/skip lines.
+# Line 2 of every script says how many tests it reports, "# tests: N" (skips count): tests/run.sh
+# counts those that never report as failures.  One line per test name, whatever happens.
 T="${TERMLOOM_BIN:?}"
 TOOLS="${TERMLOOM_TOOLS:?}"
 # The builtin models (and themes) are found in the source tree whatever the binary's folder

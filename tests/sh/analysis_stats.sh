@@ -1,4 +1,5 @@
 #!/bin/sh
+# tests: 14
 # termloom stats: near-duplicate groups and detected attractors, on a session written by
 # hand (SPEC §6), through the real binary.
 . "$(dirname "$0")/../lib.sh"

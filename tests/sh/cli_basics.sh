@@ -1,4 +1,5 @@
 #!/bin/sh
+# tests: 4
 # The command line: help, version.
 . "$(dirname "$0")/../lib.sh"
 

@@ -1,9 +1,10 @@
 #!/bin/sh
+# tests: 20
 # The compare view in the real TUI, driven in tmux: c, a spec line, the two columns with
 # figures and bars while sampling runs through the event loop, Enter jumps into the tree,
 # and the samples are in the saved session.
 . "$(dirname "$0")/../lib.sh"
-command -v tmux >/dev/null 2>&1 || { skip compare_tui "tmux is not installed"; exit 0; }
+command -v tmux >/dev/null 2>&1 || { for n in $(sed -n 's/^check \(compare_tui_[a-z0-9_]*\) .*/\1/p' "$0"); do skip "$n" "tmux is not installed"; done; exit 0; }
 S="termloom-compare-$$"
 SOCK="$TMP/tmux.sock"
 tm() { tmux -S "$SOCK" "$@"; }

@@ -1,4 +1,5 @@
 #!/bin/sh
+# tests: 24
 # termloom compare: usage errors are one clear line and exit 2, before anything is sampled.
 . "$(dirname "$0")/../lib.sh"
 

@@ -1,4 +1,5 @@
 #!/bin/sh
+# tests: 5
 # make install and make uninstall: the binary, its man page, the themes and the three
 # shipped models (with their model card and training script) land under DESTDIR/PREFIX,
 # byte for byte, and go again.  The binary under test is installed as it is (never rebuilt).

@@ -1,4 +1,5 @@
 # tests/sh/interop_cli.sh — termloom import / export from the command line.
+# tests: 103
 . "$(dirname "$0")/../lib.sh"
 FX="${TERMLOOM_ROOT:-.}/tests/fixtures"
 # md ARGS... : the text of an md export (its first line, saying which path, left out)
@@ -58,7 +59,7 @@ if command -v dot >/dev/null 2>&1; then
         fail interop_dot_pipe "dot rejected the piped export"
     fi
 else
-    skip interop_dot_graphviz "dot (graphviz) is not installed"
+    skip interop_dot_graphviz "dot (graphviz) is not installed"; skip interop_dot_pipe "dot (graphviz) is not installed"
 fi
 
 # usage errors exit 2

@@ -1,4 +1,5 @@
 #!/bin/sh
+# tests: 87
 # termloom stats: usage errors exit 2; unreadable or invalid sessions exit 1 with one line
 # on stderr naming the file and the problem.
 . "$(dirname "$0")/../lib.sh"

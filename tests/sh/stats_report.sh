@@ -1,4 +1,5 @@
 #!/bin/sh
+# tests: 26
 # termloom stats: the figures of a small hand-made session, as text and as JSON.
 . "$(dirname "$0")/../lib.sh"
 

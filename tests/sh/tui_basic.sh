@@ -1,4 +1,5 @@
 #!/bin/sh
+# tests: 9
 # The interactive loom in tmux: open, generate, move, tokens, branch from an alternative,
 # resize, delete + undo, quit and reopen, help.  Seeded builtin model; fixed size.
 . tests/lib.sh

@@ -1,4 +1,5 @@
 #!/bin/sh
+# tests: 12
 # More of the loom in tmux: merge view, search, settings dialog, edit, add, export, opening
 # another loom's file, key rebinding from the config file, themes and NO_COLOR.
 . tests/lib.sh

@@ -1,4 +1,5 @@
 #!/bin/sh
+# tests: 5
 # The TUI against the local test server: a 401 shows in the status line and the UI stays
 # usable; a slow stream keeps the keyboard live, Esc cancels (partial branches kept), and a
 # kill -9 while streaming loses at most the streaming branches.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# tests: 13
 # The mouse in the TUI: a click on a tree row selects that node, a click elsewhere only
 # focuses a panel (or does nothing), the wheel scrolls the panel under it, and a dialog
 # keeps the mouse away from the tree.  tmux cannot click, so the test writes the bytes a

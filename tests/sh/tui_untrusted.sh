@@ -1,4 +1,5 @@
 #!/bin/sh
+# tests: 4
 # Untrusted text in the TUI: escape sequences in node texts are shown as placeholders and
 # never reach the terminal; wide CJK and emoji keep the panels aligned.
 . tests/lib.sh

@@ -132,3 +132,48 @@ TEST(sse_callback_can_stop_and_overflow_is_an_error)
     sse_free(&p);
     buf_free(&d.all);
 }
+
+
+/* A whole stream whose every line ends in CR LF (as many servers send it): multi-line data
+ * is joined with "\n", an empty data line is kept, comments and other fields between data
+ * lines change nothing.  Were CR and LF two line ends, each data line would be an event. */
+static const char crlf_stream[] =
+    ": hello\r\n\r\n"
+    "event: message\r\nid: 1\r\ndata: one\r\ndata: two\r\n\r\n"
+    "data: a\r\n: ping\r\ndata:\r\ndata: b\r\nretry: 10\r\n\r\n"
+    "data: {\"x\":\"y\"}\r\n\r\n"
+    "data: [DONE]\r\n\r\n";
+static const char crlf_events[] = "[one\ntwo][a\n\nb][{\"x\":\"y\"}][[DONE]]";
+
+TEST(sse_multiline_crlf_stream_at_every_pair_of_splits)
+{
+    size_t n = sizeof crlf_stream - 1;
+    int bad = 0;
+    for (size_t a = 0; a <= n && bad < 3; a++)
+        for (size_t b = a; b <= n && bad < 3; b++) {
+            char *got = parse_split(crlf_stream, n, a, b, NULL);
+            if (strcmp(got, crlf_events)) {
+                CHECKF(0, "split at %zu,%zu: %s", a, b, got);
+                bad++;
+            }
+            free(got);
+        }
+}
+
+TEST(sse_crlf_split_in_every_feed_between_cr_and_lf)
+{
+    /* Each feed ends on the CR, the next starts with its LF. */
+    static const char *const feeds[] = { "data: one\r", "\ndata: two\r", "\n\r", "\ndata: three\r",
+                                         "\n\r", "\n" };
+    sse_parser p;
+    collect c = { 0 };
+    sse_init(&p, 0);
+    for (size_t i = 0; i < sizeof feeds / sizeof *feeds; i++)
+        CHECK_INT(sse_feed(&p, feeds[i], strlen(feeds[i]), on_event, &c), 0);
+    CHECK_INT(sse_finish(&p, on_event, &c), 0);
+    buf_adds(&c.all, "");
+    CHECK_STR(c.all.data, "[one\ntwo][three]");
+    CHECK_INT(c.n, 2);
+    sse_free(&p);
+    buf_free(&c.all);
+}
