@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests: 10
+# tests: 16
 # termloom compare against the test server over real HTTP on 127.0.0.1: "base" answers with
 # varied text, "tuned;same=1" answers one text every time (a collapsed model).  B must show
 # one group and 0 bits; A many groups.
@@ -36,6 +36,24 @@ check compare_server_no_key_in_session sh -c "! grep -q 'sk-compare-secret' '$TM
 expect_exit compare_server_down 1 "$T" compare --a "backend=openai,base_url=http://127.0.0.1:9/v1,model=x" \
     --b "backend=openai,base_url=$URL,model=base" --prompt 'Hello' -n 2 --max-tokens 2
 one_line_error compare_server_down_message "^termloom: A: no sample was completed"
+
+# A failed sample is tried once more: B's first request dies mid-stream, its 4 samples are
+# asked again and come back; nothing is missing, nothing is reported.
+expect_exit compare_server_retry_recovers 0 "$T" compare --a "backend=openai,base_url=$URL,model=base" \
+    --b "backend=openai,base_url=$URL,model=tuned;fault=midstream:1" --prompt 'Hello' -n 4 --max-tokens 6 --json
+b=$(sed -n '/^  "b": {/,/^  }/p' "$TMP/out")
+check compare_server_retry_all_samples sh -c "printf '%s\n' \"\$1\" | grep -q '^    \"samples\": 4,' &&
+    printf '%s\n' \"\$1\" | grep -q '^    \"failed\": \[\],'" _ "$b"
+check compare_server_retry_silent [ ! -s "$TMP/err" ]
+# What fails twice is left out and named: which sample, and why (text, --json, saved).
+expect_exit compare_server_failed_twice 0 "$T" compare --a "backend=openai,base_url=$URL,model=base" \
+    --b "backend=openai,base_url=$URL,model=tuned;fault=resetmid:3" --prompt 'Hello' -n 4 --max-tokens 6 \
+    --json -o "$TMP/cmp2.json"
+check compare_server_failed_twice_warned sh -c "[ \"\$(grep -c 'B: sample [0-9] of 4 failed twice and is left out: the connection was lost' '$TMP/err')\" = 2 ]"
+b=$(sed -n '/^  "b": {/,/^  }/p' "$TMP/out")
+check compare_server_failed_twice_json sh -c "printf '%s\n' \"\$1\" | grep -q '^    \"samples\": 2,' &&
+    printf '%s\n' \"\$1\" | grep -c '\"index\":' | grep -qx 2" _ "$b"
+check compare_server_failed_twice_saved grep -q '"failed":\[{"index":' "$TMP/cmp2.json"
 
 kill "$SERVER" 2>/dev/null
 wait "$SERVER" 2>/dev/null

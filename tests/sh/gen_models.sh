@@ -1,4 +1,5 @@
 #!/bin/sh
+# tests: 41
 # The builtin backend runs the shipped GGUF models (base, tuned, rl) or a given file, headless
 # through the real binary; nodes record the model; what it cannot run is one line of error.
 . "$(dirname "$0")/../lib.sh"

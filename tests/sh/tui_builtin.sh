@@ -1,4 +1,5 @@
 #!/bin/sh
+# tests: 9
 # The interactive loom on the embedded model (tmux): it opens on the base model, Enter
 # streams 4 branches from it, and while a long generation runs the keys still move the
 # cursor and Esc cancels it (partial branches kept).

@@ -1,4 +1,5 @@
 #!/bin/sh
+# tests: 3
 # What the screen claims: the entropy bar on tree rows is explained on the help screen's
 # first page, even at 80x24; a server's top-k list that sums to 1 (llama.cpp) is never
 # called "(exact)", the model's own figure is.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# tests: 3
 # Quitting after a failed save: the TUI tries again, then asks for another file instead of
 # exiting with the branches lost (the session's folder was removed under it).
 . tests/lib.sh

@@ -1,4 +1,5 @@
 #!/bin/sh
+# tests: 3
 # Search in tmux: "/" opens an empty query each time (the earlier ones come back with Up),
 # the status line shows the hit's place among all hits ("2/4"), n and N step with it.
 . tests/lib.sh
