@@ -216,25 +216,55 @@ static rows_fn pick_kernel(void)
 
 /* ---- float kernels of the attention and the feed-forward ---- */
 
-/* Dot product in eight lanes of fused multiply-adds (lane k takes a[i] * b[i] for
- * i = k mod 8), lanes summed pairwise: the order of llama.cpp's F16 matrix product. */
-static inline __attribute__((always_inline)) float dot8_body(const float *a, const float *b, int n)
+/* The 16-lane sum of _mm512_reduce_add_ps: halves, quarters, then pairs. */
+static inline __attribute__((always_inline)) float hsum16_body(const float *a)
 {
-    float acc[8] = { 0 };
+    float t[8];
+    for (int k = 0; k < 8; k++)
+        t[k] = a[k] + a[k + 8];
+    return hsum8_c(t);
+}
+
+/* llama.cpp's F16 products for a prompt batch (its tinyBLAS, AVX-512): lane k of 16
+ * takes a[i] * b[i] for i = k mod 16 in fused multiply-adds, then the lanes are summed. */
+static inline __attribute__((always_inline)) float dot_gemm_body(const float *a, const float *b, int n)
+{
+    float acc[16] = { 0 };
     int i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++)
+    for (; i + 16 <= n; i += 16)
+        for (int k = 0; k < 16; k++)
             acc[k] = fmaf(a[i + k], b[i + k], acc[k]);
-    float s = hsum8_c(acc);
+    float s = hsum16_body(acc);
     for (; i < n; i++)
         s = fmaf(a[i], b[i], s);
     return s;
 }
 
+/* ... and for one token (ggml_vec_dot_f16, AVX-512): four accumulators of 16 lanes over
+ * steps of 64, folded (0+2, 1+3, then 0+1) and summed into a double with the rest. */
+static inline __attribute__((always_inline)) float dot_vec_body(const float *a, const float *b, int n)
+{
+    float acc[4][16] = { { 0 } };
+    int i = 0;
+    for (; i + 64 <= n; i += 64)
+        for (int j = 0; j < 4; j++)
+            for (int k = 0; k < 16; k++)
+                acc[j][k] = fmaf(a[i + 16 * j + k], b[i + 16 * j + k], acc[j][k]);
+    for (int k = 0; k < 16; k++) {
+        acc[0][k] += acc[2][k];
+        acc[1][k] += acc[3][k];
+        acc[0][k] += acc[1][k];
+    }
+    double s = hsum16_body(acc[0]);
+    for (; i < n; i++)
+        s += (double)(a[i] * b[i]);
+    return (float)s;
+}
+
 /* e^x as llama.cpp's vector code computes it (the AVX-512 form of the routine it adapts
  * from Arm's optimized-routines): x = n ln2 + b with n = round(x / ln2), a degree-5
- * polynomial in b, scaled by 2^n.  Its last bit differs from expf's now and then, and the
- * SiLU of every feed-forward goes through it. */
+ * polynomial in b, scaled by 2^n.  Its last bit differs from expf's now and then; the
+ * SiLU of every feed-forward and the attention softmax of a decoded token use it. */
 static inline __attribute__((always_inline)) float exp_body(float x)
 {
     const float shift = 0x1.8p23f;
@@ -249,7 +279,7 @@ static inline __attribute__((always_inline)) float exp_body(float x)
         memcpy(&two, &e, 4);
         return p * two;
     }
-    if (!(fabsf(n) <= 192))
+    if (!(fabsf(n) <= 192))                /* also -inf (a masked score) and nan */
         return n > 0 ? INFINITY : 0.0f;
     return ldexpf(p, (int)n);
 }
@@ -260,52 +290,63 @@ static inline __attribute__((always_inline)) void silu_body(float *g, const floa
         g[i] = g[i] / (1.0f + exp_body(-g[i])) * up[i];
 }
 
-static float dot8_c(const float *a, const float *b, int n) { return dot8_body(a, b, n); }
-static void silu_c(float *g, const float *up, size_t n) { silu_body(g, up, n); }
-
-#ifdef MM_X86
-__attribute__((target("avx2,fma"))) static float dot8_avx2(const float *a, const float *b, int n)
+static inline __attribute__((always_inline)) double exp_row_body(float *x, int n, float mx)
 {
-    if (n % 8)
-        return dot8_body(a, b, n);
-    __m256 acc = _mm256_setzero_ps();
-    for (int i = 0; i < n; i += 8)
-        acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
-    return hsum(acc);
+    double sum = 0;
+    for (int i = 0; i < n; i++)
+        sum += x[i] = exp_body(x[i] - mx);
+    return sum;
 }
 
+typedef struct {
+    float  (*gemm)(const float *, const float *, int);
+    float  (*vec)(const float *, const float *, int);
+    void   (*silu)(float *, const float *, size_t);
+    double (*exp_row)(float *, int, float);
+} float_kernels;
+
+static float gemm_c(const float *a, const float *b, int n) { return dot_gemm_body(a, b, n); }
+static float vec_c(const float *a, const float *b, int n) { return dot_vec_body(a, b, n); }
+static void silu_c(float *g, const float *up, size_t n) { silu_body(g, up, n); }
+static double exp_row_c(float *x, int n, float mx) { return exp_row_body(x, n, mx); }
+
+#ifdef MM_X86
+/* The same bodies compiled with FMA instructions (fmaf is a library call without them). */
+__attribute__((target("avx2,fma"))) static float gemm_fma(const float *a, const float *b, int n) { return dot_gemm_body(a, b, n); }
+__attribute__((target("avx2,fma"))) static float vec_fma(const float *a, const float *b, int n) { return dot_vec_body(a, b, n); }
 __attribute__((target("avx2,fma"))) static void silu_fma(float *g, const float *up, size_t n) { silu_body(g, up, n); }
+__attribute__((target("avx2,fma"))) static double exp_row_fma(float *x, int n, float mx) { return exp_row_body(x, n, mx); }
 #endif
 
-static float (*dot8_fn)(const float *, const float *, int);
-static void (*silu_fn)(float *, const float *, size_t);
-
-static pthread_once_t float_once = PTHREAD_ONCE_INIT;
+static float_kernels fk;
+static pthread_once_t fk_once = PTHREAD_ONCE_INIT;
 
 static void pick_float_kernels(void)
 {
-    float (*d)(const float *, const float *, int) = dot8_c;
-    void (*s)(float *, const float *, size_t) = silu_c;
+    float_kernels k = { gemm_c, vec_c, silu_c, exp_row_c };
 #ifdef MM_X86
-    if (!getenv("TERMLOOM_NO_AVX2") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-        d = dot8_avx2;
-        s = silu_fma;
-    }
+    if (!getenv("TERMLOOM_NO_AVX2") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        k = (float_kernels){ gemm_fma, vec_fma, silu_fma, exp_row_fma };
 #endif
-    silu_fn = s;
-    dot8_fn = d;
+    fk = k;
 }
 
-float mm_dot8(const float *a, const float *b, int n)
+float mm_dot_f16(const float *a, const float *b, int n, int batch)
 {
-    pthread_once(&float_once, pick_float_kernels);
-    return dot8_fn(a, b, n);
+    pthread_once(&fk_once, pick_float_kernels);
+    return batch ? fk.gemm(a, b, n) : fk.vec(a, b, n);
 }
 
 void mm_silu_mul(float *g, const float *up, size_t n)
 {
-    pthread_once(&float_once, pick_float_kernels);
-    silu_fn(g, up, n);
+    pthread_once(&fk_once, pick_float_kernels);
+    fk.silu(g, up, n);
+}
+
+double mm_exp_row(float *x, int n, float mx)
+{
+    pthread_once(&fk_once, pick_float_kernels);
+    return fk.exp_row(x, n, mx);
 }
 
 /* ---- the pool ---- */

@@ -50,10 +50,13 @@ static inline float mm_round_f16(float f)
 }
 /* n vectors of cols floats -> int8 blocks + scales (llama.cpp's quantize_row_q8_0) */
 void   mm_quantize(const float *x, int n, int cols, int8_t *xq, float *xd);
-/* Float dot product in llama.cpp's order for F16 operands (8 lanes of fused multiply-adds). */
-float  mm_dot8(const float *a, const float *b, int n);
+/* Dot product of half-precision values (held as floats) in llama.cpp's order of additions:
+ * its matrix kernel for a prompt batch of 2+ tokens (batch != 0), its vector one else. */
+float  mm_dot_f16(const float *a, const float *b, int n, int batch);
 /* g[i] = silu(g[i]) * up[i], with llama.cpp's vector exp. */
 void   mm_silu_mul(float *g, const float *up, size_t n);
+/* x[i] = exp(x[i] - mx) with llama.cpp's vector exp; returns the sum (in double, in order). */
+double mm_exp_row(float *x, int n, float mx);
 mm_pool *mm_pool_new(int threads);
 void   mm_pool_free(mm_pool *p);
 void   mm_run(mm_pool *p, const qmat *w, const int8_t *xq, const float *xd, int n, float *y);
