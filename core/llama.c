@@ -2,9 +2,19 @@
  *
  * One forward routine serves both prompt and branches: a batch of items, each a token at a
  * position, either in the prefix (it attends to prefix positions up to its own) or in a
- * branch (the whole prefix, then the branch's own tokens).  Activations are quantized to
- * 8 bits per 32-value block before each matrix product, as llama.cpp does for Q8_0, so the
- * product is integer dot products; the kernels are in llama_mm.c. */
+ * branch (the whole prefix, then the branch's own tokens).
+ *
+ * The arithmetic is llama.cpp's CPU arithmetic (its recorded distributions are the test),
+ * step for step, because this model family is chaotic in roundings: one activation rounded
+ * the other way in one layer moves later logprobs by 0.1-0.3 nats.  So: activations are
+ * quantized to Q8_0 before each product (llama_mm.c, llama.cpp's order of additions);
+ * RMSNorm sums float squares in double; RoPE uses float angles pos * base^(-2i/d) built by
+ * repeated multiplication, with fused multiply-adds; the KV cache, the queries and the
+ * attention weights are rounded to half precision (llama.cpp's F16 cache and its F16 matrix
+ * products, without flash attention), the products added in its orders (a prompt batch
+ * and a single token differ); the softmax sums in double; the SiLU, and the softmax of a
+ * decoded token, use llama.cpp's vector exp.  The shipped models then reproduce its
+ * figures to 1e-5 nats (tuned: all but the last 11 steps of one case, see the test). */
 #include "core/llama.h"
 #include "core/llama_mm.h"
 #include "core/mem.h"
@@ -24,7 +34,7 @@ typedef struct {
 struct llama_model {
     bpe   *tok;
     int    dim, ffn, nlayer, nhead, nkv, hd, nctx, nvocab;
-    float  eps, theta;
+    float  eps, theta;           /* RMSNorm epsilon, RoPE base */
     qmat   embd, out;
     float *out_norm;
     layer *L;
@@ -44,8 +54,10 @@ struct llama_ctx {
     float  *bk, *bv;             /* branch caches [branch][layer][gen][kvdim] */
     int32_t *prefix;             /* prefix token ids */
     int     np;
+    int     pbatch;              /* tokens of the prompt batch being computed, 0 decoding */
     int    *blen;
     float  *x, *xb, *q, *k, *v, *att, *h1, *h2, *score;
+    float  *qh, *rope;           /* one head's query; cos/sin per item */
     int8_t *xq;
     float  *xd;
     item   *items;
@@ -274,6 +286,8 @@ llama_ctx *llama_ctx_new(const llama_model *m, int branches, int gen, int thread
     c->h1 = xmalloc(cap * wide * sizeof(float));
     c->h2 = xmalloc(cap * wide * sizeof(float));
     c->score = xmalloc((size_t)(m->nctx + 1) * sizeof(float));
+    c->qh = xmalloc((size_t)m->hd * sizeof(float));
+    c->rope = xmalloc(cap * (size_t)m->hd * sizeof(float));
     c->xq = xmalloc(cap * wide);
     c->xd = xmalloc(cap * (wide / 32) * sizeof(float));
     c->items = xmalloc(cap * sizeof *c->items);
@@ -289,7 +303,7 @@ void llama_ctx_free(llama_ctx *c)
     mm_pool_free(c->pool);
     free(c->pk); free(c->pv); free(c->bk); free(c->bv); free(c->prefix); free(c->blen);
     free(c->x); free(c->xb); free(c->q); free(c->k); free(c->v); free(c->att);
-    free(c->h1); free(c->h2); free(c->score); free(c->xq); free(c->xd); free(c->items); free(c->rows);
+    free(c->h1); free(c->h2); free(c->score); free(c->qh); free(c->rope); free(c->xq); free(c->xd); free(c->items); free(c->rows);
     free(c);
 }
 
@@ -300,44 +314,39 @@ int llama_branch_len(const llama_ctx *c, int br) { return br >= 0 && br < c->max
 
 /* ---- the forward pass ---- */
 
+/* As ggml_compute_forward_rms_norm_f32: float squares summed in double, a float mean. */
 static void rmsnorm(float *o, const float *x, const float *w, int n, float eps)
 {
     double ss = 0;
     for (int i = 0; i < n; i++)
-        ss += (double)x[i] * x[i];
-    float s = (float)(1.0 / sqrt(ss / n + eps));
+        ss += (double)(x[i] * x[i]);
+    float mean = (float)(ss / n);
+    float s = 1.0f / sqrtf(mean + eps);
     for (int i = 0; i < n; i++)
-        o[i] = x[i] * s * w[i];
+        o[i] = (x[i] * s) * w[i];
 }
 
-/* Rounds to the nearest half-precision value: llama.cpp keeps its KV cache in F16, and
- * matching that brings the tail of the distribution closer to its figures. */
-static float round_f16(float f)
+/* The cos/sin pairs of one position (ggml's rope cache): the angle of pair i is built by
+ * multiplying pos by base^(-2/d) i times in float. */
+static void rope_table(float *cs, int hd, int pos, float theta)
 {
-    uint32_t b;
-    memcpy(&b, &f, 4);
-    uint32_t e = (b >> 23) & 0xff;
-    if (e < 113 || e == 0xff)      /* below the F16 normal range or inf/nan: leave */
-        return f;
-    uint32_t low = b & 0x1fff, keep = b & ~0x1fffu;
-    if (low > 0x1000 || (low == 0x1000 && (b & 0x2000)))
-        keep += 0x2000;
-    memcpy(&f, &keep, 4);
-    return f;
-}
-
-/* llama.cpp's "normal" rope: adjacent pairs (2i, 2i+1), angle pos * theta^(-2i/d). */
-static void rope(float *v, int nheads, int hd, int pos, float theta)
-{
+    float scale = powf(theta, -2.0f / (float)hd), a = (float)pos;
     for (int i = 0; i < hd; i += 2) {
-        double a = pos * pow(theta, -(double)i / hd);
-        float cs = (float)cos(a), sn = (float)sin(a);
-        for (int h = 0; h < nheads; h++) {
-            float *p = v + h * hd + i, x0 = p[0], x1 = p[1];
-            p[0] = x0 * cs - x1 * sn;
-            p[1] = x0 * sn + x1 * cs;
-        }
+        cs[i] = cosf(a);
+        cs[i + 1] = sinf(a);
+        a *= scale;
     }
+}
+
+/* llama.cpp's "normal" rope: adjacent pairs (2i, 2i+1) turned by the table's angles. */
+static void rope(float *v, int nheads, int hd, const float *cs)
+{
+    for (int h = 0; h < nheads; h++)
+        for (int i = 0; i < hd; i += 2) {
+            float *p = v + h * hd + i, x0 = p[0], x1 = p[1], c = cs[i], s = cs[i + 1];
+            p[0] = fmaf(x0, c, -(x1 * s));
+            p[1] = fmaf(x0, s, x1 * c);
+        }
 }
 
 static void matmul(llama_ctx *c, const qmat *w, const float *x, int n, float *y)
@@ -362,6 +371,7 @@ static void attention(llama_ctx *c, int l, const item *it, const float *q, float
     int hd = m->hd, group = m->nhead / m->nkv;
     int npre = it->br < 0 ? it->pos + 1 : c->np;
     int nown = it->br < 0 ? 0 : it->pos - c->np + 1;
+    int nt = npre + nown;
     size_t kv = (size_t)c->kvdim;
     const float *pk = c->pk + (size_t)l * m->nctx * kv, *pv = c->pv + (size_t)l * m->nctx * kv;
     const float *bk = NULL, *bv = NULL;
@@ -371,30 +381,34 @@ static void attention(llama_ctx *c, int l, const item *it, const float *q, float
         bv = c->bv + off;
     }
     float scale = 1.0f / sqrtf((float)hd);
+    float *qh = c->qh, *sc = c->score;
+    /* llama.cpp computes a prompt of 2+ tokens as one batch (matrix kernels, expf in the
+     * softmax) and a generated token alone (vector kernels and its vector exp). */
+    int batch = it->br < 0 && c->pbatch >= 2, decode = it->br >= 0;
     for (int h = 0; h < m->nhead; h++) {
-        float qh[512];
-        for (int i = 0; i < hd && i < 512; i++)
-            qh[i] = q[h * hd + i];
+        for (int i = 0; i < hd; i++)
+            qh[i] = mm_round_f16(q[h * hd + i]);
         size_t ko = (size_t)(h / group) * hd;
         float mx = -INFINITY;
-        for (int t = 0; t < npre + nown; t++) {
+        for (int t = 0; t < nt; t++) {
             const float *kt = t < npre ? pk + t * kv + ko : bk + (t - npre) * kv + ko;
-            float s = 0;
-            for (int i = 0; i < hd; i++)
-                s += qh[i] * kt[i];
-            s *= scale;
-            c->score[t] = s;
+            float s = mm_dot_f16(qh, kt, hd, batch) * scale;
+            sc[t] = s;
             if (s > mx)
                 mx = s;
         }
-        float sum = 0;
-        for (int t = 0; t < npre + nown; t++)
-            sum += c->score[t] = expf(c->score[t] - mx);
+        double sum = 0;
+        if (decode)
+            sum = mm_exp_row(sc, nt, mx);
+        else
+            for (int t = 0; t < nt; t++)
+                sum += sc[t] = expf(sc[t] - mx);
+        float inv = (float)(1.0 / sum);
         float *o = out + h * hd;
         memset(o, 0, (size_t)hd * sizeof *o);
-        for (int t = 0; t < npre + nown; t++) {
+        for (int t = 0; t < nt; t++) {
             const float *vt = t < npre ? pv + t * kv + ko : bv + (t - npre) * kv + ko;
-            float a = c->score[t] / sum;
+            float a = mm_round_f16(sc[t] * inv);
             for (int i = 0; i < hd; i++)
                 o[i] += a * vt[i];
         }
@@ -407,8 +421,10 @@ static void forward(llama_ctx *c, int n, float *logits, int only_last)
 {
     const llama_model *m = c->m;
     int dim = m->dim, kv = c->kvdim, ffn = m->ffn;
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         mm_row(&m->embd, c->items[i].tok, c->x + (size_t)i * dim);
+        rope_table(c->rope + (size_t)i * m->hd, m->hd, c->items[i].pos, m->theta);
+    }
     for (int l = 0; l < m->nlayer; l++) {
         const layer *L = &m->L[l];
         for (int i = 0; i < n; i++)
@@ -418,12 +434,13 @@ static void forward(llama_ctx *c, int n, float *logits, int only_last)
         matmul(c, &L->wv, c->xb, n, c->v);
         for (int i = 0; i < n; i++) {
             const item *it = &c->items[i];
-            rope(c->q + (size_t)i * dim, m->nhead, m->hd, it->pos, m->theta);
-            rope(c->k + (size_t)i * kv, m->nkv, m->hd, it->pos, m->theta);
+            const float *cs = c->rope + (size_t)i * m->hd;
+            rope(c->q + (size_t)i * dim, m->nhead, m->hd, cs);
+            rope(c->k + (size_t)i * kv, m->nkv, m->hd, cs);
             float *ks = kslot(c, l, it, 0), *vs = kslot(c, l, it, 1);
             for (int j = 0; j < kv; j++) {
-                ks[j] = round_f16(c->k[(size_t)i * kv + j]);
-                vs[j] = round_f16(c->v[(size_t)i * kv + j]);
+                ks[j] = mm_round_f16(c->k[(size_t)i * kv + j]);
+                vs[j] = mm_round_f16(c->v[(size_t)i * kv + j]);
             }
         }
         for (int i = 0; i < n; i++)
@@ -435,10 +452,7 @@ static void forward(llama_ctx *c, int n, float *logits, int only_last)
             rmsnorm(c->xb + (size_t)i * dim, c->x + (size_t)i * dim, L->ffn_norm, dim, m->eps);
         matmul(c, &L->gate, c->xb, n, c->h1);
         matmul(c, &L->up, c->xb, n, c->h2);
-        for (size_t i = 0; i < (size_t)n * ffn; i++) {
-            float g = c->h1[i];
-            c->h1[i] = g / (1.0f + expf(-g)) * c->h2[i];
-        }
+        mm_silu_mul(c->h1, c->h2, (size_t)n * ffn);
         matmul(c, &L->down, c->h1, n, c->xb);
         for (size_t i = 0; i < (size_t)n * dim; i++)
             c->x[i] += c->xb[i];
@@ -471,7 +485,9 @@ int llama_prefill(llama_ctx *c, const int32_t *ids, int n, float *logits)
         for (int i = 0; i < len; i++)
             c->items[i] = (item){ ids[at + i], at + i, -1 };
         c->np = at + len;     /* attention of prefix items reads only up to their own pos */
+        c->pbatch = n - keep;
         forward(c, len, at + len == n ? logits : NULL, 1);
+        c->pbatch = 0;
         at += len;
     }
     c->np = n;

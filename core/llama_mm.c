@@ -90,6 +90,9 @@ void mm_row(const qmat *w, int r, float *out)
         out[i] = q[i] * d[i / QK];
 }
 
+/* ggml's quantize_row_q8_0: d = amax / 127 stored as a half, values x * (127 / amax)
+ * rounded to nearest even.  Matching it exactly matters: the model's outputs are chaotic
+ * in these roundings (one value rounded the other way moves later logprobs by ~0.1). */
 void mm_quantize(const float *x, int n, int cols, int8_t *xq, float *xd)
 {
     size_t nb = (size_t)n * cols / QK;
@@ -99,14 +102,23 @@ void mm_quantize(const float *x, int n, int cols, int8_t *xq, float *xd)
         for (int i = 0; i < QK; i++)
             if (fabsf(v[i]) > amax)
                 amax = fabsf(v[i]);
-        float d = amax / 127.0f, id = d ? 1.0f / d : 0;
-        xd[b] = d;
+        float id = amax != 0 ? 127.0f / amax : 0;
+        xd[b] = mm_round_f16(amax / 127.0f);
         for (int i = 0; i < QK; i++)
             xq[b * QK + i] = (int8_t)lrintf(v[i] * id);
     }
 }
 
 /* ---- kernels: rows [r0, r1) of y = W x for n vectors ---- */
+
+/* The portable kernel adds in the AVX2 kernel's order (and so llama.cpp's): eight lanes,
+ * lane k takes the integer sum of values 4k..4k+3 of each block times the two scales in
+ * one fused multiply-add, then the lanes are summed pairwise; both give the same bits. */
+static float hsum8_c(const float *a)
+{
+    float t0 = a[0] + a[4], t1 = a[1] + a[5], t2 = a[2] + a[6], t3 = a[3] + a[7];
+    return (t0 + t2) + (t1 + t3);
+}
 
 static void rows_c(const qmat *w, int r0, int r1, const int8_t *xq, const float *xd, int n, float *y)
 {
@@ -117,14 +129,16 @@ static void rows_c(const qmat *w, int r0, int r1, const int8_t *xq, const float 
         for (int b = 0; b < n; b++) {
             const int8_t *q = xq + (size_t)b * cols;
             const float *d = xd + (size_t)b * nblk;
-            float acc = 0;
+            float acc[8] = { 0 };
             for (int j = 0; j < nblk; j++) {
-                int s = 0;
-                for (int i = 0; i < QK; i++)
-                    s += wq[j * QK + i] * q[j * QK + i];
-                acc += (float)s * wd[j] * d[j];
+                float sc = wd[j] * d[j];
+                for (int k = 0; k < 8; k++) {
+                    const int8_t *a = wq + j * QK + 4 * k, *c = q + j * QK + 4 * k;
+                    int s = a[0] * c[0] + a[1] * c[1] + a[2] * c[2] + a[3] * c[3];
+                    acc[k] = fmaf((float)s, sc, acc[k]);
+                }
             }
-            y[(size_t)b * w->rows + r] = acc;
+            y[(size_t)b * w->rows + r] = hsum8_c(acc);
         }
     }
 }
@@ -198,6 +212,141 @@ static rows_fn pick_kernel(void)
         return rows_avx2;
 #endif
     return rows_c;
+}
+
+/* ---- float kernels of the attention and the feed-forward ---- */
+
+/* The 16-lane sum of _mm512_reduce_add_ps: halves, quarters, then pairs. */
+static inline __attribute__((always_inline)) float hsum16_body(const float *a)
+{
+    float t[8];
+    for (int k = 0; k < 8; k++)
+        t[k] = a[k] + a[k + 8];
+    return hsum8_c(t);
+}
+
+/* llama.cpp's F16 products for a prompt batch (its tinyBLAS, AVX-512): lane k of 16
+ * takes a[i] * b[i] for i = k mod 16 in fused multiply-adds, then the lanes are summed. */
+static inline __attribute__((always_inline)) float dot_gemm_body(const float *a, const float *b, int n)
+{
+    float acc[16] = { 0 };
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int k = 0; k < 16; k++)
+            acc[k] = fmaf(a[i + k], b[i + k], acc[k]);
+    float s = hsum16_body(acc);
+    for (; i < n; i++)
+        s = fmaf(a[i], b[i], s);
+    return s;
+}
+
+/* ... and for one token (ggml_vec_dot_f16, AVX-512): four accumulators of 16 lanes over
+ * steps of 64, folded (0+2, 1+3, then 0+1) and summed into a double with the rest. */
+static inline __attribute__((always_inline)) float dot_vec_body(const float *a, const float *b, int n)
+{
+    float acc[4][16] = { { 0 } };
+    int i = 0;
+    for (; i + 64 <= n; i += 64)
+        for (int j = 0; j < 4; j++)
+            for (int k = 0; k < 16; k++)
+                acc[j][k] = fmaf(a[i + 16 * j + k], b[i + 16 * j + k], acc[j][k]);
+    for (int k = 0; k < 16; k++) {
+        acc[0][k] += acc[2][k];
+        acc[1][k] += acc[3][k];
+        acc[0][k] += acc[1][k];
+    }
+    double s = hsum16_body(acc[0]);
+    for (; i < n; i++)
+        s += (double)(a[i] * b[i]);
+    return (float)s;
+}
+
+/* e^x as llama.cpp's vector code computes it (the AVX-512 form of the routine it adapts
+ * from Arm's optimized-routines): x = n ln2 + b with n = round(x / ln2), a degree-5
+ * polynomial in b, scaled by 2^n.  Its last bit differs from expf's now and then; the
+ * SiLU of every feed-forward and the attention softmax of a decoded token use it. */
+static inline __attribute__((always_inline)) float exp_body(float x)
+{
+    const float shift = 0x1.8p23f;
+    float z = fmaf(x, 0x1.715476p+0f, shift), n = z - shift;
+    float b = fmaf(-n, 0x1.7f7d1cp-20f, fmaf(-n, 0x1.62e4p-1f, x));
+    float u = b * b;
+    float p = fmaf(fmaf(fmaf(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u, fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)), u,
+                   fmaf(0x1.ffffecp-1f, b, 1.0f));
+    if (fabsf(n) <= 126) {                 /* 2^n is a normal float: an exact product */
+        uint32_t e = (uint32_t)((int)n + 127) << 23;
+        float two;
+        memcpy(&two, &e, 4);
+        return p * two;
+    }
+    if (!(fabsf(n) <= 192))                /* also -inf (a masked score) and nan */
+        return n > 0 ? INFINITY : 0.0f;
+    return ldexpf(p, (int)n);
+}
+
+static inline __attribute__((always_inline)) void silu_body(float *g, const float *up, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        g[i] = g[i] / (1.0f + exp_body(-g[i])) * up[i];
+}
+
+static inline __attribute__((always_inline)) double exp_row_body(float *x, int n, float mx)
+{
+    double sum = 0;
+    for (int i = 0; i < n; i++)
+        sum += x[i] = exp_body(x[i] - mx);
+    return sum;
+}
+
+typedef struct {
+    float  (*gemm)(const float *, const float *, int);
+    float  (*vec)(const float *, const float *, int);
+    void   (*silu)(float *, const float *, size_t);
+    double (*exp_row)(float *, int, float);
+} float_kernels;
+
+static float gemm_c(const float *a, const float *b, int n) { return dot_gemm_body(a, b, n); }
+static float vec_c(const float *a, const float *b, int n) { return dot_vec_body(a, b, n); }
+static void silu_c(float *g, const float *up, size_t n) { silu_body(g, up, n); }
+static double exp_row_c(float *x, int n, float mx) { return exp_row_body(x, n, mx); }
+
+#ifdef MM_X86
+/* The same bodies compiled with FMA instructions (fmaf is a library call without them). */
+__attribute__((target("avx2,fma"))) static float gemm_fma(const float *a, const float *b, int n) { return dot_gemm_body(a, b, n); }
+__attribute__((target("avx2,fma"))) static float vec_fma(const float *a, const float *b, int n) { return dot_vec_body(a, b, n); }
+__attribute__((target("avx2,fma"))) static void silu_fma(float *g, const float *up, size_t n) { silu_body(g, up, n); }
+__attribute__((target("avx2,fma"))) static double exp_row_fma(float *x, int n, float mx) { return exp_row_body(x, n, mx); }
+#endif
+
+static float_kernels fk;
+static pthread_once_t fk_once = PTHREAD_ONCE_INIT;
+
+static void pick_float_kernels(void)
+{
+    float_kernels k = { gemm_c, vec_c, silu_c, exp_row_c };
+#ifdef MM_X86
+    if (!getenv("TERMLOOM_NO_AVX2") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        k = (float_kernels){ gemm_fma, vec_fma, silu_fma, exp_row_fma };
+#endif
+    fk = k;
+}
+
+float mm_dot_f16(const float *a, const float *b, int n, int batch)
+{
+    pthread_once(&fk_once, pick_float_kernels);
+    return batch ? fk.gemm(a, b, n) : fk.vec(a, b, n);
+}
+
+void mm_silu_mul(float *g, const float *up, size_t n)
+{
+    pthread_once(&fk_once, pick_float_kernels);
+    fk.silu(g, up, n);
+}
+
+double mm_exp_row(float *x, int n, float mx)
+{
+    pthread_once(&fk_once, pick_float_kernels);
+    return fk.exp_row(x, n, mx);
 }
 
 /* ---- the pool ---- */
