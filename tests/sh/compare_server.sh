@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests: 16
+# tests: 17
 # termloom compare against the test server over real HTTP on 127.0.0.1: "base" answers with
 # varied text, "tuned;same=1" answers one text every time (a collapsed model).  B must show
 # one group and 0 bits; A many groups.

@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests: 44
+# tests: 50
 # termloom gen with the builtin model, through the real binary; sessions checked with the
 # real loader (tests/tools/session_info).
 . "$(dirname "$0")/../lib.sh"

@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests: 26
+# tests: 29
 # termloom stats: the figures of a small hand-made session, as text and as JSON.
 . "$(dirname "$0")/../lib.sh"
 

@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests: 6
+# tests: 10
 # Detected attractors in the TUI: the glyph on member rows, the stats list, A jumps, a
 # recurring phrase underlined in the text panel, and a big tree indexed between keys.
 . tests/lib.sh
