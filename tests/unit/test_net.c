@@ -625,13 +625,14 @@ TEST(net_connection_is_reused_between_requests)
 {
     fixture f;
     REQUIRE(fx_open(&f, "", "openai", "/v1", NULL) == 0);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 6; i++)
         CHECK_INT(run_gen(&f.r, &f.s, 4, 10), 0);
-    CHECK_INT(f.r.dones, 12);
-    CHECK_INT(log_count(&f.sv, "POST"), 3);
+    CHECK_INT(f.r.dones, 24);
+    CHECK_INT(log_count(&f.sv, "POST"), 6);
     /* The stream's end is read, not cut, so the connection is reused.  A next request that
-     * starts before curl has read the last chunk terminator may open a second one on a
-     * loaded machine; a client that cut every stream would open three. */
-    CHECK(log_count(&f.sv, "ACCEPT") < 3);
+     * starts before curl has read the last chunk terminator may open another one on a
+     * loaded machine (seen: 3 of 3 on a busy shared machine); a client that cut every
+     * stream would open six. */
+    CHECK(log_count(&f.sv, "ACCEPT") <= 3);
     fx_close(&f);
 }
