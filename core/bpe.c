@@ -107,6 +107,17 @@ static int unmap_char(int32_t cp)
     return -1;
 }
 
+
+typedef struct { size_t len, pos; int32_t id; } special_order;
+
+static int cmp_special(const void *a, const void *b)
+{
+    const special_order *x = a, *y = b;
+    if (x->len != y->len)
+        return x->len > y->len ? -1 : 1;
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
 bpe *bpe_from_gguf(const gguf *g, char *err, size_t errlen)
 {
     gguf_str model;
@@ -197,13 +208,15 @@ bpe *bpe_from_gguf(const gguf *g, char *err, size_t errlen)
         table_put(&t->merges, w, merges[i].len, (int32_t)i);
         w += merges[i].len + 1;
     }
-    /* Longest special text first, so one that starts another is not matched short. */
-    for (size_t i = 1; i < t->nspecials; i++)
-        for (size_t j = i; j > 0 && t->tok[t->specials[j]].len > t->tok[t->specials[j - 1]].len; j--) {
-            int32_t x = t->specials[j];
-            t->specials[j] = t->specials[j - 1];
-            t->specials[j - 1] = x;
-        }
+    /* Longest special text first, so one that starts another is not matched short; equal
+     * lengths keep the file's order.  (An insertion sort took 73 s on 100k control tokens.) */
+    special_order *so = xmalloc((t->nspecials ? t->nspecials : 1) * sizeof *so);
+    for (size_t i = 0; i < t->nspecials; i++)
+        so[i] = (special_order){ t->tok[t->specials[i]].len, i, t->specials[i] };
+    qsort(so, t->nspecials, sizeof *so, cmp_special);
+    for (size_t i = 0; i < t->nspecials; i++)
+        t->specials[i] = so[i].id;
+    free(so);
     uint64_t v;
     t->bos = gguf_get_uint(g, "tokenizer.ggml.bos_token_id", &v) == 0 && v < ntok ? (int32_t)v : -1;
     t->eos = gguf_get_uint(g, "tokenizer.ggml.eos_token_id", &v) == 0 && v < ntok ? (int32_t)v : -1;
