@@ -158,8 +158,9 @@ static int load_into(llama_model *m, const gguf *g, char *err, size_t errlen)
         return -1;
     m->nkv = m->nhead;
     uint64_t v;
-    if (gguf_get_uint(g, "llama.attention.head_count_kv", &v) == 0)
-        m->nkv = (int)(v > 1024 ? 0 : v);
+    if (gguf_get_uint(g, "llama.attention.head_count_kv", &v) == 0 &&
+        meta_int(g, "llama.attention.head_count_kv", 1, 1024, &m->nkv, err, errlen))
+        return -1;
     if (m->dim % m->nhead || m->nkv < 1 || m->nhead % m->nkv) {
         snprintf(err, errlen, "head counts %d/%d do not divide the width %d", m->nhead, m->nkv, m->dim);
         return -1;

@@ -577,6 +577,12 @@ TEST(gguf_model_checks_in_llama_load)
     p = gw_build(&w, &len);
     BAD_LOAD(p, len, "tokenizer 'llama' is not supported");
     free(p);
+    w = (gw){0};
+    tiny_llama(&w, GGUF_T_Q8_0, "llama.attention.head_count_kv");
+    kv_u32(&w, "llama.attention.head_count_kv", 5000);   /* was shown as "head counts 2/0" */
+    p = gw_build(&w, &len);
+    BAD_LOAD(p, len, "'llama.attention.head_count_kv' = 5000 is out of range");
+    free(p);
 }
 
 /* llama_load of the file cut to n bytes fails with one line naming the cut. */
