@@ -33,6 +33,8 @@ void mm_pack(qmat *w, const void *data, uint32_t type, int rows, int cols)
             uint16_t h;
             memcpy(&h, p + b * GGUF_Q8_0_BYTES, 2);
             w->d[b] = gguf_f16_to_f32(h);
+            if (!isfinite(w->d[b]))           /* as F32/F16 weights: a non-finite block is 0 */
+                w->d[b] = 0;
             memcpy(w->q + b * QK, p + b * GGUF_Q8_0_BYTES + 2, QK);
             continue;
         }
