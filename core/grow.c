@@ -1,6 +1,9 @@
 /* core/grow.c — see grow.h. */
 #include "core/grow.h"
 #include "core/mem.h"
+#include <jansson.h>
+#include <time.h>
+#include <unistd.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +41,15 @@ static int32_t branch_node(grow *g, grow_request *r, int branch, const backend_e
         return TREE_NONE;   /* the parent was deleted while generating */
     int32_t id = tree_add_child(g->t, r->parent, TREE_ORIGIN_MODEL, "", 0);
     tree_set_model(g->t, id, ev->model ? ev->model : g->model);
-    tree_get(g->t, id)->vocab = g->vocab;
+    tree_node *n = tree_get(g->t, id);
+    n->vocab = g->vocab;
+    if (r->record) {
+        json_t *rec = json_deep_copy(r->record);
+        json_object_set_new(rec, "choice", json_integer(branch));
+        if (!n->extra)
+            n->extra = json_object();
+        json_object_set_new(n->extra, "request", rec);
+    }
     r->nodes[branch] = id;
     return id;
 }
@@ -93,6 +104,7 @@ static void on_event(void *ud, const backend_event *ev)
         g->after(g->ud, ev);   /* may start new requests: r is stale after this */
     if (ev->kind == BACKEND_EV_REQUEST_END && (r = find_request(g, ev->request))) {
         free(r->nodes);
+        json_decref(r->record);
         *r = g->reqs[--g->nreqs];
     }
 }
@@ -113,8 +125,10 @@ void grow_free(grow *g)
 {
     if (!g)
         return;
-    for (size_t i = 0; i < g->nreqs; i++)
+    for (size_t i = 0; i < g->nreqs; i++) {
         free(g->reqs[i].nodes);
+        json_decref(g->reqs[i].record);
+    }
     free(g->reqs);
     free(g->last_error);
     free(g->model);
@@ -135,7 +149,73 @@ void grow_set_tree(grow *g, tree *t)
     g->t = t;
 }
 
-int grow_start(grow *g, int32_t parent, const gen_settings *s, int k, char *err, size_t errlen)
+static uint64_t mix64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+/* Seeds stay below 2^31: every server takes them (llama.cpp's are 32-bit, -1 = random). */
+long long grow_seed(long long S, int32_t parent)
+{
+    return (long long)(mix64((uint64_t)S ^ mix64((uint64_t)(uint32_t)parent + 1)) & 0x7fffffffULL);
+}
+
+static long long fresh_seed(void)
+{
+    static uint64_t state;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    state = mix64(state ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ ((uint64_t)getpid() << 48));
+    return (long long)(state & 0x7fffffffULL);
+}
+
+/* A base URL without any user:password@ part. */
+static char *url_without_credentials(const char *url)
+{
+    const char *sch = strstr(url, "://");
+    const char *host = sch ? sch + 3 : url;
+    const char *end = host + strcspn(host, "/?#");
+    const char *at = NULL;
+    for (const char *p = host; p < end; p++)
+        if (*p == '@')
+            at = p;
+    if (!at)
+        return xstrdup(url);
+    return xasprintf("%.*s%s", (int)(host - url), url, at + 1);
+}
+
+static json_t *request_record(const gen_settings *s, long long seed)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "backend", json_string(s->backend ? s->backend : "builtin"));
+    if (s->base_url && *s->base_url && s->backend && strcmp(s->backend, "builtin") && strcmp(s->backend, "ngram")) {
+        char *u = url_without_credentials(s->base_url);
+        json_object_set_new(o, "base_url", json_string(u));
+        free(u);
+    }
+    if (s->model && *s->model)
+        json_object_set_new(o, "model", json_string(s->model));
+    json_object_set_new(o, "temperature", json_real(s->temperature));
+    json_object_set_new(o, "top_p", json_real(s->top_p));
+    if (s->top_k > 0)
+        json_object_set_new(o, "top_k", json_integer(s->top_k));
+    json_object_set_new(o, "max_tokens", json_integer(s->max_tokens));
+    json_object_set_new(o, "logprobs", json_integer(s->logprobs));
+    if (s->nstop) {
+        json_t *st = json_array();
+        for (int i = 0; i < s->nstop; i++)
+            json_array_append_new(st, json_string(s->stop[i]));
+        json_object_set_new(o, "stop", st);
+    }
+    json_object_set_new(o, "seed", json_integer(seed));
+    json_object_set_new(o, "time", json_integer(tree_now()));
+    return o;
+}
+
+int grow_start(grow *g, int32_t parent, const gen_settings *s_in, int k, char *err, size_t errlen)
 {
     if (!tree_get(g->t, parent)) {
         snprintf(err, errlen, "node %d does not exist", (int)parent);
@@ -143,12 +223,19 @@ int grow_start(grow *g, int32_t parent, const gen_settings *s, int k, char *err,
     }
     if (k < 1)
         k = 1;
+    gen_settings sent;                 /* what is sent: the settings with this request's seed */
+    settings_copy(&sent, s_in);
+    sent.seed = s_in->has_seed ? grow_seed(s_in->seed, parent) : fresh_seed();
+    sent.has_seed = 1;
+    const gen_settings *s = &sent;
     size_t len;
     char *context = tree_path_text(g->t, parent, &len);
     int req = backend_start(g->b, context, len, s, k, err, errlen);
     free(context);
-    if (req < 0)
+    if (req < 0) {
+        settings_free(&sent);
         return -1;
+    }
     free(g->last_error);
     g->last_error = NULL;
     free(g->model);
@@ -163,6 +250,8 @@ int grow_start(grow *g, int32_t parent, const gen_settings *s, int k, char *err,
     r->nodes = xmalloc((size_t)k * sizeof *r->nodes);
     for (int i = 0; i < k; i++)
         r->nodes[i] = TREE_NONE;
+    r->record = request_record(s, sent.seed);
+    settings_free(&sent);
     return req;
 }
 

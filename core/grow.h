@@ -4,7 +4,15 @@
  * appended as they stream, and its finish reason is set at the end.  A branch that fails
  * keeps what it had, flagged TREE_FLAG_INCOMPLETE with finish "error" or "cancelled".
  * The owner sets itself as the backend's event sink through grow (grow_attach) and may
- * pass a callback to hear about every event after the tree was updated. */
+ * pass a callback to hear about every event after the tree was updated.
+ *
+ * Seeds: every request is sent with a seed, recorded on its nodes.  With a seed S set, the
+ * request's seed is a hash of (S, parent id), so children of different parents never share
+ * a random stream (S, S+1… under every parent made their samples correlated — false
+ * attractors); without one, a fresh seed is drawn per request.  Provenance: each node gets
+ * "request": {backend, base_url (no credentials), model (as asked), temperature, top_p,
+ * top_k, max_tokens, logprobs, stop, seed, choice (its index in the request; a server asked
+ * one choice per request gets seed + choice), time}. */
 #ifndef CORE_GROW_H
 #define CORE_GROW_H
 #include "core/backend.h"
@@ -20,6 +28,7 @@ typedef struct {
     int     failed;
     size_t  tokens;         /* tokens received so far */
     int32_t *nodes;         /* k ids, TREE_NONE until a branch has text */
+    void    *record;        /* json_t *: how the request was made (each node's "request") */
 } grow_request;
 
 grow *grow_new(tree *t, backend *b, backend_event_fn after, void *ud);
@@ -27,6 +36,8 @@ void  grow_free(grow *g);
 /* The tree may be replaced (e.g. after loading another session): requests are cancelled. */
 void  grow_set_tree(grow *g, tree *t);
 /* Starts k branches under parent. Returns the request id, or -1 with err. */
+/* The seed a request under parent is sent with when the settings' seed is S. */
+long long grow_seed(long long S, int32_t parent);
 int   grow_start(grow *g, int32_t parent, const gen_settings *s, int k, char *err, size_t errlen);
 void  grow_cancel_all(grow *g);
 int   grow_active(const grow *g);                 /* requests in flight */

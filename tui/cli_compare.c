@@ -253,10 +253,16 @@ static json_t *side_json(const tree *t, const compare_result *r, int s)
 {
     const compare_stats *st = &r->side[s];
     json_t *o = json_object();
-    json_object_set(o, "config", r->config[s] ? (json_t *)r->config[s] : json_object());
+    if (r->config[s])
+        json_object_set(o, "config", (json_t *)r->config[s]);
+    else
+        json_object_set_new(o, "config", json_object());
     json_object_set_new(o, "samples", json_integer((json_int_t)st->n));
     json_object_set_new(o, "incomplete", json_integer((json_int_t)r->incomplete[s]));
-    json_object_set(o, "failed", r->failed[s] ? (json_t *)r->failed[s] : json_array());
+    if (r->failed[s])
+        json_object_set(o, "failed", (json_t *)r->failed[s]);
+    else
+        json_object_set_new(o, "failed", json_array());
     json_object_set_new(o, "groups", json_integer((json_int_t)st->ngroups));
     json_object_set_new(o, "entropy", json_real(st->entropy));
     json_object_set_new(o, "entropy_norm", json_real(st->entropy_norm));

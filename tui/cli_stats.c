@@ -208,7 +208,8 @@ static void section_groups(json_t *rep, const session *s)
                 xgrow(&mem, &cap, nm + 1, sizeof *mem);
                 mem[nm++] = (member_of){ merge_leader(m, pn->children[i]), pn->children[i], i };
             }
-        qsort(mem, nm, sizeof *mem, cmp_member);
+        if (nm)
+            qsort(mem, nm, sizeof *mem, cmp_member);
         for (size_t i = 0; i < ng; i++) {
             if (g[i].count < 2)
                 continue;

@@ -203,8 +203,12 @@ static json_t *legacy_logprobs(const gtok *toks, int n, int ntop, int together)
         json_array_append_new(tk, json_string(text));
         json_array_append_new(tl, json_real(toks[i].lp));
         json_t *o = json_object();
-        for (int j = 0; j < ntop; j++)
-            json_object_set_new(o, j == 0 ? text : words[j % 15], json_real(j == 0 ? toks[i].lp : toks[i].lp - j));
+        json_object_set_new(o, text, json_real(toks[i].lp));
+        for (int j = 1, w = 1; j < ntop && w < 40; w++)   /* ntop distinct keys: skip the token's */
+            if (strcmp(words[w % 15], text)) {
+                json_object_set_new(o, words[w % 15], json_real(toks[i].lp - j));
+                j++;
+            }
         json_array_append_new(tp, o);
     }
     json_object_set_new(lp, "tokens", tk);

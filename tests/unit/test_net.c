@@ -7,6 +7,7 @@
 #include "core/mem.h"
 #include "net/net.h"
 #include <fcntl.h>
+#include <jansson.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -243,9 +244,18 @@ TEST(net_content_shape_chat_and_llamacpp_native)
     CHECK_INT(f.r.dones, 3);
     CHECK_STR(f.r.finish[0], "length");
     CHECK_INT(log_count(&f.sv, "POST /completion "), 3);   /* native: one request per branch */
-    CHECK_INT(log_count(&f.sv, "\"seed\":7,"), 1);
-    CHECK_INT(log_count(&f.sv, "\"seed\":8,"), 1);
-    CHECK_INT(log_count(&f.sv, "\"seed\":9,"), 1);
+    /* One request per branch: the request's seed (a hash of the seed 7 and the parent) plus
+     * the branch's index, recorded on each node. */
+    long long s0 = grow_seed(7, f.r.root);
+    for (int i = 0; i < 3; i++) {
+        char want[40];
+        snprintf(want, sizeof want, "\"seed\":%lld,", s0 + i);
+        CHECK_INT(log_count(&f.sv, want), 1);
+        json_t *rec = json_object_get(tree_get(f.r.t, tree_get(f.r.t, f.r.root)->children[i])->extra, "request");
+        CHECK(json_integer_value(json_object_get(rec, "seed")) == s0);
+        CHECK(json_is_integer(json_object_get(rec, "choice")));
+        CHECK_STR(json_string_value(json_object_get(rec, "backend")), "llamacpp");
+    }
     CHECK_INT(log_count(&f.sv, "\"top_k\":0"), 3);
     CHECK(strcmp(child_text(&f.r, 0), child_text(&f.r, 2)) != 0);
     fx_close(&f);
