@@ -78,6 +78,50 @@ static void section_shape(json_t *rep, const session *s)
     json_object_set_new(rep, "branching", levels);
 }
 
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* How many different generation settings made the generated nodes (each node's "request"
+ * without its seed, choice and time): the figures below pool them, and say so. */
+static void section_settings(json_t *rep, const session *s)
+{
+    char **sig = NULL;
+    size_t n = 0, cap = 0, without = 0;
+    for (int32_t id = 0; id < tree_capacity(s->t); id++) {
+        const tree_node *nd = tree_get(s->t, id);
+        if (!nd || nd->origin != TREE_ORIGIN_MODEL)
+            continue;
+        json_t *r = json_object_get(nd->extra, "request");
+        if (!json_is_object(r)) {
+            without++;
+            continue;
+        }
+        json_t *c = json_copy(r);
+        json_object_del(c, "seed");
+        json_object_del(c, "choice");
+        json_object_del(c, "time");
+        xgrow(&sig, &cap, n + 1, sizeof *sig);
+        sig[n++] = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(c);
+    }
+    size_t distinct = 0;
+    if (n)
+        qsort(sig, n, sizeof *sig, cmp_str);
+    for (size_t i = 0; i < n; i++)
+        distinct += i == 0 || strcmp(sig[i], sig[i - 1]) != 0;
+    for (size_t i = 0; i < n; i++)
+        free(sig[i]);
+    free(sig);
+    json_t *o = json_object();
+    json_object_set_new(o, "distinct", json_integer((json_int_t)distinct));
+    json_object_set_new(o, "nodes_recorded", json_integer((json_int_t)n));
+    json_object_set_new(o, "nodes_unrecorded", json_integer((json_int_t)without));
+    json_object_set_new(o, "note", json_string(
+        distinct > 1 ? "the figures below pool nodes made with different settings (each node's request says which)"
+        : without && n ? "some generated nodes do not say how they were made (older files): they may differ"
+        : "generation settings as recorded on each generated node (request)"));
+    json_object_set_new(rep, "settings", o);
+}
+
 static void section_token_entropy(json_t *rep, const session *s)
 {
     const tree *t = s->t;
@@ -247,6 +291,7 @@ static const struct {
     void (*build)(json_t *report, const session *s);
 } sections[] = {
     { section_shape },
+    { section_settings },
     { section_token_entropy },
     { section_branch_entropy },
     { section_groups },

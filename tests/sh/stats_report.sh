@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests: 29
+# tests: 33
 # termloom stats: the figures of a small hand-made session, as text and as JSON.
 . "$(dirname "$0")/../lib.sh"
 
@@ -64,3 +64,21 @@ sed 's/"logprob":-0.6931472,"top"/"logprob":-0.6931472,"entropy":1.0,"top"/' "$T
 expect_exit stats_exact_exit 0 "$T" stats --json "$TMP/exact2.json"
 check stats_exact_flag grep -Eq '"exact": true' "$TMP/out"
 check stats_exact_bits grep -Eq '"mean_node_entropy_bits": 1\.0,' "$TMP/out"
+
+# Nodes made with different settings are pooled only with a word saying so: stats counts the
+# distinct "request" records (seed, choice and time aside).
+cat > "$TMP/mixed.json" <<'EOF2'
+{"format":"termloom-session","version":1,"root":0,"nodes":[
+{"id":0,"parent":null,"origin":"prompt","text":"x","children":[1,2,3]},
+{"id":1,"parent":0,"origin":"model","text":" a","children":[],"request":{"backend":"llamacpp","temperature":1.0,"max_tokens":8,"seed":11,"choice":0,"time":5}},
+{"id":2,"parent":0,"origin":"model","text":" b","children":[],"request":{"backend":"llamacpp","temperature":1.0,"max_tokens":8,"seed":11,"choice":1,"time":5}},
+{"id":3,"parent":0,"origin":"model","text":" c","children":[],"request":{"backend":"llamacpp","temperature":0.2,"max_tokens":8,"seed":12,"choice":0,"time":9}}
+]}
+EOF2
+expect_exit stats_settings_mixed_exit 0 "$T" stats --json "$TMP/mixed.json"
+check stats_settings_mixed_counted grep -Eq '"distinct": 2,' "$TMP/out"
+"$T" stats "$TMP/mixed.json" > "$TMP/mixed.txt" 2>&1
+check stats_settings_mixed_said grep -q 'pool nodes made with different settings' "$TMP/mixed.txt"
+"$T" gen --prompt "The" -n 2 --depth 1 --seed 1 -o "$TMP/one.json" 2>/dev/null
+"$T" stats --json "$TMP/one.json" > "$TMP/one.out" 2>&1
+check stats_settings_one_kind grep -Eq '"distinct": 1,' "$TMP/one.out"
