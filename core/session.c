@@ -335,6 +335,9 @@ int session_node_from_json(session_loader *L, json_t *o, size_t index)
         } else if (!strcmp(key, "incomplete")) {
             if (set_flag(L, id, key, v, n, TREE_FLAG_INCOMPLETE) < 0)
                 return -1;
+        } else if (!strcmp(key, "folded")) {
+            if (set_flag(L, id, key, v, n, TREE_FLAG_FOLDED) < 0)
+                return -1;
         } else if (!strcmp(key, "vocab")) {
             if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 0xffffffffLL)
                 return lfail(L, "node %d: vocab is not a vocabulary size", id);

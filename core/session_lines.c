@@ -518,7 +518,7 @@ static int fast_node(session_loader *L, scratch *S, const char *line, size_t len
     unsigned seen = 0;
     enum { K_ID = 1, K_PARENT = 2, K_ORIGIN = 4, K_TEXT = 8, K_CHILDREN = 16, K_MODEL = 32,
            K_FINISH = 64, K_MARKS = 128, K_VISITED = 256, K_INCOMPLETE = 512, K_CREATED = 1024,
-           K_TOKENS = 2048, K_VOCAB = 4096 };
+           K_TOKENS = 2048, K_VOCAB = 4096, K_FOLDED = 8192 };
     if (!eat(&c, '{'))
         return 0;
     do {
@@ -589,9 +589,9 @@ static int fast_node(session_loader *L, scratch *S, const char *line, size_t len
                 if (!eat(&c, ']'))
                     return 0;
             }
-        } else if (KEY_IS(k, kl, "visited") || KEY_IS(k, kl, "incomplete")) {
-            bit = k[0] == 'v' ? K_VISITED : K_INCOMPLETE;
-            uint8_t f = k[0] == 'v' ? TREE_FLAG_VISITED : TREE_FLAG_INCOMPLETE;
+        } else if (KEY_IS(k, kl, "visited") || KEY_IS(k, kl, "incomplete") || KEY_IS(k, kl, "folded")) {
+            bit = k[0] == 'v' ? K_VISITED : k[0] == 'i' ? K_INCOMPLETE : K_FOLDED;
+            uint8_t f = k[0] == 'v' ? TREE_FLAG_VISITED : k[0] == 'i' ? TREE_FLAG_INCOMPLETE : TREE_FLAG_FOLDED;
             if (p_lit(&c, "true", 4))
                 flags |= f;
             else if (!p_lit(&c, "false", 5))

@@ -386,6 +386,8 @@ static void out_node(out *o, const tree *t, int32_t id)
         OUT_LIT(o, ",\"visited\":true");
     if (n->flags & TREE_FLAG_INCOMPLETE)
         OUT_LIT(o, ",\"incomplete\":true");
+    if ((n->flags & TREE_FLAG_FOLDED) && n->nchildren)
+        OUT_LIT(o, ",\"folded\":true");
     if (n->vocab) {
         OUT_LIT(o, ",\"vocab\":");
         out_int(o, n->vocab);

@@ -61,7 +61,7 @@ static unsigned act_fold(app *a)
         return 0;
     n->flags ^= TREE_FLAG_FOLDED;
     a->ever_folded = 1;
-    return APP_CH_DRAW | APP_CH_LAZY;
+    return APP_CH_DRAW | APP_CH_LAZY;      /* saved with the session ("folded") when idle */
 }
 
 /* ---- generation ----------------------------------------------------------------- */

@@ -371,9 +371,12 @@ void app_init_view(app *a, tree *t, int32_t cursor)
     /* Hand-marked attractors, once; marks change only through app_mark_changed after. */
     tree_iter it;
     tree_iter_init(&it, a->ses.t, tree_root(a->ses.t), TREE_DFS);
-    for (int32_t id; (id = tree_iter_next(&it)) != TREE_NONE;)
+    for (int32_t id; (id = tree_iter_next(&it)) != TREE_NONE;) {
         if (tree_get(a->ses.t, id)->marks & TREE_MARK_ATTRACTOR)
             app_mark_changed(a, id);
+        if (tree_get(a->ses.t, id)->flags & TREE_FLAG_FOLDED)
+            a->ever_folded = 1;            /* folds saved with the session */
+    }
     tree_iter_done(&it);
     if (!tree_get(a->ses.t, cursor))
         cursor = tree_root(a->ses.t);

@@ -906,3 +906,30 @@ TEST(session_extreme_logprobs_are_clamped)
     }
     use_parser(NULL);
 }
+
+/* A folded node stays folded across save and load, in every parser. */
+TEST(session_folds_are_saved)
+{
+    const char *doc =
+        "{\"format\":\"termloom-session\",\"version\":1,\"settings\":{},\"root\":0,\"cursor\":0,\"nodes\":[\n"
+        "{\"id\":0,\"parent\":null,\"origin\":\"prompt\",\"text\":\"p\",\"children\":[1]},\n"
+        "{\"id\":1,\"parent\":0,\"origin\":\"model\",\"text\":\" a\",\"children\":[2],\"folded\":true},\n"
+        "{\"id\":2,\"parent\":1,\"origin\":\"model\",\"text\":\" b\",\"children\":[]}\n"
+        "]}\n";
+    char err[512];
+    for (size_t m = 0; m < 3; m++) {
+        use_parser(parsers[m]);
+        session s;
+        session_init(&s);
+        CHECKF(session_load_mem(&s, doc, strlen(doc), "f.json", err, sizeof err) == 0, "%s", err);
+        CHECKF(tree_get(s.t, 1) && (tree_get(s.t, 1)->flags & TREE_FLAG_FOLDED), "%s parser", parsers[m] ? parsers[m] : "fast");
+        CHECK(!(tree_get(s.t, 2)->flags & TREE_FLAG_FOLDED));
+        size_t n;
+        char *d = session_dump(&s, &n);
+        const char *f1 = strstr(d, "\"folded\":true");
+        CHECK(f1 && !strstr(f1 + 1, "\"folded\":true") && n);   /* node 1's, and only it */
+        free(d);
+        session_free(&s);
+    }
+    use_parser(NULL);
+}
