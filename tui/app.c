@@ -546,7 +546,7 @@ int app_main(int argc, char **argv)
         int r = cli_common_option(&a->opts, argc, argv, &i);
         if (r < 0) {
             cli_opts_free(&a->opts);
-            return CLI_USAGE;
+            return r == -2 ? CLI_ERR : CLI_USAGE;
         }
         if (r)
             continue;

@@ -149,8 +149,8 @@ int cli_common_option(cli_opts *o, int argc, char **argv, int *i)
         return cli_fail(CLI_USAGE, "--prompt needs a value"), -1;
     if ((v = cli_flag_value(argc, argv, i, "--prompt-file", &missing))) {
         char *text = read_text_file(v, err, sizeof err);
-        if (!text)
-            return cli_fail(CLI_USAGE, "%s", err), -1;
+        if (!text)                             /* a file that cannot be read: exit 1, not 2 */
+            return cli_fail(CLI_ERR, "%s", err), -2;
         free(o->prompt);
         o->prompt = text;
         return 1;

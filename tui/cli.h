@@ -24,7 +24,7 @@ int  cli_opts_init(cli_opts *o, int argc, char **argv);
 void cli_opts_free(cli_opts *o);
 /* Tries argv[*i] as a common option (every setting, --prompt, --prompt-file, --config,
  * -n).  Returns 1 if consumed (advancing *i past its value), 0 if not ours, -1 on a usage
- * error (printed). */
+ * error, -2 on a runtime error (a --prompt-file that cannot be read: exit 1); both printed. */
 int  cli_common_option(cli_opts *o, int argc, char **argv, int *i);
 /* The backend named by s->backend.  NULL with err when it cannot be created.
  * builtin runs the GGUF model named by s->model (cli_model_path; default base); ngram

@@ -396,7 +396,7 @@ int cli_compare(int argc, char **argv)
         }
         int c = cli_common_option(&o, argc, argv, &i);
         if (c < 0) {
-            rc = CLI_USAGE;
+            rc = c == -2 ? CLI_ERR : CLI_USAGE;
             goto done;
         }
         if (c == 0) {

@@ -303,7 +303,7 @@ int cli_gen(int argc, char **argv)
         } else {
             int used = cli_common_option(&o, argc, argv, &i);
             if (used < 0)
-                rc = CLI_USAGE;
+                rc = used == -2 ? CLI_ERR : CLI_USAGE;
             else if (!used)
                 rc = cli_fail(CLI_USAGE, "gen: unknown argument '%s' (see termloom gen --help)", a);
         }

@@ -63,7 +63,7 @@ for f in "$TMP/in_fifo" /dev/zero /dev/urandom; do
     expect_exit "export_nonregular_$nm" 1 timeout 10 "$T" export --format md "$f" -o -
     one_line_error "export_nonregular_${nm}_msg" "not a regular file"
     timeout 10 "$T" gen --prompt-file "$f" -o "$TMP/nr.json" 2>"$TMP/err"
-    check "prompt_file_nonregular_$nm" [ $? -ne 124 ]
+    check "prompt_file_nonregular_$nm" [ $? -eq 1 ]      # a runtime error (was 2, usage)
     one_line_error "prompt_file_nonregular_${nm}_msg" "not a regular file"
     timeout 10 "$T" gen --config "$f" --prompt x -o "$TMP/nr.json" >/dev/null 2>"$TMP/err"
     check "config_nonregular_$nm" [ $? -ne 124 ]
