@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <termios.h>
 #include <unistd.h>
 
 #define FRAME_SECONDS 0.030
@@ -340,6 +341,27 @@ unsigned app_key(app *a, int key)
 
 /* ---- start-up ----------------------------------------------------------------------- */
 
+#define APP_QUIT_GRACE 3   /* seconds a SIGTERM/SIGHUP waits for the loop */
+
+/* The terminal as it was before curses, for a last-resort exit from a signal handler. */
+static struct termios term_before;
+static int term_saved;
+
+/* A quit request the loop did not get to within APP_QUIT_GRACE seconds (it was busy: a huge
+ * grouping, say): the terminal is put back and the program ends.  Everything saved so far
+ * stays (saves are atomic); only signal-safe calls here. */
+static void on_alarm(int sig)
+{
+    (void)sig;
+    static const char reset[] = "\033[?1049l\033[?25h\033[0m\r\n";
+    if (write(STDOUT_FILENO, reset, sizeof reset - 1) < 0) {
+        /* nothing more to do */
+    }
+    if (term_saved)
+        tcsetattr(STDIN_FILENO, TCSANOW, &term_before);
+    _exit(1);
+}
+
 static void on_signal(int sig)
 {
     int e = errno;
@@ -347,6 +369,8 @@ static void on_signal(int sig)
     if (self_pipe[1] >= 0 && write(self_pipe[1], &c, 1) < 0) {
         /* a full pipe already holds a wake-up */
     }
+    if (sig == SIGTERM || sig == SIGHUP)
+        alarm(APP_QUIT_GRACE);             /* on_alarm if the loop cannot answer */
     errno = e;
 }
 
@@ -595,6 +619,7 @@ int app_main(int argc, char **argv)
         a->set_err = xstrdup(err);
         app_message(a, 1, "%s", err);
     }
+    term_saved = tcgetattr(STDIN_FILENO, &term_before) == 0;
     SCREEN *scr = newterm(NULL, stdout, stdin);
     if (!scr) {
         app_free(a);
@@ -628,6 +653,8 @@ int app_main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
+    sa.sa_handler = on_alarm;
+    sigaction(SIGALRM, &sa, NULL);
 
     app_theme_reset(a);
     app_init_view(a, a->ses.t, a->ses.cursor);
@@ -637,6 +664,7 @@ int app_main(int argc, char **argv)
         app_message(a, 0, "Enter generates %d branches here, arrows move, ? shows every key", a->ses.settings.branches);
 
     run(a);
+    alarm(0);                 /* the loop answered a SIGTERM/SIGHUP: the final save may finish */
 
     if (a->g && grow_active(a->g))
         grow_cancel_all(a->g);
