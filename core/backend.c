@@ -132,3 +132,19 @@ size_t backend_stop_holdback(char *const *stop, int n, const char *text, size_t 
         }
     return len;
 }
+
+size_t backend_top_ids(const double *score, size_t from, size_t n, uint32_t *ids, size_t want)
+{
+    size_t k = 0;
+    for (size_t i = from; i < n; i++) {
+        if (k == want && score[i] <= score[ids[k - 1]])
+            continue;
+        size_t j = k < want ? k++ : k - 1;
+        while (j > 0 && score[ids[j - 1]] < score[i]) {
+            ids[j] = ids[j - 1];
+            j--;
+        }
+        ids[j] = (uint32_t)i;
+    }
+    return k;
+}

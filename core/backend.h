@@ -95,5 +95,8 @@ uint64_t backend_request_seed(const gen_settings *s, const char *context, size_t
  * (size_t)-1; and the start of the longest tail that could still grow into one (len when
  * none): text from there on must be held back. */
 size_t backend_stop_match(char *const *stop, int n, const char *text, size_t len);
+/* The `want` (>= 1) ids in [from, n) with the highest score, highest first (ties: lower
+ * id), into ids; returns how many (fewer when the range is smaller). */
+size_t backend_top_ids(const double *score, size_t from, size_t n, uint32_t *ids, size_t want);
 size_t backend_stop_holdback(char *const *stop, int n, const char *text, size_t len);
 #endif

@@ -5,6 +5,7 @@
 #include "core/formats_int.h"
 #include "core/mem.h"
 #include "core/text.h"
+#include "core/jnul.h"
 #include "core/attractor.h"
 #include "core/merge.h"
 #include "core/entropy.h"
@@ -68,24 +69,10 @@ static json_t *loom_id(const tree *t, int32_t id)
     return json_string(s);
 }
 
-/* Tree text as a JSON string: invalid UTF-8 (a token holding part of a character) becomes
- * U+FFFD, so a line or file is never lost to it (json_stringn would fail: a "null"). */
-static json_t *jtext(const char *s, size_t len)
-{
-    json_t *j = json_stringn(s, len);
-    if (j)
-        return j;
-    size_t n;
-    char *v = text_valid_copy(s, len, &n);
-    j = json_stringn(v, n);
-    free(v);
-    return j;
-}
-
 /* Sets "text" and, when the text is not valid UTF-8, "bytes": its exact bytes. */
 static void set_text_bytes(json_t *o, const char *s, size_t len)
 {
-    json_object_set_new(o, "text", jtext(s, len));
+    json_object_set_new(o, "text", jnul_string(s, len));
     if (text_valid(s, len))
         return;
     json_t *b = json_array();
@@ -105,7 +92,7 @@ static json_t *loom_tokens(const tree_node *n, int form, long long base)
         long long end = off > LLONG_MAX - cps ? LLONG_MAX : off + cps;   /* a file's huge base saturates */
         json_t *tok = json_object();
         json_object_set_new(tok, "generatedToken",
-                            json_pack("{s:o,s:o}", "token", jtext(tx, len), "logprob", lp_json(n->tokens[i].tok.logprob)));
+                            json_pack("{s:o,s:o}", "token", jnul_string(tx, len), "logprob", lp_json(n->tokens[i].tok.logprob)));
         if (form == 1)
             json_object_set_new(tok, "position", json_integer(end));
         else
@@ -145,7 +132,7 @@ static json_t *loom_node(const session *s, int32_t id, json_t *gen)
         json_object_set_new(o, "parent_id", loom_id(t, p));
     if (p != TREE_NONE && json_object_get(kept, "parentId"))
         json_object_set_new(o, "parentId", loom_id(t, p));
-    json_object_set_new(o, "text", jtext(n->text, n->text_len));
+    json_object_set_new(o, "text", jnul_string(n->text, n->text_len));
     if (n->flags & TREE_FLAG_VISITED)
         json_object_set_new(o, "visited", json_true());
     static const char *const own[] = { "id", "parent_id", "parentId", "text", "visited", "tags",
@@ -233,7 +220,7 @@ static char *export_loom(const session *s, size_t *len)
         } else {
             char nid[40];
             snprintf(nid, sizeof nid, "termloom-%d", (int)id);
-            json_t *c = json_pack("{s:o}", "text", jtext(n->text, n->text_len));
+            json_t *c = json_pack("{s:o}", "text", jnul_string(n->text, n->text_len));
             const char *fin = tree_finish(t, id), *model = tree_model(t, id);
             if (fin)
                 json_object_set_new(c, "finishReason", json_string(fin));
@@ -452,7 +439,7 @@ static char *export_jsonl(const session *s, size_t *len)
                               "type", "node", "id", (int)id,
                               "parent", n->parent == TREE_NONE ? json_null() : json_integer(n->parent),
                               "depth", (json_int_t)depth, "origin", tree_origin_name((tree_origin)n->origin),
-                              "text", jtext(n->text, n->text_len),
+                              "text", jnul_string(n->text, n->text_len),
                               "ntokens", (json_int_t)n->ntokens,
                               "logprob", known ? lp_json(sum) : json_null(),
                               "group", (int)group, "group_size", (json_int_t)merge_count(mi, id),

@@ -1,6 +1,7 @@
 /* core/jnul.c — see jnul.h. */
 #include "core/jnul.h"
 #include "core/mem.h"
+#include "core/text.h"
 #include <string.h>
 
 #define JNUL_MARK "\xf4\x8f\xbf\xbf"        /* U+10FFFF in UTF-8 */
@@ -88,4 +89,16 @@ char *jnul_key(const char *key, size_t *len)
     out[o] = 0;
     *len = o;
     return out;
+}
+
+json_t *jnul_string(const char *s, size_t len)
+{
+    json_t *j = json_stringn(s, len);
+    if (j)
+        return j;
+    size_t n;
+    char *v = text_valid_copy(s, len, &n);
+    j = json_stringn(v, n);
+    free(v);
+    return j;
 }

@@ -1,4 +1,5 @@
-/* core/jnul.h — JSON from servers and files, NUL included everywhere.
+/* core/jnul.h — JSON from servers and files with untrusted bytes: NUL included everywhere,
+ * and bytes that are not UTF-8 written out as a string that always exists.
  *
  * jansson reads "\u0000" inside string values with JSON_ALLOW_NUL but refuses it inside an
  * object key, and real data has such keys: OpenAI's legacy top_logprobs and socketteer/loom's
@@ -15,4 +16,7 @@
 json_t *jnul_loadb(const char *data, size_t len, size_t flags, json_error_t *err);
 /* A key's bytes (NUL-terminated copy, caller frees; *len without the terminator). */
 char   *jnul_key(const char *key, size_t *len);
+/* The other way: bytes that may not be valid UTF-8 (a token cut inside a character) as a
+ * JSON string, invalid bytes as U+FFFD, NUL kept; never NULL (json_stringn would fail). */
+json_t *jnul_string(const char *s, size_t len);
 #endif

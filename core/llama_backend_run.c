@@ -73,23 +73,6 @@ static int32_t sample(lbackend *lb, const lreq *r, wbranch *br, const double *lp
     return ids ? ids[n - 1] : nv - 1;   /* rounding left x a hair above 0 */
 }
 
-/* The `want` most probable ids of lp, most probable first (ties: lower id). */
-static size_t top_ids(const double *lp, int nv, int32_t *ids, size_t want)
-{
-    size_t n = 0;
-    for (int32_t i = 0; i < nv; i++) {
-        if (n == want && lp[i] <= lp[ids[n - 1]])
-            continue;
-        size_t j = n < want ? n++ : n - 1;
-        while (j > 0 && lp[ids[j - 1]] < lp[i]) {
-            ids[j] = ids[j - 1];
-            j--;
-        }
-        ids[j] = i;
-    }
-    return n;
-}
-
 /* ---- the worker: events ---- */
 
 static void add_token_event(lbackend *lb, qevs *out, lreq *r, int bi, pend_token *pt, size_t len)
@@ -208,13 +191,13 @@ static int step(lbackend *lb, qevs *out, lreq *r, int bi, wbranch *br, const flo
     pt->off = br->pend.len;
     pt->len = len;
     if (r->logprobs > 0) {
-        int32_t top[LLAMA_BACKEND_MAX_ALTS];
+        uint32_t top[LLAMA_BACKEND_MAX_ALTS];
         size_t want = r->logprobs > LLAMA_BACKEND_MAX_ALTS ? LLAMA_BACKEND_MAX_ALTS : (size_t)r->logprobs;
-        pt->ntop = top_ids(lb->lp, lb->nv, top, want);
+        pt->ntop = backend_top_ids(lb->lp, 0, (size_t)lb->nv, top, want);
         pt->tops = xmalloc(pt->ntop * sizeof *pt->tops);
         for (size_t i = 0; i < pt->ntop; i++) {
             size_t l;
-            const char *s = bpe_piece(lb->tok, top[i], &l);
+            const char *s = bpe_piece(lb->tok, (int32_t)top[i], &l);
             pt->tops[i] = (tree_alt){ s, l, lb->lp[top[i]] };
         }
     }

@@ -211,23 +211,6 @@ static uint32_t sample(ngram_backend *nb, request *r, branch *br, uint32_t best)
     return (uint32_t)v - 1;   /* rounding left x a hair above 0 */
 }
 
-/* The `want` (>= 1) most probable known ids of p, most probable first (ties: lower id). */
-static size_t top_ids(const double *p, size_t v, uint32_t *ids, size_t want)
-{
-    size_t n = 0;
-    for (uint32_t i = 1; i < v; i++) {
-        if (n == want && p[i] <= p[ids[n - 1]])
-            continue;
-        size_t j = n < want ? n++ : n - 1;
-        while (j > 0 && p[ids[j - 1]] < p[i]) {
-            ids[j] = ids[j - 1];
-            j--;
-        }
-        ids[j] = i;
-    }
-    return n;
-}
-
 /* ---- events ---- */
 
 static void emit_token(ngram_backend *nb, const request *r, int bi, const pend_token *pt,
@@ -312,7 +295,7 @@ static void step(ngram_backend *nb, request *r, int bi)
     nb->mult = ngram_distribution(nb->m, br->ctx, br->nctx, nb->p);
     uint32_t top[MAX_ALTS];
     size_t nalt = r->logprobs < 1 ? 1 : r->logprobs > MAX_ALTS ? MAX_ALTS : (size_t)r->logprobs;
-    size_t ntop = top_ids(nb->p, ngram_vocab_size(nb->m), top, nalt);
+    size_t ntop = backend_top_ids(nb->p, 1, ngram_vocab_size(nb->m), top, nalt);   /* id 0: unknown */
     uint32_t id = sample(nb, r, br, ntop ? top[0] : 0);
     size_t len;
     const char *text = ngram_token_text(nb->m, id, &len);

@@ -33,19 +33,6 @@ int wire_kind_parse(const char *b, wire_kind *out)
 
 /* ---- request bodies ---- */
 
-/* A JSON string of bytes that may not be valid UTF-8 (invalid bytes become U+FFFD). */
-static json_t *utf8_string(const char *s, size_t len)
-{
-    json_t *j = json_stringn(s, len);
-    if (j)
-        return j;
-    size_t n;
-    char *v = text_valid_copy(s, len, &n);
-    j = json_stringn(v, n);
-    free(v);
-    return j;
-}
-
 char *wire_body(wire_kind kind, const gen_settings *s, const char *context, size_t len,
                 int n, int seed_mode, long long seed, int stream, char *err, size_t errlen)
 {
@@ -65,12 +52,12 @@ char *wire_body(wire_kind kind, const gen_settings *s, const char *context, size
     if (kind == WIRE_CHAT) {
         json_t *msg = json_object();
         json_object_set_new(msg, "role", json_string(s->chat_prefill ? "assistant" : "user"));
-        json_object_set_new(msg, "content", utf8_string(context, len));
+        json_object_set_new(msg, "content", jnul_string(context, len));
         json_t *msgs = json_array();
         json_array_append_new(msgs, msg);
         json_object_set_new(o, "messages", msgs);
     } else {
-        json_object_set_new(o, "prompt", utf8_string(context, len));
+        json_object_set_new(o, "prompt", jnul_string(context, len));
     }
     if (kind == WIRE_LLAMACPP) {
         json_object_set_new(o, "n_predict", json_integer(s->max_tokens));
@@ -96,7 +83,7 @@ char *wire_body(wire_kind kind, const gen_settings *s, const char *context, size
     if (s->nstop > 0) {
         json_t *stop = json_array();
         for (int i = 0; i < s->nstop && i < SETTINGS_MAX_STOP; i++)
-            json_array_append_new(stop, utf8_string(s->stop[i], strlen(s->stop[i])));
+            json_array_append_new(stop, jnul_string(s->stop[i], strlen(s->stop[i])));
         json_object_set_new(o, "stop", stop);
     }
     if (seed_mode)
