@@ -24,7 +24,7 @@ const char *formats_kind_name(formats_kind k)
 
 /* ---- records ------------------------------------------------------------------------ */
 
-void fmt_note(fmt_recs *rs, const char *what, const char *node)
+void fmt_note(fmt_recs *rs, const char *what, const char *unit, const char *node)
 {
     size_t i = 0;
     while (i < rs->nprobs && strcmp(rs->probs[i].what, what))
@@ -35,6 +35,7 @@ void fmt_note(fmt_recs *rs, const char *what, const char *node)
         else {
             rs->nprobs++;
             rs->probs[i].what = what;
+            rs->probs[i].unit = unit;
             rs->probs[i].count = 0;
             snprintf(rs->probs[i].first, sizeof rs->probs[i].first, "%s", node ? node : "?");
         }
@@ -48,8 +49,8 @@ static void summary_of(const fmt_recs *rs, char *out, size_t n)
         return;
     buf b = {0};
     for (size_t i = 0; i < rs->nprobs; i++)
-        buf_printf(&b, "%s%s %zu node%s: %s (first: node \"%s\")", i ? "; " : "", "kept out of",
-                   rs->probs[i].count, rs->probs[i].count == 1 ? "" : "s", rs->probs[i].what, rs->probs[i].first);
+        buf_printf(&b, "%s%s: %zu %s%s (first: node \"%s\")", i ? "; " : "", rs->probs[i].what,
+                   rs->probs[i].count, rs->probs[i].unit, rs->probs[i].count == 1 ? "" : "s", rs->probs[i].first);
     snprintf(out, n, "%s", b.data ? b.data : "");
     buf_free(&b);
 }

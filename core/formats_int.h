@@ -36,7 +36,7 @@ typedef struct {
     int32_t    *slots;
     size_t      nslots;
     /* What was left out without refusing the file, per kind of problem (fmt_note). */
-    struct { const char *what; size_t count; char first[96]; } probs[8];
+    struct { const char *what, *unit; size_t count; char first[96]; } probs[8];
     size_t      nprobs;
 } fmt_recs;
 
@@ -50,8 +50,9 @@ int      fmt_index(fmt_recs *rs);
 int      fmt_build(fmt_recs *rs, tree *t, const char *fmtkey);
 void     fmt_recs_free(fmt_recs *rs);
 /* Counts one problem that cost part of a node, not the file: `what` (a static string, one
- * per kind) and the first node it happened to.  formats_import_* report them in one line. */
-void     fmt_note(fmt_recs *rs, const char *what, const char *node);
+ * per kind), counted in `unit`s ("node", "token"), and the first node it happened to.
+ * formats_import_* report them in one line: "WHAT: N UNITs (first: node "X")". */
+void     fmt_note(fmt_recs *rs, const char *what, const char *unit, const char *node);
 /* Writes "NAME: message" into rs->err and returns FORMATS_ERR_INPUT. */
 int      fmt_fail(fmt_recs *rs, const char *fmt, ...);
 

@@ -78,12 +78,23 @@ static int collect_alts(json_t *cf, tree_alt **alts, size_t *n, size_t *cap, buf
 
 /* model_responses[..].completions[i].tokens → node tokens.  *form 1 = integer positions,
  * 2 = {start,end}; *base the offset before the first token. */
+/* Logprobs above 0 (a probability over 1) are read as 0 by the tree: counted for the
+ * summary line, once per token that had one. */
+static void note_positive(fmt_recs *rs, double lp, const tree_alt *alts, size_t nalts, const char *node)
+{
+    int pos = lp > 0;
+    for (size_t i = 0; i < nalts && !pos; i++)
+        pos = alts[i].logprob > 0;
+    if (pos)
+        fmt_note(rs, "a logprob above 0 (a probability over 1) read as 0", "token", node);
+}
+
 /* A node whose tokens are malformed keeps its text and loses its tokens only; the problem
  * is counted for the import's summary line.  Returns 0: the file goes on. */
 static int drop_tokens(fmt_recs *rs, tree *t, int32_t id, const char *what, const char *node)
 {
     tree_clear_tokens(t, id);
-    fmt_note(rs, what, node);
+    fmt_note(rs, what, "node", node);
     return 0;
 }
 
@@ -96,7 +107,7 @@ static int add_tokens(fmt_recs *rs, tree *t, int32_t id, json_t *tokens, const c
     *form = 0;
     *base = 0;
     if (!json_is_array(tokens))
-        return drop_tokens(rs, t, id, "its tokens are not a list", node);
+        return drop_tokens(rs, t, id, "tokens left out, they are not a list", node);
     for (size_t i = 0; i < json_array_size(tokens); i++) {
         json_t *tk = json_array_get(tokens, i);
         json_t *gt = json_object_get(tk, "generatedToken");
@@ -105,17 +116,17 @@ static int add_tokens(fmt_recs *rs, tree *t, int32_t id, json_t *tokens, const c
         if (!json_is_object(tk) || !json_is_object(gt) || !json_is_string(text)) {
             free(alts);
             buf_free(&pool);
-            return drop_tokens(rs, t, id, "a token's generatedToken.token is missing or not a string", node);
+            return drop_tokens(rs, t, id, "tokens left out, a generatedToken.token is missing or not a string", node);
         }
         if (num_or_null(json_object_get(gt, "logprob"), &lp) < 0) {
             free(alts);
             buf_free(&pool);
-            return drop_tokens(rs, t, id, "a token's generatedToken.logprob is not a number", node);
+            return drop_tokens(rs, t, id, "tokens left out, a generatedToken.logprob is not a number", node);
         }
         if (collect_alts(json_object_get(tk, "counterfactuals"), &alts, &nalts, &cap, &pool) < 0) {
             free(alts);
             buf_free(&pool);
-            return drop_tokens(rs, t, id, "a token's counterfactuals are not an object of token: logprob", node);
+            return drop_tokens(rs, t, id, "tokens left out, counterfactuals are not an object of token: logprob", node);
         }
         json_t *pos = json_object_get(tk, "position");
         if (i == 0) {
@@ -133,8 +144,9 @@ static int add_tokens(fmt_recs *rs, tree *t, int32_t id, json_t *tokens, const c
               json_is_integer(json_object_get(pos, "end")))) {
             free(alts);
             buf_free(&pool);
-            return drop_tokens(rs, t, id, "a token's position is neither an integer nor {start, end}", node);
+            return drop_tokens(rs, t, id, "tokens left out, a position is neither an integer nor {start, end}", node);
         }
+        note_positive(rs, lp, alts, nalts, node);
         tree_append_token(t, id, json_string_value(text), json_string_length(text), lp, alts, nalts, 0);
     }
     free(alts);
@@ -150,8 +162,8 @@ static int add_legacy(fmt_recs *rs, tree *t, int32_t id, json_t *lps, const char
     /* top_logprobs may be [], null or shorter than tokens (about one in six of loom's own
      * trees): the tokens and their logprobs are kept, with whatever alternatives exist. */
     if (!json_is_array(toks) || !json_is_array(lp) || json_array_size(toks) != json_array_size(lp))
-        return drop_tokens(rs, t, id, "meta.generation.logprobs needs lists tokens and token_logprobs "
-                           "of the same length", node);
+        return drop_tokens(rs, t, id, "tokens left out, meta.generation.logprobs needs lists tokens and "
+                           "token_logprobs of the same length", node);
     if (!json_is_array(top))
         top = NULL;
     tree_alt *alts = NULL;
@@ -164,8 +176,9 @@ static int add_legacy(fmt_recs *rs, tree *t, int32_t id, json_t *lps, const char
             collect_alts(top ? json_array_get(top, i) : NULL, &alts, &nalts, &cap, &pool) < 0) {
             free(alts);
             buf_free(&pool);
-            return drop_tokens(rs, t, id, "a token in meta.generation.logprobs is malformed", node);
+            return drop_tokens(rs, t, id, "tokens left out, a token in meta.generation.logprobs is malformed", node);
         }
+        note_positive(rs, l, alts, nalts, node);
         tree_append_token(t, id, json_string_value(tx), json_string_length(tx), l, alts, nalts, 0);
     }
     free(alts);

@@ -111,7 +111,7 @@ check interop_import_same_file_untouched cmp -s "$TMP/own.json" "$FX/loom_nested
 
 # a malformed token costs its node's tokens, not the file: exit 0, one summary line on stderr
 expect_exit interop_import_bad_token_kept 0 "$T" import "$FX/bad/loom_bad_token.json" -o "$TMP/badtok.json"
-one_line_error interop_import_bad_token_summary 'kept out of 1 node: .*generatedToken.token.*first: node "c"'
+one_line_error interop_import_bad_token_summary 'tokens left out, .*generatedToken.token.*: 1 node \(first: node "c"\)'
 check interop_import_bad_token_text grep -q '"text":" b"' "$TMP/badtok.json"
 
 # dot numbers attractors from 1, as the TUI ("attractor 1/2") and stats list them

@@ -420,8 +420,21 @@ TEST(formats_bad_tokens_are_left_out_and_reported)
     CHECK_INT(tree_count(s.t), 2);
     CHECK_STR(text_of(&s, 1), " b");
     CHECK_INT(tree_get(s.t, 1)->ntokens, 0);
-    CHECKF(strstr(summary, "kept out of 1 node: a token's generatedToken.token is missing or not a string (first: node \"c\")")
+    CHECKF(strstr(summary, "tokens left out, a generatedToken.token is missing or not a string: 1 node (first: node \"c\")")
            != NULL, "%s", summary);
+    session_free(&s);
+    /* A logprob above 0 is read as 0, and said. */
+    size_t fl;
+    char *f = test_slurp(fx("loom_positions_int.json"), &fl);
+    REQUIRE(f);
+    char *at = strstr(f, "\"logprob\": -0.5");
+    REQUIRE(at);
+    memcpy(at, "\"logprob\":  5.5", strlen("\"logprob\": -0.5"));
+    session_init(&s);
+    CHECKF(formats_import_mem(f, fl, "pos.json", &o, &s, NULL, err, sizeof err) == FORMATS_OK, "%s", err);
+    CHECKF(strstr(summary, "a logprob above 0 (a probability over 1) read as 0: 1 token (first: node") != NULL, "%s", summary);
+    CHECK(tree_get(s.t, 1) && tree_get(s.t, 1)->ntokens && tree_get(s.t, 1)->tokens[0].tok.logprob == 0);
+    free(f);
     session_free(&s);
     session_init(&s);
     REQUIRE(import_fx(&s, "loom_nested.json", NULL) == FORMATS_OK);   /* a clean file: nothing to say */
