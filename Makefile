@@ -115,7 +115,8 @@ fuzz: check-deps
 	done
 	@for n in $(FUZZ_TARGETS); do echo "fuzzing $$n for $${FUZZ_SECONDS:-30}s"; \
 	    mkdir -p build-fuzz/corpus-$$(basename $$n); \
-	    $$n -max_total_time=$${FUZZ_SECONDS:-30} -max_len=65536 build-fuzz/corpus-$$(basename $$n) tests/fuzz/seeds || exit 1; done
+	    $$n -max_total_time=$${FUZZ_SECONDS:-30} -max_len=65536 build-fuzz/corpus-$$(basename $$n) tests/fuzz/seeds \
+	        tests/data/servers tests/data/looms || exit 1; done
 
 # The shipped models go with their model card and training script (models/README.md).
 MODEL_FILES = models/base.gguf models/tuned.gguf models/rl.gguf models/README.md models/train_tiny_lm.py
