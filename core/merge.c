@@ -593,6 +593,11 @@ struct merge_index {
     size_t    kcap;
     uint32_t *cand;
     size_t    candcap;
+    /* One parent's grouping in progress (merge_group_step), resumed where it stopped; any
+     * other grouping or a change under that parent starts it again. */
+    int32_t   part_p;
+    uint32_t  part_k, part_epoch;
+    size_t    part_ng;
 };
 
 static void ensure(merge_index *m, int32_t id)
@@ -623,6 +628,8 @@ static void dirty_parent(merge_index *m, int32_t id)
     if (p != TREE_NONE) {
         ensure(m, p);
         m->stamp[p] = 0;
+        if (m->part_p == p)
+            m->part_p = TREE_NONE;
     }
 }
 
@@ -654,6 +661,7 @@ merge_index *merge_index_new(tree *t, double threshold)
     m->thr = threshold;
     m->epoch = 1;
     m->version = 1;
+    m->part_p = TREE_NONE;
     ensure(m, tree_capacity(t) > 0 ? tree_capacity(t) - 1 : 0);
     tree_observe(t, on_event, m);
     return m;
@@ -730,13 +738,21 @@ static long first_group(merge_index *m, const feat *fc, size_t ng, size_t *nk)
     return -1;
 }
 
-static void regroup(merge_index *m, int32_t p)
+/* Groups p's children, at most `budget` of them this call; 1 when p is grouped. */
+static int regroup_some(merge_index *m, int32_t p, size_t budget)
 {
     tree_node *pn = tree_get(m->t, p);
     size_t ng = 0;
-    xgrow(&m->scratch, &m->scratch_cap, pn->nchildren + 1, sizeof *m->scratch);
-    keys_reset(&m->keys);
-    for (uint32_t k = 0; k < pn->nchildren; k++) {
+    uint32_t k = 0;
+    if (m->part_p == p && m->part_epoch == m->epoch) {
+        ng = m->part_ng;
+        k = m->part_k;
+    } else {
+        m->part_p = TREE_NONE;
+        xgrow(&m->scratch, &m->scratch_cap, pn->nchildren + 1, sizeof *m->scratch);
+        keys_reset(&m->keys);
+    }
+    for (; k < pn->nchildren && budget; k++, budget--) {
         int32_t c = pn->children[k];
         ensure(m, c);
         feat *fc = feat_of(m, c);
@@ -760,14 +776,31 @@ static void regroup(merge_index *m, int32_t p)
         }
         m->scratch[ng++] = c;
     }
+    if (k < pn->nchildren) {
+        m->part_p = p;
+        m->part_k = k;
+        m->part_ng = ng;
+        m->part_epoch = m->epoch;
+        return 0;
+    }
+    m->part_p = TREE_NONE;
     m->stamp[p] = m->epoch;
+    return 1;
 }
 
 static void grouped(merge_index *m, int32_t p)
 {
     ensure(m, p);
     if (m->stamp[p] != m->epoch)
-        regroup(m, p);
+        regroup_some(m, p, (size_t)-1);
+}
+
+int merge_group_step(merge_index *m, int32_t parent, size_t budget)
+{
+    if (!tree_get(m->t, parent))
+        return 1;
+    ensure(m, parent);
+    return m->stamp[parent] == m->epoch || regroup_some(m, parent, budget ? budget : 1);
 }
 
 int32_t merge_leader(merge_index *m, int32_t id)

@@ -86,6 +86,9 @@ int32_t merge_leader(merge_index *m, int32_t id);
 size_t  merge_count(merge_index *m, int32_t id);
 /* Members of id's group in child order into *out (caller frees); returns the count. */
 size_t  merge_members(merge_index *m, int32_t id, int32_t **out);
+/* Groups up to `budget` more of parent's children (a huge fan-out is grouped a slice at a
+ * time between keys); 1 when parent's grouping is complete, so the calls below are cheap. */
+int     merge_group_step(merge_index *m, int32_t parent, size_t budget);
 /* Groups among parent's children, in the order of their leaders (caller frees *out). */
 size_t  merge_groups(merge_index *m, int32_t parent, merge_group **out);
 

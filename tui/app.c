@@ -384,6 +384,7 @@ void app_init_view(app *a, tree *t, int32_t cursor)
     a->save_fd = -1;
     a->attr_fd = -1;
     a->attr_nav_id = TREE_NONE;
+    a->group_pending = TREE_NONE;
     a->tree_top = cursor;
     a->merge = merge_index_new(a->ses.t, a->ses.settings.merge_threshold);
     if (tree_count(a->ses.t) <= APP_ATTR_MAX_NODES) {
@@ -484,6 +485,8 @@ static int run(app *a)
             timeout = 20;                  /* a child is making the attractor list */
         if (a->attr && attractor_pending(a->attr))
             timeout = 0;                   /* indexing goes on between keys */
+        if (a->group_pending != TREE_NONE)
+            timeout = 0;                   /* so does grouping a huge fan-out */
         int ready = -1;
         if (compare_view_busy(a))
             compare_view_wait(a, fds, 2, timeout < 100 ? timeout : 100, &ready);
@@ -535,6 +538,11 @@ static int run(app *a)
             }
         }
         app_autosave(a, now);
+        if (a->group_pending != TREE_NONE && a->merge &&
+            merge_group_step(a->merge, a->group_pending, VIEW_GROUP_AT_ONCE)) {
+            a->group_pending = TREE_NONE;
+            a->pending |= APP_CH_DRAW;
+        }
         if (a->attr && attractor_pending(a->attr) && a->last_draw > 0)
             attr_slice(a);
         app_attr_poll(a);

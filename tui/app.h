@@ -73,6 +73,7 @@ struct app {
     int          attr_dirty;    /* the tree changed since the last refresh */
     double       attr_last, attr_cost;
     size_t       attr_slice;    /* nodes indexed per turn (adapted to APP_ATTR_SLICE) */
+    int32_t      group_pending; /* a node whose many children are being grouped in slices */
     pid_t        attr_pid;      /* a child making the list (see app_attr_refresh), or 0 */
     int          attr_fd;       /* its pipe */
     buf          attr_in;       /* what it has written so far */

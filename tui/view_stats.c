@@ -82,7 +82,11 @@ void view_stats(app *a, app_rect r)
             line(a, r, &y, "children ", v, theme_attr(THEME_entropy));
         }
     }
-    if (n->nchildren && a->merge) {
+    if (n->nchildren > VIEW_GROUP_AT_ONCE && a->merge && !merge_group_step(a->merge, id, VIEW_GROUP_AT_ONCE)) {
+        /* a huge fan-out is grouped a slice at a time between keys (app.c): no frame waits */
+        a->group_pending = id;
+        snprintf(v, sizeof v, "grouping %u children…", n->nchildren);
+    } else if (n->nchildren && a->merge) {
         double norm_h;
         double hb = merge_branch_entropy(a->merge, id, &norm_h);
         merge_group *g;

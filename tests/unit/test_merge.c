@@ -200,3 +200,63 @@ TEST(merge_words_offsets)
     free(w);
     buf_free(&nb);
 }
+
+/* A huge fan-out grouped a slice at a time gives exactly the groups of one pass, also when
+ * a child arrives in the middle (the slice work starts again) or another parent is grouped
+ * in between (its scratch state is not the half-done one's). */
+TEST(merge_group_step_equals_one_pass)
+{
+    static const char *const w[] = { "the", "cat", "sat", "on", "a", "mat", "warm", "sun", "dog", "ran" };
+    tree *t = tree_new();
+    int32_t root = tree_add_child(t, TREE_NONE, TREE_ORIGIN_PROMPT, "P", 1);
+    int32_t other = tree_add_child(t, root, TREE_ORIGIN_EDIT, "Q", 1);
+    uint32_t x = 12345;
+    for (int i = 0; i < 6000; i++) {
+        char s[128];
+        size_t n = 0;
+        for (int j = 0; j < 5; j++) {
+            x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+            n += (size_t)snprintf(s + n, sizeof s - n, " %s", w[x % 10]);
+        }
+        tree_add_child(t, other, TREE_ORIGIN_MODEL, s, n);
+        if (i % 3 == 0)
+            tree_add_child(t, root, TREE_ORIGIN_MODEL, s, n);
+    }
+    merge_index *once = merge_index_new(t, 0.8), *steps = merge_index_new(t, 0.8);
+    merge_group *g1, *g2;
+    size_t n1 = merge_groups(once, other, &g1);
+    int rounds = 0;
+    while (!merge_group_step(steps, other, 700)) {
+        if (++rounds == 3) {
+            merge_group *gr;
+            merge_groups(steps, root, &gr);          /* another parent in between */
+            free(gr);
+        }
+        CHECK(rounds < 100);
+        if (rounds >= 100)
+            break;
+    }
+    CHECK(rounds >= 8);                     /* it did go in slices */
+    size_t n2 = merge_groups(steps, other, &g2);
+    CHECK_INT(n2, n1);
+    int same = n1 == n2;
+    for (size_t i = 0; same && i < n1; i++)
+        same = g1[i].leader == g2[i].leader && g1[i].count == g2[i].count;
+    CHECK(same);
+    free(g1), free(g2);
+    /* A child added half way: the slices start again and still agree. */
+    for (int r = 0; r < 2 && !merge_group_step(steps, root, 500); r++) {}
+    tree_add_child(t, root, TREE_ORIGIN_MODEL, " the cat sat on a", 17);
+    while (!merge_group_step(steps, root, 500)) {}
+    n1 = merge_groups(once, root, &g1);
+    n2 = merge_groups(steps, root, &g2);
+    CHECK_INT(n2, n1);
+    same = n1 == n2;
+    for (size_t i = 0; same && i < n1; i++)
+        same = g1[i].leader == g2[i].leader && g1[i].count == g2[i].count;
+    CHECK(same);
+    free(g1), free(g2);
+    merge_index_free(once);
+    merge_index_free(steps);
+    tree_free(t);
+}
