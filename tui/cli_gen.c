@@ -209,26 +209,59 @@ static void tried_fit(unsigned char **tried, size_t *n, size_t need)
     *n = need;
 }
 
+/* Nodes the requests in flight may still add (k each, less what already arrived). */
+static size_t in_flight(const gen_run *r)
+{
+    size_t n = 0;
+    const grow_request *q;
+    for (int i = 0; (q = grow_request_at(r->g, i)); i++)
+        for (int b = 0; b < q->k; b++)
+            n += q->nodes[b] == TREE_NONE || !tree_get(r->t, q->nodes[b]);
+    return n;
+}
+
+/* The most uncertain leaves are expanded concurrently, up to --concurrency / k requests in
+ * flight, always the best leaf not yet expanded next.  An expansion always has its k
+ * children: one is started only while the budget has room for all of them, so the tree
+ * ends with at most --budget nodes (fewer by less than k when k does not divide it). */
 static int grow_entropy(gen_run *r, const gen_settings *s, int budget, char *err, size_t errlen)
 {
     unsigned char *tried = NULL;   /* leaves already expanded (some may have got no child) */
     size_t ntried = 0;
-    int rc = 0;
-    while (tree_count(r->t) < (size_t)budget && !gen_interrupted) {
-        tried_fit(&tried, &ntried, (size_t)tree_capacity(r->t));
-        int32_t leaf = best_leaf(r, tried);
-        if (leaf == TREE_NONE)
-            break;
-        tried[leaf] = 1;
-        int k = s->branches;
-        if ((size_t)k > (size_t)budget - tree_count(r->t))
-            k = (int)((size_t)budget - tree_count(r->t));
-        if (grow_start(r->g, leaf, s, k, err, errlen) < 0) {
-            rc = -1;
+    int rc = 0, k = s->branches > 0 ? s->branches : 1;
+    int inflight = s->concurrency / k;
+    if (inflight < 1)
+        inflight = 1;
+    for (;;) {
+        if (gen_interrupted) {
+            grow_cancel_all(r->g);
             break;
         }
-        drain(r);
+        int started = 0;
+        while (grow_active(r->g) < inflight &&
+               tree_count(r->t) + in_flight(r) + (size_t)k <= (size_t)budget) {
+            tried_fit(&tried, &ntried, (size_t)tree_capacity(r->t));
+            int32_t leaf = best_leaf(r, tried);
+            if (leaf == TREE_NONE)
+                break;
+            tried[leaf] = 1;
+            if (grow_start(r->g, leaf, s, k, err, errlen) < 0) {
+                rc = -1;
+                break;
+            }
+            started++;
+        }
+        if (rc < 0 || (!started && !grow_active(r->g)))
+            break;
+        /* until a request ends (its children are new leaves) */
+        int active = grow_active(r->g);
+        while (grow_active(r->g) == active && active && !gen_interrupted) {
+            backend_wait(r->b, NULL, 0, 100, NULL);
+            backend_pump(r->b);
+            draw_progress(r, 0);
+        }
     }
+    drain(r);
     free(tried);
     return rc;
 }
@@ -242,8 +275,9 @@ static void gen_usage(void)
            "  -n, --branches K           children per expansion\n"
            "  --depth D                  breadth: every node gets K children down to depth D\n"
            "                             (default 1)\n"
-           "  --strategy breadth|entropy entropy: expand the leaf with the highest mean token\n"
-           "                             entropy first, until --budget N nodes exist\n"
+           "  --strategy breadth|entropy entropy: expand the leaves with the highest mean token\n"
+           "                             entropy first (--concurrency/k at once), while --budget\n"
+           "                             N has room for all k children of the next expansion\n"
            "  --budget N                 node count for --strategy entropy (default 32)\n\n"
            "On a terminal a progress line (branches done/total, tokens/s, ETA) is redrawn on\n"
            "stderr; at the end one summary line (nodes, tokens, time, failures) goes to stderr,\n"

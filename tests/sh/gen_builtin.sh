@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests: 50
+# tests: 52
 # termloom gen with the builtin model, through the real binary; sessions checked with the
 # real loader (tests/tools/session_info).
 . "$(dirname "$0")/../lib.sh"
@@ -64,13 +64,20 @@ expect_exit gen_stop 0 "$T" gen --prompt "The keeper" -n 4 --depth 1 --stop . --
 check gen_stop_finish test "$(field finish_stop "$TMP/stop.info")" = 4
 check gen_stop_text_cut sh -c "! grep '^text ' '$TMP/stop.info' | grep -q '[.]'"
 
-# Entropy strategy: exactly the budget of nodes.
-expect_exit gen_entropy 0 "$T" gen --prompt "Mode collapse" --strategy entropy --budget 10 -n 3 --seed 5 -o "$TMP/e.json"
+# Entropy strategy: exactly the budget of nodes (one request at a time: --concurrency 3 with
+# k = 3, so each expansion is the best leaf of the tree as it then is).
+expect_exit gen_entropy 0 "$T" gen --prompt "Mode collapse" --strategy entropy --budget 10 -n 3 --seed 5 --concurrency 3 -o "$TMP/e.json"
 "$INFO" "$TMP/e.json" > "$TMP/e.info"
 check gen_entropy_budget test "$(field nodes "$TMP/e.info")" = 10
 "$INFO" "$TMP/e.json" --entropy-order > "$TMP/e.order"
 check gen_entropy_highest_first grep -qx 'entropy_order ok' "$TMP/e.order"
 check gen_entropy_expanded_several test "$(field expansions "$TMP/e.order")" -ge 3
+# An expansion is never cut short: --budget 9 with k = 3 stops at 7 nodes (1 + 3 + 3), every
+# expanded node with its 3 children.
+expect_exit gen_entropy_whole_expansions 0 "$T" gen --prompt "Mode collapse" --strategy entropy --budget 9 -n 3 --seed 5 -o "$TMP/e9.json"
+"$INFO" "$TMP/e9.json" > "$TMP/e9.info"
+check gen_entropy_budget_not_cut sh -c "[ \"\$(grep '^nodes ' '$TMP/e9.info' | cut -d' ' -f2)\" = 7 ] &&
+    ! grep -o '\"children\":\[[0-9,]*\]' '$TMP/e9.json' | grep -Eqv '\"children\":\[\]|\"children\":\[[0-9]+,[0-9]+,[0-9]+\]'"
 # The check can fail: a breadth tree is not grown highest-entropy first.
 expect_exit gen_breadth_for_order 0 "$T" gen --prompt "Mode collapse" -n 3 --depth 2 --seed 5 -o "$TMP/b.json"
 check gen_entropy_order_detects_breadth sh -c "'$INFO' '$TMP/b.json' --entropy-order | grep -qx 'entropy_order wrong'"

@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests: 66
+# tests: 69
 # The HTTP backends through the real binary: `termloom gen` against tests/tools/testserver on
 # 127.0.0.1, one test per fault mode.  Faults are chosen per request through the model name
 # ("m;fault=429" = the first such request gets a 429, then requests succeed; ":0" = always).
@@ -90,6 +90,16 @@ expect_exit net_gen_llamacpp 0 "$T" gen --backend llamacpp --base-url "http://12
     --depth 1 --max-tokens 6 --prompt 'Hi' -o "$TMP/native.json"
 check net_gen_llamacpp_three test "$(children "$TMP/native.json")" = 3
 check net_gen_llamacpp_native_requests test "$(grep -c 'POST /completion ' "$TMP/main.log")" = 3
+stop_server
+
+# --strategy entropy expands several leaves at once (--concurrency / k requests in flight):
+# requests in flight together need a connection each, so a slow server sees more than one.
+start_server conc --latency 400
+URL="http://127.0.0.1:$PORT/v1"
+expect_exit net_gen_entropy_concurrent 0 "$T" gen --backend openai --base-url "$URL" --model m -n 2 \
+    --max-tokens 4 --prompt 'Once' --strategy entropy --budget 9 --concurrency 8 -o "$TMP/conc.json"
+check net_gen_entropy_concurrent_requests test "$(grep -c ACCEPT "$TMP/conc.log")" -ge 2
+check net_gen_entropy_concurrent_budget test "$(children "$TMP/conc.json")" = 8
 stop_server
 
 # The key: sent as a Bearer header, refused with the server's words, never in stderr or the file.
