@@ -36,7 +36,56 @@ typedef struct {
     size_t     done;           /* branches of finished requests */
     int        drawn;          /* columns of the progress line on screen */
     double     t0, last_draw;
+    /* Failed branches by message: how many, and under which nodes (the first few). */
+    struct { char *msg; int count; int32_t under[4]; int nunder; } fails[4];
+    int        nfails, fails_other;
 } gen_run;
+
+/* A branch failed (not cancelled): counted with its message and the node it grew under. */
+static void note_failure(gen_run *r, const backend_event *ev)
+{
+    const char *m = ev->message && *ev->message ? ev->message : ev->finish ? ev->finish : "error";
+    int32_t under = TREE_NONE;
+    const grow_request *q;
+    for (int i = 0; (q = grow_request_at(r->g, i)); i++)
+        if (q->request == ev->request)
+            under = q->parent;
+    int f = 0;
+    while (f < r->nfails && strcmp(r->fails[f].msg, m))
+        f++;
+    if (f == r->nfails) {
+        if (r->nfails == (int)(sizeof r->fails / sizeof *r->fails)) {
+            r->fails_other++;
+            return;
+        }
+        r->fails[r->nfails].msg = xstrdup(m);
+        r->fails[r->nfails].count = 0;
+        r->fails[r->nfails++].nunder = 0;
+    }
+    r->fails[f].count++;
+    int seen = 0;
+    for (int i = 0; i < r->fails[f].nunder; i++)
+        seen |= r->fails[f].under[i] == under;
+    if (!seen && r->fails[f].nunder < 4 && under != TREE_NONE)
+        r->fails[f].under[r->fails[f].nunder++] = under;
+}
+
+/* "3 under #0, #4: 500: server error; 1 under #2: the connection was lost …" */
+static char *failures_text(const gen_run *r)
+{
+    buf b = {0};
+    for (int f = 0; f < r->nfails; f++) {
+        buf_printf(&b, "%s%d under", f ? "; " : "", r->fails[f].count);
+        for (int i = 0; i < r->fails[f].nunder; i++)
+            buf_printf(&b, "%s #%d", i ? "," : "", (int)r->fails[f].under[i]);
+        if (r->fails[f].count > r->fails[f].nunder && r->fails[f].nunder == 4)
+            buf_adds(&b, " …");
+        buf_printf(&b, ": %s", r->fails[f].msg);
+    }
+    if (r->fails_other)
+        buf_printf(&b, "; %d more with other errors", r->fails_other);
+    return buf_steal(&b);
+}
 
 static volatile sig_atomic_t gen_interrupted;
 
@@ -63,6 +112,8 @@ static void queue_push(gen_run *r, int32_t id)
 static void after_event(void *ud, const backend_event *ev)
 {
     gen_run *r = ud;
+    if (ev->kind == BACKEND_EV_ERROR && ev->branch >= 0 && !(ev->finish && !strcmp(ev->finish, "cancelled")))
+        note_failure(r, ev);
     if (ev->kind != BACKEND_EV_REQUEST_END)
         return;
     for (int i = 0; i < grow_active(r->g); i++) {
@@ -427,9 +478,14 @@ int cli_gen(int argc, char **argv)
     else if (gen_interrupted)
         rc = cli_fail(CLI_ERR, "interrupted: the %zu nodes grown so far are saved in %s",
                       tree_count(sess.t), out);
-    else if (failed)
+    else if (failed) {                    /* which failed and why, in one line */
+        char *why = failures_text(&r);
         rc = cli_fail(CLI_ERR, "%d branch%s failed: %s", failed, failed == 1 ? "" : "es",
-                      last_copy ? last_copy : "unknown error");
+                      *why ? why : last_copy ? last_copy : "unknown error");
+        free(why);
+    }
+    for (int f = 0; f < r.nfails; f++)
+        free(r.fails[f].msg);
     free(last_copy);
     session_free(&sess);
     backend_free(b);

@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests: 69
+# tests: 70
 # The HTTP backends through the real binary: `termloom gen` against tests/tools/testserver on
 # 127.0.0.1, one test per fault mode.  Faults are chosen per request through the model name
 # ("m;fault=429" = the first such request gets a 429, then requests succeed; ":0" = always).
@@ -65,7 +65,7 @@ partial() {
     check "net_gen_${name}_partial_saved" test "$(children "$TMP/$name.json")" = 4
     check "net_gen_${name}_incomplete" test "$(grep -c '"incomplete":true' "$TMP/$name.json")" = 4
 }
-partial truncated truncate '^termloom: 4 branches failed: the connection was lost mid-response'
+partial truncated truncate '^termloom: 4 branches failed: 4 under #0: the connection was lost mid-response'
 partial midstream midstream 'model overloaded mid-stream'
 partial badjson badjson 'malformed JSON'
 partial resetmid resetmid 'mid-response'
@@ -135,3 +135,4 @@ stop_server
 expect_exit net_gen_unreachable 1 "$T" gen --backend openai --base-url "http://127.0.0.1:9/v1" -n 1 \
     --depth 1 --prompt x -o "$TMP/none.json"
 summary_then_error net_gen_unreachable_message 'could not reach http://127.0.0.1:9/v1'
+check net_gen_unreachable_says_where grep -q '1 branch failed: 1 under #0: could not reach' "$TMP/err"
