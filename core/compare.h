@@ -85,6 +85,17 @@ typedef struct {
     size_t count[2];                /* samples of A and of B holding it */
 } compare_phrase;
 
+/* How surprising a side's own samples are to the other side's model (core/score.h fills
+ * it when both sides run the embedded runtime; known = 0 otherwise), nats per token. */
+typedef struct {
+    int    known;
+    double value, low, high;        /* Monte Carlo KL(side || other): mean over samples of the
+                                     * per-token log-ratio, 95% bootstrap interval */
+    double exact;                   /* exact per-position KL(side || other), same weighting */
+    size_t samples, tokens;
+    size_t retokenized;             /* samples whose recorded tokens could not be used */
+} compare_kl;
+
 typedef struct {
     int32_t       label[2];         /* label nodes A and B */
     void         *config[2];        /* json_t * objects (borrowed from the labels) */
@@ -99,6 +110,7 @@ typedef struct {
                                      * failed twice (tried again once) and are missing: from
                                      * the label's "failed" (borrowed); NULL when none */
     char         *prompt;           /* path text of the compared node */
+    compare_kl    kl[2];            /* zeroed by compare_result_load; see score_compare */
 } compare_result;
 
 /* The settings of a side as a JSON object (json_t *, new reference): the saved options,

@@ -371,3 +371,22 @@ const llama_model *llama_backend_model(const backend *b)
     return b && b->ops == &llama_ops ? ((const lbackend *)b)->m : NULL;
 }
 
+
+const llama_model *llama_backend_model_acquire(const char *path, char *err, size_t errlen)
+{
+    shared_model *sm = model_get(path, err, errlen);
+    return sm ? sm->m : NULL;
+}
+
+void llama_backend_model_release(const llama_model *m)
+{
+    if (!m)
+        return;
+    pthread_mutex_lock(&models_mu);
+    shared_model *sm = models;
+    while (sm && sm->m != m)
+        sm = sm->next;
+    pthread_mutex_unlock(&models_mu);
+    if (sm)
+        model_put(sm);
+}

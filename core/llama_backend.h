@@ -38,4 +38,9 @@ typedef struct {
 /* Counters so far (tests, benches); the model of a llama backend, NULL for another one. */
 void llama_backend_get_stats(backend *b, llama_backend_stats *st);
 const llama_model *llama_backend_model(const backend *b);
+/* The model at path from the same per-process cache (loaded on first use, shared with the
+ * backends over that file), for other readers such as scoring (core/score.h); NULL with one
+ * line in err.  Each acquire is matched by one release. */
+const llama_model *llama_backend_model_acquire(const char *path, char *err, size_t errlen);
+void llama_backend_model_release(const llama_model *m);
 #endif

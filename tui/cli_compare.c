@@ -2,6 +2,8 @@
  * prints the figures side by side (or as JSON) and can save the samples as a session. */
 #include "tui/cli.h"
 #include "core/compare.h"
+#include "core/llama_backend.h"
+#include "core/score.h"
 #include "core/mem.h"
 #include "core/ngram.h"
 #include "core/session.h"
@@ -142,6 +144,21 @@ static const char *sample_text(const tree *t, const compare_result *r, int side,
     return tree_get(t, r->ids[side][r->side[side].groups[g].rep])->text;
 }
 
+/* "A: KL to the other side: ..." (issue 16): only when both sides were scored. */
+static void print_kl(const compare_result *r)
+{
+    for (int s = 0; s < 2; s++)
+        if (r->kl[s].known)
+            printf("%c: KL to the other side: %.2f nats/token (95%% %.2f–%.2f), exact per-position %.2f\n",
+                   s ? 'B' : 'A', r->kl[s].value, r->kl[s].low, r->kl[s].high, r->kl[s].exact);
+}
+
+static json_t *kl_json(const compare_kl *k)
+{
+    return json_pack("{s:f, s:f, s:f, s:f, s:I, s:I}", "value", k->value, "low", k->low, "high", k->high,
+                     "exact", k->exact, "samples", (json_int_t)k->samples, "tokens", (json_int_t)k->tokens);
+}
+
 static void print_text(const tree *t, const compare_result *r)
 {
     char a[128], b[128];
@@ -243,6 +260,7 @@ static void print_text(const tree *t, const compare_result *r)
             shown++;
         }
     }
+    print_kl(r);
 }
 
 /* ---- JSON output ---- */
@@ -286,6 +304,8 @@ static json_t *side_json(const tree *t, const compare_result *r, int s)
     }
     json_object_set_new(o, "top", top);
     json_object_set_new(o, "attractors", own);
+    if (r->kl[s].known)
+        json_object_set_new(o, "kl_to_other", kl_json(&r->kl[s]));
     return o;
 }
 
@@ -456,6 +476,9 @@ int cli_compare(int argc, char **argv)
         goto free_run;
     }
     int empty = !res.side[0].n ? 0 : !res.side[1].n ? 1 : -1;
+    const llama_model *km[2] = { llama_backend_model(be[0]), llama_backend_model(be[1]) };
+    if (empty < 0 && km[0] && km[1] && score_compare(ses.t, &res, km, err, sizeof err) < 0)
+        cli_fail(CLI_OK, "warning: no KL to the other side: %s", err);
     if (out)
         cli_detect_attractors(&ses);
     if (out && session_save(&ses, out, err, sizeof err) < 0)

@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests: 11
+# tests: 15
 # termloom compare with the builtin model: the same corpus at temperature 1.0 (A) and 0.2 (B).
 # A colder sampler repeats itself: B must show fewer groups and lower entropy.
 . "$(dirname "$0")/../lib.sh"
@@ -33,3 +33,15 @@ check compare_builtin_session_labels grep -Eq '"compare": ?"B"' "$TMP/cmp.json"
 # 1 prompt + 2 labels + 64 samples.
 n=$(grep -Eo '"origin": ?"model"' "$TMP/cmp.json" | wc -l)
 check compare_builtin_session_keeps_samples test "$n" -eq 64
+
+# Divergence (issue 16): both sides builtin, each side's own samples scored by the other
+# model.  The model card gives KL(tuned||base) ~ 2.1 and KL(rl||base) ~ 0.5 nats/token.
+klb() { tr -d '\n ' < "$1" | sed 's/.*"b":{//' | grep -o '"kl_to_other":{"value":[0-9.e+-]*' | sed 's/.*://'; }
+expect_exit compare_builtin_kl_tuned 0 "$T" compare --a model=base --b model=tuned --prompt 'ROMEO:' \
+    -n 16 --max-tokens 32 --seed 1 --json
+cp "$TMP/out" "$TMP/kl_tuned"
+expect_exit compare_builtin_kl_rl 0 "$T" compare --a model=base --b model=rl --prompt 'ROMEO:' \
+    -n 16 --max-tokens 32 --seed 1 --json
+kt=$(klb "$TMP/kl_tuned"); kr=$(klb "$TMP/out")
+check compare_builtin_kl_tuned_in_range awk -v k="${kt:-0}" 'BEGIN { exit !(k >= 1.0 && k <= 3.5) }'
+check compare_builtin_kl_tuned_above_rl awk -v t="${kt:-0}" -v r="${kr:-99}" 'BEGIN { exit !(r > 0 && t > r) }'
