@@ -14,144 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- words ---- */
-
-static int word_byte(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '\'' || c >= 0x80;
-}
-
-typedef struct {
-    size_t off, len;     /* into the folded copy */
-} word;
-
-/* The words of s, ASCII folded to lower case in *fold (caller frees both). */
-static size_t split_words(const char *s, char **fold, word **out)
-{
-    size_t len = strlen(s), n = 0, cap = 0;
-    char *f = xmalloc(len + 1);
-    word *w = NULL;
-    for (size_t i = 0; i <= len; i++)
-        f[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] - 'A' + 'a') : s[i];
-    for (size_t i = 0; i < len;) {
-        if (!word_byte((unsigned char)f[i])) {
-            i++;
-            continue;
-        }
-        size_t j = i;
-        while (j < len && word_byte((unsigned char)f[j]))
-            j++;
-        xgrow(&w, &cap, n + 1, sizeof *w);
-        w[n++] = (word){ i, j - i };
-        i = j;
-    }
-    *fold = f;
-    *out = w;
-    return n;
-}
-
-/* ---- a set of byte strings (open addressing; keys copied into one arena) ---- */
-
-typedef struct {
-    uint64_t *hash;      /* 0 = empty slot */
-    size_t   *off, *len;
-    size_t    cap, n;
-    buf       keys;
-} strset;
-
-static uint64_t hash_bytes(const char *p, size_t n)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)p[i];
-        h *= 1099511628211ull;
-    }
-    return h ? h : 1;
-}
-
-static void strset_resize(strset *s, size_t cap)
-{
-    uint64_t *oh = s->hash;
-    size_t *oo = s->off, *ol = s->len, ocap = s->cap;
-    s->hash = xcalloc(cap, sizeof *s->hash);
-    s->off = xmalloc(cap * sizeof *s->off);
-    s->len = xmalloc(cap * sizeof *s->len);
-    s->cap = cap;
-    for (size_t i = 0; i < ocap; i++) {
-        if (!oh[i])
-            continue;
-        size_t j = oh[i] & (cap - 1);
-        while (s->hash[j])
-            j = (j + 1) & (cap - 1);
-        s->hash[j] = oh[i];
-        s->off[j] = oo[i];
-        s->len[j] = ol[i];
-    }
-    free(oh);
-    free(oo);
-    free(ol);
-}
-
-/* Adds the key; returns 1 when it was new. */
-static int strset_add(strset *s, const char *p, size_t n)
-{
-    if ((s->n + 1) * 2 > s->cap)
-        strset_resize(s, s->cap ? s->cap * 2 : 64);
-    uint64_t h = hash_bytes(p, n);
-    size_t j = h & (s->cap - 1);
-    for (; s->hash[j]; j = (j + 1) & (s->cap - 1))
-        if (s->hash[j] == h && s->len[j] == n && !memcmp(s->keys.data + s->off[j], p, n))
-            return 0;
-    s->hash[j] = h;
-    s->off[j] = s->keys.len;
-    s->len[j] = n;
-    buf_add(&s->keys, p, n);
-    s->n++;
-    return 1;
-}
-
-static void strset_free(strset *s)
-{
-    free(s->hash);
-    free(s->off);
-    free(s->len);
-    buf_free(&s->keys);
-}
-
-double compare_distinct_n(const char *const *texts, size_t ntexts, int n,
-                          size_t *distinct, size_t *total)
-{
-    strset set = {0};
-    size_t tot = 0;
-    buf key = {0};
-    for (size_t t = 0; n > 0 && t < ntexts; t++) {
-        char *fold;
-        word *w;
-        size_t nw = split_words(texts[t] ? texts[t] : "", &fold, &w);
-        for (size_t i = 0; i + (size_t)n <= nw; i++) {
-            buf_clear(&key);
-            for (int k = 0; k < n; k++) {
-                if (k)
-                    buf_addc(&key, ' ');   /* words never hold a space */
-                buf_add(&key, fold + w[i + k].off, w[i + k].len);
-            }
-            strset_add(&set, key.data, key.len);
-            tot++;
-        }
-        free(fold);
-        free(w);
-    }
-    size_t d = set.n;
-    buf_free(&key);
-    strset_free(&set);
-    if (distinct)
-        *distinct = d;
-    if (total)
-        *total = tot;
-    return tot ? (double)d / (double)tot : 0;
-}
-
 /* ---- groups ---- */
 
 static int group_order(const void *x, const void *y)
@@ -263,23 +125,113 @@ int compare_label_side(const tree *t, int32_t id)
     return 0;
 }
 
+/* ---- names ---- */
+
+static char *trim_copy(const char *s, size_t n)
+{
+    while (n && (*s == ' ' || *s == '\t'))
+        s++, n--;
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    return xstrndup(s, n);
+}
+
+char *compare_spec_name(const char *spec, char **name)
+{
+    *name = NULL;
+    buf rest = {0};
+    buf_adds(&rest, "");
+    for (const char *p = spec ? spec : ""; *p;) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        char *item = trim_copy(p, n);
+        if (!strncmp(item, "name", 4) && (item[4] == '=' || item[4] == ' ' || item[4] == '\t')) {
+            char *eq = strchr(item, '=');
+            char *key = eq ? trim_copy(item, (size_t)(eq - item)) : NULL;
+            if (key && !strcmp(key, "name")) {
+                free(*name);
+                *name = trim_copy(eq + 1, strlen(eq + 1));
+                if (!**name) {
+                    free(*name);
+                    *name = NULL;
+                }
+                free(key);
+                free(item);
+                p = end ? end + 1 : p + n;
+                continue;
+            }
+            free(key);
+        }
+        free(item);
+        if (rest.len)
+            buf_addc(&rest, ',');
+        buf_add(&rest, p, n);
+        p = end ? end + 1 : p + n;
+    }
+    return buf_steal(&rest);
+}
+
+char *compare_config_name(const void *config)
+{
+    json_t *cfg = (json_t *)config;
+    const char *model = json_string_value(json_object_get(cfg, "model"));
+    if (model && *model)
+        return xstrdup(model);
+    const char *url = json_string_value(json_object_get(cfg, "base_url"));
+    if (url && *url) {
+        const char *h = strstr(url, "://");
+        h = h ? h + 3 : url;
+        const char *at = strchr(h, '@'), *slash = strchr(h, '/');
+        if (at && (!slash || at < slash))   /* user:password@ never shown */
+            h = at + 1;
+        size_t n = strcspn(h, "/?#");
+        if (n)
+            return xstrndup(h, n);
+    }
+    const char *be = json_string_value(json_object_get(cfg, "backend"));
+    return xstrdup(be ? be : "");
+}
+
+char *compare_label_name(const tree *t, int32_t id)
+{
+    if (!compare_label_side(t, id))
+        return NULL;
+    const tree_node *lab = tree_get(t, id);
+    json_t *x = lab->extra, *cfg = json_object_get(x, "config");
+    const char *name = json_string_value(json_object_get(x, "name"));
+    if (name && *name)
+        return xstrdup(name);
+    const char *model = json_string_value(json_object_get(cfg, "model"));
+    if (!(model && *model))              /* the backend's default model: as its samples say */
+        for (uint32_t i = 0; i < lab->nchildren && !(model && *model); i++)
+            model = tree_model(t, lab->children[i]);
+    return model && *model ? xstrdup(model) : compare_config_name(cfg);
+}
+
 char *compare_label_text(const tree *t, int32_t id)
 {
     int side = compare_label_side(t, id);
     if (!side)
         return NULL;
-    static const char *const keys[] = { "backend", "model", "temperature", "top_p" };
+    static const char *const keys[] = { "backend", "temperature", "top_p" };
     json_t *cfg = json_object_get(tree_get(t, id)->extra, "config");
-    buf b = {0};
-    buf_printf(&b, "compare %c:", side);
+    char *name = compare_label_name(t, id);
+    buf c = {0};
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
         json_t *v = json_object_get(cfg, keys[i]);
+        if (json_is_string(v) && !strcmp(json_string_value(v), name))
+            continue;                     /* named after its backend: once is enough */
         if (json_is_string(v))
-            buf_printf(&b, " %s", json_string_value(v));
+            buf_printf(&c, " %s", json_string_value(v));
         else if (json_is_number(v))
-            buf_printf(&b, " %s=%g", keys[i], json_number_value(v));
+            buf_printf(&c, " %s=%g", keys[i], json_number_value(v));
     }
-    return buf_steal(&b);
+    char *conf = buf_steal(&c);
+    char *out = xasprintf("compare %c:%s%s%s%s", side, *name ? " " : "", name,
+                          *name && *conf ? " \xc2\xb7" : "", conf);
+    free(name);
+    free(conf);
+    return out;
 }
 
 /* ---- grouping (core/merge) ---- */
@@ -380,6 +332,7 @@ int compare_result_load(compare_result *r, const tree *t, int32_t at, double thr
         return -1;
     }
     r->prompt = tree_path_text(t, at, NULL);
+    const char **stexts[2];
     for (int s = 0; s < 2; s++) {
         const tree_node *lab = tree_get(t, r->label[s]);
         r->config[s] = json_object_get(lab->extra, "config");
@@ -401,8 +354,14 @@ int compare_result_load(compare_result *r, const tree *t, int32_t at, double thr
         }
         compare_stats_from_texts(&r->side[s], texts, cnt, threshold);
         side_token_entropy(&r->side[s], t, r->ids[s], cnt);
-        free(texts);
+        stexts[s] = texts;
+        r->name[s] = compare_label_name(t, r->label[s]);
     }
+    const char *const *tx[2] = { stexts[0], stexts[1] };
+    compare_overrepresented(tx, (const size_t[2]){ r->side[0].n, r->side[1].n }, COMPARE_TERM_MAX,
+                            COMPARE_TERM_Z, r->over, r->nover);
+    free(stexts[0]);
+    free(stexts[1]);
     /* Groups of A and B whose representatives are near-duplicates. */
     const compare_stats *A = &r->side[0], *B = &r->side[1];
     compare_match *cand = NULL;
@@ -508,6 +467,8 @@ void compare_result_free(compare_result *r)
     for (int s = 0; s < 2; s++) {
         compare_stats_free(&r->side[s]);
         free(r->ids[s]);
+        free(r->name[s]);
+        compare_terms_free(r->over[s], r->nover[s]);
     }
     free(r->shared);
     free(r->prompt);

@@ -7,6 +7,10 @@
  *   │   └── N samples (origin model)
  *   └── label B   same with "B"
  * A label adds no text, so the samples continue exactly the compared node's path text.
+ * Names: a SPEC may hold name=TEXT (not a generation option: compare_spec_name takes it out
+ * before the rest goes to settings_apply_spec; the label keeps it as "name").  Without one
+ * a side is named when read: the config's model, else the model its samples report (a
+ * backend's default), else host:port of base_url, else the backend.
  *
  * Figures per side (compare_stats), over the complete samples (a branch whose generation
  * failed part way is kept in the tree but left out of the figures; a sample that fails is
@@ -25,8 +29,20 @@
  * samples.  A pair of groups (one per side) whose representatives are near-duplicates is a
  * shared group; shared groups that are an attractor on either side are the shared
  * attractors.  Attractors with no counterpart on the other side are that side's own.
+ * ("Attractor" here is a repeated outcome — a group of ≥ 2 samples of one context — not the
+ * tree's attractor, which needs several different parents; the outputs call them repeated.)
  * Shared phrases: word n-grams (n = 4..8, core/attractor's phrase attractors) that occur
- * in samples of both sides; closed: a phrase inside a longer shared one is not listed. */
+ * in samples of both sides; closed: a phrase inside a longer shared one is not listed.
+ * Over-represented words and phrases ("Fightin' Words", Monroe, Colaresi & Quinn 2008): for
+ * every word n-gram w (n = 1..3 words, counted per occurrence, words as for distinct-n),
+ * with y_w^S its count on side S and n^S the side's total n-grams of that length,
+ *   delta_w = log((y_w^A+α_w)/(n^A+α0−y_w^A−α_w)) − log((y_w^B+α_w)/(n^B+α0−y_w^B−α_w)),
+ *   var_w ≈ 1/(y_w^A+α_w) + 1/(y_w^B+α_w),   z_w = delta_w / sqrt(var_w),
+ * an informative Dirichlet prior from the pooled counts: α_w = α0 · pooled_w / pooled, with
+ * α0 = pooled (the number of n-grams of that length on both sides), i.e. α_w = pooled_w —
+ * the prior weighs as much as the data, so rare n-grams are shrunk hard.  Side A lists the
+ * n-grams with z > COMPARE_TERM_Z, side B those with z < −COMPARE_TERM_Z (as |z|), the
+ * COMPARE_TERM_MAX highest first. */
 #ifndef CORE_COMPARE_H
 #define CORE_COMPARE_H
 #include "core/backend.h"
@@ -38,6 +54,9 @@
 #define COMPARE_DEFAULT_SAMPLES 32
 #define COMPARE_MAX_SAMPLES     512
 #define COMPARE_ATTRACTOR_MIN   2
+#define COMPARE_TERM_WORDS      3      /* over-represented n-grams of 1..3 words */
+#define COMPARE_TERM_MAX        10
+#define COMPARE_TERM_Z          1.96
 
 /* ---- statistics over a set of texts (pure functions) ---- */
 
@@ -45,6 +64,25 @@
  * there are no n-grams.  *total and *distinct (if not NULL) get the two counts. */
 double compare_distinct_n(const char *const *texts, size_t ntexts, int n,
                           size_t *distinct, size_t *total);
+
+/* The log-odds z of a term (see above) with count y of n on this side, y_other of n_other on
+ * the other, prior α_w of total α0; *delta (if not NULL) gets the log-odds ratio. */
+double compare_logodds_z(double y, double n, double y_other, double n_other, double alpha_w,
+                         double alpha0, double *delta);
+
+typedef struct {
+    char  *text;          /* the words, folded, joined by one space */
+    int    words;         /* 1..COMPARE_TERM_WORDS */
+    double z, delta;      /* z > 0: over-represented on this side */
+    size_t count, count_other;   /* occurrences on this side and on the other */
+} compare_term;
+
+/* For each side (texts[s], ntexts[s]) the terms over-represented against the other, at
+ * most max with z > zmin, highest z first (ties: more occurrences first, then text).
+ * out[s] (NULL when none) is freed with compare_terms_free. */
+void compare_overrepresented(const char *const *texts[2], const size_t ntexts[2], size_t max,
+                             double zmin, compare_term *out[2], size_t nout[2]);
+void compare_terms_free(compare_term *t, size_t n);
 
 typedef struct {
     size_t  count;
@@ -111,7 +149,17 @@ typedef struct {
                                      * the label's "failed" (borrowed); NULL when none */
     char         *prompt;           /* path text of the compared node */
     compare_kl    kl[2];            /* zeroed by compare_result_load; see score_compare */
+    char         *name[2];          /* the sides' names (label "name", else from the config) */
+    compare_term *over[2];          /* over-represented words and phrases per side */
+    size_t        nover[2];
 } compare_result;
+
+/* name=TEXT items of a SPEC: *name gets the last one's text (trimmed; NULL when none or
+ * empty; caller frees); returns the SPEC without them (caller frees). */
+char *compare_spec_name(const char *spec, char **name);
+/* A side's default name from its config (json_t *): the model, else host:port of base_url,
+ * else the backend, else "" (caller frees). */
+char *compare_config_name(const void *config);
 
 /* The settings of a side as a JSON object (json_t *, new reference): the saved options,
  * numbers as numbers, empty strings left out. */
@@ -125,8 +173,10 @@ void compare_result_free(compare_result *r);
 int  compare_result_match_of(const compare_result *r, int side, size_t g);
 /* Is node id a comparison label?  Returns 'A', 'B', or 0. */
 int  compare_label_side(const tree *t, int32_t id);
-/* What to show for a label ("compare B: builtin temperature=0.2"; caller frees), or NULL
- * when id is not a label. */
+/* The name of a label (caller frees), or NULL when id is not a label. */
+char *compare_label_name(const tree *t, int32_t id);
+/* What to show for a label ("compare B: rl · builtin temperature=0.2", the name whole;
+ * caller frees), or NULL when id is not a label. */
 char *compare_label_text(const tree *t, int32_t id);
 
 /* ---- sampling: both sides at once, without blocking ---- */
@@ -140,6 +190,8 @@ typedef struct compare_run compare_run;
 compare_run *compare_run_new(tree *t, int32_t at, backend *be[2], const gen_settings *s[2],
                              int nsamples, backend_event_fn after, void *ud);
 void compare_run_free(compare_run *r);
+/* Names side i (before compare_run_start; NULL or "" for the default name). */
+void compare_run_set_name(compare_run *r, int side, const char *name);
 /* Adds the two labels and starts both sides.  0 ok; -1 with err (nothing started). */
 int  compare_run_start(compare_run *r, char *err, size_t errlen);
 /* Makes progress on both sides; returns the number of requests still active. */

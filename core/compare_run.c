@@ -2,6 +2,7 @@
  * compare.h): the labels, one grow per side, and a wait over two backends. */
 #include "core/compare.h"
 #include "core/mem.h"
+#include "core/text.h"
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@ typedef struct {
     grow        *g;
     gen_settings s;
     int32_t      label;
+    char        *name;             /* NULL: the default */
     int          ended, failed;
     size_t       tokens;
     int          first_req;        /* the request of the N samples */
@@ -131,11 +133,19 @@ void compare_run_free(compare_run *r)
         grow_free(r->side[i].g);
         free(r->side[i].retry_req);
         free(r->side[i].retry_of);
+        free(r->side[i].name);
         r->side[i].be->on_event = NULL;
         r->side[i].be->ud = NULL;
         settings_free(&r->side[i].s);
     }
     free(r);
+}
+
+void compare_run_set_name(compare_run *r, int side, const char *name)
+{
+    run_side *sd = &r->side[side ? 1 : 0];
+    free(sd->name);
+    sd->name = name && *name ? xstrdup(name) : NULL;
 }
 
 int compare_run_start(compare_run *r, char *err, size_t errlen)
@@ -149,6 +159,11 @@ int compare_run_start(compare_run *r, char *err, size_t errlen)
         int32_t id = tree_add_child(r->t, r->at, TREE_ORIGIN_EDIT, "", 0);
         json_t *x = json_object();
         json_object_set_new(x, "compare", json_string(i ? "B" : "A"));
+        if (sd->name) {           /* else named when read (the model its samples report) */
+            char *name = text_valid_copy(sd->name, strlen(sd->name), NULL);
+            json_object_set_new(x, "name", json_string(name));
+            free(name);
+        }
         json_object_set_new(x, "config", compare_config_json(&sd->s));
         json_object_set_new(x, "samples", json_integer(r->nsamples));
         tree_get(r->t, id)->extra = x;

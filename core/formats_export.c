@@ -2,6 +2,7 @@
  * Nothing here recurses on the C stack: nested loom JSON is written with an explicit
  * stack, one small jansson object per node. */
 #include "core/formats.h"
+#include "core/compare.h"
 #include "core/formats_int.h"
 #include "core/mem.h"
 #include "core/text.h"
@@ -421,12 +422,15 @@ static char *export_jsonl(const session *s, size_t *len)
     node_attractors_init(&na, t, threshold_of(s));
     buf b = {0};
     size_t *depths = xcalloc((size_t)tree_capacity(t) + 1, sizeof *depths);   /* parents come first */
+    char *sides = xcalloc((size_t)tree_capacity(t) + 1, 1);   /* 'A'/'B' under a compare label */
     tree_iter it;
     tree_iter_init(&it, t, tree_root(t), TREE_DFS);
     for (int32_t id; (id = tree_iter_next(&it)) != TREE_NONE; ) {
         const tree_node *n = tree_get(t, id);
         size_t depth = n->parent == TREE_NONE ? 0 : depths[n->parent] + 1;
         depths[id] = depth;
+        int side = compare_label_side(t, id);
+        sides[id] = side ? (char)side : n->parent == TREE_NONE ? 0 : sides[n->parent];
         double sum = 0;
         size_t known = 0;
         for (uint32_t i = 0; i < n->ntokens; i++)
@@ -453,6 +457,7 @@ static char *export_jsonl(const session *s, size_t *len)
         json_object_set_new(o, "entropy_upper", ni.ntokens ? lp_json(ni.upper) : json_null());
         json_object_set_new(o, "vocab", n->vocab ? json_integer(n->vocab) : json_null());
         json_object_set_new(o, "attractors", node_attractors_json(&na, id));
+        json_object_set_new(o, "side", sides[id] ? json_stringn(&sides[id], 1) : json_null());
         dump_into(&b, o);
         buf_addc(&b, '\n');
         json_decref(o);
@@ -501,6 +506,7 @@ static char *export_jsonl(const session *s, size_t *len)
         json_decref(o);
     }
     free(depths);
+    free(sides);
     node_attractors_free(&na);
     merge_index_free(mi);
     if (!b.data)

@@ -7,6 +7,7 @@
 #include "core/mem.h"
 #include "core/ngram.h"
 #include "core/session.h"
+#include "core/text.h"
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -30,7 +31,14 @@ static void print_help(void)
            "against its tuned copy, offline:  --a model=base --b model=tuned\n"
            "or a server:  --a 'backend=openai,base_url=http://127.0.0.1:8080/v1,model=base,temperature=1'\n"
            "Options given outside the SPECs (--max-tokens, --seed, --temperature, ...) apply to\n"
-           "both sides; a SPEC overrides them.\n"
+           "both sides; a SPEC overrides them.  name=TEXT in a SPEC names the side (default:\n"
+           "the model, else host:port of base_url, else the backend).\n"
+           "Over-represented: per side, the words and 2-3 word phrases most over-represented\n"
+           "against the other side (log-odds ratio with an informative Dirichlet prior from\n"
+           "both sides' pooled counts, Monroe et al. 2008), z > 1.96, with counts on both sides.\n"
+           "Repeated samples: groups of at least 2 near-duplicate samples (of the one prompt)\n"
+           "with no counterpart on the other side; not the tree's attractors, which need\n"
+           "several different parents.\n"
            "  -n, --samples N   samples per side (1..%d)\n"
            "  --json            print the figures as JSON\n"
            "  -o FILE           save the samples as a session: two subtrees under the prompt,\n"
@@ -111,6 +119,40 @@ static void row(const char *label, const char *a, const char *b)
     buf_free(&line);
 }
 
+/* A row whose cells are shown whole: each cell word-wrapped to COLW columns (control
+ * characters as placeholders), the label on the first line only. */
+static void row_wrapped(const char *label, const char *a, const char *b)
+{
+    char *safe[2];
+    size_t len[2], nl[2];
+    text_line *lines[2];
+    for (int k = 0; k < 2; k++) {
+        safe[k] = text_sanitize(k ? b : a, strlen(k ? b : a), TEXT_NL_VISIBLE, &len[k]);
+        nl[k] = text_wrap(safe[k], len[k], COLW, 8, TEXT_NL_VISIBLE, NULL, 0);
+        lines[k] = xmalloc((nl[k] ? nl[k] : 1) * sizeof *lines[k]);
+        text_wrap(safe[k], len[k], COLW, 8, TEXT_NL_VISIBLE, lines[k], nl[k]);
+    }
+    size_t rows = nl[0] > nl[1] ? nl[0] : nl[1];
+    for (size_t i = 0; i < rows || i == 0; i++) {
+        buf line = {0};
+        buf_printf(&line, "%-14s", i ? "" : label);
+        for (int k = 0; k < 2; k++) {
+            size_t from = i < nl[k] ? lines[k][i].start : 0, to = i < nl[k] ? lines[k][i].end : 0;
+            buf_add(&line, safe[k] + from, to - from);
+            if (!k)
+                pad(&line, COLW + 2 - (int)text_width(safe[k] + from, to - from, TEXT_NL_VISIBLE));
+        }
+        while (line.len && line.data[line.len - 1] == ' ')
+            line.data[--line.len] = 0;
+        printf("%s\n", line.data ? line.data : "");
+        buf_free(&line);
+    }
+    for (int k = 0; k < 2; k++) {
+        free(safe[k]);
+        free(lines[k]);
+    }
+}
+
 static char *config_text(json_t *cfg, json_t *other)
 {
     static const char *const first[] = { "backend", "model" };
@@ -159,6 +201,30 @@ static json_t *kl_json(const compare_kl *k)
                      "exact", k->exact, "samples", (json_int_t)k->samples, "tokens", (json_int_t)k->tokens);
 }
 
+/* "over-represented in B (rl): love (z 8.1, 37 vs 2), ..." wrapped at 78 columns. */
+static void print_overrepresented(const compare_result *r)
+{
+    for (int s = 0; s < 2; s++) {
+        buf l = {0};
+        buf_printf(&l, "over-represented in %c (", s ? 'B' : 'A');
+        add_clipped(&l, r->name[s], 1 << 20);
+        buf_printf(&l, ")%s", r->nover[s] ? ":" : ": none with z > 1.96");
+        for (size_t i = 0; i < r->nover[s]; i++)
+            buf_printf(&l, " %s (z %.1f, %zu vs %zu)%s", r->over[s][i].text, r->over[s][i].z,
+                       r->over[s][i].count, r->over[s][i].count_other, i + 1 < r->nover[s] ? "," : "");
+        size_t len;
+        char *safe = text_sanitize(l.data, l.len, TEXT_NL_VISIBLE, &len);
+        size_t nl = text_wrap(safe, len, 78, 8, TEXT_NL_VISIBLE, NULL, 0);
+        text_line *lines = xmalloc((nl ? nl : 1) * sizeof *lines);
+        text_wrap(safe, len, 78, 8, TEXT_NL_VISIBLE, lines, nl);
+        for (size_t i = 0; i < nl; i++)
+            printf("%s%.*s\n", i ? "    " : "", (int)(lines[i].end - lines[i].start), safe + lines[i].start);
+        free(lines);
+        free(safe);
+        buf_free(&l);
+    }
+}
+
 static void print_text(const tree *t, const compare_result *r)
 {
     char a[128], b[128];
@@ -167,9 +233,12 @@ static void print_text(const tree *t, const compare_result *r)
     add_clipped(&p, r->prompt, 70);
     printf("%s\n\n", p.data);
     buf_free(&p);
-    row("", "A", "B");
+    char *na = xasprintf("A: %s", r->name[0]), *nb = xasprintf("B: %s", r->name[1]);
+    row_wrapped("", na, nb);
+    free(na);
+    free(nb);
     char *ca = config_text(r->config[0], r->config[1]), *cb = config_text(r->config[1], r->config[0]);
-    row("config", ca, cb);
+    row_wrapped("config", ca, cb);
     free(ca);
     free(cb);
     const compare_stats *A = &r->side[0], *B = &r->side[1];
@@ -247,8 +316,8 @@ static void print_text(const tree *t, const compare_result *r)
         size_t own = 0;
         for (size_t g = 0; g < r->side[s].ngroups; g++)
             own += r->side[s].groups[g].count >= COMPARE_ATTRACTOR_MIN && compare_result_match_of(r, s, g) < 0;
-        printf("attractors only in %c (≥%d samples, not on the other side): %zu\n", s ? 'B' : 'A',
-               COMPARE_ATTRACTOR_MIN, own);
+        printf("repeated samples only in %c (groups of \xe2\x89\xa5%d near-duplicate samples, none on the other side): %zu\n",
+               s ? 'B' : 'A', COMPARE_ATTRACTOR_MIN, own);
         for (size_t g = 0, shown = 0; g < r->side[s].ngroups && shown < 5; g++) {
             if (r->side[s].groups[g].count < COMPARE_ATTRACTOR_MIN || compare_result_match_of(r, s, g) >= 0)
                 continue;
@@ -261,6 +330,7 @@ static void print_text(const tree *t, const compare_result *r)
         }
     }
     print_kl(r);
+    print_overrepresented(r);
 }
 
 /* ---- JSON output ---- */
@@ -271,6 +341,7 @@ static json_t *side_json(const tree *t, const compare_result *r, int s)
 {
     const compare_stats *st = &r->side[s];
     json_t *o = json_object();
+    json_object_set_new(o, "name", json_string(r->name[s]));
     if (r->config[s])
         json_object_set(o, "config", (json_t *)r->config[s]);
     else
@@ -303,9 +374,16 @@ static json_t *side_json(const tree *t, const compare_result *r, int s)
         json_array_append_new(top, e);
     }
     json_object_set_new(o, "top", top);
-    json_object_set_new(o, "attractors", own);
     if (r->kl[s].known)
         json_object_set_new(o, "kl_to_other", kl_json(&r->kl[s]));
+    json_object_set_new(o, "repeated", own);    /* groups of >= 2 samples with no counterpart */
+    json_t *over = json_array();
+    for (size_t i = 0; i < r->nover[s]; i++)
+        json_array_append_new(over, json_pack("{s:s,s:i,s:f,s:I,s:I}", "text", r->over[s][i].text,
+                              "words", r->over[s][i].words, "z", r->over[s][i].z,
+                              "count", (json_int_t)r->over[s][i].count,
+                              "count_other", (json_int_t)r->over[s][i].count_other));
+    json_object_set_new(o, "overrepresented", over);
     return o;
 }
 
@@ -324,7 +402,7 @@ static void print_json(const tree *t, const compare_result *r, const char *saved
         json_object_set_new(e, "similarity", json_real(r->shared[i].similarity));
         json_array_append_new(sh, e);
     }
-    json_object_set_new(o, "shared_attractors", sh);
+    json_object_set_new(o, "shared_outcomes", sh);
     json_t *ph = json_array();
     for (size_t i = 0; i < r->nphrases; i++) {
         json_t *e = json_object();
@@ -433,10 +511,14 @@ int cli_compare(int argc, char **argv)
     gen_settings s[2];
     backend *be[2] = { NULL, NULL };
     char err[512];
+    char *name[2] = { NULL, NULL };
     int ns = 0;
     for (; ns < 2; ns++) {
         settings_copy(&s[ns], &o.s);
-        if (settings_apply_spec(&s[ns], spec[ns], err, sizeof err) < 0) {
+        char *rest = compare_spec_name(spec[ns], &name[ns]);   /* name= is not a generation option */
+        int bad = settings_apply_spec(&s[ns], rest, err, sizeof err) < 0;
+        free(rest);
+        if (bad) {
             rc = cli_fail(CLI_USAGE, "--%c: %s", ns ? 'b' : 'a', err);
             ns++;
             goto free_sides;
@@ -456,6 +538,8 @@ int cli_compare(int argc, char **argv)
     int32_t root = tree_root(ses.t);
     const gen_settings *sp[2] = { &s[0], &s[1] };
     compare_run *run = compare_run_new(ses.t, root, be, sp, nsamples, NULL, NULL);
+    for (int k = 0; k < 2; k++)
+        compare_run_set_name(run, k, name[k]);
     int tty = isatty(2);
     if (compare_run_start(run, err, sizeof err) < 0) {
         rc = cli_fail(CLI_ERR, "%s", err);
@@ -511,6 +595,8 @@ free_sides:
         backend_free(be[k]);
     for (int k = 0; k < ns; k++)
         settings_free(&s[k]);
+    free(name[0]);
+    free(name[1]);
 done:
     cli_opts_free(&o);
     return rc;

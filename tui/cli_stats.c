@@ -6,6 +6,7 @@
  * analysis is one more function in the table, and both outputs show it. */
 #include "tui/cli.h"
 #include "core/attractor.h"
+#include "core/compare.h"
 #include "core/entropy.h"
 #include "core/merge.h"
 #include "core/mem.h"
@@ -287,11 +288,57 @@ static void section_attractors(json_t *rep, const session *s)
     attractor_index_free(a);
 }
 
+/* A session holding comparisons: each side's own figures (the sections below pool both
+ * sides of every comparison, and the settings note says so). */
+static void section_compare(json_t *rep, const session *s)
+{
+    json_t *rows = json_array();
+    for (int32_t id = 0; id < tree_capacity(s->t); id++) {
+        const tree_node *n = tree_get(s->t, id);
+        int has = 0;
+        for (uint32_t i = 0; n && i < n->nchildren && !has; i++)
+            has = compare_label_side(s->t, n->children[i]) != 0;
+        compare_result r;
+        char err[128];
+        if (!has || compare_result_load(&r, s->t, id, s->settings.merge_threshold, err, sizeof err) < 0)
+            continue;
+        for (int k = 0; k < 2; k++) {
+            const compare_stats *st = &r.side[k];
+            json_t *o = json_object();
+            json_object_set_new(o, "node", json_integer(id));
+            json_object_set_new(o, "side", json_string(k ? "B" : "A"));
+            json_object_set_new(o, "samples", json_integer((json_int_t)st->n));
+            json_object_set_new(o, "groups", json_integer((json_int_t)st->ngroups));
+            json_object_set_new(o, "entropy_bits", json_real(st->entropy));
+            json_object_set_new(o, "token_entropy", num_or_null(st->token_entropy));   /* bits */
+            json_object_set_new(o, "distinct_2", json_real(st->distinct[1]));
+            json_object_set_new(o, "name", json_string(r.name[k]));
+            json_t *over = json_array();
+            for (size_t i = 0; i < r.nover[k]; i++)
+                json_array_append_new(over, json_pack("{s:s,s:f,s:I,s:I}", "text", r.over[k][i].text,
+                                      "z", r.over[k][i].z, "count", (json_int_t)r.over[k][i].count,
+                                      "count_other", (json_int_t)r.over[k][i].count_other));
+            json_object_set_new(o, "overrepresented", over);
+            json_array_append_new(rows, o);
+        }
+        compare_result_free(&r);
+    }
+    if (json_array_size(rows)) {
+        json_t *set = json_object_get(rep, "settings");
+        json_object_set_new(set, "note", json_string(
+            "this session holds a comparison: the figures below pool both of its sides (and the rest of "
+            "the tree); \"compare\" gives each side's own"));
+        json_object_set_new(set, "comparisons", json_integer((json_int_t)json_array_size(rows) / 2));
+    }
+    json_object_set_new(rep, "compare", rows);
+}
+
 static const struct {
     void (*build)(json_t *report, const session *s);
 } sections[] = {
     { section_shape },
     { section_settings },
+    { section_compare },
     { section_token_entropy },
     { section_branch_entropy },
     { section_groups },
@@ -361,6 +408,17 @@ static void print_table(const char *key, json_t *arr)
                 print_str(v);
                 if (json_string_length(v) < 16)
                     printf("%*s", (int)(16 - text_width(json_string_value(v), json_string_length(v), TEXT_NL_VISIBLE)), "");
+                continue;
+            } else if (json_is_array(v) && json_is_object(json_array_get(v, 0))) {
+                printf(" ");                   /* over-represented terms: whole, last column */
+                for (size_t j = 0; j < json_array_size(v); j++) {
+                    json_t *e = json_array_get(v, j);
+                    printf("%s", j ? ", " : "");
+                    print_str(json_object_get(e, "text"));
+                    printf(" (z %.1f, %lld vs %lld)", json_number_value(json_object_get(e, "z")),
+                           (long long)json_integer_value(json_object_get(e, "count")),
+                           (long long)json_integer_value(json_object_get(e, "count_other")));
+                }
                 continue;
             } else if (json_is_array(v)) {     /* node ids */
                 size_t o = 0;

@@ -149,23 +149,36 @@ static unsigned on_specs(app *a, const char *text, size_t len)
     for (int i = 0; i < 2; i++)
         settings_copy(&v->s[i], &a->ses.settings);
     v->have_s = 1;
-    for (int i = 0; i < 2; i++)
-        if (settings_apply_spec(&v->s[i], part[i], err, sizeof err) < 0) {
+    char *name[2] = { NULL, NULL };
+    for (int i = 0; i < 2; i++) {
+        char *rest = compare_spec_name(part[i], &name[i]);   /* name= is not a generation option */
+        int bad = settings_apply_spec(&v->s[i], rest, err, sizeof err) < 0;
+        free(rest);
+        if (bad) {
             app_message(a, 1, "compare: %c: %s", i ? 'B' : 'A', err);
             stop_run(v);
             free(copy);
+            free(name[0]);
+            free(name[1]);
             return ask_specs(a, v->specs);
         }
+    }
     free(copy);
     for (int i = 0; i < 2; i++)
         if (!(v->be[i] = cli_backend_new(&v->s[i], a->opts.api_key, err, sizeof err))) {
             app_message(a, 1, "compare: %c: %s", i ? 'B' : 'A', err);
             stop_run(v);
+            free(name[0]);
+            free(name[1]);
             return ask_specs(a, v->specs);
         }
     const gen_settings *sp[2] = { &v->s[0], &v->s[1] };
     v->run = compare_run_new(a->ses.t, v->at, v->be, sp, nsamples, on_run_event, a);
     v->nsamples = nsamples;
+    for (int i = 0; i < 2; i++) {
+        compare_run_set_name(v->run, i, name[i]);
+        free(name[i]);
+    }
     if (compare_run_start(v->run, err, sizeof err) < 0) {
         app_message(a, 1, "compare: %s", err);
         stop_run(v);
@@ -293,17 +306,40 @@ static char *config_line(const compare_result *r, int s)
     return buf_steal(&b);
 }
 
+/* Draws s word-wrapped over at most maxlines rows from *y (never past ymax); control
+ * characters as placeholders (view_put).  The first row gets attr0, the others attr. */
+static void put_wrapped(app *a, int *y, int ymax, int x, int w, const char *s, int maxlines,
+                        unsigned long attr0, unsigned long attr)
+{
+    if (w < 4)
+        return;
+    text_line lines[16];
+    size_t len = strlen(s);
+    size_t n = text_wrap(s, len, w, 8, TEXT_NL_VISIBLE, lines, 16);
+    if (n > 16)
+        n = 16;
+    for (size_t i = 0; i < n && (int)i < maxlines && *y < ymax; i++, (*y)++) {
+        unsigned long at = i ? attr : attr0;
+        view_fill(*y, x, w, at);
+        view_put(a, *y, x, w, s + lines[i].start, lines[i].end - lines[i].start, at, TEXT_NL_VISIBLE);
+    }
+}
+
 static void draw_side(app *a, cview *v, int s, int y0, int x, int w, int h)
 {
     const compare_result *r = &v->res;
     const compare_stats *st = &r->side[s];
     unsigned long norm = theme_attr(THEME_normal), dim = theme_attr(THEME_dim);
-    int y = y0;
+    int y = y0, ymax = y0 + h;
     char line[256];
+    /* The name and the config, whole: wrapped, never cut. */
+    char *title = xasprintf(" %c: %s", s ? 'B' : 'A', r->name[s]);
+    put_wrapped(a, &y, ymax, x, w, title, 3, theme_attr(v->side == s ? THEME_title_focus : THEME_title),
+                theme_attr(v->side == s ? THEME_title_focus : THEME_title));
+    free(title);
     char *cfg = config_line(r, s);
-    snprintf(line, sizeof line, " %c  %s", s ? 'B' : 'A', cfg);
+    put_wrapped(a, &y, ymax, x, w, cfg, 4, dim, dim);
     free(cfg);
-    put_line(a, y++, x, w, line, theme_attr(v->side == s ? THEME_title_focus : THEME_title));
     if (v->run) {
         int ended, failed;
         size_t tok;
@@ -332,6 +368,16 @@ static void draw_side(app *a, cview *v, int s, int y0, int x, int w, int h)
     snprintf(line, sizeof line, "shared with %c: %zu group%s, %zu phrase%s", s ? 'A' : 'B', r->nshared,
              r->nshared == 1 ? "" : "s", r->nphrases, r->nphrases == 1 ? "" : "s");
     put_line(a, y++, x, w, line, dim);
+    /* Over-represented words and phrases against the other side (log-odds z). */
+    buf ob = {0};
+    buf_adds(&ob, "over-represented:");
+    for (size_t i = 0; i < r->nover[s]; i++)
+        buf_printf(&ob, " %s %.1f (%zu/%zu)%s", r->over[s][i].text, r->over[s][i].z, r->over[s][i].count,
+                   r->over[s][i].count_other, i + 1 < r->nover[s] ? "," : "");
+    if (!r->nover[s])
+        buf_adds(&ob, " none (z > 1.96)");
+    put_wrapped(a, &y, ymax, x, w, ob.data, 3, theme_attr(THEME_attractor), theme_attr(THEME_attractor));
+    buf_free(&ob);
     y++;
     /* Groups as bars, largest first; the selection stays visible. */
     int rows = y0 + h - y;

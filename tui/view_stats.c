@@ -1,6 +1,7 @@
 /* tui/view_stats.c — the stats panel: the cursor node's figures (entropy, finish reason,
  * model, perplexity), its branch entropy over merged child groups, and the attractors. */
 #include "tui/view.h"
+#include "core/compare.h"
 #include "core/entropy.h"
 #include "core/mem.h"
 #include "core/text.h"
@@ -37,7 +38,27 @@ void view_stats(app *a, app_rect r)
     if (!a->utf8)
         snprintf(v, sizeof v, "#%d %s%s%s", (int)id, tree_origin_name((tree_origin)n->origin),
                  model ? " - " : "", model ? model : "");
-    line(a, r, &y, "node     ", v, norm);
+    char *label = compare_label_text(t, id);
+    if (label) {                  /* a comparison's side: its name and config, whole */
+        char *full = xasprintf("#%d %s", (int)id, label);
+        int x = r.x + view_puts(a, y, r.x, r.w, "node     ", theme_attr(THEME_dim));
+        text_line wl[4];
+        size_t nl = r.x + r.w - x < 4 ? 0 : text_wrap(full, strlen(full), r.x + r.w - x, 8, TEXT_NL_VISIBLE, wl, 4);
+        for (size_t i = 0; i < nl && i < 4 && y < r.y + r.h; i++, y++)
+            view_put(a, y, x, r.x + r.w - x, full + wl[i].start, wl[i].end - wl[i].start, norm, TEXT_NL_VISIBLE);
+        free(full);
+        free(label);
+    } else
+        line(a, r, &y, "node     ", v, norm);
+    for (int32_t p = tree_parent(t, id); p != TREE_NONE; p = tree_parent(t, p))
+        if (compare_label_side(t, p)) {   /* a sample of a comparison: which side */
+            char *name = compare_label_name(t, p), *sv = xasprintf("%c: %s", compare_label_side(t, p), name);
+            int x = r.x + view_puts(a, y, r.x, r.w, "side     ", theme_attr(THEME_dim));
+            view_put(a, y++, x, r.x + r.w - x, sv, strlen(sv), norm, TEXT_NL_VISIBLE);
+            free(name);
+            free(sv);
+            break;
+        }
     const char *fin = tree_finish(t, id);
     double slp, ppl;
     size_t nk = entropy_sequence(n, &slp, &ppl);

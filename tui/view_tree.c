@@ -295,7 +295,8 @@ static void draw_row(app *a, walker *w, int y, app_rect r)
         ta = theme_attr(THEME_search);
     char *label = len ? NULL : compare_label_text(a->ses.t, id);
     if (label)
-        view_puts(a, y, x, end - x, label, cur ? base : theme_attr(THEME_dim));
+        view_put(a, y, x, end - x, label, strlen(label), cur ? base : theme_attr(THEME_dim),
+                 TEXT_NL_VISIBLE);   /* the name comes from the file */
     else if (!len)
         view_puts(a, y, x, end - x, app_is_streaming(a, id) ? "" : "(empty)",
                   cur ? base : theme_attr(THEME_dim));

@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests: 20
+# tests: 22
 # The compare view in the real TUI, driven in tmux: c, a spec line, the two columns with
 # figures and bars while sampling runs through the event loop, Enter jumps into the tree,
 # and the samples are in the saved session.
@@ -24,10 +24,13 @@ trap 'tm kill-server 2>/dev/null; reap; rm -rf "$TMP"' EXIT
 check compare_tui_started wait_for 'Tree'
 tm send-keys -t "$S" c
 check compare_tui_asks_specs wait_for 'compare  A | B | N:'
-tm send-keys -t "$S" End BSpace BSpace 16 Enter
+# B gets a name; A is named after the model its samples report (the builtin default, base)
+tm send-keys -t "$S" C-a C-k 'temperature=1 | temperature=0.2,name=cold | 16' Enter
 check compare_tui_finishes wait_for 'compare: done, 16 samples per side'
 screen > "$TMP/screen"
-check compare_tui_two_columns grep -q ' A  backend=builtin temperature=1.*B  backend=builtin temperature=0.2' "$TMP/screen"
+check compare_tui_two_columns sh -c "grep -q '^ A: base .*B: cold' '$TMP/screen' &&
+    grep -q '^backend=builtin temperature=1.0 .*backend=builtin temperature=0.2' '$TMP/screen'"
+check compare_tui_overrepresented_shown grep -q '^over-represented: ' "$TMP/screen"
 # "16 samples, GA groups ... 16 samples, GB groups" on one row.
 row=$(grep -m1 '16 samples, [0-9]* groups.*16 samples, [0-9]* groups' "$TMP/screen")
 ga=$(printf '%s\n' "$row" | sed 's/^16 samples, \([0-9]*\) groups.*/\1/')
@@ -39,7 +42,9 @@ check compare_tui_entropy_shown grep -q 'entropy  [0-9.]* bits, [0-9.]* of max' 
 tm send-keys -t "$S" Tab Enter
 check compare_tui_jumps_to_tree wait_for 'group of [0-9]* on side B'
 screen > "$TMP/screen2"
-check compare_tui_tree_shows_labels grep -q 'compare B: builtin temperature=0.2' "$TMP/screen2"
+check compare_tui_tree_shows_labels sh -c "grep -q 'compare B: cold · builtin temperature=0' '$TMP/screen2' &&
+    grep -q 'compare A: base · builtin temperature=1' '$TMP/screen2'"
+check compare_tui_stats_names_side grep -q 'side     B: cold' "$TMP/screen2"
 check compare_tui_view_closed sh -c "! grep -q '^ Compare  #' '$TMP/screen2'"
 # c on a sample reopens the comparison without sampling again.
 tm send-keys -t "$S" c

@@ -129,7 +129,11 @@ TEST(compare_result_from_tree)
     CHECK_INT(merge_count(mi, lb), 1);
     merge_index_free(mi);
     char *lt = compare_label_text(t, lb);
-    CHECK_STR(lt, "compare B: temperature=0.2");
+    CHECK_STR(lt, "compare B: temperature=0.2");   /* no model, URL or backend: no name */
+    free(lt);
+    json_object_set_new(tree_get(t, lb)->extra, "name", json_string("the cold one, at 0.2"));
+    lt = compare_label_text(t, lb);
+    CHECK_STR(lt, "compare B: the cold one, at 0.2 \xc2\xb7 temperature=0.2");
     free(lt);
     CHECK(compare_label_text(t, root) == NULL);
 
@@ -137,6 +141,8 @@ TEST(compare_result_from_tree)
     CHECK_INT(r.label[0], la);
     CHECK_INT(r.label[1], lb);
     CHECK_STR(r.prompt, "Is it true?");
+    CHECK_STR(r.name[1], "the cold one, at 0.2");       /* the label's name, whole */
+    CHECK_STR(r.name[0], "");
     CHECK_INT(r.side[0].n, 4);
     CHECK_INT(r.side[0].ngroups, 3);
     CHECK_NEAR(r.side[0].entropy, 1.5, 1e-12);
@@ -286,4 +292,102 @@ TEST(compare_run_builtin_and_reopen)
         settings_free(&s[i]);
         backend_free(be[i]);
     }
+}
+
+/* The log-odds z by hand: y = 10 of n = 100 on this side, 2 of 100 on the other, prior
+ * α_w = 12 (the pooled count) of α0 = 200 (the pooled total):
+ *   delta = ln(22 / (100+200-22)) - ln(14 / (100+200-14)) = ln(22/278) - ln(14/286) = 0.480356
+ *   var   = 1/22 + 1/14 = 0.116883,   z = 0.480356 / sqrt(0.116883) = 1.405035 */
+TEST(compare_logodds_z_by_hand)
+{
+    double delta;
+    CHECK_NEAR(compare_logodds_z(10, 100, 2, 100, 12, 200, &delta), 1.405035, 1e-6);
+    CHECK_NEAR(delta, 0.480356, 1e-6);
+    /* the other side's z is the negative; equal shares give 0 */
+    CHECK_NEAR(compare_logodds_z(2, 100, 10, 100, 12, 200, NULL), -1.405035, 1e-6);
+    CHECK_NEAR(compare_logodds_z(5, 50, 10, 100, 15, 150, NULL), 0, 1e-12);
+}
+
+/* Over-represented words and phrases, by hand (α_w = pooled count, α0 = pooled total):
+ *   A "love love love" "Love is here"   B "hate is here" "hate hate here"
+ *   1-grams 6 per side: love 4 vs 0 → z = (ln(8/10) - ln(4/14)) / sqrt(1/8 + 1/4) = 1.681361
+ *   2-grams 4 per side: "love love" 2 vs 0 → (ln(4/8) - ln(2/10)) / sqrt(1/4 + 1/2) = 1.058041
+ *   B: hate 3 vs 0 → (ln(6/12) - ln(3/15)) / sqrt(1/6 + 1/3) = 1.295831
+ *   "is" (1 vs 1) has z 0 and is on neither side. */
+TEST(compare_overrepresented_by_hand)
+{
+    const char *const a[] = { "love love love", "Love is here" }, *const b[] = { "hate is here", "hate hate here" };
+    const char *const *texts[2] = { a, b };
+    const size_t n[2] = { 2, 2 };
+    compare_term *out[2];
+    size_t nout[2];
+    compare_overrepresented(texts, n, 3, 0, out, nout);
+    REQUIRE(nout[0] == 3 && nout[1] == 3);
+    CHECK_STR(out[0][0].text, "love");
+    CHECK_NEAR(out[0][0].z, 1.681361, 1e-6);
+    CHECK_INT(out[0][0].count, 4);
+    CHECK_INT(out[0][0].count_other, 0);
+    CHECK_INT(out[0][0].words, 1);
+    CHECK_STR(out[0][1].text, "love love");
+    CHECK_NEAR(out[0][1].z, 1.058041, 1e-6);
+    CHECK_INT(out[0][1].words, 2);
+    CHECK_STR(out[0][2].text, "love is here");   /* ties on z and count: by text */
+    CHECK_STR(out[1][0].text, "hate");
+    CHECK_NEAR(out[1][0].z, 1.295831, 1e-6);
+    CHECK_INT(out[1][0].count, 3);
+    for (int s = 0; s < 2; s++)
+        for (size_t i = 0; i < nout[s]; i++)
+            CHECK(strcmp(out[s][i].text, "is") != 0);
+    compare_terms_free(out[0], nout[0]);
+    compare_terms_free(out[1], nout[1]);
+    /* at z > 1.96 nothing here is over-represented */
+    compare_overrepresented(texts, n, 10, COMPARE_TERM_Z, out, nout);
+    CHECK_INT(nout[0], 0);
+    CHECK_INT(nout[1], 0);
+    CHECK(out[0] == NULL && out[1] == NULL);
+    /* one side empty, or a single word everywhere: no crash, nothing infinite */
+    const char *const only[] = { "yes yes" };
+    const char *const *t2[2] = { only, only };
+    compare_overrepresented(t2, (const size_t[2]){ 1, 1 }, 10, 0, out, nout);
+    CHECK_INT(nout[0] + nout[1], 0);
+    /* against an empty side the prior is side A itself: delta is 0, nothing stands out */
+    const char *const *t3[2] = { a, NULL };
+    compare_overrepresented(t3, (const size_t[2]){ 2, 0 }, 10, 0, out, nout);
+    CHECK_INT(nout[0] + nout[1], 0);
+}
+
+TEST(compare_spec_name_and_default_names)
+{
+    char *name, *rest = compare_spec_name("model=rl, name = the RL copy ,temperature=1", &name);
+    CHECK_STR(name, "the RL copy");
+    CHECK_STR(rest, "model=rl,temperature=1");
+    free(name);
+    free(rest);
+    rest = compare_spec_name("temperature=0.2", &name);
+    CHECK(name == NULL);
+    CHECK_STR(rest, "temperature=0.2");
+    free(rest);
+    rest = compare_spec_name("name=", &name);           /* empty: the default name */
+    CHECK(name == NULL);
+    CHECK_STR(rest, "");
+    free(rest);
+    rest = compare_spec_name("names=x", &name);         /* not the name key: left for settings to refuse */
+    CHECK(name == NULL);
+    CHECK_STR(rest, "names=x");
+    free(rest);
+
+    json_t *cfg = json_pack("{s:s,s:s,s:s}", "backend", "llamacpp", "base_url", "http://user:pw@127.0.0.1:8080/v1",
+                            "model", "base");
+    char *n = compare_config_name(cfg);
+    CHECK_STR(n, "base");
+    free(n);
+    json_object_del(cfg, "model");
+    n = compare_config_name(cfg);
+    CHECK_STR(n, "127.0.0.1:8080");                     /* no credentials, no path */
+    free(n);
+    json_object_del(cfg, "base_url");
+    n = compare_config_name(cfg);
+    CHECK_STR(n, "llamacpp");
+    free(n);
+    json_decref(cfg);
 }
