@@ -728,7 +728,8 @@ static long first_group(merge_index *m, const feat *fc, size_t ng, size_t *nk)
             m->cand[nc++] = m->keys.post[e].group;
         }
     }
-    qsort(m->cand, nc, sizeof *m->cand, cmp_u32);
+    if (nc)
+        qsort(m->cand, nc, sizeof *m->cand, cmp_u32);
     for (size_t i = 0; i < nc; i++) {
         if (i && m->cand[i] == m->cand[i - 1])
             continue;
