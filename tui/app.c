@@ -10,6 +10,7 @@
 #include "tui/actions.h"
 #include "tui/dialog.h"
 #include "tui/view.h"
+#include "tui/term.h"
 #include "tui/view_compare.h"
 #include "core/formats.h"
 #include "core/mem.h"
@@ -28,7 +29,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
-#include <termios.h>
 #include <unistd.h>
 
 #define FRAME_SECONDS 0.030
@@ -343,22 +343,13 @@ unsigned app_key(app *a, int key)
 
 #define APP_QUIT_GRACE 3   /* seconds a SIGTERM/SIGHUP waits for the loop */
 
-/* The terminal as it was before curses, for a last-resort exit from a signal handler. */
-static struct termios term_before;
-static int term_saved;
-
 /* A quit request the loop did not get to within APP_QUIT_GRACE seconds (it was busy: a huge
  * grouping, say): the terminal is put back and the program ends.  Everything saved so far
  * stays (saves are atomic); only signal-safe calls here. */
 static void on_alarm(int sig)
 {
     (void)sig;
-    static const char reset[] = "\033[?1049l\033[?25h\033[0m\r\n";
-    if (write(STDOUT_FILENO, reset, sizeof reset - 1) < 0) {
-        /* nothing more to do */
-    }
-    if (term_saved)
-        tcsetattr(STDIN_FILENO, TCSANOW, &term_before);
+    term_restore();
     _exit(1);
 }
 
@@ -627,9 +618,10 @@ int app_main(int argc, char **argv)
         a->set_err = xstrdup(err);
         app_message(a, 1, "%s", err);
     }
-    term_saved = tcgetattr(STDIN_FILENO, &term_before) == 0;
+    term_grab();
     SCREEN *scr = newterm(NULL, stdout, stdin);
     if (!scr) {
+        term_release();
         app_free(a);
         return cli_fail(CLI_ERR, "cannot use the terminal (TERM=%s)", getenv("TERM") ? getenv("TERM") : "");
     }
@@ -680,6 +672,7 @@ int app_main(int argc, char **argv)
     int final = a->path ? app_save_now(a) : 0;
     endwin();
     delscreen(scr);
+    term_release();
     if (final < 0)
         cli_fail(CLI_ERR, "%s: the session could not be saved: %s", a->path, a->save_err ? a->save_err : "");
     else if (a->path && !file)
