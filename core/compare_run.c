@@ -1,6 +1,7 @@
 /* core/compare_run.c — sampling both sides of a comparison at once without blocking (see
  * compare.h): the labels, one grow per side, and a wait over two backends. */
 #include "core/compare.h"
+#include "core/jnul.h"
 #include "core/mem.h"
 #include "core/text.h"
 #include <jansson.h>
@@ -50,7 +51,7 @@ static void record_failure(run_side *sd, int index, const backend_event *ev)
         json_object_set_new(lab->extra, "failed", f);
     }
     const char *why = ev->message && *ev->message ? ev->message : ev->finish ? ev->finish : "error";
-    json_array_append_new(f, json_pack("{s:i,s:s}", "index", index, "error", why));
+    json_array_append_new(f, json_pack("{s:i,s:o}", "index", index, "error", jnul_string(why, strlen(why))));
 }
 
 /* A sample that fails is tried once more (a one-off 500 or a dropped connection must not

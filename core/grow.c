@@ -1,6 +1,7 @@
 /* core/grow.c — see grow.h. */
 #include "core/grow.h"
 #include "core/mem.h"
+#include "core/jnul.h"
 #include <jansson.h>
 #include <time.h>
 #include <unistd.h>
@@ -84,16 +85,24 @@ static void on_event(void *ud, const backend_event *ev)
         case BACKEND_EV_ERROR:
             if (ev->branch >= 0 && ev->branch < r->k && tree_get(g->t, r->nodes[ev->branch])) {
                 id = r->nodes[ev->branch];
-                tree_get(g->t, id)->flags |= TREE_FLAG_INCOMPLETE;
+                tree_node *n = tree_get(g->t, id);
+                n->flags |= TREE_FLAG_INCOMPLETE;
                 tree_set_finish(g->t, id, ev->finish ? ev->finish : "error");
+                if (ev->message && strcmp(ev->finish ? ev->finish : "error", "cancelled")) {
+                    if (!n->extra)
+                        n->extra = json_object();
+                    json_object_set_new(n->extra, "error", jnul_string(ev->message, strlen(ev->message)));
+                }
             }
             if (ev->message) {
                 free(g->last_error);
                 g->last_error = xstrdup(ev->message);
             }
             r->ended++;
-            r->failed++;
-            g->failed_total++;
+            if (strcmp(ev->finish ? ev->finish : "error", "cancelled")) {
+                r->failed++;
+                g->failed_total++;
+            }
             break;
         case BACKEND_EV_STATUS:
         case BACKEND_EV_REQUEST_END:

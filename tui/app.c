@@ -42,6 +42,33 @@ double app_now(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static void log_add(app *a, const char *line)
+{
+    if (a->nlog == APP_LOG_MAX) {
+        free(a->log[0]);
+        memmove(a->log, a->log + 1, (a->nlog - 1) * sizeof *a->log);
+        a->nlog--;
+    }
+    time_t now = (time_t)tree_now();
+    struct tm tmv;
+    char when[16] = "";
+    if (localtime_r(&now, &tmv))
+        strftime(when, sizeof when, "%H:%M:%S", &tmv);
+    xgrow(&a->log, &a->log_cap, a->nlog + 1, sizeof *a->log);
+    a->log[a->nlog++] = xasprintf("%s  %s", when, line);
+}
+
+void app_log(app *a, const char *fmt, ...)
+{
+    va_list ap;
+    buf b = {0};
+    va_start(ap, fmt);
+    buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    log_add(a, b.data ? b.data : "");
+    buf_free(&b);
+}
+
 void app_message(app *a, int error, const char *fmt, ...)
 {
     va_list ap;
@@ -53,9 +80,47 @@ void app_message(app *a, int error, const char *fmt, ...)
     a->msg = buf_steal(&b);
     a->msg_error = error;
     a->msg_keep = 0;
+    if (error)
+        log_add(a, a->msg);
 }
 
 /* ---- generation --------------------------------------------------------------------- */
+
+static const grow_request *find_request(app *a, int request)
+{
+    int n = a->g ? grow_active(a->g) : 0;
+    for (int i = 0; i < n; i++)
+        if (grow_request_at(a->g, i)->request == request)
+            return grow_request_at(a->g, i);
+    return NULL;
+}
+
+/* A failed branch: into the log with its place (parent, branch, node) and why; on the
+ * status line too, until its request ends and report_failures sums them up. */
+static void log_failure(app *a, const backend_event *ev)
+{
+    const grow_request *r = find_request(a, ev->request);
+    if (!r || ev->branch < 0 || ev->branch >= r->k) {
+        app_message(a, 1, "%s", ev->message);
+        return;
+    }
+    char node[32] = "no text";
+    if (r->nodes[ev->branch] != TREE_NONE)
+        snprintf(node, sizeof node, "node #%d", (int)r->nodes[ev->branch]);
+    app_log(a, "under #%d, branch %d of %d (%s) failed: %s", (int)r->parent, ev->branch + 1, r->k, node, ev->message);
+    free(a->msg);
+    a->msg = xstrdup(ev->message);
+    a->msg_error = 1;
+    a->msg_keep = 0;
+}
+
+static void report_failures(app *a, int request)
+{
+    const grow_request *r = find_request(a, request);
+    if (r && r->failed)
+        app_message(a, 1, "%d of %d branches under #%d failed (L lists each and why): %s", r->failed, r->k,
+                    (int)r->parent, a->msg && a->msg_error ? a->msg : "error");
+}
 
 static void on_grow_event(void *ud, const backend_event *ev)
 {
@@ -63,7 +128,7 @@ static void on_grow_event(void *ud, const backend_event *ev)
     switch (ev->kind) {
     case BACKEND_EV_ERROR:
         if (ev->message && strcmp(ev->finish ? ev->finish : "", "cancelled"))
-            app_message(a, 1, "%s", ev->message);
+            log_failure(a, ev);
         break;
     case BACKEND_EV_STATUS:
         if (ev->message) {
@@ -73,6 +138,7 @@ static void on_grow_event(void *ud, const backend_event *ev)
         break;
     case BACKEND_EV_REQUEST_END:
         a->save_soon = 1;
+        report_failures(a, ev->request);
         if (a->g && grow_active(a->g) <= 1 && !a->msg_error && !a->msg_keep) {
             free(a->msg);
             a->msg = NULL;
@@ -420,6 +486,9 @@ void app_free(app *a)
     free(a->path);
     free(a->row_ids);
     free(a->msg);
+    for (size_t i = 0; i < a->nlog; i++)
+        free(a->log[i]);
+    free(a->log);
     buf_free(&a->line);
     free(a->line_label);
     free(a->confirm_text);
