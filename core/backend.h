@@ -65,6 +65,8 @@ struct backend {
     backend_event_fn   on_event;
     void              *ud;
     int                exact;      /* logprobs are the exact full distribution (builtin) */
+    uint32_t           vocab;      /* vocabulary size V once the backend knows it (a server
+                                    * that reports it: llama.cpp's /v1/models), else 0 */
 };
 
 /* Starts a request for k branches of `context`.  Returns its id (> 0), or -1 with err. */

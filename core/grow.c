@@ -43,7 +43,7 @@ static int32_t branch_node(grow *g, grow_request *r, int branch, const backend_e
     int32_t id = tree_add_child(g->t, r->parent, TREE_ORIGIN_MODEL, "", 0);
     tree_set_model(g->t, id, ev->model ? ev->model : g->model);
     tree_node *n = tree_get(g->t, id);
-    n->vocab = g->vocab;
+    n->vocab = g->vocab ? g->vocab : g->b->vocab;
     if (r->record) {
         json_t *rec = json_deep_copy(r->record);
         json_object_set_new(rec, "choice", json_integer(branch));
@@ -78,8 +78,11 @@ static void on_event(void *ud, const backend_event *ev)
             break;
         case BACKEND_EV_DONE:
             id = branch_node(g, r, ev->branch, ev);
-            if (id != TREE_NONE)
+            if (id != TREE_NONE) {
                 tree_set_finish(g->t, id, ev->finish ? ev->finish : "stop");
+                if (!tree_get(g->t, id)->vocab)           /* V learned while it streamed */
+                    tree_get(g->t, id)->vocab = g->b->vocab;
+            }
             r->ended++;
             break;
         case BACKEND_EV_ERROR:

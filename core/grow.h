@@ -3,7 +3,9 @@
  * branch becomes a child of parent (origin model) when its first text arrives, tokens are
  * appended as they stream, and its finish reason is set at the end.  A branch that fails
  * keeps what it had, flagged TREE_FLAG_INCOMPLETE with finish "error" or "cancelled"; a
- * failed one also records why, as the node's "error" (the message, one line).
+ * failed one also records why, as the node's "error" (the message, one line).  Nodes record
+ * the vocabulary size V (for entropy upper bounds): the settings' vocab_size when set, else
+ * what the backend learned from its server (backend.vocab), else unknown (0).
  * The owner sets itself as the backend's event sink through grow (grow_attach) and may
  * pass a callback to hear about every event after the tree was updated.
  *

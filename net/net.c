@@ -236,6 +236,8 @@ static void xfer_finished(net_backend *nb, net_xfer *x, CURLcode rc)
 /* Starts queued transfers and due retries, within the concurrency cap. */
 static void start_ready(net_backend *nb)
 {
+    if (net_info_gate(nb))
+        return;                            /* V first (net/info.c), for a moment at most */
     double t = 0;
     for (size_t i = 0; i < nb->nx; i++) {
         net_xfer *x = nb->xs[i];
@@ -389,6 +391,8 @@ static int net_start(backend *b, const char *context, size_t len, const gen_sett
     }
     xgrow(&nb->reqs, &nb->capreqs, nb->nreqs + 1, sizeof *nb->reqs);
     nb->reqs[nb->nreqs++] = r;
+    if (s->vocab_size <= 0)
+        net_info_ask(nb);                  /* V for the entropy bounds, once */
     start_ready(nb);
     return r->id;
 }
@@ -432,6 +436,8 @@ static int net_pump(backend *b)
     while ((m = curl_multi_info_read(nb->multi, &left))) {
         if (m->msg != CURLMSG_DONE)
             continue;
+        if (net_info_done(nb, m->easy_handle))
+            continue;
         char *priv = NULL;
         curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
         http_xfer *h = (http_xfer *)(void *)priv;
@@ -450,7 +456,7 @@ static int net_pump(backend *b)
 /* Something to do without waiting: a transfer to start, a retry due, events to deliver. */
 static double next_deadline(net_backend *nb, double t)
 {
-    double soonest = -1;
+    double soonest = net_info_gate(nb) ? net_info_gate(nb) : -1;
     for (size_t i = 0; i < nb->nreqs; i++)
         if (nb->reqs[i]->cancelled && !nb->reqs[i]->end_sent)
             return t;
@@ -458,7 +464,7 @@ static double next_deadline(net_backend *nb, double t)
         net_xfer *x = nb->xs[i];
         if (x->dead || (net_all_ended(x) && !draining(x)))
             return t;
-        if (x->state == X_QUEUED && nb->running < nb->concurrency)
+        if (x->state == X_QUEUED && nb->running < nb->concurrency && !net_info_gate(nb))
             return t;
         double due = x->state == X_WAITING ? x->due
                    : x->in_multi ? x->h.last_rx + (double)nb->idle_s : -1;
@@ -520,6 +526,7 @@ static void net_free(backend *b)
     free(nb->no_n);
     free(nb->xs);
     free(nb->reqs);
+    net_info_free(nb);
     curl_multi_cleanup(nb->multi);
     if (nb->key) {
         memset(nb->key, 0, strlen(nb->key));
