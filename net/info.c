@@ -37,6 +37,9 @@ static void info_start(net_backend *nb, const char *path)
     memset(&nb->info, 0, sizeof nb->info);
     if (http_xfer_init(&nb->info, url, NULL, nb->key, 0, INFO_CAP, err, sizeof err) == 0) {
         curl_easy_setopt(nb->info.easy, CURLOPT_TIMEOUT, INFO_TIMEOUT);
+        /* Its own connection, closed after: a generation never reuses it (a server that
+         * resets a reused connection would be retried inside libcurl, unseen). */
+        curl_easy_setopt(nb->info.easy, CURLOPT_FORBID_REUSE, 1L);
         nb->info.last_rx = http_now();
         if (!nb->info_t0)
             nb->info_t0 = nb->info.last_rx;

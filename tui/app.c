@@ -118,8 +118,8 @@ static void report_failures(app *a, int request)
 {
     const grow_request *r = find_request(a, request);
     if (r && r->failed)
-        app_message(a, 1, "%d of %d branches under #%d failed (L lists each and why): %s", r->failed, r->k,
-                    (int)r->parent, a->msg && a->msg_error ? a->msg : "error");
+        app_message(a, 1, "%s (%d of %d branches under #%d failed; L lists each and why)",
+                    a->msg && a->msg_error ? a->msg : "error", r->failed, r->k, (int)r->parent);
 }
 
 static void on_grow_event(void *ud, const backend_event *ev)

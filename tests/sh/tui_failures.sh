@@ -11,14 +11,14 @@ if ! command -v tmux >/dev/null 2>&1; then
     exit 0
 fi
 . tests/sh/tui_common.inc
-"$TOOLS/testserver" --lifetime 120 --idle 60 --fault midstream:0 > "$TMP/port" 2>"$TMP/server.err" &
+"$TOOLS/testserver" --lifetime 240 --idle 200 --fault midstream:0 > "$TMP/port" 2>"$TMP/server.err" &
 n=50; while [ "$n" -gt 0 ] && ! [ -s "$TMP/port" ]; do sleep 0.1; n=$((n - 1)); done
 PORT=$(head -1 "$TMP/port")
 S="$TMP/f.json"
-tui_start 120 34 --backend openai --base-url "http://127.0.0.1:$PORT/v1" --model m -n 2 "$S"
+tui_start 200 34 --backend openai --base-url "http://127.0.0.1:$PORT/v1" --model m -n 2 "$S"
 wait_for 'Tree +1 nodes' 10
 keys Enter
-if wait_for '2 of 2 branches under #0 failed \(L lists' 15; then
+if wait_for '\(2 of 2 branches under #0 failed; L lists' 15; then
     ok tui_failed_summary
 else
     fail tui_failed_summary "$(why 'no failure summary on the status line')"

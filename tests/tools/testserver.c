@@ -6,7 +6,7 @@
  *              [--log FILE] [--n-vocab N]
  *
  * Binds 127.0.0.1 on a free port and prints the port as the first line of stdout.  --log
- * appends one line per request ("POST path auth=yes|no BODY", GET alike) and per connection ("ACCEPT").  Exits by
+ * appends one line per request ("POST path auth=yes|no BODY", or "GET path") and per connection ("ACCEPT").  Exits by
  * itself after --lifetime seconds (default 60) or --idle seconds without a connection
  * (default 20).  Serves POST .../completions (legacy logprobs by default), .../chat/completions
  * (content shape, delta.content), .../completion (llama.cpp native: completion_probabilities,
@@ -339,7 +339,8 @@ static void log_line(const char *line)
 
 static void log_request(const char *method, const char *path, const char *body, int auth)
 {
-    char *line = xasprintf("%s %s auth=%s %s", method, path, auth ? "yes" : "no", body);
+    char *line = strcmp(method, "POST") ? xasprintf("%s %s", method, path)
+                                        : xasprintf("POST %s auth=%s %s", path, auth ? "yes" : "no", body);
     log_line(line);
     free(line);
 }
@@ -397,14 +398,15 @@ static void handle(conn *c, const char *method, const char *path, const char *au
     char want[300] = "";
     if (opt.key)
         snprintf(want, sizeof want, "Bearer %s", opt.key);
-    const char *f = ro.fault[0] && fault_fires(ro.fault, ro.fault_count) ? ro.fault : "";
+    /* Faults are for generation requests: a GET does not use up a fault's count. */
+    const char *f = !strcmp(method, "POST") && ro.fault[0] && fault_fires(ro.fault, ro.fault_count) ? ro.fault : "";
     if (strcmp(method, "POST") || ep < 0) {
         if (!strcmp(method, "GET") && strstr(path, "health"))
             add_response(c, 0, 200, "OK", "application/json", NULL, "{\"status\":\"ok\"}", 15);
         else if (!strcmp(method, "GET") && pl >= 7 && !strcmp(path + pl - 7, "/models"))
-            serve_models(c, ro.latency);
+            serve_models(c, 0);           /* the latency options are for generations */
         else
-            error_response(c, ro.latency, 404, "Not Found", "File Not Found", "not_found", NULL);
+            error_response(c, strcmp(method, "POST") ? 0 : ro.latency, 404, "Not Found", "File Not Found", "not_found", NULL);
     } else if (opt.replay) {
         serve_replay(c, ro.latency);
     } else if (!strcmp(f, "echokey")) {
