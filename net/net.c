@@ -1,5 +1,6 @@
 /* net/net.c — the HTTP backends (see net.h): requests, transfers, routing, retries. */
 #include "net/net_impl.h"
+#include <sys/select.h>
 #include "core/mem.h"
 #include <math.h>
 #include <stdio.h>
@@ -474,40 +475,36 @@ static double next_deadline(net_backend *nb, double t)
     return soonest;
 }
 
-static int net_wait(backend *b, const int *fds, int nfds, int timeout_ms, int *fd_ready)
+/* libcurl's sockets (curl_multi_fdset: the curl here predates curl_multi_waitfds) and the
+ * sooner of curl's own timer and ours (a start, a retry, an idle limit).  A socket numbered
+ * FD_SETSIZE or more is not reported by curl: then, and while curl has a transfer but no
+ * socket yet (a name being resolved), it is looked at again within 50 ms. */
+static int net_pollfds(backend *b, struct pollfd *out, int max, double *due)
 {
     net_backend *nb = (net_backend *)b;
-    if (fd_ready)
-        *fd_ready = -1;
-    if (timeout_ms < 0)
-        timeout_ms = 3600 * 1000;   /* "forever", in slices curl accepts */
-    double t = now_s();
-    double due = next_deadline(nb, t);
-    if (due >= 0) {
-        double ms = (due - t) * 1000.0;
-        if (ms <= 0)
-            return 1;
-        if (ms < timeout_ms)
-            timeout_ms = (int)ceil(ms);
+    fd_set rd, wr, ex;
+    FD_ZERO(&rd);
+    FD_ZERO(&wr);
+    FD_ZERO(&ex);
+    int maxfd = -1, n = 0;
+    curl_multi_fdset(nb->multi, &rd, &wr, &ex, &maxfd);
+    for (int fd = 0; fd <= maxfd && n < max; fd++) {
+        short ev = (short)((FD_ISSET(fd, &rd) ? POLLIN : 0) | (FD_ISSET(fd, &wr) ? POLLOUT : 0) |
+                           (FD_ISSET(fd, &ex) ? POLLPRI : 0));
+        if (ev)
+            out[n++] = (struct pollfd){ .fd = fd, .events = ev };
     }
-    struct curl_waitfd *w = nfds > 0 ? xcalloc((size_t)nfds, sizeof *w) : NULL;
-    for (int i = 0; i < nfds; i++)
-        w[i] = (struct curl_waitfd){ .fd = fds[i], .events = CURL_WAIT_POLLIN };
-    int numfds = 0;
-    curl_multi_poll(nb->multi, w, (unsigned)nfds, timeout_ms, &numfds);
-    int ready = 0;
-    for (int i = 0; i < nfds; i++)
-        if (w[i].revents) {
-            if (fd_ready)
-                *fd_ready = i;
-            ready = 1;
-            break;
-        }
-    free(w);
-    if (ready || numfds > 0)
-        return 1;
-    /* Woken before the caller's timeout: curl's own timer or one of ours is due. */
-    return (now_s() - t) * 1000.0 < timeout_ms - 1 || (due >= 0 && now_s() >= due) ? 1 : 0;
+    double t = now_s();
+    double d = next_deadline(nb, t);
+    long ct = -1;
+    curl_multi_timeout(nb->multi, &ct);
+    if (ct >= 0 && (d < 0 || t + ct / 1000.0 < d))
+        d = t + ct / 1000.0;
+    int in_curl = nb->running > 0 || nb->info_state == NET_INFO_MODELS || nb->info_state == NET_INFO_PROPS;
+    if (in_curl && !n && (d < 0 || d > t + 0.05))
+        d = t + 0.05;
+    *due = d;
+    return n;
 }
 
 static void net_free(backend *b)
@@ -536,7 +533,7 @@ static void net_free(backend *b)
     free(nb);
 }
 
-static const backend_ops net_ops = { net_start, net_cancel, net_pump, net_wait, net_free };
+static const backend_ops net_ops = { net_start, net_cancel, net_pump, net_pollfds, net_free };
 
 backend *net_backend_new(const gen_settings *s, const char *api_key, char *err, size_t errlen)
 {

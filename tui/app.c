@@ -2,9 +2,9 @@
  * Tree operations are in app_ops.c, saving and opening sessions in app_save.c.
  *
  * One thread.  Each turn: wait on the keyboard, a self-pipe (SIGWINCH and the quit
- * signals only write a byte to it) and the backend together (backend_wait; for HTTP
- * backends that is curl_multi_poll with our descriptors); drain every key; let the
- * backend make progress (its events land in the tree through core/grow); save if due;
+ * signals only write a byte to it) and every backend — the loom's and a comparison's — in
+ * one poll (backend_wait_many over each backend's pollfds: libcurl's sockets and timer,
+ * the builtin model's pipe); drain every key; let the backends make progress (its events land in the tree through core/grow); save if due;
  * draw if something changed and a frame (30 ms) has passed since the last one. */
 #include "tui/app.h"
 #include "tui/actions.h"
@@ -547,13 +547,11 @@ static int run(app *a)
             timeout = 0;                   /* indexing goes on between keys */
         if (a->group_pending != TREE_NONE)
             timeout = 0;                   /* so does grouping a huge fan-out */
+        /* One wait: the keyboard, the self-pipe, the loom's backend and a comparison's. */
         int ready = -1;
-        if (compare_view_busy(a))
-            compare_view_wait(a, fds, 2, timeout < 100 ? timeout : 100, &ready);
-        else if (a->b)
-            backend_wait(a->b, fds, 2, timeout, &ready);
-        else
-            backend_poll_fds(fds, 2, timeout, &ready);
+        backend *bs[3] = { a->b, NULL, NULL };
+        int nbs = 1 + compare_view_backends(a, bs + 1);
+        backend_wait_many(bs, nbs, fds, 2, timeout, &ready);
         /* Signals: resize and quit requests. */
         char sig[64];
         ssize_t n;

@@ -274,12 +274,10 @@ int compare_view_busy(const app *a)
     return v && v->run && compare_run_active(v->run) > 0;
 }
 
-int compare_view_wait(app *a, const int *fds, int nfds, int timeout_ms, int *fd_ready)
+int compare_view_backends(const app *a, backend **out)
 {
-    cview *v = a->compare;
-    if (a->g && grow_active(a->g) && timeout_ms > 10)
-        timeout_ms = 10;              /* the app's own generation is waiting too */
-    return compare_run_wait(v->run, fds, nfds, timeout_ms, fd_ready);
+    const cview *v = a->compare;
+    return v && v->run ? compare_run_backends(v->run, out) : 0;
 }
 
 unsigned compare_view_pump(app *a)
