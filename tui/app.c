@@ -10,6 +10,7 @@
 #include "tui/actions.h"
 #include "tui/dialog.h"
 #include "tui/view.h"
+#include "tui/replay.h"
 #include "tui/term.h"
 #include "tui/view_compare.h"
 #include "core/formats.h"
@@ -486,6 +487,8 @@ void app_free(app *a)
     free(a->path);
     free(a->row_ids);
     free(a->msg);
+    replay_free(a->replay);
+    a->replay = NULL;
     for (size_t i = 0; i < a->nlog; i++)
         free(a->log[i]);
     free(a->log);
@@ -515,6 +518,17 @@ static void attr_slice(app *a)
         a->attr_slice *= 2;
     if (!left || t0 - a->last_draw >= 0.25)
         a->pending |= APP_CH_DRAW;      /* the stats panel shows the progress */
+}
+
+static void on_key(app *a, int key)
+{
+    a->last_key = app_now();
+    unsigned f = app_key(a, key);
+    a->pending |= f & ~APP_CH_QUIT;
+    if (f & APP_CH_SAVE)
+        a->save_soon = 1;
+    if (f & APP_CH_QUIT)
+        a->quit = 1;
 }
 
 static int run(app *a)
@@ -551,7 +565,9 @@ static int run(app *a)
         int ready = -1;
         backend *bs[3] = { a->b, NULL, NULL };
         int nbs = 1 + compare_view_backends(a, bs + 1);
-        backend_wait_many(bs, nbs, fds, 2, timeout, &ready);
+        if (a->replay && timeout > 10)
+            timeout = 10;                  /* a script's next step is looked at often */
+        backend_wait_many(bs, nbs, a->replay ? fds + 1 : fds, a->replay ? 1 : 2, timeout, &ready);
         /* Signals: resize and quit requests. */
         char sig[64];
         ssize_t n;
@@ -564,19 +580,20 @@ static int run(app *a)
                     a->quit = 1;
                 }
             }
-        /* Every key waiting, before drawing anything. */
+        /* Every key waiting, before drawing anything (or a script's next step). */
         wint_t ch;
-        int r;
-        while (!a->quit && (r = get_wch(&ch)) != ERR) {
-            int key = r == KEY_CODE_YES ? ACTIONS_FN((int)ch) : (int)ch;
-            a->last_key = app_now();
-            unsigned f = app_key(a, key);
-            a->pending |= f & ~APP_CH_QUIT;
-            if (f & APP_CH_SAVE)
-                a->save_soon = 1;
-            if (f & APP_CH_QUIT)
+        int r, key;
+        if (a->replay && !a->quit) {
+            int st = replay_next(a->replay, a, &key);
+            if (st == REPLAY_KEY)
+                on_key(a, key);
+            else if (st == REPLAY_END || st == REPLAY_FAIL) {
+                a->replay_failed = st == REPLAY_FAIL;
                 a->quit = 1;
+            }
         }
+        while (!a->replay && !a->quit && (r = get_wch(&ch)) != ERR)
+            on_key(a, r == KEY_CODE_YES ? ACTIONS_FN((int)ch) : (int)ch);
         if (a->b)
             backend_pump(a->b);
         a->pending |= compare_view_pump(a);
@@ -656,7 +673,12 @@ int app_main(int argc, char **argv)
         cli_opts_free(&a->opts);
         return cli_fail(CLI_USAGE, "TERMLOOM_SEED: %s", err);
     }
-    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+    a->replay = replay_open(err, sizeof err);
+    if (!a->replay && err[0]) {
+        cli_opts_free(&a->opts);
+        return cli_fail(CLI_USAGE, "%s", err);
+    }
+    if (!a->replay && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
         cli_opts_free(&a->opts);
         return cli_fail(CLI_USAGE, "the interactive loom needs a terminal (headless: termloom gen, stats, export)");
     }
@@ -740,6 +762,9 @@ int app_main(int argc, char **argv)
     endwin();
     delscreen(scr);
     term_release();
+    int failed = a->replay_failed;
+    if (failed)
+        cli_fail(CLI_ERR, "%s", replay_error(a->replay));
     if (final < 0)
         cli_fail(CLI_ERR, "%s: the session could not be saved: %s", a->path, a->save_err ? a->save_err : "");
     else if (a->path && !file)
@@ -748,5 +773,5 @@ int app_main(int argc, char **argv)
     close(self_pipe[0]);
     close(self_pipe[1]);
     self_pipe[0] = self_pipe[1] = -1;
-    return final < 0 ? CLI_ERR : CLI_OK;
+    return final < 0 || failed ? CLI_ERR : CLI_OK;
 }

@@ -180,6 +180,8 @@ struct app {
     double       last_key;
     int          quit;
     void        *compare;       /* the compare view's state (tui/view_compare.c) */
+    struct replay *replay;      /* keys from a script (tui/replay.h, TERMLOOM_KEYS), or NULL */
+    int          replay_failed;
 };
 
 double   app_now(void);
