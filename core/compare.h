@@ -184,8 +184,8 @@ char *compare_label_text(const tree *t, int32_t id);
 typedef struct compare_run compare_run;
 
 /* A run over tree t from node `at`.  be[i] generates side i with settings s[i]; the same
- * backend may serve both sides (be[0] == be[1]).  The run takes over the backends' event
- * sinks while it lives; the caller keeps ownership of the backends and the tree.  `after`
+ * backend may serve both sides (be[0] == be[1]: the run routes its events to each side by
+ * request).  The run takes over the backends' event sinks while it lives; the caller keeps ownership of the backends and the tree.  `after`
  * (may be NULL) hears every backend event once the tree was updated. */
 compare_run *compare_run_new(tree *t, int32_t at, backend *be[2], const gen_settings *s[2],
                              int nsamples, backend_event_fn after, void *ud);

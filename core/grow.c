@@ -54,7 +54,7 @@ static int32_t branch_node(grow *g, grow_request *r, int branch, const backend_e
     return id;
 }
 
-static void on_event(void *ud, const backend_event *ev)
+void grow_on_event(void *ud, const backend_event *ev)
 {
     grow *g = ud;
     grow_request *r = find_request(g, ev->request);
@@ -116,9 +116,14 @@ grow *grow_new(tree *t, backend *b, backend_event_fn after, void *ud)
     g->b = b;
     g->after = after;
     g->ud = ud;
-    b->on_event = on_event;
+    b->on_event = grow_on_event;
     b->ud = g;
     return g;
+}
+
+int grow_owns(const grow *g, int request)
+{
+    return find_request((grow *)g, request) != NULL;
 }
 
 void grow_free(grow *g)
