@@ -1,6 +1,7 @@
 /* core/backend.c — dispatch through the backend's operations. */
 #include "core/backend.h"
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -12,6 +13,16 @@ int backend_start(backend *b, const char *context, size_t len, const gen_setting
 }
 
 void backend_cancel(backend *b, int request) { b->ops->cancel(b, request); }
+
+int backend_score(backend *b, const char *context, size_t clen, const char *text, size_t len,
+                  const gen_settings *s, char *err, size_t errlen)
+{
+    if (!b->ops->score) {
+        snprintf(err, errlen, "the %s backend cannot score given text", b->name ? b->name : "");
+        return -1;
+    }
+    return b->ops->score(b, context, clen, text, len, s, err, errlen);
+}
 int  backend_pump(backend *b) { return b->ops->pump(b); }
 
 int backend_wait(backend *b, const int *fds, int nfds, int timeout_ms, int *fd_ready)

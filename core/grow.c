@@ -97,6 +97,7 @@ void grow_on_event(void *ud, const backend_event *ev)
             break;
         case BACKEND_EV_STATUS:
         case BACKEND_EV_REQUEST_END:
+        case BACKEND_EV_SCORED:      /* not a grow's: scoring has its own owner */
             break;
         }
     }
