@@ -214,6 +214,7 @@ static void answer(net_backend *nb, net_score_req *q)
         char *msg, *code;
         wire_error_info(q->h.rx.data, q->h.rx.len, &msg, &code);
         char *fl = http_failure_line(status, msg, code);
+        int msg_echo = msg && strstr(msg, "Unsupported param: echo") != NULL;
         free(msg);
         free(code);
         if (q->mode == WIRE_SCORE_ECHO && (status == 400 || status == 422)) {
@@ -225,6 +226,10 @@ static void answer(net_backend *nb, net_score_req *q)
             if (xfer_open(nb, q, err, sizeof err) == 0)
                 return;
             line = xasprintf("scoring: %s", err);
+        } else if (!strncmp(q->h.server, "llama.cpp", 9) || (msg_echo && status == 500)) {
+            /* backend=openai on llama.cpp's /v1/completions: "Unsupported param: echo" */
+            line = xasprintf("llama.cpp's server cannot score given text (it refused echo: %s)", fl);
+            free(fl);
         } else {
             line = q->echo_refused
                  ? xasprintf("this server cannot score given text: echo refused (%s), prompt_logprobs "

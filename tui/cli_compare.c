@@ -202,7 +202,7 @@ static void print_kl(const compare_result *r)
         if (k->exact_known)
             printf(", exact per-position %.2f\n", k->exact);
         else
-            printf("; exact per-position KL not known (the alternatives given are not whole distributions)\n");
+            printf("; exact per-position KL not known (it needs both whole next-token distributions at the same tokens)\n");
         if (k->note[0])
             printf("   %s\n", k->note);
     }

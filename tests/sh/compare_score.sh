@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests: 15
+# tests: 17
 # termloom compare scoring each side's samples under the other side's server (teacher
 # forcing over HTTP): the test server's ";dist=p|q" models draw every token independently
 # from a known distribution over " a" " b" " c" " d", and answer echo / prompt_logprobs
@@ -65,8 +65,15 @@ check compare_score_prompt_logprobs_sent grep -q '"prompt_logprobs":5' "$TMP/ser
 # llama.cpp's server cannot score given text: one line says so, the rest of compare stands.
 expect_exit compare_score_llamacpp 0 "$T" compare --a "backend=llamacpp,base_url=$URL,seed=7" \
     --b "$P,model=m;dist=q" --prompt 'Hello' -n 4 --max-tokens 4
-check compare_score_llamacpp_line sh -c "[ \"\$(grep -c 'llama.cpp' '$TMP/out')\" = 1 ] &&
+check compare_score_llamacpp_line sh -c "[ \"\$(grep -Fc 'llama.cpp' '$TMP/out')\" = 1 ] &&
     grep -q '^B: no KL to the other side: A: llama.cpp.s server cannot score given text' '$TMP/out'"
+
+# The same behind backend=openai: llama.cpp's /v1/completions refuses echo (its captured
+# 500 "Unsupported param: echo"): one line names it.
+expect_exit compare_score_llamacpp_openai 0 "$T" compare --a "$P,model=m;dist=p;noecho=llamacpp" \
+    --b "$P,model=m;dist=q" --prompt 'Hello' -n 4 --max-tokens 4
+check compare_score_llamacpp_openai_line sh -c "[ \"\$(grep -Fc 'llama.cpp' '$TMP/out')\" = 1 ] &&
+    grep -q '^B: no KL to the other side: llama.cpp.s server cannot score given text (it refused echo: 500: .*Unsupported param: echo' '$TMP/out'"
 
 # A scoring answer with no logprobs, or cut in half: one line, no crash, the rest stands.
 expect_exit compare_score_malformed 0 "$T" compare --a "$P,model=m;dist=p;scorebad=1" \

@@ -13,7 +13,9 @@
  * decoded_token}}], the prompt's token first).  The prompt is tokenized greedily: one of
  * the four tokens where it matches, else one byte (logprob -9; the alternatives are still
  * the four).  Model options: ";noecho=1" refuses echo with a 400 (as a server that only
- * knows prompt_logprobs); ";scorebad=1" answers scoring with a 200 holding no logprobs,
+ * knows prompt_logprobs); ";noecho=llamacpp" as llama.cpp's /v1/completions does (its
+ * captured answer, fixtures/llamacpp/error_echo_unsupported.http: a 500
+ * "Unsupported param: echo" from "Server: llama.cpp"); ";scorebad=1" answers scoring with a 200 holding no logprobs,
  * ";scorebad=2" with JSON cut in half. */
 
 static const char *const dist_tok[4] = { " a", " b", " c", " d" };
@@ -211,8 +213,14 @@ static int dist_handle(conn *c, int ep, json_t *req, const char *model, double l
     const char *mname = model ? model : "test-model";
     const char *prompt = json_string_value(json_object_get(req, "prompt"));
     if (echo || json_is_integer(plj)) {
-        char no[8];
+        char no[16];
         model_opt(model, "noecho", no, sizeof no);
+        if (echo && !strcmp(no, "llamacpp")) {
+            const char *b = "{\"error\":{\"code\":500,\"message\":\"Unsupported param: echo\",\"type\":\"server_error\"}}";
+            add_response(c, latency, 500, "Internal Server Error", "application/json; charset=utf-8",
+                         "Server: llama.cpp\r\n", b, strlen(b));
+            return 1;
+        }
         if (echo && !strcmp(no, "1")) {
             error_response(c, latency, 400, "Bad Request", "echo is not supported by this server",
                            "invalid_request_error", NULL);
