@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests: 17
+# tests: 19
 # termloom compare scoring each side's samples under the other side's server (teacher
 # forcing over HTTP): the test server's ";dist=p|q" models draw every token independently
 # from a known distribution over " a" " b" " c" " d", and answer echo / prompt_logprobs
@@ -54,6 +54,13 @@ check compare_score_used_echo grep -q '"echo":true,"logprobs":5,"max_tokens":0' 
 expect_exit compare_score_text 0 "$T" compare --a "$P,model=m;dist=p" --b "$P,model=m;dist=q" \
     --prompt 'Hello' -n 8 --max-tokens 4
 check compare_score_text_lines sh -c "grep -Eq '^B: KL to the other side: [-0-9.]+ nats/token \(95% [-0-9.]+–[0-9.]+, Monte Carlo over 8 samples\), exact per-position [0-9.]+$' '$TMP/out'"
+
+# Two alternatives per position are not the whole distribution: no exact figure, said so.
+expect_exit compare_score_truncated 0 "$T" compare --a "$P,model=m;dist=p,logprobs=2" --b "$P,model=m;dist=q,logprobs=2" \
+    --prompt 'Hello' -n 8 --max-tokens 4 --json
+v=$(side_field "$TMP/out" b value)
+check compare_score_truncated_no_exact sh -c "sed -n '/^  \"b\": {/,/^  }/p' '$TMP/out' | grep -q '\"exact\": null,' &&
+    sed -n '/^  \"b\": {/,/^  }/p' '$TMP/out' | grep -q '\"exact_known\": false,' && [ -n '$v' ]"
 
 # A server that refuses echo (400) is asked in vLLM's own form, prompt_logprobs: same KL.
 : > "$TMP/server.log"
