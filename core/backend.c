@@ -18,7 +18,7 @@ int backend_score(backend *b, const char *context, size_t clen, const char *text
                   const gen_settings *s, char *err, size_t errlen)
 {
     if (!b->ops->score) {
-        snprintf(err, errlen, "the %s backend cannot score given text", b->name ? b->name : "");
+        snprintf(err, errlen, "the %s backend cannot score given text for another backend", b->name ? b->name : "");
         return -1;
     }
     return b->ops->score(b, context, clen, text, len, s, err, errlen);
