@@ -19,6 +19,8 @@ struct net_score_req {
     wire_score_mode mode;
     http_xfer       h;
     int             started, in_multi, finished, cancelled, delivered;
+    int             attempt;      /* attempts made (retries as for generation, net.h) */
+    double          due;          /* > 0: waiting to be tried again then */
     CURLcode        rc;
     char           *echo_refused; /* the first try's answer, when echo was refused */
 };
@@ -199,10 +201,38 @@ static void emit_end(net_backend *nb, net_score_req *q, const char *error, const
 }
 
 /* The answer of a finished transfer: SCORED, a retry in vLLM's own form, or one line. */
+/* A dropped connection, a 429 or a 5xx (not llama.cpp refusing echo) is tried again, with
+ * backoff, as generation is; 1 when it was scheduled. */
+static int retry_later(net_backend *nb, net_score_req *q)
+{
+    int again = 0;
+    double after = -1;
+    if (q->rc != CURLE_OK && !q->h.overflow)
+        again = http_curl_retryable(q->rc);
+    else if (q->rc == CURLE_OK && !net_is_2xx(q->h.status)) {
+        char *msg, *code;
+        wire_error_info(q->h.rx.data, q->h.rx.len, &msg, &code);
+        again = http_status_retryable(q->h.status, code) && strncmp(q->h.server, "llama.cpp", 9) &&
+                !(msg && strstr(msg, "Unsupported param: echo"));
+        after = q->h.retry_after;
+        free(msg);
+        free(code);
+    }
+    if (!again || q->attempt >= NET_ATTEMPTS || after > HTTP_RETRY_AFTER_MAX)
+        return 0;
+    double jitter = (double)((((unsigned)q->id * 2654435761u) >> 8) & 0xffff) / 65536.0;
+    q->due = http_now() + http_backoff(q->attempt, after, jitter);
+    http_xfer_reset(&q->h);
+    q->started = q->finished = 0;
+    return 1;
+}
+
 static void answer(net_backend *nb, net_score_req *q)
 {
     long status = q->h.status;
     char *line = NULL;
+    if (retry_later(nb, q))
+        return;
     if (q->rc != CURLE_OK && !q->h.overflow) {
         const char *detail = q->h.errbuf[0] ? q->h.errbuf : curl_easy_strerror(q->rc);
         line = q->rc == CURLE_OPERATION_TIMEDOUT
@@ -226,7 +256,7 @@ static void answer(net_backend *nb, net_score_req *q)
             if (xfer_open(nb, q, err, sizeof err) == 0)
                 return;
             line = xasprintf("scoring: %s", err);
-        } else if (!strncmp(q->h.server, "llama.cpp", 9) || (msg_echo && status == 500)) {
+        } else if (status == 500 && (msg_echo || !strncmp(q->h.server, "llama.cpp", 9))) {
             /* backend=openai on llama.cpp's /v1/completions: "Unsupported param: echo" */
             line = xasprintf("llama.cpp's server cannot score given text (it refused echo: %s)", fl);
             free(fl);
@@ -292,7 +322,11 @@ void net_score_pump(net_backend *nb)
             answer(nb, q);          /* may queue the request again in the other form */
             continue;
         }
+        if (!q->started && q->due > t)
+            continue;
         if (!q->started && nb->running < nb->concurrency) {
+            q->due = 0;
+            q->attempt++;
             if (curl_multi_add_handle(nb->multi, q->h.easy) != CURLM_OK) {
                 emit_end(nb, q, "scoring: libcurl refused to start the transfer", NULL, 0);
                 continue;
@@ -323,7 +357,8 @@ int net_score_busy(const net_backend *nb)
 {
     for (size_t i = 0; i < nb->nsreqs; i++) {
         const net_score_req *q = nb->sreqs[i];
-        if (!q->delivered && (q->finished || q->cancelled || (!q->started && nb->running < nb->concurrency)))
+        if (!q->delivered && (q->finished || q->cancelled ||
+                              (!q->started && q->due <= http_now() && nb->running < nb->concurrency)))
             return 1;
     }
     return 0;

@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests: 19
+# tests: 21
 # termloom compare scoring each side's samples under the other side's server (teacher
 # forcing over HTTP): the test server's ";dist=p|q" models draw every token independently
 # from a known distribution over " a" " b" " c" " d", and answer echo / prompt_logprobs
@@ -81,6 +81,11 @@ expect_exit compare_score_llamacpp_openai 0 "$T" compare --a "$P,model=m;dist=p;
     --b "$P,model=m;dist=q" --prompt 'Hello' -n 4 --max-tokens 4
 check compare_score_llamacpp_openai_line sh -c "[ \"\$(grep -Fc 'llama.cpp' '$TMP/out')\" = 1 ] &&
     grep -q '^B: no KL to the other side: llama.cpp.s server cannot score given text (it refused echo: 500: .*Unsupported param: echo' '$TMP/out'"
+
+# A 503 to a scoring request is tried again (as generation is): nothing is left out.
+expect_exit compare_score_retry 0 "$T" compare --a "$P,model=m;dist=p;scorebad=503" --b "$P,model=m;dist=q" \
+    --prompt 'Hello' -n 4 --max-tokens 4 --json
+check compare_score_retry_all sh -c "[ \"\$(grep -c '\"exact_known\": true' '$TMP/out')\" = 2 ] && ! grep -q 'skipped' '$TMP/out'"
 
 # A scoring answer with no logprobs, or cut in half: one line, no crash, the rest stands.
 expect_exit compare_score_malformed 0 "$T" compare --a "$P,model=m;dist=p;scorebad=1" \

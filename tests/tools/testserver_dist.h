@@ -16,7 +16,8 @@
  * knows prompt_logprobs); ";noecho=llamacpp" as llama.cpp's /v1/completions does (its
  * captured answer, fixtures/llamacpp/error_echo_unsupported.http: a 500
  * "Unsupported param: echo" from "Server: llama.cpp"); ";scorebad=1" answers scoring with a 200 holding no logprobs,
- * ";scorebad=2" with JSON cut in half. */
+ * ";scorebad=2" with JSON cut in half, ";scorebad=503" the first scoring request (of the
+ * server's life) with a 503. */
 
 static const char *const dist_tok[4] = { " a", " b", " c", " d" };
 static const double dist_p[2][4] = { { 0.4, 0.3, 0.2, 0.1 }, { 0.7, 0.1, 0.1, 0.1 } };
@@ -132,6 +133,11 @@ static void dist_score(conn *c, int d, const char *model, const char *prompt, in
     if (!strcmp(bad, "1")) {
         const char *b = "{\"choices\":[{\"index\":0,\"text\":\"\",\"logprobs\":null,\"finish_reason\":\"length\"}]}";
         add_response(c, latency, 200, "OK", "application/json", NULL, b, strlen(b));
+        return;
+    }
+    static int said_503;
+    if (!strcmp(bad, "503") && !said_503++) {
+        error_response(c, latency, 503, "Service Unavailable", "overloaded, try again", "503", NULL);
         return;
     }
     if (!strcmp(bad, "2")) {
