@@ -93,8 +93,9 @@ static inline int net_is_2xx(long s) { return s >= 200 && s < 300; }
  * life); llama.cpp's server and the chat endpoint cannot (one line).  The server is known to
  * be llama.cpp by backend=llamacpp, or, behind backend=openai, by its answer to echo (a 500
  * "Unsupported param: echo", with "Server: llama.cpp").  Dropped connections, 429 and 5xx
- * are retried as for generation (not llama.cpp refusing echo); a failure is one line.  Transfers run on
- * the backend's multi handle within its concurrency cap; events come from pump. */
+ * are retried as for generation (not llama.cpp refusing echo); a failure is one line.
+ * Transfers run on the backend's multi handle within its concurrency cap; events come from
+ * pump. */
 int  net_score_start(backend *b, const char *context, size_t clen, const char *text, size_t len,
                      const gen_settings *s, char *err, size_t errlen);
 /* A finished curl handle: 1 when it was a scoring transfer (handled), else 0. */
