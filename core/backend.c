@@ -1,5 +1,7 @@
 /* core/backend.c — dispatch through the backend's operations. */
 #include "core/backend.h"
+#include "core/mono.h"
+#include <math.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,9 +27,54 @@ int backend_score(backend *b, const char *context, size_t clen, const char *text
 }
 int  backend_pump(backend *b) { return b->ops->pump(b); }
 
+int backend_wait_many(backend *const *bs, int n, const int *fds, int nfds, int timeout_ms, int *fd_ready)
+{
+    struct pollfd p[BACKEND_WAIT_FDS];
+    if (nfds > BACKEND_WAIT_FDS / 4)
+        nfds = BACKEND_WAIT_FDS / 4;
+    int np = 0;
+    for (int i = 0; i < nfds; i++)
+        p[np++] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
+    double t = mono_now();
+    double due = timeout_ms < 0 ? -1 : t + timeout_ms / 1000.0;
+    int caller_due = 1;                    /* the deadline is the caller's, not a backend's */
+    for (int i = 0; i < n; i++) {
+        backend *b = bs[i];
+        int seen = !b;
+        for (int j = 0; !seen && j < i; j++)
+            seen = bs[j] == b;
+        if (seen)
+            continue;
+        double d = -1;
+        np += b->ops->pollfds(b, p + np, BACKEND_WAIT_FDS - np, &d);
+        if (d >= 0 && (due < 0 || d <= due)) {
+            due = d;
+            caller_due = 0;
+        }
+    }
+    if (fd_ready)
+        *fd_ready = -1;
+    int ms = -1;
+    if (due >= 0) {
+        double left = (due - t) * 1000.0;
+        ms = left <= 0 ? 0 : left > 3600e3 ? 3600000 : (int)ceil(left);
+    }
+    int r = poll(p, (nfds_t)np, ms);
+    if (r > 0) {
+        for (int i = 0; i < nfds; i++)
+            if (p[i].revents) {
+                if (fd_ready)
+                    *fd_ready = i;
+                break;
+            }
+        return 1;
+    }
+    return !caller_due && r == 0;          /* a backend's deadline came */
+}
+
 int backend_wait(backend *b, const int *fds, int nfds, int timeout_ms, int *fd_ready)
 {
-    return b->ops->wait(b, fds, nfds, timeout_ms, fd_ready);
+    return backend_wait_many(&b, 1, fds, nfds, timeout_ms, fd_ready);
 }
 
 void backend_free(backend *b)

@@ -3,10 +3,15 @@
  * A backend receives requests ("k continuations of this context with these settings") and
  * reports what happens as events tagged with the request and branch number.  It never
  * blocks: backend_start returns at once, and the owner's event loop calls
- *   backend_wait(b, fds, nfds, timeout_ms)   — sleep until a descriptor or the backend is ready
+ *   backend_wait_many(bs, n, fds, nfds, timeout_ms) — one poll() over the caller's
+ *                                            descriptors and every backend's, until one is
+ *                                            ready or a backend's deadline comes
  *   backend_pump(b)                          — make progress, deliver events (callbacks)
- * For the builtin model, pump samples tokens for a few milliseconds; for HTTP backends the
- * sockets are waited on together with the caller's descriptors (the keyboard, a self-pipe).
+ * Each backend says what it waits on (pollfds: its descriptors and the time by which it
+ * must be pumped anyway): HTTP backends their libcurl sockets and curl's timer, the builtin
+ * model the pipe its worker thread writes to, the n-gram model "at once" while it has work
+ * (it computes in pump, in slices).  So generation, both sides of a comparison and the
+ * keyboard are waited on together, with no fixed-slice polling.
  * Events are delivered only from inside backend_pump, never from wait or start.
  *
  * Branch numbers run 0..k-1 within a request.  For each branch: zero or more TOKEN/TEXT
@@ -22,6 +27,7 @@
 #define CORE_BACKEND_H
 #include "core/settings.h"
 #include "core/tree.h"
+#include <poll.h>
 #include <stdint.h>
 
 typedef enum {
@@ -73,7 +79,10 @@ typedef struct {
                    char *err, size_t errlen);
     void  (*cancel)(backend *b, int request);            /* request 0: all */
     int   (*pump)(backend *b);                            /* returns active requests */
-    int   (*wait)(backend *b, const int *fds, int nfds, int timeout_ms, int *fd_ready);
+    /* Up to max descriptors to wait on into out (fd, events); *due: the monotonic time
+     * (mono_now) by which pump must run even if none is ready, 0 for at once, -1 for
+     * never.  Returns how many descriptors it filled. */
+    int   (*pollfds)(backend *b, struct pollfd *out, int max, double *due);
     void  (*free)(backend *b);
     /* Optional (NULL: the backend cannot score given text).  Returns a request id or -1. */
     int   (*score)(backend *b, const char *context, size_t clen, const char *text, size_t len,
@@ -86,6 +95,8 @@ struct backend {
     backend_event_fn   on_event;
     void              *ud;
     int                exact;      /* logprobs are the exact full distribution (builtin) */
+    uint32_t           vocab;      /* vocabulary size V once the backend knows it (a server
+                                    * that reports it: llama.cpp's /v1/models), else 0 */
 };
 
 /* Starts a request for k branches of `context`.  Returns its id (> 0), or -1 with err. */
@@ -97,9 +108,13 @@ void backend_cancel(backend *b, int request);
 int  backend_score(backend *b, const char *context, size_t clen, const char *text, size_t len,
                    const gen_settings *s, char *err, size_t errlen);
 int  backend_pump(backend *b);
-/* Waits up to timeout_ms for one of fds to be readable or for the backend to have work.
- * Returns 1 and sets *fd_ready (index into fds, or -1) when something is ready, 0 on
- * timeout.  A backend with active CPU work returns at once. */
+/* Waits up to timeout_ms (-1: no limit) for one of fds to be readable or for one of the n
+ * backends (NULLs and repeats are skipped) to have work, in one poll().  Returns 1 and sets
+ * *fd_ready (index into fds, or -1 when it was a backend) when something is ready, 0 on
+ * timeout.  A backend with work to do at once makes it return at once. */
+#define BACKEND_WAIT_FDS 256              /* descriptors in one wait, all backends together */
+int  backend_wait_many(backend *const *bs, int n, const int *fds, int nfds, int timeout_ms, int *fd_ready);
+/* The same for one backend. */
 int  backend_wait(backend *b, const int *fds, int nfds, int timeout_ms, int *fd_ready);
 void backend_free(backend *b);
 /* Helper for backends: deliver an event to the owner. */

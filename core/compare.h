@@ -202,6 +202,9 @@ int  compare_run_start(compare_run *r, char *err, size_t errlen);
 int  compare_run_pump(compare_run *r);
 /* Waits up to timeout_ms for either side (or one of fds) to be ready: as backend_wait. */
 int  compare_run_wait(compare_run *r, const int *fds, int nfds, int timeout_ms, int *fd_ready);
+/* The two sides' backends (the same one twice when they share it), for a caller that waits
+ * on them together with its own (backend_wait_many). */
+int  compare_run_backends(const compare_run *r, backend **out);
 void compare_run_cancel(compare_run *r);
 int  compare_run_active(const compare_run *r);
 /* Branches ended / failed so far on side i, tokens received on side i. */

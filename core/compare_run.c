@@ -1,6 +1,7 @@
 /* core/compare_run.c — sampling both sides of a comparison at once without blocking (see
  * compare.h): the labels, one grow per side, and a wait over two backends. */
 #include "core/compare.h"
+#include "core/jnul.h"
 #include "core/mem.h"
 #include "core/text.h"
 #include <jansson.h>
@@ -50,7 +51,7 @@ static void record_failure(run_side *sd, int index, const backend_event *ev)
         json_object_set_new(lab->extra, "failed", f);
     }
     const char *why = ev->message && *ev->message ? ev->message : ev->finish ? ev->finish : "error";
-    json_array_append_new(f, json_pack("{s:i,s:s}", "index", index, "error", why));
+    json_array_append_new(f, json_pack("{s:i,s:o}", "index", index, "error", jnul_string(why, strlen(why))));
 }
 
 /* A sample that fails is tried once more (a one-off 500 or a dropped connection must not
@@ -211,35 +212,19 @@ int compare_run_active(const compare_run *r)
     return grow_active(r->side[0].g) + grow_active(r->side[1].g);
 }
 
-static long long now_ms(void)
+int compare_run_backends(const compare_run *r, backend **out)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    out[0] = r->side[0].be;
+    out[1] = r->side[1].be;
+    return 2;
 }
 
-/* Two backends cannot be waited on in one call (each polls its own sockets), so when both
- * are busy the wait alternates between them in short slices. */
+/* Both sides (one backend or two) and the caller's descriptors in one wait. */
 int compare_run_wait(compare_run *r, const int *fds, int nfds, int timeout_ms, int *fd_ready)
 {
-    int busy[2] = { grow_active(r->side[0].g) > 0, grow_active(r->side[1].g) > 0 };
-    if (!busy[0] && !busy[1])
-        return backend_poll_fds(fds, nfds, timeout_ms, fd_ready);
-    if (busy[0] != busy[1]) {
-        int i = busy[0] ? 0 : 1;
-        return backend_wait(r->side[i].be, fds, nfds, timeout_ms, fd_ready);
-    }
-    long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
-    for (;;) {
-        for (int i = 0; i < 2; i++) {
-            long long left = deadline < 0 ? 5 : deadline - now_ms();
-            int slice = left < 0 ? 0 : left > 5 ? 5 : (int)left;
-            if (backend_wait(r->side[i].be, fds, nfds, slice, fd_ready))
-                return 1;
-        }
-        if (deadline >= 0 && now_ms() >= deadline)
-            return 0;
-    }
+    backend *bs[2];
+    compare_run_backends(r, bs);
+    return backend_wait_many(bs, 2, fds, nfds, timeout_ms, fd_ready);
 }
 
 void compare_run_cancel(compare_run *r)

@@ -1,6 +1,7 @@
 /* core/grow.c — see grow.h. */
 #include "core/grow.h"
 #include "core/mem.h"
+#include "core/jnul.h"
 #include <jansson.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,7 +43,7 @@ static int32_t branch_node(grow *g, grow_request *r, int branch, const backend_e
     int32_t id = tree_add_child(g->t, r->parent, TREE_ORIGIN_MODEL, "", 0);
     tree_set_model(g->t, id, ev->model ? ev->model : g->model);
     tree_node *n = tree_get(g->t, id);
-    n->vocab = g->vocab;
+    n->vocab = g->vocab ? g->vocab : g->b->vocab;
     if (r->record) {
         json_t *rec = json_deep_copy(r->record);
         json_object_set_new(rec, "choice", json_integer(branch));
@@ -77,23 +78,34 @@ void grow_on_event(void *ud, const backend_event *ev)
             break;
         case BACKEND_EV_DONE:
             id = branch_node(g, r, ev->branch, ev);
-            if (id != TREE_NONE)
+            if (id != TREE_NONE) {
                 tree_set_finish(g->t, id, ev->finish ? ev->finish : "stop");
+                if (!tree_get(g->t, id)->vocab)           /* V learned while it streamed */
+                    tree_get(g->t, id)->vocab = g->b->vocab;
+            }
             r->ended++;
             break;
         case BACKEND_EV_ERROR:
             if (ev->branch >= 0 && ev->branch < r->k && tree_get(g->t, r->nodes[ev->branch])) {
                 id = r->nodes[ev->branch];
-                tree_get(g->t, id)->flags |= TREE_FLAG_INCOMPLETE;
+                tree_node *n = tree_get(g->t, id);
+                n->flags |= TREE_FLAG_INCOMPLETE;
                 tree_set_finish(g->t, id, ev->finish ? ev->finish : "error");
+                if (ev->message && strcmp(ev->finish ? ev->finish : "error", "cancelled")) {
+                    if (!n->extra)
+                        n->extra = json_object();
+                    json_object_set_new(n->extra, "error", jnul_string(ev->message, strlen(ev->message)));
+                }
             }
             if (ev->message) {
                 free(g->last_error);
                 g->last_error = xstrdup(ev->message);
             }
             r->ended++;
-            r->failed++;
-            g->failed_total++;
+            if (strcmp(ev->finish ? ev->finish : "error", "cancelled")) {
+                r->failed++;
+                g->failed_total++;
+            }
             break;
         case BACKEND_EV_STATUS:
         case BACKEND_EV_REQUEST_END:

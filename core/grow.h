@@ -2,7 +2,10 @@
  * grow_start asks the backend for k continuations of the path text root→parent; each
  * branch becomes a child of parent (origin model) when its first text arrives, tokens are
  * appended as they stream, and its finish reason is set at the end.  A branch that fails
- * keeps what it had, flagged TREE_FLAG_INCOMPLETE with finish "error" or "cancelled".
+ * keeps what it had, flagged TREE_FLAG_INCOMPLETE with finish "error" or "cancelled"; a
+ * failed one also records why, as the node's "error" (the message, one line).  Nodes record
+ * the vocabulary size V (for entropy upper bounds): the settings' vocab_size when set, else
+ * what the backend learned from its server (backend.vocab), else unknown (0).
  * The owner sets itself as the backend's event sink through grow (grow_attach) and may
  * pass a callback to hear about every event after the tree was updated.
  *
@@ -25,7 +28,7 @@ typedef struct {
     int32_t parent;
     int     k;
     int     ended;          /* branches done or failed */
-    int     failed;
+    int     failed;         /* branches that ended in an error (a cancel is not one) */
     size_t  tokens;         /* tokens received so far */
     int32_t *nodes;         /* k ids, TREE_NONE until a branch has text */
     void    *record;        /* json_t *: how the request was made (each node's "request") */
@@ -49,5 +52,5 @@ const grow_request *grow_request_at(const grow *g, int i);   /* 0..grow_active-1
 size_t grow_tokens_total(const grow *g);          /* tokens received since grow_new */
 /* The last error message seen (NULL if none); cleared by grow_start. */
 const char *grow_last_error(const grow *g);
-int   grow_failed_branches(const grow *g);        /* since grow_new */
+int   grow_failed_branches(const grow *g);        /* errors since grow_new, not cancels */
 #endif

@@ -7,8 +7,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+static void (*die_hook)(void);
+
+void mem_on_die(void (*fn)(void))
+{
+    die_hook = fn;
+}
+
 static void mem_die(size_t n)
 {
+    if (die_hook)
+        die_hook();
     fprintf(stderr, "termloom: out of memory (allocating %zu bytes)\n", n);
     abort();
 }

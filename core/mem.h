@@ -13,6 +13,9 @@ void  xgrow(void *pp, size_t *cap, size_t need, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...);
+/* Called before the out-of-memory message is printed and the program aborts (the TUI puts
+ * the terminal back there, so the message is seen); NULL removes it. */
+void  mem_on_die(void (*fn)(void));
 
 typedef struct buf {
     char  *data;   /* always NUL-terminated when non-NULL */

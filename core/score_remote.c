@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define FULL_EPS 1e-3          /* a list of alternatives holds the whole distribution */
 
@@ -143,13 +142,6 @@ static void on_event(void *ud, const backend_event *ev)
         j->done = 1;
         sc->pending--;
     }
-}
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* KL(p || q) at one position, both whole: p's tokens found in q by text; -1 when one is
@@ -308,13 +300,7 @@ int score_compare_backends(const tree *t, compare_result *r, backend *be[2], con
             break;
         if (!busy[0] && !busy[1])
             break;                             /* nothing left that could answer */
-        if (nb == 1 || busy[0] != busy[1])
-            backend_wait(be[busy[0] ? 0 : 1], NULL, 0, 100, NULL);
-        else
-            for (long long until = now_ms() + 20; now_ms() < until;)
-                for (int k = 0; k < 2; k++)
-                    if (backend_wait(be[k], NULL, 0, 5, NULL))
-                        until = 0;
+        backend_wait_many(be, nb, NULL, 0, 100, NULL);
     }
     for (int side = 0; side < 2; side++)    /* what never answered */
         for (int w = 0; w < 2; w++)

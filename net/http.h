@@ -27,7 +27,7 @@ typedef struct {
     double  last_rx;          /* monotonic time bytes last arrived (or the start) */
 } http_xfer;
 
-/* Prepares x (which must be zeroed) to POST body (taken over) to url. */
+/* Prepares x (which must be zeroed) to POST body (taken over) to url; a NULL body GETs. */
 int  http_xfer_init(http_xfer *x, const char *url, char *body, const char *api_key,
                     int stream, size_t cap, char *err, size_t errlen);
 double http_now(void);   /* monotonic seconds */

@@ -1,5 +1,6 @@
 /* net/net.c — the HTTP backends (see net.h): requests, transfers, routing, retries. */
 #include "net/net_impl.h"
+#include <sys/select.h>
 #include "core/mem.h"
 #include <math.h>
 #include <stdio.h>
@@ -236,6 +237,8 @@ static void xfer_finished(net_backend *nb, net_xfer *x, CURLcode rc)
 /* Starts queued transfers and due retries, within the concurrency cap. */
 static void start_ready(net_backend *nb)
 {
+    if (net_info_gate(nb))
+        return;                            /* V first (net/info.c), for a moment at most */
     double t = 0;
     for (size_t i = 0; i < nb->nx; i++) {
         net_xfer *x = nb->xs[i];
@@ -389,6 +392,8 @@ static int net_start(backend *b, const char *context, size_t len, const gen_sett
     }
     xgrow(&nb->reqs, &nb->capreqs, nb->nreqs + 1, sizeof *nb->reqs);
     nb->reqs[nb->nreqs++] = r;
+    if (s->vocab_size <= 0)
+        net_info_ask(nb);                  /* V for the entropy bounds, once */
     start_ready(nb);
     return r->id;
 }
@@ -434,6 +439,8 @@ static int net_pump(backend *b)
     while ((m = curl_multi_info_read(nb->multi, &left))) {
         if (m->msg != CURLMSG_DONE)
             continue;
+        if (net_info_done(nb, m->easy_handle))
+            continue;
         char *priv = NULL;
         curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
         http_xfer *h = (http_xfer *)(void *)priv;
@@ -455,7 +462,7 @@ static int net_pump(backend *b)
 /* Something to do without waiting: a transfer to start, a retry due, events to deliver. */
 static double next_deadline(net_backend *nb, double t)
 {
-    double soonest = -1;
+    double soonest = net_info_gate(nb) ? net_info_gate(nb) : -1;
     if (net_score_busy(nb))
         return t;
     for (size_t i = 0; i < nb->nreqs; i++)
@@ -465,7 +472,7 @@ static double next_deadline(net_backend *nb, double t)
         net_xfer *x = nb->xs[i];
         if (x->dead || (net_all_ended(x) && !draining(x)))
             return t;
-        if (x->state == X_QUEUED && nb->running < nb->concurrency)
+        if (x->state == X_QUEUED && nb->running < nb->concurrency && !net_info_gate(nb))
             return t;
         double due = x->state == X_WAITING ? x->due
                    : x->in_multi ? x->h.last_rx + (double)nb->idle_s : -1;
@@ -475,40 +482,36 @@ static double next_deadline(net_backend *nb, double t)
     return soonest;
 }
 
-static int net_wait(backend *b, const int *fds, int nfds, int timeout_ms, int *fd_ready)
+/* libcurl's sockets (curl_multi_fdset: the curl here predates curl_multi_waitfds) and the
+ * sooner of curl's own timer and ours (a start, a retry, an idle limit).  A socket numbered
+ * FD_SETSIZE or more is not reported by curl: then, and while curl has a transfer but no
+ * socket yet (a name being resolved), it is looked at again within 50 ms. */
+static int net_pollfds(backend *b, struct pollfd *out, int max, double *due)
 {
     net_backend *nb = (net_backend *)b;
-    if (fd_ready)
-        *fd_ready = -1;
-    if (timeout_ms < 0)
-        timeout_ms = 3600 * 1000;   /* "forever", in slices curl accepts */
-    double t = now_s();
-    double due = next_deadline(nb, t);
-    if (due >= 0) {
-        double ms = (due - t) * 1000.0;
-        if (ms <= 0)
-            return 1;
-        if (ms < timeout_ms)
-            timeout_ms = (int)ceil(ms);
+    fd_set rd, wr, ex;
+    FD_ZERO(&rd);
+    FD_ZERO(&wr);
+    FD_ZERO(&ex);
+    int maxfd = -1, n = 0;
+    curl_multi_fdset(nb->multi, &rd, &wr, &ex, &maxfd);
+    for (int fd = 0; fd <= maxfd && n < max; fd++) {
+        short ev = (short)((FD_ISSET(fd, &rd) ? POLLIN : 0) | (FD_ISSET(fd, &wr) ? POLLOUT : 0) |
+                           (FD_ISSET(fd, &ex) ? POLLPRI : 0));
+        if (ev)
+            out[n++] = (struct pollfd){ .fd = fd, .events = ev };
     }
-    struct curl_waitfd *w = nfds > 0 ? xcalloc((size_t)nfds, sizeof *w) : NULL;
-    for (int i = 0; i < nfds; i++)
-        w[i] = (struct curl_waitfd){ .fd = fds[i], .events = CURL_WAIT_POLLIN };
-    int numfds = 0;
-    curl_multi_poll(nb->multi, w, (unsigned)nfds, timeout_ms, &numfds);
-    int ready = 0;
-    for (int i = 0; i < nfds; i++)
-        if (w[i].revents) {
-            if (fd_ready)
-                *fd_ready = i;
-            ready = 1;
-            break;
-        }
-    free(w);
-    if (ready || numfds > 0)
-        return 1;
-    /* Woken before the caller's timeout: curl's own timer or one of ours is due. */
-    return (now_s() - t) * 1000.0 < timeout_ms - 1 || (due >= 0 && now_s() >= due) ? 1 : 0;
+    double t = now_s();
+    double d = next_deadline(nb, t);
+    long ct = -1;
+    curl_multi_timeout(nb->multi, &ct);
+    if (ct >= 0 && (d < 0 || t + ct / 1000.0 < d))
+        d = t + ct / 1000.0;
+    int in_curl = nb->running > 0 || nb->info_state == NET_INFO_MODELS || nb->info_state == NET_INFO_PROPS;
+    if (in_curl && !n && (d < 0 || d > t + 0.05))
+        d = t + 0.05;
+    *due = d;
+    return n;
 }
 
 static void net_free(backend *b)
@@ -528,6 +531,7 @@ static void net_free(backend *b)
     free(nb->no_n);
     free(nb->xs);
     free(nb->reqs);
+    net_info_free(nb);
     curl_multi_cleanup(nb->multi);
     if (nb->key) {
         memset(nb->key, 0, strlen(nb->key));
@@ -537,7 +541,7 @@ static void net_free(backend *b)
     free(nb);
 }
 
-static const backend_ops net_ops = { net_start, net_cancel, net_pump, net_wait, net_free, net_score_start };
+static const backend_ops net_ops = { net_start, net_cancel, net_pump, net_pollfds, net_free, net_score_start };
 
 backend *net_backend_new(const gen_settings *s, const char *api_key, char *err, size_t errlen)
 {

@@ -82,7 +82,22 @@ typedef struct {
     size_t     nsreqs, capsreqs;
     int        score_prompt_logprobs;   /* echo was refused here: vLLM's prompt_logprobs */
     unsigned   rng;
+    http_xfer  info;           /* the one question about the server's model (net/info.c) */
+    int        info_state;     /* NET_INFO_* */
+    double     info_t0;        /* when it was asked */
 } net_backend;
+
+/* net/info.c: the server's vocabulary size, asked once (at the first request) in the
+ * backend's multi handle; when known it is base.vocab.  net_info_done takes the finished
+ * transfer if it is the question's (returns 1) and may ask a second one. */
+enum { NET_INFO_NONE, NET_INFO_MODELS, NET_INFO_PROPS, NET_INFO_DONE };
+/* The first generation waits for the answer up to NET_INFO_GATE seconds, so that its nodes
+ * record V too; net_info_gate gives the time new transfers wait until, or 0. */
+#define NET_INFO_GATE 1.0
+double net_info_gate(const net_backend *nb);
+void net_info_ask(net_backend *nb);
+int  net_info_done(net_backend *nb, void *easy);
+void net_info_free(net_backend *nb);
 
 typedef struct { net_backend *nb; net_xfer *x; } sink_ctx;
 

@@ -324,6 +324,16 @@ static unsigned act_help(app *a)
 {
     a->mode = APP_MODE_HELP;
     a->help_scroll = 0;
+    a->help_log = 0;
+    return APP_CH_DRAW;
+}
+
+/* The message log on the help screen, scrolled to its newest lines. */
+static unsigned act_log(app *a)
+{
+    a->mode = APP_MODE_HELP;
+    a->help_scroll = a->nlog > 0 ? (int)a->nlog : 0;   /* drawing clamps it to the end */
+    a->help_log = 1;
     return APP_CH_DRAW;
 }
 
@@ -468,6 +478,7 @@ const action_def actions_table[] = {
     { "export",         SCOPE_ANY,    "x",           "export the session", act_export },
     { "compare",        SCOPE_ANY,    "c",           "compare two models or settings", act_compare },
     { "help",           SCOPE_ANY,    "? F1",        "this help", act_help },
+    { "log",            SCOPE_ANY,    "L",           "messages: every error so far, each failed branch and why", act_log },
     { "redraw",         SCOPE_ANY,    "C-l",         "redraw the screen", act_redraw },
     { "quit",           SCOPE_ANY,    "q",           "quit (saves first)", act_quit },
     { "token_prev",     SCOPE_TOKENS, "Left h",      "previous token", act_tok_prev },

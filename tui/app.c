@@ -2,14 +2,15 @@
  * Tree operations are in app_ops.c, saving and opening sessions in app_save.c.
  *
  * One thread.  Each turn: wait on the keyboard, a self-pipe (SIGWINCH and the quit
- * signals only write a byte to it) and the backend together (backend_wait; for HTTP
- * backends that is curl_multi_poll with our descriptors); drain every key; let the
- * backend make progress (its events land in the tree through core/grow); save if due;
+ * signals only write a byte to it) and every backend — the loom's and a comparison's — in
+ * one poll (backend_wait_many over each backend's pollfds: libcurl's sockets and timer,
+ * the builtin model's pipe); drain every key; let the backends make progress (its events land in the tree through core/grow); save if due;
  * draw if something changed and a frame (30 ms) has passed since the last one. */
 #include "tui/app.h"
 #include "tui/actions.h"
 #include "tui/dialog.h"
 #include "tui/view.h"
+#include "tui/term.h"
 #include "tui/view_compare.h"
 #include "core/formats.h"
 #include "core/mem.h"
@@ -28,7 +29,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
-#include <termios.h>
 #include <unistd.h>
 
 #define FRAME_SECONDS 0.030
@@ -42,6 +42,33 @@ double app_now(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static void log_add(app *a, const char *line)
+{
+    if (a->nlog == APP_LOG_MAX) {
+        free(a->log[0]);
+        memmove(a->log, a->log + 1, (a->nlog - 1) * sizeof *a->log);
+        a->nlog--;
+    }
+    time_t now = (time_t)tree_now();
+    struct tm tmv;
+    char when[16] = "";
+    if (localtime_r(&now, &tmv))
+        strftime(when, sizeof when, "%H:%M:%S", &tmv);
+    xgrow(&a->log, &a->log_cap, a->nlog + 1, sizeof *a->log);
+    a->log[a->nlog++] = xasprintf("%s  %s", when, line);
+}
+
+void app_log(app *a, const char *fmt, ...)
+{
+    va_list ap;
+    buf b = {0};
+    va_start(ap, fmt);
+    buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    log_add(a, b.data ? b.data : "");
+    buf_free(&b);
+}
+
 void app_message(app *a, int error, const char *fmt, ...)
 {
     va_list ap;
@@ -53,9 +80,47 @@ void app_message(app *a, int error, const char *fmt, ...)
     a->msg = buf_steal(&b);
     a->msg_error = error;
     a->msg_keep = 0;
+    if (error)
+        log_add(a, a->msg);
 }
 
 /* ---- generation --------------------------------------------------------------------- */
+
+static const grow_request *find_request(app *a, int request)
+{
+    int n = a->g ? grow_active(a->g) : 0;
+    for (int i = 0; i < n; i++)
+        if (grow_request_at(a->g, i)->request == request)
+            return grow_request_at(a->g, i);
+    return NULL;
+}
+
+/* A failed branch: into the log with its place (parent, branch, node) and why; on the
+ * status line too, until its request ends and report_failures sums them up. */
+static void log_failure(app *a, const backend_event *ev)
+{
+    const grow_request *r = find_request(a, ev->request);
+    if (!r || ev->branch < 0 || ev->branch >= r->k) {
+        app_message(a, 1, "%s", ev->message);
+        return;
+    }
+    char node[32] = "no text";
+    if (r->nodes[ev->branch] != TREE_NONE)
+        snprintf(node, sizeof node, "node #%d", (int)r->nodes[ev->branch]);
+    app_log(a, "under #%d, branch %d of %d (%s) failed: %s", (int)r->parent, ev->branch + 1, r->k, node, ev->message);
+    free(a->msg);
+    a->msg = xstrdup(ev->message);
+    a->msg_error = 1;
+    a->msg_keep = 0;
+}
+
+static void report_failures(app *a, int request)
+{
+    const grow_request *r = find_request(a, request);
+    if (r && r->failed)
+        app_message(a, 1, "%s (%d of %d branches under #%d failed; L lists each and why)",
+                    a->msg && a->msg_error ? a->msg : "error", r->failed, r->k, (int)r->parent);
+}
 
 static void on_grow_event(void *ud, const backend_event *ev)
 {
@@ -63,7 +128,7 @@ static void on_grow_event(void *ud, const backend_event *ev)
     switch (ev->kind) {
     case BACKEND_EV_ERROR:
         if (ev->message && strcmp(ev->finish ? ev->finish : "", "cancelled"))
-            app_message(a, 1, "%s", ev->message);
+            log_failure(a, ev);
         break;
     case BACKEND_EV_STATUS:
         if (ev->message) {
@@ -73,6 +138,7 @@ static void on_grow_event(void *ud, const backend_event *ev)
         break;
     case BACKEND_EV_REQUEST_END:
         a->save_soon = 1;
+        report_failures(a, ev->request);
         if (a->g && grow_active(a->g) <= 1 && !a->msg_error && !a->msg_keep) {
             free(a->msg);
             a->msg = NULL;
@@ -343,22 +409,13 @@ unsigned app_key(app *a, int key)
 
 #define APP_QUIT_GRACE 3   /* seconds a SIGTERM/SIGHUP waits for the loop */
 
-/* The terminal as it was before curses, for a last-resort exit from a signal handler. */
-static struct termios term_before;
-static int term_saved;
-
 /* A quit request the loop did not get to within APP_QUIT_GRACE seconds (it was busy: a huge
  * grouping, say): the terminal is put back and the program ends.  Everything saved so far
  * stays (saves are atomic); only signal-safe calls here. */
 static void on_alarm(int sig)
 {
     (void)sig;
-    static const char reset[] = "\033[?1049l\033[?25h\033[0m\r\n";
-    if (write(STDOUT_FILENO, reset, sizeof reset - 1) < 0) {
-        /* nothing more to do */
-    }
-    if (term_saved)
-        tcsetattr(STDIN_FILENO, TCSANOW, &term_before);
+    term_restore();
     _exit(1);
 }
 
@@ -429,6 +486,9 @@ void app_free(app *a)
     free(a->path);
     free(a->row_ids);
     free(a->msg);
+    for (size_t i = 0; i < a->nlog; i++)
+        free(a->log[i]);
+    free(a->log);
     buf_free(&a->line);
     free(a->line_label);
     free(a->confirm_text);
@@ -487,13 +547,11 @@ static int run(app *a)
             timeout = 0;                   /* indexing goes on between keys */
         if (a->group_pending != TREE_NONE)
             timeout = 0;                   /* so does grouping a huge fan-out */
+        /* One wait: the keyboard, the self-pipe, the loom's backend and a comparison's. */
         int ready = -1;
-        if (compare_view_busy(a))
-            compare_view_wait(a, fds, 2, timeout < 100 ? timeout : 100, &ready);
-        else if (a->b)
-            backend_wait(a->b, fds, 2, timeout, &ready);
-        else
-            backend_poll_fds(fds, 2, timeout, &ready);
+        backend *bs[3] = { a->b, NULL, NULL };
+        int nbs = 1 + compare_view_backends(a, bs + 1);
+        backend_wait_many(bs, nbs, fds, 2, timeout, &ready);
         /* Signals: resize and quit requests. */
         char sig[64];
         ssize_t n;
@@ -627,9 +685,10 @@ int app_main(int argc, char **argv)
         a->set_err = xstrdup(err);
         app_message(a, 1, "%s", err);
     }
-    term_saved = tcgetattr(STDIN_FILENO, &term_before) == 0;
+    term_grab();
     SCREEN *scr = newterm(NULL, stdout, stdin);
     if (!scr) {
+        term_release();
         app_free(a);
         return cli_fail(CLI_ERR, "cannot use the terminal (TERM=%s)", getenv("TERM") ? getenv("TERM") : "");
     }
@@ -680,6 +739,7 @@ int app_main(int argc, char **argv)
     int final = a->path ? app_save_now(a) : 0;
     endwin();
     delscreen(scr);
+    term_release();
     if (final < 0)
         cli_fail(CLI_ERR, "%s: the session could not be saved: %s", a->path, a->save_err ? a->save_err : "");
     else if (a->path && !file)

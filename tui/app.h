@@ -115,6 +115,11 @@ struct app {
 
     /* help */
     int          help_scroll;
+    int          help_log;      /* the help screen shows the message log instead */
+
+    /* the message log: every error and every failed branch, why, oldest first */
+    char       **log;
+    size_t       nlog, log_cap;
 
     /* status */
     char        *msg;
@@ -180,6 +185,10 @@ struct app {
 double   app_now(void);
 /* Sets the status line message (printf-style); error messages stay until the next one. */
 void     app_message(app *a, int error, const char *fmt, ...);
+/* Adds a line to the message log (L shows it); error messages go there by themselves.
+ * The oldest lines go beyond APP_LOG_MAX. */
+#define APP_LOG_MAX 1000
+void     app_log(app *a, const char *fmt, ...);
 /* Moves the cursor (marks visited, resets the token selection). */
 unsigned app_goto(app *a, int32_t id);
 /* Children as shown: all of them, or one leader per merged group in merge view.  Returns

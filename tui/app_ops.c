@@ -2,6 +2,7 @@
  * order, search matching, marks and the attractor list, branching from an alternative,
  * editing in $EDITOR, export.  Handlers return APP_CH_* flags; nothing here draws. */
 #include "tui/app.h"
+#include "tui/term.h"
 #include "tui/dialog.h"
 #include "core/formats.h"
 #include "core/mem.h"
@@ -9,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -238,6 +240,7 @@ static int attr_fork(app *a, double t0)
     }
     if (pid == 0) {
         close(fds[0]);
+        term_release();                    /* the terminal is the parent's to restore */
         signal(SIGWINCH, SIG_DFL);         /* the parent's handlers write to its self-pipe */
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
@@ -396,6 +399,58 @@ int app_is_streaming(app *a, int32_t id)
     return 0;
 }
 
+/* Runs the editor on path with no shell in between: the editor setting is split at blanks
+ * into the program and its arguments ("code --wait", "emacs -nw"), the path is one more
+ * argument however it is spelled.  While it runs, Ctrl-C and Ctrl-\ belong to the editor
+ * (the loom ignores them, as system() did).  Returns its exit status, or -1. */
+static int run_editor(const char *ed, const char *path)
+{
+    char *words = xstrdup(ed);
+    size_t n = 0, cap = 4;
+    char **argv = xmalloc(cap * sizeof *argv);
+    for (char *p = strtok(words, " \t"); p; p = strtok(NULL, " \t")) {
+        xgrow(&argv, &cap, n + 3, sizeof *argv);
+        argv[n++] = p;
+    }
+    int rc = -1;
+    if (n) {
+        argv[n++] = (char *)path;
+        argv[n] = NULL;
+        struct sigaction ign, old_int, old_quit;
+        memset(&ign, 0, sizeof ign);
+        ign.sa_handler = SIG_IGN;
+        sigemptyset(&ign.sa_mask);
+        sigaction(SIGINT, &ign, &old_int);
+        sigaction(SIGQUIT, &ign, &old_quit);
+        posix_spawnattr_t at;
+        posix_spawnattr_init(&at);
+        sigset_t dfl;
+        sigemptyset(&dfl);
+        sigaddset(&dfl, SIGINT);
+        sigaddset(&dfl, SIGQUIT);
+        posix_spawnattr_setsigdefault(&at, &dfl);
+        posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF);
+        extern char **environ;
+        pid_t pid;
+        int e = posix_spawnp(&pid, argv[0], NULL, &at, argv, environ);
+        if (e == 0) {
+            int st = 0;
+            pid_t w;
+            while ((w = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
+                ;
+            if (w == pid)
+                rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+        } else
+            errno = e;
+        posix_spawnattr_destroy(&at);
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGQUIT, &old_quit, NULL);
+    }
+    free(argv);
+    free(words);
+    return rc;
+}
+
 /* The node's text in $VISUAL / $EDITOR (vi by default).  The terminal is handed over
  * while the editor runs; streams go on when it returns. */
 unsigned app_edit_external(app *a)
@@ -420,16 +475,17 @@ unsigned app_edit_external(app *a)
         ed = getenv("EDITOR");
     if (!ed || !*ed)
         ed = "vi";
-    char *cmd = xasprintf("%s '%s'", ed, path);
     def_prog_mode();
     endwin();
-    int rc = ok ? system(cmd) : -1;
+    int rc = ok ? run_editor(ed, path) : -1;
     reset_prog_mode();
     clearok(curscr, TRUE);
-    free(cmd);
     unsigned f = APP_CH_DRAW;
+    int spawn_errno = errno;
     FILE *in = rc == 0 ? fopen(path, "rb") : NULL;
-    if (!in) {
+    if (!in && rc < 0 && ok) {
+        app_message(a, 1, "edit: the editor '%s' could not be started: %s; the node is unchanged", ed, strerror(spawn_errno));
+    } else if (!in) {
         app_message(a, 1, "edit: the editor '%s' failed (status %d); the node is unchanged", ed, rc);
     } else {
         buf b = {0};

@@ -2,6 +2,7 @@
  * new one under $XDG_DATA_HOME), and saving without blocking the keys (small trees at
  * once, big ones by a forked child writing a copy-on-write snapshot). */
 #include "tui/app.h"
+#include "tui/term.h"
 #include "core/formats.h"
 #include "core/mem.h"
 #include <errno.h>
@@ -98,6 +99,7 @@ static void save_start(app *a)
     }
     if (pid == 0) {
         close(fds[0]);
+        term_release();                    /* the terminal is the parent's to restore */
         char err[512];
         int rc = session_save(&a->ses, a->path, err, sizeof err);
         if (rc < 0 && write(fds[1], err, strlen(err)) < 0)

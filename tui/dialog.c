@@ -312,6 +312,7 @@ static unsigned help_key(app *a, int key)
     case 27:
     case 'q':
     case '?':
+    case 'L':
     case ACTIONS_FN(KEY_F(1)):
         a->mode = APP_MODE_NORMAL;
         return APP_CH_DRAW;
@@ -534,10 +535,31 @@ static void draw_chooser(app *a)
     view_puts(a, y + h - 2, x + 2, w - 4, "Enter or a number chooses, Esc closes", theme_attr(THEME_dim) | at);
 }
 
+/* The message log as the help screen's lines: each entry whole, wrapped to the screen
+ * (its continuation lines indented under the text, past the time). */
+static size_t log_lines(app *a, char ***out)
+{
+    char **v = NULL;
+    size_t n = 0, cap = 0;
+    if (!a->nlog)
+        add_line(&v, &n, &cap, "no errors so far");
+    int w = a->cols - 14 > 20 ? a->cols - 14 : 20;
+    for (size_t i = 0; i < a->nlog; i++) {
+        const char *e = a->log[i];
+        size_t len = strlen(e);
+        text_line wl[64];
+        size_t nl = text_wrap(e, len, w, 8, TEXT_NL_VISIBLE, wl, 64);
+        for (size_t j = 0; j < nl && j < 64; j++)
+            add_line(&v, &n, &cap, "%s%.*s", j ? "           " : " ", (int)(wl[j].end - wl[j].start), e + wl[j].start);
+    }
+    *out = v;
+    return n;
+}
+
 static void draw_help(app *a)
 {
     char **lines;
-    size_t n = dialog_help_lines(a, &lines);
+    size_t n = a->help_log ? log_lines(a, &lines) : dialog_help_lines(a, &lines);
     int h = a->rows - 1;
     if (a->help_scroll > (int)n - h)
         a->help_scroll = (int)n - h > 0 ? (int)n - h : 0;
@@ -552,7 +574,8 @@ static void draw_help(app *a)
         free(lines[i]);
     free(lines);
     char tmp[96];
-    snprintf(tmp, sizeof tmp, " help %d-%d of %zu  j/k PgUp/PgDn wheel scroll, q closes ", a->help_scroll + 1,
+    snprintf(tmp, sizeof tmp, " %s %d-%d of %zu  j/k PgUp/PgDn wheel scroll, q closes ", a->help_log ? "messages" : "help",
+             a->help_scroll + 1,
              a->help_scroll + h < (int)n ? a->help_scroll + h : (int)n, n);
     view_fill(a->rows - 1, 0, a->cols, theme_attr(THEME_status));
     view_puts(a, a->rows - 1, 0, a->cols, tmp, theme_attr(THEME_status));

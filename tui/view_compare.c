@@ -54,6 +54,51 @@ static void stop_run(cview *v)
     v->have_s = 0;
 }
 
+/* A side's failed samples, one clause per reason: "failed: samples 1, 3: 500: …; sample 2:
+ * …" (numbers from 1, in order; the list is the label's "failed", core/compare_run.c). */
+static int by_index(const void *x, const void *y)
+{
+    long long a = json_integer_value(json_object_get(*(json_t *const *)x, "index"));
+    long long b = json_integer_value(json_object_get(*(json_t *const *)y, "index"));
+    return (a > b) - (a < b);
+}
+
+static char *failed_text(json_t *failed)
+{
+    size_t n = json_array_size(failed);
+    json_t **v = xmalloc((n ? n : 1) * sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = json_array_get(failed, i);
+    qsort(v, n, sizeof *v, by_index);
+    char *done = xcalloc(n ? n : 1, 1);
+    buf b = {0};
+    buf_adds(&b, "failed:");
+    for (size_t i = 0; i < n; i++) {
+        if (done[i])
+            continue;
+        const char *e = json_string_value(json_object_get(v[i], "error"));
+        e = e ? e : "error";
+        size_t same = 0;
+        for (size_t j = i; j < n; j++) {
+            const char *ej = json_string_value(json_object_get(v[j], "error"));
+            same += !done[j] && !strcmp(ej ? ej : "error", e);
+        }
+        buf_printf(&b, "%s sample%s", b.len > 7 ? ";" : "", same > 1 ? "s" : "");
+        size_t k = 0;
+        for (size_t j = i; j < n; j++) {
+            const char *ej = json_string_value(json_object_get(v[j], "error"));
+            if (!done[j] && !strcmp(ej ? ej : "error", e)) {
+                done[j] = 1;
+                buf_printf(&b, "%s %lld", k++ ? "," : "", json_integer_value(json_object_get(v[j], "index")) + 1);
+            }
+        }
+        buf_printf(&b, ": %s", e);
+    }
+    free(done);
+    free(v);
+    return buf_steal(&b);
+}
+
 static void recalc(app *a, cview *v)
 {
     if (v->have_res)
@@ -229,12 +274,10 @@ int compare_view_busy(const app *a)
     return v && v->run && compare_run_active(v->run) > 0;
 }
 
-int compare_view_wait(app *a, const int *fds, int nfds, int timeout_ms, int *fd_ready)
+int compare_view_backends(const app *a, backend **out)
 {
-    cview *v = a->compare;
-    if (a->g && grow_active(a->g) && timeout_ms > 10)
-        timeout_ms = 10;              /* the app's own generation is waiting too */
-    return compare_run_wait(v->run, fds, nfds, timeout_ms, fd_ready);
+    const cview *v = a->compare;
+    return v && v->run ? compare_run_backends(v->run, out) : 0;
 }
 
 unsigned compare_view_pump(app *a)
@@ -251,10 +294,17 @@ unsigned compare_view_pump(app *a)
             compare_run_progress(v->run, i, NULL, &failed[i], NULL);
         const char *e = compare_run_error(v->run, failed[0] ? 0 : 1);
         if (failed[0] || failed[1])
-            app_message(a, 1, "compare: %d of A and %d of B failed: %s", failed[0], failed[1], e ? e : "error");
+            app_message(a, 1, "compare: %d of A and %d of B failed (L lists why): %s", failed[0], failed[1], e ? e : "error");
         else
             app_message(a, 0, "compare: done, %d samples per side", v->nsamples);
         stop_run(v);
+        recalc(a, v);
+        for (int i = 0; v->have_res && i < 2; i++)      /* each missing sample, and why */
+            if (v->res.failed[i] && json_array_size((json_t *)v->res.failed[i])) {
+                char *fl = failed_text((json_t *)v->res.failed[i]);
+                app_log(a, "compare %c (%s) under #%d: %s", i ? 'B' : 'A', v->res.name[i], (int)v->at, fl);
+                free(fl);
+            }
         v->dirty = 1;
         f |= APP_CH_DRAW | APP_CH_SAVE;
     }
@@ -355,6 +405,11 @@ static void draw_side(app *a, cview *v, int s, int y0, int x, int w, int h)
         snprintf(line + strlen(line), sizeof line - strlen(line), ", %zu failed twice (missing)",
                  json_array_size((json_t *)r->failed[s]));
     put_line(a, y++, x, w, line, norm);
+    if (r->failed[s] && json_array_size((json_t *)r->failed[s])) {   /* which, and why */
+        char *fl = failed_text((json_t *)r->failed[s]);
+        put_wrapped(a, &y, ymax, x, w, fl, 3, theme_attr(THEME_incomplete), theme_attr(THEME_incomplete));
+        free(fl);
+    }
     snprintf(line, sizeof line, "entropy  %.2f bits, %.2f of max", st->entropy, st->entropy_norm);
     put_line(a, y++, x, w, line, theme_attr(THEME_entropy));
     if (isnan(st->token_entropy))

@@ -6,6 +6,7 @@
 #include "core/mem.h"
 #include "core/text.h"
 #include <curses.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,27 @@ static int line(app *a, app_rect r, int *y, const char *label, const char *value
     view_puts(a, *y, x, r.x + r.w - x, value, attr);
     (*y)++;
     return 1;
+}
+
+/* label, then value wrapped over at most maxl lines (never cut mid-line). */
+static void wrapped(app *a, app_rect r, int *y, const char *label, const char *value, unsigned long attr, size_t maxl)
+{
+    if (*y >= r.y + r.h)
+        return;
+    int x = r.x + view_puts(a, *y, r.x, r.w, label, theme_attr(THEME_dim));
+    text_line wl[4];
+    if (maxl > 4)
+        maxl = 4;
+    size_t nl = r.x + r.w - x < 4 ? 0 : text_wrap(value, strlen(value), r.x + r.w - x, 8, TEXT_NL_VISIBLE, wl, maxl);
+    for (size_t i = 0; i < nl && i < maxl && *y < r.y + r.h; i++, (*y)++)
+        view_put(a, *y, x, r.x + r.w - x, value + wl[i].start, wl[i].end - wl[i].start, attr, TEXT_NL_VISIBLE);
+}
+
+/* Why a failed branch failed, as grow recorded it (core/grow.h). */
+static const char *node_error(const tree_node *n)
+{
+    json_t *e = n->extra ? json_object_get(n->extra, "error") : NULL;
+    return json_is_string(e) ? json_string_value(e) : NULL;
 }
 
 void view_stats(app *a, app_rect r)
@@ -41,11 +63,7 @@ void view_stats(app *a, app_rect r)
     char *label = compare_label_text(t, id);
     if (label) {                  /* a comparison's side: its name and config, whole */
         char *full = xasprintf("#%d %s", (int)id, label);
-        int x = r.x + view_puts(a, y, r.x, r.w, "node     ", theme_attr(THEME_dim));
-        text_line wl[4];
-        size_t nl = r.x + r.w - x < 4 ? 0 : text_wrap(full, strlen(full), r.x + r.w - x, 8, TEXT_NL_VISIBLE, wl, 4);
-        for (size_t i = 0; i < nl && i < 4 && y < r.y + r.h; i++, y++)
-            view_put(a, y, x, r.x + r.w - x, full + wl[i].start, wl[i].end - wl[i].start, norm, TEXT_NL_VISIBLE);
+        wrapped(a, r, &y, "node     ", full, norm, 4);
         free(full);
         free(label);
     } else
@@ -68,6 +86,9 @@ void view_stats(app *a, app_rect r)
     else
         snprintf(v, sizeof v, "%s, %u tokens", fin ? fin : app_is_streaming(a, id) ? "generating" : "-", n->ntokens);
     line(a, r, &y, "finish   ", v, (n->flags & TREE_FLAG_INCOMPLETE) ? theme_attr(THEME_incomplete) : norm);
+    const char *why = node_error(n);
+    if (why)
+        wrapped(a, r, &y, "error    ", why, theme_attr(THEME_incomplete), 3);
     uint32_t vset = a->ses.settings.vocab_size > 0 ? (uint32_t)a->ses.settings.vocab_size : 0;
     entropy_node_interval_t ni;
     entropy_node_interval(n, n->vocab ? n->vocab : vset, &ni);

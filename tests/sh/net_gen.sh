@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests: 70
+# tests: 77
 # The HTTP backends through the real binary: `termloom gen` against tests/tools/testserver on
 # 127.0.0.1, one test per fault mode.  Faults are chosen per request through the model name
 # ("m;fault=429" = the first such request gets a 429, then requests succeed; ":0" = always).
@@ -136,3 +136,22 @@ expect_exit net_gen_unreachable 1 "$T" gen --backend openai --base-url "http://1
     --depth 1 --prompt x -o "$TMP/none.json"
 summary_then_error net_gen_unreachable_message 'could not reach http://127.0.0.1:9/v1'
 check net_gen_unreachable_says_where grep -q '1 branch failed: 1 under #0: could not reach' "$TMP/err"
+
+# The vocabulary size V, for entropy upper bounds: llama.cpp's /v1/models says it
+# (meta.n_vocab), every node records it, and stats gives an upper bound; a server whose list
+# says nothing leaves V unknown; --vocab-size wins over the server.
+start_server vocab --n-vocab 5000
+expect_exit net_gen_vocab_llamacpp 0 "$T" gen --backend llamacpp --base-url "http://127.0.0.1:$PORT" -n 3 \
+    --depth 1 --max-tokens 6 --logprobs 5 --prompt 'Hi' -o "$TMP/v.json"
+check net_gen_vocab_recorded test "$(grep -c '"vocab":5000' "$TMP/v.json")" = 3
+"$T" stats "$TMP/v.json" > "$TMP/v.stats" 2>&1
+check net_gen_vocab_upper_bound sh -c "grep -q 'entropy upper' '$TMP/v.stats' && ! grep -qi 'V unknown' '$TMP/v.stats'"
+expect_exit net_gen_vocab_setting_wins 0 "$T" gen --backend openai --base-url "http://127.0.0.1:$PORT/v1" --model m \
+    -n 2 --depth 1 --max-tokens 4 --logprobs 5 --vocab-size 777 --prompt 'Hi' -o "$TMP/v2.json"
+check net_gen_vocab_setting_recorded test "$(grep -c '"vocab":777' "$TMP/v2.json")" = 2
+stop_server
+start_server novocab
+expect_exit net_gen_vocab_unknown 0 "$T" gen --backend openai --base-url "http://127.0.0.1:$PORT/v1" --model m \
+    -n 2 --depth 1 --max-tokens 4 --logprobs 5 --prompt 'Hi' -o "$TMP/v3.json"
+check net_gen_vocab_unknown_recorded sh -c "grep -q 'GET /v1/models' '$TMP/novocab.log' && ! grep -q '\"vocab\"' '$TMP/v3.json'"
+stop_server

@@ -3,10 +3,10 @@
  *
  *   testserver [--lifetime S] [--idle S] [--latency MS] [--drip MS] [--shape legacy|content|together]
  *              [--refuse-n 500|400|ignore] [--key KEY] [--fault MODE[:COUNT]] [--replay FILE]
- *              [--log FILE]
+ *              [--log FILE] [--n-vocab N]
  *
  * Binds 127.0.0.1 on a free port and prints the port as the first line of stdout.  --log
- * appends one line per request ("POST path auth=yes|no BODY") and per connection ("ACCEPT").  Exits by
+ * appends one line per request ("POST path auth=yes|no BODY", or "GET path") and per connection ("ACCEPT").  Exits by
  * itself after --lifetime seconds (default 60) or --idle seconds without a connection
  * (default 20).  Serves POST .../completions (legacy logprobs by default), .../chat/completions
  * (content shape, delta.content), .../completion (llama.cpp native: completion_probabilities,
@@ -63,7 +63,8 @@ static struct {
     const char *shape, *refuse_n, *key, *replay, *log;
     char  fault[32];
     int   fault_count;
-} opt = { 60, 20, 0, 0, "legacy", NULL, NULL, NULL, NULL, "", 1 };
+    long  n_vocab;    /* GET .../models reports it as llama.cpp does (meta.n_vocab); 0: no meta */
+} opt = { 60, 20, 0, 0, "legacy", NULL, NULL, NULL, NULL, "", 1, 0 };
 
 typedef struct { char name[32]; int hits; } fault_hits;
 static fault_hits hits[32];
@@ -340,9 +341,10 @@ static void log_line(const char *line)
     fclose(f);
 }
 
-static void log_request(const char *path, const char *body, int auth)
+static void log_request(const char *method, const char *path, const char *body, int auth)
 {
-    char *line = xasprintf("POST %s auth=%s %s", path, auth ? "yes" : "no", body);
+    char *line = strcmp(method, "POST") ? xasprintf("%s %s", method, path)
+                                        : xasprintf("POST %s auth=%s %s", path, auth ? "yes" : "no", body);
     log_line(line);
     free(line);
 }
@@ -373,13 +375,25 @@ static void serve_replay(conn *c, double latency)
     buf_free(&b);
 }
 
+/* GET .../models: llama.cpp's shape, with meta.n_vocab when --n-vocab is set (OpenAI's and
+ * vLLM's lists have no vocabulary size). */
+static void serve_models(conn *c, double latency)
+{
+    char *m = opt.n_vocab > 0
+        ? xasprintf("{\"object\":\"list\",\"data\":[{\"id\":\"test-model\",\"object\":\"model\",\"owned_by\":\"llamacpp\","
+                    "\"meta\":{\"vocab_type\":2,\"n_vocab\":%ld,\"n_ctx_train\":512}}]}", opt.n_vocab)
+        : xstrdup("{\"object\":\"list\",\"data\":[{\"id\":\"test-model\",\"object\":\"model\",\"owned_by\":\"system\"}]}");
+    add_response(c, latency, 200, "OK", "application/json", NULL, m, strlen(m));
+    free(m);
+}
+
 static void handle(conn *c, const char *method, const char *path, const char *auth, const char *body, size_t blen)
 {
     json_t *req = json_loadb(body, blen, 0, NULL);
     const char *model = json_string_value(json_object_get(req, "model"));
     req_opts ro = request_opts(model);
     char *compact = req ? json_dumps(req, JSON_COMPACT) : xstrdup("(not JSON)");
-    log_request(path, compact, auth != NULL);
+    log_request(method, path, compact, auth != NULL);
     free(compact);
     size_t pl = strlen(path);
     int ep = pl >= 17 && !strcmp(path + pl - 17, "/chat/completions") ? EP_CHAT
@@ -388,12 +402,15 @@ static void handle(conn *c, const char *method, const char *path, const char *au
     char want[300] = "";
     if (opt.key)
         snprintf(want, sizeof want, "Bearer %s", opt.key);
-    const char *f = ro.fault[0] && fault_fires(ro.fault, ro.fault_count) ? ro.fault : "";
+    /* Faults are for generation requests: a GET does not use up a fault's count. */
+    const char *f = !strcmp(method, "POST") && ro.fault[0] && fault_fires(ro.fault, ro.fault_count) ? ro.fault : "";
     if (strcmp(method, "POST") || ep < 0) {
         if (!strcmp(method, "GET") && strstr(path, "health"))
             add_response(c, 0, 200, "OK", "application/json", NULL, "{\"status\":\"ok\"}", 15);
+        else if (!strcmp(method, "GET") && pl >= 7 && !strcmp(path + pl - 7, "/models"))
+            serve_models(c, 0);           /* the latency options are for generations */
         else
-            error_response(c, ro.latency, 404, "Not Found", "File Not Found", "not_found", NULL);
+            error_response(c, strcmp(method, "POST") ? 0 : ro.latency, 404, "Not Found", "File Not Found", "not_found", NULL);
     } else if (opt.replay) {
         serve_replay(c, ro.latency);
     } else if (!strcmp(f, "echokey")) {
@@ -662,6 +679,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--key")) opt.key = v;
         else if (!strcmp(a, "--replay")) opt.replay = v;
         else if (!strcmp(a, "--log")) opt.log = v;
+        else if (!strcmp(a, "--n-vocab")) opt.n_vocab = atol(v);
         else if (!strcmp(a, "--fault")) {
             snprintf(opt.fault, sizeof opt.fault, "%s", v);
             char *colon = strchr(opt.fault, ':');
