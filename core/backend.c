@@ -3,6 +3,7 @@
 #include "core/mono.h"
 #include <math.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -14,6 +15,16 @@ int backend_start(backend *b, const char *context, size_t len, const gen_setting
 }
 
 void backend_cancel(backend *b, int request) { b->ops->cancel(b, request); }
+
+int backend_score(backend *b, const char *context, size_t clen, const char *text, size_t len,
+                  const gen_settings *s, char *err, size_t errlen)
+{
+    if (!b->ops->score) {
+        snprintf(err, errlen, "the %s backend cannot score given text for another backend", b->name ? b->name : "");
+        return -1;
+    }
+    return b->ops->score(b, context, clen, text, len, s, err, errlen);
+}
 int  backend_pump(backend *b) { return b->ops->pump(b); }
 
 int backend_wait_many(backend *const *bs, int n, const int *fds, int nfds, int timeout_ms, int *fd_ready)

@@ -16,7 +16,13 @@
  *
  * Branch numbers run 0..k-1 within a request.  For each branch: zero or more TOKEN/TEXT
  * events, then exactly one DONE or ERROR.  After the last branch ends, one REQUEST_END.
- * STATUS events carry messages for the status line (retries, fallbacks). */
+ * STATUS events carry messages for the status line (retries, fallbacks).
+ *
+ * Scoring given text (teacher forcing), a capability some backends have (backend_score):
+ * one request for the logprob of every token of context + text under the model; it ends
+ * with one SCORED event (branch 0) or one ERROR, then REQUEST_END.  The scored tokens
+ * cover the whole of context + text as the server tokenized it, in order (the first may
+ * have no logprob); the caller finds the text's tokens from the end (its length). */
 #ifndef CORE_BACKEND_H
 #define CORE_BACKEND_H
 #include "core/settings.h"
@@ -31,7 +37,17 @@ typedef enum {
     BACKEND_EV_ERROR,        /* branch failed: message; what it had stays (incomplete) */
     BACKEND_EV_STATUS,       /* informational message (branch = -1) */
     BACKEND_EV_REQUEST_END,  /* every branch of the request has ended */
+    BACKEND_EV_SCORED,       /* a scoring request's answer: scored[0..nscored) */
 } backend_event_kind;
+
+/* One token of a scored text. */
+typedef struct {
+    const char     *text;        /* its bytes as the server spelled them (exact when it said) */
+    size_t          len;
+    double          logprob;     /* natural log; NAN when the server gave none (the first) */
+    const tree_alt *top;         /* the most probable tokens at that position, first first */
+    size_t          ntop;
+} backend_scored;
 
 typedef struct {
     backend_event_kind kind;
@@ -50,6 +66,8 @@ typedef struct {
     const char    *model;        /* model that answered, when known */
     int            keep;         /* STATUS: a fact about the request (its context was cut),
                                   * to stay on the status line after it ends; else progress */
+    const backend_scored *scored;   /* SCORED */
+    size_t         nscored;
 } backend_event;
 
 typedef void (*backend_event_fn)(void *ud, const backend_event *ev);
@@ -66,6 +84,9 @@ typedef struct {
      * never.  Returns how many descriptors it filled. */
     int   (*pollfds)(backend *b, struct pollfd *out, int max, double *due);
     void  (*free)(backend *b);
+    /* Optional (NULL: the backend cannot score given text).  Returns a request id or -1. */
+    int   (*score)(backend *b, const char *context, size_t clen, const char *text, size_t len,
+                   const gen_settings *s, char *err, size_t errlen);
 } backend_ops;
 
 struct backend {
@@ -82,6 +103,10 @@ struct backend {
 int  backend_start(backend *b, const char *context, size_t len, const gen_settings *s, int k,
                    char *err, size_t errlen);
 void backend_cancel(backend *b, int request);
+/* Scores text after context (see above).  A request id (> 0), or -1 with one line in err
+ * (the backend cannot score given text, and why). */
+int  backend_score(backend *b, const char *context, size_t clen, const char *text, size_t len,
+                   const gen_settings *s, char *err, size_t errlen);
 int  backend_pump(backend *b);
 /* Waits up to timeout_ms (-1: no limit) for one of fds to be readable or for one of the n
  * backends (NULLs and repeats are skipped) to have work, in one poll().  Returns 1 and sets

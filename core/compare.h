@@ -124,14 +124,18 @@ typedef struct {
 } compare_phrase;
 
 /* How surprising a side's own samples are to the other side's model (core/score.h fills
- * it when both sides run the embedded runtime; known = 0 otherwise), nats per token. */
+ * it: both sides on the embedded runtime, or the other side's backend can score given
+ * text; known = 0 otherwise, with the reason in note), nats per token. */
 typedef struct {
     int    known;
     double value, low, high;        /* Monte Carlo KL(side || other): mean over samples of the
                                      * per-token log-ratio, 95% bootstrap interval */
+    int    exact_known;             /* both whole next-token distributions were known */
     double exact;                   /* exact per-position KL(side || other), same weighting */
     size_t samples, tokens;
     size_t retokenized;             /* samples whose recorded tokens could not be used */
+    size_t skipped;                 /* HTTP: samples whose scoring failed or did not line up */
+    char   note[240];               /* why not known / what was left out ("" when nothing) */
 } compare_kl;
 
 typedef struct {
@@ -184,8 +188,8 @@ char *compare_label_text(const tree *t, int32_t id);
 typedef struct compare_run compare_run;
 
 /* A run over tree t from node `at`.  be[i] generates side i with settings s[i]; the same
- * backend may serve both sides (be[0] == be[1]).  The run takes over the backends' event
- * sinks while it lives; the caller keeps ownership of the backends and the tree.  `after`
+ * backend may serve both sides (be[0] == be[1]: the run routes its events to each side by
+ * request).  The run takes over the backends' event sinks while it lives; the caller keeps ownership of the backends and the tree.  `after`
  * (may be NULL) hears every backend event once the tree was updated. */
 compare_run *compare_run_new(tree *t, int32_t at, backend *be[2], const gen_settings *s[2],
                              int nsamples, backend_event_fn after, void *ud);

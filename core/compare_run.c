@@ -104,6 +104,14 @@ static void run_event(void *ud, const backend_event *ev)
         sd->run->after(sd->run->ud, ev);
 }
 
+/* One backend for both sides: each grow took over its sink in turn, so the run routes the
+ * events itself, by request (anything else, such as a STATUS, to side A). */
+static void shared_event(void *ud, const backend_event *ev)
+{
+    compare_run *r = ud;
+    grow_on_event(r->side[grow_owns(r->side[1].g, ev->request) ? 1 : 0].g, ev);
+}
+
 compare_run *compare_run_new(tree *t, int32_t at, backend *be[2], const gen_settings *s[2],
                              int nsamples, backend_event_fn after, void *ud)
 {
@@ -121,6 +129,10 @@ compare_run *compare_run_new(tree *t, int32_t at, backend *be[2], const gen_sett
         sd->label = TREE_NONE;
         settings_copy(&sd->s, s[i]);
         sd->g = grow_new(t, be[i], run_event, sd);
+    }
+    if (be[0] == be[1]) {
+        be[0]->on_event = shared_event;
+        be[0]->ud = r;
     }
     return r;
 }

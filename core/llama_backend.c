@@ -303,7 +303,7 @@ static void lb_free(backend *b)
     free(lb);
 }
 
-static const backend_ops llama_ops = { lb_start, lb_cancel, lb_pump, lb_pollfds, lb_free };
+static const backend_ops llama_ops = { lb_start, lb_cancel, lb_pump, lb_pollfds, lb_free, NULL };
 
 backend *llama_backend_new(const char *path, const char *label, char *err, size_t errlen)
 {

@@ -486,7 +486,7 @@ static void ng_free(backend *b)
     free(nb);
 }
 
-static const backend_ops ngram_ops = { ng_start, ng_cancel, ng_pump, ng_pollfds, ng_free };
+static const backend_ops ngram_ops = { ng_start, ng_cancel, ng_pump, ng_pollfds, ng_free, NULL };
 
 backend *ngram_backend_new(const char *corpus_path, char *err, size_t errlen)
 {

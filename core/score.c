@@ -277,8 +277,7 @@ static int by_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* value, 95% bootstrap interval of the mean of v[0..n) */
-static void bootstrap(const double *v, size_t n, double *mean, double *lo, double *hi)
+void score_bootstrap(const double *v, size_t n, double *mean, double *lo, double *hi)
 {
     double s = 0;
     for (size_t i = 0; i < n; i++)
@@ -382,11 +381,12 @@ static int side_kl(const tree *t, const compare_result *r, int s, const llama_mo
         kl->tokens += (size_t)len[i];
     }
     if (!rc && used) {
-        bootstrap(mc, used, &kl->value, &kl->low, &kl->high);
+        score_bootstrap(mc, used, &kl->value, &kl->low, &kl->high);
         double se = 0;
         for (size_t i = 0; i < used; i++)
             se += exs[i];
         kl->exact = se / (double)used;
+        kl->exact_known = 1;
         kl->samples = used;
         kl->known = 1;
     }

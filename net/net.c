@@ -346,7 +346,7 @@ static void sweep(net_backend *nb)
 
 static int active_requests(const net_backend *nb)
 {
-    int n = 0;
+    int n = net_score_active(nb);
     for (size_t i = 0; i < nb->nreqs; i++)
         n += !nb->reqs[i]->end_sent;
     return n;
@@ -407,6 +407,7 @@ static void net_cancel(backend *b, int request)
     for (size_t i = 0; i < nb->nx; i++)
         if (nb->xs[i]->req->cancelled)
             xfer_stop(nb, nb->xs[i]);
+    net_score_cancel(nb, request);
 }
 
 static int net_pump(backend *b)
@@ -418,6 +419,7 @@ static int net_pump(backend *b)
             net_emit_status(nb, "this libcurl resolves host names synchronously: a slow DNS lookup blocks the program");
     }
     start_ready(nb);
+    net_score_pump(nb);
     int still;
     curl_multi_perform(nb->multi, &still);
     for (size_t i = 0; i < nb->nx; i++)
@@ -443,6 +445,8 @@ static int net_pump(backend *b)
         curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
         http_xfer *h = (http_xfer *)(void *)priv;
         CURLcode rc = m->data.result;
+        if (net_score_finished(nb, m->easy_handle, rc))
+            continue;
         for (size_t i = 0; i < nb->nx; i++)
             if (&nb->xs[i]->h == h && nb->xs[i]->in_multi) {
                 xfer_finished(nb, nb->xs[i], rc);
@@ -450,6 +454,7 @@ static int net_pump(backend *b)
             }
     }
     start_ready(nb);
+    net_score_pump(nb);
     sweep(nb);
     return active_requests(nb);
 }
@@ -458,6 +463,8 @@ static int net_pump(backend *b)
 static double next_deadline(net_backend *nb, double t)
 {
     double soonest = net_info_gate(nb) ? net_info_gate(nb) : -1;
+    if (net_score_busy(nb))
+        return t;
     for (size_t i = 0; i < nb->nreqs; i++)
         if (nb->reqs[i]->cancelled && !nb->reqs[i]->end_sent)
             return t;
@@ -518,6 +525,7 @@ static void net_free(backend *b)
     }
     for (size_t i = 0; i < nb->nreqs; i++)
         req_free(nb->reqs[i]);
+    net_score_free_all(nb);
     for (size_t i = 0; i < nb->nno_n; i++)
         free(nb->no_n[i]);
     free(nb->no_n);
@@ -533,7 +541,7 @@ static void net_free(backend *b)
     free(nb);
 }
 
-static const backend_ops net_ops = { net_start, net_cancel, net_pump, net_pollfds, net_free };
+static const backend_ops net_ops = { net_start, net_cancel, net_pump, net_pollfds, net_free, net_score_start };
 
 backend *net_backend_new(const gen_settings *s, const char *api_key, char *err, size_t errlen)
 {

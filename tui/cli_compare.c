@@ -186,19 +186,38 @@ static const char *sample_text(const tree *t, const compare_result *r, int side,
     return tree_get(t, r->ids[side][r->side[side].groups[g].rep])->text;
 }
 
-/* "A: KL to the other side: ..." (issue 16): only when both sides were scored. */
+/* "A: KL to the other side: ..." (issue 16): when the side was scored, else why not (when
+ * scoring was tried). */
 static void print_kl(const compare_result *r)
 {
-    for (int s = 0; s < 2; s++)
-        if (r->kl[s].known)
-            printf("%c: KL to the other side: %.2f nats/token (95%% %.2f–%.2f), exact per-position %.2f\n",
-                   s ? 'B' : 'A', r->kl[s].value, r->kl[s].low, r->kl[s].high, r->kl[s].exact);
+    for (int s = 0; s < 2; s++) {
+        const compare_kl *k = &r->kl[s];
+        if (!k->known) {
+            if (k->note[0])
+                printf("%c: no KL to the other side: %s\n", s ? 'B' : 'A', k->note);
+            continue;
+        }
+        printf("%c: KL to the other side: %.2f nats/token (95%% %.2f–%.2f, Monte Carlo over %zu samples)",
+               s ? 'B' : 'A', k->value, k->low, k->high, k->samples);
+        if (k->exact_known)
+            printf(", exact per-position %.2f\n", k->exact);
+        else
+            printf("; exact per-position KL not known (it needs both whole next-token distributions at the same tokens)\n");
+        if (k->note[0])
+            printf("   %s\n", k->note);
+    }
 }
 
 static json_t *kl_json(const compare_kl *k)
 {
-    return json_pack("{s:f, s:f, s:f, s:f, s:I, s:I}", "value", k->value, "low", k->low, "high", k->high,
-                     "exact", k->exact, "samples", (json_int_t)k->samples, "tokens", (json_int_t)k->tokens);
+    json_t *o = json_pack("{s:f, s:f, s:f, s:o, s:b, s:I, s:I}", "value", k->value, "low", k->low, "high", k->high,
+                          "exact", k->exact_known ? json_real(k->exact) : json_null(), "exact_known", k->exact_known,
+                          "samples", (json_int_t)k->samples, "tokens", (json_int_t)k->tokens);
+    if (k->skipped)
+        json_object_set_new(o, "skipped", json_integer((json_int_t)k->skipped));
+    if (k->note[0])
+        json_object_set_new(o, "note", json_string(k->note));
+    return o;
 }
 
 /* "over-represented in B (rl): love (z 8.1, 37 vs 2), ..." wrapped at 78 columns. */
@@ -376,6 +395,8 @@ static json_t *side_json(const tree *t, const compare_result *r, int s)
     json_object_set_new(o, "top", top);
     if (r->kl[s].known)
         json_object_set_new(o, "kl_to_other", kl_json(&r->kl[s]));
+    else if (r->kl[s].note[0])
+        json_object_set_new(o, "kl_to_other_note", json_string(r->kl[s].note));
     json_object_set_new(o, "repeated", own);    /* groups of >= 2 samples with no counterpart */
     json_t *over = json_array();
     for (size_t i = 0; i < r->nover[s]; i++)
@@ -563,6 +584,8 @@ int cli_compare(int argc, char **argv)
     const llama_model *km[2] = { llama_backend_model(be[0]), llama_backend_model(be[1]) };
     if (empty < 0 && km[0] && km[1] && score_compare(ses.t, &res, km, err, sizeof err) < 0)
         cli_fail(CLI_OK, "warning: no KL to the other side: %s", err);
+    else if (empty < 0 && !(km[0] && km[1]) && (be[0]->ops->score || be[1]->ops->score))
+        score_compare_backends(ses.t, &res, be, sp);   /* each side's reason in its note */
     if (out)
         cli_detect_attractors(&ses);
     if (out && session_save(&ses, out, err, sizeof err) < 0)

@@ -92,6 +92,7 @@ static void after(void *ud, const backend_event *ev)
     case BACKEND_EV_REQUEST_END: r->ends++; break;
     case BACKEND_EV_TOKEN: r->tokens++; break;
     case BACKEND_EV_TEXT: r->texts++; break;
+    case BACKEND_EV_SCORED: break;
     }
 }
 
