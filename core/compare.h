@@ -158,6 +158,13 @@ typedef struct {
     size_t        nover[2];
 } compare_result;
 
+/* The KL as JSON ({value, low, high, exact (null when not known), exact_known, samples,
+ * tokens, skipped?, note?}; new reference), and stored on the labels ("kl_to_other", or
+ * "kl_to_other_note" when only the reason is known) so that a saved comparison keeps it:
+ * compare_result_load reads it back into r->kl. */
+void *compare_kl_json(const compare_kl *k);
+void  compare_kl_store(tree *t, const compare_result *r);
+
 /* name=TEXT items of a SPEC: *name gets the last one's text (trimmed; NULL when none or
  * empty; caller frees); returns the SPEC without them (caller frees). */
 char *compare_spec_name(const char *spec, char **name);

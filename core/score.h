@@ -59,8 +59,10 @@ int score_node_ids(const bpe *t, const tree_node *nd, int32_t **ids);
  * Carlo estimate of KL(s || other) per token), a 95% percentile bootstrap interval over
  * samples (1000 resamples, fixed seed: the same samples give the same interval), and the
  * exact per-position KL(s || other) with the same weighting (each sample's mean, then the
- * mean of those).  Fills r->kl.  0 ok; -1 with err. */
-int score_compare(const tree *t, compare_result *r, const llama_model *m[2], char *err, size_t errlen);
+ * mean of those).  Fills r->kl.  Each sample scored at its own recorded tokens also gets
+ * "logratio": [log p_s - log p_other per token] (nats, 4 decimals) for jsonl export and the
+ * TUI's tint.  0 ok; -1 with err. */
+int score_compare(tree *t, compare_result *r, const llama_model *m[2], char *err, size_t errlen);
 
 /* The mean of v[0..n) (n >= 1) and its 95% percentile bootstrap interval (as above). */
 void score_bootstrap(const double *v, size_t n, double *mean, double *lo, double *hi);

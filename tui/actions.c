@@ -6,6 +6,7 @@
 #include "tui/view_compare.h"
 #include "core/mem.h"
 #include <curses.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -328,6 +329,21 @@ static unsigned act_help(app *a)
     return APP_CH_DRAW;
 }
 
+/* D: the tokens' tint, by probability or by log-ratio to the other side of a comparison. */
+static unsigned act_tint(app *a)
+{
+    a->tint_logratio = !a->tint_logratio;
+    tree_node *n = tree_get(a->ses.t, a->ses.cursor);
+    if (!a->tint_logratio)
+        app_message(a, 0, "tokens tinted by probability");
+    else if (n && n->ntokens && !isnan(view_logratio(n, 0)))
+        app_message(a, 0, "tokens tinted by log p(this side) - log p(the other side): hot = likelier here");
+    else
+        app_message(a, 0, "tint by log-ratio: this node has none (samples of a comparison scored by "
+                          "termloom compare carry one)");
+    return APP_CH_DRAW;
+}
+
 /* The message log on the help screen, scrolled to its newest lines. */
 static unsigned act_log(app *a)
 {
@@ -478,6 +494,7 @@ const action_def actions_table[] = {
     { "export",         SCOPE_ANY,    "x",           "export the session", act_export },
     { "compare",        SCOPE_ANY,    "c",           "compare two models or settings", act_compare },
     { "help",           SCOPE_ANY,    "? F1",        "this help", act_help },
+    { "tint",           SCOPE_ANY,    "D",           "tint tokens by log-ratio to the other side of a comparison / by probability", act_tint },
     { "log",            SCOPE_ANY,    "L",           "messages: every error so far, each failed branch and why", act_log },
     { "redraw",         SCOPE_ANY,    "C-l",         "redraw the screen", act_redraw },
     { "quit",           SCOPE_ANY,    "q",           "quit (saves first)", act_quit },

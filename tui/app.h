@@ -112,6 +112,7 @@ struct app {
 
     /* text panel */
     int          text_scroll;   /* lines up from the bottom */
+    int          tint_logratio; /* D: tokens tinted by log-ratio, not probability */
 
     /* help */
     int          help_scroll;

@@ -208,18 +208,6 @@ static void print_kl(const compare_result *r)
     }
 }
 
-static json_t *kl_json(const compare_kl *k)
-{
-    json_t *o = json_pack("{s:f, s:f, s:f, s:o, s:b, s:I, s:I}", "value", k->value, "low", k->low, "high", k->high,
-                          "exact", k->exact_known ? json_real(k->exact) : json_null(), "exact_known", k->exact_known,
-                          "samples", (json_int_t)k->samples, "tokens", (json_int_t)k->tokens);
-    if (k->skipped)
-        json_object_set_new(o, "skipped", json_integer((json_int_t)k->skipped));
-    if (k->note[0])
-        json_object_set_new(o, "note", json_string(k->note));
-    return o;
-}
-
 /* "over-represented in B (rl): love (z 8.1, 37 vs 2), ..." wrapped at 78 columns. */
 static void print_overrepresented(const compare_result *r)
 {
@@ -394,7 +382,7 @@ static json_t *side_json(const tree *t, const compare_result *r, int s)
     }
     json_object_set_new(o, "top", top);
     if (r->kl[s].known)
-        json_object_set_new(o, "kl_to_other", kl_json(&r->kl[s]));
+        json_object_set_new(o, "kl_to_other", compare_kl_json(&r->kl[s]));
     else if (r->kl[s].note[0])
         json_object_set_new(o, "kl_to_other_note", json_string(r->kl[s].note));
     json_object_set_new(o, "repeated", own);    /* groups of >= 2 samples with no counterpart */
@@ -586,6 +574,7 @@ int cli_compare(int argc, char **argv)
         cli_fail(CLI_OK, "warning: no KL to the other side: %s", err);
     else if (empty < 0 && !(km[0] && km[1]) && (be[0]->ops->score || be[1]->ops->score))
         score_compare_backends(ses.t, &res, be, sp);   /* each side's reason in its note */
+    compare_kl_store(ses.t, &res);                     /* the saved comparison keeps it */
     if (out)
         cli_detect_attractors(&ses);
     if (out && session_save(&ses, out, err, sizeof err) < 0)

@@ -88,6 +88,16 @@ static int idle(app *a)
     return !(a->pending & APP_CH_DRAW) && a->last_draw > 0;
 }
 
+/* A line-drawing character drawn through the alternate character set (ACS_VLINE...), as
+ * the terminal would show it. */
+static wchar_t acs_char(wchar_t c)
+{
+    static const char from[] = "xqlkmjtuvwn";
+    static const wchar_t to[] = { 0x2502, 0x2500, 0x250C, 0x2510, 0x2514, 0x2518, 0x251C, 0x2524, 0x2534, 0x252C, 0x253C };
+    const char *p = c > 0 && c < 128 ? strchr(from, (int)c) : NULL;
+    return p ? to[p - from] : c;
+}
+
 /* The screen as text: each row's characters (wide ones once), trailing blanks cut. */
 static int write_screen(replay *r, const char *name)
 {
@@ -112,6 +122,8 @@ static int write_screen(replay *r, const char *name)
             short pair;
             if (getcchar(&c, wc, &at, &pair, NULL) == ERR || !wc[0])
                 continue;                  /* the right half of a wide character */
+            if ((at & A_ALTCHARSET) && !wc[1])
+                wc[0] = acs_char(wc[0]);
             for (int i = 0; wc[i]; i++) {
                 char mb[MB_LEN_MAX];
                 mbstate_t st;

@@ -40,4 +40,8 @@ void    view_tree_scroll(app *a, int n);
 
 /* Probability → heat slot (heat1 … heat5). */
 int  view_heat_slot(double logprob);
+/* Token k's log p(this node's model) - log p(the other side's), stored by termloom compare
+ * ("logratio"), or NAN; and the heat slot for it (D: much likelier here is the hottest). */
+double view_logratio(const tree_node *n, uint32_t k);
+int  view_logratio_slot(double lr);
 #endif

@@ -418,6 +418,18 @@ static void draw_side(app *a, cview *v, int s, int y0, int x, int w, int h)
         snprintf(line, sizeof line, "token H  %s%.2f bits/token%s", st->token_entropy_exact ? "" : a->utf8 ? "\xe2\x89\xa5" : ">=",
                  st->token_entropy, st->token_entropy_exact ? " exact" : " (top-k bound)");
     put_line(a, y++, x, w, line, theme_attr(THEME_entropy));
+    const compare_kl *kl = &r->kl[s];     /* stored by termloom compare (core/compare.h) */
+    if (kl->known) {
+        snprintf(line, sizeof line, "KL to %c  %.2f nats/token (95%% %.2f-%.2f)", s ? 'A' : 'B', kl->value, kl->low, kl->high);
+        if (kl->exact_known)
+            snprintf(line + strlen(line), sizeof line - strlen(line), ", exact %.2f", kl->exact);
+        put_wrapped(a, &y, ymax, x, w, line, 3, theme_attr(THEME_entropy), theme_attr(THEME_entropy));
+    } else {
+        char *why = xasprintf("KL to %c  %s", s ? 'A' : 'B', kl->note[0] ? kl->note
+                              : "not scored here (termloom compare scores each side's samples under the other's model)");
+        put_wrapped(a, &y, ymax, x, w, why, 3, dim, dim);
+        free(why);
+    }
     snprintf(line, sizeof line, "distinct-1/2/3  %.2f  %.2f  %.2f", st->distinct[0], st->distinct[1], st->distinct[2]);
     put_line(a, y++, x, w, line, norm);
     snprintf(line, sizeof line, "shared with %c: %zu group%s, %zu phrase%s", s ? 'A' : 'B', r->nshared,

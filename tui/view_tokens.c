@@ -80,7 +80,12 @@ void view_tokens(app *a, app_rect r)
         snprintf(tmp, sizeof tmp, "  p unknown");
     else
         snprintf(tmp, sizeof tmp, "  p %.1f%%  logprob %.2f", 100 * exp(lp), lp);
-    view_puts(a, y, x, r.x + r.w - x, tmp, theme_attr((theme_slot)view_heat_slot(lp)));
+    x += view_puts(a, y, x, r.x + r.w - x, tmp, theme_attr((theme_slot)view_heat_slot(lp)));
+    double lr = view_logratio(n, (uint32_t)sel);
+    if (!isnan(lr)) {                      /* scored by termloom compare */
+        snprintf(tmp, sizeof tmp, "  log-ratio to the other side %+.2f", lr);
+        view_puts(a, y, x, r.x + r.w - x, tmp, theme_attr((theme_slot)view_logratio_slot(lr)));
+    }
     if (--h <= 0)
         return;
     y++;

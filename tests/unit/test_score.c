@@ -7,6 +7,8 @@
 #include "core/mem.h"
 #include "core/score.h"
 #include "core/session.h"
+#include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 
 #define BASE  "models/base.gguf"
@@ -218,6 +220,38 @@ TEST(score_compare_same_model_is_zero)
     CHECK(r.kl[0].exact > 0.1);
     CHECK(r.kl[0].low < r.kl[0].high);
     CHECK(fabs(r.kl[0].value - r.kl[0].exact) < 1.0);
+    /* Each sample keeps its per-token log-ratios: their per-sample means, averaged, are the
+     * Monte Carlo estimate (to the lists' 4 decimals). */
+    for (int k = 0; k < 2; k++) {
+        double sum = 0;
+        size_t used = 0;
+        for (size_t i = 0; i < r.side[k].n; i++) {
+            const tree_node *nd = tree_get(ses.t, r.ids[k][i]);
+            json_t *lr = nd->extra ? json_object_get(nd->extra, "logratio") : NULL;
+            CHECK_INT(json_array_size(lr), nd->ntokens);
+            if (!json_array_size(lr))
+                continue;
+            double m1 = 0;
+            for (size_t j = 0; j < json_array_size(lr); j++)
+                m1 += json_number_value(json_array_get(lr, j));
+            sum += m1 / (double)json_array_size(lr);
+            used++;
+        }
+        CHECK_INT(used, r.kl[k].samples);
+        CHECK_NEAR(sum / (double)(used ? used : 1), r.kl[k].value, 1e-3);
+    }
+    /* Stored on the labels, the KL comes back with the comparison. */
+    compare_kl_store(ses.t, &r);
+    compare_result r2;
+    REQUIRE(compare_result_load(&r2, ses.t, root, 0.9, err, sizeof err) == 0);
+    for (int k = 0; k < 2; k++) {
+        CHECK(r2.kl[k].known);
+        CHECK_NEAR(r2.kl[k].value, r.kl[k].value, 1e-9);
+        CHECK_NEAR(r2.kl[k].low, r.kl[k].low, 1e-9);
+        CHECK_NEAR(r2.kl[k].exact, r.kl[k].exact, 1e-9);
+        CHECK_INT(r2.kl[k].samples, r.kl[k].samples);
+    }
+    compare_result_free(&r2);
     llama_backend_model_release(t);
     compare_result_free(&r);
     compare_run_free(run);
