@@ -1,6 +1,8 @@
 /* core/backend.c — dispatch through the backend's operations. */
 #include "core/backend.h"
 #include "core/mono.h"
+#include "core/mem.h"
+#include <stdlib.h>
 #include <math.h>
 #include <poll.h>
 #include <stdio.h>
@@ -191,8 +193,30 @@ size_t backend_stop_holdback(char *const *stop, int n, const char *text, size_t 
     return len;
 }
 
+typedef struct { double s; uint32_t id; } scored_id;
+
+static int by_score(const void *x, const void *y)
+{
+    const scored_id *a = x, *b = y;
+    if (a->s != b->s)
+        return a->s > b->s ? -1 : 1;
+    return (a->id > b->id) - (a->id < b->id);
+}
+
 size_t backend_top_ids(const double *score, size_t from, size_t n, uint32_t *ids, size_t want)
 {
+    if (want > 64 && n > from) {           /* many (a whole distribution): sort them all */
+        size_t m = n - from;
+        scored_id *v = xmalloc(m * sizeof *v);
+        for (size_t i = 0; i < m; i++)
+            v[i] = (scored_id){ score[from + i], (uint32_t)(from + i) };
+        qsort(v, m, sizeof *v, by_score);
+        size_t k = want < m ? want : m;
+        for (size_t i = 0; i < k; i++)
+            ids[i] = v[i].id;
+        free(v);
+        return k;
+    }
     size_t k = 0;
     for (size_t i = from; i < n; i++) {
         if (k == want && score[i] <= score[ids[k - 1]])

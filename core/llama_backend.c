@@ -292,6 +292,7 @@ static void lb_free(backend *b)
     free(lb->lp);
     free(lb->w);
     free(lb->order);
+    free(lb->top);
     for (int i = 0; i < 2; i++)
         if (lb->pipefd[i] >= 0)
             close(lb->pipefd[i]);
@@ -323,6 +324,7 @@ backend *llama_backend_new(const char *path, const char *label, char *err, size_
     lb->lp = xmalloc((size_t)lb->nv * sizeof *lb->lp);
     lb->w = xmalloc((size_t)lb->nv * sizeof *lb->w);
     lb->order = xmalloc((size_t)lb->nv * sizeof *lb->order);
+    lb->top = xmalloc((size_t)lb->nv * sizeof *lb->top);
     lb->pipefd[0] = lb->pipefd[1] = -1;
     pthread_mutex_init(&lb->mu, NULL);
     pthread_cond_init(&lb->cv, NULL);

@@ -354,6 +354,26 @@ static int active_requests(const net_backend *nb)
 
 /* ---- backend operations ---- */
 
+/* logprobs = all, as this server can give it: llama.cpp the whole vocabulary (V when it
+ * said it, else a number past any vocabulary, which it cuts to its own), OpenAI's chat 20,
+ * OpenAI's legacy completions 5, another server speaking that API (vLLM: its
+ * --max-logprobs, 20 unless raised) 20; said once on the status line. */
+static int net_logprobs_all(net_backend *nb, const char *base)
+{
+    int n = nb->kind == WIRE_LLAMACPP ? (nb->base.vocab ? (int)nb->base.vocab : SETTINGS_LOGPROBS_ALL)
+          : nb->kind == WIRE_CHAT ? 20 : strstr(base, "api.openai.com") ? 5 : 20;
+    if (!nb->said_all) {                   /* said from the next pump (never from start) */
+        nb->said_all = 1;
+        if (nb->kind == WIRE_LLAMACPP)
+            snprintf(nb->say, sizeof nb->say, "logprobs all: the whole distribution (%s)",
+                     nb->base.vocab ? "the server's vocabulary" : "as many as the server has");
+        else
+            snprintf(nb->say, sizeof nb->say, "logprobs all: %d alternatives per token, the most this API gives%s", n,
+                     nb->kind == WIRE_OPENAI && n == 20 ? " (vLLM: unless its --max-logprobs is raised)" : "");
+    }
+    return n;
+}
+
 static int net_start(backend *b, const char *context, size_t len, const gen_settings *s, int k,
                      char *err, size_t errlen)
 {
@@ -367,6 +387,8 @@ static int net_start(backend *b, const char *context, size_t len, const gen_sett
     }
     net_req *r = xcalloc(1, sizeof *r);
     settings_copy(&r->s, s);
+    if (s->logprobs == SETTINGS_LOGPROBS_ALL)
+        r->s.logprobs = net_logprobs_all(nb, base);
     r->k = k;
     r->context = xstrndup(context ? context : "", len);
     r->len = len;
@@ -413,6 +435,10 @@ static void net_cancel(backend *b, int request)
 static int net_pump(backend *b)
 {
     net_backend *nb = (net_backend *)b;
+    if (nb->say[0]) {
+        net_emit_status(nb, nb->say);
+        nb->say[0] = '\0';
+    }
     if (!nb->said_dns) {
         nb->said_dns = 1;
         if (!http_async_dns())

@@ -78,6 +78,8 @@ typedef struct {
     int        concurrency;
     long       idle_s;
     int        said_dns;
+    int        said_all;       /* logprobs all: the status line said what it means here */
+    char       say[200];       /* a status line for the next pump */
     net_score_req **sreqs;     /* scoring requests (net/net_score.c) */
     size_t     nsreqs, capsreqs;
     int        score_prompt_logprobs;   /* echo was refused here: vLLM's prompt_logprobs */

@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests: 83
+# tests: 87
 # The HTTP backends through the real binary: `termloom gen` against tests/tools/testserver on
 # 127.0.0.1, one test per fault mode.  Faults are chosen per request through the model name
 # ("m;fault=429" = the first such request gets a 429, then requests succeed; ":0" = always).
@@ -168,3 +168,14 @@ expect_exit net_gen_expand_all 0 "$T" gen --backend openai --base-url "http://12
 check net_gen_expand_all_nodes test "$(grep -c '"origin":"model"' "$TMP/g2.json")" = 20
 stop_server
 expect_exit net_gen_expand_entropy_refused 2 "$T" gen --strategy entropy --expand groups --prompt x -o "$TMP/x.json"
+
+# --logprobs all over HTTP: each API's maximum (another server speaking OpenAI's legacy API,
+# vLLM say: 20), llama.cpp the whole vocabulary; the status says what was asked.
+start_server all --n-vocab 64
+expect_exit net_gen_logprobs_all_openai 0 "$T" gen --backend openai --base-url "http://127.0.0.1:$PORT/v1" --model m \
+    -n 1 --depth 1 --max-tokens 2 --logprobs all --prompt 'Hi' -o "$TMP/all.json"
+check net_gen_logprobs_all_openai_sent grep -q '"logprobs":20' "$TMP/all.log"
+expect_exit net_gen_logprobs_all_llamacpp 0 "$T" gen --backend llamacpp --base-url "http://127.0.0.1:$PORT" \
+    -n 1 --depth 1 --max-tokens 2 --logprobs all --prompt 'Hi' -o "$TMP/all2.json"
+check net_gen_logprobs_all_llamacpp_sent sh -c "grep -o '\"n_probs\":[0-9]*' '$TMP/all.log' | grep -Eq '\"n_probs\":(64|1000000)$'"
+stop_server
