@@ -32,6 +32,7 @@ const settings_option settings_options[] = {
     { "chat_prefill",    "chat-prefill",    SET_BOOL, OFF(chat_prefill),    0, 1, 1, "openai-chat: send the text as assistant prefill" },
     { "corpus",          "corpus",          SET_STR,  OFF(corpus),          0, 0, 1, "ngram: training corpus file (default: the shipped text)" },
     { "theme",           "theme",           SET_STR,  OFF(theme),           0, 0, 0, "colour theme name" },
+    { "reference_model", "reference-model", SET_STR,  OFF(reference_model), 0, 0, 0, "D tint: tokens against this builtin model (base|tuned|rl|FILE.gguf)" },
 };
 const size_t settings_noptions = sizeof settings_options / sizeof *settings_options;
 
@@ -61,6 +62,7 @@ void settings_free(gen_settings *s)
     free(s->extra_json);
     free(s->corpus);
     free(s->theme);
+    free(s->reference_model);
     memset(s, 0, sizeof *s);
 }
 
@@ -77,6 +79,7 @@ void settings_copy(gen_settings *d, const gen_settings *s)
     d->extra_json = dup_or_null(s->extra_json);
     d->corpus = dup_or_null(s->corpus);
     d->theme = dup_or_null(s->theme);
+    d->reference_model = dup_or_null(s->reference_model);
 }
 
 const settings_option *settings_find(const char *key)

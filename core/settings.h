@@ -30,6 +30,7 @@ typedef struct gen_settings {
     int    chat_prefill;     /* openai-chat: path text as assistant prefill */
     char  *corpus;           /* ngram: training text; NULL = the shipped corpus */
     char  *theme;
+    char  *reference_model;  /* TUI D tint: base|tuned|rl|FILE.gguf to compare tokens with */
 } gen_settings;
 
 typedef enum { SET_STR, SET_INT, SET_DBL, SET_BOOL, SET_STOP, SET_SEED } settings_type;

@@ -334,13 +334,16 @@ static unsigned act_tint(app *a)
 {
     a->tint_logratio = !a->tint_logratio;
     tree_node *n = tree_get(a->ses.t, a->ses.cursor);
+    const char *ref = a->ses.settings.reference_model;
     if (!a->tint_logratio)
         app_message(a, 0, "tokens tinted by probability");
-    else if (n && n->ntokens && !isnan(view_logratio(n, 0)))
+    else if (ref && *ref)
+        app_message(a, 0, "tokens tinted by log p(the node's model) - log p(%s): hot = likelier under the node's model", ref);
+    else if (n && n->ntokens && !isnan(view_logratio(a, a->ses.cursor, n, 0)))
         app_message(a, 0, "tokens tinted by log p(this side) - log p(the other side): hot = likelier here");
     else
         app_message(a, 0, "tint by log-ratio: this node has none (samples of a comparison scored by "
-                          "termloom compare carry one)");
+                          "termloom compare carry one; or set reference_model, S)");
     return APP_CH_DRAW;
 }
 

@@ -442,6 +442,7 @@ void app_init_view(app *a, tree *t, int32_t cursor)
     a->save_fd = -1;
     a->attr_fd = -1;
     a->attr_nav_id = TREE_NONE;
+    a->ref_id = a->ref_asked = TREE_NONE;
     a->group_pending = TREE_NONE;
     a->tree_top = cursor;
     a->merge = merge_index_new(a->ses.t, a->ses.settings.merge_threshold);
@@ -489,6 +490,7 @@ void app_free(app *a)
     free(a->msg);
     replay_free(a->replay);
     a->replay = NULL;
+    app_ref_free(a);
     for (size_t i = 0; i < a->nlog; i++)
         free(a->log[i]);
     free(a->log);
@@ -533,7 +535,6 @@ static void on_key(app *a, int key)
 
 static int run(app *a)
 {
-    int fds[2] = { STDIN_FILENO, self_pipe[0] };
     double last_spin = 0;
     a->pending = APP_CH_DRAW;
     while (!a->quit) {
@@ -567,7 +568,15 @@ static int run(app *a)
         int nbs = 1 + compare_view_backends(a, bs + 1);
         if (a->replay && timeout > 10)
             timeout = 10;                  /* a script's next step is looked at often */
-        backend_wait_many(bs, nbs, a->replay ? fds + 1 : fds, a->replay ? 1 : 2, timeout, &ready);
+        app_ref_sync(a);
+        int fds[3], nfds = 0;
+        if (!a->replay)
+            fds[nfds++] = STDIN_FILENO;    /* a script's keys need no keyboard */
+        fds[nfds++] = self_pipe[0];
+        if (app_ref_fd(a) >= 0)
+            fds[nfds++] = app_ref_fd(a);   /* the reference model's answers (D) */
+        backend_wait_many(bs, nbs, fds, nfds, timeout, &ready);
+        a->pending |= app_ref_take(a);
         /* Signals: resize and quit requests. */
         char sig[64];
         ssize_t n;

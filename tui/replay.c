@@ -83,6 +83,8 @@ static int idle(app *a)
         return 0;
     if (a->group_pending != TREE_NONE)
         return 0;
+    if (a->ref && a->ref_asked != TREE_NONE && a->ref_asked != a->ref_id)
+        return 0;                          /* the D tint's reference model is still scoring */
     if (a->path && (a->unsaved || a->save_soon || a->save_pid))
         return 0;
     return !(a->pending & APP_CH_DRAW) && a->last_draw > 0;

@@ -27,8 +27,11 @@ int view_heat_slot(double lp)
          : p < 0.90 ? THEME_heat4 : THEME_heat5;
 }
 
-double view_logratio(const tree_node *n, uint32_t k)
+double view_logratio(const app *a, int32_t id, const tree_node *n, uint32_t k)
 {
+    const char *ref = a->ses.settings.reference_model;
+    if (ref && *ref)
+        return a->ref_id == id && k < a->ref_n && a->ref_lr ? a->ref_lr[k] : NAN;
     json_t *lr = n->extra ? json_object_get(n->extra, "logratio") : NULL;
     if (json_array_size(lr) != n->ntokens || !json_is_number(json_array_get(lr, k)))
         return NAN;
@@ -53,9 +56,11 @@ void view_text(app *a, app_rect r)
 {
     tree *t = a->ses.t;
     int h = r.h - 1, w = r.w;
-    char detail[64];
-    snprintf(detail, sizeof detail, "depth %d%s", (int)a->cursor_depth,
-             a->tint_logratio ? ", tint: log-ratio to the other side (D)" : "");
+    char detail[160];
+    const char *ref = a->ses.settings.reference_model;
+    snprintf(detail, sizeof detail, "depth %d%s%s", (int)a->cursor_depth,
+             !a->tint_logratio ? "" : ref && *ref ? ", tint: log-ratio to " : ", tint: log-ratio to the other side (D)",
+             a->tint_logratio && ref && *ref ? ref : "");
     view_title(a, r, "Text", detail, a->focus == APP_PANEL_TEXT);
     if (h <= 0 || w <= 0)
         return;
@@ -105,7 +110,7 @@ void view_text(app *a, app_rect r)
             if (n->ntokens && sum == len && !skip) {
                 size_t off = base;
                 for (uint32_t k = 0; k < n->ntokens; k++) {
-                    int slot = a->tint_logratio ? view_logratio_slot(view_logratio(n, k))
+                    int slot = a->tint_logratio ? view_logratio_slot(view_logratio(a, ids[i], n, k))
                                                 : view_heat_slot(n->tokens[k].tok.logprob);
                     unsigned long at = theme_attr((theme_slot)slot);
                     if ((int)k == a->tok_sel && a->tok_node == ids[i])

@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests: 6
+# tests: 8
 # The KL to the other side outlives the command that measured it: `termloom compare -o`
 # stores it on the labels and each scored sample's per-token log-ratios, and stats, jsonl
 # export, the TUI's compare view and its D tint show them.
@@ -30,3 +30,14 @@ printf 'Home\nD\nscreen none\n' > "$TMP/keys2"
 env TERMLOOM_KEYS="$TMP/keys2" TERMLOOM_SCREENS="$R" LINES=30 COLUMNS=120 TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 \
     XDG_CONFIG_HOME="$TMP/none" "$T" "$S" < /dev/null > /dev/null 2> "$TMP/err"
 check compare_kl_tint_says_none grep -q 'this node has none' "$R/none"
+
+# D against a reference model from the settings: a tuned sample, each token's log-ratio to
+# base, scored off the loop's thread.
+"$T" gen --model tuned --prompt 'ROMEO:' -n 1 --depth 1 --max-tokens 12 --seed 3 -o "$TMP/t.json" 2> "$TMP/err"
+printf 'l\nD\nTab\nl\nl\nscreen ref\n' > "$TMP/keys3"
+env TERMLOOM_KEYS="$TMP/keys3" TERMLOOM_SCREENS="$R" LINES=30 COLUMNS=120 TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 \
+    XDG_CONFIG_HOME="$TMP/none" "$T" --reference-model base "$TMP/t.json" < /dev/null > /dev/null 2> "$TMP/err"
+check compare_kl_tint_reference sh -c "grep -q 'tint: log-ratio to base' '$R/ref' && grep -Eq 'log-ratio to base [+-][0-9]+\.[0-9]{2}' '$R/ref'"
+env TERMLOOM_KEYS="$TMP/keys3" TERMLOOM_SCREENS="$R" LINES=30 COLUMNS=120 TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 \
+    XDG_CONFIG_HOME="$TMP/none" "$T" --reference-model nosuch "$TMP/t.json" < /dev/null > /dev/null 2> "$TMP/err"
+check compare_kl_tint_reference_missing grep -q "reference model: model 'nosuch' not found" "$R/ref"

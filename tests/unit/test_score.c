@@ -7,6 +7,8 @@
 #include "core/mem.h"
 #include "core/score.h"
 #include "core/session.h"
+#include "core/refscore.h"
+#include <poll.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
@@ -259,4 +261,64 @@ TEST(score_compare_same_model_is_zero)
     settings_free(&s);
     backend_free(b);
     backend_free(b2);
+}
+
+/* The D tint's reference scorer (core/refscore.h), off the calling thread: base's samples
+ * against base itself are 0 at every token (to the runtime's precision), against tuned they
+ * are far from it (tuned puts most of its mass elsewhere). */
+TEST(refscore_log_ratio_per_token)
+{
+    char err[256];
+    backend *b = llama_backend_new(BASE, "base", err, sizeof err);
+    REQUIRE(b);
+    sampled s;
+    REQUIRE(sample_base(b, &s, 16));
+    const char *refs[2] = { BASE, TUNED };
+    for (int k = 0; k < 2; k++) {
+        refscore *r = refscore_new(refs[k], err, sizeof err);
+        REQUIRE(r);
+        refscore_ask(r, s.t, s.node[0]);
+        int32_t id = TREE_NONE;
+        double *lr = NULL;
+        size_t n = 0;
+        int got = 0;
+        for (int spins = 0; !got && spins < 600; spins++) {
+            struct pollfd p = { .fd = refscore_fd(r), .events = POLLIN };
+            poll(&p, 1, 100);
+            got = refscore_take(r, &id, &lr, &n, err, sizeof err);
+        }
+        REQUIRE(got);
+        CHECK_INT(id, s.node[0]);
+        REQUIRE(lr);
+        CHECK_INT(n, s.n[0]);
+        double worst = 0, mean = 0;
+        for (size_t i = 0; i < n; i++) {
+            worst = fabs(lr[i]) > worst ? fabs(lr[i]) : worst;
+            mean += lr[i] / (double)n;
+        }
+        if (k == 0)
+            CHECKF(worst <= 1e-5, "base against base: %g", worst);
+        else
+            CHECKF(worst > 0.5, "base against tuned: at most %g", worst);
+        free(lr);
+        refscore_free(r);
+    }
+    /* A node without recorded tokens is refused with a reason, not scored. */
+    refscore *r = refscore_new(BASE, err, sizeof err);
+    REQUIRE(r);
+    int32_t plain = tree_add_child(s.t, tree_root(s.t), TREE_ORIGIN_EDIT, "typed by hand", 13);
+    refscore_ask(r, s.t, plain);
+    int32_t id;
+    double *lr = (double *)1;
+    size_t n;
+    int got = 0;
+    for (int spins = 0; !got && spins < 600; spins++) {
+        struct pollfd p = { .fd = refscore_fd(r), .events = POLLIN };
+        poll(&p, 1, 100);
+        got = refscore_take(r, &id, &lr, &n, err, sizeof err);
+    }
+    CHECK(got && !lr && strstr(err, "not the reference model's"));
+    refscore_free(r);
+    tree_free(s.t);
+    backend_free(b);
 }
