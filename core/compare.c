@@ -31,6 +31,7 @@ void compare_stats_from_groups(compare_stats *st, const char *const *texts, size
     memset(st, 0, sizeof *st);
     st->n = n;
     st->token_entropy = NAN;
+    st->token_entropy_lower = st->token_entropy_upper = NAN;
     /* Groups in order of first appearance, then sorted by size. */
     size_t *first_of = xcalloc(n ? n : 1, sizeof *first_of);   /* group of sample i */
     for (size_t i = 0; i < n; i++) {
@@ -291,8 +292,8 @@ static int match_order(const void *x, const void *y)
 /* Mean token entropy of a side's samples (bits): every token with logprobs weighs the same. */
 static void side_token_entropy(compare_stats *st, const tree *t, const int32_t *ids, size_t n)
 {
-    double sum = 0;
-    size_t count = 0;
+    double sum = 0, lo = 0, hi = 0;
+    size_t count = 0, icount = 0;
     int exact = 1;
     for (size_t i = 0; i < n; i++) {
         const tree_node *nd = tree_get(t, ids[i]);
@@ -305,10 +306,19 @@ static void side_token_entropy(compare_stats *st, const tree *t, const int32_t *
         sum += e.mean * e.ntokens;
         count += e.ntokens;
         exact &= e.exact;
+        entropy_node_interval_t ni;
+        entropy_node_interval(nd, nd->vocab, &ni);
+        if (ni.ntokens && !isnan(ni.lower)) {
+            lo += ni.lower * ni.ntokens;
+            hi += ni.upper * ni.ntokens;       /* NAN once any upper is unknown */
+            icount += ni.ntokens;
+        }
     }
     st->ntokens = count;
     st->token_entropy = count ? sum / (double)count : NAN;
     st->token_entropy_exact = count && exact;
+    st->token_entropy_lower = icount ? lo / (double)icount : NAN;
+    st->token_entropy_upper = icount ? hi / (double)icount : NAN;
 }
 
 static void shared_phrases(compare_result *r, const tree *t);

@@ -99,6 +99,9 @@ typedef struct {
     double         token_entropy;   /* bits; NAN when no token carried logprobs */
     size_t         ntokens;         /* tokens with logprobs that went into token_entropy */
     int            token_entropy_exact;  /* every token's distribution was complete */
+    double         token_entropy_lower, token_entropy_upper;   /* the interval (core/entropy.h,
+                                     * each node's V): mean over tokens; upper NAN when V is
+                                     * unknown for some token, both NAN when no logprobs */
     double         distinct[3];     /* distinct-1, -2, -3 */
 } compare_stats;
 

@@ -273,9 +273,13 @@ static void print_text(const tree *t, const compare_result *r)
         char *o = s ? b : a;
         if (isnan(st->token_entropy))
             snprintf(o, 128, "n/a (no logprobs)");
-        else
+        else if (st->token_entropy_exact || isnan(st->token_entropy_lower))
             snprintf(o, 128, "%.3f bits/token (%s)", st->token_entropy,
                      st->token_entropy_exact ? "exact" : "lower bound");
+        else if (isnan(st->token_entropy_upper))
+            snprintf(o, 128, ">= %.3f bits/token (lower bound; V unknown)", st->token_entropy_lower);
+        else
+            snprintf(o, 128, "%.3f-%.3f bits/token (bounds)", st->token_entropy_lower, st->token_entropy_upper);
     }
     row("token entropy", a, b);
     for (int k = 0; k < 3; k++) {
@@ -364,6 +368,8 @@ static json_t *side_json(const tree *t, const compare_result *r, int s)
     json_object_set_new(o, "entropy_norm", json_real(st->entropy_norm));
     json_object_set_new(o, "token_entropy", num_or_null(st->token_entropy));
     json_object_set_new(o, "token_entropy_exact", json_boolean(st->token_entropy_exact));
+    json_object_set_new(o, "token_entropy_lower", num_or_null(st->token_entropy_lower));
+    json_object_set_new(o, "token_entropy_upper", num_or_null(st->token_entropy_upper));
     json_object_set_new(o, "distinct_1", json_real(st->distinct[0]));
     json_object_set_new(o, "distinct_2", json_real(st->distinct[1]));
     json_object_set_new(o, "distinct_3", json_real(st->distinct[2]));

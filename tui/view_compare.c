@@ -4,6 +4,7 @@
 #include "tui/dialog.h"
 #include "tui/view.h"
 #include "core/compare.h"
+#include "core/entropy.h"
 #include "core/mem.h"
 #include "core/ngram.h"
 #include "core/text.h"
@@ -414,7 +415,11 @@ static void draw_side(app *a, cview *v, int s, int y0, int x, int w, int h)
     put_line(a, y++, x, w, line, theme_attr(THEME_entropy));
     if (isnan(st->token_entropy))
         snprintf(line, sizeof line, "token H  unknown (no logprobs)");
-    else
+    else if (!st->token_entropy_exact && !isnan(st->token_entropy_lower)) {
+        char hs[80];
+        entropy_format(hs, sizeof hs, st->token_entropy_lower, st->token_entropy_upper, 0, a->utf8);
+        snprintf(line, sizeof line, "token H  %s per token", hs);
+    } else
         snprintf(line, sizeof line, "token H  %s%.2f bits/token%s", st->token_entropy_exact ? "" : a->utf8 ? "\xe2\x89\xa5" : ">=",
                  st->token_entropy, st->token_entropy_exact ? " exact" : " (top-k bound)");
     put_line(a, y++, x, w, line, theme_attr(THEME_entropy));
