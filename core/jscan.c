@@ -214,3 +214,52 @@ int jscan_num(jscan_cur *c, double *d, int *is_int, long long *iv)
     return isfinite(*d);
 }
 
+
+int jscan_skip(jscan_skip_st *st, const char **p, const char *end, int max_nest)
+{
+    const char *q = *p;
+    if (q >= end)
+        return 0;
+    if (!st->first)
+        st->first = *q;
+    if (st->first != '{' && st->first != '[' && st->first != '"') {      /* a number or literal */
+        while (q < end && *q != ',' && *q != '}' && *q != ']' && *q != ' ' && *q != '\n' &&
+               *q != '\t' && *q != '\r')
+            q++;
+        *p = q;
+        return q < end;
+    }
+    while (q < end) {
+        char c = *q;
+        if (st->in_str) {
+            if (c == '\\') {
+                if (q + 1 >= end)
+                    break;                                  /* the escaped byte comes next */
+                q += 2;
+                continue;
+            }
+            q++;
+            if (c == '"') {
+                st->in_str = 0;
+                if (st->nest == 0)                          /* a string value */
+                    goto done;
+            }
+            continue;
+        }
+        q++;
+        if (c == '"')
+            st->in_str = 1;
+        else if (c == '{' || c == '[') {
+            if (++st->nest > max_nest) {
+                *p = q;
+                return -1;
+            }
+        } else if ((c == '}' || c == ']') && --st->nest <= 0)
+            goto done;
+    }
+    *p = q;
+    return 0;
+done:
+    *p = q;
+    return 1;
+}

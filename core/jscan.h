@@ -64,5 +64,16 @@ int jscan_key(jscan_cur *c, const char **k, size_t *kl);
  * decides whether they fit). */
 int jscan_num(jscan_cur *c, double *d, int *is_int, long long *iv);
 
+/* The extent of one value, without checking it (a parser does that), across pieces of
+ * input: call with st zeroed and *p at the value's first byte; 1 when it ended (*p just past
+ * it), 0 when end came first (call again with the next piece from *p), -1 when it nests
+ * deeper than max_nest.  A number or literal ends before the first byte that cannot
+ * continue it (st->first tells which kind it is: a scalar may also end with the input). */
+typedef struct {
+    int  nest, in_str;
+    char first;
+} jscan_skip_st;
+int jscan_skip(jscan_skip_st *st, const char **p, const char *end, int max_nest);
+
 #define JSCAN_KEY_IS(k, kl, lit) ((kl) == sizeof(lit) - 1 && !memcmp((k), (lit), sizeof(lit) - 1))
 #endif

@@ -430,65 +430,22 @@ static int skip_ws(session_src *S, size_t *pos)
  * open around it), -1 read error.  Only the extent is found; a parser checks the rest. */
 static int value_end(session_src *S, size_t start, int depth, size_t *end)
 {
+    jscan_skip_st st = {0};
     size_t p = start;
-    int in_str = 0, nest = 0;
-    char first = *at(S, start);
-    if (first != '{' && first != '[' && first != '"') {            /* a number or literal */
-        for (;;) {
-            const char *b = at(S, p), *e = at(S, held_end(S)), *q = b;
-            while (q < e && *q != ',' && *q != '}' && *q != ']' && *q != ' ' && *q != '\n' &&
-                   *q != '\t' && *q != '\r')
-                q++;
-            p += (size_t)(q - b);
-            if (q < e) {
-                *end = p;
-                return 1;
-            }
-            int r = more(S);
-            if (r < 0)
-                return -1;
-            if (r == 0) {
-                *end = p;
-                return 1;
-            }
-        }
-    }
     for (;;) {
-        const char *b = at(S, p), *e = at(S, held_end(S)), *q = b;
-        while (q < e) {
-            char c = *q;
-            if (in_str) {
-                if (c == '\\') {
-                    if (q + 1 >= e)
-                        break;                                   /* the escaped byte is not in yet */
-                    q += 2;
-                    continue;
-                }
-                q++;
-                if (c == '"') {
-                    in_str = 0;
-                    if (nest == 0)                               /* a string value */
-                        goto done;
-                }
-                continue;
-            }
-            q++;
-            if (c == '"')
-                in_str = 1;
-            else if (c == '{' || c == '[') {
-                if (++nest + depth > JSON_PARSER_MAX_DEPTH)
-                    return 0;
-            } else if ((c == '}' || c == ']') && --nest <= 0)
-                goto done;
-        }
+        const char *b = at(S, p), *q = b;
+        int r = jscan_skip(&st, &q, at(S, held_end(S)), JSON_PARSER_MAX_DEPTH - depth);
         p += (size_t)(q - b);
-        int r = more(S);
-        if (r <= 0)
-            return r;
-        continue;
-done:
-        *end = p + (size_t)(q - b);
-        return 1;
+        if (r != 0) {
+            *end = p;
+            return r > 0;
+        }
+        if ((r = more(S)) < 0)
+            return -1;
+        if (r == 0) {                               /* the input ends: only a scalar is whole */
+            *end = p;
+            return st.first != '{' && st.first != '[' && st.first != '"';
+        }
     }
 }
 
