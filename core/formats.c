@@ -403,7 +403,24 @@ int formats_import_mem(const char *data, size_t len, const char *name, const for
             *kind = FORMATS_SESSION;
         return session_load_mem(s, data, len, name, err, errlen) < 0 ? FORMATS_ERR_INPUT : FORMATS_OK;
     }
-    if (parse_doc(data, len, name, &doc, err, errlen) < 0)
+    /* A loom tree's token lists are nearly all of it: cut out, they skip the DOM. */
+    fmt_loom_spans spans;
+    size_t rlen;
+    char *rest = fmt_loom_split(data, len, &rlen, &spans);
+    doc = NULL;
+    if (rest) {
+        json_error_t je;
+        doc = jnul_loadb(rest, rlen, 0, &je);
+        free(rest);
+        if (doc && detect(doc) != FORMATS_LOOM) {
+            json_decref(doc);
+            doc = NULL;
+        }
+        if (!doc)
+            fmt_loom_spans_free(&spans);
+    }
+    const fmt_loom_spans *cut = doc ? &spans : NULL;
+    if (!doc && parse_doc(data, len, name, &doc, err, errlen) < 0)
         return FORMATS_ERR_INPUT;
     formats_kind k = detect(doc);
     if (kind)
@@ -420,7 +437,8 @@ int formats_import_mem(const char *data, size_t len, const char *name, const for
     fmt_recs rs = { .name = name, .err = err, .errlen = errlen };
     gen_settings set;
     settings_copy(&set, &s->settings);
-    fmt_out out = { .t = tree_new(), .cursor = TREE_NONE, .extra = json_object(), .settings = &set };
+    fmt_out out = { .t = tree_new(), .cursor = TREE_NONE, .extra = json_object(), .settings = &set,
+                    .loom_spans = cut };
     int rc;
     switch (k) {
     case FORMATS_LOOM:       rc = fmt_import_loom(doc, &rs, &out); break;
@@ -432,6 +450,8 @@ int formats_import_mem(const char *data, size_t len, const char *name, const for
         summary_of(&rs, o->summary, o->summarylen);
     fmt_recs_free(&rs);
     json_decref(doc);
+    if (cut)
+        fmt_loom_spans_free(&spans);
     if (rc < 0) {
         tree_free(out.t);
         json_decref(out.extra);
