@@ -731,6 +731,17 @@ static int whole_document_only(void)
     return how && !strcmp(how, "document");
 }
 
+/* =stream: no whole-document parse after the streaming reader; tests check with it that a
+ * layout is read by the streaming reader itself. */
+static int stream_only(session_loader *L)
+{
+    const char *how = getenv("TERMLOOM_SESSION_PARSER");
+    if (!how || strcmp(how, "stream"))
+        return 0;
+    lfail(L, "left to the whole-document parse (TERMLOOM_SESSION_PARSER=stream)");
+    return 1;
+}
+
 static int load_doc(session_loader *L, json_t *doc, session *s)
 {
     json_t *nodes = json_object_get(doc, "nodes");
@@ -781,6 +792,8 @@ int session_load_mem(session *s, const char *data, size_t len, const char *name,
         return load_result(&L, s, rc, err, errlen);
     loader_free(&L);
     loader_init(&L, name);
+    if (stream_only(&L))
+        return load_result(&L, s, -1, err, errlen);
     json_error_t e;
     json_t *doc = json_loadb(data, len, SESSION_JFLAGS, &e);
     if (!doc) {
@@ -831,6 +844,10 @@ int session_load(session *s, const char *path, char *err, size_t errlen)
     /* Not for the streaming reader (invalid JSON, rare constructs): the whole document. */
     loader_free(&L);
     loader_init(&L, path);
+    if (stream_only(&L)) {
+        close(fd);
+        return load_result(&L, s, -1, err, errlen);
+    }
     json_error_t e;
     memset(&e, 0, sizeof e);
     if (lseek(fd, 0, SEEK_SET) != 0) {

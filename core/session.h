@@ -17,7 +17,8 @@
  * an escaped top-level key, "nodes" twice) goes through the whole-document parse, which
  * then names the problem.
  * Test hook: TERMLOOM_SESSION_PARSER=jansson parses each node with jansson instead of the
- * strict fast parser, =document always parses the whole document; all must agree.
+ * strict fast parser, =document always parses the whole document; all must agree.  =stream
+ * fails where the whole-document parse would take over (a test that a layout streams).
  * A session struct must be session_init()ed (or zero-filled) before any call. */
 #ifndef CORE_SESSION_H
 #define CORE_SESSION_H
