@@ -415,7 +415,8 @@ int formats_import_mem(const char *data, size_t len, const char *name, const for
         json_error_t je;
         doc = jnul_loadb(rest, rlen, 0, &je);
         free(rest);
-        if (doc && detect(doc) != FORMATS_LOOM) {
+        /* only a tree under "root" joins model_responses; anything else keeps them whole */
+        if (doc && (detect(doc) != FORMATS_LOOM || !json_is_object(json_object_get(doc, "root")))) {
             json_decref(doc);
             doc = NULL;
         }

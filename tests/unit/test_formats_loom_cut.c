@@ -200,6 +200,14 @@ TEST(formats_loom_cut_agrees_on_odd_token_lists)
         "{\"root\": {\"id\": \"a\", \"text\": \"t\", \"generation\": {\"id\": \"r\", \"index\": 0}}, \"model_responses\": {\"r\": {\"completions\": [{\"t\\u006fkens\": [" TK("") "]}]}}}",
         "{\"root\": {\"id\": \"a\", \"text\": \"t\", \"generation\": {\"id\": \"\\u0072\", \"index\": 0}}, \"model_responses\": {\"\\u0072\": {\"completions\": [{\"tokens\": [" TK("") "]}]}}}",
     };
+    /* a bare root node with model_responses among its fields keeps them as they are */
+    const char *bare = "{\"id\": \"a\", \"text\": \"t\", \"children\": [], \"model_responses\": {\"r\": "
+                       "{\"completions\": [{\"tokens\": [" TK("") "]}]}}}";
+    CHECK(!both_agree("bare root", bare, strlen(bare)));
+    result br;
+    import_with(NULL, bare, strlen(bare), &br);
+    CHECKF(br.rc == FORMATS_OK && br.dump && strstr(br.dump, "\"generatedToken\""), "bare root: %s", br.err);
+    free(br.dump);
     for (size_t i = 0; i < sizeof escaped / sizeof *escaped; i++)
         CHECKF(both_agree(escaped[i], escaped[i], strlen(escaped[i])) == (i == 3), "escaped case %zu", i);
 }
