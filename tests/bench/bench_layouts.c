@@ -3,7 +3,8 @@
  * ", " and ": ", non-ASCII as \u escapes), pretty-printed (json.dump(indent=2)), and a
  * socketteer/loom file (termloom's loom export).  Each load runs in a forked child so its
  * peak memory is the load's own.  The loom import is set beside the reference loader:
- * Python's json.load of the loom file plus a walk of its tree (loom's flatten_tree). */
+ * Python's json.load of the loom file plus a walk of its tree (loom's flatten_tree).
+ * BENCH_KEEP=1 leaves the files in /tmp. */
 #include "tests/bench.h"
 #include "core/formats.h"
 #include "core/mem.h"
