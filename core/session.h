@@ -11,10 +11,14 @@
  *
  * Layout written: the top-level keys on the first line, then one node per line inside
  * "nodes" (in id order), then the closing line; unknown top-level keys come last.  The
- * loader reads that layout a node at a time without holding the whole document; any other
- * valid JSON layout of the same document loads through a whole-document parse.
- * Test hook: TERMLOOM_SESSION_PARSER=jansson parses those lines with jansson instead of the
- * strict fast parser, =document always parses the whole document; all must agree.
+ * loader reads any layout (whitespace anywhere, any key order, all on one line or
+ * pretty-printed) a node at a time without holding the whole document, and gives what
+ * jansson's whole-document parse would; only a file it cannot take that way (invalid JSON,
+ * an escaped top-level key, "nodes" twice) goes through the whole-document parse, which
+ * then names the problem.
+ * Test hook: TERMLOOM_SESSION_PARSER=jansson parses each node with jansson instead of the
+ * strict fast parser, =document always parses the whole document; all must agree.  =stream
+ * fails where the whole-document parse would take over (a test that a layout streams).
  * A session struct must be session_init()ed (or zero-filled) before any call. */
 #ifndef CORE_SESSION_H
 #define CORE_SESSION_H

@@ -2,6 +2,7 @@
  * line, shortest numbers that read back exactly, text made valid UTF-8) so the bytes are
  * deterministic and fast to produce; then the crash-safe replace of the file. */
 #include "core/session_impl.h"
+#include "core/jscan.h"
 #include "core/text.h"
 #include "core/mem.h"
 #include <dirent.h>
@@ -117,11 +118,6 @@ static void out_int(out *o, long long v)
     out_raw(o, tmp, (size_t)n);
 }
 
-const double session_pow10[23] = {
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-};
-
 /* The decimal m (exactly prec digits) × 10^(e - prec + 1) as printf's %g would print it,
  * without trailing zeros. */
 static int fmt_digits(char *out_s, int neg, long long m, int prec, int e)
@@ -180,7 +176,7 @@ static int fmt_float(char *out_s, float f)
         int k = 8 - e;
         if (k > 22 || k < -22)
             return 0;
-        m9 = llround(k >= 0 ? x * session_pow10[k] : x / session_pow10[-k]);
+        m9 = llround(k >= 0 ? x * jscan_pow10[k] : x / jscan_pow10[-k]);
         if (m9 >= p10[9])
             e++;
         else if (m9 < p10[8])
@@ -202,7 +198,7 @@ static int fmt_float(char *out_s, float f)
         int k = prec - 1 - ee;
         if (k > 22 || k < -22)
             continue;
-        double back = k >= 0 ? (double)m / session_pow10[k] : (double)m * session_pow10[-k];
+        double back = k >= 0 ? (double)m / jscan_pow10[k] : (double)m * jscan_pow10[-k];
         if ((float)back == (float)x)
             return fmt_digits(out_s, f < 0, m, prec, ee);
     }
