@@ -3,6 +3,7 @@
  * tree, so a bad file never leaves a half-loaded tree.  Writing: session_save.c; the
  * node-a-line reader: session_lines.c. */
 #include "core/session_impl.h"
+#include "core/journal.h"
 #include "core/text.h"
 #include "core/mem.h"
 #include <errno.h>
@@ -763,6 +764,8 @@ static int load_result(session_loader *L, session *s, int rc, char *err, size_t 
         session_init(s);
     }
     loader_free(L);
+    if (rc >= 0)
+        journal_replay(s, L->name, NULL, 0);   /* changes autosaved since (journal.h) */
     return rc < 0 ? -1 : 0;
 }
 

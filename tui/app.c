@@ -221,6 +221,10 @@ static void on_tree(void *ud, tree *t, int kind, int32_t id)
     (void)id;
     a->pending |= APP_CH_DRAW;
     a->unsaved = 1;
+    if (kind == TREE_EV_MARK) {            /* saved at once; no analysis looks at marks */
+        a->save_soon = 1;
+        return;
+    }
     a->attr_dirty = 1;
     if (kind != TREE_EV_TEXT) {
         a->save_soon = 1;
@@ -438,7 +442,6 @@ void app_init_view(app *a, tree *t, int32_t cursor)
     a->tflags = a->utf8 ? 0 : TEXT_ASCII;
     a->rows = LINES;
     a->cols = COLS;
-    a->save_fd = -1;
     a->attr_fd = -1;
     a->attr_nav_id = TREE_NONE;
     a->group_pending = TREE_NONE;
@@ -481,6 +484,7 @@ void app_free(app *a)
     app_attr_clear(a);
     free(a->attr_items);
     free(a->attr_member);
+    app_save_stop(a);
     session_free(&a->ses);
     cli_opts_free(&a->opts);
     free(a->path);
@@ -539,8 +543,6 @@ static int run(app *a)
             if (ms < timeout)
                 timeout = ms < 0 ? 0 : ms;
         }
-        if (a->save_pid && timeout > 50)
-            timeout = 50;
         if (a->attr_pid && timeout > 20)
             timeout = 20;                  /* a child is making the attractor list */
         if (a->attr && attractor_pending(a->attr))

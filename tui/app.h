@@ -6,8 +6,10 @@
  *    Only the loop draws (app_draw), at most once a frame, with one doupdate().
  *  - The cursor is a node id (ses.cursor), never a row.  The tree panel keeps its scroll
  *    position as a node id too (tree_top), so branches arriving do not move what you read.
- *  - The session file is written after every change that matters (see app.c: structural
- *    changes at once, streaming text at most once a second), never blocking the keys. */
+ *  - Every change that matters reaches the disk as an append to the session's journal
+ *    (tui/app_save.c: structural changes at once, streaming text at least once a second),
+ *    costing what the change costs; the journal is folded into the file when idle, when it
+ *    grows big, and on quit.  Nothing is forked. */
 #ifndef TUI_APP_H
 #define TUI_APP_H
 #include "core/attractor.h"
@@ -170,9 +172,7 @@ struct app {
     int          save_soon;     /* a structural change waits to be saved */
     double       last_save;
     double       last_change;
-    pid_t        save_pid;      /* background save in progress */
-    int          save_fd;       /* its error pipe */
-    int          save_again;    /* changes arrived while it ran */
+    struct journal *jn;         /* the autosave journal (core/journal.h), or NULL */
     char        *save_err;
 
     unsigned     pending;       /* APP_CH_* accumulated since the last frame */
@@ -225,7 +225,7 @@ void     app_layout(app *a);
 void     app_draw(app *a);
 /* Handles one key or mouse event; returns flags. */
 unsigned app_key(app *a, int key);
-/* Writes the session now (synchronously). 0 ok. */
+/* Writes the session now (synchronously; the journal is folded in). 0 ok. */
 int      app_save_now(app *a);
 
 /* Setup/teardown without a terminal loop, for the benchmark: opens a tree in `a`
@@ -251,9 +251,11 @@ unsigned app_attractor_jump(app *a, int dir);
 unsigned app_attractor_member(app *a, int dir);
 unsigned app_search_step(app *a, int dir);
 void     app_search_free(app *a);
-/* app_save.c: saves if something is due; opens FILE (or a new session) into a. */
+/* app_save.c: journals what changed, or compacts, if due; opens FILE (or a new session)
+ * into a; app_save_stop ends the journal (app_free calls it). */
 void     app_autosave(app *a, double now);
 int      app_open_session(app *a, const char *file, int argc, char **argv);
+void     app_save_stop(app *a);
 
 int app_main(int argc, char **argv);
 #endif

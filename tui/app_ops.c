@@ -76,7 +76,10 @@ unsigned app_goto(app *a, int32_t id)
             }
     }
     for (int32_t p = a->ever_folded ? tree_parent(t, id) : TREE_NONE; p != TREE_NONE; p = tree_parent(t, p))
-        tree_get(t, p)->flags &= (uint8_t)~TREE_FLAG_FOLDED;
+        if (tree_get(t, p)->flags & TREE_FLAG_FOLDED) {
+            tree_get(t, p)->flags &= (uint8_t)~TREE_FLAG_FOLDED;
+            tree_touch(t, p);
+        }
     /* The depth follows the move; only a jump measures it again. */
     int32_t old = a->ses.cursor, par = tree_parent(t, id);
     if (old == id || !tree_get(t, old))
