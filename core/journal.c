@@ -35,6 +35,7 @@ struct journal {
     size_t       ndead, cap_dead;
     buf          settings;      /* the settings object as the file has it */
     int32_t      cursor;        /* the cursor as the file has it */
+    unsigned long long commits; /* appends so far */
 };
 
 char *journal_path(const char *session_path)
@@ -242,6 +243,8 @@ int journal_append(journal *j, size_t *written, char *err, size_t errlen)
         buf_add(&b, set.data, set.len);
         buf_adds(&b, "}\n");
     }
+    if (b.len)
+        buf_printf(&b, "{\"commit\":%llu}\n", ++j->commits);   /* the append is whole */
     int rc = 0;
     if (b.len && j->fd < 0)
         rc = journal_create(j, err, errlen);
@@ -394,17 +397,21 @@ int journal_replay(session *s, const char *path, char *out, size_t outlen)
         return 0;
     }
     replay r = {0};
+    /* Records wait for their append's closing {"commit":N} line: an append cut short by a
+     * crash is left out whole (its node lines and its parent's line go together). */
+    struct { int32_t id; const char *line; uint32_t len; } *pend = NULL;
+    size_t npend = 0, cappend = 0;
     char **owned = NULL;                     /* settings re-encoded */
     size_t nowned = 0, capowned = 0, nrec = 0, lineno = 1;
-    int32_t cursor = TREE_NONE;
-    const char *settings = NULL;
-    size_t settings_len = 0;
+    int32_t cursor = TREE_NONE, pcursor = TREE_NONE;
+    const char *settings = NULL, *psettings = NULL;
+    size_t settings_len = 0, psettings_len = 0;
     size_t limit = (size_t)tree_capacity(s->t) + 2 * data.len / 16 + 16;   /* ids a journal can hold */
-    int bad = 0;
+    int bad = 0, torn = 0;
     for (p = nl + 1; p < end; p = nl + 1) {
         nl = memchr(p, '\n', (size_t)(end - p));
         if (!nl) {
-            note(out, outlen, "%s: the last change was cut short (a crash while it was saved) and is left out", jp);
+            torn = 1;
             break;
         }
         lineno++;
@@ -416,38 +423,60 @@ int journal_replay(session *s, const char *path, char *out, size_t outlen)
             bad = 1;
         } else if ((v = json_object_get(o, "id"))) {
             json_int_t id = json_is_integer(v) ? json_integer_value(v) : -1;
-            if (id < 0 || (size_t)id >= limit)
-                bad = 1;
-            else
-                put(&r, (int32_t)id, p, len);
+            bad = id < 0 || (size_t)id >= limit;
+            if (!bad) {
+                xgrow(&pend, &cappend, npend + 1, sizeof *pend);
+                pend[npend].id = (int32_t)id;
+                pend[npend].line = p;
+                pend[npend++].len = (uint32_t)len;
+            }
         } else if ((v = json_object_get(o, "deleted"))) {
             size_t i;
             json_t *e;
+            bad = !json_is_array(v);
             json_array_foreach(v, i, e) {
                 json_int_t id = json_is_integer(e) ? json_integer_value(e) : -1;
-                if (id >= 0 && (size_t)id < limit)
-                    put(&r, (int32_t)id, "", 0);
+                if (id >= 0 && (size_t)id < limit) {
+                    xgrow(&pend, &cappend, npend + 1, sizeof *pend);
+                    pend[npend].id = (int32_t)id;
+                    pend[npend].line = "";
+                    pend[npend++].len = 0;
+                }
             }
-            bad = !json_is_array(v);
         } else if ((v = json_object_get(o, "cursor"))) {
             if (json_is_integer(v) && json_integer_value(v) >= 0 && (size_t)json_integer_value(v) < limit)
-                cursor = (int32_t)json_integer_value(v);
+                pcursor = (int32_t)json_integer_value(v);
         } else if ((v = json_object_get(o, "settings")) && json_is_object(v)) {
             char *enc = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
             if (enc) {
                 xgrow(&owned, &capowned, nowned + 1, sizeof *owned);
                 owned[nowned++] = enc;
-                settings = enc;
-                settings_len = strlen(enc);
+                psettings = enc;
+                psettings_len = strlen(enc);
             }
+        } else if (json_object_get(o, "commit")) {
+            for (size_t i = 0; i < npend; i++)
+                put(&r, pend[i].id, pend[i].line, pend[i].len);
+            nrec += npend + (pcursor != TREE_NONE) + (psettings != NULL);
+            npend = 0;
+            if (pcursor != TREE_NONE)
+                cursor = pcursor;
+            if (psettings) {
+                settings = psettings;
+                settings_len = psettings_len;
+            }
+            pcursor = TREE_NONE;
+            psettings = NULL;
         }                                     /* any other record: a newer termloom's */
         json_decref(o);
         if (bad) {
             note(out, outlen, "%s: line %zu is not a journal record; the changes before it are kept", jp, lineno);
             break;
         }
-        nrec++;
     }
+    if (!bad && (torn || npend || pcursor != TREE_NONE || psettings))
+        note(out, outlen, "%s: the last change was cut short (a crash while it was saved) and is left out", jp);
+    free(pend);
     int applied = 0;
     if (nrec) {
         /* The cursor must be a node of the result. */

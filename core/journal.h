@@ -9,9 +9,10 @@
  *   {"deleted":[ids]}     those nodes are gone (a deleted subtree lists every node of it)
  *   {"cursor":N}          the cursor moved
  *   {"settings":{...}}    the settings object, as session_save writes it
- * Records apply in order, the last one about a node wins.  Each append ends in "\n" and an
- * fsync; a last line without its "\n" is an append cut short by a crash: it is ignored and
- * reported.  Compaction is the normal atomic session_save, then the journal is removed; a
+ *   {"commit":N}          closes the N-th append: the records since the last commit count
+ * Records apply in order, the last one about a node wins.  Each append ends with its commit
+ * line and an fsync; records after the last commit (a torn line, or whole lines of an append
+ * a crash cut short) are left out together and reported.  Compaction is the normal atomic session_save, then the journal is removed; a
  * crash between the two leaves a stale journal (its base no longer matches), ignored.
  *
  * Loading replays: session_load and session_load_mem (with the file's path as name) call

@@ -763,9 +763,10 @@ static int load_result(session_loader *L, session *s, int rc, char *err, size_t 
         session_free(s);
         session_init(s);
     }
+    const char *name = L->name;
     loader_free(L);
     if (rc >= 0)
-        journal_replay(s, L->name, NULL, 0);   /* changes autosaved since (journal.h) */
+        journal_replay(s, name, NULL, 0);     /* changes autosaved since (journal.h) */
     return rc < 0 ? -1 : 0;
 }
 
