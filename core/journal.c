@@ -152,6 +152,11 @@ void journal_free(journal *j)
     free(j);
 }
 
+const char *journal_session(const journal *j)
+{
+    return j->path;
+}
+
 int journal_dirty(const journal *j)
 {
     if (j->nids || j->ndead)
@@ -224,6 +229,17 @@ int journal_append(journal *j, size_t *written, char *err, size_t errlen)
     buf b = {0}, set = {0};
     if (written)
         *written = 0;
+    /* The file replaced or gone, or the journal removed under us (its folder deleted):
+     * appending would write where no reader looks.  A whole save says so, or fixes it. */
+    journal_base now;
+    struct stat st;
+    if (base_of(j->path, &now) < 0 || memcmp(&now, &j->base, sizeof now) ||
+        (j->fd >= 0 && fstat(j->fd, &st) == 0 && st.st_nlink == 0)) {
+        int rc = journal_compact(j, err, errlen);
+        if (rc == 0 && written)
+            *written = (size_t)j->base.size;
+        return rc;
+    }
     if (j->ndead) {
         buf_adds(&b, "{\"deleted\":[");
         for (size_t i = 0; i < j->ndead; i++)

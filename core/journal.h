@@ -41,10 +41,13 @@ const char *journal_note(void);          /* the last replay's note, or NULL */
  * NULL with err when path cannot be stat'ed. */
 journal *journal_new(session *s, const char *path, char *err, size_t errlen);
 void     journal_free(journal *j);           /* stops observing; the file stays */
+const char *journal_session(const journal *j);   /* the session file's path */
 /* Something changed since the last append (nodes, deletions, the cursor or the settings). */
 int      journal_dirty(const journal *j);
 /* Appends what changed since the last append and fsyncs.  0 ok (*written: bytes added);
- * -1 with err (the journal is cut back to what it held, the changes stay pending). */
+ * -1 with err (the journal is cut back to what it held, the changes stay pending).  When
+ * the session file is not the one the journal began on (replaced, removed) or the journal
+ * was removed, this is a journal_compact instead. */
 int      journal_append(journal *j, size_t *written, char *err, size_t errlen);
 /* Bytes in the journal file (0: none), and in the session file at the last compaction. */
 uint64_t journal_bytes(const journal *j);

@@ -65,11 +65,15 @@ int app_save_now(app *a)
     char err[512];
     a->last_save = app_now();
     a->save_soon = 0;
+    if (a->jn && strcmp(journal_session(a->jn), a->path))
+        app_save_stop(a);          /* saved elsewhere from now on (the quit rescue) */
     int rc = a->jn ? journal_compact(a->jn, err, sizeof err) : session_save(&a->ses, a->path, err, sizeof err);
     if (rc < 0) {
         save_failed(a, "save failed", err);
         return -1;
     }
+    if (!a->jn)
+        a->jn = journal_new(&a->ses, a->path, err, sizeof err);
     save_ok(a);
     a->pending |= APP_CH_DRAW;
     return 0;
