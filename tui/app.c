@@ -442,7 +442,6 @@ void app_init_view(app *a, tree *t, int32_t cursor)
     a->tflags = a->utf8 ? 0 : TEXT_ASCII;
     a->rows = LINES;
     a->cols = COLS;
-    a->attr_fd = -1;
     a->attr_nav_id = TREE_NONE;
     a->group_pending = TREE_NONE;
     a->tree_top = cursor;
@@ -543,10 +542,8 @@ static int run(app *a)
             if (ms < timeout)
                 timeout = ms < 0 ? 0 : ms;
         }
-        if (a->attr_pid && timeout > 20)
-            timeout = 20;                  /* a child is making the attractor list */
-        if (a->attr && attractor_pending(a->attr))
-            timeout = 0;                   /* indexing goes on between keys */
+        if (a->attr && (attractor_pending(a->attr) || attractor_list_busy(a->attr)))
+            timeout = 0;                   /* indexing and listing go on between keys */
         if (a->group_pending != TREE_NONE)
             timeout = 0;                   /* so does grouping a huge fan-out */
         int ready = -1;
@@ -605,10 +602,10 @@ static int run(app *a)
             a->group_pending = TREE_NONE;
             a->pending |= APP_CH_DRAW;
         }
-        if (a->attr && attractor_pending(a->attr) && a->last_draw > 0)
-            attr_slice(a);
+        if (a->attr && attractor_pending(a->attr) && !attractor_list_busy(a->attr) && a->last_draw > 0)
+            attr_slice(a);                 /* (a listing under way reads the index as it was) */
         app_attr_poll(a);
-        if (a->attr && a->attr_dirty && !a->attr_pid && !attractor_pending(a->attr) && a->last_draw > 0 &&
+        if (a->attr && a->attr_dirty && !attractor_list_busy(a->attr) && !attractor_pending(a->attr) && a->last_draw > 0 &&
             now - a->last_key >= 0.4 &&
             now - a->attr_last >= (APP_ATTR_REFRESH > 20 * a->attr_cost ? APP_ATTR_REFRESH : 20 * a->attr_cost))
             app_attr_refresh(a);

@@ -76,11 +76,8 @@ struct app {
     double       attr_last, attr_cost;
     size_t       attr_slice;    /* nodes indexed per turn (adapted to APP_ATTR_SLICE) */
     int32_t      group_pending; /* a node whose many children are being grouped in slices */
-    pid_t        attr_pid;      /* a child making the list (see app_attr_refresh), or 0 */
-    int          attr_fd;       /* its pipe */
-    buf          attr_in;       /* what it has written so far */
-    uint64_t     attr_ver;      /* the index version it lists */
-    double       attr_t0;       /* when it started */
+    size_t       attr_list_slice;   /* listing units per turn (adapted to APP_ATTR_SLICE) */
+    double       attr_list_spent;   /* seconds the listing in progress has taken */
     size_t       attr_nav;      /* the attractor A / ] last went to (index in the list) */
     int32_t      attr_nav_id;   /*   and its first member, to know it again (TREE_NONE: none) */
     theme        th;
@@ -234,8 +231,8 @@ void     app_init_view(app *a, tree *t, int32_t cursor);
 void     app_free(app *a);
 
 /* app_ops.c: the detected attractor list (refresh when the tree changed; clear frees it).
- * A slow list is made by a forked child: app_attr_poll takes its result when it is there
- * (call it every turn while attr_pid), app_attr_cancel stops it (before the index goes). */
+ * The list is made in main-loop slices: app_attr_refresh begins it, app_attr_poll goes on
+ * (call it every turn; it installs the list when done), app_attr_cancel gives it up. */
 void     app_attr_refresh(app *a);
 void     app_attr_poll(app *a);
 void     app_attr_cancel(app *a);

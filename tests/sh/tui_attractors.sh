@@ -123,9 +123,9 @@ fi
 keys q
 wait_exit 5
 
-# A slow list is made by a forked child (forced here): the same list, glyphs and underlines
-# arrive through the pipe, and a change after it is listed again.
-TUI_PRE="TERMLOOM_ATTR_FORK=1"
+# A list made in many main-loop slices (one unit a turn, forced here): the same list,
+# glyphs and underlines, and a deletion after it is listed again.
+TUI_PRE="TERMLOOM_ATTR_SLICES=1"
 tui_start 120 30 "$TMP/a0.json"
 if wait_for 'attractors 2 \(A next\)' 10 && [ "$(screen | grep -c '◆ ')" -ge 4 ] &&
    keys Right Right Down && wait_for 'node +#7 model' 3 && sleep 0.5 &&
@@ -134,7 +134,7 @@ if wait_for 'attractors 2 \(A next\)' 10 && [ "$(screen | grep -c '◆ ')" -ge 4
    wait_for 'Tree +9 nodes' 5 && wait_for 'attractors 1 \(A next\)' 10; then
     ok tui_attractors_forked_list
 else
-    fail tui_attractors_forked_list "$(why 'the list from a child')"
+    fail tui_attractors_forked_list "$(why 'the list made in slices')"
 fi
 keys q
 wait_exit 5
