@@ -3,6 +3,7 @@
  * tree, so a bad file never leaves a half-loaded tree.  Writing: session_save.c; the
  * streaming reader: session_stream.c. */
 #include "core/session_impl.h"
+#include "core/journal.h"
 #include "core/text.h"
 #include "core/mem.h"
 #include <errno.h>
@@ -773,7 +774,10 @@ static int load_result(session_loader *L, session *s, int rc, char *err, size_t 
         session_free(s);
         session_init(s);
     }
+    const char *name = L->name;
     loader_free(L);
+    if (rc >= 0)
+        journal_replay(s, name, NULL, 0);     /* changes autosaved since (journal.h) */
     return rc < 0 ? -1 : 0;
 }
 

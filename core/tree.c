@@ -34,6 +34,12 @@ void tree_observe(tree *t, tree_observer_fn fn, void *ud)
     t->obs[t->nobs++] = (observer){ fn, ud };
 }
 
+void tree_touch(tree *t, int32_t id)
+{
+    if (tree_get(t, id))
+        notify(t, TREE_EV_MARK, id);
+}
+
 void tree_unobserve(tree *t, tree_observer_fn fn, void *ud)
 {
     for (size_t i = 0; i < t->nobs; i++)
@@ -513,7 +519,10 @@ void tree_visit(tree *t, int32_t id)
     tree_node *n = tree_get(t, id);
     if (!n)
         return;
+    int first = !(n->flags & TREE_FLAG_VISITED);
     n->flags |= TREE_FLAG_VISITED;
+    if (first)
+        notify(t, TREE_EV_MARK, id);      /* "visited" is saved */
     for (int32_t c = id, p = n->parent; p != TREE_NONE; c = p, p = t->nodes[p].parent)
         t->nodes[p].last_child = c;
 }

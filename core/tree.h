@@ -173,11 +173,14 @@ void    tree_iter_done(tree_iter *it);
 
 /* Observers: called after every structural change or text change, so analyses (merge,
  * attractors) stay incremental.  kind: TREE_EV_ADD, _TEXT (text or tokens changed),
- * _DELETE (subtree detached), _UNDELETE. */
-enum { TREE_EV_ADD, TREE_EV_TEXT, TREE_EV_DELETE, TREE_EV_UNDELETE, TREE_EV_FINISH };
+ * _DELETE (subtree detached), _UNDELETE, _FINISH, _MARK (marks or a saved flag — visited,
+ * incomplete, folded — changed: the journal saves the node; analyses ignore it). */
+enum { TREE_EV_ADD, TREE_EV_TEXT, TREE_EV_DELETE, TREE_EV_UNDELETE, TREE_EV_FINISH, TREE_EV_MARK };
 typedef void (*tree_observer_fn)(void *ud, tree *t, int kind, int32_t id);
 void tree_observe(tree *t, tree_observer_fn fn, void *ud);
 void tree_unobserve(tree *t, tree_observer_fn fn, void *ud);
+/* Tells the observers that id's marks or flags were changed in place (TREE_EV_MARK). */
+void tree_touch(tree *t, int32_t id);
 
 /* Frees what a node struct owns and zeroes it (also for loaders' staging nodes). */
 void tree_node_release(tree_node *n);

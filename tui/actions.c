@@ -30,6 +30,7 @@ static unsigned act_child(app *a)
     tree_node *n = tree_get(a->ses.t, a->ses.cursor);
     if (n && (n->flags & TREE_FLAG_FOLDED)) {
         n->flags &= (uint8_t)~TREE_FLAG_FOLDED;
+        tree_touch(a->ses.t, a->ses.cursor);
         return APP_CH_DRAW | APP_CH_LAZY;
     }
     int32_t c = tree_child(a->ses.t, a->ses.cursor);
@@ -61,6 +62,7 @@ static unsigned act_fold(app *a)
     if (!n || !n->nchildren)
         return 0;
     n->flags ^= TREE_FLAG_FOLDED;
+    tree_touch(a->ses.t, a->ses.cursor);
     a->ever_folded = 1;
     return APP_CH_DRAW | APP_CH_LAZY;      /* saved with the session ("folded") when idle */
 }
@@ -223,6 +225,7 @@ static unsigned act_bookmark(app *a)
     if (!n)
         return 0;
     n->marks ^= TREE_MARK_BOOKMARK;
+    tree_touch(a->ses.t, a->ses.cursor);
     app_message(a, 0, n->marks & TREE_MARK_BOOKMARK ? "bookmarked (B jumps between bookmarks)" : "bookmark removed");
     return APP_CH_DRAW | APP_CH_SAVE;
 }
@@ -233,6 +236,7 @@ static unsigned act_mark(app *a)
     if (!n)
         return 0;
     n->marks ^= TREE_MARK_ATTRACTOR;
+    tree_touch(a->ses.t, a->ses.cursor);
     app_mark_changed(a, a->ses.cursor);
     app_message(a, 0, n->marks & TREE_MARK_ATTRACTOR ? "marked as an attractor" : "attractor mark removed");
     return APP_CH_DRAW | APP_CH_SAVE;

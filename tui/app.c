@@ -222,6 +222,10 @@ static void on_tree(void *ud, tree *t, int kind, int32_t id)
     (void)id;
     a->pending |= APP_CH_DRAW;
     a->unsaved = 1;
+    if (kind == TREE_EV_MARK) {            /* saved at once; no analysis looks at marks */
+        a->save_soon = 1;
+        return;
+    }
     a->attr_dirty = 1;
     if (kind != TREE_EV_TEXT) {
         a->save_soon = 1;
@@ -439,8 +443,6 @@ void app_init_view(app *a, tree *t, int32_t cursor)
     a->tflags = a->utf8 ? 0 : TEXT_ASCII;
     a->rows = LINES;
     a->cols = COLS;
-    a->save_fd = -1;
-    a->attr_fd = -1;
     a->attr_nav_id = TREE_NONE;
     a->ref_id = a->ref_asked = TREE_NONE;
     a->group_pending = TREE_NONE;
@@ -483,6 +485,7 @@ void app_free(app *a)
     app_attr_clear(a);
     free(a->attr_items);
     free(a->attr_member);
+    app_save_stop(a);
     session_free(&a->ses);
     cli_opts_free(&a->opts);
     free(a->path);
@@ -554,12 +557,8 @@ static int run(app *a)
             if (ms < timeout)
                 timeout = ms < 0 ? 0 : ms;
         }
-        if (a->save_pid && timeout > 50)
-            timeout = 50;
-        if (a->attr_pid && timeout > 20)
-            timeout = 20;                  /* a child is making the attractor list */
-        if (a->attr && attractor_pending(a->attr))
-            timeout = 0;                   /* indexing goes on between keys */
+        if (a->attr && (attractor_pending(a->attr) || attractor_list_busy(a->attr)))
+            timeout = 0;                   /* indexing and listing go on between keys */
         if (a->group_pending != TREE_NONE)
             timeout = 0;                   /* so does grouping a huge fan-out */
         /* One wait: the keyboard, the self-pipe, the loom's backend and a comparison's. */
@@ -627,10 +626,10 @@ static int run(app *a)
             a->group_pending = TREE_NONE;
             a->pending |= APP_CH_DRAW;
         }
-        if (a->attr && attractor_pending(a->attr) && a->last_draw > 0)
-            attr_slice(a);
+        if (a->attr && attractor_pending(a->attr) && !attractor_list_busy(a->attr) && a->last_draw > 0)
+            attr_slice(a);                 /* (a listing under way reads the index as it was) */
         app_attr_poll(a);
-        if (a->attr && a->attr_dirty && !a->attr_pid && !attractor_pending(a->attr) && a->last_draw > 0 &&
+        if (a->attr && a->attr_dirty && !attractor_list_busy(a->attr) && !attractor_pending(a->attr) && a->last_draw > 0 &&
             now - a->last_key >= 0.4 &&
             now - a->attr_last >= (APP_ATTR_REFRESH > 20 * a->attr_cost ? APP_ATTR_REFRESH : 20 * a->attr_cost))
             app_attr_refresh(a);

@@ -6,8 +6,10 @@
  *    Only the loop draws (app_draw), at most once a frame, with one doupdate().
  *  - The cursor is a node id (ses.cursor), never a row.  The tree panel keeps its scroll
  *    position as a node id too (tree_top), so branches arriving do not move what you read.
- *  - The session file is written after every change that matters (see app.c: structural
- *    changes at once, streaming text at most once a second), never blocking the keys. */
+ *  - Every change that matters reaches the disk as an append to the session's journal
+ *    (tui/app_save.c: structural changes at once, streaming text at least once a second),
+ *    costing what the change costs; the journal is folded into the file when idle, when it
+ *    grows big, and on quit.  Nothing is forked. */
 #ifndef TUI_APP_H
 #define TUI_APP_H
 #include "core/attractor.h"
@@ -74,11 +76,8 @@ struct app {
     double       attr_last, attr_cost;
     size_t       attr_slice;    /* nodes indexed per turn (adapted to APP_ATTR_SLICE) */
     int32_t      group_pending; /* a node whose many children are being grouped in slices */
-    pid_t        attr_pid;      /* a child making the list (see app_attr_refresh), or 0 */
-    int          attr_fd;       /* its pipe */
-    buf          attr_in;       /* what it has written so far */
-    uint64_t     attr_ver;      /* the index version it lists */
-    double       attr_t0;       /* when it started */
+    size_t       attr_list_slice;   /* listing units per turn (adapted to APP_ATTR_SLICE) */
+    double       attr_list_spent;   /* seconds the listing in progress has taken */
     size_t       attr_nav;      /* the attractor A / ] last went to (index in the list) */
     int32_t      attr_nav_id;   /*   and its first member, to know it again (TREE_NONE: none) */
     theme        th;
@@ -178,9 +177,7 @@ struct app {
     int          save_soon;     /* a structural change waits to be saved */
     double       last_save;
     double       last_change;
-    pid_t        save_pid;      /* background save in progress */
-    int          save_fd;       /* its error pipe */
-    int          save_again;    /* changes arrived while it ran */
+    struct journal *jn;         /* the autosave journal (core/journal.h), or NULL */
     char        *save_err;
 
     unsigned     pending;       /* APP_CH_* accumulated since the last frame */
@@ -241,7 +238,7 @@ void     app_layout(app *a);
 void     app_draw(app *a);
 /* Handles one key or mouse event; returns flags. */
 unsigned app_key(app *a, int key);
-/* Writes the session now (synchronously). 0 ok. */
+/* Writes the session now (synchronously; the journal is folded in). 0 ok. */
 int      app_save_now(app *a);
 
 /* Setup/teardown without a terminal loop, for the benchmark: opens a tree in `a`
@@ -250,8 +247,8 @@ void     app_init_view(app *a, tree *t, int32_t cursor);
 void     app_free(app *a);
 
 /* app_ops.c: the detected attractor list (refresh when the tree changed; clear frees it).
- * A slow list is made by a forked child: app_attr_poll takes its result when it is there
- * (call it every turn while attr_pid), app_attr_cancel stops it (before the index goes). */
+ * The list is made in main-loop slices: app_attr_refresh begins it, app_attr_poll goes on
+ * (call it every turn; it installs the list when done), app_attr_cancel gives it up. */
 void     app_attr_refresh(app *a);
 void     app_attr_poll(app *a);
 void     app_attr_cancel(app *a);
@@ -267,9 +264,11 @@ unsigned app_attractor_jump(app *a, int dir);
 unsigned app_attractor_member(app *a, int dir);
 unsigned app_search_step(app *a, int dir);
 void     app_search_free(app *a);
-/* app_save.c: saves if something is due; opens FILE (or a new session) into a. */
+/* app_save.c: journals what changed, or compacts, if due; opens FILE (or a new session)
+ * into a; app_save_stop ends the journal (app_free calls it). */
 void     app_autosave(app *a, double now);
 int      app_open_session(app *a, const char *file, int argc, char **argv);
+void     app_save_stop(app *a);
 
 int app_main(int argc, char **argv);
 #endif
