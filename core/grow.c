@@ -84,7 +84,7 @@ static void on_event(void *ud, const backend_event *ev)
         case BACKEND_EV_ERROR:
             if (ev->branch >= 0 && ev->branch < r->k && tree_get(g->t, r->nodes[ev->branch])) {
                 id = r->nodes[ev->branch];
-                tree_get(g->t, id)->flags |= TREE_FLAG_INCOMPLETE;
+                tree_set_flag(g->t, id, TREE_FLAG_INCOMPLETE, 1);
                 tree_set_finish(g->t, id, ev->finish ? ev->finish : "error");
             }
             if (ev->message) {

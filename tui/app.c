@@ -9,6 +9,7 @@
 #include "tui/app.h"
 #include "tui/actions.h"
 #include "tui/dialog.h"
+#include "tui/undo.h"
 #include "tui/view.h"
 #include "tui/view_compare.h"
 #include "core/formats.h"
@@ -53,6 +54,18 @@ void app_message(app *a, int error, const char *fmt, ...)
     a->msg = buf_steal(&b);
     a->msg_error = error;
     a->msg_keep = 0;
+    a->msg_time = app_now();
+}
+
+/* Clears the message (the next key, or its time is up). */
+static unsigned msg_expire(app *a)
+{
+    if (!a->msg)
+        return 0;
+    free(a->msg);
+    a->msg = NULL;
+    a->msg_error = a->msg_keep = 0;
+    return APP_CH_DRAW;
 }
 
 /* ---- generation --------------------------------------------------------------------- */
@@ -71,13 +84,20 @@ static void on_grow_event(void *ud, const backend_event *ev)
             a->msg_keep = ev->keep;
         }
         break;
-    case BACKEND_EV_REQUEST_END:
+    case BACKEND_EV_REQUEST_END: {
+        int n = a->g ? grow_active(a->g) : 0;
+        for (int i = 0; i < n; i++) {
+            const grow_request *r = grow_request_at(a->g, i);
+            if (r->request == ev->request)
+                undo_generation_end(a, r->request, r->nodes, r->k);
+        }
         a->save_soon = 1;
         if (a->g && grow_active(a->g) <= 1 && !a->msg_error && !a->msg_keep) {
             free(a->msg);
             a->msg = NULL;
         }
         break;
+    }
     default:
         break;
     }
@@ -96,13 +116,15 @@ unsigned app_generate(app *a, int32_t parent, int k)
         s.seed += nreq;                   /* reproducible, yet each request differs */
     nreq++;
     char err[256];
-    if (grow_start(a->g, parent, &s, k, err, sizeof err) < 0) {
+    int req = grow_start(a->g, parent, &s, k, err, sizeof err);
+    if (req < 0) {
         app_message(a, 1, "%s", err);
         return APP_CH_DRAW;
     }
     tree_node *p = tree_get(a->ses.t, parent);
-    if (p)
-        p->flags &= (uint8_t)~TREE_FLAG_FOLDED;
+    int was_folded = p && (p->flags & TREE_FLAG_FOLDED);
+    tree_set_flag(a->ses.t, parent, TREE_FLAG_FOLDED, 0);
+    undo_generation(a, req, parent, was_folded);
     if (grow_active(a->g) == 1) {
         a->gen_started = app_now();
         a->rate_t = a->gen_started;
@@ -237,7 +259,7 @@ void app_draw(app *a)
         dialog_draw(a);
     }
     static int cursor_shown = -1;
-    int want = a->mode == APP_MODE_PROMPT && !a->too_small;
+    int want = (a->mode == APP_MODE_PROMPT || a->mode == APP_MODE_SETTINGS) && !a->too_small;
     if (want != cursor_shown) {
         curs_set(want);
         cursor_shown = want;
@@ -330,13 +352,14 @@ unsigned app_key(app *a, int key)
         app_layout(a);
         return APP_CH_DRAW;
     }
+    unsigned f = a->mode == APP_MODE_NORMAL || a->mode == APP_MODE_COMPARE ? msg_expire(a) : 0;
     if (key == ACTIONS_FN(KEY_MOUSE))
-        return mouse(a);
+        return f | mouse(a);
     if (a->mode == APP_MODE_COMPARE)
-        return compare_view_key(a, key);
+        return f | compare_view_key(a, key);
     if (a->mode != APP_MODE_NORMAL)
-        return dialog_key(a, key);
-    return actions_dispatch(a, key);
+        return f | dialog_key(a, key);
+    return f | actions_dispatch(a, key);
 }
 
 /* ---- start-up ----------------------------------------------------------------------- */
@@ -436,7 +459,8 @@ void app_free(app *a)
     free(a->set_err);
     app_search_free(a);
     free(a->line_draft);
-    free(a->undo);
+    undo_free(a->undo);
+    dialog_settings_free(a);
     free(a->marked);
     free(a->save_err);
     memset(a, 0, sizeof *a);
@@ -538,6 +562,8 @@ static int run(app *a)
             }
         }
         app_autosave(a, now);
+        if (a->msg && now - a->msg_time >= (a->msg_error ? APP_ERR_SECONDS : APP_MSG_SECONDS))
+            a->pending |= msg_expire(a);
         if (a->group_pending != TREE_NONE && a->merge &&
             merge_group_step(a->merge, a->group_pending, VIEW_GROUP_AT_ONCE)) {
             a->group_pending = TREE_NONE;
