@@ -151,13 +151,13 @@ static unsigned close_form(app *a)
 static unsigned apply(app *a)
 {
     struct settings_form *f = a->form;
-    int bad = 0, first = -1;
+    int bad = 0, first = 0;
     for (int i = 0; i < f->n; i++)
         if (f->err[i] && !bad++)
             first = i;
     if (bad) {
-        app_message(a, 1, "%d setting%s not valid (%s): fix %s or Esc to leave everything as it was", bad,
-                    bad == 1 ? " is" : "s are", settings_options[first].key, bad == 1 ? "it" : "them");
+        app_message(a, 1, "not applied: %s%s is not valid (fix it, or Esc cancels)", settings_options[first].key,
+                    bad > 1 ? " and more" : "");
         select_row(a, first);
         return APP_CH_DRAW;
     }
