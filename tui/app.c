@@ -352,9 +352,10 @@ unsigned app_key(app *a, int key)
         app_layout(a);
         return APP_CH_DRAW;
     }
-    unsigned f = a->mode == APP_MODE_NORMAL || a->mode == APP_MODE_COMPARE ? msg_expire(a) : 0;
     if (key == ACTIONS_FN(KEY_MOUSE))
-        return f | mouse(a);
+        return mouse(a);
+    /* The message has been seen: the key's own message, if any, replaces it. */
+    unsigned f = a->mode == APP_MODE_NORMAL || a->mode == APP_MODE_COMPARE ? msg_expire(a) : 0;
     if (a->mode == APP_MODE_COMPARE)
         return f | compare_view_key(a, key);
     if (a->mode != APP_MODE_NORMAL)

@@ -137,7 +137,7 @@ void dialog_settings(app *a)
     }
     a->mode = APP_MODE_SETTINGS;
     a->mode_back = APP_MODE_NORMAL;
-    select_row(a, a->set_sel >= 0 && a->set_sel < f->n ? a->set_sel : 0);
+    select_row(a, 0);
 }
 
 static unsigned close_form(app *a)
