@@ -142,6 +142,10 @@ void app_backend_reset(app *a)
 {
     if (a->g) {
         grow_cancel_all(a->g);
+        for (int i = 0; i < grow_active(a->g); i++) {   /* requests that never said they ended */
+            const grow_request *r = grow_request_at(a->g, i);
+            undo_generation_end(a, r->request, r->nodes, r->k);
+        }
         grow_free(a->g);
         a->g = NULL;
     }

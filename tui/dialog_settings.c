@@ -376,8 +376,11 @@ void dialog_settings_draw(app *a, void (*draw_frame)(app *, int, int, int, int, 
         view_puts(a, hy, x + 2, w - 4, tmp, f->err[i] ? theme_attr(THEME_error) : theme_attr(THEME_dim) | at);
     }
     view_puts(a, y + h - 2, x + 2, w - 4,
-              "Enter/Tab next  S-Tab/Up back  type to edit  Enter on [Apply] applies  Esc cancels",
+              "Esc cancels  Enter/Tab next field  S-Tab/Up back  Enter on [Apply] applies",
               theme_attr(THEME_dim) | at);
-    if (cy >= 0)
-        move(cy, cx < x + w - 1 ? cx : x + w - 2);
+    if (cy < 0) {                             /* on [Apply]: the cursor sits on it */
+        cy = y + 1 + (a->set_sel - f->top);
+        cx = x + 2 + kw + 1;
+    }
+    move(cy, cx < x + w - 1 ? cx : x + w - 2);
 }

@@ -42,7 +42,10 @@ void view_status(app *a, int y, int w)
     if (compare_view_status(a, left, sizeof left))   /* a comparison sampling behind */
         x += view_puts(a, y, x, w - rw - x, left, theme_attr(THEME_busy));
     int err = a->msg_error && a->msg;
-    if (!err && !active) {
+    size_t mlen = a->msg ? strlen(a->msg) : 0;
+    /* An error too long for the line is shown in full above it (see below). */
+    int above = err && w - rw - 2 > 10 && (int)text_width(a->msg, mlen, TEXT_NL_VISIBLE | a->tflags) > w - rw - 2;
+    if ((!err || above) && !active) {
         const gen_settings *s = &a->ses.settings;
         const char *model = cli_model_name(s);
         snprintf(left, sizeof left, " %s%s%s ", s->backend ? s->backend : "?", model ? " " : "",
@@ -54,8 +57,7 @@ void view_status(app *a, int y, int w)
     if (a->msg && x < w - rw) {
         unsigned long ma = a->msg_error ? theme_attr(THEME_error) : st;
         int avail = w - rw - x - 2;
-        size_t mlen = strlen(a->msg);
-        if (a->msg_error && avail > 10 && (int)text_width(a->msg, mlen, TEXT_NL_VISIBLE | a->tflags) > avail) {
+        if (above || (a->msg_error && avail > 10 && (int)text_width(a->msg, mlen, TEXT_NL_VISIBLE | a->tflags) > avail)) {
             /* An error is shown in full: it goes above the status line, over the bottom
              * of the panels, so the progress and the save state stay readable; it lasts
              * until the next key (or APP_ERR_SECONDS). */
