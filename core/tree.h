@@ -129,6 +129,20 @@ const char *tree_finish(const tree *t, int32_t id);
 const char *tree_origin_name(tree_origin o);
 int tree_origin_parse(const char *s, tree_origin *out);    /* 0 ok, -1 unknown */
 
+/* Marks and flags change through these, so observers hear of it (TREE_EV_MARK, only when
+ * something changed).  tree_set_flag takes TREE_FLAG_FOLDED or TREE_FLAG_INCOMPLETE (the
+ * others belong to this module and to tree_visit). */
+void tree_set_marks(tree *t, int32_t id, unsigned marks);
+void tree_set_flag(tree *t, int32_t id, unsigned flag, int on);
+void tree_set_origin(tree *t, int32_t id, tree_origin origin);
+
+/* A copy of what an edit changes in a node (text, tokens with their alternatives and
+ * entropies, origin), for undo: restoring it gives the node back exactly (TREE_EV_TEXT). */
+typedef struct tree_content tree_content;
+tree_content *tree_content_save(const tree *t, int32_t id);   /* NULL when id is not live */
+int  tree_content_restore(tree *t, int32_t id, const tree_content *c);   /* 0 ok, -1 */
+void tree_content_free(tree_content *c);
+
 /* Deletion detaches the subtree and marks it dead; returns the index it had among its
  * parent's children (for undo), or -1.  Deleting a root is refused (-1). */
 int  tree_delete(tree *t, int32_t id);

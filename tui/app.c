@@ -9,6 +9,7 @@
 #include "tui/app.h"
 #include "tui/actions.h"
 #include "tui/dialog.h"
+#include "tui/undo.h"
 #include "tui/view.h"
 #include "tui/replay.h"
 #include "tui/term.h"
@@ -83,6 +84,18 @@ void app_message(app *a, int error, const char *fmt, ...)
     a->msg_keep = 0;
     if (error)
         log_add(a, a->msg);
+    a->msg_time = app_now();
+}
+
+/* Clears the message (the next key, or its time is up). */
+static unsigned msg_expire(app *a)
+{
+    if (!a->msg)
+        return 0;
+    free(a->msg);
+    a->msg = NULL;
+    a->msg_error = a->msg_keep = 0;
+    return APP_CH_DRAW;
 }
 
 /* ---- generation --------------------------------------------------------------------- */
@@ -137,7 +150,13 @@ static void on_grow_event(void *ud, const backend_event *ev)
             a->msg_keep = ev->keep;
         }
         break;
-    case BACKEND_EV_REQUEST_END:
+    case BACKEND_EV_REQUEST_END: {
+        int n = a->g ? grow_active(a->g) : 0;
+        for (int i = 0; i < n; i++) {
+            const grow_request *r = grow_request_at(a->g, i);
+            if (r->request == ev->request)
+                undo_generation_end(a, r->request, r->nodes, r->k);
+        }
         a->save_soon = 1;
         report_failures(a, ev->request);
         if (a->g && grow_active(a->g) <= 1 && !a->msg_error && !a->msg_keep) {
@@ -145,6 +164,7 @@ static void on_grow_event(void *ud, const backend_event *ev)
             a->msg = NULL;
         }
         break;
+    }
     default:
         break;
     }
@@ -163,13 +183,15 @@ unsigned app_generate(app *a, int32_t parent, int k)
         s.seed += nreq;                   /* reproducible, yet each request differs */
     nreq++;
     char err[256];
-    if (grow_start(a->g, parent, &s, k, err, sizeof err) < 0) {
+    int req = grow_start(a->g, parent, &s, k, err, sizeof err);
+    if (req < 0) {
         app_message(a, 1, "%s", err);
         return APP_CH_DRAW;
     }
     tree_node *p = tree_get(a->ses.t, parent);
-    if (p)
-        p->flags &= (uint8_t)~TREE_FLAG_FOLDED;
+    int was_folded = p && (p->flags & TREE_FLAG_FOLDED);
+    tree_set_flag(a->ses.t, parent, TREE_FLAG_FOLDED, 0);
+    undo_generation(a, req, parent, was_folded);
     if (grow_active(a->g) == 1) {
         a->gen_started = app_now();
         a->rate_t = a->gen_started;
@@ -187,6 +209,10 @@ void app_backend_reset(app *a)
 {
     if (a->g) {
         grow_cancel_all(a->g);
+        for (int i = 0; i < grow_active(a->g); i++) {   /* requests that never said they ended */
+            const grow_request *r = grow_request_at(a->g, i);
+            undo_generation_end(a, r->request, r->nodes, r->k);
+        }
         grow_free(a->g);
         a->g = NULL;
     }
@@ -308,7 +334,7 @@ void app_draw(app *a)
         dialog_draw(a);
     }
     static int cursor_shown = -1;
-    int want = a->mode == APP_MODE_PROMPT && !a->too_small;
+    int want = (a->mode == APP_MODE_PROMPT || a->mode == APP_MODE_SETTINGS) && !a->too_small;
     if (want != cursor_shown) {
         curs_set(want);
         cursor_shown = want;
@@ -403,11 +429,13 @@ unsigned app_key(app *a, int key)
     }
     if (key == ACTIONS_FN(KEY_MOUSE))
         return mouse(a);
+    /* The message has been seen: the key's own message, if any, replaces it. */
+    unsigned f = a->mode == APP_MODE_NORMAL || a->mode == APP_MODE_COMPARE ? msg_expire(a) : 0;
     if (a->mode == APP_MODE_COMPARE)
-        return compare_view_key(a, key);
+        return f | compare_view_key(a, key);
     if (a->mode != APP_MODE_NORMAL)
-        return dialog_key(a, key);
-    return actions_dispatch(a, key);
+        return f | dialog_key(a, key);
+    return f | actions_dispatch(a, key);
 }
 
 /* ---- start-up ----------------------------------------------------------------------- */
@@ -504,7 +532,8 @@ void app_free(app *a)
     free(a->set_err);
     app_search_free(a);
     free(a->line_draft);
-    free(a->undo);
+    undo_free(a->undo);
+    dialog_settings_free(a);
     free(a->marked);
     free(a->save_err);
     memset(a, 0, sizeof *a);
@@ -621,6 +650,8 @@ static int run(app *a)
             }
         }
         app_autosave(a, now);
+        if (a->msg && now - a->msg_time >= (a->msg_error ? APP_ERR_SECONDS : APP_MSG_SECONDS))
+            a->pending |= msg_expire(a);
         if (a->group_pending != TREE_NONE && a->merge &&
             merge_group_step(a->merge, a->group_pending, VIEW_GROUP_AT_ONCE)) {
             a->group_pending = TREE_NONE;

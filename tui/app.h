@@ -32,6 +32,8 @@ enum {
 #define APP_ATTR_MAX_NODES 2000000     /* attractor detection runs on trees up to this size */
 #define APP_ATTR_SLICE 0.008           /* seconds of attractor indexing per turn of the loop */
 #define APP_ATTR_REFRESH 2.0           /* seconds between attractor list refreshes, at least */
+#define APP_MSG_SECONDS 5.0            /* a status message left alone goes after this */
+#define APP_ERR_SECONDS 12.0           /*   and an error message after this */
 
 typedef enum { APP_PANEL_TREE, APP_PANEL_TEXT, APP_PANEL_TOKENS, APP_NPANELS } app_panel;
 
@@ -56,8 +58,6 @@ typedef struct app app;
 typedef unsigned (*app_text_fn)(app *a, const char *text, size_t len);
 typedef unsigned (*app_confirm_fn)(app *a, int yes);
 typedef unsigned (*app_choice_fn)(app *a, int choice);
-
-typedef struct { int32_t id; int index; } app_undo;
 
 struct app {
     cli_opts     opts;
@@ -132,6 +132,7 @@ struct app {
     char        *msg;
     int          msg_error;
     int          msg_keep;       /* the message outlives the request that sent it */
+    double       msg_time;      /* when it was set: it expires (see app_message) */
     double       gen_started;   /* when the current generation began */
     size_t       gen_tokens0;
     double       rate;          /* tokens per second, smoothed */
@@ -155,8 +156,9 @@ struct app {
     const char  *const *choices;
     char        *choice_title;
     app_choice_fn on_choice;
-    int          set_sel;       /* settings dialog row */
-    char        *set_err;
+    int          set_sel;       /* settings form row */
+    char        *set_err;       /* why the backend could not be made (no backend) */
+    struct settings_form *form; /* the open settings form (tui/dialog_settings.c) */
 
     /* search: the query n/N step with (NULL: none), and the queries made so far, oldest
      * first (the prompt's Up recalls them) */
@@ -168,9 +170,8 @@ struct app {
     int32_t     *marked;
     size_t       nmarked, capmarked;
 
-    /* undo of deletes */
-    app_undo    *undo;
-    size_t       nundo, capundo;
+    /* undo and redo (tui/undo.c; NULL until the first change) */
+    struct undo_log *undo;
 
     /* saving */
     int          unsaved;       /* changes not yet on disk */
@@ -190,7 +191,8 @@ struct app {
 };
 
 double   app_now(void);
-/* Sets the status line message (printf-style); error messages stay until the next one. */
+/* Sets the status line message (printf-style).  A message goes at the next key (the key's
+ * own message replaces it) or after APP_MSG_SECONDS (APP_ERR_SECONDS for an error). */
 void     app_message(app *a, int error, const char *fmt, ...);
 /* The D tint's reference model (tui/app_ref.c): sync asks about the cursor node when the
  * tint is on; fd is what its answers wake (-1: none); take stores one (APP_CH_* flags). */
@@ -222,6 +224,10 @@ void     app_mark_changed(app *a, int32_t id);
 /* Branches from the chosen alternative of the selected token: a forced-token sibling of the
  * cursor holding the tokens before it and the alternative, then k branches from there. */
 unsigned app_branch_alt(app *a);
+/* Stops the generations in flight when one writes inside id's subtree (before it goes). */
+void     app_stop_streams_in(app *a, int32_t id);
+/* Replaces a node's text as an edit (tokens dropped, origin edit), one undo step. */
+unsigned app_set_text(app *a, int32_t id, const char *text, size_t len, const char *how);
 /* The node is being written by a request in flight. */
 int      app_is_streaming(app *a, int32_t id);
 /* Edits the cursor node's text in $VISUAL/$EDITOR. */

@@ -4,6 +4,7 @@
 #include "tui/app.h"
 #include "tui/term.h"
 #include "tui/dialog.h"
+#include "tui/undo.h"
 #include "core/formats.h"
 #include "core/mem.h"
 #include <curses.h>
@@ -76,10 +77,7 @@ unsigned app_goto(app *a, int32_t id)
             }
     }
     for (int32_t p = a->ever_folded ? tree_parent(t, id) : TREE_NONE; p != TREE_NONE; p = tree_parent(t, p))
-        if (tree_get(t, p)->flags & TREE_FLAG_FOLDED) {
-            tree_get(t, p)->flags &= (uint8_t)~TREE_FLAG_FOLDED;
-            tree_touch(t, p);
-        }
+        tree_set_flag(t, p, TREE_FLAG_FOLDED, 0);
     /* The depth follows the move; only a jump measures it again. */
     int32_t old = a->ses.cursor, par = tree_parent(t, id);
     if (old == id || !tree_get(t, old))
@@ -328,11 +326,50 @@ unsigned app_branch_alt(app *a)
     if (model)
         tree_set_model(t, id, model);
     app_goto(a, id);
+    undo_added(a, id, src);
     a->focus = APP_PANEL_TREE;
     unsigned f = app_generate(a, id, a->ses.settings.branches);
     if (!a->msg_error)
         app_message(a, 0, "forced token %u of #%d: new node #%d, generating from it", i + 1, (int)src, (int)id);
     return f | APP_CH_DRAW | APP_CH_SAVE;
+}
+
+void app_stop_streams_in(app *a, int32_t id)
+{
+    int n = a->g ? grow_active(a->g) : 0;
+    for (int i = 0; i < n; i++) {
+        const grow_request *r = grow_request_at(a->g, i);
+        int inside = 0;
+        for (int32_t p = r->parent; p != TREE_NONE && !inside; p = tree_parent(a->ses.t, p))
+            inside = p == id;
+        for (int k = 0; k < r->k && !inside; k++)
+            inside = r->nodes[k] == id;
+        if (inside) {
+            grow_cancel_all(a->g);      /* branches streaming into it would grow elsewhere */
+            return;
+        }
+    }
+}
+
+unsigned app_set_text(app *a, int32_t id, const char *text, size_t len, const char *how)
+{
+    tree *t = a->ses.t;
+    tree_node *n = tree_get(t, id);
+    if (!n)
+        return 0;
+    if (len == n->text_len && !memcmp(text, n->text, len))
+        return APP_CH_DRAW;
+    tree_content *old = tree_content_save(t, id);
+    int prompt = n->origin == TREE_ORIGIN_PROMPT;
+    tree_set_text(t, id, text, len);
+    tree_clear_tokens(t, id);
+    if (!prompt)
+        tree_set_origin(t, id, TREE_ORIGIN_EDIT);
+    undo_content(a, id, old);
+    a->tok_sel = 0;
+    app_message(a, 0, "node #%d edited%s%s (its token probabilities were dropped; u undoes)", (int)id,
+                how ? " in " : "", how ? how : "");
+    return APP_CH_DRAW | APP_CH_SAVE;
 }
 
 int app_is_streaming(app *a, int32_t id)
@@ -446,14 +483,7 @@ unsigned app_edit_external(app *a)
             b.len--;
         n = tree_get(t, a->ses.cursor);
         if (n && (b.len != n->text_len || (b.len && memcmp(b.data, n->text, b.len)))) {
-            tree_set_text(t, a->ses.cursor, b.data ? b.data : "", b.len);
-            tree_clear_tokens(t, a->ses.cursor);
-            n = tree_get(t, a->ses.cursor);
-            if (n->origin != TREE_ORIGIN_PROMPT)
-                n->origin = TREE_ORIGIN_EDIT;
-            a->tok_sel = 0;
-            app_message(a, 0, "node #%d edited in %s (its token probabilities were dropped)", (int)a->ses.cursor, ed);
-            f |= APP_CH_SAVE;
+            f |= app_set_text(a, a->ses.cursor, b.data ? b.data : "", b.len, ed);
         } else {
             app_message(a, 0, "node #%d unchanged", (int)a->ses.cursor);
         }

@@ -230,9 +230,7 @@ static unsigned on_specs(app *a, const char *text, size_t len)
         stop_run(v);
         return APP_CH_DRAW;
     }
-    tree_node *n = tree_get(a->ses.t, v->at);
-    if (n)
-        n->flags &= (uint8_t)~TREE_FLAG_FOLDED;
+    tree_set_flag(a->ses.t, v->at, TREE_FLAG_FOLDED, 0);
     v->side = 0;
     v->sel[0] = v->sel[1] = v->top[0] = v->top[1] = 0;
     recalc(a, v);
@@ -537,7 +535,7 @@ static unsigned go_to_group(app *a, cview *v)
     if (!tree_get(a->ses.t, id))
         return 0;
     for (int32_t p = tree_parent(a->ses.t, id); p != TREE_NONE; p = tree_parent(a->ses.t, p))
-        tree_get(a->ses.t, p)->flags &= (uint8_t)~TREE_FLAG_FOLDED;
+        tree_set_flag(a->ses.t, p, TREE_FLAG_FOLDED, 0);
     a->mode = APP_MODE_NORMAL;
     app_message(a, 0, "group of %zu on side %c (merge view M folds its members)",
                 st->groups[v->sel[v->side]].count, v->side ? 'B' : 'A');
