@@ -6,6 +6,7 @@
  * analysis is one more function in the table, and both outputs show it. */
 #include "tui/cli.h"
 #include "core/attractor.h"
+#include "core/calib.h"
 #include "core/compare.h"
 #include "core/entropy.h"
 #include "core/merge.h"
@@ -91,18 +92,13 @@ static void section_settings(json_t *rep, const session *s)
         const tree_node *nd = tree_get(s->t, id);
         if (!nd || nd->origin != TREE_ORIGIN_MODEL)
             continue;
-        json_t *r = json_object_get(nd->extra, "request");
-        if (!json_is_object(r)) {
+        char *key = calib_settings_key(nd);
+        if (!key) {
             without++;
             continue;
         }
-        json_t *c = json_copy(r);
-        json_object_del(c, "seed");
-        json_object_del(c, "choice");
-        json_object_del(c, "time");
         xgrow(&sig, &cap, n + 1, sizeof *sig);
-        sig[n++] = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS);
-        json_decref(c);
+        sig[n++] = key;
     }
     size_t distinct = 0;
     if (n)
@@ -333,6 +329,22 @@ static void section_compare(json_t *rep, const session *s)
     json_object_set_new(rep, "compare", rows);
 }
 
+/* Calibration of every node with enough same-settings children (core/calib). */
+static void section_calibration(json_t *rep, const session *s)
+{
+    merge_index *m = merge_index_new(s->t, s->settings.merge_threshold);
+    json_t *rows = json_array();
+    for (int32_t id = 0; id < tree_capacity(s->t); id++) {
+        calib_result c;
+        if (calib_node(s->t, m, id, &c) < 0)
+            continue;
+        json_array_append_new(rows, calib_json(&c, 1));
+        calib_result_free(&c);
+    }
+    merge_index_free(m);
+    json_object_set_new(rep, "calibration", rows);
+}
+
 static const struct {
     void (*build)(json_t *report, const session *s);
 } sections[] = {
@@ -343,6 +355,7 @@ static const struct {
     { section_branch_entropy },
     { section_groups },
     { section_attractors },
+    { section_calibration },
 };
 
 /* ---- text output, from the report ---- */
@@ -408,6 +421,16 @@ static void print_table(const char *key, json_t *arr)
                 print_str(v);
                 if (json_string_length(v) < 16)
                     printf("%*s", (int)(16 - text_width(json_string_value(v), json_string_length(v), TEXT_NL_VISIBLE)), "");
+                continue;
+            } else if (json_is_array(v) && json_object_get(json_array_get(v, 0), "share")) {
+                printf(" ");                   /* calibration groups: leader share/probability */
+                for (size_t j = 0; j < json_array_size(v) && j < 5; j++) {
+                    json_t *e = json_array_get(v, j);
+                    printf("%s%lld:%.2f/", j ? ", " : "", (long long)json_integer_value(json_object_get(e, "leader")),
+                           json_number_value(json_object_get(e, "share")));
+                    json_t *pr = json_object_get(e, "probability");
+                    json_is_number(pr) ? printf("%.2g", json_number_value(pr)) : printf("?");
+                }
                 continue;
             } else if (json_is_array(v) && json_is_object(json_array_get(v, 0))) {
                 printf(" ");                   /* over-represented terms: whole, last column */
