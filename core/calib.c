@@ -171,7 +171,7 @@ static void explain(const tree_node *c, char *msg, size_t len)
     double min_p = json_number_value(json_object_get(r, "min_p"));
     json_int_t top_k = json_integer_value(json_object_get(r, "top_k"));
     if (json_is_number(json_object_get(r, "temperature")) && fabs(temp - 1) > 1e-9)
-        snprintf(msg, len, "sampled at temperature %g, probabilities as at 1 (if the server reports those)", temp);
+        snprintf(msg, len, "sampled at temperature %g", temp);
     else if (json_is_number(json_object_get(r, "top_p")) && top_p < 1)
         snprintf(msg, len, "truncated sampling: top_p %g", top_p);
     else if (top_k > 0)
@@ -376,8 +376,10 @@ void *calib_json(const calib_result *r, int with_groups)
 
 void calib_format(const calib_result *r, char *line, size_t len)
 {
-    int n = snprintf(line, len, "calibration: %zu samples, TV %.2f, p %.3g (%s)", r->samples, r->tv,
+    int n = snprintf(line, len, "%zu samples, TV %.2f, p %.3g (%s)", r->samples, r->tv,
                      r->p_value, r->exact ? "exact" : "chi2");
+    if (n >= 0 && (size_t)n < len && r->excluded)
+        n += snprintf(line + n, len - (size_t)n, ", %zu with other settings left out", r->excluded);
     if (n >= 0 && (size_t)n < len && r->flag)
-        snprintf(line + n, len - (size_t)n, " - FLAGGED: %s", r->reason);
+        snprintf(line + n, len - (size_t)n, " - FLAGGED: not as reported (%s)", r->reason);
 }

@@ -77,7 +77,8 @@ void calib_result_free(calib_result *r);
  * [{"leader", "samples", "share", "probability"}] (with_groups; probability null when
  * unknown)}.  NaN figures are null. */
 void *calib_json(const calib_result *r, int with_groups);
-/* One line: "calibration: 32 samples, TV 0.08, p 0.41 (χ²)" + " — FLAGGED: reason". */
+/* One line: "32 samples, TV 0.08, p 0.41 (chi2)", then ", 3 with other settings left
+ * out" and " - FLAGGED: not as reported (reason)" when they apply. */
 void calib_format(const calib_result *r, char *line, size_t len);
 
 /* The settings a node was made with, as a key: its "request" without seed, choice and

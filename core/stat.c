@@ -20,12 +20,15 @@ static void draw(backend_rng *rng, size_t n, size_t *idx)
 }
 
 /* The percentiles of the finite figures m[0..STAT_BOOTSTRAP). */
-static void percentiles(double *m, double *lo, double *hi)
+static void percentiles(double *m, double *lo, double *hi, double *mean)
 {
     size_t k = 0;
+    double s = 0;
     for (size_t b = 0; b < STAT_BOOTSTRAP; b++)
         if (!isnan(m[b]))
-            m[k++] = m[b];
+            s += m[b], m[k++] = m[b];
+    if (mean)
+        *mean = k ? s / (double)k : NAN;
     if (k < STAT_BOOTSTRAP / 2) {
         *lo = *hi = NAN;
         return;
@@ -36,9 +39,11 @@ static void percentiles(double *m, double *lo, double *hi)
 }
 
 void stat_bootstrap_diff(size_t na, stat_fn fa, void *ua, size_t nb, stat_fn fb, void *ub,
-                         double *lo, double *hi)
+                         double *lo, double *hi, double *mean)
 {
     *lo = *hi = NAN;
+    if (mean)
+        *mean = NAN;
     if (!na || (fb && !nb))
         return;
     double *m = xmalloc(STAT_BOOTSTRAP * sizeof *m);
@@ -53,7 +58,7 @@ void stat_bootstrap_diff(size_t na, stat_fn fa, void *ua, size_t nb, stat_fn fb,
             m[b] -= fb(ib, nb, ub);
         }
     }
-    percentiles(m, lo, hi);
+    percentiles(m, lo, hi, mean);
     free(ia);
     free(ib);
     free(m);
@@ -61,7 +66,7 @@ void stat_bootstrap_diff(size_t na, stat_fn fa, void *ua, size_t nb, stat_fn fb,
 
 void stat_bootstrap(size_t n, stat_fn fn, void *ud, double *lo, double *hi)
 {
-    stat_bootstrap_diff(n, fn, ud, 0, NULL, NULL, lo, hi);
+    stat_bootstrap_diff(n, fn, ud, 0, NULL, NULL, lo, hi, NULL);
 }
 
 double stat_mean_fn(const size_t *idx, size_t n, void *ud)

@@ -21,9 +21,10 @@ typedef double (*stat_fn)(const size_t *idx, size_t n, void *ud);
 /* 95% percentile interval of fn over resamples of n items; lo/hi NaN when n = 0. */
 void stat_bootstrap(size_t n, stat_fn fn, void *ud, double *lo, double *hi);
 /* 95% interval of fa(resample of A) − fb(resample of B), A and B resampled independently
- * (the second stream follows the first: one seed). */
+ * (the second stream follows the first: one seed); fb NULL: of fa alone.  *mean (may be
+ * NULL) gets the mean of the resample figures, for a bias correction. */
 void stat_bootstrap_diff(size_t na, stat_fn fa, void *ua, size_t nb, stat_fn fb, void *ub,
-                         double *lo, double *hi);
+                         double *lo, double *hi, double *mean);
 /* The statistic for the mean of v[0..n) (ud = v). */
 double stat_mean_fn(const size_t *idx, size_t n, void *ud);
 
