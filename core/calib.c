@@ -361,8 +361,7 @@ void *calib_json(const calib_result *r, int with_groups)
     json_object_set_new(o, "cells", json_integer((json_int_t)r->cells));
     json_object_set_new(o, "excluded", json_integer((json_int_t)r->excluded));
     json_object_set_new(o, "other", num_or_null(r->other));
-    if (r->flag)
-        json_object_set_new(o, "reason", json_string(r->reason));
+    json_object_set_new(o, "reason", r->flag ? json_string(r->reason) : json_null());
     if (with_groups) {
         json_t *g = json_array();
         for (size_t i = 0; i < r->ngroups; i++)

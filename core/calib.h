@@ -73,7 +73,7 @@ typedef struct {
 int  calib_node(const tree *t, merge_index *m, int32_t id, calib_result *out);
 void calib_result_free(calib_result *r);
 /* As JSON (json_t *, new reference): {"node", "samples", "tv", "p_value", "flag", "test"
- * ("chi2" or "exact"), "cells", "excluded", "other", "reason" (flagged only), "groups":
+ * ("chi2" or "exact"), "cells", "excluded", "other", "reason" (null unless flagged), "groups":
  * [{"leader", "samples", "share", "probability"}] (with_groups; probability null when
  * unknown)}.  NaN figures are null. */
 void *calib_json(const calib_result *r, int with_groups);

@@ -12,6 +12,7 @@
 #include "core/merge.h"
 #include "core/mem.h"
 #include "core/session.h"
+#include "core/stat.h"
 #include "core/text.h"
 #include <jansson.h>
 #include <math.h>
@@ -25,6 +26,26 @@ static const char usage_line[] = "usage: termloom stats [--json] SESSION.json [-
 static json_t *num_or_null(double v)
 {
     return isfinite(v) ? json_real(v) : json_null();
+}
+
+/* {"value", "low", "high"}: a figure and its 95% bootstrap interval (core/stat). */
+static json_t *ci_json(double value, double lo, double hi)
+{
+    return json_pack("{s:o,s:o,s:o}", "value", num_or_null(value), "low", num_or_null(lo),
+                     "high", num_or_null(hi));
+}
+
+/* per node: Σ token entropy and tokens, resampled over nodes (a token-weighted mean) */
+typedef struct { double *sum; size_t *n; } tok_samples;
+
+static double f_token_mean(const size_t *idx, size_t n, void *ud)
+{
+    const tok_samples *d = ud;
+    double s = 0;
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        s += d->sum[idx[i]], c += d->n[idx[i]];
+    return c ? s / (double)c : NAN;
 }
 
 /* Depth of every live node (BFS from the root; no recursion). */
@@ -130,6 +151,8 @@ static void section_token_entropy(json_t *rep, const session *s)
     size_t iv_n = 0;
     int iv_hi_known = 1, iv_exact = 1;
     uint32_t vset = s->settings.vocab_size > 0 ? (uint32_t)s->settings.vocab_size : 0;
+    tok_samples ts = { xmalloc(((size_t)tree_capacity(t) + 1) * sizeof *ts.sum),
+                       xmalloc(((size_t)tree_capacity(t) + 1) * sizeof *ts.n) };
     for (int32_t id = 0; id < tree_capacity(t); id++) {
         const tree_node *n = tree_get(t, id);
         if (!n || !n->ntokens)
@@ -155,6 +178,8 @@ static void section_token_entropy(json_t *rep, const session *s)
             toks += en.ntokens;
             if (isnan(mx) || en.max > mx)
                 mx = en.max;
+            ts.sum[nodes - 1] = en.mean * en.ntokens;
+            ts.n[nodes - 1] = en.ntokens;
             exact &= en.exact;
         }
         double lp, ppl;
@@ -171,6 +196,11 @@ static void section_token_entropy(json_t *rep, const session *s)
     json_object_set_new(o, "mean_leftover_mass", num_or_null(toks ? sum_r / toks : NAN));
     json_object_set_new(o, "mean_perplexity", num_or_null(nppl ? sum_ppl / nppl : NAN));
     json_object_set_new(o, "exact", json_boolean(toks && exact));
+    double clo, chi;          /* over nodes: each node with logprobs is one sample */
+    stat_bootstrap(nodes, f_token_mean, &ts, &clo, &chi);
+    json_object_set_new(o, "mean_token_entropy_ci", ci_json(toks ? sum_tok / toks : NAN, clo, chi));
+    free(ts.sum);
+    free(ts.n);
     double lo = iv_n ? iv_lo / iv_n : NAN, hi = iv_n && iv_hi_known ? iv_hi / iv_n : NAN;
     json_object_set_new(o, "mean_token_entropy_lower", num_or_null(lo));
     json_object_set_new(o, "mean_token_entropy_upper", num_or_null(hi));
@@ -193,6 +223,7 @@ static void section_branch_entropy(json_t *rep, const session *s)
     int32_t root = tree_root(t);
     double root_h = NAN, root_nz = NAN, sum_h = 0, sum_nz = 0;
     size_t internal = 0;
+    double *hs = xmalloc(((size_t)tree_capacity(t) + 1) * sizeof *hs);
     merge_index *m = merge_index_new(s->t, s->settings.merge_threshold);
     for (int32_t id = 0; id < tree_capacity(t); id++) {
         const tree_node *n = tree_get(t, id);
@@ -203,7 +234,7 @@ static void section_branch_entropy(json_t *rep, const session *s)
             root_h = h, root_nz = nz;
         sum_h += h;
         sum_nz += nz;
-        internal++;
+        hs[internal++] = h;
     }
     merge_index_free(m);
     json_t *o = json_object();
@@ -215,6 +246,10 @@ static void section_branch_entropy(json_t *rep, const session *s)
     json_object_set_new(o, "internal_nodes", json_integer((json_int_t)internal));
     json_object_set_new(o, "mean_bits", num_or_null(internal ? sum_h / internal : NAN));
     json_object_set_new(o, "mean_normalized", num_or_null(internal ? sum_nz / internal : NAN));
+    double clo, chi;          /* over internal nodes */
+    stat_bootstrap(internal, stat_mean_fn, hs, &clo, &chi);
+    json_object_set_new(o, "mean_bits_ci", ci_json(internal ? sum_h / internal : NAN, clo, chi));
+    free(hs);
     json_object_set_new(o, "note", json_string(
         "Shannon entropy over a node's children grouped as near-duplicates (core/merge); normalized: divided by log2 of the number of children"));
     json_object_set_new(rep, "branch_entropy", o);
@@ -298,6 +333,7 @@ static void section_compare(json_t *rep, const session *s)
         char err[128];
         if (!has || compare_result_load(&r, s->t, id, s->settings.merge_threshold, err, sizeof err) < 0)
             continue;
+        compare_result_intervals(&r, s->t);
         for (int k = 0; k < 2; k++) {
             const compare_stats *st = &r.side[k];
             json_t *o = json_object();
@@ -308,6 +344,13 @@ static void section_compare(json_t *rep, const session *s)
             json_object_set_new(o, "entropy_bits", json_real(st->entropy));
             json_object_set_new(o, "token_entropy", num_or_null(st->token_entropy));   /* bits */
             json_object_set_new(o, "distinct_2", json_real(st->distinct[1]));
+            const compare_intervals *ci = &r.ci[k];
+            json_object_set_new(o, "groups_ci", ci_json(ci->groups.value, ci->groups.low, ci->groups.high));
+            json_object_set_new(o, "entropy_ci", ci_json(ci->entropy.value, ci->entropy.low, ci->entropy.high));
+            json_object_set_new(o, "token_entropy_ci", ci_json(ci->token_entropy.value, ci->token_entropy.low,
+                                                               ci->token_entropy.high));
+            json_object_set_new(o, "distinct_2_ci", ci_json(ci->distinct[1].value, ci->distinct[1].low,
+                                                            ci->distinct[1].high));
             json_object_set_new(o, "name", json_string(r.name[k]));
             json_t *over = json_array();
             for (size_t i = 0; i < r.nover[k]; i++)
@@ -379,9 +422,25 @@ static void print_str(json_t *v)
     free(safe);
 }
 
+/* "[lo–hi]" of a {"value", "low", "high"} object; 0 when v is not one. */
+static int ci_cell(json_t *v, char *cell, size_t len)
+{
+    json_t *lo = json_object_get(v, "low"), *hi = json_object_get(v, "high");
+    if (!json_is_object(v) || !json_object_get(v, "value"))
+        return 0;
+    if (json_is_number(lo) && json_is_number(hi))
+        snprintf(cell, len, "[%.2f\xe2\x80\x93%.2f]", json_number_value(lo), json_number_value(hi));
+    else
+        snprintf(cell, len, "-");
+    return 1;
+}
+
 static void print_scalar(json_t *v)
 {
-    if (json_is_integer(v))
+    char cell[64];
+    if (ci_cell(v, cell, sizeof cell))
+        printf("%s", cell);
+    else if (json_is_integer(v))
         printf("%lld", (long long)json_integer_value(v));
     else if (json_is_real(v))
         printf("%.3f", json_real_value(v));
@@ -416,7 +475,10 @@ static void print_table(const char *key, json_t *arr)
             char cell[64];
             if (json_is_integer(v))
                 snprintf(cell, sizeof cell, "%lld", (long long)json_integer_value(v));
-            else if (json_is_string(v)) {      /* long texts whole: they are what one reads */
+            else if (ci_cell(v, cell, sizeof cell)) {
+                printf(" %-18s", cell);        /* the dash is one column in three bytes */
+                continue;
+            } else if (json_is_string(v)) {      /* long texts whole: they are what one reads */
                 printf(" ");
                 print_str(v);
                 if (json_string_length(v) < 16)
@@ -451,8 +513,14 @@ static void print_table(const char *key, json_t *arr)
                                           (long long)json_integer_value(json_array_get(v, j)));
                 if (json_array_size(v) && o + 12 >= sizeof cell)
                     snprintf(cell + o, sizeof cell - o, ",...");
-            } else
-                snprintf(cell, sizeof cell, "%.2f", json_number_value(v));
+            } else if (json_is_boolean(v))
+                snprintf(cell, sizeof cell, "%s", json_is_true(v) ? "yes" : "no");
+            else if (json_is_null(v))
+                snprintf(cell, sizeof cell, "-");
+            else {
+                double x = json_number_value(v);   /* small p-values stay readable */
+                snprintf(cell, sizeof cell, x != 0 && fabs(x) < 0.01 ? "%.1e" : "%.2f", x);
+            }
             printf(" %-16s", cell);
         }
         printf("\n");
