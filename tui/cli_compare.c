@@ -512,12 +512,12 @@ static void print_json(const tree *t, const compare_result *r, const char *saved
     json_object_set_new(o, "shared_phrases", ph);
     if (r->diff.known) {        /* A − B with the bootstrap interval of the difference */
         json_t *d = json_object();
-        json_object_set_new(d, "groups", ci_json(&r->diff.groups, 1));
-        json_object_set_new(d, "entropy", ci_json(&r->diff.entropy, 1));
-        json_object_set_new(d, "token_entropy", ci_json(&r->diff.token_entropy, 1));
-        json_object_set_new(d, "distinct_1", ci_json(&r->diff.distinct[0], 1));
-        json_object_set_new(d, "distinct_2", ci_json(&r->diff.distinct[1], 1));
-        json_object_set_new(d, "distinct_3", ci_json(&r->diff.distinct[2], 1));
+        json_object_set_new(d, "groups_ci", ci_json(&r->diff.groups, 1));
+        json_object_set_new(d, "entropy_ci", ci_json(&r->diff.entropy, 1));
+        json_object_set_new(d, "token_entropy_ci", ci_json(&r->diff.token_entropy, 1));
+        json_object_set_new(d, "distinct_1_ci", ci_json(&r->diff.distinct[0], 1));
+        json_object_set_new(d, "distinct_2_ci", ci_json(&r->diff.distinct[1], 1));
+        json_object_set_new(d, "distinct_3_ci", ci_json(&r->diff.distinct[2], 1));
         json_object_set_new(o, "differences", d);
     }
     if (saved)
