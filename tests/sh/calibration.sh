@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests: 12
+# tests: 14
 # Calibration (core/calib) and bootstrap intervals (core/stat) through the real binary: the
 # test server reporting its first-token distribution exactly and sampling it honestly
 # (";calib=honest") or at temperature 0.5 (";calib=cold", a server that samples otherwise
@@ -50,3 +50,24 @@ run_cmp > "$TMP/c.txt" 2>/dev/null
 check calib_compare_text_difference grep -Eq '^  groups +\+[0-9.]+ \[\+[0-9.]+.+\] differs$' "$TMP/c.txt"
 # stats: the tree-wide means with their intervals
 check calib_stats_tree_intervals sh -c "tr -d ' \n' < '$TMP/cold.stats' | grep -q '\"mean_token_entropy_ci\":{\"value\":[0-9.]*,\"low\":[0-9.]*,\"high\":[0-9.]*}.*\"mean_bits_ci\":{'"
+
+# The stats panel: a calib line for the cursor node when it qualifies (the root), none on a leaf.
+if ! command -v tmux >/dev/null 2>&1; then
+    skip calib_tui_stats_line "tmux is not installed"
+    skip calib_tui_leaf_no_line "tmux is not installed"
+    exit 0
+fi
+. "$(dirname "$0")/tui_common.inc"
+cp "$TMP/cold.json" "$TMP/tui.json"
+tui_start 160 45 "$TMP/tui.json"
+if wait_for 'calib +48 samples, TV [0-9.]+, p [0-9.e+-]+' 10 && wait_for 'FLAGGED: not as reported' 3; then
+    ok calib_tui_stats_line
+else
+    fail calib_tui_stats_line "no calib line for the root: $(screen | grep -E 'branch|calib' | tr '\n' '|')"
+fi
+keys Right
+if wait_for 'node +#1 model' 5 && ! screen | grep -q 'calib '; then
+    ok calib_tui_leaf_no_line
+else
+    fail calib_tui_leaf_no_line "a leaf shows a calib line or the cursor did not move"
+fi
