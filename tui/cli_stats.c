@@ -584,7 +584,10 @@ int cli_stats(int argc, char **argv)
                    "lower bound unless the model gave its exact figure or the alternatives covered it) and branch\n"
                    "entropy over each node's children grouped as near-duplicates, the groups of\n"
                    "near-duplicate siblings and the detected attractors (continuations or phrases\n"
-                   "recurring from at least 3 different parents), best first.  --merge-threshold X\n"
+                   "recurring from at least 3 different parents), best first, and the calibration of\n"
+                   "every node with at least 8 children made with the same settings (do their first\n"
+                   "tokens follow the reported probabilities? TV, p-value, flagged at p < 0.01).\n"
+                   "Means carry 95%% bootstrap intervals (_ci).  --merge-threshold X\n"
                    "(0..1, default the session's, 0.8) sets the similarity that counts as a\n"
                    "near-duplicate.  --json prints the same report as JSON.\n",
                    usage_line);
