@@ -178,6 +178,8 @@ static void explain(const tree_node *c, char *msg, size_t len)
         snprintf(msg, len, "truncated sampling: top_k %lld", (long long)top_k);
     else if (min_p > 0)
         snprintf(msg, len, "truncated sampling: min_p %g", min_p);
+    else if (!json_is_object(r))
+        snprintf(msg, len, "settings not recorded: truncated sampling, a temperature, or the server");
     else
         snprintf(msg, len, "the server samples otherwise than it reports");
 }
