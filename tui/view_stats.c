@@ -1,6 +1,7 @@
 /* tui/view_stats.c — the stats panel: the cursor node's figures (entropy, finish reason,
  * model, perplexity), its branch entropy over merged child groups, and the attractors. */
 #include "tui/view.h"
+#include "core/calib.h"
 #include "core/compare.h"
 #include "core/entropy.h"
 #include "core/mem.h"
@@ -41,6 +42,29 @@ static const char *node_error(const tree_node *n)
 {
     json_t *e = n->extra ? json_object_get(n->extra, "error") : NULL;
     return json_is_string(e) ? json_string_value(e) : NULL;
+}
+
+/* Calibration of the cursor node's children (core/calib), when it qualifies.  A fan-out
+ * whose first-token lists are too big to merge every frame is left to `stats`. */
+static void calib_line(app *a, app_rect r, int *y, int32_t id)
+{
+    const tree_node *n = tree_get(a->ses.t, id);
+    size_t entries = 0;
+    for (uint32_t i = 0; i < n->nchildren; i++) {
+        const tree_node *c = tree_get(a->ses.t, n->children[i]);
+        entries += c && c->ntokens ? c->tokens[0].ntop + 1 : 0;
+    }
+    char v[256];
+    calib_result c;
+    if (n->nchildren < CALIB_MIN_SAMPLES)
+        return;
+    if (entries > 200000)
+        snprintf(v, sizeof v, "%u children: see termloom stats", n->nchildren);
+    else if (calib_node(a->ses.t, NULL, id, &c) < 0)
+        return;
+    else
+        calib_format(&c, v, sizeof v);
+    wrapped(a, r, y, "calib    ", v, entries <= 200000 && c.flag ? theme_attr(THEME_incomplete) : theme_attr(THEME_entropy), 2);
 }
 
 void view_stats(app *a, app_rect r)
@@ -140,6 +164,7 @@ void view_stats(app *a, app_rect r)
         snprintf(v, sizeof v, "no children");
     }
     line(a, r, &y, "branch   ", v, theme_attr(THEME_entropy));
+    calib_line(a, r, &y, id);
     if (y >= r.y + r.h)
         return;
     /* Attractors: detected ones (best first) and those marked by hand. */
