@@ -431,8 +431,8 @@ static void print_str(json_t *v)
 static int ci_cell(json_t *v, char *cell, size_t len)
 {
     json_t *lo = json_object_get(v, "low"), *hi = json_object_get(v, "high");
-    if (!json_is_object(v) || !json_object_get(v, "value"))
-        return 0;
+    if (!json_is_object(v) || !json_object_get(v, "value") || json_object_get(v, "exact_known"))
+        return 0;                              /* the KL prints its value and exact figure */
     if (json_is_number(lo) && json_is_number(hi))
         snprintf(cell, len, "[%.2f\xe2\x80\x93%.2f]", json_number_value(lo), json_number_value(hi));
     else
