@@ -18,6 +18,7 @@
 #define MH_K ATTRACTOR_MINHASH   /* == MH_BANDS * MH_ROWS == 1 << MH_LOG_K */
 #define MH_LOG_K 5
 #define MH_LEADERS ATTRACTOR_LEADERS
+#define MH_ANCHORS ATTRACTOR_ANCHORS   /* ≤ MH_LEADERS */
 
 static inline uint64_t mix64(uint64_t x)
 {

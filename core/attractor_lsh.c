@@ -196,9 +196,12 @@ static void pairs_make(attractor_index *a, bucket *bk, uint32_t c, int b)
     }
 }
 
+/* The leaders a follower may anchor to: the first MH_ANCHORS of them. */
+static size_t nwindow(const bucket *bk) { return bk->n < MH_ANCHORS ? bk->n : MH_ANCHORS; }
+
 static uint32_t first_similar_leader(attractor_index *a, bucket *bk, uint32_t c, int b)
 {
-    size_t nl = nleaders(bk);
+    size_t nl = nwindow(bk);
     for (size_t i = 0; i < nl; i++) {
         uint32_t l = bmem(bk)[i];
         if (l != c && similar(a, c, l, b))
@@ -282,18 +285,21 @@ static void bucket_add(attractor_index *a, uint32_t c, int b)
         set_anchor(a, c, b, key, first_similar_leader(a, bk, c, b));
         return;
     }
-    /* c becomes a leader; the last leader becomes a follower */
+    /* c becomes a leader; the last leader becomes a follower.  When c lands in the anchor
+     * window, the window's last leader (`out`) leaves it. */
     pairs_drop(a, bk, last);
     size_t pos = leader_pos(a, m, MH_LEADERS - 1, c);
     memmove(m + pos + 1, m + pos, (MH_LEADERS - 1 - pos) * sizeof *m);
     m[pos] = c;
     m[bk->n++] = last;
     pairs_make(a, bk, c, b);
+    int inwin = pos < MH_ANCHORS;
+    uint32_t out = !inwin ? NONE32 : MH_ANCHORS < MH_LEADERS ? m[MH_ANCHORS] : last;
     for (size_t i = MH_LEADERS; i < bk->n; i++) {
         uint32_t y = m[i], old = *anchor_in(&a->cl[y], b, key);
-        if (y == last || old == last)
+        if (y == last || old == last || (old != NONE32 && old == out))
             set_anchor(a, y, b, key, first_similar_leader(a, bk, y, b));
-        else if ((old == NONE32 || a->cl[old].h > a->cl[c].h) && similar(a, y, c, b))
+        else if (inwin && (old == NONE32 || a->cl[old].h > a->cl[c].h) && similar(a, y, c, b))
             set_anchor(a, y, b, key, c);
     }
 }
@@ -330,12 +336,14 @@ static void bucket_remove(attractor_index *a, uint32_t c, int b)
             bk->n--;
             set_anchor(a, p, b, key, NONE32);
             pairs_make(a, bk, p, b);
+            /* when c was in the anchor window, the next leader enters it at its end */
+            uint32_t in = pos < MH_ANCHORS ? m[MH_ANCHORS - 1] : NONE32;
             for (size_t i = MH_LEADERS; i < bk->n; i++) {
                 uint32_t y = m[i], old = *anchor_in(&a->cl[y], b, key);
                 if (old == c)
                     set_anchor(a, y, b, key, first_similar_leader(a, bk, y, b));
-                else if (old == NONE32 && similar(a, y, p, b))
-                    set_anchor(a, y, b, key, p);
+                else if (old == NONE32 && in != NONE32 && similar(a, y, in, b))
+                    set_anchor(a, y, b, key, in);
             }
         } else
             bk->n--;
