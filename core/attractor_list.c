@@ -122,9 +122,10 @@ static void list_continuations(attractor_index *a, item **v, size_t *nv, size_t 
 
 typedef struct {
     uint64_t h;
-    uint32_t n, support, expos, nmem, memcap;
+    uint32_t n, support, expos;
+    uint32_t nmem, memcap; /* members counted (an upper bound), members added */
     uint32_t cluster;      /* the one cluster root holding it, or NONE32 when several */
-    uint32_t last;         /* last class that added its members */
+    uint32_t last, last2;  /* last class that counted its parents / added its members */
     int32_t  example;
     int32_t *mem;
     uint8_t  notclosed, dropped;
@@ -133,6 +134,7 @@ typedef struct {
 typedef struct {
     uint32_t c;            /* class */
     uint8_t *q;            /* q[i]: the 4-gram at word i qualifies */
+    uint8_t *al;           /* al[i]: the alive windows at word i (ALIVE), after q */
 } pclass;
 
 static char *phrase_text(attractor_index *a, int32_t node, uint32_t pos, uint32_t n)
@@ -156,15 +158,25 @@ static char *phrase_text(attractor_index *a, int32_t node, uint32_t pos, uint32_
     return buf_steal(&out);
 }
 
-/* Calls fn for every phrase window (start, length) of class pc whose 4-grams all qualify. */
-#define FOR_WINDOWS(a, pc, w, nw, i, len) \
-    for (size_t i = 0; i + ATTRACTOR_MIN_PHRASE <= (nw); i++) \
-        for (uint32_t len = ATTRACTOR_MIN_PHRASE; len <= ATTRACTOR_MAX_PHRASE && i + len <= (nw) && \
-             (pc)->q[i + len - ATTRACTOR_MIN_PHRASE]; len++)
+/* A window (start i, length len) of a class is alive when its gram has support ≥ m and is
+ * not dropped: bit len - ATTRACTOR_MIN_PHRASE of al[i]. */
+#define ALIVE(pc, i, len) ((pc)->al[i] >> ((len) - ATTRACTOR_MIN_PHRASE) & 1)
 
-/* Phrases are found per class (equal texts have equal words): the classes holding a
- * qualifying 4-gram are scanned once for the windows of 4..8 words whose 4-grams all
- * qualify.  A phrase held only by the members of one listed continuation attractor adds
+/* Whether window (i, len) is looked at: a 4-gram that qualifies, or a longer window whose
+ * two windows one word shorter are alive (a gram's holders are among its sub-grams'
+ * holders, so its support is at most theirs, and it is dropped when they are). */
+static int eligible(const pclass *pc, size_t nw, size_t i, uint32_t len)
+{
+    if (i + len > nw)
+        return 0;
+    if (len == ATTRACTOR_MIN_PHRASE)
+        return pc->q[i];
+    return ALIVE(pc, i, len - 1) && ALIVE(pc, i + 1, len - 1);
+}
+
+/* Phrases are found per class (equal texts have equal words), one length at a time: the
+ * classes holding a qualifying 4-gram are scanned for their windows of that length that
+ * are eligible.  A phrase held only by the members of one listed continuation attractor adds
  * nothing and is dropped first; closedness is judged among the phrases kept. */
 static void list_phrases(attractor_index *a, item **v, size_t *nv, size_t *cap)
 {
@@ -188,12 +200,14 @@ static void list_phrases(attractor_index *a, item **v, size_t *nv, size_t *cap)
             if (a->cl[c].pstamp != lst) {
                 a->cl[c].pstamp = lst;
                 xgrow(&pcs, &pccap, npc + 1, sizeof *pcs);
-                pcs[npc++] = (pclass){ c, NULL };
+                pcs[npc++] = (pclass){ c, NULL, NULL };
             }
         }
     for (size_t x = 0; x < npc; x++) {
         const nstate *s = &a->ns[cmem(&a->cl[pcs[x].c])[0]];
-        pcs[x].q = xcalloc(s->nw ? s->nw : 1, 1);
+        size_t nw = s->nw ? s->nw : 1;
+        pcs[x].q = xcalloc(2 * nw, 1);
+        pcs[x].al = pcs[x].q + nw;
         for (size_t i = 0; i + ATTRACTOR_MIN_PHRASE <= s->nw; i++) {
             uint32_t *gi = hm_get(&a->grmap, gram_hash(s->w + i, ATTRACTOR_MIN_PHRASE));
             pcs[x].q[i] = gi && !(*gi & GRAM_LONE) && a->gr[*gi].support >= a->m;
@@ -204,91 +218,124 @@ static void list_phrases(attractor_index *a, item **v, size_t *nv, size_t *cap)
     hmap tmap = a->tmap, tpairs = a->tpairs;   /* kept between listings: no regrowth */
     hm_clear(&tmap);
     hm_clear(&tpairs);
-    /* pass 1: every window's gram, the cluster(s) holding it, its smallest holder */
-    for (size_t x = 0; x < npc; x++) {
-        pclass *pc = &pcs[x];
-        cls *c = &a->cl[pc->c];
-        const nstate *s = &a->ns[cmem(c)[0]];
-        uint32_t root = attractor_uf_find(a, pc->c);
-        int32_t minm = cmem(c)[0];
-        for (uint32_t j = 1; j < c->n; j++)
-            if (cmem(c)[j] < minm)
-                minm = cmem(c)[j];
-        FOR_WINDOWS(a, pc, s->w, s->nw, i, len) {
-            uint64_t h = gram_hash(s->w + i, len);
-            int isnew;
-            uint32_t *ti = hm_put(&tmap, h, &isnew);
-            if (isnew) {
-                xgrow(&tg, &tgcap, ntg + 1, sizeof *tg);
-                tg[ntg] = (tgram){ .h = h, .n = len, .expos = (uint32_t)i, .cluster = root,
-                                   .last = NONE32, .example = minm };
-                *ti = (uint32_t)ntg++;
-                continue;
-            }
-            tgram *t = &tg[*ti];
-            if (t->cluster != root)
-                t->cluster = NONE32;
-            if (minm < t->example) {
-                t->example = minm;
-                t->expos = (uint32_t)i;
-            }
-        }
-    }
-    for (size_t i = 0; i < ntg; i++)
-        tg[i].dropped = tg[i].cluster != NONE32 && a->cl[tg[i].cluster].listed == lst;
-    /* pass 2: members and distinct parents of the phrases kept */
-    for (size_t x = 0; x < npc; x++) {
-        pclass *pc = &pcs[x];
-        cls *c = &a->cl[pc->c];
-        const nstate *s = &a->ns[cmem(c)[0]];
-        FOR_WINDOWS(a, pc, s->w, s->nw, i, len) {
-            uint32_t ti = *hm_get(&tmap, gram_hash(s->w + i, len));
-            tgram *t = &tg[ti];
-            if (t->dropped || t->last == pc->c)
-                continue;
-            t->last = pc->c;
-            size_t mc = t->memcap;
-            xgrow(&t->mem, &mc, (size_t)t->nmem + c->n, sizeof *t->mem);
-            t->memcap = (uint32_t)mc;
-            for (uint32_t j = 0; j < c->n; j++) {
-                int32_t node = cmem(c)[j];
-                t->mem[t->nmem++] = node;
+    for (uint32_t len = ATTRACTOR_MIN_PHRASE; len <= ATTRACTOR_MAX_PHRASE; len++) {
+        size_t first = ntg;
+        /* pass 1: every window's gram, the cluster(s) holding it, its smallest holder */
+        for (size_t x = 0; x < npc; x++) {
+            pclass *pc = &pcs[x];
+            cls *c = &a->cl[pc->c];
+            const nstate *s = &a->ns[cmem(c)[0]];
+            uint32_t root = NONE32;
+            int32_t minm = 0;
+            for (size_t i = 0; i + len <= s->nw; i++) {
+                if (!eligible(pc, s->nw, i, len))
+                    continue;
+                if (root == NONE32) {
+                    root = attractor_uf_find(a, pc->c);
+                    minm = cmem(c)[0];
+                    for (uint32_t j = 1; j < c->n; j++)
+                        if (cmem(c)[j] < minm)
+                            minm = cmem(c)[j];
+                }
+                uint64_t h = gram_hash(s->w + i, len);
                 int isnew;
-                hm_put(&tpairs, mix64(t->h ^ ((uint64_t)(uint32_t)a->ns[node].parent * 0x9e3779b97f4a7c15ull)), &isnew);
-                if (isnew)
-                    t->support++;
+                uint32_t *ti = hm_put(&tmap, h, &isnew);
+                if (isnew) {
+                    xgrow(&tg, &tgcap, ntg + 1, sizeof *tg);
+                    tg[ntg] = (tgram){ .h = h, .n = len, .expos = (uint32_t)i, .cluster = root,
+                                       .last = NONE32, .last2 = NONE32, .example = minm };
+                    *ti = (uint32_t)ntg++;
+                    continue;
+                }
+                tgram *t = &tg[*ti];
+                if (t->cluster != root)
+                    t->cluster = NONE32;
+                if (minm < t->example) {
+                    t->example = minm;
+                    t->expos = (uint32_t)i;
+                }
+            }
+        }
+        for (size_t i = first; i < ntg; i++)
+            tg[i].dropped = tg[i].cluster != NONE32 && a->cl[tg[i].cluster].listed == lst;
+        /* pass 2: distinct parents of the windows kept */
+        for (size_t x = 0; x < npc; x++) {
+            pclass *pc = &pcs[x];
+            cls *c = &a->cl[pc->c];
+            const nstate *s = &a->ns[cmem(c)[0]];
+            for (size_t i = 0; i + len <= s->nw; i++) {
+                if (!eligible(pc, s->nw, i, len))
+                    continue;
+                tgram *t = &tg[*hm_get(&tmap, gram_hash(s->w + i, len))];
+                if (t->dropped || t->last == pc->c)
+                    continue;
+                t->last = pc->c;
+                t->nmem += c->n;
+                for (uint32_t j = 0; j < c->n; j++) {
+                    int isnew;
+                    hm_put(&tpairs, mix64(t->h ^ ((uint64_t)(uint32_t)a->ns[cmem(c)[j]].parent * 0x9e3779b97f4a7c15ull)), &isnew);
+                    if (isnew)
+                        t->support++;
+                }
+            }
+        }
+        for (size_t x = 0; x < npc; x++) {
+            pclass *pc = &pcs[x];
+            const nstate *s = &a->ns[cmem(&a->cl[pc->c])[0]];
+            for (size_t i = 0; i + len <= s->nw; i++) {
+                if (!eligible(pc, s->nw, i, len))
+                    continue;
+                const tgram *t = &tg[*hm_get(&tmap, gram_hash(s->w + i, len))];
+                if (!t->dropped && t->support >= a->m)
+                    pc->al[i] |= (uint8_t)(1u << (len - ATTRACTOR_MIN_PHRASE));
             }
         }
     }
-    /* closed phrases only: drop one when a kept, one-word-longer phrase has its support */
+    /* closed phrases only: drop one when a kept, one-word-longer phrase has its support; and
+     * the members of those left */
     for (size_t x = 0; x < npc; x++) {
         pclass *pc = &pcs[x];
-        const nstate *s = &a->ns[cmem(&a->cl[pc->c])[0]];
-        FOR_WINDOWS(a, pc, s->w, s->nw, i, len) {
-            if (len == ATTRACTOR_MAX_PHRASE)
-                break;
-            tgram *t = &tg[*hm_get(&tmap, gram_hash(s->w + i, len))];
-            if (t->dropped || t->support < a->m || t->notclosed)
-                continue;
-            uint32_t *e;
-            if (i + len + 1 <= s->nw && pc->q[i + len + 1 - ATTRACTOR_MIN_PHRASE] &&
-                (e = hm_get(&tmap, gram_hash(s->w + i, len + 1))) && !tg[*e].dropped &&
-                tg[*e].support == t->support)
-                t->notclosed = 1;
-            if (i >= 1 && pc->q[i - 1] &&
-                (e = hm_get(&tmap, gram_hash(s->w + i - 1, len + 1))) && !tg[*e].dropped &&
-                tg[*e].support == t->support)
-                t->notclosed = 1;
-        }
+        cls *c = &a->cl[pc->c];
+        const nstate *s = &a->ns[cmem(c)[0]];
+        for (size_t i = 0; i + ATTRACTOR_MIN_PHRASE <= s->nw; i++)
+            for (uint32_t len = ATTRACTOR_MIN_PHRASE; len <= ATTRACTOR_MAX_PHRASE && i + len <= s->nw; len++) {
+                if (!ALIVE(pc, i, len))
+                    continue;
+                tgram *t = &tg[*hm_get(&tmap, gram_hash(s->w + i, len))];
+                if (len < ATTRACTOR_MAX_PHRASE && !t->notclosed) {
+                    if (i + len + 1 <= s->nw && ALIVE(pc, i, len + 1) &&
+                        tg[*hm_get(&tmap, gram_hash(s->w + i, len + 1))].support == t->support)
+                        t->notclosed = 1;
+                    if (i >= 1 && ALIVE(pc, i - 1, len + 1) &&
+                        tg[*hm_get(&tmap, gram_hash(s->w + i - 1, len + 1))].support == t->support)
+                        t->notclosed = 1;
+                }
+            }
+    }
+    for (size_t x = 0; x < npc; x++) {
+        pclass *pc = &pcs[x];
+        cls *c = &a->cl[pc->c];
+        const nstate *s = &a->ns[cmem(c)[0]];
+        for (size_t i = 0; i + ATTRACTOR_MIN_PHRASE <= s->nw; i++)
+            for (uint32_t len = ATTRACTOR_MIN_PHRASE; len <= ATTRACTOR_MAX_PHRASE && i + len <= s->nw; len++) {
+                if (!ALIVE(pc, i, len))
+                    continue;
+                tgram *t = &tg[*hm_get(&tmap, gram_hash(s->w + i, len))];
+                if (t->notclosed || t->last2 == pc->c)
+                    continue;
+                t->last2 = pc->c;
+                if (!t->mem)
+                    t->mem = xmalloc(t->nmem * sizeof *t->mem);
+                for (uint32_t j = 0; j < c->n; j++)
+                    t->mem[t->memcap++] = cmem(c)[j];
+            }
     }
     for (size_t i = 0; i < ntg; i++) {
         tgram *t = &tg[i];
-        if (t->dropped || t->support < a->m || t->notclosed) {
-            free(t->mem);
+        if (!t->mem)
             continue;
-        }
-        qsort(t->mem, t->nmem, sizeof *t->mem, cmp_i32);
-        item it = { .at = { .kind = ATTRACTOR_PHRASE, .members = t->mem, .nmembers = t->nmem,
+        qsort(t->mem, t->memcap, sizeof *t->mem, cmp_i32);
+        item it = { .at = { .kind = ATTRACTOR_PHRASE, .members = t->mem, .nmembers = t->memcap,
                             .support = t->support },
                     .p = { t->h, t->n } };
         fill_stats(a, &it.at);
