@@ -135,6 +135,7 @@ typedef struct {
     uint32_t c;            /* class */
     uint8_t *q;            /* q[i]: the 4-gram at word i qualifies */
     uint8_t *al;           /* al[i]: the alive windows at word i (ALIVE), after q */
+    uint32_t *ti;          /* the gram of window (i, len) in tg (TI), once looked at */
 } pclass;
 
 static char *phrase_text(attractor_index *a, int32_t node, uint32_t pos, uint32_t n)
@@ -161,6 +162,8 @@ static char *phrase_text(attractor_index *a, int32_t node, uint32_t pos, uint32_
 /* A window (start i, length len) of a class is alive when its gram has support ≥ m and is
  * not dropped: bit len - ATTRACTOR_MIN_PHRASE of al[i]. */
 #define ALIVE(pc, i, len) ((pc)->al[i] >> ((len) - ATTRACTOR_MIN_PHRASE) & 1)
+#define NLEN (ATTRACTOR_MAX_PHRASE - ATTRACTOR_MIN_PHRASE + 1)
+#define TI(pc, i, len) ((pc)->ti[(i) * NLEN + (len) - ATTRACTOR_MIN_PHRASE])
 
 /* Whether window (i, len) is looked at: a 4-gram that qualifies, or a longer window whose
  * two windows one word shorter are alive (a gram's holders are among its sub-grams'
@@ -200,7 +203,7 @@ static void list_phrases(attractor_index *a, item **v, size_t *nv, size_t *cap)
             if (a->cl[c].pstamp != lst) {
                 a->cl[c].pstamp = lst;
                 xgrow(&pcs, &pccap, npc + 1, sizeof *pcs);
-                pcs[npc++] = (pclass){ c, NULL, NULL };
+                pcs[npc++] = (pclass){ c, NULL, NULL, NULL };
             }
         }
     for (size_t x = 0; x < npc; x++) {
@@ -208,6 +211,7 @@ static void list_phrases(attractor_index *a, item **v, size_t *nv, size_t *cap)
         size_t nw = s->nw ? s->nw : 1;
         pcs[x].q = xcalloc(2 * nw, 1);
         pcs[x].al = pcs[x].q + nw;
+        pcs[x].ti = xmalloc(nw * NLEN * sizeof *pcs[x].ti);
         for (size_t i = 0; i + ATTRACTOR_MIN_PHRASE <= s->nw; i++) {
             uint32_t *gi = hm_get(&a->grmap, gram_hash(s->w + i, ATTRACTOR_MIN_PHRASE));
             pcs[x].q[i] = gi && !(*gi & GRAM_LONE) && a->gr[*gi].support >= a->m;
@@ -240,11 +244,14 @@ static void list_phrases(attractor_index *a, item **v, size_t *nv, size_t *cap)
                 uint64_t h = gram_hash(s->w + i, len);
                 int isnew;
                 uint32_t *ti = hm_put(&tmap, h, &isnew);
+                if (isnew)
+                    *ti = (uint32_t)ntg;
+                TI(pc, i, len) = *ti;
                 if (isnew) {
                     xgrow(&tg, &tgcap, ntg + 1, sizeof *tg);
                     tg[ntg] = (tgram){ .h = h, .n = len, .expos = (uint32_t)i, .cluster = root,
                                        .last = NONE32, .last2 = NONE32, .example = minm };
-                    *ti = (uint32_t)ntg++;
+                    ntg++;
                     continue;
                 }
                 tgram *t = &tg[*ti];
@@ -266,7 +273,7 @@ static void list_phrases(attractor_index *a, item **v, size_t *nv, size_t *cap)
             for (size_t i = 0; i + len <= s->nw; i++) {
                 if (!eligible(pc, s->nw, i, len))
                     continue;
-                tgram *t = &tg[*hm_get(&tmap, gram_hash(s->w + i, len))];
+                tgram *t = &tg[TI(pc, i, len)];
                 if (t->dropped || t->last == pc->c)
                     continue;
                 t->last = pc->c;
@@ -285,7 +292,7 @@ static void list_phrases(attractor_index *a, item **v, size_t *nv, size_t *cap)
             for (size_t i = 0; i + len <= s->nw; i++) {
                 if (!eligible(pc, s->nw, i, len))
                     continue;
-                const tgram *t = &tg[*hm_get(&tmap, gram_hash(s->w + i, len))];
+                const tgram *t = &tg[TI(pc, i, len)];
                 if (!t->dropped && t->support >= a->m)
                     pc->al[i] |= (uint8_t)(1u << (len - ATTRACTOR_MIN_PHRASE));
             }
@@ -301,13 +308,13 @@ static void list_phrases(attractor_index *a, item **v, size_t *nv, size_t *cap)
             for (uint32_t len = ATTRACTOR_MIN_PHRASE; len <= ATTRACTOR_MAX_PHRASE && i + len <= s->nw; len++) {
                 if (!ALIVE(pc, i, len))
                     continue;
-                tgram *t = &tg[*hm_get(&tmap, gram_hash(s->w + i, len))];
+                tgram *t = &tg[TI(pc, i, len)];
                 if (len < ATTRACTOR_MAX_PHRASE && !t->notclosed) {
                     if (i + len + 1 <= s->nw && ALIVE(pc, i, len + 1) &&
-                        tg[*hm_get(&tmap, gram_hash(s->w + i, len + 1))].support == t->support)
+                        tg[TI(pc, i, len + 1)].support == t->support)
                         t->notclosed = 1;
                     if (i >= 1 && ALIVE(pc, i - 1, len + 1) &&
-                        tg[*hm_get(&tmap, gram_hash(s->w + i - 1, len + 1))].support == t->support)
+                        tg[TI(pc, i - 1, len + 1)].support == t->support)
                         t->notclosed = 1;
                 }
             }
@@ -320,7 +327,7 @@ static void list_phrases(attractor_index *a, item **v, size_t *nv, size_t *cap)
             for (uint32_t len = ATTRACTOR_MIN_PHRASE; len <= ATTRACTOR_MAX_PHRASE && i + len <= s->nw; len++) {
                 if (!ALIVE(pc, i, len))
                     continue;
-                tgram *t = &tg[*hm_get(&tmap, gram_hash(s->w + i, len))];
+                tgram *t = &tg[TI(pc, i, len)];
                 if (t->notclosed || t->last2 == pc->c)
                     continue;
                 t->last2 = pc->c;
@@ -342,8 +349,10 @@ static void list_phrases(attractor_index *a, item **v, size_t *nv, size_t *cap)
         it.at.text = phrase_text(a, t->example, t->expos, t->n);
         push_item(v, nv, cap, it);
     }
-    for (size_t x = 0; x < npc; x++)
+    for (size_t x = 0; x < npc; x++) {
         free(pcs[x].q);
+        free(pcs[x].ti);
+    }
     free(pcs);
     free(tg);
     a->tmap = tmap;
