@@ -386,6 +386,11 @@ static double short_sim(const feat *a, const feat *b, double need)
                         v = sc;
                 }
             }
+            /* what is left of the texts costs at least their length difference: a cell
+             * that cannot finish within dmax is dropped (exact, as the rowmin cut) */
+            uint32_t ra = na - i, rb = nb - j;
+            if (need > 0 && v + (double)(ra > rb ? ra - rb : rb - ra) > dmax)
+                v = INF;
             cur[j] = v;
             if (v < rowmin)
                 rowmin = v;
