@@ -289,3 +289,4 @@ static void tiny16(size_t n, const char *label, double target)
 }
 
 BENCH(analysis_tiny16) { tiny16(20000, "20k", 1); }
+BENCH(analysis_tiny16_100k) { tiny16(100000, "100k", 5); }
