@@ -123,9 +123,9 @@ static void list_continuations(attractor_index *a, item **v, size_t *nv, size_t 
 typedef struct {
     uint64_t h;
     uint32_t n, support, expos;
-    uint32_t nmem, memcap; /* members counted (an upper bound), members added */
+    uint32_t nmem, memcap; /* nodes holding it, members added */
     uint32_t cluster;      /* the one cluster root holding it, or NONE32 when several */
-    uint32_t last, last2;  /* last class that counted its parents / added its members */
+    uint32_t last, last2, last3;   /* last class that counted its nodes / parents / members */
     int32_t  example;
     int32_t *mem;
     uint8_t  notclosed, dropped;
@@ -137,6 +137,12 @@ typedef struct {
     uint8_t *al;           /* al[i]: the alive windows at word i (ALIVE), after q */
     uint32_t *ti;          /* the gram of window (i, len) in tg (TI), once looked at */
 } pclass;
+
+static int cmp_pclass(const void *x, const void *y)
+{
+    uint32_t a = ((const pclass *)x)->c, b = ((const pclass *)y)->c;
+    return a < b ? -1 : a > b;
+}
 
 static char *phrase_text(attractor_index *a, int32_t node, uint32_t pos, uint32_t n)
 {
@@ -206,6 +212,8 @@ static void list_phrases(attractor_index *a, item **v, size_t *nv, size_t *cap)
                 pcs[npc++] = (pclass){ c, NULL, NULL, NULL };
             }
         }
+    if (npc)   /* in class order, so that the passes below walk the records in memory order */
+        qsort(pcs, npc, sizeof *pcs, cmp_pclass);
     for (size_t x = 0; x < npc; x++) {
         const nstate *s = &a->ns[cmem(&a->cl[pcs[x].c])[0]];
         size_t nw = s->nw ? s->nw : 1;
@@ -250,11 +258,16 @@ static void list_phrases(attractor_index *a, item **v, size_t *nv, size_t *cap)
                 if (isnew) {
                     xgrow(&tg, &tgcap, ntg + 1, sizeof *tg);
                     tg[ntg] = (tgram){ .h = h, .n = len, .expos = (uint32_t)i, .cluster = root,
-                                       .last = NONE32, .last2 = NONE32, .example = minm };
+                                       .last = pc->c, .last2 = NONE32, .last3 = NONE32,
+                                       .nmem = c->n, .example = minm };
                     ntg++;
                     continue;
                 }
                 tgram *t = &tg[*ti];
+                if (t->last != pc->c) {
+                    t->last = pc->c;
+                    t->nmem += c->n;
+                }
                 if (t->cluster != root)
                     t->cluster = NONE32;
                 if (minm < t->example) {
@@ -265,7 +278,8 @@ static void list_phrases(attractor_index *a, item **v, size_t *nv, size_t *cap)
         }
         for (size_t i = first; i < ntg; i++)
             tg[i].dropped = tg[i].cluster != NONE32 && a->cl[tg[i].cluster].listed == lst;
-        /* pass 2: distinct parents of the windows kept */
+        /* pass 2: distinct parents of the windows kept (a gram in fewer than m nodes
+         * cannot have m parents) */
         for (size_t x = 0; x < npc; x++) {
             pclass *pc = &pcs[x];
             cls *c = &a->cl[pc->c];
@@ -274,10 +288,9 @@ static void list_phrases(attractor_index *a, item **v, size_t *nv, size_t *cap)
                 if (!eligible(pc, s->nw, i, len))
                     continue;
                 tgram *t = &tg[TI(pc, i, len)];
-                if (t->dropped || t->last == pc->c)
+                if (t->dropped || t->nmem < a->m || t->last2 == pc->c)
                     continue;
-                t->last = pc->c;
-                t->nmem += c->n;
+                t->last2 = pc->c;
                 for (uint32_t j = 0; j < c->n; j++) {
                     int isnew;
                     hm_put(&tpairs, mix64(t->h ^ ((uint64_t)(uint32_t)a->ns[cmem(c)[j]].parent * 0x9e3779b97f4a7c15ull)), &isnew);
@@ -328,9 +341,9 @@ static void list_phrases(attractor_index *a, item **v, size_t *nv, size_t *cap)
                 if (!ALIVE(pc, i, len))
                     continue;
                 tgram *t = &tg[TI(pc, i, len)];
-                if (t->notclosed || t->last2 == pc->c)
+                if (t->notclosed || t->last3 == pc->c)
                     continue;
-                t->last2 = pc->c;
+                t->last3 = pc->c;
                 if (!t->mem)
                     t->mem = xmalloc(t->nmem * sizeof *t->mem);
                 for (uint32_t j = 0; j < c->n; j++)

@@ -449,7 +449,7 @@ static void signature(attractor_index *a, const uint64_t *w, size_t nw, uint64_t
     for (int k = 0; k < MH_K; k++)
         mn[k] = UINT64_MAX;
     for (size_t i = 0; i < nw; i++)
-        for (int two = 0; two < 2; two++) {
+        for (int two = nw > 1; two < 2; two++) {
             if (two && i + 1 >= nw)
                 break;
             uint64_t s = two ? w[i] * 31 + w[i + 1] + 0x1234567 : w[i];
