@@ -179,7 +179,6 @@ typedef struct {
     uint64_t   *xkey;           /* a short text's word-edit keys (see edit_keys), then */
     uint32_t   *xanchor;        /* their anchors; one allocation */
     uint8_t     nx;
-    uint16_t    sig[MH_K];      /* the MinHash values, top 16 bits (b-bit MinHash) */
     merge_text *mt;             /* built on first comparison */
     uint32_t    uf, next;       /* union-find parent; ring of the component */
     uint32_t    nnodes, ncls;   /* at a root: nodes and classes in the component */
@@ -275,6 +274,9 @@ struct attractor_index {
 
     cls     *cl;
     size_t   ncl, clcap;
+    uint64_t (*sig)[MH_K / 4];  /* per class: its MinHash values, top 16 bits each (b-bit
+                                 * MinHash), apart so that a comparison reads one line */
+    size_t   sigcap;
     freelist clfree;
     hmap     clmap;           /* text hash → class */
     bucket  *bk;

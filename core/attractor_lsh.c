@@ -114,6 +114,25 @@ static uint32_t *anchor_in(cls *k, int b, uint64_t key)
     return &k->xanchor[j];
 }
 
+/* How many of the MH_K 16-bit values of two signatures agree: a lane of x ^ y is zero
+ * exactly when its top bit stays clear in ((d & 0x7fff) + 0x7fff) | d. */
+static int sig_match(const uint64_t *x, const uint64_t *y)
+{
+    const uint64_t low = 0x7fff7fff7fff7fffull;
+    int match = 0;
+    for (int k = 0; k < MH_K / 4; k++) {
+        uint64_t d = x[k] ^ y[k];
+        uint64_t z = ~(((d & low) + low) | d | low);   /* the top bit of each zero lane */
+#if defined(__GNUC__)
+        match += __builtin_popcountll(z);
+#else
+        for (; z; z &= z - 1)
+            match++;
+#endif
+    }
+    return match;
+}
+
 /* Similar enough to link, for two classes sharing the bucket of key b.  In a MinHash band
  * their signatures must agree first (cheap); an edit key skips that: its pairs are near by
  * construction and short. */
@@ -121,10 +140,7 @@ static int similar(attractor_index *a, uint32_t x, uint32_t y, int b)
 {
     if (b >= MH_BANDS)
         return merge_text_similarity(cls_text(a, x), cls_text(a, y), a->thr) >= a->thr;
-    int match = 0;
-    for (int k = 0; k < MH_K; k++)
-        match += a->cl[x].sig[k] == a->cl[y].sig[k];
-    if (match < MH_MIN_MATCH)
+    if (sig_match(a->sig[x], a->sig[y]) < MH_MIN_MATCH)
         return 0;
     return merge_text_similarity(cls_text(a, x), cls_text(a, y), a->thr) >= a->thr;
 }
@@ -520,7 +536,9 @@ void attractor_lsh_insert(attractor_index *a, uint32_t c)
 {
     cls *k = &a->cl[c];
     const nstate *s = &a->ns[cmem(k)[0]];
-    signature(a, s->w, s->nw, k->band, k->sig);
+    uint16_t sig[MH_K];
+    signature(a, s->w, s->nw, k->band, sig);
+    memcpy(a->sig[c], sig, sizeof sig);
     edit_keys(k, s->w, s->nw);
     for (int b = 0; b < nkeys(k); b++)
         hm_prefetch(&a->bkmap, key_at(k, b));
@@ -532,6 +550,7 @@ void attractor_lsh_insert(attractor_index *a, uint32_t c)
 uint32_t attractor_cls_new(attractor_index *a, uint64_t h)
 {
     uint32_t c = pool_take(&a->cl, &a->ncl, &a->clcap, sizeof *a->cl, &a->clfree);
+    xgrow(&a->sig, &a->sigcap, a->ncl, sizeof *a->sig);
     cls *k = &a->cl[c];
     uint8_t in_cand = k->in_cand, in_rebuild = k->in_rebuild;   /* lists may name the slot */
     memset(k, 0, sizeof *k);
