@@ -290,3 +290,47 @@ static void tiny16(size_t n, const char *label, double target)
 
 BENCH(analysis_tiny16) { tiny16(20000, "20k", 1); }
 BENCH(analysis_tiny16_100k) { tiny16(100000, "100k", 5); }
+
+/* Issue 18's worse case: n near-identical siblings of one node, nw words from the 12-word
+ * vocabulary, each a fixed sentence with two words replaced at random. */
+static void tiny_siblings(size_t n, int nw, const char *label)
+{
+    uint64_t keep = rs;
+    rs = 0x243f6a8885a308d3ull;
+    tree *t = tree_new();
+    int32_t r = tree_add_child(t, TREE_NONE, TREE_ORIGIN_PROMPT, "Prompt", 6);
+    buf b = {0};
+    for (size_t i = 0; i < n; i++) {
+        int w1 = (int)(rnd() % (uint32_t)nw), w2 = (int)(rnd() % (uint32_t)nw);
+        buf_clear(&b);
+        for (int w = 0; w < nw; w++) {
+            buf_addc(&b, ' ');
+            buf_adds(&b, voc12[w == w1 || w == w2 ? rnd() % 12 : (uint32_t)(w * 5) % 12]);
+        }
+        tree_add_child(t, r, TREE_ORIGIN_MODEL, b.data, b.len);
+    }
+    buf_free(&b);
+    rs = keep;
+    double c0 = cpu_now(), t0 = bench_now();
+    merge_index *m = merge_index_new(t, MERGE_DEFAULT_THRESHOLD);
+    merge_group *g;
+    size_t ng = merge_groups(m, r, &g);
+    free(g);
+    merge_index_free(m);
+    double t1 = bench_now();
+    attractor_index *a = attractor_index_new(t, MERGE_DEFAULT_THRESHOLD, ATTRACTOR_DEFAULT_MIN_CONTEXTS);
+    const attractor *list;
+    size_t na = attractor_list(a, &list);
+    double t2 = bench_now(), c2 = cpu_now();
+    char l[112];
+    snprintf(l, sizeof l, "%s near-identical siblings, %d words from 12: grouping (%zu groups)", label, nw, ng);
+    bench_report(l, "%.3f s", t1 - t0);
+    snprintf(l, sizeof l, "%s near-identical siblings, %d words from 12: attractors (%zu)", label, nw, na);
+    bench_report(l, "%.3f s", t2 - t1);
+    snprintf(l, sizeof l, "%s near-identical siblings, %d words from 12: analysis", label, nw);
+    bench_report(l, "%.3f s (cpu %.3f s)", t2 - t0, c2 - c0);
+    attractor_index_free(a);
+    tree_free(t);
+}
+
+BENCH(analysis_tiny_siblings) { tiny_siblings(300000, 16, "300k"); tiny_siblings(300000, 5, "300k"); }
