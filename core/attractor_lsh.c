@@ -148,10 +148,12 @@ static int similar(attractor_index *a, uint32_t x, uint32_t y, int b)
 /* ---- LSH buckets: leaders and followers ----
  *
  * The edges of bucket B are (1) every similar pair of its leaders and (2) each follower's
- * link to its anchor, the first leader (by class hash) it is similar to.  Both are functions
- * of B's classes alone, so the components do not depend on arrival order, and a class
- * entering B as a follower costs at most MH_LEADERS comparisons.  A class that becomes a
- * leader (probability MH_LEADERS / n) is compared with the whole bucket. */
+ * link to its anchor, the first of the first MH_ANCHORS leaders (by class hash) it is similar
+ * to.  Both are functions of B's classes alone, so the components do not depend on arrival
+ * order, and a class entering B as a follower costs at most MH_ANCHORS comparisons (those
+ * leaders are the anchor window).  A class that becomes a leader (probability MH_LEADERS / n)
+ * is compared with the other leaders, and with every follower when it lands in the window
+ * (probability MH_ANCHORS / n). */
 
 static size_t nleaders(const bucket *bk) { return bk->n < MH_LEADERS ? bk->n : MH_LEADERS; }
 
@@ -454,7 +456,8 @@ void attractor_check_cuts(attractor_index *a)
     a->ncut = 0;
 }
 
-/* One-permutation MinHash over word unigrams and bigrams: each shingle's hash falls in one
+/* One-permutation MinHash over word bigrams (a one-word text: its word; see attractor.h for
+ * why not unigrams too): each shingle's hash falls in one
  * of MH_K bins by its top bits and the bin keeps the smallest; an empty bin borrows from the
  * next full one (circularly), mixed with the distance, so equal shingle sets give equal
  * signatures and P(bin values agree) stays about the Jaccard index of the two sets. */
