@@ -114,21 +114,16 @@ static uint32_t *anchor_in(cls *k, int b, uint64_t key)
     return &k->xanchor[j];
 }
 
-/* How many of the MH_K 16-bit values of two signatures agree: a lane of x ^ y is zero
- * exactly when its top bit stays clear in ((d & 0x7fff) + 0x7fff) | d. */
+/* How many of the MH_K 16-bit values of two signatures agree: a lane of d = x ^ y is zero
+ * exactly when its top bit stays clear in ((d & 0x7fff) + 0x7fff) | d | 0x7fff. */
 static int sig_match(const uint64_t *x, const uint64_t *y)
 {
     const uint64_t low = 0x7fff7fff7fff7fffull;
     int match = 0;
     for (int k = 0; k < MH_K / 4; k++) {
         uint64_t d = x[k] ^ y[k];
-        uint64_t z = ~(((d & low) + low) | d | low);   /* the top bit of each zero lane */
-#if defined(__GNUC__)
-        match += __builtin_popcountll(z);
-#else
-        for (; z; z &= z - 1)
-            match++;
-#endif
+        uint64_t z = ~(((d & low) + low) | d | low) >> 15;   /* 1 at the foot of each zero lane */
+        match += (int)((z * 0x0001000100010001ull) >> 48);  /* the lanes summed in the top one */
     }
     return match;
 }
