@@ -386,6 +386,7 @@ void attractor_index_free(attractor_index *a)
     free(a->queue);
     free(a->cl);
     free(a->sig);
+    free(a->sketch);
     free(a->clfree.ids);
     free(a->bk);
     free(a->cand);

@@ -312,7 +312,9 @@ struct attractor_index {
     phr       *lphr;
     size_t     nlist;
     hmap       bynode;
-    hmap       tmap, tpairs;  /* listing scratch */        /* node → first chain entry + 1 */
+    hmap       tmap, tpairs;  /* listing scratch */
+    uint8_t   *sketch;        /* listing scratch: node counts of long phrase windows */
+    size_t     sketchcap;        /* node → first chain entry + 1 */
     uint32_t  *chain_attr, *chain_next;
     size_t     nchain, chaincap, chaincap2;
     uint32_t  *stamp;         /* per node id, for distinct-parent counting */

@@ -135,6 +135,7 @@ typedef struct {
     uint32_t c;            /* class */
     uint8_t *q;            /* q[i]: the 4-gram at word i qualifies */
     uint8_t *al;           /* al[i]: the alive windows at word i (ALIVE), after q */
+    uint8_t *lk;           /* lk[i]: the windows at word i entered in the gram map (LOOKED) */
     uint32_t *ti;          /* the gram of window (i, len) in tg (TI), once looked at */
 } pclass;
 
@@ -168,6 +169,7 @@ static char *phrase_text(attractor_index *a, int32_t node, uint32_t pos, uint32_
 /* A window (start i, length len) of a class is alive when its gram has support ≥ m and is
  * not dropped: bit len - ATTRACTOR_MIN_PHRASE of al[i]. */
 #define ALIVE(pc, i, len) ((pc)->al[i] >> ((len) - ATTRACTOR_MIN_PHRASE) & 1)
+#define LOOKED(pc, i, len) ((pc)->lk[i] >> ((len) - ATTRACTOR_MIN_PHRASE) & 1)
 #define NLEN (ATTRACTOR_MAX_PHRASE - ATTRACTOR_MIN_PHRASE + 1)
 #define TI(pc, i, len) ((pc)->ti[(i) * NLEN + (len) - ATTRACTOR_MIN_PHRASE])
 
@@ -209,7 +211,7 @@ static void list_phrases(attractor_index *a, item **v, size_t *nv, size_t *cap)
             if (a->cl[c].pstamp != lst) {
                 a->cl[c].pstamp = lst;
                 xgrow(&pcs, &pccap, npc + 1, sizeof *pcs);
-                pcs[npc++] = (pclass){ c, NULL, NULL, NULL };
+                pcs[npc++] = (pclass){ c, NULL, NULL, NULL, NULL };
             }
         }
     if (npc)   /* in class order, so that the passes below walk the records in memory order */
@@ -217,8 +219,9 @@ static void list_phrases(attractor_index *a, item **v, size_t *nv, size_t *cap)
     for (size_t x = 0; x < npc; x++) {
         const nstate *s = &a->ns[cmem(&a->cl[pcs[x].c])[0]];
         size_t nw = s->nw ? s->nw : 1;
-        pcs[x].q = xcalloc(2 * nw, 1);
+        pcs[x].q = xcalloc(3 * nw, 1);
         pcs[x].al = pcs[x].q + nw;
+        pcs[x].lk = pcs[x].q + 2 * nw;
         pcs[x].ti = xmalloc(nw * NLEN * sizeof *pcs[x].ti);
         for (size_t i = 0; i + ATTRACTOR_MIN_PHRASE <= s->nw; i++) {
             uint32_t *gi = hm_get(&a->grmap, gram_hash(s->w + i, ATTRACTOR_MIN_PHRASE));
@@ -232,6 +235,38 @@ static void list_phrases(attractor_index *a, item **v, size_t *nv, size_t *cap)
     hm_clear(&tpairs);
     for (uint32_t len = ATTRACTOR_MIN_PHRASE; len <= ATTRACTOR_MAX_PHRASE; len++) {
         size_t first = ntg;
+        /* pass 0 (longer windows): a count of the nodes holding each gram, in a small table
+         * of saturating counters indexed by the gram hash.  Collisions only add, so a gram
+         * counted below m is in fewer than m nodes and is not looked at (most 6-grams of a
+         * big tree are in one node: they stay out of the gram map). */
+        size_t skmask = 0;
+        if (len > ATTRACTOR_MIN_PHRASE && a->m <= 255) {
+            size_t nwin = 0;
+            for (size_t x = 0; x < npc; x++) {
+                const nstate *s = &a->ns[cmem(&a->cl[pcs[x].c])[0]];
+                for (size_t i = 0; i + len <= s->nw; i++)
+                    nwin += eligible(&pcs[x], s->nw, i, len);
+            }
+            size_t skn = 1024;
+            while (skn < 4 * nwin)
+                skn *= 2;
+            if (skn > a->sketchcap) {
+                free(a->sketch);
+                a->sketch = xmalloc(skn);
+                a->sketchcap = skn;
+            }
+            memset(a->sketch, 0, skn);
+            skmask = skn - 1;
+            for (size_t x = 0; x < npc; x++) {
+                cls *c = &a->cl[pcs[x].c];
+                const nstate *s = &a->ns[cmem(c)[0]];
+                for (size_t i = 0; i + len <= s->nw; i++)
+                    if (eligible(&pcs[x], s->nw, i, len)) {
+                        uint8_t *ct = &a->sketch[(gram_hash(s->w + i, len) >> 20) & skmask];
+                        *ct = (uint8_t)(*ct + c->n > 255 ? 255 : *ct + c->n);
+                    }
+            }
+        }
         /* pass 1: every window's gram, the cluster(s) holding it, its smallest holder */
         for (size_t x = 0; x < npc; x++) {
             pclass *pc = &pcs[x];
@@ -242,6 +277,10 @@ static void list_phrases(attractor_index *a, item **v, size_t *nv, size_t *cap)
             for (size_t i = 0; i + len <= s->nw; i++) {
                 if (!eligible(pc, s->nw, i, len))
                     continue;
+                uint64_t h = gram_hash(s->w + i, len);
+                if (skmask && a->sketch[(h >> 20) & skmask] < a->m)
+                    continue;
+                pc->lk[i] |= (uint8_t)(1u << (len - ATTRACTOR_MIN_PHRASE));
                 if (root == NONE32) {
                     root = attractor_uf_find(a, pc->c);
                     minm = cmem(c)[0];
@@ -249,7 +288,6 @@ static void list_phrases(attractor_index *a, item **v, size_t *nv, size_t *cap)
                         if (cmem(c)[j] < minm)
                             minm = cmem(c)[j];
                 }
-                uint64_t h = gram_hash(s->w + i, len);
                 int isnew;
                 uint32_t *ti = hm_put(&tmap, h, &isnew);
                 if (isnew)
@@ -285,7 +323,7 @@ static void list_phrases(attractor_index *a, item **v, size_t *nv, size_t *cap)
             cls *c = &a->cl[pc->c];
             const nstate *s = &a->ns[cmem(c)[0]];
             for (size_t i = 0; i + len <= s->nw; i++) {
-                if (!eligible(pc, s->nw, i, len))
+                if (!LOOKED(pc, i, len))
                     continue;
                 tgram *t = &tg[TI(pc, i, len)];
                 if (t->dropped || t->nmem < a->m || t->last2 == pc->c)
@@ -303,7 +341,7 @@ static void list_phrases(attractor_index *a, item **v, size_t *nv, size_t *cap)
             pclass *pc = &pcs[x];
             const nstate *s = &a->ns[cmem(&a->cl[pc->c])[0]];
             for (size_t i = 0; i + len <= s->nw; i++) {
-                if (!eligible(pc, s->nw, i, len))
+                if (!LOOKED(pc, i, len))
                     continue;
                 const tgram *t = &tg[TI(pc, i, len)];
                 if (!t->dropped && t->support >= a->m)
