@@ -161,7 +161,7 @@ BENCH(analysis_100k) { full(100000, "100k"); }
 BENCH(analysis_1m) { full(1000000, "1M"); }
 
 /* Crowded LSH buckets: 3..12 words from a 7-word vocabulary under random parents.  Most
- * texts share band keys without being similar; a class costs at most 32 comparisons per
+ * texts share band keys without being similar; a class costs at most 8 comparisons per crowded
  * band, so doubling the tree about doubles the time. */
 static const char *tiny[] = { "the", "cat", "sat", "on", "mat", "dog", "ran" };
 
