@@ -198,10 +198,28 @@ static void pairs_drop(attractor_index *a, bucket *bk, uint32_t c)
             i++;
 }
 
+/* Starts loading the signatures of the first n members of bk into the cache, so that the
+ * comparisons that follow overlap their cache misses. */
+static void sig_prefetch(attractor_index *a, bucket *bk, size_t n)
+{
+#if defined(__GNUC__)
+    for (size_t i = 0; i < n; i++) {
+        const uint64_t *g = a->sig[bmem(bk)[i]];
+        __builtin_prefetch(g);
+        __builtin_prefetch(g + MH_K / 4 - 1);
+    }
+#else
+    (void)a;
+    (void)bk;
+    (void)n;
+#endif
+}
+
 /* Pairs leader c with every similar leader of bk. */
 static void pairs_make(attractor_index *a, bucket *bk, uint32_t c, int b)
 {
     size_t nl = nleaders(bk);
+    sig_prefetch(a, bk, nl);
     for (size_t i = 0; i < nl; i++) {
         uint32_t l = bmem(bk)[i];
         if (l != c && similar(a, c, l, b))
@@ -215,6 +233,7 @@ static size_t nwindow(const bucket *bk) { return bk->n < MH_ANCHORS ? bk->n : MH
 static uint32_t first_similar_leader(attractor_index *a, bucket *bk, uint32_t c, int b)
 {
     size_t nl = nwindow(bk);
+    sig_prefetch(a, bk, nl);
     for (size_t i = 0; i < nl; i++) {
         uint32_t l = bmem(bk)[i];
         if (l != c && similar(a, c, l, b))
