@@ -351,6 +351,7 @@ attractor_index *attractor_index_new(tree *t, double threshold, int min_contexts
     hm_reserve(&a->bkmap, live * MH_BANDS);
     hm_reserve(&a->grmap, live * 8);
     xgrow(&a->cl, &a->clcap, live + 1, sizeof *a->cl);      /* sized once, not regrown */
+    xgrow(&a->sig, &a->sigcap, live + 1, sizeof *a->sig);
     xgrow(&a->queue, &a->qcap, live + 1, sizeof *a->queue);
     if (cap > 0)
         ns_ensure(a, cap - 1);
@@ -386,6 +387,8 @@ void attractor_index_free(attractor_index *a)
     free(a->ns);
     free(a->queue);
     free(a->cl);
+    free(a->sig);
+    free(a->sketch);
     free(a->clfree.ids);
     free(a->bk);
     free(a->cand);

@@ -4,23 +4,28 @@
  *  - Continuation attractor: a cluster of node texts that are near-duplicates
  *    (merge_similarity ≥ threshold) reached from at least min_contexts distinct parents.
  *    Nodes with equal normalized text form one class.  Each class gets a one-permutation
- *    MinHash signature (ATTRACTOR_MINHASH = 32 values over word unigrams and bigrams) cut
- *    into 8 LSH bands of 4; classes with equal band values share that band's bucket.
- *    Inside a bucket the ATTRACTOR_LEADERS classes with the smallest text hashes are its
- *    leaders, the rest followers.  Edges: every similar pair of leaders, and each follower
- *    to its anchor, the first leader (by text hash) it is similar to.  Clusters are the
- *    connected components of those edges.  In buckets of up to 32 classes every similar
- *    pair is an edge; in crowded ones (a tiny vocabulary, templated answers) a class costs
- *    at most 32 comparisons per band, so detection stays about linear in the tree.  The
- *    edges are a function of the buckets' contents alone: the result does not depend on
- *    the order nodes arrived in.  Roots and empty texts never take part.
+ *    MinHash signature (ATTRACTOR_MINHASH = 32 values over the word bigrams of its
+ *    normalized text; a one-word text: over its word) cut into 8 LSH bands of 4; classes
+ *    with equal band values share that band's bucket.  (Bigrams only: with a tiny
+ *    vocabulary every text holds nearly every word, and unigram values made unrelated
+ *    texts agree in most bands.)
+ *    Inside a bucket the ATTRACTOR_LEADERS (32) classes with the smallest text hashes are
+ *    its leaders, the rest followers.  Edges: every similar pair of leaders, and each
+ *    follower to its anchor, the first of the bucket's first ATTRACTOR_ANCHORS (8) leaders
+ *    (by text hash) it is similar to; a follower similar to none of those 8 gets no edge in
+ *    that bucket (it may still join through its other buckets).  Clusters are the connected
+ *    components of those edges.  In buckets of up to 32 classes every similar pair is an
+ *    edge; in crowded ones (a tiny vocabulary, templated answers) a follower costs at most
+ *    8 comparisons per band, so detection stays about linear in the tree.  The edges are a
+ *    function of the buckets' contents alone: the result does not depend on the order
+ *    nodes arrived in.  Roots and empty texts never take part.
  *  - Short texts (at most 6 words) also enter word-edit buckets: one for the whole word
  *    sequence and one per word left out.  Two short texts one word substitution or one
  *    inserted word apart always share one, and there they are compared without the
  *    signature test (one changed word of three changes most shingles).
  *  - Similar: (in a MinHash band) at least 13 of the 32 signature values agree (estimated
- *    shingle Jaccard ≥ 0.4), and merge_similarity ≥ threshold.  Recall is probabilistic (≈ 98.5% per pair at
- *    shingle Jaccard 0.8, ≈ 100% at 0.9; clusters are joined by any of their pairs), but the
+ *    bigram Jaccard ≥ 0.4), and merge_similarity ≥ threshold.  Recall is probabilistic (≈ 98.5% per pair at
+ *    bigram Jaccard 0.8, ≈ 100% at 0.9; clusters are joined by any of their pairs), but the
  *    result is a function of the texts only: the same tree always gives the same attractors.
  *  - Phrase attractor: a word n-gram (n = 4..8, words of the normalized text) occurring in
  *    nodes with at least min_contexts distinct parents.  Only closed phrases are reported:
@@ -49,6 +54,7 @@
 #define ATTRACTOR_DEFAULT_MIN_CONTEXTS 3
 #define ATTRACTOR_MINHASH 32
 #define ATTRACTOR_LEADERS 32
+#define ATTRACTOR_ANCHORS 8      /* a follower is compared with this many leaders */
 #define ATTRACTOR_MIN_PHRASE 4
 #define ATTRACTOR_MAX_PHRASE 8
 

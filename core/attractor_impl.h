@@ -18,6 +18,7 @@
 #define MH_K ATTRACTOR_MINHASH   /* == MH_BANDS * MH_ROWS == 1 << MH_LOG_K */
 #define MH_LOG_K 5
 #define MH_LEADERS ATTRACTOR_LEADERS
+#define MH_ANCHORS ATTRACTOR_ANCHORS   /* ≤ MH_LEADERS */
 
 static inline uint64_t mix64(uint64_t x)
 {
@@ -178,7 +179,6 @@ typedef struct {
     uint64_t   *xkey;           /* a short text's word-edit keys (see edit_keys), then */
     uint32_t   *xanchor;        /* their anchors; one allocation */
     uint8_t     nx;
-    uint16_t    sig[MH_K];      /* the MinHash values, top 16 bits (b-bit MinHash) */
     merge_text *mt;             /* built on first comparison */
     uint32_t    uf, next;       /* union-find parent; ring of the component */
     uint32_t    nnodes, ncls;   /* at a root: nodes and classes in the component */
@@ -274,6 +274,9 @@ struct attractor_index {
 
     cls     *cl;
     size_t   ncl, clcap;
+    uint64_t (*sig)[MH_K / 4];  /* per class: its MinHash values, top 16 bits each (b-bit
+                                 * MinHash), apart so that a comparison reads one line */
+    size_t   sigcap;
     freelist clfree;
     hmap     clmap;           /* text hash → class */
     bucket  *bk;
@@ -309,7 +312,9 @@ struct attractor_index {
     phr       *lphr;
     size_t     nlist;
     hmap       bynode;
-    hmap       tmap, tpairs;  /* listing scratch */        /* node → first chain entry + 1 */
+    hmap       tmap, tpairs;  /* listing scratch */
+    uint8_t   *sketch;        /* listing scratch: node counts of long phrase windows */
+    size_t     sketchcap;        /* node → first chain entry + 1 */
     uint32_t  *chain_attr, *chain_next;
     size_t     nchain, chaincap, chaincap2;
     uint32_t  *stamp;         /* per node id, for distinct-parent counting */

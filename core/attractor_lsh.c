@@ -114,6 +114,20 @@ static uint32_t *anchor_in(cls *k, int b, uint64_t key)
     return &k->xanchor[j];
 }
 
+/* How many of the MH_K 16-bit values of two signatures agree: a lane of d = x ^ y is zero
+ * exactly when its top bit stays clear in ((d & 0x7fff) + 0x7fff) | d | 0x7fff. */
+static int sig_match(const uint64_t *x, const uint64_t *y)
+{
+    const uint64_t low = 0x7fff7fff7fff7fffull;
+    int match = 0;
+    for (int k = 0; k < MH_K / 4; k++) {
+        uint64_t d = x[k] ^ y[k];
+        uint64_t z = ~(((d & low) + low) | d | low) >> 15;   /* 1 at the foot of each zero lane */
+        match += (int)((z * 0x0001000100010001ull) >> 48);  /* the lanes summed in the top one */
+    }
+    return match;
+}
+
 /* Similar enough to link, for two classes sharing the bucket of key b.  In a MinHash band
  * their signatures must agree first (cheap); an edit key skips that: its pairs are near by
  * construction and short. */
@@ -121,10 +135,7 @@ static int similar(attractor_index *a, uint32_t x, uint32_t y, int b)
 {
     if (b >= MH_BANDS)
         return merge_text_similarity(cls_text(a, x), cls_text(a, y), a->thr) >= a->thr;
-    int match = 0;
-    for (int k = 0; k < MH_K; k++)
-        match += a->cl[x].sig[k] == a->cl[y].sig[k];
-    if (match < MH_MIN_MATCH)
+    if (sig_match(a->sig[x], a->sig[y]) < MH_MIN_MATCH)
         return 0;
     return merge_text_similarity(cls_text(a, x), cls_text(a, y), a->thr) >= a->thr;
 }
@@ -132,10 +143,12 @@ static int similar(attractor_index *a, uint32_t x, uint32_t y, int b)
 /* ---- LSH buckets: leaders and followers ----
  *
  * The edges of bucket B are (1) every similar pair of its leaders and (2) each follower's
- * link to its anchor, the first leader (by class hash) it is similar to.  Both are functions
- * of B's classes alone, so the components do not depend on arrival order, and a class
- * entering B as a follower costs at most MH_LEADERS comparisons.  A class that becomes a
- * leader (probability MH_LEADERS / n) is compared with the whole bucket. */
+ * link to its anchor, the first of the first MH_ANCHORS leaders (by class hash) it is similar
+ * to.  Both are functions of B's classes alone, so the components do not depend on arrival
+ * order, and a class entering B as a follower costs at most MH_ANCHORS comparisons (those
+ * leaders are the anchor window).  A class that becomes a leader (probability MH_LEADERS / n)
+ * is compared with the other leaders, and with every follower when it lands in the window
+ * (probability MH_ANCHORS / n). */
 
 static size_t nleaders(const bucket *bk) { return bk->n < MH_LEADERS ? bk->n : MH_LEADERS; }
 
@@ -185,10 +198,28 @@ static void pairs_drop(attractor_index *a, bucket *bk, uint32_t c)
             i++;
 }
 
+/* Starts loading the signatures of the first n members of bk into the cache, so that the
+ * comparisons that follow overlap their cache misses. */
+static void sig_prefetch(attractor_index *a, bucket *bk, size_t n)
+{
+#if defined(__GNUC__)
+    for (size_t i = 0; i < n; i++) {
+        const uint64_t *g = a->sig[bmem(bk)[i]];
+        __builtin_prefetch(g);
+        __builtin_prefetch(g + MH_K / 4 - 1);
+    }
+#else
+    (void)a;
+    (void)bk;
+    (void)n;
+#endif
+}
+
 /* Pairs leader c with every similar leader of bk. */
 static void pairs_make(attractor_index *a, bucket *bk, uint32_t c, int b)
 {
     size_t nl = nleaders(bk);
+    sig_prefetch(a, bk, nl);
     for (size_t i = 0; i < nl; i++) {
         uint32_t l = bmem(bk)[i];
         if (l != c && similar(a, c, l, b))
@@ -196,9 +227,13 @@ static void pairs_make(attractor_index *a, bucket *bk, uint32_t c, int b)
     }
 }
 
+/* The leaders a follower may anchor to: the first MH_ANCHORS of them. */
+static size_t nwindow(const bucket *bk) { return bk->n < MH_ANCHORS ? bk->n : MH_ANCHORS; }
+
 static uint32_t first_similar_leader(attractor_index *a, bucket *bk, uint32_t c, int b)
 {
-    size_t nl = nleaders(bk);
+    size_t nl = nwindow(bk);
+    sig_prefetch(a, bk, nl);
     for (size_t i = 0; i < nl; i++) {
         uint32_t l = bmem(bk)[i];
         if (l != c && similar(a, c, l, b))
@@ -282,18 +317,21 @@ static void bucket_add(attractor_index *a, uint32_t c, int b)
         set_anchor(a, c, b, key, first_similar_leader(a, bk, c, b));
         return;
     }
-    /* c becomes a leader; the last leader becomes a follower */
+    /* c becomes a leader; the last leader becomes a follower.  When c lands in the anchor
+     * window, the window's last leader (`out`) leaves it. */
     pairs_drop(a, bk, last);
     size_t pos = leader_pos(a, m, MH_LEADERS - 1, c);
     memmove(m + pos + 1, m + pos, (MH_LEADERS - 1 - pos) * sizeof *m);
     m[pos] = c;
     m[bk->n++] = last;
     pairs_make(a, bk, c, b);
+    int inwin = pos < MH_ANCHORS;
+    uint32_t out = !inwin ? NONE32 : MH_ANCHORS < MH_LEADERS ? m[MH_ANCHORS] : last;
     for (size_t i = MH_LEADERS; i < bk->n; i++) {
         uint32_t y = m[i], old = *anchor_in(&a->cl[y], b, key);
-        if (y == last || old == last)
+        if (y == last || old == last || (old != NONE32 && old == out))
             set_anchor(a, y, b, key, first_similar_leader(a, bk, y, b));
-        else if ((old == NONE32 || a->cl[old].h > a->cl[c].h) && similar(a, y, c, b))
+        else if (inwin && (old == NONE32 || a->cl[old].h > a->cl[c].h) && similar(a, y, c, b))
             set_anchor(a, y, b, key, c);
     }
 }
@@ -330,12 +368,14 @@ static void bucket_remove(attractor_index *a, uint32_t c, int b)
             bk->n--;
             set_anchor(a, p, b, key, NONE32);
             pairs_make(a, bk, p, b);
+            /* when c was in the anchor window, the next leader enters it at its end */
+            uint32_t in = pos < MH_ANCHORS ? m[MH_ANCHORS - 1] : NONE32;
             for (size_t i = MH_LEADERS; i < bk->n; i++) {
                 uint32_t y = m[i], old = *anchor_in(&a->cl[y], b, key);
                 if (old == c)
                     set_anchor(a, y, b, key, first_similar_leader(a, bk, y, b));
-                else if (old == NONE32 && similar(a, y, p, b))
-                    set_anchor(a, y, b, key, p);
+                else if (old == NONE32 && in != NONE32 && similar(a, y, in, b))
+                    set_anchor(a, y, b, key, in);
             }
         } else
             bk->n--;
@@ -430,7 +470,8 @@ void attractor_check_cuts(attractor_index *a)
     a->ncut = 0;
 }
 
-/* One-permutation MinHash over word unigrams and bigrams: each shingle's hash falls in one
+/* One-permutation MinHash over word bigrams (a one-word text: its word; see attractor.h for
+ * why not unigrams too): each shingle's hash falls in one
  * of MH_K bins by its top bits and the bin keeps the smallest; an empty bin borrows from the
  * next full one (circularly), mixed with the distance, so equal shingle sets give equal
  * signatures and P(bin values agree) stays about the Jaccard index of the two sets. */
@@ -441,7 +482,7 @@ static void signature(attractor_index *a, const uint64_t *w, size_t nw, uint64_t
     for (int k = 0; k < MH_K; k++)
         mn[k] = UINT64_MAX;
     for (size_t i = 0; i < nw; i++)
-        for (int two = 0; two < 2; two++) {
+        for (int two = nw > 1; two < 2; two++) {
             if (two && i + 1 >= nw)
                 break;
             uint64_t s = two ? w[i] * 31 + w[i + 1] + 0x1234567 : w[i];
@@ -512,7 +553,9 @@ void attractor_lsh_insert(attractor_index *a, uint32_t c)
 {
     cls *k = &a->cl[c];
     const nstate *s = &a->ns[cmem(k)[0]];
-    signature(a, s->w, s->nw, k->band, k->sig);
+    uint16_t sig[MH_K];
+    signature(a, s->w, s->nw, k->band, sig);
+    memcpy(a->sig[c], sig, sizeof sig);
     edit_keys(k, s->w, s->nw);
     for (int b = 0; b < nkeys(k); b++)
         hm_prefetch(&a->bkmap, key_at(k, b));
@@ -524,6 +567,7 @@ void attractor_lsh_insert(attractor_index *a, uint32_t c)
 uint32_t attractor_cls_new(attractor_index *a, uint64_t h)
 {
     uint32_t c = pool_take(&a->cl, &a->ncl, &a->clcap, sizeof *a->cl, &a->clfree);
+    xgrow(&a->sig, &a->sigcap, a->ncl, sizeof *a->sig);
     cls *k = &a->cl[c];
     uint8_t in_cand = k->in_cand, in_rebuild = k->in_rebuild;   /* lists may name the slot */
     memset(k, 0, sizeof *k);

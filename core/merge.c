@@ -363,16 +363,20 @@ static double short_sim(const feat *a, const feat *b, double need)
         return 0;
     const double INF = 1e30;
     double prev[MERGE_SHORT_WORDS + 1], cur[MERGE_SHORT_WORDS + 1];
-    for (uint32_t j = 0; j <= nb; j++)
+    for (uint32_t j = 0; j <= nb; j++) {
         prev[j] = j <= band ? (double)j : INF;
+        cur[j] = INF;
+    }
     for (uint32_t i = 1; i <= na; i++) {
         double rowmin = INF;
-        for (uint32_t j = 0; j <= nb; j++) {
-            uint32_t d = i > j ? i - j : j - i;
-            if (d > band) {
-                cur[j] = INF;
-                continue;
-            }
+        /* only the cells within the band: the next row reads this one's band and the cell
+         * on each side of it, so those two are INF */
+        uint32_t lo = i > band ? i - band : 0, hi = i + band < nb ? i + band : nb;
+        if (lo > 0)
+            cur[lo - 1] = INF;
+        if (hi < nb)
+            cur[hi + 1] = INF;
+        for (uint32_t j = lo; j <= hi; j++) {
             double v;
             if (j == 0)
                 v = (double)i;
@@ -386,6 +390,11 @@ static double short_sim(const feat *a, const feat *b, double need)
                         v = sc;
                 }
             }
+            /* what is left of the texts costs at least their length difference: a cell
+             * that cannot finish within dmax is dropped (exact, as the rowmin cut) */
+            uint32_t ra = na - i, rb = nb - j;
+            if (need > 0 && v + (double)(ra > rb ? ra - rb : rb - ra) > dmax)
+                v = INF;
             cur[j] = v;
             if (v < rowmin)
                 rowmin = v;

@@ -175,7 +175,7 @@ BENCH(analysis_100k) { full(100000, "100k"); }
 BENCH(analysis_1m) { full(1000000, "1M"); }
 
 /* Crowded LSH buckets: 3..12 words from a 7-word vocabulary under random parents.  Most
- * texts share band keys without being similar; a class costs at most 32 comparisons per
+ * texts share band keys without being similar; a class costs at most 8 comparisons per crowded
  * band, so doubling the tree about doubles the time. */
 static const char *tiny[] = { "the", "cat", "sat", "on", "mat", "dog", "ran" };
 
@@ -247,3 +247,107 @@ static void siblings(size_t n, const char *label)
 }
 
 BENCH(analysis_siblings) { siblings(10000, "10k"); siblings(40000, "40k"); siblings(1000000, "1M"); }
+
+/* Issue 18's crowded tree: n nodes of 16 words drawn from a 12-word vocabulary (seeded), 5
+ * children per node grown breadth first: what `termloom stats` analyses (the sibling groups
+ * of every node, then the attractors), beside its targets (1 s at 20k, 5 s at 100k). */
+static const char *voc12[] = { "the", "cat", "sat", "on", "mat", "dog", "ran", "far",
+                               "and", "a", "red", "sun" };
+
+static tree *build_tiny16(size_t n, uint64_t seed)
+{
+    uint64_t keep = rs;
+    rs = seed;
+    tree *t = tree_new();
+    tree_add_child(t, TREE_NONE, TREE_ORIGIN_PROMPT, "Prompt", 6);
+    buf b = {0};
+    for (size_t i = 1; i < n; i++) {
+        buf_clear(&b);
+        for (int w = 0; w < 16; w++) {
+            buf_addc(&b, ' ');
+            buf_adds(&b, voc12[rnd() % 12]);
+        }
+        tree_add_child(t, (int32_t)((i - 1) / 5), TREE_ORIGIN_MODEL, b.data, b.len);
+    }
+    buf_free(&b);
+    rs = keep;
+    return t;
+}
+
+static void tiny16(size_t n, const char *label, double target)
+{
+    tree *t = build_tiny16(n, 0x9e3779b97f4a7c15ull);
+    double c0 = cpu_now(), t0 = bench_now();
+    merge_index *m = merge_index_new(t, MERGE_DEFAULT_THRESHOLD);
+    size_t groups = 0;
+    for (int32_t id = 0; id < tree_capacity(t); id++) {
+        merge_group *g;
+        groups += merge_groups(m, id, &g);
+        free(g);
+    }
+    merge_index_free(m);
+    double t1 = bench_now();
+    attractor_index *a = attractor_index_new(t, MERGE_DEFAULT_THRESHOLD, ATTRACTOR_DEFAULT_MIN_CONTEXTS);
+    const attractor *list;
+    size_t na = attractor_list(a, &list);
+    double t2 = bench_now(), c2 = cpu_now();
+    char l[112];
+    snprintf(l, sizeof l, "%s nodes of 16 words from 12: sibling groups (%zu)", label, groups);
+    bench_report(l, "%.3f s", t1 - t0);
+    snprintf(l, sizeof l, "%s nodes of 16 words from 12: attractors (%zu)", label, na);
+    bench_report(l, "%.3f s", t2 - t1);
+    snprintf(l, sizeof l, "%s nodes of 16 words from 12: analysis (target < %.0f s)", label, target);
+    bench_report(l, "%.3f s (cpu %.3f s)", t2 - t0, c2 - c0);
+    attractor_index_free(a);
+    tree_free(t);
+}
+
+BENCH(analysis_tiny16) { tiny16(20000, "20k", 1); }
+BENCH(analysis_tiny16_100k) { tiny16(100000, "100k", 5); }
+
+/* Issue 18's worse case: n siblings of one node, nw words from the 12-word vocabulary, each
+ * a fixed sentence with two words replaced at random (near-identical), or (rand16) random
+ * words: no two alike, so every child is compared with the first 64 groups. */
+static void tiny_siblings(size_t n, int nw, int rand16, const char *label)
+{
+    uint64_t keep = rs;
+    rs = 0x243f6a8885a308d3ull;
+    tree *t = tree_new();
+    int32_t r = tree_add_child(t, TREE_NONE, TREE_ORIGIN_PROMPT, "Prompt", 6);
+    buf b = {0};
+    for (size_t i = 0; i < n; i++) {
+        int w1 = (int)(rnd() % (uint32_t)nw), w2 = (int)(rnd() % (uint32_t)nw);
+        buf_clear(&b);
+        for (int w = 0; w < nw; w++) {
+            buf_addc(&b, ' ');
+            buf_adds(&b, voc12[rand16 || w == w1 || w == w2 ? rnd() % 12 : (uint32_t)(w * 5) % 12]);
+        }
+        tree_add_child(t, r, TREE_ORIGIN_MODEL, b.data, b.len);
+    }
+    buf_free(&b);
+    rs = keep;
+    double c0 = cpu_now(), t0 = bench_now();
+    merge_index *m = merge_index_new(t, MERGE_DEFAULT_THRESHOLD);
+    merge_group *g;
+    size_t ng = merge_groups(m, r, &g);
+    free(g);
+    merge_index_free(m);
+    double t1 = bench_now();
+    attractor_index *a = attractor_index_new(t, MERGE_DEFAULT_THRESHOLD, ATTRACTOR_DEFAULT_MIN_CONTEXTS);
+    const attractor *list;
+    size_t na = attractor_list(a, &list);
+    double t2 = bench_now(), c2 = cpu_now();
+    char l[112];
+    snprintf(l, sizeof l, "%s siblings, %d words from 12: grouping (%zu groups)", label, nw, ng);
+    bench_report(l, "%.3f s", t1 - t0);
+    snprintf(l, sizeof l, "%s siblings, %d words from 12: attractors (%zu)", label, nw, na);
+    bench_report(l, "%.3f s", t2 - t1);
+    snprintf(l, sizeof l, "%s siblings, %d words from 12: analysis", label, nw);
+    bench_report(l, "%.3f s (cpu %.3f s)", t2 - t0, c2 - c0);
+    attractor_index_free(a);
+    tree_free(t);
+}
+
+BENCH(analysis_tiny_siblings) { tiny_siblings(300000, 16, 0, "300k near-identical"); tiny_siblings(300000, 5, 0, "300k near-identical"); }
+BENCH(analysis_tiny_random_siblings) { tiny_siblings(100000, 16, 1, "100k random"); }
+BENCH(analysis_tiny_random_siblings_300k) { tiny_siblings(300000, 16, 1, "300k random"); }
