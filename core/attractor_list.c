@@ -160,6 +160,9 @@ struct attractor_job {
     tgram   *tg;
     size_t   ntg, tgcap;
     contexts ctx;                  /* the parents' contexts seen so far (support) */
+    uint32_t len;                  /* the phrase length being found */
+    size_t   nwin, skmask;         /* its eligible windows; the counter table's mask */
+    size_t   first;                /* the first gram of this length in tg */
 };
 
 static void cont_prepare(attractor_index *a)
@@ -202,9 +205,10 @@ static void cont_one(attractor_index *a, attractor_job *J, uint32_t r)
 
 struct tgram {
     uint64_t h;
-    uint32_t n, support, expos, nmem, memcap;
+    uint32_t n, support, expos;
+    uint32_t nmem, memcap; /* nodes holding it, members added */
     uint32_t cluster;      /* the one cluster root holding it, or NONE32 when several */
-    uint32_t last;         /* last class that added its members */
+    uint32_t last, last2, last3;   /* last class that counted its nodes / contexts / members */
     int32_t  example;
     int32_t *mem;
     uint8_t  notclosed, dropped;
@@ -213,7 +217,17 @@ struct tgram {
 struct pclass {
     uint32_t c;            /* class */
     uint8_t *q;            /* q[i]: the 4-gram at word i qualifies */
+    uint8_t *al;           /* al[i]: the alive windows at word i (ALIVE), after q */
+    uint8_t *lk;           /* lk[i]: the windows at word i entered in the gram map (LOOKED) */
+    uint32_t *ti;          /* the gram of window (i, len) in tg (TI), once looked at */
+    uint64_t *cx;          /* the context of each member's parent */
 };
+
+static int cmp_pclass(const void *x, const void *y)
+{
+    uint32_t a = ((const pclass *)x)->c, b = ((const pclass *)y)->c;
+    return a < b ? -1 : a > b;
+}
 
 static char *phrase_text(attractor_index *a, int32_t node, uint32_t pos, uint32_t n)
 {
@@ -236,16 +250,35 @@ static char *phrase_text(attractor_index *a, int32_t node, uint32_t pos, uint32_
     return buf_steal(&out);
 }
 
-/* Calls fn for every phrase window (start, length) of class pc whose 4-grams all qualify. */
-#define FOR_WINDOWS(a, pc, w, nw, i, len) \
-    for (size_t i = 0; i + ATTRACTOR_MIN_PHRASE <= (nw); i++) \
-        for (uint32_t len = ATTRACTOR_MIN_PHRASE; len <= ATTRACTOR_MAX_PHRASE && i + len <= (nw) && \
-             (pc)->q[i + len - ATTRACTOR_MIN_PHRASE]; len++)
+/* A window (start i, length len) of a class is alive when its gram has support >= m and is
+ * not dropped: bit len - ATTRACTOR_MIN_PHRASE of al[i]. */
+#define ALIVE(pc, i, len) ((pc)->al[i] >> ((len) - ATTRACTOR_MIN_PHRASE) & 1)
+#define LOOKED(pc, i, len) ((pc)->lk[i] >> ((len) - ATTRACTOR_MIN_PHRASE) & 1)
+#define NLEN (ATTRACTOR_MAX_PHRASE - ATTRACTOR_MIN_PHRASE + 1)
+#define TI(pc, i, len) ((pc)->ti[(i) * NLEN + (len) - ATTRACTOR_MIN_PHRASE])
 
-/* Phrases are found per class (equal texts have equal words): the classes holding a
- * qualifying 4-gram are scanned once for the windows of 4..8 words whose 4-grams all
- * qualify.  A phrase held only by the members of one listed continuation attractor adds
- * nothing and is dropped first; closedness is judged among the phrases kept. */
+/* Whether window (i, len) is looked at: a 4-gram that qualifies, or a longer window whose
+ * two windows one word shorter are alive (a gram's holders are among its sub-grams'
+ * holders, so its support is at most theirs, and it is dropped when they are). */
+static int eligible(const pclass *pc, size_t nw, size_t i, uint32_t len)
+{
+    if (i + len > nw)
+        return 0;
+    if (len == ATTRACTOR_MIN_PHRASE)
+        return pc->q[i];
+    return ALIVE(pc, i, len - 1) && ALIVE(pc, i + 1, len - 1);
+}
+
+static const nstate *pc_state(const attractor_index *a, const pclass *pc)
+{
+    return &a->ns[cmem(&a->cl[pc->c])[0]];
+}
+
+/* Phrases are found per class (equal texts have equal words), one length at a time: the
+ * classes holding a qualifying 4-gram are scanned for their windows of that length that
+ * are eligible.  A phrase held only by the members of one listed continuation attractor adds
+ * nothing and is dropped first; closedness is judged among the phrases kept.  Each pass
+ * below handles one class (a unit of a slice). */
 static int phr_prepare(attractor_index *a, attractor_job *J)
 {
     size_t k = 0;
@@ -266,46 +299,111 @@ static int phr_prepare(attractor_index *a, attractor_job *J)
             if (a->cl[c].pstamp != lst) {
                 a->cl[c].pstamp = lst;
                 xgrow(&J->pcs, &J->pccap, J->npc + 1, sizeof *J->pcs);
-                J->pcs[J->npc++] = (pclass){ c, NULL };
+                J->pcs[J->npc++] = (pclass){ c, NULL, NULL, NULL, NULL, NULL };
             }
         }
+    if (J->npc)   /* in class order, so that the passes walk the records in memory order */
+        qsort(J->pcs, J->npc, sizeof *J->pcs, cmp_pclass);
     hm_clear(&a->tmap);                         /* kept between listings: no regrowth */
     hm_clear(&a->tpairs);
+    J->len = ATTRACTOR_MIN_PHRASE;
     return 1;
 }
 
-static void phr_qualify(attractor_index *a, pclass *pc)
+static void phr_qualify(attractor_index *a, attractor_job *J, pclass *pc)
 {
-    const nstate *s = &a->ns[cmem(&a->cl[pc->c])[0]];
-    pc->q = xcalloc(s->nw ? s->nw : 1, 1);
+    const nstate *s = pc_state(a, pc);
+    cls *c = &a->cl[pc->c];
+    pc->cx = xmalloc((c->n ? c->n : 1) * sizeof *pc->cx);
+    for (uint32_t j = 0; j < c->n; j++)
+        pc->cx[j] = context_of(a, &J->ctx, a->ns[cmem(c)[j]].parent);
+    size_t nw = s->nw ? s->nw : 1;
+    pc->q = xcalloc(3 * nw, 1);
+    pc->al = pc->q + nw;
+    pc->lk = pc->q + 2 * nw;
+    pc->ti = xmalloc(nw * NLEN * sizeof *pc->ti);
     for (size_t i = 0; i + ATTRACTOR_MIN_PHRASE <= s->nw; i++) {
         uint32_t *gi = hm_get(&a->grmap, gram_hash(s->w + i, ATTRACTOR_MIN_PHRASE));
         pc->q[i] = gi && !(*gi & GRAM_LONE) && a->gr[*gi].support >= a->m;
     }
 }
 
+/* pass 0 (windows longer than 4): a count of the nodes holding each gram, in a small table
+ * of saturating counters indexed by the gram hash.  Collisions only add, so a gram counted
+ * below m is in fewer than m nodes and is not looked at (most 6-grams of a big tree are in
+ * one node: they stay out of the gram map).  Counting the windows, then the table. */
+static void phr_windows(attractor_index *a, attractor_job *J, pclass *pc)
+{
+    const nstate *s = pc_state(a, pc);
+    for (size_t i = 0; i + J->len <= s->nw; i++)
+        J->nwin += (size_t)eligible(pc, s->nw, i, J->len);
+}
+
+static void phr_sketch_open(attractor_index *a, attractor_job *J)
+{
+    size_t skn = 1024;
+    while (skn < 4 * J->nwin)
+        skn *= 2;
+    if (skn > a->sketchcap) {
+        free(a->sketch);
+        a->sketch = xmalloc(skn);
+        a->sketchcap = skn;
+    }
+    memset(a->sketch, 0, skn);
+    J->skmask = skn - 1;
+}
+
+static void phr_sketch(attractor_index *a, attractor_job *J, pclass *pc)
+{
+    cls *c = &a->cl[pc->c];
+    const nstate *s = pc_state(a, pc);
+    for (size_t i = 0; i + J->len <= s->nw; i++)
+        if (eligible(pc, s->nw, i, J->len)) {
+            uint8_t *ct = &a->sketch[(gram_hash(s->w + i, J->len) >> 20) & J->skmask];
+            *ct = (uint8_t)(*ct + c->n > 255 ? 255 : *ct + c->n);
+        }
+}
+
 /* pass 1: every window's gram, the cluster(s) holding it, its smallest holder */
 static void phr_pass1(attractor_index *a, attractor_job *J, pclass *pc)
 {
+    uint32_t len = J->len;
     cls *c = &a->cl[pc->c];
-    const nstate *s = &a->ns[cmem(c)[0]];
-    uint32_t root = attractor_uf_find(a, pc->c);
-    int32_t minm = cmem(c)[0];
-    for (uint32_t j = 1; j < c->n; j++)
-        if (cmem(c)[j] < minm)
-            minm = cmem(c)[j];
-    FOR_WINDOWS(a, pc, s->w, s->nw, i, len) {
+    const nstate *s = pc_state(a, pc);
+    uint32_t root = NONE32;
+    int32_t minm = 0;
+    for (size_t i = 0; i + len <= s->nw; i++) {
+        if (!eligible(pc, s->nw, i, len))
+            continue;
         uint64_t h = gram_hash(s->w + i, len);
+        if (J->skmask && a->sketch[(h >> 20) & J->skmask] < a->m)
+            continue;
+        pc->lk[i] |= (uint8_t)(1u << (len - ATTRACTOR_MIN_PHRASE));
+        if (root == NONE32) {
+            root = attractor_uf_find(a, pc->c);
+            minm = cmem(c)[0];
+            for (uint32_t j = 1; j < c->n; j++)
+                if (cmem(c)[j] < minm)
+                    minm = cmem(c)[j];
+        }
         int isnew;
         uint32_t *ti = hm_put(&a->tmap, h, &isnew);
+        if (isnew)
+            *ti = (uint32_t)J->ntg;
+        TI(pc, i, len) = *ti;
         if (isnew) {
             xgrow(&J->tg, &J->tgcap, J->ntg + 1, sizeof *J->tg);
             J->tg[J->ntg] = (tgram){ .h = h, .n = len, .expos = (uint32_t)i, .cluster = root,
-                                     .last = NONE32, .example = minm };
-            *ti = (uint32_t)J->ntg++;
+                                     .last = pc->c, .last2 = NONE32, .last3 = NONE32,
+                                     .nmem = c->n, .example = minm };
+            J->ntg++;
             continue;
         }
         tgram *t = &J->tg[*ti];
+        if (t->last != pc->c) {
+            t->last = pc->c;
+            t->nmem += c->n;
+        }
         if (t->cluster != root)
             t->cluster = NONE32;
         if (minm < t->example) {
@@ -315,70 +413,95 @@ static void phr_pass1(attractor_index *a, attractor_job *J, pclass *pc)
     }
 }
 
-/* pass 2: members and distinct contexts of the phrases kept */
+/* pass 2: distinct contexts of the windows kept (a gram in fewer than m nodes cannot have
+ * m contexts) */
 static void phr_pass2(attractor_index *a, attractor_job *J, pclass *pc)
 {
+    uint32_t len = J->len;
     cls *c = &a->cl[pc->c];
-    const nstate *s = &a->ns[cmem(c)[0]];
-    FOR_WINDOWS(a, pc, s->w, s->nw, i, len) {
-        uint32_t ti = *hm_get(&a->tmap, gram_hash(s->w + i, len));
-        tgram *t = &J->tg[ti];
-        if (t->dropped || t->last == pc->c)
+    const nstate *s = pc_state(a, pc);
+    for (size_t i = 0; i + len <= s->nw; i++) {
+        if (!LOOKED(pc, i, len))
             continue;
-        t->last = pc->c;
-        size_t mc = t->memcap;
-        xgrow(&t->mem, &mc, (size_t)t->nmem + c->n, sizeof *t->mem);
-        t->memcap = (uint32_t)mc;
+        tgram *t = &J->tg[TI(pc, i, len)];
+        if (t->dropped || t->nmem < a->m || t->last2 == pc->c)
+            continue;
+        t->last2 = pc->c;
         for (uint32_t j = 0; j < c->n; j++) {
-            int32_t node = cmem(c)[j];
-            t->mem[t->nmem++] = node;
             int isnew;
-            hm_put(&a->tpairs, mix64(t->h ^ context_of(a, &J->ctx, a->ns[node].parent)), &isnew);
+            hm_put(&a->tpairs, mix64(t->h ^ pc->cx[j]), &isnew);
             if (isnew)
                 t->support++;
         }
     }
 }
 
+static void phr_alive(attractor_index *a, attractor_job *J, pclass *pc)
+{
+    uint32_t len = J->len;
+    const nstate *s = pc_state(a, pc);
+    for (size_t i = 0; i + len <= s->nw; i++) {
+        if (!LOOKED(pc, i, len))
+            continue;
+        const tgram *t = &J->tg[TI(pc, i, len)];
+        if (!t->dropped && t->support >= a->m)
+            pc->al[i] |= (uint8_t)(1u << (len - ATTRACTOR_MIN_PHRASE));
+    }
+}
+
 /* closed phrases only: drop one when a kept, one-word-longer phrase has its support */
 static void phr_closed(attractor_index *a, attractor_job *J, pclass *pc)
 {
-    const nstate *s = &a->ns[cmem(&a->cl[pc->c])[0]];
+    const nstate *s = pc_state(a, pc);
     tgram *tg = J->tg;
-    FOR_WINDOWS(a, pc, s->w, s->nw, i, len) {
-        if (len == ATTRACTOR_MAX_PHRASE)
-            break;
-        tgram *t = &tg[*hm_get(&a->tmap, gram_hash(s->w + i, len))];
-        if (t->dropped || t->support < a->m || t->notclosed)
-            continue;
-        uint32_t *e;
-        if (i + len + 1 <= s->nw && pc->q[i + len + 1 - ATTRACTOR_MIN_PHRASE] &&
-            (e = hm_get(&a->tmap, gram_hash(s->w + i, len + 1))) && !tg[*e].dropped &&
-            tg[*e].support == t->support)
-            t->notclosed = 1;
-        if (i >= 1 && pc->q[i - 1] &&
-            (e = hm_get(&a->tmap, gram_hash(s->w + i - 1, len + 1))) && !tg[*e].dropped &&
-            tg[*e].support == t->support)
-            t->notclosed = 1;
-    }
+    for (size_t i = 0; i + ATTRACTOR_MIN_PHRASE <= s->nw; i++)
+        for (uint32_t len = ATTRACTOR_MIN_PHRASE; len < ATTRACTOR_MAX_PHRASE && i + len <= s->nw; len++) {
+            if (!ALIVE(pc, i, len))
+                continue;
+            tgram *t = &tg[TI(pc, i, len)];
+            if (t->notclosed)
+                continue;
+            if (i + len + 1 <= s->nw && ALIVE(pc, i, len + 1) && tg[TI(pc, i, len + 1)].support == t->support)
+                t->notclosed = 1;
+            if (i >= 1 && ALIVE(pc, i - 1, len + 1) && tg[TI(pc, i - 1, len + 1)].support == t->support)
+                t->notclosed = 1;
+        }
+}
+
+/* the members of the phrases left */
+static void phr_members(attractor_index *a, attractor_job *J, pclass *pc)
+{
+    cls *c = &a->cl[pc->c];
+    const nstate *s = pc_state(a, pc);
+    for (size_t i = 0; i + ATTRACTOR_MIN_PHRASE <= s->nw; i++)
+        for (uint32_t len = ATTRACTOR_MIN_PHRASE; len <= ATTRACTOR_MAX_PHRASE && i + len <= s->nw; len++) {
+            if (!ALIVE(pc, i, len))
+                continue;
+            tgram *t = &J->tg[TI(pc, i, len)];
+            if (t->notclosed || t->last3 == pc->c)
+                continue;
+            t->last3 = pc->c;
+            if (!t->mem)
+                t->mem = xmalloc(t->nmem * sizeof *t->mem);
+            for (uint32_t j = 0; j < c->n; j++)
+                t->mem[t->memcap++] = cmem(c)[j];
+        }
 }
 
 static void phr_emit(attractor_index *a, attractor_job *J, tgram *t)
 {
-    if (t->dropped || t->support < a->m || t->notclosed) {
-        free(t->mem);
+    if (!t->mem)
         return;
-    }
-    qsort(t->mem, t->nmem, sizeof *t->mem, cmp_i32);
-    item it = { .at = { .kind = ATTRACTOR_PHRASE, .members = t->mem, .nmembers = t->nmem,
+    qsort(t->mem, t->memcap, sizeof *t->mem, cmp_i32);
+    item it = { .at = { .kind = ATTRACTOR_PHRASE, .members = t->mem, .nmembers = t->memcap,
                         .support = t->support },
                 .p = { t->h, t->n } };
+    t->mem = NULL;                             /* the item owns them now */
     fill_stats(a, &it.at);
     it.at.text = phrase_text(a, t->example, t->expos, t->n);
     push_item(&J->v, &J->nv, &J->vcap, it);
 }
 
-/* Per node, the list entries it belongs to (best first), for attractor_of and spans. */
 static void index_members(attractor_index *a)
 {
     for (size_t i = a->nlist; i-- > 0; )
@@ -397,20 +520,19 @@ static void index_members(attractor_index *a)
 
 static void job_free(attractor_job *J, int items)
 {
-    for (size_t x = 0; x < J->npc; x++)
+    for (size_t x = 0; x < J->npc; x++) {
         free(J->pcs[x].q);
+        free(J->pcs[x].ti);
+        free(J->pcs[x].cx);
+    }
     free(J->pcs);
-    if (items) {                               /* given up: what it made goes too */
+    if (items)                                 /* given up: what it made goes too */
         for (size_t i = 0; i < J->nv; i++) {
             free(J->v[i].at.members);
             free(J->v[i].at.text);
         }
-        for (size_t i = J->i; J->phase == 8 && i < J->ntg; i++)
-            free(J->tg[i].mem);
-        if (J->phase >= 5 && J->phase < 8)
-            for (size_t i = 0; i < J->ntg; i++)
-                free(J->tg[i].mem);
-    }
+    for (size_t i = 0; i < J->ntg; i++)        /* members not yet handed to an item */
+        free(J->tg[i].mem);
     free(J->tg);
     if (items)
         free(J->v);
@@ -484,33 +606,56 @@ int attractor_list_step(attractor_index *a, size_t budget)
             J->i = 0;
             J->phase = phr_prepare(a, J) ? 3 : 9;
             break;
+        /* 3: qualify each class; then per length 4..8: 4 count windows (longer ones),
+         * 5 fill the counter table, 6 pass 1, 7 pass 2, 8 alive; then 10 closed, 11
+         * members, 12 emit. */
         case 3:
         case 4:
+        case 5:
         case 6:
         case 7:
+        case 8:
+        case 10:
+        case 11:
             for (; J->i < J->npc && budget; J->i++, budget--) {
                 pclass *pc = &J->pcs[J->i];
-                if (J->phase == 3)
-                    phr_qualify(a, pc);
-                else if (J->phase == 4)
-                    phr_pass1(a, J, pc);
-                else if (J->phase == 6)
-                    phr_pass2(a, J, pc);
-                else
-                    phr_closed(a, J, pc);
+                switch (J->phase) {
+                case 3: phr_qualify(a, J, pc); break;
+                case 4: phr_windows(a, J, pc); break;
+                case 5: phr_sketch(a, J, pc); break;
+                case 6: phr_pass1(a, J, pc); break;
+                case 7: phr_pass2(a, J, pc); break;
+                case 8: phr_alive(a, J, pc); break;
+                case 10: phr_closed(a, J, pc); break;
+                default: phr_members(a, J, pc); break;
+                }
             }
             if (J->i < J->npc)
                 return 0;
             J->i = 0;
-            J->phase = J->phase == 4 ? 5 : J->phase == 7 ? 8 : J->phase + 1;
-            if (J->phase == 5) {
+            if (J->phase == 3 || (J->phase == 8 && J->len < ATTRACTOR_MAX_PHRASE)) {
+                if (J->phase == 8)
+                    J->len++;
+                J->skmask = 0;
+                J->nwin = 0;
+                J->first = J->ntg;
+                J->phase = J->len > ATTRACTOR_MIN_PHRASE && a->m <= 255 ? 4 : 6;
+            } else if (J->phase == 4) {
+                phr_sketch_open(a, J);
+                J->phase = 5;
+            } else if (J->phase == 6) {
                 uint32_t lst = (uint32_t)J->version;
-                for (size_t i = 0; i < J->ntg; i++)
+                for (size_t i = J->first; i < J->ntg; i++)
                     J->tg[i].dropped = J->tg[i].cluster != NONE32 && a->cl[J->tg[i].cluster].listed == lst;
-                J->phase = 6;
-            }
+                J->phase = 7;
+            } else if (J->phase == 8) {
+                J->phase = 10;
+            } else if (J->phase == 11) {
+                J->phase = 12;
+            } else
+                J->phase++;
             break;
-        case 8:
+        case 12:
             for (; J->i < J->ntg && budget; J->i++, budget--)
                 phr_emit(a, J, &J->tg[J->i]);
             if (J->i < J->ntg)
