@@ -70,7 +70,7 @@ static int planted(uint32_t seed, int *rank, int *qrank)
         if (k)
             v[8 - k] = (char)(v[8 - k] == 'z' ? 'a' : v[8 - k] + 1);
         snprintf(s, sizeof s, " pa %s", v);
-        char ctx[16];
+        char ctx[24];
         snprintf(ctx, sizeof ctx, " other %d", k);   /* three distinct contexts */
         int32_t id = add(t, add(t, r, ctx), s);
         if (!k)
