@@ -25,7 +25,10 @@
  *  - Phrase attractor: a word n-gram (n = 4..8, words of the normalized text) occurring in
  *    nodes with at least min_contexts distinct parents.  Only closed phrases are reported:
  *    an n-gram is dropped when a longer one containing it (≤ 8 words) has the same support.
- *  - support = distinct parents of the members.  prob = mean over members of the sequence
+ *  - support = distinct contexts of the members: their parents, two parents counting once
+ *    when their texts from the root are the same node by node as normalized words (a
+ *    collapsed model's duplicate siblings are one context, not many); "distinct parents"
+ *    above means these.  The member list keeps every node.  prob = mean over members of the sequence
  *    probability exp(Σ token logprobs) (a member without logprobs counts as 1).
  *    score = support × (1 + prob).  Ordered by score, then support, then continuation
  *    before phrase, then smallest member id (a total order: lists are reproducible).
@@ -55,7 +58,7 @@ typedef struct attractor {
     attractor_kind kind;
     int32_t *members;     /* node ids, ascending */
     size_t   nmembers;
-    size_t   support;     /* distinct parents */
+    size_t   support;     /* distinct contexts (see above) */
     double   prob;        /* mean sequence probability of the members */
     double   score;
     int32_t  example;     /* a member (the smallest id) */

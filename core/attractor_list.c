@@ -41,17 +41,76 @@ static void fill_stats(attractor_index *a, attractor *at)
     at->example = at->members[0];
 }
 
-static size_t distinct_parents(attractor_index *a, const int32_t *mem, size_t n)
+/* ---- contexts ----
+ * Support counts distinct contexts, not parents: two parents whose texts from the root are
+ * the same (node by node, as normalized words: a collapsed model's duplicate siblings) are
+ * one context.  A context is a hash chained down the path, memoized per listing. */
+typedef struct {
+    hmap      memo;          /* node id + 1 → index into h */
+    uint64_t *h;
+    size_t    n, cap;
+    int32_t  *path;          /* scratch: the walk up to a known context */
+    size_t    pathcap;
+} contexts;
+
+static void contexts_free(contexts *c)
 {
-    a->epoch++;
+    hm_free(&c->memo);
+    free(c->h);
+    free(c->path);
+}
+
+/* A node's own text as normalized words (the index's when it has them). */
+static uint64_t text_key(attractor_index *a, int32_t id)
+{
+    const uint64_t *w = a->ns[id].w;
+    size_t nw = a->ns[id].nw;
+    merge_word *mw = NULL;
+    if (!w) {
+        const tree_node *n = tree_get(a->t, id);
+        nw = n ? merge_words(n->text, n->text_len, &mw, NULL) : 0;
+    }
+    uint64_t h = 0x243f6a8885a308d3ull ^ nw;
+    for (size_t i = 0; i < nw; i++)
+        h = mix64(h ^ (w ? w[i] : mw[i].hash));
+    free(mw);
+    return h;
+}
+
+static uint64_t context_of(attractor_index *a, contexts *c, int32_t id)
+{
+    size_t np = 0;
+    uint64_t h = 0x9e3779b97f4a7c15ull;      /* above the root */
+    for (int32_t x = id; x != TREE_NONE; x = tree_parent(a->t, x)) {
+        uint32_t *e = hm_get(&c->memo, (uint64_t)x + 1);
+        if (e) {
+            h = c->h[*e];
+            break;
+        }
+        xgrow(&c->path, &c->pathcap, np + 1, sizeof *c->path);
+        c->path[np++] = x;
+    }
+    while (np--) {
+        h = mix64(h * 0x100000001b3ull ^ text_key(a, c->path[np]));
+        int isnew;
+        uint32_t *e = hm_put(&c->memo, (uint64_t)c->path[np] + 1, &isnew);
+        xgrow(&c->h, &c->cap, c->n + 1, sizeof *c->h);
+        c->h[c->n] = h;
+        *e = (uint32_t)c->n++;
+    }
+    return h;
+}
+
+static size_t distinct_contexts(attractor_index *a, contexts *c, const int32_t *mem, size_t n)
+{
+    hmap seen = {0};
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        int32_t p = a->ns[mem[i]].parent;
-        if (a->stamp[p] != a->epoch) {
-            a->stamp[p] = a->epoch;
-            k++;
-        }
+        int isnew;
+        hm_put(&seen, context_of(a, c, a->ns[mem[i]].parent), &isnew);
+        k += isnew != 0;
     }
+    hm_free(&seen);
     return k;
 }
 
@@ -83,7 +142,7 @@ static void push_item(item **v, size_t *n, size_t *cap, item it)
     (*v)[(*n)++] = it;
 }
 
-static void list_continuations(attractor_index *a, item **v, size_t *nv, size_t *cap)
+static void list_continuations(attractor_index *a, contexts *ctx, item **v, size_t *nv, size_t *cap)
 {
     size_t k = 0;
     for (size_t i = 0; i < a->ncand; i++) {
@@ -105,7 +164,7 @@ static void list_continuations(attractor_index *a, item **v, size_t *nv, size_t 
                 mem[n++] = cmem(&a->cl[x])[j];
             x = a->cl[x].next;
         } while (x != r);
-        size_t sup = distinct_parents(a, mem, n);
+        size_t sup = distinct_contexts(a, ctx, mem, n);
         if (sup < a->m) {
             free(mem);
             continue;
@@ -166,7 +225,7 @@ static char *phrase_text(attractor_index *a, int32_t node, uint32_t pos, uint32_
  * qualifying 4-gram are scanned once for the windows of 4..8 words whose 4-grams all
  * qualify.  A phrase held only by the members of one listed continuation attractor adds
  * nothing and is dropped first; closedness is judged among the phrases kept. */
-static void list_phrases(attractor_index *a, item **v, size_t *nv, size_t *cap)
+static void list_phrases(attractor_index *a, contexts *ctx, item **v, size_t *nv, size_t *cap)
 {
     size_t k = 0;
     for (size_t i = 0; i < a->nq4; i++) {
@@ -254,7 +313,7 @@ static void list_phrases(attractor_index *a, item **v, size_t *nv, size_t *cap)
                 int32_t node = cmem(c)[j];
                 t->mem[t->nmem++] = node;
                 int isnew;
-                hm_put(&tpairs, mix64(t->h ^ ((uint64_t)(uint32_t)a->ns[node].parent * 0x9e3779b97f4a7c15ull)), &isnew);
+                hm_put(&tpairs, mix64(t->h ^ context_of(a, ctx, a->ns[node].parent)), &isnew);
                 if (isnew)
                     t->support++;
             }
@@ -334,8 +393,10 @@ static void build_list(attractor_index *a)
     }
     item *v = NULL;
     size_t nv = 0, vcap = 0;
-    list_continuations(a, &v, &nv, &vcap);
-    list_phrases(a, &v, &nv, &vcap);
+    contexts ctx = {0};
+    list_continuations(a, &ctx, &v, &nv, &vcap);
+    list_phrases(a, &ctx, &v, &nv, &vcap);
+    contexts_free(&ctx);
     if (nv)   /* qsort(NULL, 0) is undefined */
         qsort(v, nv, sizeof *v, cmp_item);
     a->list = xmalloc((nv ? nv : 1) * sizeof *a->list);

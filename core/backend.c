@@ -1,6 +1,11 @@
 /* core/backend.c — dispatch through the backend's operations. */
 #include "core/backend.h"
+#include "core/mono.h"
+#include "core/mem.h"
+#include <stdlib.h>
+#include <math.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -12,11 +17,66 @@ int backend_start(backend *b, const char *context, size_t len, const gen_setting
 }
 
 void backend_cancel(backend *b, int request) { b->ops->cancel(b, request); }
+
+int backend_score(backend *b, const char *context, size_t clen, const char *text, size_t len,
+                  const gen_settings *s, char *err, size_t errlen)
+{
+    if (!b->ops->score) {
+        snprintf(err, errlen, "the %s backend cannot score given text for another backend", b->name ? b->name : "");
+        return -1;
+    }
+    return b->ops->score(b, context, clen, text, len, s, err, errlen);
+}
 int  backend_pump(backend *b) { return b->ops->pump(b); }
+
+int backend_wait_many(backend *const *bs, int n, const int *fds, int nfds, int timeout_ms, int *fd_ready)
+{
+    struct pollfd p[BACKEND_WAIT_FDS];
+    if (nfds > BACKEND_WAIT_FDS / 4)
+        nfds = BACKEND_WAIT_FDS / 4;
+    int np = 0;
+    for (int i = 0; i < nfds; i++)
+        p[np++] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
+    double t = mono_now();
+    double due = timeout_ms < 0 ? -1 : t + timeout_ms / 1000.0;
+    int caller_due = 1;                    /* the deadline is the caller's, not a backend's */
+    for (int i = 0; i < n; i++) {
+        backend *b = bs[i];
+        int seen = !b;
+        for (int j = 0; !seen && j < i; j++)
+            seen = bs[j] == b;
+        if (seen)
+            continue;
+        double d = -1;
+        np += b->ops->pollfds(b, p + np, BACKEND_WAIT_FDS - np, &d);
+        if (d >= 0 && (due < 0 || d <= due)) {
+            due = d;
+            caller_due = 0;
+        }
+    }
+    if (fd_ready)
+        *fd_ready = -1;
+    int ms = -1;
+    if (due >= 0) {
+        double left = (due - t) * 1000.0;
+        ms = left <= 0 ? 0 : left > 3600e3 ? 3600000 : (int)ceil(left);
+    }
+    int r = poll(p, (nfds_t)np, ms);
+    if (r > 0) {
+        for (int i = 0; i < nfds; i++)
+            if (p[i].revents) {
+                if (fd_ready)
+                    *fd_ready = i;
+                break;
+            }
+        return 1;
+    }
+    return !caller_due && r == 0;          /* a backend's deadline came */
+}
 
 int backend_wait(backend *b, const int *fds, int nfds, int timeout_ms, int *fd_ready)
 {
-    return b->ops->wait(b, fds, nfds, timeout_ms, fd_ready);
+    return backend_wait_many(&b, 1, fds, nfds, timeout_ms, fd_ready);
 }
 
 void backend_free(backend *b)
@@ -133,8 +193,30 @@ size_t backend_stop_holdback(char *const *stop, int n, const char *text, size_t 
     return len;
 }
 
+typedef struct { double s; uint32_t id; } scored_id;
+
+static int by_score(const void *x, const void *y)
+{
+    const scored_id *a = x, *b = y;
+    if (a->s != b->s)
+        return a->s > b->s ? -1 : 1;
+    return (a->id > b->id) - (a->id < b->id);
+}
+
 size_t backend_top_ids(const double *score, size_t from, size_t n, uint32_t *ids, size_t want)
 {
+    if (want > 64 && n > from) {           /* many (a whole distribution): sort them all */
+        size_t m = n - from;
+        scored_id *v = xmalloc(m * sizeof *v);
+        for (size_t i = 0; i < m; i++)
+            v[i] = (scored_id){ score[from + i], (uint32_t)(from + i) };
+        qsort(v, m, sizeof *v, by_score);
+        size_t k = want < m ? want : m;
+        for (size_t i = 0; i < k; i++)
+            ids[i] = v[i].id;
+        free(v);
+        return k;
+    }
     size_t k = 0;
     for (size_t i = from; i < n; i++) {
         if (k == want && score[i] <= score[ids[k - 1]])

@@ -3,19 +3,31 @@
  * A backend receives requests ("k continuations of this context with these settings") and
  * reports what happens as events tagged with the request and branch number.  It never
  * blocks: backend_start returns at once, and the owner's event loop calls
- *   backend_wait(b, fds, nfds, timeout_ms)   — sleep until a descriptor or the backend is ready
+ *   backend_wait_many(bs, n, fds, nfds, timeout_ms) — one poll() over the caller's
+ *                                            descriptors and every backend's, until one is
+ *                                            ready or a backend's deadline comes
  *   backend_pump(b)                          — make progress, deliver events (callbacks)
- * For the builtin model, pump samples tokens for a few milliseconds; for HTTP backends the
- * sockets are waited on together with the caller's descriptors (the keyboard, a self-pipe).
+ * Each backend says what it waits on (pollfds: its descriptors and the time by which it
+ * must be pumped anyway): HTTP backends their libcurl sockets and curl's timer, the builtin
+ * model the pipe its worker thread writes to, the n-gram model "at once" while it has work
+ * (it computes in pump, in slices).  So generation, both sides of a comparison and the
+ * keyboard are waited on together, with no fixed-slice polling.
  * Events are delivered only from inside backend_pump, never from wait or start.
  *
  * Branch numbers run 0..k-1 within a request.  For each branch: zero or more TOKEN/TEXT
  * events, then exactly one DONE or ERROR.  After the last branch ends, one REQUEST_END.
- * STATUS events carry messages for the status line (retries, fallbacks). */
+ * STATUS events carry messages for the status line (retries, fallbacks).
+ *
+ * Scoring given text (teacher forcing), a capability some backends have (backend_score):
+ * one request for the logprob of every token of context + text under the model; it ends
+ * with one SCORED event (branch 0) or one ERROR, then REQUEST_END.  The scored tokens
+ * cover the whole of context + text as the server tokenized it, in order (the first may
+ * have no logprob); the caller finds the text's tokens from the end (its length). */
 #ifndef CORE_BACKEND_H
 #define CORE_BACKEND_H
 #include "core/settings.h"
 #include "core/tree.h"
+#include <poll.h>
 #include <stdint.h>
 
 typedef enum {
@@ -25,7 +37,17 @@ typedef enum {
     BACKEND_EV_ERROR,        /* branch failed: message; what it had stays (incomplete) */
     BACKEND_EV_STATUS,       /* informational message (branch = -1) */
     BACKEND_EV_REQUEST_END,  /* every branch of the request has ended */
+    BACKEND_EV_SCORED,       /* a scoring request's answer: scored[0..nscored) */
 } backend_event_kind;
+
+/* One token of a scored text. */
+typedef struct {
+    const char     *text;        /* its bytes as the server spelled them (exact when it said) */
+    size_t          len;
+    double          logprob;     /* natural log; NAN when the server gave none (the first) */
+    const tree_alt *top;         /* the most probable tokens at that position, first first */
+    size_t          ntop;
+} backend_scored;
 
 typedef struct {
     backend_event_kind kind;
@@ -44,6 +66,8 @@ typedef struct {
     const char    *model;        /* model that answered, when known */
     int            keep;         /* STATUS: a fact about the request (its context was cut),
                                   * to stay on the status line after it ends; else progress */
+    const backend_scored *scored;   /* SCORED */
+    size_t         nscored;
 } backend_event;
 
 typedef void (*backend_event_fn)(void *ud, const backend_event *ev);
@@ -55,8 +79,14 @@ typedef struct {
                    char *err, size_t errlen);
     void  (*cancel)(backend *b, int request);            /* request 0: all */
     int   (*pump)(backend *b);                            /* returns active requests */
-    int   (*wait)(backend *b, const int *fds, int nfds, int timeout_ms, int *fd_ready);
+    /* Up to max descriptors to wait on into out (fd, events); *due: the monotonic time
+     * (mono_now) by which pump must run even if none is ready, 0 for at once, -1 for
+     * never.  Returns how many descriptors it filled. */
+    int   (*pollfds)(backend *b, struct pollfd *out, int max, double *due);
     void  (*free)(backend *b);
+    /* Optional (NULL: the backend cannot score given text).  Returns a request id or -1. */
+    int   (*score)(backend *b, const char *context, size_t clen, const char *text, size_t len,
+                   const gen_settings *s, char *err, size_t errlen);
 } backend_ops;
 
 struct backend {
@@ -73,10 +103,18 @@ struct backend {
 int  backend_start(backend *b, const char *context, size_t len, const gen_settings *s, int k,
                    char *err, size_t errlen);
 void backend_cancel(backend *b, int request);
+/* Scores text after context (see above).  A request id (> 0), or -1 with one line in err
+ * (the backend cannot score given text, and why). */
+int  backend_score(backend *b, const char *context, size_t clen, const char *text, size_t len,
+                   const gen_settings *s, char *err, size_t errlen);
 int  backend_pump(backend *b);
-/* Waits up to timeout_ms for one of fds to be readable or for the backend to have work.
- * Returns 1 and sets *fd_ready (index into fds, or -1) when something is ready, 0 on
- * timeout.  A backend with active CPU work returns at once. */
+/* Waits up to timeout_ms (-1: no limit) for one of fds to be readable or for one of the n
+ * backends (NULLs and repeats are skipped) to have work, in one poll().  Returns 1 and sets
+ * *fd_ready (index into fds, or -1 when it was a backend) when something is ready, 0 on
+ * timeout.  A backend with work to do at once makes it return at once. */
+#define BACKEND_WAIT_FDS 256              /* descriptors in one wait, all backends together */
+int  backend_wait_many(backend *const *bs, int n, const int *fds, int nfds, int timeout_ms, int *fd_ready);
+/* The same for one backend. */
 int  backend_wait(backend *b, const int *fds, int nfds, int timeout_ms, int *fd_ready);
 void backend_free(backend *b);
 /* Helper for backends: deliver an event to the owner. */

@@ -2,6 +2,7 @@
  * over word n-grams, groups by size, token entropy) and a comparison read back from the
  * tree (labels, shared groups and phrases).  Sampling is in compare_run.c. */
 #include "core/compare.h"
+#include "core/jnul.h"
 #include "core/attractor.h"
 #include "core/entropy.h"
 #include "core/mem.h"
@@ -30,6 +31,7 @@ void compare_stats_from_groups(compare_stats *st, const char *const *texts, size
     memset(st, 0, sizeof *st);
     st->n = n;
     st->token_entropy = NAN;
+    st->token_entropy_lower = st->token_entropy_upper = NAN;
     /* Groups in order of first appearance, then sorted by size. */
     size_t *first_of = xcalloc(n ? n : 1, sizeof *first_of);   /* group of sample i */
     for (size_t i = 0; i < n; i++) {
@@ -290,8 +292,8 @@ static int match_order(const void *x, const void *y)
 /* Mean token entropy of a side's samples (bits): every token with logprobs weighs the same. */
 static void side_token_entropy(compare_stats *st, const tree *t, const int32_t *ids, size_t n)
 {
-    double sum = 0;
-    size_t count = 0;
+    double sum = 0, lo = 0, hi = 0;
+    size_t count = 0, icount = 0;
     int exact = 1;
     for (size_t i = 0; i < n; i++) {
         const tree_node *nd = tree_get(t, ids[i]);
@@ -304,13 +306,79 @@ static void side_token_entropy(compare_stats *st, const tree *t, const int32_t *
         sum += e.mean * e.ntokens;
         count += e.ntokens;
         exact &= e.exact;
+        entropy_node_interval_t ni;
+        entropy_node_interval(nd, nd->vocab, &ni);
+        if (ni.ntokens && !isnan(ni.lower)) {
+            lo += ni.lower * ni.ntokens;
+            hi += ni.upper * ni.ntokens;       /* NAN once any upper is unknown */
+            icount += ni.ntokens;
+        }
     }
     st->ntokens = count;
     st->token_entropy = count ? sum / (double)count : NAN;
     st->token_entropy_exact = count && exact;
+    st->token_entropy_lower = icount ? lo / (double)icount : NAN;
+    st->token_entropy_upper = icount ? hi / (double)icount : NAN;
 }
 
 static void shared_phrases(compare_result *r, const tree *t);
+
+void *compare_kl_json(const compare_kl *k)
+{
+    json_t *o = json_pack("{s:f, s:f, s:f, s:o, s:b, s:I, s:I}", "value", k->value, "low", k->low, "high", k->high,
+                          "exact", k->exact_known ? json_real(k->exact) : json_null(), "exact_known", k->exact_known,
+                          "samples", (json_int_t)k->samples, "tokens", (json_int_t)k->tokens);
+    if (k->skipped)
+        json_object_set_new(o, "skipped", json_integer((json_int_t)k->skipped));
+    if (k->note[0])
+        json_object_set_new(o, "note", jnul_string(k->note, strlen(k->note)));
+    return o;
+}
+
+/* A stored "kl_to_other" (as compare_kl_json wrote it) back into k; anything malformed
+ * leaves it unknown. */
+static void kl_from_json(compare_kl *k, json_t *o, json_t *note)
+{
+    memset(k, 0, sizeof *k);
+    if (json_is_string(note))
+        snprintf(k->note, sizeof k->note, "%s", json_string_value(note));
+    if (!json_is_object(o))
+        return;
+    json_t *v = json_object_get(o, "value"), *lo = json_object_get(o, "low"), *hi = json_object_get(o, "high");
+    if (!json_is_number(v) || !json_is_number(lo) || !json_is_number(hi))
+        return;
+    k->known = 1;
+    k->value = json_number_value(v);
+    k->low = json_number_value(lo);
+    k->high = json_number_value(hi);
+    json_t *ex = json_object_get(o, "exact");
+    k->exact_known = json_is_number(ex);
+    k->exact = k->exact_known ? json_number_value(ex) : 0;
+    json_t *n = json_object_get(o, "samples"), *tk = json_object_get(o, "tokens"), *sk = json_object_get(o, "skipped");
+    k->samples = json_is_integer(n) && json_integer_value(n) > 0 ? (size_t)json_integer_value(n) : 0;
+    k->tokens = json_is_integer(tk) && json_integer_value(tk) > 0 ? (size_t)json_integer_value(tk) : 0;
+    k->skipped = json_is_integer(sk) && json_integer_value(sk) > 0 ? (size_t)json_integer_value(sk) : 0;
+    json_t *nt = json_object_get(o, "note");
+    if (json_is_string(nt))
+        snprintf(k->note, sizeof k->note, "%s", json_string_value(nt));
+}
+
+void compare_kl_store(tree *t, const compare_result *r)
+{
+    for (int s = 0; s < 2; s++) {
+        tree_node *lab = tree_get(t, r->label[s]);
+        if (!lab)
+            continue;
+        if (!lab->extra)
+            lab->extra = json_object();
+        json_object_del(lab->extra, "kl_to_other");
+        json_object_del(lab->extra, "kl_to_other_note");
+        if (r->kl[s].known)
+            json_object_set_new(lab->extra, "kl_to_other", compare_kl_json(&r->kl[s]));
+        else if (r->kl[s].note[0])
+            json_object_set_new(lab->extra, "kl_to_other_note", jnul_string(r->kl[s].note, strlen(r->kl[s].note)));
+    }
+}
 
 int compare_result_load(compare_result *r, const tree *t, int32_t at, double threshold,
                         char *err, size_t errlen)
@@ -338,6 +406,8 @@ int compare_result_load(compare_result *r, const tree *t, int32_t at, double thr
         r->config[s] = json_object_get(lab->extra, "config");
         json_t *f = json_object_get(lab->extra, "failed");
         r->failed[s] = json_is_array(f) && json_array_size(f) ? f : NULL;
+        kl_from_json(&r->kl[s], json_object_get(lab->extra, "kl_to_other"),
+                     json_object_get(lab->extra, "kl_to_other_note"));
         size_t cnt = 0;
         r->ids[s] = xmalloc((lab->nchildren ? lab->nchildren : 1) * sizeof *r->ids[s]);
         const char **texts = xmalloc((lab->nchildren ? lab->nchildren : 1) * sizeof *texts);

@@ -99,6 +99,9 @@ typedef struct {
     double         token_entropy;   /* bits; NAN when no token carried logprobs */
     size_t         ntokens;         /* tokens with logprobs that went into token_entropy */
     int            token_entropy_exact;  /* every token's distribution was complete */
+    double         token_entropy_lower, token_entropy_upper;   /* the interval (core/entropy.h,
+                                     * each node's V): mean over tokens; upper NAN when V is
+                                     * unknown for some token, both NAN when no logprobs */
     double         distinct[3];     /* distinct-1, -2, -3 */
 } compare_stats;
 
@@ -124,14 +127,18 @@ typedef struct {
 } compare_phrase;
 
 /* How surprising a side's own samples are to the other side's model (core/score.h fills
- * it when both sides run the embedded runtime; known = 0 otherwise), nats per token. */
+ * it: both sides on the embedded runtime, or the other side's backend can score given
+ * text; known = 0 otherwise, with the reason in note), nats per token. */
 typedef struct {
     int    known;
     double value, low, high;        /* Monte Carlo KL(side || other): mean over samples of the
                                      * per-token log-ratio, 95% bootstrap interval */
+    int    exact_known;             /* both whole next-token distributions were known */
     double exact;                   /* exact per-position KL(side || other), same weighting */
     size_t samples, tokens;
     size_t retokenized;             /* samples whose recorded tokens could not be used */
+    size_t skipped;                 /* HTTP: samples whose scoring failed or did not line up */
+    char   note[240];               /* why not known / what was left out ("" when nothing) */
 } compare_kl;
 
 typedef struct {
@@ -153,6 +160,13 @@ typedef struct {
     compare_term *over[2];          /* over-represented words and phrases per side */
     size_t        nover[2];
 } compare_result;
+
+/* The KL as JSON ({value, low, high, exact (null when not known), exact_known, samples,
+ * tokens, skipped?, note?}; new reference), and stored on the labels ("kl_to_other", or
+ * "kl_to_other_note" when only the reason is known) so that a saved comparison keeps it:
+ * compare_result_load reads it back into r->kl. */
+void *compare_kl_json(const compare_kl *k);
+void  compare_kl_store(tree *t, const compare_result *r);
 
 /* name=TEXT items of a SPEC: *name gets the last one's text (trimmed; NULL when none or
  * empty; caller frees); returns the SPEC without them (caller frees). */
@@ -184,8 +198,8 @@ char *compare_label_text(const tree *t, int32_t id);
 typedef struct compare_run compare_run;
 
 /* A run over tree t from node `at`.  be[i] generates side i with settings s[i]; the same
- * backend may serve both sides (be[0] == be[1]).  The run takes over the backends' event
- * sinks while it lives; the caller keeps ownership of the backends and the tree.  `after`
+ * backend may serve both sides (be[0] == be[1]: the run routes its events to each side by
+ * request).  The run takes over the backends' event sinks while it lives; the caller keeps ownership of the backends and the tree.  `after`
  * (may be NULL) hears every backend event once the tree was updated. */
 compare_run *compare_run_new(tree *t, int32_t at, backend *be[2], const gen_settings *s[2],
                              int nsamples, backend_event_fn after, void *ud);
@@ -198,6 +212,9 @@ int  compare_run_start(compare_run *r, char *err, size_t errlen);
 int  compare_run_pump(compare_run *r);
 /* Waits up to timeout_ms for either side (or one of fds) to be ready: as backend_wait. */
 int  compare_run_wait(compare_run *r, const int *fds, int nfds, int timeout_ms, int *fd_ready);
+/* The two sides' backends (the same one twice when they share it), for a caller that waits
+ * on them together with its own (backend_wait_many). */
+int  compare_run_backends(const compare_run *r, backend **out);
 void compare_run_cancel(compare_run *r);
 int  compare_run_active(const compare_run *r);
 /* Branches ended / failed so far on side i, tokens received on side i. */

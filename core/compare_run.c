@@ -104,6 +104,14 @@ static void run_event(void *ud, const backend_event *ev)
         sd->run->after(sd->run->ud, ev);
 }
 
+/* One backend for both sides: each grow took over its sink in turn, so the run routes the
+ * events itself, by request (anything else, such as a STATUS, to side A). */
+static void shared_event(void *ud, const backend_event *ev)
+{
+    compare_run *r = ud;
+    grow_on_event(r->side[grow_owns(r->side[1].g, ev->request) ? 1 : 0].g, ev);
+}
+
 compare_run *compare_run_new(tree *t, int32_t at, backend *be[2], const gen_settings *s[2],
                              int nsamples, backend_event_fn after, void *ud)
 {
@@ -121,6 +129,10 @@ compare_run *compare_run_new(tree *t, int32_t at, backend *be[2], const gen_sett
         sd->label = TREE_NONE;
         settings_copy(&sd->s, s[i]);
         sd->g = grow_new(t, be[i], run_event, sd);
+    }
+    if (be[0] == be[1]) {
+        be[0]->on_event = shared_event;
+        be[0]->ud = r;
     }
     return r;
 }
@@ -200,35 +212,19 @@ int compare_run_active(const compare_run *r)
     return grow_active(r->side[0].g) + grow_active(r->side[1].g);
 }
 
-static long long now_ms(void)
+int compare_run_backends(const compare_run *r, backend **out)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    out[0] = r->side[0].be;
+    out[1] = r->side[1].be;
+    return 2;
 }
 
-/* Two backends cannot be waited on in one call (each polls its own sockets), so when both
- * are busy the wait alternates between them in short slices. */
+/* Both sides (one backend or two) and the caller's descriptors in one wait. */
 int compare_run_wait(compare_run *r, const int *fds, int nfds, int timeout_ms, int *fd_ready)
 {
-    int busy[2] = { grow_active(r->side[0].g) > 0, grow_active(r->side[1].g) > 0 };
-    if (!busy[0] && !busy[1])
-        return backend_poll_fds(fds, nfds, timeout_ms, fd_ready);
-    if (busy[0] != busy[1]) {
-        int i = busy[0] ? 0 : 1;
-        return backend_wait(r->side[i].be, fds, nfds, timeout_ms, fd_ready);
-    }
-    long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
-    for (;;) {
-        for (int i = 0; i < 2; i++) {
-            long long left = deadline < 0 ? 5 : deadline - now_ms();
-            int slice = left < 0 ? 0 : left > 5 ? 5 : (int)left;
-            if (backend_wait(r->side[i].be, fds, nfds, slice, fd_ready))
-                return 1;
-        }
-        if (deadline >= 0 && now_ms() >= deadline)
-            return 0;
-    }
+    backend *bs[2];
+    compare_run_backends(r, bs);
+    return backend_wait_many(bs, 2, fds, nfds, timeout_ms, fd_ready);
 }
 
 void compare_run_cancel(compare_run *r)

@@ -484,6 +484,10 @@ static char *export_jsonl(const session *s, size_t *len)
             entropy_token_interval(n, i, n->vocab, &iv);
             json_object_set_new(tk, "entropy_lower", lp_json(iv.lower));
             json_object_set_new(tk, "entropy_upper", lp_json(iv.upper));
+            /* log p(this side) - log p(other side) at this token, where compare scored it */
+            json_t *lr = n->extra ? json_object_get(n->extra, "logratio") : NULL;
+            if (json_array_size(lr) == n->ntokens && json_is_number(json_array_get(lr, i)))
+                json_object_set_new(tk, "logratio", json_real(json_number_value(json_array_get(lr, i))));
             dump_into(&b, tk);
             buf_addc(&b, '\n');
             json_decref(tk);

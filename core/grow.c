@@ -55,7 +55,7 @@ static int32_t branch_node(grow *g, grow_request *r, int branch, const backend_e
     return id;
 }
 
-static void on_event(void *ud, const backend_event *ev)
+void grow_on_event(void *ud, const backend_event *ev)
 {
     grow *g = ud;
     grow_request *r = find_request(g, ev->request);
@@ -109,6 +109,7 @@ static void on_event(void *ud, const backend_event *ev)
             break;
         case BACKEND_EV_STATUS:
         case BACKEND_EV_REQUEST_END:
+        case BACKEND_EV_SCORED:      /* not a grow's: scoring has its own owner */
             break;
         }
     }
@@ -128,9 +129,14 @@ grow *grow_new(tree *t, backend *b, backend_event_fn after, void *ud)
     g->b = b;
     g->after = after;
     g->ud = ud;
-    b->on_event = on_event;
+    b->on_event = grow_on_event;
     b->ud = g;
     return g;
+}
+
+int grow_owns(const grow *g, int request)
+{
+    return find_request((grow *)g, request) != NULL;
 }
 
 void grow_free(grow *g)

@@ -35,6 +35,10 @@ typedef struct {
 } grow_request;
 
 grow *grow_new(tree *t, backend *b, backend_event_fn after, void *ud);
+/* The event sink grow_new installs (ud: the grow), for an owner that shares one backend
+ * between several grows and routes events by request (grow_owns). */
+void  grow_on_event(void *g, const backend_event *ev);
+int   grow_owns(const grow *g, int request);      /* is the request one of g's, still open? */
 void  grow_free(grow *g);
 /* The tree may be replaced (e.g. after loading another session): requests are cancelled. */
 void  grow_set_tree(grow *g, tree *t);

@@ -254,28 +254,18 @@ static int lb_pump(backend *b)
     return (int)lb->nlive;
 }
 
-static int lb_wait(backend *b, const int *fds, int nfds, int timeout_ms, int *fd_ready)
+/* The worker's pipe; at once when events are queued or a cancel must be answered. */
+static int lb_pollfds(backend *b, struct pollfd *out, int max, double *due)
 {
     lbackend *lb = (lbackend *)b;
     int now = lb->rd < lb->out.n;
     for (size_t i = 0; !now && i < lb->nlive; i++)
         now = lb->live[i]->cancelled && !lb->live[i]->end_queued;
-    struct pollfd p[17];
-    if (nfds > 16)
-        nfds = 16;
-    for (int i = 0; i < nfds; i++)
-        p[i] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
-    p[nfds] = (struct pollfd){ .fd = lb->pipefd[0], .events = POLLIN };
-    if (fd_ready)
-        *fd_ready = -1;
-    int r = poll(p, (nfds_t)nfds + 1, now ? 0 : timeout_ms);
-    for (int i = 0; r > 0 && i < nfds; i++)
-        if (p[i].revents) {
-            if (fd_ready)
-                *fd_ready = i;
-            break;
-        }
-    return now || r > 0;
+    *due = now ? 0 : -1;
+    if (max < 1)
+        return 0;
+    out[0] = (struct pollfd){ .fd = lb->pipefd[0], .events = POLLIN };
+    return 1;
 }
 
 static void lb_free(backend *b)
@@ -302,6 +292,7 @@ static void lb_free(backend *b)
     free(lb->lp);
     free(lb->w);
     free(lb->order);
+    free(lb->top);
     for (int i = 0; i < 2; i++)
         if (lb->pipefd[i] >= 0)
             close(lb->pipefd[i]);
@@ -313,7 +304,7 @@ static void lb_free(backend *b)
     free(lb);
 }
 
-static const backend_ops llama_ops = { lb_start, lb_cancel, lb_pump, lb_wait, lb_free };
+static const backend_ops llama_ops = { lb_start, lb_cancel, lb_pump, lb_pollfds, lb_free, NULL };
 
 backend *llama_backend_new(const char *path, const char *label, char *err, size_t errlen)
 {
@@ -333,6 +324,7 @@ backend *llama_backend_new(const char *path, const char *label, char *err, size_
     lb->lp = xmalloc((size_t)lb->nv * sizeof *lb->lp);
     lb->w = xmalloc((size_t)lb->nv * sizeof *lb->w);
     lb->order = xmalloc((size_t)lb->nv * sizeof *lb->order);
+    lb->top = xmalloc((size_t)lb->nv * sizeof *lb->top);
     lb->pipefd[0] = lb->pipefd[1] = -1;
     pthread_mutex_init(&lb->mu, NULL);
     pthread_cond_init(&lb->cv, NULL);

@@ -8,7 +8,6 @@
 #include "core/mem.h"
 #include <pthread.h>
 
-#define LLAMA_BACKEND_MAX_ALTS 100        /* alternatives per token at most (settings allow 100) */
 
 typedef struct shared_model {
     char        *path;
@@ -92,6 +91,7 @@ typedef struct {
     float           *logits;
     double          *lp, *w;
     int32_t         *order;
+    uint32_t        *top;             /* nv: a token's alternatives, most probable first */
 } lbackend;
 
 /* Drops a reference (under lb->mu); the last one frees the request. */

@@ -191,8 +191,8 @@ static int step(lbackend *lb, qevs *out, lreq *r, int bi, wbranch *br, const flo
     pt->off = br->pend.len;
     pt->len = len;
     if (r->logprobs > 0) {
-        uint32_t top[LLAMA_BACKEND_MAX_ALTS];
-        size_t want = r->logprobs > LLAMA_BACKEND_MAX_ALTS ? LLAMA_BACKEND_MAX_ALTS : (size_t)r->logprobs;
+        size_t want = r->logprobs > lb->nv ? (size_t)lb->nv : (size_t)r->logprobs;   /* all: the vocabulary */
+        uint32_t *top = lb->top;
         pt->ntop = backend_top_ids(lb->lp, 0, (size_t)lb->nv, top, want);
         pt->tops = xmalloc(pt->ntop * sizeof *pt->tops);
         for (size_t i = 0; i < pt->ntop; i++) {

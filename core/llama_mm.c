@@ -263,6 +263,19 @@ static inline __attribute__((always_inline)) float dot_vec_body(const float *a, 
     return (float)s;
 }
 
+void mm_fold_lanes(const float *lanes, int hd, float *out)
+{
+    for (int i = 0; i < hd; i++) {
+        float l[16];
+        for (int k = 0; k < 16; k++) {
+            const float *a = lanes + (size_t)k * hd + i;
+            float a0 = a[0], a1 = a[(size_t)16 * hd], a2 = a[(size_t)32 * hd], a3 = a[(size_t)48 * hd];
+            l[k] = (a0 + a2) + (a1 + a3);
+        }
+        out[i] = hsum16_body(l);
+    }
+}
+
 /* e^x as llama.cpp's vector code computes it (the AVX-512 form of the routine it adapts
  * from Arm's optimized-routines): x = n ln2 + b with n = round(x / ln2), a degree-5
  * polynomial in b, scaled by 2^n.  Its last bit differs from expf's now and then; the

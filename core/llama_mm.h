@@ -53,6 +53,12 @@ void   mm_quantize(const float *x, int n, int cols, int8_t *xq, float *xd);
 /* Dot product of half-precision values (held as floats) in llama.cpp's order of additions:
  * its matrix kernel for a prompt batch of 2+ tokens (batch != 0), its vector one else. */
 float  mm_dot_f16(const float *a, const float *b, int n, int batch);
+/* The attention output of a generated token as llama.cpp sums it (ggml_vec_dot_f16 over
+ * the cache, whose length it pads to a multiple of 256, so no element is left over): the
+ * caller adds weight[t] * v[t][i] into lanes[t % 64][i] in order of t (the products of two
+ * halves are exact); out[i] folds the four 16-lane accumulators (0+2, 1+3, then the two)
+ * and sums the 16 lanes in _mm512_reduce_add_ps's order. */
+void   mm_fold_lanes(const float *lanes, int hd, float *out);
 /* g[i] = silu(g[i]) * up[i], with llama.cpp's vector exp. */
 void   mm_silu_mul(float *g, const float *up, size_t n);
 /* x[i] = exp(x[i] - mx) with llama.cpp's vector exp; returns the sum (in double, in order). */

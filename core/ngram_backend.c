@@ -463,17 +463,13 @@ static int ng_pump(backend *b)
     return (int)live_requests(nb);
 }
 
-static int ng_wait(backend *b, const int *fds, int nfds, int timeout_ms, int *fd_ready)
+/* No descriptors: the model computes in pump, so while it has work, at once. */
+static int ng_pollfds(backend *b, struct pollfd *out, int max, double *due)
 {
-    ngram_backend *nb = (ngram_backend *)b;
-    if (live_requests(nb)) {
-        /* CPU work is waiting: report a ready descriptor if there is one, never sleep. */
-        if (!nfds || !backend_poll_fds(fds, nfds, 0, fd_ready))
-            if (fd_ready)
-                *fd_ready = -1;
-        return 1;
-    }
-    return backend_poll_fds(fds, nfds, timeout_ms, fd_ready);
+    (void)out;
+    (void)max;
+    *due = live_requests((ngram_backend *)b) ? 0 : -1;
+    return 0;
 }
 
 static void ng_free(backend *b)
@@ -490,7 +486,7 @@ static void ng_free(backend *b)
     free(nb);
 }
 
-static const backend_ops ngram_ops = { ng_start, ng_cancel, ng_pump, ng_wait, ng_free };
+static const backend_ops ngram_ops = { ng_start, ng_cancel, ng_pump, ng_pollfds, ng_free, NULL };
 
 backend *ngram_backend_new(const char *corpus_path, char *err, size_t errlen)
 {

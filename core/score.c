@@ -1,6 +1,7 @@
 /* core/score.c — teacher forcing on the embedded runtime and the divergence of a
  * comparison's two models.  See score.h for the contract. */
 #include "core/score.h"
+#include <jansson.h>
 #include "core/backend.h"
 #include "core/mem.h"
 #include <math.h>
@@ -277,8 +278,7 @@ static int by_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* value, 95% bootstrap interval of the mean of v[0..n) */
-static void bootstrap(const double *v, size_t n, double *mean, double *lo, double *hi)
+void score_bootstrap(const double *v, size_t n, double *mean, double *lo, double *hi)
 {
     double s = 0;
     for (size_t i = 0; i < n; i++)
@@ -301,7 +301,7 @@ static void bootstrap(const double *v, size_t n, double *mean, double *lo, doubl
     free(m);
 }
 
-static int side_kl(const tree *t, const compare_result *r, int s, const llama_model *own,
+static int side_kl(tree *t, const compare_result *r, int s, const llama_model *own,
                    const llama_model *other, compare_kl *kl, char *err, size_t errlen)
 {
     const bpe *tk = llama_tokenizer(own);
@@ -368,25 +368,37 @@ static int side_kl(const tree *t, const compare_result *r, int s, const llama_mo
     for (size_t i = 0; !rc && i < n; at += (size_t)len[i], i++) {
         if (!len[i])
             continue;
-        const tree_node *nd = tree_get(t, r->ids[s][i]);
+        tree_node *nd = tree_get(t, r->ids[s][i]);
         double sm = 0, se = 0;
+        /* Per token, where the sample's own tokens were scored: its "logratio" list. */
+        json_t *lr = recorded[i] && (uint32_t)len[i] == nd->ntokens ? json_array() : NULL;
         for (int j = 0; j < len[i]; j++) {
             double p = lp_own[at + (size_t)j];
             if (recorded[i] && !isnan(nd->tokens[j].tok.logprob))
                 p = nd->tokens[j].tok.logprob;
             sm += p - lp_oth[at + (size_t)j];
             se += ex[at + (size_t)j];
+            if (lr)
+                json_array_append_new(lr, json_real(round((p - lp_oth[at + (size_t)j]) * 1e4) / 1e4));
+        }
+        if (nd->extra)
+            json_object_del(nd->extra, "logratio");
+        if (lr) {
+            if (!nd->extra)
+                nd->extra = json_object();
+            json_object_set_new(nd->extra, "logratio", lr);
         }
         mc[used] = sm / len[i];
         exs[used++] = se / len[i];
         kl->tokens += (size_t)len[i];
     }
     if (!rc && used) {
-        bootstrap(mc, used, &kl->value, &kl->low, &kl->high);
+        score_bootstrap(mc, used, &kl->value, &kl->low, &kl->high);
         double se = 0;
         for (size_t i = 0; i < used; i++)
             se += exs[i];
         kl->exact = se / (double)used;
+        kl->exact_known = 1;
         kl->samples = used;
         kl->known = 1;
     }
@@ -410,7 +422,7 @@ static int side_kl(const tree *t, const compare_result *r, int s, const llama_mo
     return rc;
 }
 
-int score_compare(const tree *t, compare_result *r, const llama_model *m[2], char *err, size_t errlen)
+int score_compare(tree *t, compare_result *r, const llama_model *m[2], char *err, size_t errlen)
 {
     memset(r->kl, 0, sizeof r->kl);
     if (!m[0] || !m[1]) {

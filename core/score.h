@@ -14,10 +14,11 @@
  * text are tokenized together and the continuation is the tokens after the context's
  * (score_split).  Both models must share the tokenizer (the shipped models do).
  *
- * HTTP backends: llama.cpp's server cannot score given text; vLLM (prompt_logprobs) and
- * OpenAI legacy completions (echo) are not wired up yet. */
+ * Over backends that can score given text (backend_score: OpenAI legacy completions with
+ * echo, vLLM; llama.cpp's server cannot), score_compare_backends: see below. */
 #ifndef CORE_SCORE_H
 #define CORE_SCORE_H
+#include "core/backend.h"
 #include "core/compare.h"
 #include "core/llama.h"
 #include "core/tree.h"
@@ -58,6 +59,27 @@ int score_node_ids(const bpe *t, const tree_node *nd, int32_t **ids);
  * Carlo estimate of KL(s || other) per token), a 95% percentile bootstrap interval over
  * samples (1000 resamples, fixed seed: the same samples give the same interval), and the
  * exact per-position KL(s || other) with the same weighting (each sample's mean, then the
- * mean of those).  Fills r->kl.  0 ok; -1 with err. */
-int score_compare(const tree *t, compare_result *r, const llama_model *m[2], char *err, size_t errlen);
+ * mean of those).  Fills r->kl.  Each sample scored at its own recorded tokens also gets
+ * "logratio": [log p_s - log p_other per token] (nats, 4 decimals) for jsonl export and the
+ * TUI's tint.  0 ok; -1 with err. */
+int score_compare(tree *t, compare_result *r, const llama_model *m[2], char *err, size_t errlen);
+
+/* The mean of v[0..n) (n >= 1) and its 95% percentile bootstrap interval (as above). */
+void score_bootstrap(const double *v, size_t n, double *mean, double *lo, double *hi);
+
+/* The same divergence through backends (core/score_remote.c): each complete sample of side
+ * s, after the compared node's text, is scored (backend_score) by the other side's backend
+ * and by its own.  Tokenizations may differ, so a sample's log-ratio is over its span: the
+ * sum of the logprobs of the tokens that cover its text (found from the end of the scored
+ * prompt; a token across the boundary counts), own minus other, divided by the own token
+ * count; without own scoring, the sample's recorded logprobs (all of them known) are used.
+ * The exact per-position KL is computed only where both sides' tokens line up and both
+ * lists of alternatives hold the whole distribution (their probabilities sum to 1 within
+ * 1e-3: a server asked for at least the vocabulary); else exact_known = 0.  A side whose
+ * other backend cannot score, or whose every sample failed, is left unknown with the
+ * reason in kl.note; samples that fail alone are skipped and counted.  Blocks until every
+ * request ended (the backends' idle timeouts bound it); takes over the backends' event
+ * sinks meanwhile and clears them after.  s[i]: the settings side i was sampled with
+ * (model, base URL, logprobs = alternatives asked).  Returns the number of sides known. */
+int score_compare_backends(const tree *t, compare_result *r, backend *be[2], const gen_settings *s[2]);
 #endif

@@ -21,7 +21,7 @@ const settings_option settings_options[] = {
     { "temperature",     "temperature",     SET_DBL,  OFF(temperature),     0, 10, 1, "sampling temperature" },
     { "top_p",           "top-p",           SET_DBL,  OFF(top_p),           0, 1, 1, "nucleus sampling mass" },
     { "top_k",           "top-k",           SET_INT,  OFF(top_k),           0, 100000, 1, "builtin: sample from the K most probable tokens only (0: all)" },
-    { "logprobs",        "logprobs",        SET_INT,  OFF(logprobs),        0, 100, 1, "alternatives per token" },
+    { "logprobs",        "logprobs",        SET_INT,  OFF(logprobs),        0, SETTINGS_LOGPROBS_ALL, 1, "alternatives per token (all: the whole distribution, as far as the backend gives it)" },
     { "vocab_size",      "vocab-size",      SET_INT,  OFF(vocab_size),      0, 100000000, 1, "vocabulary size V for entropy upper bounds (0: unknown)" },
     { "stop",            "stop",            SET_STOP, OFF(stop),            0, 0, 1, "stop string (repeatable, at most 4)" },
     { "seed",            "seed",            SET_SEED, OFF(seed),            0, 0, 1, "random seed" },
@@ -32,6 +32,7 @@ const settings_option settings_options[] = {
     { "chat_prefill",    "chat-prefill",    SET_BOOL, OFF(chat_prefill),    0, 1, 1, "openai-chat: send the text as assistant prefill" },
     { "corpus",          "corpus",          SET_STR,  OFF(corpus),          0, 0, 1, "ngram: training corpus file (default: the shipped text)" },
     { "theme",           "theme",           SET_STR,  OFF(theme),           0, 0, 0, "colour theme name" },
+    { "reference_model", "reference-model", SET_STR,  OFF(reference_model), 0, 0, 0, "D tint: tokens against this builtin model (base|tuned|rl|FILE.gguf)" },
 };
 const size_t settings_noptions = sizeof settings_options / sizeof *settings_options;
 
@@ -61,6 +62,7 @@ void settings_free(gen_settings *s)
     free(s->extra_json);
     free(s->corpus);
     free(s->theme);
+    free(s->reference_model);
     memset(s, 0, sizeof *s);
 }
 
@@ -77,6 +79,7 @@ void settings_copy(gen_settings *d, const gen_settings *s)
     d->extra_json = dup_or_null(s->extra_json);
     d->corpus = dup_or_null(s->corpus);
     d->theme = dup_or_null(s->theme);
+    d->reference_model = dup_or_null(s->reference_model);
 }
 
 const settings_option *settings_find(const char *key)
@@ -159,10 +162,15 @@ int settings_set(gen_settings *s, const char *key, const char *value, char *err,
         return 0;
     }
     case SET_INT: {
+        if (field == (void *)&s->logprobs && !strcmp(value, "all")) {
+            s->logprobs = SETTINGS_LOGPROBS_ALL;
+            return 0;
+        }
         errno = 0;
         long v = strtol(value, &end, 10);
         if (!*value || *end || errno || v < o->min || v > o->max) {
-            snprintf(err, errlen, "%s: '%s' is not a whole number from %g to %g", o->key, value, o->min, o->max);
+            snprintf(err, errlen, "%s: '%s' is not a whole number from %.15g to %.15g%s", o->key, value, o->min, o->max,
+                     field == (void *)&s->logprobs ? ", or all" : "");
             return -1;
         }
         *(int *)field = (int)v;
@@ -245,7 +253,10 @@ char *settings_get(const gen_settings *s, const char *key)
     const char *field = (const char *)s + o->offset;
     switch (o->type) {
     case SET_STR:  return xstrdup(*(char *const *)field ? *(char *const *)field : "");
-    case SET_INT:  return xasprintf("%d", *(const int *)field);
+    case SET_INT:
+        if (field == (const void *)&s->logprobs && s->logprobs == SETTINGS_LOGPROBS_ALL)
+            return xstrdup("all");
+        return xasprintf("%d", *(const int *)field);
     case SET_DBL:  return xasprintf("%g", *(const double *)field);
     case SET_BOOL: return xstrdup(*(const int *)field ? "true" : "false");
     case SET_SEED: return s->has_seed ? xasprintf("%lld", s->seed) : xstrdup("none");

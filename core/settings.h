@@ -16,7 +16,8 @@ typedef struct gen_settings {
     double temperature;
     double top_p;
     int    top_k;            /* builtin: 0 = off */
-    int    logprobs;         /* top-k alternatives requested */
+    int    logprobs;         /* top-k alternatives requested; SETTINGS_LOGPROBS_ALL: the
+                              * whole distribution (each backend sends its own maximum) */
     int    vocab_size;       /* V for entropy upper bounds; 0 = unknown (ask the server) */
     char  *stop[SETTINGS_MAX_STOP];
     int    nstop;
@@ -29,6 +30,7 @@ typedef struct gen_settings {
     int    chat_prefill;     /* openai-chat: path text as assistant prefill */
     char  *corpus;           /* ngram: training text; NULL = the shipped corpus */
     char  *theme;
+    char  *reference_model;  /* TUI D tint: base|tuned|rl|FILE.gguf to compare tokens with */
 } gen_settings;
 
 typedef enum { SET_STR, SET_INT, SET_DBL, SET_BOOL, SET_STOP, SET_SEED } settings_type;
@@ -71,4 +73,7 @@ int  settings_parse_config(gen_settings *s, const char *text, size_t len, const 
                            int private_file, char **api_key,
                            void (*keys_cb)(void *ud, const char *action, const char *key), void *ud,
                            char *err, size_t errlen);
+/* logprobs = all: the whole vocabulary where the backend can (builtin, llama.cpp), else the
+ * API's maximum (OpenAI legacy completions 5, chat 20). */
+#define SETTINGS_LOGPROBS_ALL 1000000
 #endif

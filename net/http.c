@@ -37,6 +37,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
         const char *sp = memchr(p, ' ', len);
         x->status = sp ? strtol(sp + 1, NULL, 10) : 0;
         x->content_type[0] = '\0';
+        x->server[0] = '\0';
         x->retry_after = -1;
         return len;
     }
@@ -54,6 +55,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     snprintf(value, sizeof value, "%.*s", (int)(vl < sizeof value ? vl : sizeof value - 1), v);
     if (nl == 12 && !strncasecmp(p, "content-type", 12)) {
         snprintf(x->content_type, sizeof x->content_type, "%.95s", value);
+    } else if (nl == 6 && !strncasecmp(p, "server", 6)) {
+        snprintf(x->server, sizeof x->server, "%.63s", value);
     } else if (nl == 14 && !strncasecmp(p, "retry-after-ms", 14)) {
         double r = http_retry_after(value, NULL, time(NULL));
         if (r >= 0)

@@ -22,6 +22,7 @@ typedef struct {
     int     overflow;
     long    status;           /* from the last status line; 0 before one arrived */
     char    content_type[96];
+    char    server[64];       /* the Server header ("llama.cpp"), "" when not sent */
     double  retry_after;      /* seconds asked by the server, -1 when not said */
     double  last_rx;          /* monotonic time bytes last arrived (or the start) */
 } http_xfer;

@@ -1,5 +1,6 @@
 /* net/net.c — the HTTP backends (see net.h): requests, transfers, routing, retries. */
 #include "net/net_impl.h"
+#include <sys/select.h>
 #include "core/mem.h"
 #include <math.h>
 #include <stdio.h>
@@ -345,13 +346,33 @@ static void sweep(net_backend *nb)
 
 static int active_requests(const net_backend *nb)
 {
-    int n = 0;
+    int n = net_score_active(nb);
     for (size_t i = 0; i < nb->nreqs; i++)
         n += !nb->reqs[i]->end_sent;
     return n;
 }
 
 /* ---- backend operations ---- */
+
+/* logprobs = all, as this server can give it: llama.cpp the whole vocabulary (V when it
+ * said it, else a number past any vocabulary, which it cuts to its own), OpenAI's chat 20,
+ * OpenAI's legacy completions 5, another server speaking that API (vLLM: its
+ * --max-logprobs, 20 unless raised) 20; said once on the status line. */
+static int net_logprobs_all(net_backend *nb, const char *base)
+{
+    int n = nb->kind == WIRE_LLAMACPP ? (nb->base.vocab ? (int)nb->base.vocab : SETTINGS_LOGPROBS_ALL)
+          : nb->kind == WIRE_CHAT ? 20 : strstr(base, "api.openai.com") ? 5 : 20;
+    if (!nb->said_all) {                   /* said from the next pump (never from start) */
+        nb->said_all = 1;
+        if (nb->kind == WIRE_LLAMACPP)
+            snprintf(nb->say, sizeof nb->say, "logprobs all: the whole distribution (%s)",
+                     nb->base.vocab ? "the server's vocabulary" : "as many as the server has");
+        else
+            snprintf(nb->say, sizeof nb->say, "logprobs all: %d alternatives per token, the most this API gives%s", n,
+                     nb->kind == WIRE_OPENAI && n == 20 ? " (vLLM: unless its --max-logprobs is raised)" : "");
+    }
+    return n;
+}
 
 static int net_start(backend *b, const char *context, size_t len, const gen_settings *s, int k,
                      char *err, size_t errlen)
@@ -366,6 +387,8 @@ static int net_start(backend *b, const char *context, size_t len, const gen_sett
     }
     net_req *r = xcalloc(1, sizeof *r);
     settings_copy(&r->s, s);
+    if (s->logprobs == SETTINGS_LOGPROBS_ALL)
+        r->s.logprobs = net_logprobs_all(nb, base);
     r->k = k;
     r->context = xstrndup(context ? context : "", len);
     r->len = len;
@@ -406,17 +429,23 @@ static void net_cancel(backend *b, int request)
     for (size_t i = 0; i < nb->nx; i++)
         if (nb->xs[i]->req->cancelled)
             xfer_stop(nb, nb->xs[i]);
+    net_score_cancel(nb, request);
 }
 
 static int net_pump(backend *b)
 {
     net_backend *nb = (net_backend *)b;
+    if (nb->say[0]) {
+        net_emit_status(nb, nb->say);
+        nb->say[0] = '\0';
+    }
     if (!nb->said_dns) {
         nb->said_dns = 1;
         if (!http_async_dns())
             net_emit_status(nb, "this libcurl resolves host names synchronously: a slow DNS lookup blocks the program");
     }
     start_ready(nb);
+    net_score_pump(nb);
     int still;
     curl_multi_perform(nb->multi, &still);
     for (size_t i = 0; i < nb->nx; i++)
@@ -442,6 +471,8 @@ static int net_pump(backend *b)
         curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
         http_xfer *h = (http_xfer *)(void *)priv;
         CURLcode rc = m->data.result;
+        if (net_score_finished(nb, m->easy_handle, rc))
+            continue;
         for (size_t i = 0; i < nb->nx; i++)
             if (&nb->xs[i]->h == h && nb->xs[i]->in_multi) {
                 xfer_finished(nb, nb->xs[i], rc);
@@ -449,6 +480,7 @@ static int net_pump(backend *b)
             }
     }
     start_ready(nb);
+    net_score_pump(nb);
     sweep(nb);
     return active_requests(nb);
 }
@@ -457,6 +489,8 @@ static int net_pump(backend *b)
 static double next_deadline(net_backend *nb, double t)
 {
     double soonest = net_info_gate(nb) ? net_info_gate(nb) : -1;
+    if (net_score_busy(nb))
+        return t;
     for (size_t i = 0; i < nb->nreqs; i++)
         if (nb->reqs[i]->cancelled && !nb->reqs[i]->end_sent)
             return t;
@@ -474,40 +508,36 @@ static double next_deadline(net_backend *nb, double t)
     return soonest;
 }
 
-static int net_wait(backend *b, const int *fds, int nfds, int timeout_ms, int *fd_ready)
+/* libcurl's sockets (curl_multi_fdset: the curl here predates curl_multi_waitfds) and the
+ * sooner of curl's own timer and ours (a start, a retry, an idle limit).  A socket numbered
+ * FD_SETSIZE or more is not reported by curl: then, and while curl has a transfer but no
+ * socket yet (a name being resolved), it is looked at again within 50 ms. */
+static int net_pollfds(backend *b, struct pollfd *out, int max, double *due)
 {
     net_backend *nb = (net_backend *)b;
-    if (fd_ready)
-        *fd_ready = -1;
-    if (timeout_ms < 0)
-        timeout_ms = 3600 * 1000;   /* "forever", in slices curl accepts */
-    double t = now_s();
-    double due = next_deadline(nb, t);
-    if (due >= 0) {
-        double ms = (due - t) * 1000.0;
-        if (ms <= 0)
-            return 1;
-        if (ms < timeout_ms)
-            timeout_ms = (int)ceil(ms);
+    fd_set rd, wr, ex;
+    FD_ZERO(&rd);
+    FD_ZERO(&wr);
+    FD_ZERO(&ex);
+    int maxfd = -1, n = 0;
+    curl_multi_fdset(nb->multi, &rd, &wr, &ex, &maxfd);
+    for (int fd = 0; fd <= maxfd && n < max; fd++) {
+        short ev = (short)((FD_ISSET(fd, &rd) ? POLLIN : 0) | (FD_ISSET(fd, &wr) ? POLLOUT : 0) |
+                           (FD_ISSET(fd, &ex) ? POLLPRI : 0));
+        if (ev)
+            out[n++] = (struct pollfd){ .fd = fd, .events = ev };
     }
-    struct curl_waitfd *w = nfds > 0 ? xcalloc((size_t)nfds, sizeof *w) : NULL;
-    for (int i = 0; i < nfds; i++)
-        w[i] = (struct curl_waitfd){ .fd = fds[i], .events = CURL_WAIT_POLLIN };
-    int numfds = 0;
-    curl_multi_poll(nb->multi, w, (unsigned)nfds, timeout_ms, &numfds);
-    int ready = 0;
-    for (int i = 0; i < nfds; i++)
-        if (w[i].revents) {
-            if (fd_ready)
-                *fd_ready = i;
-            ready = 1;
-            break;
-        }
-    free(w);
-    if (ready || numfds > 0)
-        return 1;
-    /* Woken before the caller's timeout: curl's own timer or one of ours is due. */
-    return (now_s() - t) * 1000.0 < timeout_ms - 1 || (due >= 0 && now_s() >= due) ? 1 : 0;
+    double t = now_s();
+    double d = next_deadline(nb, t);
+    long ct = -1;
+    curl_multi_timeout(nb->multi, &ct);
+    if (ct >= 0 && (d < 0 || t + ct / 1000.0 < d))
+        d = t + ct / 1000.0;
+    int in_curl = nb->running > 0 || nb->info_state == NET_INFO_MODELS || nb->info_state == NET_INFO_PROPS;
+    if (in_curl && !n && (d < 0 || d > t + 0.05))
+        d = t + 0.05;
+    *due = d;
+    return n;
 }
 
 static void net_free(backend *b)
@@ -521,6 +551,7 @@ static void net_free(backend *b)
     }
     for (size_t i = 0; i < nb->nreqs; i++)
         req_free(nb->reqs[i]);
+    net_score_free_all(nb);
     for (size_t i = 0; i < nb->nno_n; i++)
         free(nb->no_n[i]);
     free(nb->no_n);
@@ -536,7 +567,7 @@ static void net_free(backend *b)
     free(nb);
 }
 
-static const backend_ops net_ops = { net_start, net_cancel, net_pump, net_wait, net_free };
+static const backend_ops net_ops = { net_start, net_cancel, net_pump, net_pollfds, net_free, net_score_start };
 
 backend *net_backend_new(const gen_settings *s, const char *api_key, char *err, size_t errlen)
 {

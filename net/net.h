@@ -13,7 +13,11 @@
  * - Every failure is one line with the status and the server's own words; the API key is
  *   scrubbed from every message.  A failing branch keeps what it had (ERROR after tokens).
  * - Events only from pump(); cancel() stops a request's transfers at once and its branches
- *   end with ERROR "cancelled" on the next pump. */
+ *   end with ERROR "cancelled" on the next pump.
+ * - Scoring given text (backend_score, core/backend.h): openai only — `echo` with
+ *   max_tokens 0 (OpenAI legacy completions, vLLM), vLLM's `prompt_logprobs` when echo is
+ *   refused with a 400/422; llama.cpp (backend=llamacpp, or its 500 "Unsupported param:
+ *   echo") and openai-chat cannot, in one line.  See net_impl.h. */
 #ifndef NET_NET_H
 #define NET_NET_H
 #include "core/backend.h"

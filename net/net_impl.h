@@ -59,6 +59,8 @@ typedef struct {
     int        cut;            /* every branch ended early by the client's cap: stop reading */
 } net_xfer;
 
+typedef struct net_score_req net_score_req;   /* net/net_score.c */
+
 typedef struct {
     backend    base;
     wire_kind  kind;
@@ -76,6 +78,11 @@ typedef struct {
     int        concurrency;
     long       idle_s;
     int        said_dns;
+    int        said_all;       /* logprobs all: the status line said what it means here */
+    char       say[200];       /* a status line for the next pump */
+    net_score_req **sreqs;     /* scoring requests (net/net_score.c) */
+    size_t     nsreqs, capsreqs;
+    int        score_prompt_logprobs;   /* echo was refused here: vLLM's prompt_logprobs */
     unsigned   rng;
     http_xfer  info;           /* the one question about the server's model (net/info.c) */
     int        info_state;     /* NET_INFO_* */
@@ -97,6 +104,28 @@ void net_info_free(net_backend *nb);
 typedef struct { net_backend *nb; net_xfer *x; } sink_ctx;
 
 static inline int net_is_2xx(long s) { return s >= 200 && s < 300; }
+
+/* Scoring given text (net/net_score.c): echo (OpenAI legacy completions, vLLM), and vLLM's
+ * prompt_logprobs when a server refuses echo with a 400/422 (remembered for the backend's
+ * life); llama.cpp's server and the chat endpoint cannot (one line).  The server is known to
+ * be llama.cpp by backend=llamacpp, or, behind backend=openai, by its answer to echo (a 500
+ * "Unsupported param: echo", with "Server: llama.cpp").  Dropped connections, 429 and 5xx
+ * are retried as for generation (not llama.cpp refusing echo); a failure is one line.
+ * Transfers run on the backend's multi handle within its concurrency cap; events come from
+ * pump. */
+int  net_score_start(backend *b, const char *context, size_t clen, const char *text, size_t len,
+                     const gen_settings *s, char *err, size_t errlen);
+/* A finished curl handle: 1 when it was a scoring transfer (handled), else 0. */
+int  net_score_finished(net_backend *nb, CURL *easy, CURLcode rc);
+/* Starts queued scoring transfers, fails idle ones, delivers results, frees what ended. */
+void net_score_pump(net_backend *nb);
+int  net_score_active(const net_backend *nb);    /* scoring requests not yet ended */
+int  net_score_busy(const net_backend *nb);      /* something to deliver or start now */
+void net_score_cancel(net_backend *nb, int request);
+void net_score_free_all(net_backend *nb);
+
+/* The message with the API key cut out (caller frees). */
+char *net_scrub(net_backend *nb, const char *msg);
 
 /* Events (net/stream.c).  Every message goes out with the API key cut out. */
 void net_emit_status(net_backend *nb, const char *msg);

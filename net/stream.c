@@ -10,7 +10,7 @@
 /* ---- events ---- */
 
 /* The key must never reach the user, a log or a file: cut it out of every message. */
-static char *scrub(net_backend *nb, const char *msg)
+char *net_scrub(net_backend *nb, const char *msg)
 {
     char *out = xstrdup(msg ? msg : "");
     size_t kl = nb->key ? strlen(nb->key) : 0;
@@ -27,7 +27,7 @@ static char *scrub(net_backend *nb, const char *msg)
 
 void net_emit_status(net_backend *nb, const char *msg)
 {
-    char *m = scrub(nb, msg);
+    char *m = net_scrub(nb, msg);
     backend_event ev = { .kind = BACKEND_EV_STATUS, .request = 0, .branch = -1, .message = m,
                          .logprob = NAN };
     backend_emit(&nb->base, &ev);
@@ -105,7 +105,7 @@ void net_end_branch(net_backend *nb, net_req *r, int b, int error, const char *f
         br->npend = 0;
         backend_emit(&nb->base, &t);
     }
-    char *m = message ? scrub(nb, message) : NULL;
+    char *m = message ? net_scrub(nb, message) : NULL;
     backend_event ev = { .kind = error ? BACKEND_EV_ERROR : BACKEND_EV_DONE, .request = r->id,
                          .branch = b, .finish = finish, .message = m, .http_status = (int)status,
                          .logprob = NAN, .model = model && *model ? model : NULL };

@@ -236,7 +236,7 @@ static void emit_content(const wire_sink *k, int choice, json_t *content)
 }
 
 /* The legacy shape: {tokens, token_logprobs, top_logprobs: [obj|null] or one obj}. */
-static void emit_legacy(const wire_sink *k, int choice, json_t *lp)
+static void emit_legacy(const wire_sink *k, int choice, json_t *lp, size_t max)
 {
     json_t *tokens = json_object_get(lp, "tokens");
     json_t *lps = json_object_get(lp, "token_logprobs");
@@ -245,6 +245,8 @@ static void emit_legacy(const wire_sink *k, int choice, json_t *lp)
     json_t *t;
     buf text = { 0 };
     json_array_foreach(tokens, i, t) {
+        if (i >= max)
+            break;
         buf_clear(&text);
         token_text(t, NULL, &text);
         json_t *v = json_array_get(lps, i);
@@ -280,7 +282,7 @@ static void emit_piece(const wire_sink *k, int choice, json_t *text, json_t *log
     }
     json_t *tokens = json_object_get(logprobs, "tokens");
     if (json_is_array(tokens) && json_array_size(tokens)) {
-        emit_legacy(k, choice, logprobs);
+        emit_legacy(k, choice, logprobs, (size_t)-1);
         return;
     }
     const char *s = json_string_value(text);
@@ -533,4 +535,131 @@ void wire_error_info(const char *body, size_t len, char **message, char **code)
         p += n + 1;
     }
     buf_free(&b);
+}
+
+/* ---- scoring given text ---- */
+
+char *wire_score_body(wire_score_mode mode, const gen_settings *s, const char *prompt, size_t len,
+                      int k, char *err, size_t errlen)
+{
+    json_t *extra = NULL;
+    if (s->extra_json && *s->extra_json) {
+        json_error_t je;
+        extra = json_loads(s->extra_json, 0, &je);
+        if (!extra || !json_is_object(extra)) {
+            snprintf(err, errlen, "--extra-json: not a JSON object (%s)", extra ? "wrong type" : je.text);
+            json_decref(extra);
+            return NULL;
+        }
+    }
+    json_t *o = json_object();
+    if (s->model && *s->model)
+        json_object_set_new(o, "model", json_string(s->model));
+    json_object_set_new(o, "prompt", jnul_string(prompt, len));
+    if (mode == WIRE_SCORE_ECHO) {
+        json_object_set_new(o, "echo", json_true());
+        json_object_set_new(o, "logprobs", json_integer(k));
+        json_object_set_new(o, "max_tokens", json_integer(0));
+    } else {
+        json_object_set_new(o, "prompt_logprobs", json_integer(k));
+        json_object_set_new(o, "max_tokens", json_integer(1));
+    }
+    json_object_set_new(o, "temperature", json_real(1.0));
+    json_object_set_new(o, "stream", json_false());
+    if (extra) {
+        json_object_update(o, extra);
+        json_decref(extra);
+    }
+    char *text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    json_decref(o);
+    if (!text) {
+        snprintf(err, errlen, "could not encode the request body");
+        return NULL;
+    }
+    char *out = xstrdup(text);
+    free(text);
+    return out;
+}
+
+/* vLLM's prompt_logprobs: [null, {"<id>": {"logprob", "rank", "decoded_token"}, ...}, ...];
+ * the prompt's own token is each object's first key, the others its top alternatives. */
+static int emit_prompt_logprobs(const wire_sink *k, json_t *pl)
+{
+    size_t i;
+    json_t *pos;
+    buf text = { 0 };
+    int n = 0;
+    json_array_foreach(pl, i, pos) {
+        if (json_is_null(pos) && i == 0) {      /* the first token: nothing to condition on */
+            k->token(k->ud, 0, "", 0, NAN, NULL, 0);
+            n++;
+            continue;
+        }
+        if (!json_is_object(pos) || !json_object_size(pos)) {
+            buf_free(&text);
+            return -1;
+        }
+        alt_list a = { 0 };
+        const char *key;
+        json_t *val;
+        double lp = NAN;
+        int first = 1;
+        buf_clear(&text);
+        json_object_foreach(pos, key, val) {
+            json_t *dt = json_object_get(val, "decoded_token");
+            double v = json_is_number(json_object_get(val, "logprob"))
+                     ? norm_lp(json_number_value(json_object_get(val, "logprob"))) : NAN;
+            if (first) {
+                token_text(dt, NULL, &text);
+                lp = v;
+                first = 0;
+            }
+            alts_add(&a, dt, NULL, v);
+        }
+        const tree_alt *alts = alts_finish(&a);
+        k->token(k->ud, 0, text.data ? text.data : "", text.len, lp, alts, a.n);
+        buf_free(&a.pool);
+        n++;
+    }
+    buf_free(&text);
+    return n > 0 ? 0 : -1;
+}
+
+int wire_parse_scored(const char *body, size_t len, size_t prompt_len, const wire_sink *k)
+{
+    json_t *root = jnul_loadb(body, len, 0, NULL);
+    if (!root)
+        return WIRE_BAD;
+    json_t *err = json_object_get(root, "error");
+    if (err && !json_is_null(err)) {
+        report_error(k, -1, err);
+        json_decref(root);
+        return WIRE_ERROR;
+    }
+    json_t *c = json_array_get(json_object_get(root, "choices"), 0);
+    json_t *pl = json_object_get(c, "prompt_logprobs");
+    json_t *lp = json_object_get(c, "logprobs");
+    json_t *tokens = json_object_get(lp, "tokens");
+    int r = WIRE_BAD;
+    if (json_is_array(pl) && json_array_size(pl))
+        r = emit_prompt_logprobs(k, pl) < 0 ? WIRE_BAD : WIRE_OK;
+    else if (json_is_array(tokens) && json_array_size(tokens)) {
+        /* echo: the prompt's tokens, then any the server generated anyway (past the
+         * prompt's length in text_offset) */
+        json_t *offs = json_object_get(lp, "text_offset");
+        size_t max = json_array_size(tokens);
+        for (size_t i = 0; json_is_array(offs) && i < json_array_size(offs) && i < max; i++) {
+            json_t *o = json_array_get(offs, i);
+            if (json_is_integer(o) && json_integer_value(o) >= (json_int_t)prompt_len) {
+                max = i;
+                break;
+            }
+        }
+        if (max) {
+            emit_legacy(k, 0, lp, max);
+            r = WIRE_OK;
+        }
+    }
+    json_decref(root);
+    return r;
 }

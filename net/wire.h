@@ -45,6 +45,19 @@ char *wire_body(wire_kind kind, const gen_settings *s, const char *context, size
 int  wire_parse_chunk(wire_kind kind, const char *data, size_t len, const wire_sink *sink);
 /* A whole non-streamed body (also what a server sends when it ignores "stream"). */
 int  wire_parse_body(wire_kind kind, const char *body, size_t len, const wire_sink *sink);
+/* Scoring given text (API.md "Scoring given text"): the prompt (context + text) sent with
+ * WIRE_SCORE_ECHO {"echo": true, "logprobs": k, "max_tokens": 0} (OpenAI legacy
+ * completions; vLLM too) or WIRE_SCORE_PROMPT_LOGPROBS {"prompt_logprobs": k,
+ * "max_tokens": 1} (vLLM's own).  Not streamed; extra_json merged last. */
+typedef enum { WIRE_SCORE_ECHO, WIRE_SCORE_PROMPT_LOGPROBS } wire_score_mode;
+char *wire_score_body(wire_score_mode mode, const gen_settings *s, const char *prompt, size_t len,
+                      int k, char *err, size_t errlen);
+/* A scoring answer: each prompt token through sink.token (choice 0) in order, the first
+ * with a NAN logprob when the server gives none; vLLM's choices[0].prompt_logprobs when
+ * present, else the echoed choices[0].logprobs (tokens at text_offset >= prompt_len, which
+ * the server generated, are left out).  WIRE_BAD when neither is usable; WIRE_ERROR after
+ * sink.error for {"error": ...}. */
+int  wire_parse_scored(const char *body, size_t len, size_t prompt_len, const wire_sink *sink);
 /* The server's own message and code from an error body ({"error": {"message", "code"}},
  * {"error": "..."}, {"detail": ...}, or the first line of plain text).  Either may be
  * NULL on return; caller frees both.  The message is one line, at most ~300 bytes. */

@@ -6,6 +6,7 @@
 #include "tui/view_compare.h"
 #include "core/mem.h"
 #include <curses.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -326,6 +327,24 @@ static unsigned act_help(app *a)
     return APP_CH_DRAW;
 }
 
+/* D: the tokens' tint, by probability or by log-ratio to the other side of a comparison. */
+static unsigned act_tint(app *a)
+{
+    a->tint_logratio = !a->tint_logratio;
+    tree_node *n = tree_get(a->ses.t, a->ses.cursor);
+    const char *ref = a->ses.settings.reference_model;
+    if (!a->tint_logratio)
+        app_message(a, 0, "tokens tinted by probability");
+    else if (ref && *ref)
+        app_message(a, 0, "tokens tinted by log p(the node's model) - log p(%s): hot = likelier under the node's model", ref);
+    else if (n && n->ntokens && !isnan(view_logratio(a, a->ses.cursor, n, 0)))
+        app_message(a, 0, "tokens tinted by log p(this side) - log p(the other side): hot = likelier here");
+    else
+        app_message(a, 0, "tint by log-ratio: this node has none (samples of a comparison scored by "
+                          "termloom compare carry one; or set reference_model, S)");
+    return APP_CH_DRAW;
+}
+
 /* The message log on the help screen, scrolled to its newest lines. */
 static unsigned act_log(app *a)
 {
@@ -478,6 +497,7 @@ const action_def actions_table[] = {
     { "export",         SCOPE_ANY,    "x",           "export the session", act_export },
     { "compare",        SCOPE_ANY,    "c",           "compare two models or settings", act_compare },
     { "help",           SCOPE_ANY,    "? F1",        "this help", act_help },
+    { "tint",           SCOPE_ANY,    "D",           "tint tokens by log-ratio to the other side of a comparison / by probability", act_tint },
     { "log",            SCOPE_ANY,    "L",           "messages: every error so far, each failed branch and why", act_log },
     { "redraw",         SCOPE_ANY,    "C-l",         "redraw the screen", act_redraw },
     { "quit",           SCOPE_ANY,    "q",           "quit (saves first)", act_quit },

@@ -2,14 +2,15 @@
  * Tree operations are in app_ops.c, saving and opening sessions in app_save.c.
  *
  * One thread.  Each turn: wait on the keyboard, a self-pipe (SIGWINCH and the quit
- * signals only write a byte to it) and the backend together (backend_wait; for HTTP
- * backends that is curl_multi_poll with our descriptors); drain every key; let the
- * backend make progress (its events land in the tree through core/grow); save if due;
+ * signals only write a byte to it) and every backend — the loom's and a comparison's — in
+ * one poll (backend_wait_many over each backend's pollfds: libcurl's sockets and timer,
+ * the builtin model's pipe); drain every key; let the backends make progress (its events land in the tree through core/grow); save if due;
  * draw if something changed and a frame (30 ms) has passed since the last one. */
 #include "tui/app.h"
 #include "tui/actions.h"
 #include "tui/dialog.h"
 #include "tui/view.h"
+#include "tui/replay.h"
 #include "tui/term.h"
 #include "tui/view_compare.h"
 #include "core/formats.h"
@@ -418,6 +419,7 @@ void app_init_view(app *a, tree *t, int32_t cursor)
     a->save_fd = -1;
     a->attr_fd = -1;
     a->attr_nav_id = TREE_NONE;
+    a->ref_id = a->ref_asked = TREE_NONE;
     a->group_pending = TREE_NONE;
     a->tree_top = cursor;
     a->merge = merge_index_new(a->ses.t, a->ses.settings.merge_threshold);
@@ -463,6 +465,9 @@ void app_free(app *a)
     free(a->path);
     free(a->row_ids);
     free(a->msg);
+    replay_free(a->replay);
+    a->replay = NULL;
+    app_ref_free(a);
     for (size_t i = 0; i < a->nlog; i++)
         free(a->log[i]);
     free(a->log);
@@ -494,9 +499,19 @@ static void attr_slice(app *a)
         a->pending |= APP_CH_DRAW;      /* the stats panel shows the progress */
 }
 
+static void on_key(app *a, int key)
+{
+    a->last_key = app_now();
+    unsigned f = app_key(a, key);
+    a->pending |= f & ~APP_CH_QUIT;
+    if (f & APP_CH_SAVE)
+        a->save_soon = 1;
+    if (f & APP_CH_QUIT)
+        a->quit = 1;
+}
+
 static int run(app *a)
 {
-    int fds[2] = { STDIN_FILENO, self_pipe[0] };
     double last_spin = 0;
     a->pending = APP_CH_DRAW;
     while (!a->quit) {
@@ -524,13 +539,21 @@ static int run(app *a)
             timeout = 0;                   /* indexing goes on between keys */
         if (a->group_pending != TREE_NONE)
             timeout = 0;                   /* so does grouping a huge fan-out */
+        /* One wait: the keyboard, the self-pipe, the loom's backend and a comparison's. */
         int ready = -1;
-        if (compare_view_busy(a))
-            compare_view_wait(a, fds, 2, timeout < 100 ? timeout : 100, &ready);
-        else if (a->b)
-            backend_wait(a->b, fds, 2, timeout, &ready);
-        else
-            backend_poll_fds(fds, 2, timeout, &ready);
+        backend *bs[3] = { a->b, NULL, NULL };
+        int nbs = 1 + compare_view_backends(a, bs + 1);
+        if (a->replay && timeout > 10)
+            timeout = 10;                  /* a script's next step is looked at often */
+        app_ref_sync(a);
+        int fds[3], nfds = 0;
+        if (!a->replay)
+            fds[nfds++] = STDIN_FILENO;    /* a script's keys need no keyboard */
+        fds[nfds++] = self_pipe[0];
+        if (app_ref_fd(a) >= 0)
+            fds[nfds++] = app_ref_fd(a);   /* the reference model's answers (D) */
+        backend_wait_many(bs, nbs, fds, nfds, timeout, &ready);
+        a->pending |= app_ref_take(a);
         /* Signals: resize and quit requests. */
         char sig[64];
         ssize_t n;
@@ -543,19 +566,20 @@ static int run(app *a)
                     a->quit = 1;
                 }
             }
-        /* Every key waiting, before drawing anything. */
+        /* Every key waiting, before drawing anything (or a script's next step). */
         wint_t ch;
-        int r;
-        while (!a->quit && (r = get_wch(&ch)) != ERR) {
-            int key = r == KEY_CODE_YES ? ACTIONS_FN((int)ch) : (int)ch;
-            a->last_key = app_now();
-            unsigned f = app_key(a, key);
-            a->pending |= f & ~APP_CH_QUIT;
-            if (f & APP_CH_SAVE)
-                a->save_soon = 1;
-            if (f & APP_CH_QUIT)
+        int r, key;
+        if (a->replay && !a->quit) {
+            int st = replay_next(a->replay, a, &key);
+            if (st == REPLAY_KEY)
+                on_key(a, key);
+            else if (st == REPLAY_END || st == REPLAY_FAIL) {
+                a->replay_failed = st == REPLAY_FAIL;
                 a->quit = 1;
+            }
         }
+        while (!a->replay && !a->quit && (r = get_wch(&ch)) != ERR)
+            on_key(a, r == KEY_CODE_YES ? ACTIONS_FN((int)ch) : (int)ch);
         if (a->b)
             backend_pump(a->b);
         a->pending |= compare_view_pump(a);
@@ -635,7 +659,12 @@ int app_main(int argc, char **argv)
         cli_opts_free(&a->opts);
         return cli_fail(CLI_USAGE, "TERMLOOM_SEED: %s", err);
     }
-    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+    a->replay = replay_open(err, sizeof err);
+    if (!a->replay && err[0]) {
+        cli_opts_free(&a->opts);
+        return cli_fail(CLI_USAGE, "%s", err);
+    }
+    if (!a->replay && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
         cli_opts_free(&a->opts);
         return cli_fail(CLI_USAGE, "the interactive loom needs a terminal (headless: termloom gen, stats, export)");
     }
@@ -719,6 +748,9 @@ int app_main(int argc, char **argv)
     endwin();
     delscreen(scr);
     term_release();
+    int failed = a->replay_failed;
+    if (failed)
+        cli_fail(CLI_ERR, "%s", replay_error(a->replay));
     if (final < 0)
         cli_fail(CLI_ERR, "%s: the session could not be saved: %s", a->path, a->save_err ? a->save_err : "");
     else if (a->path && !file)
@@ -727,5 +759,5 @@ int app_main(int argc, char **argv)
     close(self_pipe[0]);
     close(self_pipe[1]);
     self_pipe[0] = self_pipe[1] = -1;
-    return final < 0 ? CLI_ERR : CLI_OK;
+    return final < 0 || failed ? CLI_ERR : CLI_OK;
 }

@@ -123,6 +123,14 @@ struct app {
 
     /* text panel */
     int          text_scroll;   /* lines up from the bottom */
+    int          tint_logratio; /* D: tokens tinted by log-ratio, not probability */
+    struct refscore *ref;       /* the reference model's scorer (reference_model set), or NULL */
+    char        *ref_name;      /*   the setting it was made for */
+    int32_t      ref_asked;     /* the node last asked about (TREE_NONE: none) */
+    int32_t      ref_id;        /* the node ref_lr answers (TREE_NONE: none) */
+    double      *ref_lr;        /*   per token: log p(its model) - log p(reference) */
+    size_t       ref_n;
+    char         ref_err[200];  /*   or why it could not be scored */
 
     /* stats panel (view state): its first line shown, and where each row leads */
     int          stats_scroll;
@@ -195,11 +203,19 @@ struct app {
     double       last_key;
     int          quit;
     void        *compare;       /* the compare view's state (tui/view_compare.c) */
+    struct replay *replay;      /* keys from a script (tui/replay.h, TERMLOOM_KEYS), or NULL */
+    int          replay_failed;
 };
 
 double   app_now(void);
 /* Sets the status line message (printf-style); error messages stay until the next one. */
 void     app_message(app *a, int error, const char *fmt, ...);
+/* The D tint's reference model (tui/app_ref.c): sync asks about the cursor node when the
+ * tint is on; fd is what its answers wake (-1: none); take stores one (APP_CH_* flags). */
+void     app_ref_sync(app *a);
+int      app_ref_fd(const app *a);
+unsigned app_ref_take(app *a);
+void     app_ref_free(app *a);
 /* Adds a line to the message log (L shows it); error messages go there by themselves.
  * The oldest lines go beyond APP_LOG_MAX. */
 #define APP_LOG_MAX 1000

@@ -186,19 +186,26 @@ static const char *sample_text(const tree *t, const compare_result *r, int side,
     return tree_get(t, r->ids[side][r->side[side].groups[g].rep])->text;
 }
 
-/* "A: KL to the other side: ..." (issue 16): only when both sides were scored. */
+/* "A: KL to the other side: ..." (issue 16): when the side was scored, else why not (when
+ * scoring was tried). */
 static void print_kl(const compare_result *r)
 {
-    for (int s = 0; s < 2; s++)
-        if (r->kl[s].known)
-            printf("%c: KL to the other side: %.2f nats/token (95%% %.2f–%.2f), exact per-position %.2f\n",
-                   s ? 'B' : 'A', r->kl[s].value, r->kl[s].low, r->kl[s].high, r->kl[s].exact);
-}
-
-static json_t *kl_json(const compare_kl *k)
-{
-    return json_pack("{s:f, s:f, s:f, s:f, s:I, s:I}", "value", k->value, "low", k->low, "high", k->high,
-                     "exact", k->exact, "samples", (json_int_t)k->samples, "tokens", (json_int_t)k->tokens);
+    for (int s = 0; s < 2; s++) {
+        const compare_kl *k = &r->kl[s];
+        if (!k->known) {
+            if (k->note[0])
+                printf("%c: no KL to the other side: %s\n", s ? 'B' : 'A', k->note);
+            continue;
+        }
+        printf("%c: KL to the other side: %.2f nats/token (95%% %.2f–%.2f, Monte Carlo over %zu samples)",
+               s ? 'B' : 'A', k->value, k->low, k->high, k->samples);
+        if (k->exact_known)
+            printf(", exact per-position %.2f\n", k->exact);
+        else
+            printf("; exact per-position KL not known (it needs both whole next-token distributions at the same tokens)\n");
+        if (k->note[0])
+            printf("   %s\n", k->note);
+    }
 }
 
 /* "over-represented in B (rl): love (z 8.1, 37 vs 2), ..." wrapped at 78 columns. */
@@ -266,9 +273,13 @@ static void print_text(const tree *t, const compare_result *r)
         char *o = s ? b : a;
         if (isnan(st->token_entropy))
             snprintf(o, 128, "n/a (no logprobs)");
-        else
+        else if (st->token_entropy_exact || isnan(st->token_entropy_lower))
             snprintf(o, 128, "%.3f bits/token (%s)", st->token_entropy,
                      st->token_entropy_exact ? "exact" : "lower bound");
+        else if (isnan(st->token_entropy_upper))
+            snprintf(o, 128, ">= %.3f bits/token (lower bound; V unknown)", st->token_entropy_lower);
+        else
+            snprintf(o, 128, "%.3f-%.3f bits/token (bounds)", st->token_entropy_lower, st->token_entropy_upper);
     }
     row("token entropy", a, b);
     for (int k = 0; k < 3; k++) {
@@ -357,6 +368,8 @@ static json_t *side_json(const tree *t, const compare_result *r, int s)
     json_object_set_new(o, "entropy_norm", json_real(st->entropy_norm));
     json_object_set_new(o, "token_entropy", num_or_null(st->token_entropy));
     json_object_set_new(o, "token_entropy_exact", json_boolean(st->token_entropy_exact));
+    json_object_set_new(o, "token_entropy_lower", num_or_null(st->token_entropy_lower));
+    json_object_set_new(o, "token_entropy_upper", num_or_null(st->token_entropy_upper));
     json_object_set_new(o, "distinct_1", json_real(st->distinct[0]));
     json_object_set_new(o, "distinct_2", json_real(st->distinct[1]));
     json_object_set_new(o, "distinct_3", json_real(st->distinct[2]));
@@ -375,7 +388,9 @@ static json_t *side_json(const tree *t, const compare_result *r, int s)
     }
     json_object_set_new(o, "top", top);
     if (r->kl[s].known)
-        json_object_set_new(o, "kl_to_other", kl_json(&r->kl[s]));
+        json_object_set_new(o, "kl_to_other", compare_kl_json(&r->kl[s]));
+    else if (r->kl[s].note[0])
+        json_object_set_new(o, "kl_to_other_note", json_string(r->kl[s].note));
     json_object_set_new(o, "repeated", own);    /* groups of >= 2 samples with no counterpart */
     json_t *over = json_array();
     for (size_t i = 0; i < r->nover[s]; i++)
@@ -563,6 +578,9 @@ int cli_compare(int argc, char **argv)
     const llama_model *km[2] = { llama_backend_model(be[0]), llama_backend_model(be[1]) };
     if (empty < 0 && km[0] && km[1] && score_compare(ses.t, &res, km, err, sizeof err) < 0)
         cli_fail(CLI_OK, "warning: no KL to the other side: %s", err);
+    else if (empty < 0 && !(km[0] && km[1]) && (be[0]->ops->score || be[1]->ops->score))
+        score_compare_backends(ses.t, &res, be, sp);   /* each side's reason in its note */
+    compare_kl_store(ses.t, &res);                     /* the saved comparison keeps it */
     if (out)
         cli_detect_attractors(&ses);
     if (out && session_save(&ses, out, err, sizeof err) < 0)

@@ -15,6 +15,7 @@
 #include "core/entropy.h"
 #include "core/grow.h"
 #include "core/mem.h"
+#include "core/merge.h"
 #include "core/session.h"
 #include <math.h>
 #include <signal.h>
@@ -39,7 +40,21 @@ typedef struct {
     /* Failed branches by message: how many, and under which nodes (the first few). */
     struct { char *msg; int count; int32_t under[4]; int nunder; } fails[4];
     int        nfails, fails_other;
+    int        expand_groups;  /* breadth: one child per group of near-duplicates goes on */
+    double     threshold;      /*   the merge similarity that makes them one group */
+    int        k;              /* children per expansion */
+    size_t     not_expanded;   /* children left as leaves: near-duplicates of a sibling */
 } gen_run;
+
+/* Nodes a breadth expansion of a node at depth d would still add below it (k + k^2 + ...
+ * down to the run's depth): what the progress total drops when it is not expanded. */
+static size_t below(const gen_run *r, size_t d)
+{
+    size_t sum = 0, level = 1;
+    for (size_t i = d; i < (size_t)r->depth && sum < (size_t)1 << 40; i++)
+        sum += level *= (size_t)r->k;
+    return sum;
+}
 
 /* A branch failed (not cancelled): counted with its message and the node it grew under. */
 static void note_failure(gen_run *r, const backend_event *ev)
@@ -123,9 +138,23 @@ static void after_event(void *ud, const backend_event *ev)
         r->done += (size_t)q->k;
         for (int j = 0; j < q->k && r->depth > 0; j++) {
             tree_node *n = tree_get(r->t, q->nodes[j]);
-            if (n && !(n->flags & TREE_FLAG_INCOMPLETE) &&
-                tree_depth(r->t, q->nodes[j]) < (size_t)r->depth)
-                queue_push(r, q->nodes[j]);
+            if (!n || (n->flags & TREE_FLAG_INCOMPLETE) || tree_depth(r->t, q->nodes[j]) >= (size_t)r->depth)
+                continue;
+            /* --expand groups: a near-duplicate of an earlier sibling of this request that
+             * goes on stays a leaf (the same outcome, expanded once). */
+            int dup = 0;
+            for (int e = 0; r->expand_groups && e < j && !dup; e++) {
+                tree_node *m = tree_get(r->t, q->nodes[e]);
+                dup = m && !(m->flags & TREE_FLAG_INCOMPLETE) &&
+                      merge_similarity(m->text, m->text_len, n->text, n->text_len) >= r->threshold;
+            }
+            if (dup) {
+                r->not_expanded++;
+                size_t drop = below(r, tree_depth(r->t, q->nodes[j]));
+                r->target = r->target > drop ? r->target - drop : 0;
+                continue;
+            }
+            queue_push(r, q->nodes[j]);
         }
     }
 }
@@ -329,7 +358,10 @@ static void gen_usage(void)
            "  --strategy breadth|entropy entropy: expand the leaves with the highest mean token\n"
            "                             entropy first (--concurrency/k at once), while --budget\n"
            "                             N has room for all k children of the next expansion\n"
-           "  --budget N                 node count for --strategy entropy (default 32)\n\n"
+           "  --budget N                 node count for --strategy entropy (default 32)\n"
+           "  --expand all|groups        breadth: expand every child (all), or one child per group\n"
+           "                             of near-duplicate siblings (groups: the budget goes to\n"
+           "                             distinct outcomes; the others stay leaves)\n\n"
            "On a terminal a progress line (branches done/total, tokens/s, ETA) is redrawn on\n"
            "stderr; at the end one summary line (nodes, tokens, time, failures) goes to stderr,\n"
            "terminal or not, before any error.  Ctrl-C stops and saves the tree grown so far.\n"
@@ -355,7 +387,7 @@ int cli_gen(int argc, char **argv)
         cli_opts_free(&o);
         return CLI_USAGE;
     }
-    const char *out = NULL, *strategy = "breadth";
+    const char *out = NULL, *strategy = "breadth", *expand = "all";
     long depth = -1, budget = -1;
     int rc = CLI_OK;
     for (int i = 1; i < argc && rc == CLI_OK; i++) {
@@ -379,6 +411,10 @@ int cli_gen(int argc, char **argv)
         } else if ((v = cli_flag_value(argc, argv, &i, "--budget", &missing))) {
             if (parse_count("--budget", v, 1, 10000000, &budget) < 0)
                 rc = CLI_USAGE;
+        } else if ((v = cli_flag_value(argc, argv, &i, "--expand", &missing))) {
+            if (strcmp(v, "all") && strcmp(v, "groups"))
+                rc = cli_fail(CLI_USAGE, "--expand: '%s' is not all or groups", v);
+            expand = v;
         } else if ((v = cli_flag_value(argc, argv, &i, "--strategy", &missing))) {
             if (strcmp(v, "breadth") && strcmp(v, "entropy"))
                 rc = cli_fail(CLI_USAGE, "--strategy: '%s' is not breadth or entropy", v);
@@ -394,6 +430,8 @@ int cli_gen(int argc, char **argv)
         }
     }
     int entropy = !strcmp(strategy, "entropy");
+    if (rc == CLI_OK && entropy && !strcmp(expand, "groups"))
+        rc = cli_fail(CLI_USAGE, "gen: --expand groups is for --strategy breadth");
     if (rc == CLI_OK && !out)
         rc = cli_fail(CLI_USAGE, "gen: an output file is required (-o OUT.json)");
     else if (rc == CLI_OK && !o.prompt)
@@ -424,7 +462,8 @@ int cli_gen(int argc, char **argv)
     settings_copy(&sess.settings, &o.s);
 
     gen_run r = { .t = sess.t, .b = b, .depth = entropy ? 0 : (int)depth,
-                  .progress = isatty(2), .t0 = now_s() };
+                  .progress = isatty(2), .t0 = now_s(), .k = o.s.branches,
+                  .expand_groups = !strcmp(expand, "groups"), .threshold = o.s.merge_threshold };
     if (entropy)
         r.target = (size_t)budget;
     else {
@@ -468,9 +507,13 @@ int cli_gen(int argc, char **argv)
         tokens += tree_get(sess.t, id)->ntokens;
     tree_iter_done(&it);
     fmt_secs(took, sizeof took, secs);
-    fprintf(stderr, "termloom gen: %zu nodes, %zu tokens in %s (%.0f tok/s), %d branch%s failed%s%s\n",
+    char groups[96] = "";
+    if (r.expand_groups)
+        snprintf(groups, sizeof groups, ", %zu near-duplicate%s not expanded", r.not_expanded,
+                 r.not_expanded == 1 ? "" : "s");
+    fprintf(stderr, "termloom gen: %zu nodes, %zu tokens in %s (%.0f tok/s), %d branch%s failed%s%s%s\n",
             tree_count(sess.t), tokens, took, secs > 0 ? tokens / secs : 0.0, failed, failed == 1 ? "" : "es",
-            saved < 0 ? "" : ", saved to ", saved < 0 ? "" : out);
+            groups, saved < 0 ? "" : ", saved to ", saved < 0 ? "" : out);
     if (saved < 0)
         rc = cli_fail(CLI_ERR, "%s", serr);
     else if (grown < 0)

@@ -319,6 +319,11 @@ static void section_compare(json_t *rep, const session *s)
                                       "z", r.over[k][i].z, "count", (json_int_t)r.over[k][i].count,
                                       "count_other", (json_int_t)r.over[k][i].count_other));
             json_object_set_new(o, "overrepresented", over);
+            if (r.kl[k].known)                      /* stored by termloom compare */
+                json_object_set_new(o, "kl_to_other", compare_kl_json(&r.kl[k]));
+            else
+                json_object_set_new(o, "kl_to_other", r.kl[k].note[0] ? json_string(r.kl[k].note)
+                                    : json_string("not computed (termloom compare scores each side's samples)"));
             json_array_append_new(rows, o);
         }
         compare_result_free(&r);
@@ -419,6 +424,14 @@ static void print_table(const char *key, json_t *arr)
                            (long long)json_integer_value(json_object_get(e, "count")),
                            (long long)json_integer_value(json_object_get(e, "count_other")));
                 }
+                continue;
+            } else if (json_is_object(v) && json_is_number(json_object_get(v, "value"))) {
+                /* an estimate with its interval (the KL to the other side) */
+                json_t *ex = json_object_get(v, "exact");
+                printf(" %.2f nats/token (95%% %.2f-%.2f)", json_number_value(json_object_get(v, "value")),
+                       json_number_value(json_object_get(v, "low")), json_number_value(json_object_get(v, "high")));
+                if (json_is_number(ex))
+                    printf(", exact %.2f", json_number_value(ex));
                 continue;
             } else if (json_is_array(v)) {     /* node ids */
                 size_t o = 0;

@@ -40,4 +40,10 @@ void    view_tree_scroll(app *a, int n);
 
 /* Probability → heat slot (heat1 … heat5). */
 int  view_heat_slot(double logprob);
+/* Token k of node id: log p(its model) - log p(the reference model in the settings) once
+ * that is scored (tui/app_ref.c), else - log p(the other side of its comparison) as termloom
+ * compare stored it ("logratio"), else NAN; and the heat slot for it (D: much likelier
+ * under this node's model is the hottest). */
+double view_logratio(const app *a, int32_t id, const tree_node *n, uint32_t k);
+int  view_logratio_slot(double lr);
 #endif

@@ -4,6 +4,7 @@
 #include "tui/dialog.h"
 #include "tui/view.h"
 #include "core/compare.h"
+#include "core/entropy.h"
 #include "core/mem.h"
 #include "core/ngram.h"
 #include "core/text.h"
@@ -276,12 +277,10 @@ int compare_view_busy(const app *a)
     return v && v->run && compare_run_active(v->run) > 0;
 }
 
-int compare_view_wait(app *a, const int *fds, int nfds, int timeout_ms, int *fd_ready)
+int compare_view_backends(const app *a, backend **out)
 {
-    cview *v = a->compare;
-    if (a->g && grow_active(a->g) && timeout_ms > 10)
-        timeout_ms = 10;              /* the app's own generation is waiting too */
-    return compare_run_wait(v->run, fds, nfds, timeout_ms, fd_ready);
+    const cview *v = a->compare;
+    return v && v->run ? compare_run_backends(v->run, out) : 0;
 }
 
 unsigned compare_view_pump(app *a)
@@ -418,10 +417,26 @@ static void draw_side(app *a, cview *v, int s, int y0, int x, int w, int h)
     put_line(a, y++, x, w, line, theme_attr(THEME_entropy));
     if (isnan(st->token_entropy))
         snprintf(line, sizeof line, "token H  unknown (no logprobs)");
-    else
+    else if (!st->token_entropy_exact && !isnan(st->token_entropy_lower)) {
+        char hs[80];
+        entropy_format(hs, sizeof hs, st->token_entropy_lower, st->token_entropy_upper, 0, a->utf8);
+        snprintf(line, sizeof line, "token H  %s per token", hs);
+    } else
         snprintf(line, sizeof line, "token H  %s%.2f bits/token%s", st->token_entropy_exact ? "" : a->utf8 ? "\xe2\x89\xa5" : ">=",
                  st->token_entropy, st->token_entropy_exact ? " exact" : " (top-k bound)");
     put_line(a, y++, x, w, line, theme_attr(THEME_entropy));
+    const compare_kl *kl = &r->kl[s];     /* stored by termloom compare (core/compare.h) */
+    if (kl->known) {
+        snprintf(line, sizeof line, "KL to %c  %.2f nats/token (95%% %.2f-%.2f)", s ? 'A' : 'B', kl->value, kl->low, kl->high);
+        if (kl->exact_known)
+            snprintf(line + strlen(line), sizeof line - strlen(line), ", exact %.2f", kl->exact);
+        put_wrapped(a, &y, ymax, x, w, line, 3, theme_attr(THEME_entropy), theme_attr(THEME_entropy));
+    } else {
+        char *why = xasprintf("KL to %c  %s", s ? 'A' : 'B', kl->note[0] ? kl->note
+                              : "not scored here (termloom compare scores each side's samples under the other's model)");
+        put_wrapped(a, &y, ymax, x, w, why, 3, dim, dim);
+        free(why);
+    }
     snprintf(line, sizeof line, "distinct-1/2/3  %.2f  %.2f  %.2f", st->distinct[0], st->distinct[1], st->distinct[2]);
     put_line(a, y++, x, w, line, norm);
     snprintf(line, sizeof line, "shared with %c: %zu group%s, %zu phrase%s", s ? 'A' : 'B', r->nshared,

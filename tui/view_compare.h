@@ -3,8 +3,9 @@
  *
  * `c` on a node that already holds a comparison (or on one of its labels or samples)
  * reopens it; otherwise a prompt line asks for "A-SPEC | B-SPEC | N" and sampling starts.
- * Sampling runs through the app's event loop: the loop waits with compare_view_wait while
- * compare_view_busy, and calls compare_view_pump every turn, so keys are never blocked.
+ * Sampling runs through the app's event loop: the loop waits on the comparison's backends
+ * (compare_view_backends) together with its own and the keyboard, in one poll, and calls
+ * compare_view_pump every turn, so keys are never blocked.
  * The samples land in the session tree under two labels (see core/compare.h) and are
  * saved with it.  Closing the view (Esc) lets a running comparison finish in the
  * background; x stops it.  Enter on a group jumps to its first member in the tree.
@@ -18,7 +19,8 @@
 unsigned compare_view_open(app *a);
 /* A comparison is sampling: the loop must wait on its backends too. */
 int      compare_view_busy(const app *a);
-int      compare_view_wait(app *a, const int *fds, int nfds, int timeout_ms, int *fd_ready);
+/* The comparison's backends into out (room for 2), or 0 when none is running. */
+int      compare_view_backends(const app *a, backend **out);
 /* Makes progress; returns APP_CH_* flags. */
 unsigned compare_view_pump(app *a);
 void     compare_view_draw(app *a);

@@ -1,11 +1,13 @@
 /* tui/view_text.c — the text panel: the text root→cursor, wrapped by display columns, the
- * current node's tokens tinted by probability.  Only as much of the path as the panel can
+ * current node's tokens tinted by probability (or, with D, by their log-ratio to the other
+ * side of a comparison: hot = much likelier under this node's model).  Only as much of the path as the panel can
  * show (plus the scroll) is gathered, walking up from the cursor, so a deep path costs
  * what is visible. */
 #include "tui/view.h"
 #include "core/mem.h"
 #include "core/text.h"
 #include <curses.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +27,25 @@ int view_heat_slot(double lp)
          : p < 0.90 ? THEME_heat4 : THEME_heat5;
 }
 
+double view_logratio(const app *a, int32_t id, const tree_node *n, uint32_t k)
+{
+    const char *ref = a->ses.settings.reference_model;
+    if (ref && *ref)
+        return a->ref_id == id && k < a->ref_n && a->ref_lr ? a->ref_lr[k] : NAN;
+    json_t *lr = n->extra ? json_object_get(n->extra, "logratio") : NULL;
+    if (json_array_size(lr) != n->ntokens || !json_is_number(json_array_get(lr, k)))
+        return NAN;
+    return json_number_value(json_array_get(lr, k));
+}
+
+int view_logratio_slot(double lr)
+{
+    if (isnan(lr))
+        return THEME_current;
+    return lr < -2 ? THEME_heat1 : lr < -0.5 ? THEME_heat2 : lr < 0.5 ? THEME_heat3
+         : lr < 2 ? THEME_heat4 : THEME_heat5;
+}
+
 static void add_span(span **sp, size_t *n, size_t *cap, size_t start, unsigned long attr)
 {
     xgrow(sp, cap, *n + 1, sizeof **sp);
@@ -35,8 +56,11 @@ void view_text(app *a, app_rect r)
 {
     tree *t = a->ses.t;
     int h = r.h - 1, w = r.w;
-    char detail[64];
-    snprintf(detail, sizeof detail, "depth %d", (int)a->cursor_depth);
+    char detail[160];
+    const char *ref = a->ses.settings.reference_model;
+    snprintf(detail, sizeof detail, "depth %d%s%s", (int)a->cursor_depth,
+             !a->tint_logratio ? "" : ref && *ref ? ", tint: log-ratio to " : ", tint: log-ratio to the other side (D)",
+             a->tint_logratio && ref && *ref ? ref : "");
     view_title(a, r, "Text", detail, a->focus == APP_PANEL_TEXT);
     if (h <= 0 || w <= 0)
         return;
@@ -86,7 +110,9 @@ void view_text(app *a, app_rect r)
             if (n->ntokens && sum == len && !skip) {
                 size_t off = base;
                 for (uint32_t k = 0; k < n->ntokens; k++) {
-                    unsigned long at = theme_attr((theme_slot)view_heat_slot(n->tokens[k].tok.logprob));
+                    int slot = a->tint_logratio ? view_logratio_slot(view_logratio(a, ids[i], n, k))
+                                                : view_heat_slot(n->tokens[k].tok.logprob);
+                    unsigned long at = theme_attr((theme_slot)slot);
                     if ((int)k == a->tok_sel && a->tok_node == ids[i])
                         at = theme_attr(THEME_token_sel);
                     add_span(&sp, &nsp, &capsp, off, at);

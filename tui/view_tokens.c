@@ -80,7 +80,13 @@ void view_tokens(app *a, app_rect r)
         snprintf(tmp, sizeof tmp, "  p unknown");
     else
         snprintf(tmp, sizeof tmp, "  p %.1f%%  logprob %.2f", 100 * exp(lp), lp);
-    view_puts(a, y, x, r.x + r.w - x, tmp, theme_attr((theme_slot)view_heat_slot(lp)));
+    x += view_puts(a, y, x, r.x + r.w - x, tmp, theme_attr((theme_slot)view_heat_slot(lp)));
+    double lr = view_logratio(a, a->ses.cursor, n, (uint32_t)sel);
+    const char *ref = a->ses.settings.reference_model;
+    if (!isnan(lr)) {                      /* scored against the reference, or by compare */
+        snprintf(tmp, sizeof tmp, "  log-ratio to %s %+.2f", ref && *ref ? ref : "the other side", lr);
+        view_puts(a, y, x, r.x + r.w - x, tmp, theme_attr((theme_slot)view_logratio_slot(lr)));
+    }
     if (--h <= 0)
         return;
     y++;

@@ -32,8 +32,10 @@ node() {  # id parent text children
 expect_exit stats_json_runs 0 "$T" stats --json "$TMP/s.json"
 tr -d ' \n' < "$TMP/out" > "$TMP/c"
 check stats_groups grep -q '"groups":\[{"parent":0,"members":\[1,2,3\]}\]' "$TMP/c"
+# support counts contexts: 5 and 9 grew under " Yes." and " YES", one context once
+# normalized; 6 under " No.", 8 under " yes!" / " Tell me more." — 3 contexts, 4 members.
 check stats_continuation_attractor \
-    grep -q '"attractors":\[{"kind":"continuation","members":\[5,6,8,9\],"support":4,"score":8\.0*,"text":"Icannothelpwiththat\."}' "$TMP/c"
+    grep -q '"attractors":\[{"kind":"continuation","members":\[5,6,8,9\],"support":3,"score":6\.0*,"text":"Icannothelpwiththat\."}' "$TMP/c"
 check stats_phrase_attractor \
     grep -q '{"kind":"phrase","members":\[10,11,12\],"support":3,"score":6\.0*,"text":"themeaningoflifeissimple"}\]' "$TMP/c"
 check stats_branch_entropy_over_groups grep -q '"grouping":"near-duplicates' "$TMP/c"

@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests: 17
+# tests: 19
 # termloom compare against the test server over real HTTP on 127.0.0.1: "base" answers with
 # varied text, "tuned;same=1" answers one text every time (a collapsed model).  B must show
 # one group and 0 bits; A many groups.
@@ -58,3 +58,16 @@ check compare_server_failed_twice_saved grep -q '"failed":\[{"index":' "$TMP/cmp
 kill "$SERVER" 2>/dev/null
 wait "$SERVER" 2>/dev/null
 exit 0
+
+# Each side's token entropy is an interval: with V from the server (llama.cpp's /v1/models)
+# both ends; without V the lower end only, said so.
+"$TOOLS/testserver" --lifetime 30 --idle 10 --n-vocab 5000 > "$TMP/port2" 2>"$TMP/server.err" &
+i=0
+while [ ! -s "$TMP/port2" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+P2=$(head -1 "$TMP/port2")
+"$T" compare --a "backend=llamacpp,base_url=http://127.0.0.1:$P2" --b "backend=openai,base_url=$URL,model=m" \
+    --prompt 'Hi' -n 4 --max-tokens 6 --json > "$TMP/iv.json" 2> "$TMP/err"
+check compare_server_entropy_interval sh -c "grep -Eq '\"token_entropy_upper\": [0-9]' '$TMP/iv.json' && grep -q '\"token_entropy_upper\": null' '$TMP/iv.json'"
+"$T" compare --a "backend=llamacpp,base_url=http://127.0.0.1:$P2" --b "backend=openai,base_url=$URL,model=m" \
+    --prompt 'Hi' -n 4 --max-tokens 6 > "$TMP/iv.txt" 2> "$TMP/err"
+check compare_server_entropy_interval_text sh -c "grep -Eq 'token entropy +[0-9.]+-[0-9.]+ bits/token \(bounds\) +>= [0-9.]+ bits/token \(lower bound; V unknown\)' '$TMP/iv.txt'"

@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests: 52
+# tests: 57
 # termloom gen with the builtin model, through the real binary; sessions checked with the
 # real loader (tests/tools/session_info).
 . "$(dirname "$0")/../lib.sh"
@@ -130,3 +130,10 @@ check gen_interrupt_exit test "$rc" = 1
 summary_then_error gen_interrupt_msg "interrupted: the [0-9]+ nodes grown so far are saved in"
 "$INFO" "$TMP/int.json" > "$TMP/int.info" 2>&1
 check gen_interrupt_saved test "$(field nodes "$TMP/int.info")" -gt 1
+
+# --logprobs all: the embedded model gives its whole distribution (2,048 alternatives).
+expect_exit gen_logprobs_all 0 "$T" gen --prompt "ROMEO:" -n 1 --depth 1 --max-tokens 1 --logprobs all -o "$TMP/all.json"
+check gen_logprobs_all_whole_vocabulary test "$(grep '"origin":"model"' "$TMP/all.json" | grep -o '"logprob"' | wc -l)" = 2049
+check gen_logprobs_all_saved grep -q '"logprobs":1000000' "$TMP/all.json"
+expect_exit gen_logprobs_bad 2 "$T" gen --prompt x --logprobs most -o "$TMP/bad.json"
+one_line_error gen_logprobs_bad_message "logprobs: 'most' is not a whole number from 0 to 1000000, or all"

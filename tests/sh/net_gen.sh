@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests: 77
+# tests: 87
 # The HTTP backends through the real binary: `termloom gen` against tests/tools/testserver on
 # 127.0.0.1, one test per fault mode.  Faults are chosen per request through the model name
 # ("m;fault=429" = the first such request gets a 429, then requests succeed; ":0" = always).
@@ -154,4 +154,28 @@ start_server novocab
 expect_exit net_gen_vocab_unknown 0 "$T" gen --backend openai --base-url "http://127.0.0.1:$PORT/v1" --model m \
     -n 2 --depth 1 --max-tokens 4 --logprobs 5 --prompt 'Hi' -o "$TMP/v3.json"
 check net_gen_vocab_unknown_recorded sh -c "grep -q 'GET /v1/models' '$TMP/novocab.log' && ! grep -q '\"vocab\"' '$TMP/v3.json'"
+stop_server
+
+# --expand groups: a collapsed model (every choice the same text) grows one branch on, the
+# duplicates stay leaves, and the summary says how many were not expanded.
+start_server groups
+expect_exit net_gen_expand_groups 0 "$T" gen --backend openai --base-url "http://127.0.0.1:$PORT/v1" --model 'm;same=1' \
+    -n 4 --depth 2 --max-tokens 4 --expand groups --prompt 'Hi' -o "$TMP/g.json"
+check net_gen_expand_groups_nodes test "$(grep -c '"origin":"model"' "$TMP/g.json")" = 8
+check net_gen_expand_groups_summary grep -q ', 3 near-duplicates not expanded, saved to' "$TMP/err"
+expect_exit net_gen_expand_all 0 "$T" gen --backend openai --base-url "http://127.0.0.1:$PORT/v1" --model 'm;same=1' \
+    -n 4 --depth 2 --max-tokens 4 --prompt 'Hi' -o "$TMP/g2.json"
+check net_gen_expand_all_nodes test "$(grep -c '"origin":"model"' "$TMP/g2.json")" = 20
+stop_server
+expect_exit net_gen_expand_entropy_refused 2 "$T" gen --strategy entropy --expand groups --prompt x -o "$TMP/x.json"
+
+# --logprobs all over HTTP: each API's maximum (another server speaking OpenAI's legacy API,
+# vLLM say: 20), llama.cpp the whole vocabulary; the status says what was asked.
+start_server all --n-vocab 64
+expect_exit net_gen_logprobs_all_openai 0 "$T" gen --backend openai --base-url "http://127.0.0.1:$PORT/v1" --model m \
+    -n 1 --depth 1 --max-tokens 2 --logprobs all --prompt 'Hi' -o "$TMP/all.json"
+check net_gen_logprobs_all_openai_sent grep -q '"logprobs":20' "$TMP/all.log"
+expect_exit net_gen_logprobs_all_llamacpp 0 "$T" gen --backend llamacpp --base-url "http://127.0.0.1:$PORT" \
+    -n 1 --depth 1 --max-tokens 2 --logprobs all --prompt 'Hi' -o "$TMP/all2.json"
+check net_gen_logprobs_all_llamacpp_sent sh -c "grep -o '\"n_probs\":[0-9]*' '$TMP/all.log' | grep -Eq '\"n_probs\":(64|1000000)$'"
 stop_server

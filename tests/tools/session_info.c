@@ -3,8 +3,10 @@
  * reasons; with --texts, each model node's text on one line (newlines as \n); with
  * --entropy-order, whether the tree was grown highest-entropy leaf first (gen --strategy
  * entropy): replaying the expansions in creation order, each expanded node must have had the
- * highest mean token entropy among the leaves of that moment (ties: lowest id).
+ * highest mean token entropy among the leaves of that moment (ties: lowest id); with
+ * --side-texts, each comparison sample as "A TEXT" or "B TEXT" (its label's side).
  * Exit 1 with the loader's error when the file does not load. */
+#include "core/compare.h"
 #include "core/entropy.h"
 #include "core/session.h"
 #include <stdlib.h>
@@ -26,6 +28,16 @@ int main(int argc, char **argv)
         return 1;
     }
     int texts = argc > 2 && !strcmp(argv[2], "--texts");
+    if (argc > 2 && !strcmp(argv[2], "--side-texts")) {
+        for (int32_t id = 0; id < tree_capacity(s.t); id++) {
+            const tree_node *n = tree_get(s.t, id);
+            int side = n && n->origin == TREE_ORIGIN_MODEL ? compare_label_side(s.t, n->parent) : 0;
+            if (side)
+                printf("%c %s\n", side, n->text);
+        }
+        session_free(&s);
+        return 0;
+    }
     if (argc > 2 && !strcmp(argv[2], "--entropy-order")) {
         /* Expanded nodes in the order their first children were created. */
         int32_t cap = tree_capacity(s.t), *order = malloc((size_t)cap * sizeof *order), nexp = 0;

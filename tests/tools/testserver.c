@@ -15,7 +15,8 @@
  * "é" split over two tokens, to exercise UTF-8 hold-back.
  *
  * A model name holding ";same=1" answers one text for every choice and request (a collapsed
- * model, for `termloom compare`).
+ * model, for `termloom compare`); ";dist=p|q" samples a known distribution, and scoring
+ * given text (echo, prompt_logprobs) is answered under it: see testserver_dist.h.
  * Faults, from --fault or per request from the model name ("m;fault=429;latency=300"):
  *   endless (ignores max_tokens: 20000 tokens), 429 (Retry-After: 1), 429long (Retry-After: 999999999), 302 (a redirect), hugeheader (a
  *   1 MiB header line), 500, 503date (Retry-After as an HTTP date), quota (429
@@ -30,6 +31,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -300,6 +302,8 @@ static void add_event(conn *c, double delay, json_t *o)
     json_decref(o);
 }
 
+#include "testserver_dist.h"
+
 /* The request's own settings: "m;fault=429:2;latency=300;drip=50". */
 typedef struct { char fault[32]; int fault_count; double latency, drip; int same; } req_opts;
 
@@ -459,6 +463,8 @@ static void handle(conn *c, const char *method, const char *path, const char *au
         memcpy(big, "{\"choices\":[", 12);
         add_response(c, ro.latency, 200, "OK", "application/json", NULL, big, n);
         free(big);
+    } else if (dist_handle(c, ep, req, model, ro.latency)) {
+        /* a known distribution, or scoring given text (testserver_dist.h) */
     } else {
         int stream = json_is_true(json_object_get(req, "stream"));
         json_t *nj = json_object_get(req, "n");

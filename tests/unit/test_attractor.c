@@ -85,6 +85,48 @@ TEST(attractor_needs_distinct_parents)
     tree_free(t);
 }
 
+/* Support counts contexts, not parents: parents with the same text from the root (a
+ * collapsed model's duplicate siblings) are one context; the members are all kept. */
+TEST(attractor_support_counts_contexts_not_parents)
+{
+    tree *t = tree_new();
+    int32_t r = add(t, TREE_NONE, "ROMEO:");
+    int32_t dup[4];
+    for (int i = 0; i < 4; i++) {
+        dup[i] = add(t, r, " O, she doth teach the torches");   /* four parents, one text */
+        add(t, dup[i], " would he were dead");
+    }
+    attractor_index *a = attractor_index_new(t, 0.8, 3);
+    const attractor *l;
+    CHECK_INT(attractor_list(a, &l), 0);            /* 4 parents, 1 context */
+    /* The same text under parents whose paths differ higher up: distinct contexts. */
+    int32_t g1 = add(t, r, " Alas"), g2 = add(t, r, " Soft");
+    int32_t q1 = add(t, g1, " O, she doth teach the torches");
+    int32_t q2 = add(t, g2, " O, she doth teach the torches");
+    add(t, q1, " would he were dead");
+    add(t, q2, " would he were dead!");
+    size_t n = attractor_list(a, &l);
+    REQUIRE(n >= 1);
+    CHECK_INT(l[0].kind, ATTRACTOR_CONTINUATION);
+    CHECK_INT(l[0].support, 3);
+    CHECK_INT(l[0].nmembers, 6);
+    /* Phrases count contexts the same way. */
+    attractor_index_free(a);
+    tree *u = tree_new();
+    int32_t ru = add(u, TREE_NONE, "Q");
+    for (int i = 0; i < 5; i++) {
+        int32_t pu = add(u, ru, " the same opening line");
+        char s[80];
+        snprintf(s, sizeof s, " and then %c the meaning of life is simple %d", 'a' + i, i * 7);
+        add(u, pu, s);
+    }
+    a = attractor_index_new(u, 0.8, 3);
+    CHECK_INT(attractor_list(a, &l), 0);            /* 5 parents, 1 context */
+    attractor_index_free(a);
+    tree_free(u);
+    tree_free(t);
+}
+
 TEST(attractor_phrase_across_three_contexts)
 {
     tree *t = tree_new();
@@ -137,7 +179,7 @@ TEST(attractor_ranks_by_support_then_probability)
     int32_t r = add(t, TREE_NONE, "Q");
     int32_t p[5];
     for (int i = 0; i < 5; i++)
-        p[i] = add(t, r, i % 2 ? " odd" : " even");
+        p[i] = add(t, r, (const char *[]){ " one", " two", " three", " four", " five" }[i]);
     /* "blue sky" from 3 contexts with likely tokens; "red sun" from 3 with unlikely ones;
      * "green grass" from 4 contexts */
     for (int i = 0; i < 3; i++) {
@@ -403,8 +445,11 @@ TEST(attractor_result_independent_of_arrival_order)
     for (int k = 0; k < 2; k++) {
         t[k] = tree_new();
         int32_t r = add(t[k], TREE_NONE, "Prompt");
-        for (int p = 0; p < P; p++)
-            add(t[k], r, " context");
+        for (int p = 0; p < P; p++) {
+            char ctx[32];
+            snprintf(ctx, sizeof ctx, " context %d", p);   /* distinct contexts */
+            add(t[k], r, ctx);
+        }
         for (int i = 0; i < N; i++) {
             int j = k ? N - 1 - i : i;
             add(t[k], 1 + par[j], texts[j]);
@@ -514,7 +559,9 @@ TEST(attractor_short_texts_one_edit_apart)
             }
             if (v == 2)                           /* one word more */
                 buf_adds(&b, " indeed");
-            int32_t p = add(tr, r, " context");
+            char ctx[32];
+            snprintf(ctx, sizeof ctx, " context %d", v);
+            int32_t p = add(tr, r, ctx);
             add(tr, p, b.data);
             buf_free(&b);
         }
@@ -543,7 +590,9 @@ TEST(attractor_edit_bucket_of_two_lengths)
     int32_t ids[200];
     int n = 0;
     for (int i = 0; i < 200; i++) {
-        int32_t p = add(t, r, " ctx");
+        char ctx[32];
+        snprintf(ctx, sizeof ctx, " ctx %d", i);
+        int32_t p = add(t, r, ctx);
         char s[64];
         if (i % 4 == 0)
             snprintf(s, sizeof s, " the answer is");

@@ -391,3 +391,48 @@ TEST(compare_spec_name_and_default_names)
     free(n);
     json_decref(cfg);
 }
+
+/* One backend serving both sides (the same server and settings): each side's grow hears
+ * its own requests, both sides end with all their samples, and the run ends (it used to
+ * hang: the second grow took over the backend's event sink, the first never heard its
+ * request end). */
+TEST(compare_run_shared_backend_ends)
+{
+    char err[512];
+    backend *one = ngram_backend_new(NULL, err, sizeof err);
+    REQUIRE(one);
+    backend *be[2] = { one, one };
+    gen_settings s[2];
+    for (int i = 0; i < 2; i++) {
+        settings_init(&s[i]);
+        REQUIRE(settings_apply_spec(&s[i], i ? "temperature=0.1,max_tokens=5,seed=3"
+                                             : "temperature=1.0,max_tokens=5,seed=4", err, sizeof err) == 0);
+    }
+    session ses;
+    session_init(&ses);
+    session_new_prompt(&ses, "The tree");
+    int32_t root = tree_root(ses.t);
+    const gen_settings *sp[2] = { &s[0], &s[1] };
+    compare_run *run = compare_run_new(ses.t, root, be, sp, 6, NULL, NULL);
+    REQUIRE(compare_run_start(run, err, sizeof err) == 0);
+    int spins = 0;
+    while (compare_run_pump(run) > 0 && spins++ < 3000)
+        compare_run_wait(run, NULL, 0, 1, NULL);
+    CHECK_INT(compare_run_active(run), 0);
+    for (int i = 0; i < 2; i++) {
+        int ended, failed;
+        size_t tokens;
+        compare_run_progress(run, i, &ended, &failed, &tokens);
+        CHECK_INT(ended, 6);
+        CHECK_INT(failed, 0);
+        CHECK(tokens > 0);
+        const tree_node *lab = tree_get(ses.t, compare_run_label(run, i));
+        REQUIRE(lab);
+        CHECK_INT(lab->nchildren, 6);
+    }
+    compare_run_free(run);
+    session_free(&ses);
+    for (int i = 0; i < 2; i++)
+        settings_free(&s[i]);
+    backend_free(one);
+}

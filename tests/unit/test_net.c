@@ -5,6 +5,7 @@
 #include "tests/spawn.h"
 #include "core/grow.h"
 #include "core/mem.h"
+#include "core/mono.h"
 #include "net/net.h"
 #include <fcntl.h>
 #include <jansson.h>
@@ -91,6 +92,7 @@ static void after(void *ud, const backend_event *ev)
     case BACKEND_EV_REQUEST_END: r->ends++; break;
     case BACKEND_EV_TOKEN: r->tokens++; break;
     case BACKEND_EV_TEXT: r->texts++; break;
+    case BACKEND_EV_SCORED: break;
     }
 }
 
@@ -650,4 +652,57 @@ TEST(net_connection_is_reused_between_requests)
      * loaded machine; a client that cut every stream would open six. */
     CHECK(log_count(&f.sv, "ACCEPT") <= 3);
     fx_close(&f);
+}
+
+/* One wait over two HTTP backends: a silent side (its server answers after 3 s) does not
+ * hold up the other, whose whole generation is waited for and delivered meanwhile, and a
+ * wait with nothing ready ends at its timeout, not before. */
+TEST(net_wait_many_serves_both_backends)
+{
+    server sv;
+    REQUIRE(server_start(&sv, "") == 0);
+    gen_settings slow, fast;
+    settings_for(&slow, "openai", sv.port, "/v1", "m;latency=3000");
+    settings_for(&fast, "openai", sv.port, "/v1", "m");
+    run a, b;
+    REQUIRE(run_open(&a, &slow, NULL) == 0);
+    REQUIRE(run_open(&b, &fast, NULL) == 0);
+    char err[300];
+    REQUIRE(grow_start(a.g, a.root, &slow, 2, err, sizeof err) >= 0);
+    REQUIRE(grow_start(b.g, b.root, &fast, 2, err, sizeof err) >= 0);
+    backend *bs[2] = { a.b, b.b };
+    double t0 = mono_now();
+    int turns = 0;
+    while (b.ends == 0 && mono_now() - t0 < 10 && turns++ < 100000) {
+        backend_wait_many(bs, 2, NULL, 0, 5000, NULL);
+        backend_pump(a.b);
+        backend_pump(b.b);
+    }
+    CHECK_INT(b.ends, 1);
+    CHECK_INT(b.dones, 2);
+    CHECK_INT(a.ends, 0);                     /* the slow side is still waiting */
+    CHECK(grow_active(a.g) == 1);
+    /* Nothing is due for 300 ms (the slow server sleeps on): the waits sleep, they do not
+     * spin (a slice-polling loop would wake every few milliseconds). */
+    double t1 = mono_now();
+    int wakes = 0;
+    while (mono_now() - t1 < 0.3) {
+        if (backend_wait_many(bs, 2, NULL, 0, 300, NULL))
+            wakes++;
+        backend_pump(a.b);
+        backend_pump(b.b);
+    }
+    CHECKF(wakes <= 5, "%d wake-ups in 300 ms with nothing to do", wakes);
+    while (a.ends == 0 && mono_now() - t0 < 10 && turns++ < 100000) {
+        backend_wait_many(bs, 2, NULL, 0, 5000, NULL);
+        backend_pump(a.b);
+        backend_pump(b.b);
+    }
+    CHECK_INT(a.dones, 2);
+    CHECK(turns < 100000);
+    run_close(&a);
+    run_close(&b);
+    settings_free(&slow);
+    settings_free(&fast);
+    server_stop(&sv);
 }

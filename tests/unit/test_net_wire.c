@@ -464,3 +464,63 @@ TEST(wire_llamacpp_nul_alternative_and_partial_bytes)
     CHECK_STR(g.error[0], "");
     got_free(&g);
 }
+
+/* Scoring given text: OpenAI's echo (legacy logprobs over the prompt, the first null, any
+ * generated tokens past the prompt's text_offset left out) and vLLM's prompt_logprobs (the
+ * prompt's token first in each object). */
+TEST(wire_parse_scored_echo_and_prompt_logprobs)
+{
+    const char *echo = "{\"choices\":[{\"text\":\"Hi there!\",\"logprobs\":{\"tokens\":[\"Hi\",\" there\",\"!\"],"
+                       "\"token_logprobs\":[null,-1.5,-0.25],\"top_logprobs\":[null,{\" there\":-1.5,\" you\":-0.5},"
+                       "{\"!\":-0.25}],\"text_offset\":[0,2,8]}}]}";
+    got g = { 0 };
+    wire_sink k = sink_for(&g);
+    CHECK_INT(wire_parse_scored(echo, strlen(echo), 9, &k), WIRE_OK);
+    CHECK_INT(g.tokens[0], 3);
+    CHECK_STR(text0(&g), "Hi there!");
+    CHECK(isnan(g.first_lp[0]));
+    got_free(&g);
+    memset(&g, 0, sizeof g);
+    k = sink_for(&g);
+    /* the prompt is "Hi there": "!" was generated (offset 8 = the prompt's length) */
+    CHECK_INT(wire_parse_scored(echo, strlen(echo), 8, &k), WIRE_OK);
+    CHECK_INT(g.tokens[0], 2);
+    CHECK_STR(text0(&g), "Hi there");
+    got_free(&g);
+    const char *vllm = "{\"choices\":[{\"text\":\"x\",\"logprobs\":null,\"prompt_logprobs\":[null,"
+                       "{\"318\":{\"logprob\":-2.0,\"rank\":3,\"decoded_token\":\" there\"},"
+                       "\"11\":{\"logprob\":-0.1,\"rank\":1,\"decoded_token\":\" you\"}}]}]}";
+    memset(&g, 0, sizeof g);
+    k = sink_for(&g);
+    CHECK_INT(wire_parse_scored(vllm, strlen(vllm), 8, &k), WIRE_OK);
+    CHECK_INT(g.tokens[0], 2);            /* the first (null) and " there"; alternatives sorted */
+    CHECK_STR(text0(&g), " there");
+    got_free(&g);
+}
+
+/* Hostile or odd scoring answers: WIRE_BAD or WIRE_ERROR, never a crash. */
+TEST(wire_parse_scored_hostile)
+{
+    const char *bad[] = {
+        "", "null", "[]", "{\"choices\":3}", "{\"choices\":[{\"logprobs\":null}]}",
+        "{\"choices\":[{\"prompt_logprobs\":[null,\"x\"]}]}", "{\"choices\":[{\"prompt_logprobs\":[null,{}]}]}",
+        "{\"choices\":[{\"logprobs\":{\"tokens\":[]}}]}", "{\"choices\":[{\"logprobs\":{\"tokens\":[\"a\"],\"text_offset\":[0]}}]}",
+        "{\"choices\":[{\"logprobs\":{\"tokens\":[\"He", "{\"choices\":[{\"prompt_logprobs\":[null,{\"1\":7}]}]}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        got g = { 0 };
+        wire_sink k = sink_for(&g);
+        int r = wire_parse_scored(bad[i], strlen(bad[i]), 0, &k);
+        if (i == sizeof bad / sizeof *bad - 1)
+            CHECK_INT(r, WIRE_OK);        /* a value that is no object: a token with no logprob */
+        else
+            CHECK_INT(r, WIRE_BAD);
+        got_free(&g);
+    }
+    got g = { 0 };
+    wire_sink k = sink_for(&g);
+    const char *e = "{\"error\":{\"message\":\"echo is not supported\",\"type\":\"invalid_request_error\"}}";
+    CHECK_INT(wire_parse_scored(e, strlen(e), 5, &k), WIRE_ERROR);
+    CHECK_STR(g.whole_error, "echo is not supported");
+    got_free(&g);
+}

@@ -7,6 +7,10 @@
 #include "core/mem.h"
 #include "core/score.h"
 #include "core/session.h"
+#include "core/refscore.h"
+#include <poll.h>
+#include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 
 #define BASE  "models/base.gguf"
@@ -218,6 +222,38 @@ TEST(score_compare_same_model_is_zero)
     CHECK(r.kl[0].exact > 0.1);
     CHECK(r.kl[0].low < r.kl[0].high);
     CHECK(fabs(r.kl[0].value - r.kl[0].exact) < 1.0);
+    /* Each sample keeps its per-token log-ratios: their per-sample means, averaged, are the
+     * Monte Carlo estimate (to the lists' 4 decimals). */
+    for (int k = 0; k < 2; k++) {
+        double sum = 0;
+        size_t used = 0;
+        for (size_t i = 0; i < r.side[k].n; i++) {
+            const tree_node *nd = tree_get(ses.t, r.ids[k][i]);
+            json_t *lr = nd->extra ? json_object_get(nd->extra, "logratio") : NULL;
+            CHECK_INT(json_array_size(lr), nd->ntokens);
+            if (!json_array_size(lr))
+                continue;
+            double m1 = 0;
+            for (size_t j = 0; j < json_array_size(lr); j++)
+                m1 += json_number_value(json_array_get(lr, j));
+            sum += m1 / (double)json_array_size(lr);
+            used++;
+        }
+        CHECK_INT(used, r.kl[k].samples);
+        CHECK_NEAR(sum / (double)(used ? used : 1), r.kl[k].value, 1e-3);
+    }
+    /* Stored on the labels, the KL comes back with the comparison. */
+    compare_kl_store(ses.t, &r);
+    compare_result r2;
+    REQUIRE(compare_result_load(&r2, ses.t, root, 0.9, err, sizeof err) == 0);
+    for (int k = 0; k < 2; k++) {
+        CHECK(r2.kl[k].known);
+        CHECK_NEAR(r2.kl[k].value, r.kl[k].value, 1e-9);
+        CHECK_NEAR(r2.kl[k].low, r.kl[k].low, 1e-9);
+        CHECK_NEAR(r2.kl[k].exact, r.kl[k].exact, 1e-9);
+        CHECK_INT(r2.kl[k].samples, r.kl[k].samples);
+    }
+    compare_result_free(&r2);
     llama_backend_model_release(t);
     compare_result_free(&r);
     compare_run_free(run);
@@ -225,4 +261,64 @@ TEST(score_compare_same_model_is_zero)
     settings_free(&s);
     backend_free(b);
     backend_free(b2);
+}
+
+/* The D tint's reference scorer (core/refscore.h), off the calling thread: base's samples
+ * against base itself are 0 at every token (to the runtime's precision), against tuned they
+ * are far from it (tuned puts most of its mass elsewhere). */
+TEST(refscore_log_ratio_per_token)
+{
+    char err[256];
+    backend *b = llama_backend_new(BASE, "base", err, sizeof err);
+    REQUIRE(b);
+    sampled s;
+    REQUIRE(sample_base(b, &s, 16));
+    const char *refs[2] = { BASE, TUNED };
+    for (int k = 0; k < 2; k++) {
+        refscore *r = refscore_new(refs[k], err, sizeof err);
+        REQUIRE(r);
+        refscore_ask(r, s.t, s.node[0]);
+        int32_t id = TREE_NONE;
+        double *lr = NULL;
+        size_t n = 0;
+        int got = 0;
+        for (int spins = 0; !got && spins < 600; spins++) {
+            struct pollfd p = { .fd = refscore_fd(r), .events = POLLIN };
+            poll(&p, 1, 100);
+            got = refscore_take(r, &id, &lr, &n, err, sizeof err);
+        }
+        REQUIRE(got);
+        CHECK_INT(id, s.node[0]);
+        REQUIRE(lr);
+        CHECK_INT(n, s.n[0]);
+        double worst = 0, mean = 0;
+        for (size_t i = 0; i < n; i++) {
+            worst = fabs(lr[i]) > worst ? fabs(lr[i]) : worst;
+            mean += lr[i] / (double)n;
+        }
+        if (k == 0)
+            CHECKF(worst <= 1e-5, "base against base: %g", worst);
+        else
+            CHECKF(worst > 0.5, "base against tuned: at most %g", worst);
+        free(lr);
+        refscore_free(r);
+    }
+    /* A node without recorded tokens is refused with a reason, not scored. */
+    refscore *r = refscore_new(BASE, err, sizeof err);
+    REQUIRE(r);
+    int32_t plain = tree_add_child(s.t, tree_root(s.t), TREE_ORIGIN_EDIT, "typed by hand", 13);
+    refscore_ask(r, s.t, plain);
+    int32_t id;
+    double *lr = (double *)1;
+    size_t n;
+    int got = 0;
+    for (int spins = 0; !got && spins < 600; spins++) {
+        struct pollfd p = { .fd = refscore_fd(r), .events = POLLIN };
+        poll(&p, 1, 100);
+        got = refscore_take(r, &id, &lr, &n, err, sizeof err);
+    }
+    CHECK(got && !lr && strstr(err, "not the reference model's"));
+    refscore_free(r);
+    tree_free(s.t);
+    backend_free(b);
 }

@@ -1,0 +1,49 @@
+#!/bin/sh
+# tests: 6
+# Deterministic TUI runs (tui/replay.h): each tests/replay/NAME.keys script drives the real
+# loom on the n-gram model, seeded, with keys from the script and no terminal, and every
+# screen it writes must equal tests/replay/NAME.SCREEN.txt exactly (tig-style golden
+# screens).  TERMLOOM_UPDATE_GOLDEN=1 rewrites the golden files instead (check the diff).
+# Also: a bad script is one line and exit 1.
+. "$(dirname "$0")/../lib.sh"
+R="${TERMLOOM_ROOT:-.}/tests/replay"
+for script in basic narrow search layout; do
+    out="$TMP/$script"
+    mkdir -p "$out"
+    env TERMLOOM_KEYS="$R/$script.keys" TERMLOOM_SCREENS="$out" TERMLOOM_SEED=7 TERMLOOM_CLOCK=1767225600 \
+        TERMLOOM_DATADIR="${TERMLOOM_ROOT:-.}" XDG_CONFIG_HOME="$TMP/none" XDG_DATA_HOME="$TMP/none" \
+        LINES=30 COLUMNS=100 TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 \
+        "$T" --backend ngram -n 3 "$out/s.json" < /dev/null > /dev/null 2> "$TMP/err"
+    rc=$?
+    if [ "$rc" != 0 ]; then
+        fail "tui_replay_$script" "exit $rc: $(head -c 300 "$TMP/err")"
+        continue
+    fi
+    bad=""
+    want=$(grep -c '^ *screen ' "$R/$script.keys")
+    got=0
+    for f in "$out"/*; do
+        name=$(basename "$f")
+        [ "$name" = s.json ] && continue
+        got=$((got + 1))
+        golden="$R/$script.$name.txt"
+        if [ -n "$TERMLOOM_UPDATE_GOLDEN" ]; then
+            cp "$f" "$golden"
+        elif ! cmp -s "$f" "$golden"; then
+            bad="$bad $name"
+            diff "$golden" "$f" | head -20 > "$TMP/diff.$script.$name"
+        fi
+    done
+    if [ "$got" != "$want" ]; then
+        fail "tui_replay_$script" "$got screens written, the script marks $want"
+    elif [ -n "$bad" ]; then
+        fail "tui_replay_$script" "screens differ from the golden ones:$bad; $(cat "$TMP"/diff.$script.* | head -c 600 | tr '\n' '|')"
+    else
+        ok "tui_replay_$script"
+    fi
+done
+printf 'Enter\nbogus-key\n' > "$TMP/bad.keys"
+env TERMLOOM_KEYS="$TMP/bad.keys" LINES=30 COLUMNS=100 TERM=xterm-256color "$T" --backend ngram "$TMP/bad.json" \
+    < /dev/null > /dev/null 2> "$TMP/err"
+check tui_replay_bad_key_exit test $? = 1
+one_line_error tui_replay_bad_key_message "TERMLOOM_KEYS line 2: 'bogus-key' is not a key name"
