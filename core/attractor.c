@@ -40,6 +40,7 @@ static void on_event(void *ud, tree *t, int kind, int32_t id)
     if (kind == TREE_EV_ADD || kind == TREE_EV_TEXT) {
         enqueue(a, id);
     } else if (kind == TREE_EV_DELETE || kind == TREE_EV_UNDELETE) {
+        a->deletes++;                  /* a sliced listing holding these nodes gives up */
         tree_iter it;
         tree_iter_init(&it, t, id, TREE_DFS);
         for (int32_t c; (c = tree_iter_next(&it)) != TREE_NONE; )
@@ -365,6 +366,7 @@ void attractor_index_free(attractor_index *a)
     if (!a)
         return;
     tree_unobserve(a->t, on_event, a);
+    attractor_list_abort(a);
     attractor_list_clear(a);
     for (size_t i = 0; i < a->ncap; i++) {
         free(a->ns[i].w);

@@ -93,6 +93,16 @@ int      attractor_stale(attractor_index *a);
  * times a second while branches stream).  The array is owned by the index and valid until
  * the next attractor_list. */
 size_t   attractor_list(attractor_index *a, const attractor **out);
+/* The same list made a slice at a time, for a UI that must not wait (no process is
+ * forked): each call does about `budget` units (a candidate class or phrase each) and
+ * returns 1 when the list is made (attractor_last gives it), 0 when there is more to do,
+ * -1 when it was given up because nodes were deleted or the queue was indexed meanwhile
+ * (call again to start over).  It lists the index as it was at the first call: events
+ * arriving in between wait in the queue, and attractor_last/_of/_spans keep answering
+ * from the previous list until the new one is installed. */
+int      attractor_list_step(attractor_index *a, size_t budget);
+int      attractor_list_busy(const attractor_index *a);     /* a sliced listing is under way */
+void     attractor_list_abort(attractor_index *a);
 /* The list of the last attractor_list call, as it was (nothing is recomputed). */
 size_t   attractor_last(attractor_index *a, const attractor **out);
 /* The two below answer from the list of the last attractor_list call, in O(1) per node
@@ -103,12 +113,12 @@ int      attractor_of(attractor_index *a, int32_t id);
 /* Phrase-attractor spans in id's current text, by start offset (caller frees *out). */
 size_t   attractor_spans(attractor_index *a, int32_t id, attractor_span **out);
 
-/* The last list as bytes and back, so that a child process can make the list while the
- * parent goes on: the child calls attractor_list then attractor_list_dump (caller frees);
- * the parent's attractor_list_load installs the bytes as its last list (attractor_last,
- * attractor_of and attractor_spans answer from it; members may have died since).  version:
- * what attractor_version said when the child was forked; the index stays stale when it has
- * moved on.  Bytes that are not a whole dump give -1 and change nothing. */
+/* The last list as bytes and back (the TUI no longer needs them: it lists in slices):
+ * attractor_list then attractor_list_dump (caller frees); attractor_list_load installs the
+ * bytes as another index's last list (attractor_last, attractor_of and attractor_spans
+ * answer from it; members may have died since).  version: what attractor_version said when
+ * the dump was made; the index stays stale when it has moved on.  Bytes that are not a
+ * whole dump give -1 and change nothing. */
 char    *attractor_list_dump(attractor_index *a, size_t *len);
 int      attractor_list_load(attractor_index *a, const char *data, size_t len, uint64_t version);
 

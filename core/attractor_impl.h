@@ -318,6 +318,8 @@ struct attractor_index {
     uint64_t   mh_seed;
     uint64_t  *gscratch;      /* a node's 4-gram hashes while indexing */
     size_t     gscratchcap;
+    struct attractor_job *job;   /* a listing made in slices (attractor_list.c), or NULL */
+    uint64_t   deletes;       /* deletions and undeletions seen (they end a listing) */
 };
 
 /* attractor_lsh.c */

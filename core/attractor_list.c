@@ -58,6 +58,7 @@ static void contexts_free(contexts *c)
     hm_free(&c->memo);
     free(c->h);
     free(c->path);
+    memset(c, 0, sizeof *c);
 }
 
 /* A node's own text as normalized words (the index's when it has them). */
@@ -142,7 +143,26 @@ static void push_item(item **v, size_t *n, size_t *cap, item it)
     (*v)[(*n)++] = it;
 }
 
-static void list_continuations(attractor_index *a, contexts *ctx, item **v, size_t *nv, size_t *cap)
+/* The listing in slices (see attractor_list_step): what it has made so far and where
+ * each loop stands.  It reads the index as it was when the listing began; nothing of the
+ * index changes meanwhile (the queue waits), and a deletion in the tree gives it up. */
+typedef struct tgram tgram;
+typedef struct pclass pclass;
+typedef struct attractor_job attractor_job;
+struct attractor_job {
+    int      phase;
+    uint64_t version, deletes;
+    size_t   i;
+    item    *v;
+    size_t   nv, vcap;
+    pclass  *pcs;
+    size_t   npc, pccap;
+    tgram   *tg;
+    size_t   ntg, tgcap;
+    contexts ctx;                  /* the parents' contexts seen so far (support) */
+};
+
+static void cont_prepare(attractor_index *a)
 {
     size_t k = 0;
     for (size_t i = 0; i < a->ncand; i++) {
@@ -154,32 +174,33 @@ static void list_continuations(attractor_index *a, contexts *ctx, item **v, size
             c->in_cand = 0;
     }
     a->ncand = k;
-    for (size_t i = 0; i < a->ncand; i++) {
-        uint32_t r = a->cand[i];
-        int32_t *mem = xmalloc(a->cl[r].nnodes * sizeof *mem);
-        size_t n = 0;
-        uint32_t x = r;
-        do {
-            for (uint32_t j = 0; j < a->cl[x].n; j++)
-                mem[n++] = cmem(&a->cl[x])[j];
-            x = a->cl[x].next;
-        } while (x != r);
-        size_t sup = distinct_contexts(a, ctx, mem, n);
-        if (sup < a->m) {
-            free(mem);
-            continue;
-        }
-        qsort(mem, n, sizeof *mem, cmp_i32);
-        item it = { .at = { .kind = ATTRACTOR_CONTINUATION, .members = mem, .nmembers = n,
-                            .support = sup } };
-        fill_stats(a, &it.at);
-        it.at.text = xstrdup(tree_get(a->t, it.at.example)->text);
-        a->cl[r].listed = (uint32_t)a->version;
-        push_item(v, nv, cap, it);
-    }
 }
 
-typedef struct {
+static void cont_one(attractor_index *a, attractor_job *J, uint32_t r)
+{
+    int32_t *mem = xmalloc(a->cl[r].nnodes * sizeof *mem);
+    size_t n = 0;
+    uint32_t x = r;
+    do {
+        for (uint32_t j = 0; j < a->cl[x].n; j++)
+            mem[n++] = cmem(&a->cl[x])[j];
+        x = a->cl[x].next;
+    } while (x != r);
+    size_t sup = distinct_contexts(a, &J->ctx, mem, n);
+    if (sup < a->m) {
+        free(mem);
+        return;
+    }
+    qsort(mem, n, sizeof *mem, cmp_i32);
+    item it = { .at = { .kind = ATTRACTOR_CONTINUATION, .members = mem, .nmembers = n,
+                        .support = sup } };
+    fill_stats(a, &it.at);
+    it.at.text = xstrdup(tree_get(a->t, it.at.example)->text);
+    a->cl[r].listed = (uint32_t)J->version;
+    push_item(&J->v, &J->nv, &J->vcap, it);
+}
+
+struct tgram {
     uint64_t h;
     uint32_t n, support, expos, nmem, memcap;
     uint32_t cluster;      /* the one cluster root holding it, or NONE32 when several */
@@ -187,12 +208,12 @@ typedef struct {
     int32_t  example;
     int32_t *mem;
     uint8_t  notclosed, dropped;
-} tgram;
+};
 
-typedef struct {
+struct pclass {
     uint32_t c;            /* class */
     uint8_t *q;            /* q[i]: the 4-gram at word i qualifies */
-} pclass;
+};
 
 static char *phrase_text(attractor_index *a, int32_t node, uint32_t pos, uint32_t n)
 {
@@ -225,7 +246,7 @@ static char *phrase_text(attractor_index *a, int32_t node, uint32_t pos, uint32_
  * qualifying 4-gram are scanned once for the windows of 4..8 words whose 4-grams all
  * qualify.  A phrase held only by the members of one listed continuation attractor adds
  * nothing and is dropped first; closedness is judged among the phrases kept. */
-static void list_phrases(attractor_index *a, contexts *ctx, item **v, size_t *nv, size_t *cap)
+static int phr_prepare(attractor_index *a, attractor_job *J)
 {
     size_t k = 0;
     for (size_t i = 0; i < a->nq4; i++) {
@@ -237,129 +258,124 @@ static void list_phrases(attractor_index *a, contexts *ctx, item **v, size_t *nv
     }
     a->nq4 = k;
     if (!k)
-        return;
-    uint32_t lst = (uint32_t)a->version;
-    pclass *pcs = NULL;
-    size_t npc = 0, pccap = 0;
+        return 0;
+    uint32_t lst = (uint32_t)J->version;
     for (size_t i = 0; i < a->nq4; i++)
         for (uint32_t o = a->gr[a->q4[i]].head; o != NONE32; o = a->oc[o].next) {
             uint32_t c = a->ns[a->oc[o].node].c;
             if (a->cl[c].pstamp != lst) {
                 a->cl[c].pstamp = lst;
-                xgrow(&pcs, &pccap, npc + 1, sizeof *pcs);
-                pcs[npc++] = (pclass){ c, NULL };
+                xgrow(&J->pcs, &J->pccap, J->npc + 1, sizeof *J->pcs);
+                J->pcs[J->npc++] = (pclass){ c, NULL };
             }
         }
-    for (size_t x = 0; x < npc; x++) {
-        const nstate *s = &a->ns[cmem(&a->cl[pcs[x].c])[0]];
-        pcs[x].q = xcalloc(s->nw ? s->nw : 1, 1);
-        for (size_t i = 0; i + ATTRACTOR_MIN_PHRASE <= s->nw; i++) {
-            uint32_t *gi = hm_get(&a->grmap, gram_hash(s->w + i, ATTRACTOR_MIN_PHRASE));
-            pcs[x].q[i] = gi && !(*gi & GRAM_LONE) && a->gr[*gi].support >= a->m;
-        }
+    hm_clear(&a->tmap);                         /* kept between listings: no regrowth */
+    hm_clear(&a->tpairs);
+    return 1;
+}
+
+static void phr_qualify(attractor_index *a, pclass *pc)
+{
+    const nstate *s = &a->ns[cmem(&a->cl[pc->c])[0]];
+    pc->q = xcalloc(s->nw ? s->nw : 1, 1);
+    for (size_t i = 0; i + ATTRACTOR_MIN_PHRASE <= s->nw; i++) {
+        uint32_t *gi = hm_get(&a->grmap, gram_hash(s->w + i, ATTRACTOR_MIN_PHRASE));
+        pc->q[i] = gi && !(*gi & GRAM_LONE) && a->gr[*gi].support >= a->m;
     }
-    tgram *tg = NULL;
-    size_t ntg = 0, tgcap = 0;
-    hmap tmap = a->tmap, tpairs = a->tpairs;   /* kept between listings: no regrowth */
-    hm_clear(&tmap);
-    hm_clear(&tpairs);
-    /* pass 1: every window's gram, the cluster(s) holding it, its smallest holder */
-    for (size_t x = 0; x < npc; x++) {
-        pclass *pc = &pcs[x];
-        cls *c = &a->cl[pc->c];
-        const nstate *s = &a->ns[cmem(c)[0]];
-        uint32_t root = attractor_uf_find(a, pc->c);
-        int32_t minm = cmem(c)[0];
-        for (uint32_t j = 1; j < c->n; j++)
-            if (cmem(c)[j] < minm)
-                minm = cmem(c)[j];
-        FOR_WINDOWS(a, pc, s->w, s->nw, i, len) {
-            uint64_t h = gram_hash(s->w + i, len);
-            int isnew;
-            uint32_t *ti = hm_put(&tmap, h, &isnew);
-            if (isnew) {
-                xgrow(&tg, &tgcap, ntg + 1, sizeof *tg);
-                tg[ntg] = (tgram){ .h = h, .n = len, .expos = (uint32_t)i, .cluster = root,
-                                   .last = NONE32, .example = minm };
-                *ti = (uint32_t)ntg++;
-                continue;
-            }
-            tgram *t = &tg[*ti];
-            if (t->cluster != root)
-                t->cluster = NONE32;
-            if (minm < t->example) {
-                t->example = minm;
-                t->expos = (uint32_t)i;
-            }
-        }
-    }
-    for (size_t i = 0; i < ntg; i++)
-        tg[i].dropped = tg[i].cluster != NONE32 && a->cl[tg[i].cluster].listed == lst;
-    /* pass 2: members and distinct parents of the phrases kept */
-    for (size_t x = 0; x < npc; x++) {
-        pclass *pc = &pcs[x];
-        cls *c = &a->cl[pc->c];
-        const nstate *s = &a->ns[cmem(c)[0]];
-        FOR_WINDOWS(a, pc, s->w, s->nw, i, len) {
-            uint32_t ti = *hm_get(&tmap, gram_hash(s->w + i, len));
-            tgram *t = &tg[ti];
-            if (t->dropped || t->last == pc->c)
-                continue;
-            t->last = pc->c;
-            size_t mc = t->memcap;
-            xgrow(&t->mem, &mc, (size_t)t->nmem + c->n, sizeof *t->mem);
-            t->memcap = (uint32_t)mc;
-            for (uint32_t j = 0; j < c->n; j++) {
-                int32_t node = cmem(c)[j];
-                t->mem[t->nmem++] = node;
-                int isnew;
-                hm_put(&tpairs, mix64(t->h ^ context_of(a, ctx, a->ns[node].parent)), &isnew);
-                if (isnew)
-                    t->support++;
-            }
-        }
-    }
-    /* closed phrases only: drop one when a kept, one-word-longer phrase has its support */
-    for (size_t x = 0; x < npc; x++) {
-        pclass *pc = &pcs[x];
-        const nstate *s = &a->ns[cmem(&a->cl[pc->c])[0]];
-        FOR_WINDOWS(a, pc, s->w, s->nw, i, len) {
-            if (len == ATTRACTOR_MAX_PHRASE)
-                break;
-            tgram *t = &tg[*hm_get(&tmap, gram_hash(s->w + i, len))];
-            if (t->dropped || t->support < a->m || t->notclosed)
-                continue;
-            uint32_t *e;
-            if (i + len + 1 <= s->nw && pc->q[i + len + 1 - ATTRACTOR_MIN_PHRASE] &&
-                (e = hm_get(&tmap, gram_hash(s->w + i, len + 1))) && !tg[*e].dropped &&
-                tg[*e].support == t->support)
-                t->notclosed = 1;
-            if (i >= 1 && pc->q[i - 1] &&
-                (e = hm_get(&tmap, gram_hash(s->w + i - 1, len + 1))) && !tg[*e].dropped &&
-                tg[*e].support == t->support)
-                t->notclosed = 1;
-        }
-    }
-    for (size_t i = 0; i < ntg; i++) {
-        tgram *t = &tg[i];
-        if (t->dropped || t->support < a->m || t->notclosed) {
-            free(t->mem);
+}
+
+/* pass 1: every window's gram, the cluster(s) holding it, its smallest holder */
+static void phr_pass1(attractor_index *a, attractor_job *J, pclass *pc)
+{
+    cls *c = &a->cl[pc->c];
+    const nstate *s = &a->ns[cmem(c)[0]];
+    uint32_t root = attractor_uf_find(a, pc->c);
+    int32_t minm = cmem(c)[0];
+    for (uint32_t j = 1; j < c->n; j++)
+        if (cmem(c)[j] < minm)
+            minm = cmem(c)[j];
+    FOR_WINDOWS(a, pc, s->w, s->nw, i, len) {
+        uint64_t h = gram_hash(s->w + i, len);
+        int isnew;
+        uint32_t *ti = hm_put(&a->tmap, h, &isnew);
+        if (isnew) {
+            xgrow(&J->tg, &J->tgcap, J->ntg + 1, sizeof *J->tg);
+            J->tg[J->ntg] = (tgram){ .h = h, .n = len, .expos = (uint32_t)i, .cluster = root,
+                                     .last = NONE32, .example = minm };
+            *ti = (uint32_t)J->ntg++;
             continue;
         }
-        qsort(t->mem, t->nmem, sizeof *t->mem, cmp_i32);
-        item it = { .at = { .kind = ATTRACTOR_PHRASE, .members = t->mem, .nmembers = t->nmem,
-                            .support = t->support },
-                    .p = { t->h, t->n } };
-        fill_stats(a, &it.at);
-        it.at.text = phrase_text(a, t->example, t->expos, t->n);
-        push_item(v, nv, cap, it);
+        tgram *t = &J->tg[*ti];
+        if (t->cluster != root)
+            t->cluster = NONE32;
+        if (minm < t->example) {
+            t->example = minm;
+            t->expos = (uint32_t)i;
+        }
     }
-    for (size_t x = 0; x < npc; x++)
-        free(pcs[x].q);
-    free(pcs);
-    free(tg);
-    a->tmap = tmap;
-    a->tpairs = tpairs;
+}
+
+/* pass 2: members and distinct contexts of the phrases kept */
+static void phr_pass2(attractor_index *a, attractor_job *J, pclass *pc)
+{
+    cls *c = &a->cl[pc->c];
+    const nstate *s = &a->ns[cmem(c)[0]];
+    FOR_WINDOWS(a, pc, s->w, s->nw, i, len) {
+        uint32_t ti = *hm_get(&a->tmap, gram_hash(s->w + i, len));
+        tgram *t = &J->tg[ti];
+        if (t->dropped || t->last == pc->c)
+            continue;
+        t->last = pc->c;
+        size_t mc = t->memcap;
+        xgrow(&t->mem, &mc, (size_t)t->nmem + c->n, sizeof *t->mem);
+        t->memcap = (uint32_t)mc;
+        for (uint32_t j = 0; j < c->n; j++) {
+            int32_t node = cmem(c)[j];
+            t->mem[t->nmem++] = node;
+            int isnew;
+            hm_put(&a->tpairs, mix64(t->h ^ context_of(a, &J->ctx, a->ns[node].parent)), &isnew);
+            if (isnew)
+                t->support++;
+        }
+    }
+}
+
+/* closed phrases only: drop one when a kept, one-word-longer phrase has its support */
+static void phr_closed(attractor_index *a, attractor_job *J, pclass *pc)
+{
+    const nstate *s = &a->ns[cmem(&a->cl[pc->c])[0]];
+    tgram *tg = J->tg;
+    FOR_WINDOWS(a, pc, s->w, s->nw, i, len) {
+        if (len == ATTRACTOR_MAX_PHRASE)
+            break;
+        tgram *t = &tg[*hm_get(&a->tmap, gram_hash(s->w + i, len))];
+        if (t->dropped || t->support < a->m || t->notclosed)
+            continue;
+        uint32_t *e;
+        if (i + len + 1 <= s->nw && pc->q[i + len + 1 - ATTRACTOR_MIN_PHRASE] &&
+            (e = hm_get(&a->tmap, gram_hash(s->w + i, len + 1))) && !tg[*e].dropped &&
+            tg[*e].support == t->support)
+            t->notclosed = 1;
+        if (i >= 1 && pc->q[i - 1] &&
+            (e = hm_get(&a->tmap, gram_hash(s->w + i - 1, len + 1))) && !tg[*e].dropped &&
+            tg[*e].support == t->support)
+            t->notclosed = 1;
+    }
+}
+
+static void phr_emit(attractor_index *a, attractor_job *J, tgram *t)
+{
+    if (t->dropped || t->support < a->m || t->notclosed) {
+        free(t->mem);
+        return;
+    }
+    qsort(t->mem, t->nmem, sizeof *t->mem, cmp_i32);
+    item it = { .at = { .kind = ATTRACTOR_PHRASE, .members = t->mem, .nmembers = t->nmem,
+                        .support = t->support },
+                .p = { t->h, t->n } };
+    fill_stats(a, &it.at);
+    it.at.text = phrase_text(a, t->example, t->expos, t->n);
+    push_item(&J->v, &J->nv, &J->vcap, it);
 }
 
 /* Per node, the list entries it belongs to (best first), for attractor_of and spans. */
@@ -379,41 +395,144 @@ static void index_members(attractor_index *a)
         }
 }
 
-static void build_list(attractor_index *a)
+static void job_free(attractor_job *J, int items)
 {
-    attractor_version(a);                       /* applies what is queued */
-    if (a->listed_version == a->version)
-        return;
+    for (size_t x = 0; x < J->npc; x++)
+        free(J->pcs[x].q);
+    free(J->pcs);
+    if (items) {                               /* given up: what it made goes too */
+        for (size_t i = 0; i < J->nv; i++) {
+            free(J->v[i].at.members);
+            free(J->v[i].at.text);
+        }
+        for (size_t i = J->i; J->phase == 8 && i < J->ntg; i++)
+            free(J->tg[i].mem);
+        if (J->phase >= 5 && J->phase < 8)
+            for (size_t i = 0; i < J->ntg; i++)
+                free(J->tg[i].mem);
+    }
+    free(J->tg);
+    if (items)
+        free(J->v);
+    contexts_free(&J->ctx);
+    free(J);
+}
+
+/* The finished list replaces the last one. */
+static void job_install(attractor_index *a, attractor_job *J)
+{
     attractor_list_clear(a);
-    size_t cap = (size_t)tree_capacity(a->t) + 1;
-    if (cap > a->stampcap) {
-        size_t old = a->stampcap;
-        xgrow(&a->stamp, &a->stampcap, cap, sizeof *a->stamp);
-        memset(a->stamp + old, 0, (a->stampcap - old) * sizeof *a->stamp);
+    if (J->nv)   /* qsort(NULL, 0) is undefined */
+        qsort(J->v, J->nv, sizeof *J->v, cmp_item);
+    a->list = xmalloc((J->nv ? J->nv : 1) * sizeof *a->list);
+    a->lphr = xmalloc((J->nv ? J->nv : 1) * sizeof *a->lphr);
+    for (size_t i = 0; i < J->nv; i++) {
+        a->list[i] = J->v[i].at;
+        a->lphr[i] = J->v[i].p;
     }
-    item *v = NULL;
-    size_t nv = 0, vcap = 0;
-    contexts ctx = {0};
-    list_continuations(a, &ctx, &v, &nv, &vcap);
-    list_phrases(a, &ctx, &v, &nv, &vcap);
-    contexts_free(&ctx);
-    if (nv)   /* qsort(NULL, 0) is undefined */
-        qsort(v, nv, sizeof *v, cmp_item);
-    a->list = xmalloc((nv ? nv : 1) * sizeof *a->list);
-    a->lphr = xmalloc((nv ? nv : 1) * sizeof *a->lphr);
-    for (size_t i = 0; i < nv; i++) {
-        a->list[i] = v[i].at;
-        a->lphr[i] = v[i].p;
-    }
-    a->nlist = nv;
-    free(v);
+    a->nlist = J->nv;
+    free(J->v);
     index_members(a);
-    a->listed_version = a->version;
+    a->listed_version = J->version;
+}
+
+void attractor_list_abort(attractor_index *a)
+{
+    if (a->job)
+        job_free(a->job, 1);
+    a->job = NULL;
+}
+
+int attractor_list_busy(const attractor_index *a)
+{
+    return a->job != NULL;
+}
+
+int attractor_list_step(attractor_index *a, size_t budget)
+{
+    attractor_job *J = a->job;
+    if (J && (J->deletes != a->deletes || J->version != a->version)) {
+        attractor_list_abort(a);                /* members may be gone: start again later */
+        return -1;
+    }
+    if (!J) {
+        attractor_version(a);                   /* applies what is queued */
+        if (a->listed_version == a->version)
+            return 1;
+        size_t cap = (size_t)tree_capacity(a->t) + 1;
+        if (cap > a->stampcap) {
+            size_t old = a->stampcap;
+            xgrow(&a->stamp, &a->stampcap, cap, sizeof *a->stamp);
+            memset(a->stamp + old, 0, (a->stampcap - old) * sizeof *a->stamp);
+        }
+        J = a->job = xcalloc(1, sizeof *J);
+        J->version = a->version;
+        J->deletes = a->deletes;
+        cont_prepare(a);
+        J->phase = 1;
+    }
+    if (!budget)
+        budget = 1;
+    /* Each phase loops over its items from J->i, a unit of budget per item. */
+    while (budget) {
+        switch (J->phase) {
+        case 1:
+            for (; J->i < a->ncand && budget; J->i++, budget--)
+                cont_one(a, J, a->cand[J->i]);
+            if (J->i < a->ncand)
+                return 0;
+            J->i = 0;
+            J->phase = phr_prepare(a, J) ? 3 : 9;
+            break;
+        case 3:
+        case 4:
+        case 6:
+        case 7:
+            for (; J->i < J->npc && budget; J->i++, budget--) {
+                pclass *pc = &J->pcs[J->i];
+                if (J->phase == 3)
+                    phr_qualify(a, pc);
+                else if (J->phase == 4)
+                    phr_pass1(a, J, pc);
+                else if (J->phase == 6)
+                    phr_pass2(a, J, pc);
+                else
+                    phr_closed(a, J, pc);
+            }
+            if (J->i < J->npc)
+                return 0;
+            J->i = 0;
+            J->phase = J->phase == 4 ? 5 : J->phase == 7 ? 8 : J->phase + 1;
+            if (J->phase == 5) {
+                uint32_t lst = (uint32_t)J->version;
+                for (size_t i = 0; i < J->ntg; i++)
+                    J->tg[i].dropped = J->tg[i].cluster != NONE32 && a->cl[J->tg[i].cluster].listed == lst;
+                J->phase = 6;
+            }
+            break;
+        case 8:
+            for (; J->i < J->ntg && budget; J->i++, budget--)
+                phr_emit(a, J, &J->tg[J->i]);
+            if (J->i < J->ntg)
+                return 0;
+            J->phase = 9;
+            break;
+        default:                                /* 9: done */
+            job_install(a, J);
+            J->nv = 0;
+            job_free(J, 0);
+            a->job = NULL;
+            return 1;
+        }
+    }
+    return 0;
 }
 
 size_t attractor_list(attractor_index *a, const attractor **out)
 {
-    build_list(a);
+    attractor_list_abort(a);
+    while (attractor_list_step(a, SIZE_MAX) == 0) {
+    }
     *out = a->list;
     return a->nlist;
 }
@@ -513,6 +632,7 @@ char *attractor_list_dump(attractor_index *a, size_t *len)
 
 int attractor_list_load(attractor_index *a, const char *data, size_t len, uint64_t version)
 {
+    attractor_list_abort(a);
     uint64_t n;
     size_t at = sizeof DUMP_MAGIC + sizeof n;
     if (len < at || memcmp(data, DUMP_MAGIC, sizeof DUMP_MAGIC))

@@ -65,6 +65,11 @@
 double compare_distinct_n(const char *const *texts, size_t ntexts, int n,
                           size_t *distinct, size_t *total);
 
+/* The word n-grams of each text as key numbers (equal n-grams, equal numbers, 0..distinct−1):
+ * text i's are (*keys)[(*off)[i] .. (*off)[i+1]) (both malloc'd).  Returns the distinct count. */
+size_t compare_ngram_keys(const char *const *texts, size_t ntexts, int n, size_t **keys,
+                          size_t **off);
+
 /* The log-odds z of a term (see above) with count y of n on this side, y_other of n_other on
  * the other, prior α_w of total α0; *delta (if not NULL) gets the log-odds ratio. */
 double compare_logodds_z(double y, double n, double y_other, double n_other, double alpha_w,
@@ -141,6 +146,21 @@ typedef struct {
     char   note[240];               /* why not known / what was left out ("" when nothing) */
 } compare_kl;
 
+/* A figure with its 95% bootstrap interval (core/stat: 1000 resamples of the samples,
+ * fixed seed); for a difference A − B, `outside` says the interval excludes 0. */
+typedef struct {
+    double value, low, high;
+    int    outside;
+} compare_ci;
+
+typedef struct {
+    int        known;                /* compare_result_intervals ran */
+    compare_ci token_entropy;        /* bits/token, each token weighing the same */
+    compare_ci entropy;              /* branch entropy over the groups, bits */
+    compare_ci groups;
+    compare_ci distinct[3];
+} compare_intervals;
+
 typedef struct {
     int32_t       label[2];         /* label nodes A and B */
     void         *config[2];        /* json_t * objects (borrowed from the labels) */
@@ -159,6 +179,8 @@ typedef struct {
     char         *name[2];          /* the sides' names (label "name", else from the config) */
     compare_term *over[2];          /* over-represented words and phrases per side */
     size_t        nover[2];
+    compare_intervals ci[2];        /* per side; zeroed by compare_result_load */
+    compare_intervals diff;         /* A − B: bootstrap interval of the difference */
 } compare_result;
 
 /* The KL as JSON ({value, low, high, exact (null when not known), exact_known, samples,
@@ -182,6 +204,10 @@ void *compare_config_json(const gen_settings *s);
  * measures it.  0 ok; -1 with err when `at` holds no comparison. */
 int  compare_result_load(compare_result *r, const tree *t, int32_t at, double threshold,
                          char *err, size_t errlen);
+/* Fills r->ci and r->diff (core/compare_ci.c): each side's samples resampled with replacement
+ * (a sample keeps its group, its tokens' entropies and its word n-grams), the figure
+ * recomputed per resample; the difference resamples A and B independently. */
+void compare_result_intervals(compare_result *r, const tree *t);
 void compare_result_free(compare_result *r);
 /* Whether side's group g is matched on the other side (index into r->shared, or -1). */
 int  compare_result_match_of(const compare_result *r, int side, size_t g);

@@ -178,6 +178,36 @@ double compare_distinct_n(const char *const *texts, size_t ntexts, int n,
     return tot ? (double)d / (double)tot : 0;
 }
 
+typedef struct {
+    strset  set;
+    size_t *keys;
+    size_t  n, cap;
+} keys_acc;
+
+static void keys_add(void *ud, const char *key, size_t len)
+{
+    keys_acc *k = ud;
+    xgrow(&k->keys, &k->cap, k->n + 1, sizeof *k->keys);
+    k->keys[k->n++] = strset_add(&k->set, key, len, NULL);
+}
+
+size_t compare_ngram_keys(const char *const *texts, size_t ntexts, int n, size_t **keys,
+                          size_t **off)
+{
+    keys_acc acc = { {0}, NULL, 0, 0 };
+    size_t *o = xmalloc((ntexts + 1) * sizeof *o);
+    for (size_t i = 0; i < ntexts; i++) {
+        o[i] = acc.n;
+        each_ngram(&texts[i], 1, n, keys_add, &acc);
+    }
+    o[ntexts] = acc.n;
+    size_t d = acc.set.n;
+    strset_free(&acc.set);
+    *keys = acc.keys;
+    *off = o;
+    return d;
+}
+
 /* ---- over-represented words and phrases ---- */
 
 double compare_logodds_z(double y, double n, double y_other, double n_other, double alpha_w,

@@ -403,7 +403,32 @@ int formats_import_mem(const char *data, size_t len, const char *name, const for
             *kind = FORMATS_SESSION;
         return session_load_mem(s, data, len, name, err, errlen) < 0 ? FORMATS_ERR_INPUT : FORMATS_OK;
     }
-    if (parse_doc(data, len, name, &doc, err, errlen) < 0)
+    /* A loom tree's token lists are nearly all of it: cut out, they skip the DOM. */
+    fmt_loom_spans spans;
+    size_t rlen;
+    const char *how = getenv("TERMLOOM_IMPORT_PARSER");            /* test hook, formats.h */
+    char *rest = how && !strcmp(how, "document") ? NULL : fmt_loom_split(data, len, &rlen, &spans);
+    if (!rest)
+        memset(&spans, 0, sizeof spans);
+    doc = NULL;
+    if (rest) {
+        json_error_t je;
+        doc = jnul_loadb(rest, rlen, 0, &je);
+        free(rest);
+        /* only a tree under "root" joins model_responses; anything else keeps them whole */
+        if (doc && (detect(doc) != FORMATS_LOOM || !json_is_object(json_object_get(doc, "root")))) {
+            json_decref(doc);
+            doc = NULL;
+        }
+        if (!doc)
+            fmt_loom_spans_free(&spans);
+    }
+    const fmt_loom_spans *cut = doc ? &spans : NULL;
+    if (!cut && how && !strcmp(how, "cut")) {                      /* test hook: must be cut */
+        snprintf(err, errlen, "%s: the token lists were not cut out (TERMLOOM_IMPORT_PARSER=cut)", name);
+        return FORMATS_ERR_INPUT;
+    }
+    if (!doc && parse_doc(data, len, name, &doc, err, errlen) < 0)
         return FORMATS_ERR_INPUT;
     formats_kind k = detect(doc);
     if (kind)
@@ -420,7 +445,8 @@ int formats_import_mem(const char *data, size_t len, const char *name, const for
     fmt_recs rs = { .name = name, .err = err, .errlen = errlen };
     gen_settings set;
     settings_copy(&set, &s->settings);
-    fmt_out out = { .t = tree_new(), .cursor = TREE_NONE, .extra = json_object(), .settings = &set };
+    fmt_out out = { .t = tree_new(), .cursor = TREE_NONE, .extra = json_object(), .settings = &set,
+                    .loom_spans = cut };
     int rc;
     switch (k) {
     case FORMATS_LOOM:       rc = fmt_import_loom(doc, &rs, &out); break;
@@ -432,6 +458,8 @@ int formats_import_mem(const char *data, size_t len, const char *name, const for
         summary_of(&rs, o->summary, o->summarylen);
     fmt_recs_free(&rs);
     json_decref(doc);
+    if (cut)
+        fmt_loom_spans_free(&spans);
     if (rc < 0) {
         tree_free(out.t);
         json_decref(out.extra);

@@ -12,6 +12,10 @@
  * Fields termloom does not use are kept in node->extra / session extra under one key named
  * after the format ("loom", "loomsidian", "miniloom", "bonsai"), so a loom export gives them
  * back.  Nothing recurses on the C stack; nesting is bounded by the JSON parser (2048).
+ * A loom tree's token lists (nearly all of the file) are cut out before jansson builds the
+ * rest and read by a strict parser; the result is what the whole-document parse gives
+ * (test hooks: TERMLOOM_IMPORT_PARSER=document parses the whole document instead, =cut
+ * fails an import whose token lists were not cut out).
  * On any error the session is untouched and err holds one line "FILE: problem".
  *
  * Export: json (the session file), loom (a tree socketteer/loom opens, tokens in

@@ -8,6 +8,7 @@
 #include "core/text.h"
 #include "core/jnul.h"
 #include "core/attractor.h"
+#include "core/calib.h"
 #include "core/merge.h"
 #include "core/entropy.h"
 #include <limits.h>
@@ -458,6 +459,12 @@ static char *export_jsonl(const session *s, size_t *len)
         json_object_set_new(o, "vocab", n->vocab ? json_integer(n->vocab) : json_null());
         json_object_set_new(o, "attractors", node_attractors_json(&na, id));
         json_object_set_new(o, "side", sides[id] ? json_stringn(&sides[id], 1) : json_null());
+        calib_result cr;        /* its children's first tokens against their prediction */
+        if (calib_node(t, mi, id, &cr) == 0) {
+            json_object_set_new(o, "calibration", calib_json(&cr, 1));
+            calib_result_free(&cr);
+        } else
+            json_object_set_new(o, "calibration", json_null());
         dump_into(&b, o);
         buf_addc(&b, '\n');
         json_decref(o);

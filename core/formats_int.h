@@ -66,6 +66,39 @@ void     fmt_loom_time_format(int64_t t, char *out, size_t n);
 /* Code points in a UTF-8 string (Python's len()). */
 size_t   fmt_codepoints(const char *s, size_t len);
 
+/* A socketteer/loom document with its token lists cut out (core/formats_loom_fast.c).  The
+ * tokens are nearly all of a loom file: jansson builds the rest, a strict parser (core/jscan)
+ * reads each model_responses.*.completions[*].tokens value, or jansson when it will not
+ * take one.  In the rest each such value is replaced by its index in s. */
+typedef struct { double lp; size_t off, len, alt0, nalt; } fmt_ltok;
+typedef struct { double lp; size_t off, len; } fmt_lalt;
+typedef struct {
+    const char *src;          /* the value's bytes in the original document */
+    size_t      srclen;
+    json_t     *json;         /* owned: jansson's parse, when the strict parser left it */
+    int         fast;         /* the strict parser read it: its tokens are t[tok0, tok0 + ntok) */
+    size_t      tok0, ntok;
+    int         pos_form;     /* the first token's position: 0 none, 1 integer, 2 {start, end} */
+    long long   pos;          /* that integer, or start */
+} fmt_lspan;
+typedef struct {
+    fmt_lspan  *s;
+    size_t      n, cap;
+    fmt_ltok   *t;
+    size_t      nt, capt;
+    fmt_lalt   *a;
+    size_t      na, capa;
+    char       *pool;         /* token and alternative bytes */
+    size_t      npool, cappool;
+} fmt_loom_spans;
+/* The rest of the document (caller frees, *outlen its length) with *sp filled, or NULL when
+ * there is nothing to cut or the document is not one it can cut exactly (invalid JSON, an
+ * escaped key on the way to the tokens): then parse the whole document. */
+char   *fmt_loom_split(const char *data, size_t len, size_t *outlen, fmt_loom_spans *sp);
+void    fmt_loom_spans_free(fmt_loom_spans *sp);
+/* Span i's value as JSON (a new reference; NULL when it cannot be parsed). */
+json_t *fmt_loom_span_json(const fmt_loom_spans *sp, size_t i);
+
 /* The importers (core/formats_loom.c, core/formats_import.c). Each fills t, *cursor, and the
  * top-level kept fields (*extra, a new object) — or returns an error. */
 typedef struct {
@@ -73,6 +106,7 @@ typedef struct {
     int32_t      cursor;
     json_t      *extra;       /* top-level kept fields */
     gen_settings *settings;   /* settings the file names are applied here */
+    const fmt_loom_spans *loom_spans;   /* the cut-out tokens (fmt_loom_split), or NULL */
 } fmt_out;
 int fmt_import_loom(json_t *doc, fmt_recs *rs, fmt_out *out);
 int fmt_import_loomsidian(json_t *doc, fmt_recs *rs, fmt_out *out, const char *note);

@@ -154,6 +154,52 @@ static int add_tokens(fmt_recs *rs, tree *t, int32_t id, json_t *tokens, const c
     return 0;
 }
 
+/* add_tokens for a list the strict parser read (core/formats_loom_fast.c): the same tokens,
+ * alternatives in the same order, the same notes. */
+static void add_cut_tokens(fmt_recs *rs, tree *t, int32_t id, const fmt_loom_spans *sp,
+                           const fmt_lspan *span, const char *node, int *form, long long *base)
+{
+    tree_alt *alts = NULL;
+    size_t cap = 0;
+    *form = span->ntok ? span->pos_form : 0;
+    *base = 0;
+    for (size_t i = 0; i < span->ntok; i++) {
+        const fmt_ltok *tk = &sp->t[span->tok0 + i];
+        if (i == 0 && *form == 1)
+            *base = span->pos - (long long)fmt_codepoints(sp->pool + tk->off, tk->len);
+        else if (i == 0 && *form == 2)
+            *base = span->pos;
+        xgrow(&alts, &cap, tk->nalt ? tk->nalt : 1, sizeof *alts);
+        for (size_t j = 0; j < tk->nalt; j++) {
+            const fmt_lalt *a = &sp->a[tk->alt0 + j];
+            alts[j] = (tree_alt){ sp->pool + a->off, a->len, a->lp };
+        }
+        qsort(alts, tk->nalt, sizeof *alts, cmp_alt);
+        note_positive(rs, tk->lp, alts, tk->nalt, node);
+        tree_append_token(t, id, sp->pool + tk->off, tk->len, tk->lp, alts, tk->nalt, 0);
+    }
+    free(alts);
+}
+
+/* The kept model_responses get back the token lists no node took (cut out by the split). */
+static void restore_cut_tokens(json_t *kept_resp, const fmt_loom_spans *sp)
+{
+    const char *k;
+    json_t *resp;
+    json_object_foreach(kept_resp, k, resp) {
+        json_t *comps = json_object_get(resp, "completions"), *comp;
+        size_t i;
+        json_array_foreach(comps, i, comp) {
+            json_t *tk = json_object_get(comp, "tokens");
+            if (json_is_integer(tk) && json_integer_value(tk) >= 0 && (size_t)json_integer_value(tk) < sp->n) {
+                json_t *v = fmt_loom_span_json(sp, (size_t)json_integer_value(tk));
+                if (v)
+                    json_object_set_new(comp, "tokens", v);
+            }
+        }
+    }
+}
+
 /* meta.generation.logprobs in OpenAI's legacy shape. */
 static int add_legacy(fmt_recs *rs, tree *t, int32_t id, json_t *lps, const char *node)
 {
@@ -355,7 +401,16 @@ int fmt_import_loom(json_t *doc, fmt_recs *rs, fmt_out *out)
         if (json_is_object(comp) && json_object_get(comp, "tokens")) {
             int form;
             long long base;
-            rc = add_tokens(rs, out->t, id, json_object_get(comp, "tokens"), nm, &form, &base);
+            json_t *toks = json_object_get(comp, "tokens");
+            const fmt_loom_spans *sp = out->loom_spans;
+            const fmt_lspan *span = sp && json_is_integer(toks) && json_integer_value(toks) >= 0 &&
+                                    (size_t)json_integer_value(toks) < sp->n
+                                  ? &sp->s[json_integer_value(toks)] : NULL;
+            if (span && span->fast) {
+                add_cut_tokens(rs, out->t, id, sp, span, nm, &form, &base);
+                rc = 0;
+            } else
+                rc = add_tokens(rs, out->t, id, span ? span->json : toks, nm, &form, &base);
             if (rc == 0 && json_is_object(kcomp) && json_object_get(kcomp, "tokens")) {
                 json_object_del(kcomp, "tokens");
                 json_object_set_new(kcomp, "termloom_tokens",
@@ -384,6 +439,8 @@ int fmt_import_loom(json_t *doc, fmt_recs *rs, fmt_out *out)
     if (rc == 0 && json_is_object(root)) {
         static const char *const drop[] = { "root", NULL };
         json_t *top = fmt_copy_without(doc, drop);
+        if (kept_resp && out->loom_spans)
+            restore_cut_tokens(kept_resp, out->loom_spans);
         if (kept_resp)
             json_object_set(top, "model_responses", kept_resp);
         json_object_set_new(out->extra, "loom", top);

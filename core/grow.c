@@ -89,13 +89,13 @@ void grow_on_event(void *ud, const backend_event *ev)
             if (ev->branch >= 0 && ev->branch < r->k && tree_get(g->t, r->nodes[ev->branch])) {
                 id = r->nodes[ev->branch];
                 tree_node *n = tree_get(g->t, id);
-                n->flags |= TREE_FLAG_INCOMPLETE;
-                tree_set_finish(g->t, id, ev->finish ? ev->finish : "error");
                 if (ev->message && strcmp(ev->finish ? ev->finish : "error", "cancelled")) {
                     if (!n->extra)
                         n->extra = json_object();
                     json_object_set_new(n->extra, "error", jnul_string(ev->message, strlen(ev->message)));
                 }
+                tree_set_flag(g->t, id, TREE_FLAG_INCOMPLETE, 1);   /* observers see the error too */
+                tree_set_finish(g->t, id, ev->finish ? ev->finish : "error");
             }
             if (ev->message) {
                 free(g->last_error);

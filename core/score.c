@@ -4,6 +4,7 @@
 #include <jansson.h>
 #include "core/backend.h"
 #include "core/mem.h"
+#include "core/stat.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,8 +12,6 @@
 #include <unistd.h>
 
 #define SCORE_GROUP     32       /* continuations decoded as one batch */
-#define SCORE_BOOTSTRAP 1000
-#define SCORE_SEED      1
 
 /* ---- teacher forcing ---- */
 
@@ -272,33 +271,14 @@ int score_node_ids(const bpe *t, const tree_node *nd, int32_t **ids)
 
 /* ---- a comparison's divergence ---- */
 
-static int by_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
+/* value, 95% bootstrap interval of the mean of v[0..n) (core/stat) */
 void score_bootstrap(const double *v, size_t n, double *mean, double *lo, double *hi)
 {
     double s = 0;
     for (size_t i = 0; i < n; i++)
         s += v[i];
     *mean = s / (double)n;
-    double *m = xmalloc(SCORE_BOOTSTRAP * sizeof *m);
-    backend_rng rng;
-    backend_rng_seed(&rng, SCORE_SEED, 0);
-    for (int b = 0; b < SCORE_BOOTSTRAP; b++) {
-        double t = 0;
-        for (size_t i = 0; i < n; i++) {
-            size_t j = (size_t)(backend_rng_unit(&rng) * (double)n);
-            t += v[j < n ? j : n - 1];
-        }
-        m[b] = t / (double)n;
-    }
-    qsort(m, SCORE_BOOTSTRAP, sizeof *m, by_double);
-    *lo = m[(int)(0.025 * SCORE_BOOTSTRAP)];
-    *hi = m[(int)(0.975 * SCORE_BOOTSTRAP) - 1];
-    free(m);
+    stat_bootstrap(n, stat_mean_fn, (void *)v, lo, hi);
 }
 
 static int side_kl(tree *t, const compare_result *r, int s, const llama_model *own,

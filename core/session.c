@@ -1,8 +1,9 @@
 /* core/session.c — see session.h.  Loading parses every node into a pending list first,
  * then checks the structure (ids, parents, children, root, cycles) and only then builds the
  * tree, so a bad file never leaves a half-loaded tree.  Writing: session_save.c; the
- * node-a-line reader: session_lines.c. */
+ * streaming reader: session_stream.c. */
 #include "core/session_impl.h"
+#include "core/journal.h"
 #include "core/text.h"
 #include "core/mem.h"
 #include <errno.h>
@@ -723,12 +724,23 @@ int session_finish(session_loader *L, json_t *doc, session *s)
     return L->bad ? -1 : rc;
 }
 
-/* Test hook: TERMLOOM_SESSION_PARSER=document skips the node-a-line path, =jansson keeps it
- * but parses each line with jansson; tests compare all three. */
+/* Test hook: TERMLOOM_SESSION_PARSER=document skips the streaming reader, =jansson keeps it
+ * but parses each node with jansson; tests compare all three. */
 static int whole_document_only(void)
 {
     const char *how = getenv("TERMLOOM_SESSION_PARSER");
     return how && !strcmp(how, "document");
+}
+
+/* =stream: no whole-document parse after the streaming reader; tests check with it that a
+ * layout is read by the streaming reader itself. */
+static int stream_only(session_loader *L)
+{
+    const char *how = getenv("TERMLOOM_SESSION_PARSER");
+    if (!how || strcmp(how, "stream"))
+        return 0;
+    lfail(L, "left to the whole-document parse (TERMLOOM_SESSION_PARSER=stream)");
+    return 1;
 }
 
 static int load_doc(session_loader *L, json_t *doc, session *s)
@@ -762,7 +774,10 @@ static int load_result(session_loader *L, session *s, int rc, char *err, size_t 
         session_free(s);
         session_init(s);
     }
+    const char *name = L->name;
     loader_free(L);
+    if (rc >= 0)
+        journal_replay(s, name, NULL, 0);     /* changes autosaved since (journal.h) */
     return rc < 0 ? -1 : 0;
 }
 
@@ -776,11 +791,13 @@ int session_load_mem(session *s, const char *data, size_t len, const char *name,
         lfail(&L, "file is too large (%zu bytes; the limit is %zu MiB)", len, SESSION_MAX_BYTES >> 20);
         return load_result(&L, s, -1, err, errlen);
     }
-    session_lines src = { .mem = data, .memlen = len, .fd = -1 };
-    if (!whole_document_only() && session_load_lines(&L, &src, s, &rc) == 1)
+    session_src src = { .mem = data, .len = len, .fd = -1, .eof = 1 };
+    if (!whole_document_only() && session_load_stream(&L, &src, s, &rc) == 1)
         return load_result(&L, s, rc, err, errlen);
     loader_free(&L);
     loader_init(&L, name);
+    if (stream_only(&L))
+        return load_result(&L, s, -1, err, errlen);
     json_error_t e;
     json_t *doc = json_loadb(data, len, SESSION_JFLAGS, &e);
     if (!doc) {
@@ -818,9 +835,9 @@ int session_load(session *s, const char *path, char *err, size_t errlen)
         lfail(&L, "%s", !strcmp(why, "is a directory") ? "is a directory, not a session file" : why);
         return load_result(&L, s, -1, err, errlen);
     }
-    session_lines src = { .fd = fd, .cap = 1u << 20 };
+    session_src src = { .fd = fd, .cap = 1u << 20 };
     src.buf = xmalloc(src.cap);
-    int rc = -1, r = whole_document_only() ? 0 : session_load_lines(&L, &src, s, &rc);
+    int rc = -1, r = whole_document_only() ? 0 : session_load_stream(&L, &src, s, &rc);
     free(src.buf);
     if (r == 1 || r < 0) {
         close(fd);
@@ -828,9 +845,13 @@ int session_load(session *s, const char *path, char *err, size_t errlen)
             lfail(&L, "cannot read: %s", strerror(src.err));
         return load_result(&L, s, r < 0 ? -1 : rc, err, errlen);
     }
-    /* Not the node-a-line layout: parse the whole document. */
+    /* Not for the streaming reader (invalid JSON, rare constructs): the whole document. */
     loader_free(&L);
     loader_init(&L, path);
+    if (stream_only(&L)) {
+        close(fd);
+        return load_result(&L, s, -1, err, errlen);
+    }
     json_error_t e;
     memset(&e, 0, sizeof e);
     if (lseek(fd, 0, SEEK_SET) != 0) {

@@ -11,10 +11,14 @@
  *
  * Layout written: the top-level keys on the first line, then one node per line inside
  * "nodes" (in id order), then the closing line; unknown top-level keys come last.  The
- * loader reads that layout a node at a time without holding the whole document; any other
- * valid JSON layout of the same document loads through a whole-document parse.
- * Test hook: TERMLOOM_SESSION_PARSER=jansson parses those lines with jansson instead of the
- * strict fast parser, =document always parses the whole document; all must agree.
+ * loader reads any layout (whitespace anywhere, any key order, all on one line or
+ * pretty-printed) a node at a time without holding the whole document, and gives what
+ * jansson's whole-document parse would; only a file it cannot take that way (invalid JSON,
+ * an escaped top-level key, "nodes" twice) goes through the whole-document parse, which
+ * then names the problem.
+ * Test hook: TERMLOOM_SESSION_PARSER=jansson parses each node with jansson instead of the
+ * strict fast parser, =document always parses the whole document; all must agree.  =stream
+ * fails where the whole-document parse would take over (a test that a layout streams).
  * A session struct must be session_init()ed (or zero-filled) before any call. */
 #ifndef CORE_SESSION_H
 #define CORE_SESSION_H
@@ -53,6 +57,23 @@ struct json_t;
 void session_set_attractors(session *s, struct json_t *list);
 /* The document as bytes (what session_save writes); caller frees. */
 char *session_dump(const session *s, size_t *len);
+/* The writer's own pieces, for core/journal.c (so a journal line is byte for byte a line of
+ * the file): node id's line (no separator, no newline) and the "settings" object, appended
+ * to b. */
+void session_node_line(const tree *t, int32_t id, buf *b);
+void session_settings_line(const session *s, buf *b);
+/* session_dump with parts replaced: the settings object's bytes (NULL: s's own), the cursor
+ * (TREE_NONE: s's own), and for every id below cap, node(ud, id, &len): NULL for the tree's
+ * own node (if live), else the line to write, or nothing when *len is 0.  The root is s's. */
+typedef struct {
+    const char *settings;
+    size_t      settings_len;
+    int32_t     cursor;
+    int32_t     cap;
+    const char *(*node)(void *ud, int32_t id, size_t *len);
+    void       *ud;
+} session_patch;
+char *session_dump_patched(const session *s, const session_patch *p, size_t *len);
 /* Crash-safe write of any bytes: temp file in the same folder, fsync, rename. */
 int  session_write_file(const char *path, const char *data, size_t len, char *err, size_t errlen);
 #endif

@@ -1,7 +1,7 @@
 /* core/session_impl.h — what the three session files share; not a public interface.
  *   session.c        the API, loading through jansson, validation, building the tree
  *   session_save.c   the writer (fixed key order, shortest numbers) and crash-safe saving
- *   session_lines.c  the node-a-line reader and its strict parser for termloom's own layout */
+ *   session_stream.c the streaming reader (any layout) and its strict node parser */
 #ifndef CORE_SESSION_IMPL_H
 #define CORE_SESSION_IMPL_H
 #include "core/session.h"
@@ -26,23 +26,22 @@ typedef struct {
     int         bad;
 } session_loader;
 
-/* Lines of a file read in chunks, or of a buffer in memory. */
+/* A file read in chunks, or a buffer in memory (mem, len, eof = 1).  buf holds the input's
+ * bytes [base, base + len); those before keep may be dropped when more are read. */
 typedef struct {
     const char *mem;          /* memory source, or NULL for fd */
-    size_t      memlen, pos;
     int         fd;
     char       *buf;
-    size_t      cap, beg, end;
+    size_t      cap, base, len, keep;
     int         eof, err;
-} session_lines;
-
-extern const double session_pow10[23];                 /* 1e0 .. 1e22, all exact */
+} session_src;
 
 /* One element of "nodes" into a pending node; -1 with L->msg set. */
 int session_node_from_json(session_loader *L, json_t *o, size_t index);
 /* Header checks, the pending nodes' structure, then the tree into s.  doc is the document
  * (its "nodes" already parsed into L). */
 int session_finish(session_loader *L, json_t *doc, session *s);
-/* The node-a-line fast path: 1 decided (*rc the result), 0 not that layout, -1 read error. */
-int session_load_lines(session_loader *L, session_lines *src, session *s, int *rc);
+/* The streaming reader: 1 decided (*rc the result), 0 leave it to the whole-document parse
+ * (which then gives the real error), -1 read error. */
+int session_load_stream(session_loader *L, session_src *src, session *s, int *rc);
 #endif

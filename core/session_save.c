@@ -2,6 +2,7 @@
  * line, shortest numbers that read back exactly, text made valid UTF-8) so the bytes are
  * deterministic and fast to produce; then the crash-safe replace of the file. */
 #include "core/session_impl.h"
+#include "core/jscan.h"
 #include "core/text.h"
 #include "core/mem.h"
 #include <dirent.h>
@@ -117,11 +118,6 @@ static void out_int(out *o, long long v)
     out_raw(o, tmp, (size_t)n);
 }
 
-const double session_pow10[23] = {
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-};
-
 /* The decimal m (exactly prec digits) × 10^(e - prec + 1) as printf's %g would print it,
  * without trailing zeros. */
 static int fmt_digits(char *out_s, int neg, long long m, int prec, int e)
@@ -180,7 +176,7 @@ static int fmt_float(char *out_s, float f)
         int k = 8 - e;
         if (k > 22 || k < -22)
             return 0;
-        m9 = llround(k >= 0 ? x * session_pow10[k] : x / session_pow10[-k]);
+        m9 = llround(k >= 0 ? x * jscan_pow10[k] : x / jscan_pow10[-k]);
         if (m9 >= p10[9])
             e++;
         else if (m9 < p10[8])
@@ -202,7 +198,7 @@ static int fmt_float(char *out_s, float f)
         int k = prec - 1 - ee;
         if (k > 22 || k < -22)
             continue;
-        double back = k >= 0 ? (double)m / session_pow10[k] : (double)m * session_pow10[-k];
+        double back = k >= 0 ? (double)m / jscan_pow10[k] : (double)m * jscan_pow10[-k];
         if ((float)back == (float)x)
             return fmt_digits(out_s, f < 0, m, prec, ee);
     }
@@ -426,16 +422,22 @@ static void out_node(out *o, const tree *t, int32_t id)
     out_c(o, '}');
 }
 
-/* The whole document into o, flushing to o->fd every megabyte when it has one. */
-static void out_session(out *o, const session *s)
+/* The whole document into o (with p's parts instead of s's, when p), flushing to o->fd every
+ * megabyte when it has one. */
+static void out_session(out *o, const session *s, const session_patch *p)
 {
     const tree *t = s->t;
     int32_t root = t ? tree_root(t) : TREE_NONE;
     int32_t cursor = t && tree_get(t, s->cursor) ? s->cursor : root;
+    if (p && p->cursor != TREE_NONE)
+        cursor = p->cursor;
     OUT_LIT(o, "{\"format\":\"" SESSION_FORMAT "\",\"version\":");
     out_int(o, SESSION_VERSION);
     OUT_LIT(o, ",\"settings\":");
-    out_settings(o, s);
+    if (p && p->settings)
+        out_raw(o, p->settings, p->settings_len);
+    else
+        out_settings(o, s);
     OUT_LIT(o, ",\"root\":");
     if (root == TREE_NONE)
         OUT_LIT(o, "null");
@@ -449,13 +451,20 @@ static void out_session(out *o, const session *s)
     OUT_LIT(o, ",\"nodes\":[\n");
     int first = 1;
     int32_t cap = t ? tree_capacity(t) : 0;
+    if (p && p->node && p->cap > cap)
+        cap = p->cap;
     for (int32_t id = 0; id < cap; id++) {
-        if (!tree_get(t, id))
+        size_t len = 0;
+        const char *line = p && p->node && id < p->cap ? p->node(p->ud, id, &len) : NULL;
+        if (line ? !len : !tree_get(t, id))
             continue;
         if (!first)
             OUT_LIT(o, ",\n");
         first = 0;
-        out_node(o, t, id);
+        if (line)
+            out_raw(o, line, len);
+        else
+            out_node(o, t, id);
         if (o->fd >= 0 && o->b.len >= (1u << 20))
             out_flush(o);
     }
@@ -469,15 +478,42 @@ static void out_session(out *o, const session *s)
     out_flush(o);
 }
 
-char *session_dump(const session *s, size_t *len)
+/* The writers leave room but no terminator: make the buffer a C string again. */
+static void out_terminate(out *o)
+{
+    out_c(o, 0);
+    o->b.len--;
+}
+
+void session_node_line(const tree *t, int32_t id, buf *b)
+{
+    out o = { .b = *b, .fd = -1 };
+    out_node(&o, t, id);
+    out_terminate(&o);
+    *b = o.b;
+}
+
+void session_settings_line(const session *s, buf *b)
+{
+    out o = { .b = *b, .fd = -1 };
+    out_settings(&o, s);
+    out_terminate(&o);
+    *b = o.b;
+}
+
+char *session_dump_patched(const session *s, const session_patch *p, size_t *len)
 {
     out o = { .fd = -1 };
-    out_session(&o, s);
+    out_session(&o, s, p);
     if (len)
         *len = o.b.len;
-    out_c(&o, 0);               /* the writers leave room but no terminator: a C string */
-    o.b.len--;
+    out_terminate(&o);
     return buf_steal(&o.b);
+}
+
+char *session_dump(const session *s, size_t *len)
+{
+    return session_dump_patched(s, NULL, len);
 }
 
 /* ---- crash-safe writing ---- */
@@ -647,7 +683,7 @@ int session_save(const session *s, const char *path, char *err, size_t errlen)
         return -1;
     }
     out o = { .fd = fd };
-    out_session(&o, s);
+    out_session(&o, s, NULL);
     buf_free(&o.b);
     int rc = temp_commit(fd, tmp, target, o.err, err, errlen);
     free(target);

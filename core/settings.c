@@ -31,8 +31,8 @@ const settings_option settings_options[] = {
     { "merge_threshold", "merge-threshold", SET_DBL,  OFF(merge_threshold), 0, 1, 1, "near-duplicate similarity threshold" },
     { "chat_prefill",    "chat-prefill",    SET_BOOL, OFF(chat_prefill),    0, 1, 1, "openai-chat: send the text as assistant prefill" },
     { "corpus",          "corpus",          SET_STR,  OFF(corpus),          0, 0, 1, "ngram: training corpus file (default: the shipped text)" },
-    { "theme",           "theme",           SET_STR,  OFF(theme),           0, 0, 0, "colour theme name" },
     { "reference_model", "reference-model", SET_STR,  OFF(reference_model), 0, 0, 0, "D tint: tokens against this builtin model (base|tuned|rl|FILE.gguf)" },
+    { "theme",           "theme",           SET_STR,  OFF(theme),           0, 0, 0, "colour theme name" },
 };
 const size_t settings_noptions = sizeof settings_options / sizeof *settings_options;
 

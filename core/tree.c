@@ -34,6 +34,12 @@ void tree_observe(tree *t, tree_observer_fn fn, void *ud)
     t->obs[t->nobs++] = (observer){ fn, ud };
 }
 
+void tree_touch(tree *t, int32_t id)
+{
+    if (tree_get(t, id))
+        notify(t, TREE_EV_MARK, id);
+}
+
 void tree_unobserve(tree *t, tree_observer_fn fn, void *ud)
 {
     for (size_t i = 0; i < t->nobs; i++)
@@ -405,6 +411,120 @@ int tree_origin_parse(const char *s, tree_origin *out)
     return -1;
 }
 
+/* ---- marks, flags, content ---- */
+
+void tree_set_marks(tree *t, int32_t id, unsigned marks)
+{
+    tree_node *n = tree_get(t, id);
+    if (!n || n->marks == (uint8_t)marks)
+        return;
+    n->marks = (uint8_t)marks;
+    notify(t, TREE_EV_MARK, id);
+}
+
+void tree_set_flag(tree *t, int32_t id, unsigned flag, int on)
+{
+    tree_node *n = tree_get(t, id);
+    flag &= TREE_FLAG_FOLDED | TREE_FLAG_INCOMPLETE;
+    if (!n || !flag || !(n->flags & flag) == !on)
+        return;
+    if (on)
+        n->flags |= (uint8_t)flag;
+    else
+        n->flags &= (uint8_t)~flag;
+    notify(t, TREE_EV_MARK, id);
+}
+
+void tree_set_origin(tree *t, int32_t id, tree_origin origin)
+{
+    tree_node *n = tree_get(t, id);
+    if (!n || n->origin == (uint8_t)origin)
+        return;
+    n->origin = (uint8_t)origin;
+    notify(t, TREE_EV_MARK, id);
+}
+
+struct tree_content {
+    char       *text, *pool;
+    uint32_t    text_len, pool_len, ntokens, ntops;
+    tree_token *tokens;
+    tree_piece *tops;
+    uint8_t     origin;
+};
+
+static void *dup_bytes(const void *p, size_t n)
+{
+    void *d = xmalloc(n ? n : 1);
+    if (n)
+        memcpy(d, p, n);
+    return d;
+}
+
+tree_content *tree_content_save(const tree *t, int32_t id)
+{
+    const tree_node *n = tree_get(t, id);
+    if (!n)
+        return NULL;
+    tree_content *c = xcalloc(1, sizeof *c);
+    c->text = dup_bytes(n->text, n->text_len);
+    c->text_len = n->text_len;
+    c->pool = dup_bytes(n->pool, n->pool_len);
+    c->pool_len = n->pool_len;
+    c->tokens = dup_bytes(n->tokens, n->ntokens * sizeof *n->tokens);
+    c->ntokens = n->ntokens;
+    c->tops = dup_bytes(n->tops, n->ntops * sizeof *n->tops);
+    c->ntops = n->ntops;
+    c->origin = n->origin;
+    return c;
+}
+
+/* Copies n bytes into *dst, growing it (caps are uint32_t in a node). */
+static void put_bytes(void *dst, uint32_t *cap32, const void *src, size_t n)
+{
+    size_t cap = *cap32;
+    xgrow(dst, &cap, n ? n : 1, 1);
+    *cap32 = (uint32_t)cap;
+    if (n)
+        memcpy(*(char **)dst, src, n);
+}
+
+int tree_content_restore(tree *t, int32_t id, const tree_content *c)
+{
+    tree_node *n = tree_get(t, id);
+    if (!n || !c)
+        return -1;
+    text_set(n, c->text, c->text_len);
+    /* the arrays hold bytes; their caps count elements */
+    size_t cap = n->cap_tokens;
+    xgrow(&n->tokens, &cap, c->ntokens ? c->ntokens : 1, sizeof *n->tokens);
+    n->cap_tokens = (uint32_t)cap;
+    if (c->ntokens)
+        memcpy(n->tokens, c->tokens, c->ntokens * sizeof *n->tokens);
+    n->ntokens = c->ntokens;
+    cap = n->cap_tops;
+    xgrow(&n->tops, &cap, c->ntops ? c->ntops : 1, sizeof *n->tops);
+    n->cap_tops = (uint32_t)cap;
+    if (c->ntops)
+        memcpy(n->tops, c->tops, c->ntops * sizeof *n->tops);
+    n->ntops = c->ntops;
+    put_bytes(&n->pool, &n->pool_cap, c->pool, c->pool_len);
+    n->pool_len = c->pool_len;
+    n->origin = c->origin;
+    notify(t, TREE_EV_TEXT, id);
+    return 0;
+}
+
+void tree_content_free(tree_content *c)
+{
+    if (!c)
+        return;
+    free(c->text);
+    free(c->pool);
+    free(c->tokens);
+    free(c->tops);
+    free(c);
+}
+
 /* ---- deletion ---- */
 
 static void subtree_set_alive(tree *t, int32_t id, int alive)
@@ -513,7 +633,10 @@ void tree_visit(tree *t, int32_t id)
     tree_node *n = tree_get(t, id);
     if (!n)
         return;
+    int first = !(n->flags & TREE_FLAG_VISITED);
     n->flags |= TREE_FLAG_VISITED;
+    if (first)
+        notify(t, TREE_EV_MARK, id);      /* "visited" is saved */
     for (int32_t c = id, p = n->parent; p != TREE_NONE; c = p, p = t->nodes[p].parent)
         t->nodes[p].last_child = c;
 }

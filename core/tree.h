@@ -129,6 +129,20 @@ const char *tree_finish(const tree *t, int32_t id);
 const char *tree_origin_name(tree_origin o);
 int tree_origin_parse(const char *s, tree_origin *out);    /* 0 ok, -1 unknown */
 
+/* Marks and flags change through these, so observers hear of it (TREE_EV_MARK, only when
+ * something changed).  tree_set_flag takes TREE_FLAG_FOLDED or TREE_FLAG_INCOMPLETE (the
+ * others belong to this module and to tree_visit). */
+void tree_set_marks(tree *t, int32_t id, unsigned marks);
+void tree_set_flag(tree *t, int32_t id, unsigned flag, int on);
+void tree_set_origin(tree *t, int32_t id, tree_origin origin);
+
+/* A copy of what an edit changes in a node (text, tokens with their alternatives and
+ * entropies, origin), for undo: restoring it gives the node back exactly (TREE_EV_TEXT). */
+typedef struct tree_content tree_content;
+tree_content *tree_content_save(const tree *t, int32_t id);   /* NULL when id is not live */
+int  tree_content_restore(tree *t, int32_t id, const tree_content *c);   /* 0 ok, -1 */
+void tree_content_free(tree_content *c);
+
 /* Deletion detaches the subtree and marks it dead; returns the index it had among its
  * parent's children (for undo), or -1.  Deleting a root is refused (-1). */
 int  tree_delete(tree *t, int32_t id);
@@ -173,11 +187,14 @@ void    tree_iter_done(tree_iter *it);
 
 /* Observers: called after every structural change or text change, so analyses (merge,
  * attractors) stay incremental.  kind: TREE_EV_ADD, _TEXT (text or tokens changed),
- * _DELETE (subtree detached), _UNDELETE. */
-enum { TREE_EV_ADD, TREE_EV_TEXT, TREE_EV_DELETE, TREE_EV_UNDELETE, TREE_EV_FINISH };
+ * _DELETE (subtree detached), _UNDELETE, _FINISH, _MARK (marks or a saved flag — visited,
+ * incomplete, folded — changed: the journal saves the node; analyses ignore it). */
+enum { TREE_EV_ADD, TREE_EV_TEXT, TREE_EV_DELETE, TREE_EV_UNDELETE, TREE_EV_FINISH, TREE_EV_MARK };
 typedef void (*tree_observer_fn)(void *ud, tree *t, int kind, int32_t id);
 void tree_observe(tree *t, tree_observer_fn fn, void *ud);
 void tree_unobserve(tree *t, tree_observer_fn fn, void *ud);
+/* Tells the observers that id's marks or flags were changed in place (TREE_EV_MARK). */
+void tree_touch(tree *t, int32_t id);
 
 /* Frees what a node struct owns and zeroes it (also for loaders' staging nodes). */
 void tree_node_release(tree_node *n);

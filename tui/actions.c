@@ -2,6 +2,7 @@
  * and returns APP_CH_* flags; it never draws. */
 #include "tui/actions.h"
 #include "tui/dialog.h"
+#include "tui/undo.h"
 #include "tui/view.h"
 #include "tui/view_compare.h"
 #include "core/mem.h"
@@ -29,8 +30,9 @@ static unsigned act_child(app *a)
 {
     tree_node *n = tree_get(a->ses.t, a->ses.cursor);
     if (n && (n->flags & TREE_FLAG_FOLDED)) {
-        n->flags &= (uint8_t)~TREE_FLAG_FOLDED;
-        return APP_CH_DRAW | APP_CH_LAZY;
+        tree_set_flag(a->ses.t, a->ses.cursor, TREE_FLAG_FOLDED, 0);
+        undo_fold(a, a->ses.cursor, 1);
+        return APP_CH_DRAW | APP_CH_SAVE;
     }
     int32_t c = tree_child(a->ses.t, a->ses.cursor);
     if (c != TREE_NONE && a->merge_view && a->merge)
@@ -60,9 +62,11 @@ static unsigned act_fold(app *a)
     tree_node *n = tree_get(a->ses.t, a->ses.cursor);
     if (!n || !n->nchildren)
         return 0;
-    n->flags ^= TREE_FLAG_FOLDED;
+    int was = (n->flags & TREE_FLAG_FOLDED) != 0;
+    tree_set_flag(a->ses.t, a->ses.cursor, TREE_FLAG_FOLDED, !was);
+    undo_fold(a, a->ses.cursor, was);
     a->ever_folded = 1;
-    return APP_CH_DRAW | APP_CH_LAZY;      /* saved with the session ("folded") when idle */
+    return APP_CH_DRAW | APP_CH_SAVE;      /* saved with the session ("folded") */
 }
 
 /* ---- generation ----------------------------------------------------------------- */
@@ -103,19 +107,7 @@ static unsigned act_cancel(app *a)
 
 static unsigned on_edit(app *a, const char *text, size_t len)
 {
-    tree_node *n = tree_get(a->ses.t, a->ses.cursor);
-    if (!n)
-        return 0;
-    if (len == n->text_len && !memcmp(text, n->text, len))
-        return APP_CH_DRAW;
-    tree_set_text(a->ses.t, a->ses.cursor, text, len);
-    tree_clear_tokens(a->ses.t, a->ses.cursor);
-    n = tree_get(a->ses.t, a->ses.cursor);
-    if (n->origin != TREE_ORIGIN_PROMPT)
-        n->origin = TREE_ORIGIN_EDIT;
-    a->tok_sel = 0;
-    app_message(a, 0, "node #%d edited (its token probabilities were dropped)", (int)a->ses.cursor);
-    return APP_CH_DRAW | APP_CH_SAVE;
+    return app_set_text(a, a->ses.cursor, text, len, NULL);
 }
 
 static unsigned act_edit(app *a)
@@ -133,8 +125,10 @@ static unsigned on_add(app *a, const char *text, size_t len)
 {
     if (!len)
         return APP_CH_DRAW;
+    int32_t before = a->ses.cursor;
     int32_t id = tree_add_child(a->ses.t, a->ses.cursor, TREE_ORIGIN_EDIT, text, len);
     app_goto(a, id);
+    undo_added(a, id, before);
     return APP_CH_DRAW | APP_CH_SAVE;
 }
 
@@ -149,27 +143,12 @@ static unsigned on_delete(app *a, int yes)
     if (!yes)
         return APP_CH_DRAW;
     int32_t id = a->ses.cursor, parent = tree_parent(a->ses.t, id);
-    /* Branches still streaming into the subtree would grow again elsewhere: stop them. */
-    int n = a->g ? grow_active(a->g) : 0;
-    for (int i = 0; i < n; i++) {
-        const grow_request *r = grow_request_at(a->g, i);
-        int inside = 0;
-        for (int32_t p = r->parent; p != TREE_NONE && !inside; p = tree_parent(a->ses.t, p))
-            inside = p == id;
-        for (int k = 0; k < r->k && !inside; k++)
-            inside = r->nodes[k] == id;
-        if (inside) {
-            grow_cancel_all(a->g);
-            break;
-        }
-    }
+    app_stop_streams_in(a, id);
     int index = tree_delete(a->ses.t, id);
     if (index < 0) {
         app_message(a, 1, "cannot delete node #%d", (int)id);
         return APP_CH_DRAW;
     }
-    xgrow(&a->undo, &a->capundo, a->nundo + 1, sizeof *a->undo);
-    a->undo[a->nundo++] = (app_undo){ id, index };
     /* Land on a neighbour when there is one, else the parent. */
     tree_node *p = tree_get(a->ses.t, parent);
     int32_t next = parent;
@@ -178,6 +157,7 @@ static unsigned on_delete(app *a, int yes)
     if (a->merge_view && a->merge && next != parent)
         next = merge_leader(a->merge, next);
     app_goto(a, next);
+    undo_deleted(a, id, index, id);
     app_message(a, 0, "deleted node #%d and its subtree (u undoes)", (int)id);
     return APP_CH_DRAW | APP_CH_SAVE;
 }
@@ -201,19 +181,8 @@ static unsigned act_delete(app *a)
     return APP_CH_DRAW;
 }
 
-static unsigned act_undo(app *a)
-{
-    while (a->nundo) {
-        app_undo u = a->undo[--a->nundo];
-        if (tree_undelete(a->ses.t, u.id, u.index) == 0) {
-            app_goto(a, u.id);
-            app_message(a, 0, "restored node #%d and its subtree", (int)u.id);
-            return APP_CH_DRAW | APP_CH_SAVE;
-        }
-    }
-    app_message(a, 0, "nothing to undo");
-    return APP_CH_DRAW;
-}
+static unsigned act_undo(app *a) { return undo_undo(a); }
+static unsigned act_redo(app *a) { return undo_redo(a); }
 
 /* ---- marks ---------------------------------------------------------------------- */
 
@@ -222,7 +191,10 @@ static unsigned act_bookmark(app *a)
     tree_node *n = tree_get(a->ses.t, a->ses.cursor);
     if (!n)
         return 0;
-    n->marks ^= TREE_MARK_BOOKMARK;
+    unsigned old = n->marks;
+    tree_set_marks(a->ses.t, a->ses.cursor, old ^ TREE_MARK_BOOKMARK);
+    undo_marks(a, a->ses.cursor, old);
+    n = tree_get(a->ses.t, a->ses.cursor);
     app_message(a, 0, n->marks & TREE_MARK_BOOKMARK ? "bookmarked (B jumps between bookmarks)" : "bookmark removed");
     return APP_CH_DRAW | APP_CH_SAVE;
 }
@@ -232,8 +204,11 @@ static unsigned act_mark(app *a)
     tree_node *n = tree_get(a->ses.t, a->ses.cursor);
     if (!n)
         return 0;
-    n->marks ^= TREE_MARK_ATTRACTOR;
+    unsigned old = n->marks;
+    tree_set_marks(a->ses.t, a->ses.cursor, old ^ TREE_MARK_ATTRACTOR);
     app_mark_changed(a, a->ses.cursor);
+    undo_marks(a, a->ses.cursor, old);
+    n = tree_get(a->ses.t, a->ses.cursor);
     app_message(a, 0, n->marks & TREE_MARK_ATTRACTOR ? "marked as an attractor" : "attractor mark removed");
     return APP_CH_DRAW | APP_CH_SAVE;
 }
@@ -480,7 +455,8 @@ const action_def actions_table[] = {
     { "edit_external",  SCOPE_ANY,    "E",           "edit the node's text in $VISUAL / $EDITOR", act_edit_external },
     { "add",            SCOPE_ANY,    "a",           "add a child written by hand", act_add },
     { "delete",         SCOPE_ANY,    "d",           "delete the subtree (asks first)", act_delete },
-    { "undo",           SCOPE_ANY,    "u",           "undo the last delete", act_undo },
+    { "undo",           SCOPE_ANY,    "u",           "undo the last change (add, edit, delete, mark, bookmark, fold, a generation)", act_undo },
+    { "redo",           SCOPE_ANY,    "C-r",         "redo what u undid (exactly as it was)", act_redo },
     { "bookmark",       SCOPE_ANY,    "b",           "bookmark / unbookmark", act_bookmark },
     { "next_bookmark",  SCOPE_ANY,    "B",           "jump to the next bookmark", act_next_bookmark },
     { "mark",           SCOPE_ANY,    "m",           "mark / unmark as an attractor", act_mark },
@@ -492,7 +468,7 @@ const action_def actions_table[] = {
     { "search_next",    SCOPE_ANY,    "n",           "next search hit (the status shows its place: 3/17)", act_search_next },
     { "search_prev",    SCOPE_ANY,    "N",           "previous search hit", act_search_prev },
     { "merge_view",     SCOPE_ANY,    "M",           "merge view: near-duplicate siblings once, with xcount", act_merge_view },
-    { "settings",       SCOPE_ANY,    "S",           "settings (backend, model, k, sampling)", act_settings },
+    { "settings",       SCOPE_ANY,    "S",           "settings form (backend, model, k, sampling, theme; checked as typed)", act_settings },
     { "save",           SCOPE_ANY,    "s",           "save now (it also saves after every change)", act_save },
     { "export",         SCOPE_ANY,    "x",           "export the session", act_export },
     { "compare",        SCOPE_ANY,    "c",           "compare two models or settings", act_compare },

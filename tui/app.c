@@ -9,6 +9,7 @@
 #include "tui/app.h"
 #include "tui/actions.h"
 #include "tui/dialog.h"
+#include "tui/undo.h"
 #include "tui/view.h"
 #include "tui/replay.h"
 #include "tui/term.h"
@@ -83,6 +84,18 @@ void app_message(app *a, int error, const char *fmt, ...)
     a->msg_keep = 0;
     if (error)
         log_add(a, a->msg);
+    a->msg_time = app_now();
+}
+
+/* Clears the message (the next key, or its time is up). */
+static unsigned msg_expire(app *a)
+{
+    if (!a->msg)
+        return 0;
+    free(a->msg);
+    a->msg = NULL;
+    a->msg_error = a->msg_keep = 0;
+    return APP_CH_DRAW;
 }
 
 /* ---- generation --------------------------------------------------------------------- */
@@ -137,7 +150,13 @@ static void on_grow_event(void *ud, const backend_event *ev)
             a->msg_keep = ev->keep;
         }
         break;
-    case BACKEND_EV_REQUEST_END:
+    case BACKEND_EV_REQUEST_END: {
+        int n = a->g ? grow_active(a->g) : 0;
+        for (int i = 0; i < n; i++) {
+            const grow_request *r = grow_request_at(a->g, i);
+            if (r->request == ev->request)
+                undo_generation_end(a, r->request, r->nodes, r->k);
+        }
         a->save_soon = 1;
         report_failures(a, ev->request);
         if (a->g && grow_active(a->g) <= 1 && !a->msg_error && !a->msg_keep) {
@@ -145,6 +164,7 @@ static void on_grow_event(void *ud, const backend_event *ev)
             a->msg = NULL;
         }
         break;
+    }
     default:
         break;
     }
@@ -163,13 +183,15 @@ unsigned app_generate(app *a, int32_t parent, int k)
         s.seed += nreq;                   /* reproducible, yet each request differs */
     nreq++;
     char err[256];
-    if (grow_start(a->g, parent, &s, k, err, sizeof err) < 0) {
+    int req = grow_start(a->g, parent, &s, k, err, sizeof err);
+    if (req < 0) {
         app_message(a, 1, "%s", err);
         return APP_CH_DRAW;
     }
     tree_node *p = tree_get(a->ses.t, parent);
-    if (p)
-        p->flags &= (uint8_t)~TREE_FLAG_FOLDED;
+    int was_folded = p && (p->flags & TREE_FLAG_FOLDED);
+    tree_set_flag(a->ses.t, parent, TREE_FLAG_FOLDED, 0);
+    undo_generation(a, req, parent, was_folded);
     if (grow_active(a->g) == 1) {
         a->gen_started = app_now();
         a->rate_t = a->gen_started;
@@ -187,6 +209,10 @@ void app_backend_reset(app *a)
 {
     if (a->g) {
         grow_cancel_all(a->g);
+        for (int i = 0; i < grow_active(a->g); i++) {   /* requests that never said they ended */
+            const grow_request *r = grow_request_at(a->g, i);
+            undo_generation_end(a, r->request, r->nodes, r->k);
+        }
         grow_free(a->g);
         a->g = NULL;
     }
@@ -222,6 +248,10 @@ static void on_tree(void *ud, tree *t, int kind, int32_t id)
     (void)id;
     a->pending |= APP_CH_DRAW;
     a->unsaved = 1;
+    if (kind == TREE_EV_MARK) {            /* saved at once; no analysis looks at marks */
+        a->save_soon = 1;
+        return;
+    }
     a->attr_dirty = 1;
     if (kind != TREE_EV_TEXT) {
         a->save_soon = 1;
@@ -268,7 +298,7 @@ void app_draw(app *a)
         dialog_draw(a);
     }
     static int cursor_shown = -1;
-    int want = a->mode == APP_MODE_PROMPT && !a->too_small;
+    int want = (a->mode == APP_MODE_PROMPT || a->mode == APP_MODE_SETTINGS) && !a->too_small;
     if (want != cursor_shown) {
         curs_set(want);
         cursor_shown = want;
@@ -376,11 +406,13 @@ unsigned app_key(app *a, int key)
     }
     if (key == ACTIONS_FN(KEY_MOUSE))
         return mouse(a);
+    /* The message has been seen: the key's own message, if any, replaces it. */
+    unsigned f = a->mode == APP_MODE_NORMAL || a->mode == APP_MODE_COMPARE ? msg_expire(a) : 0;
     if (a->mode == APP_MODE_COMPARE)
-        return compare_view_key(a, key);
+        return f | compare_view_key(a, key);
     if (a->mode != APP_MODE_NORMAL)
-        return dialog_key(a, key);
-    return actions_dispatch(a, key);
+        return f | dialog_key(a, key);
+    return f | actions_dispatch(a, key);
 }
 
 /* ---- start-up ----------------------------------------------------------------------- */
@@ -416,8 +448,6 @@ void app_init_view(app *a, tree *t, int32_t cursor)
     a->tflags = a->utf8 ? 0 : TEXT_ASCII;
     a->rows = LINES;
     a->cols = COLS;
-    a->save_fd = -1;
-    a->attr_fd = -1;
     a->attr_nav_id = TREE_NONE;
     a->ref_id = a->ref_asked = TREE_NONE;
     a->group_pending = TREE_NONE;
@@ -460,6 +490,7 @@ void app_free(app *a)
     app_attr_clear(a);
     free(a->attr_items);
     free(a->attr_member);
+    app_save_stop(a);
     session_free(&a->ses);
     cli_opts_free(&a->opts);
     free(a->path);
@@ -478,7 +509,8 @@ void app_free(app *a)
     free(a->set_err);
     app_search_free(a);
     free(a->line_draft);
-    free(a->undo);
+    undo_free(a->undo);
+    dialog_settings_free(a);
     free(a->marked);
     free(a->save_err);
     memset(a, 0, sizeof *a);
@@ -531,12 +563,8 @@ static int run(app *a)
             if (ms < timeout)
                 timeout = ms < 0 ? 0 : ms;
         }
-        if (a->save_pid && timeout > 50)
-            timeout = 50;
-        if (a->attr_pid && timeout > 20)
-            timeout = 20;                  /* a child is making the attractor list */
-        if (a->attr && attractor_pending(a->attr))
-            timeout = 0;                   /* indexing goes on between keys */
+        if (a->attr && (attractor_pending(a->attr) || attractor_list_busy(a->attr)))
+            timeout = 0;                   /* indexing and listing go on between keys */
         if (a->group_pending != TREE_NONE)
             timeout = 0;                   /* so does grouping a huge fan-out */
         /* One wait: the keyboard, the self-pipe, the loom's backend and a comparison's. */
@@ -599,15 +627,17 @@ static int run(app *a)
             }
         }
         app_autosave(a, now);
+        if (a->msg && now - a->msg_time >= (a->msg_error ? APP_ERR_SECONDS : APP_MSG_SECONDS))
+            a->pending |= msg_expire(a);
         if (a->group_pending != TREE_NONE && a->merge &&
             merge_group_step(a->merge, a->group_pending, VIEW_GROUP_AT_ONCE)) {
             a->group_pending = TREE_NONE;
             a->pending |= APP_CH_DRAW;
         }
-        if (a->attr && attractor_pending(a->attr) && a->last_draw > 0)
-            attr_slice(a);
+        if (a->attr && attractor_pending(a->attr) && !attractor_list_busy(a->attr) && a->last_draw > 0)
+            attr_slice(a);                 /* (a listing under way reads the index as it was) */
         app_attr_poll(a);
-        if (a->attr && a->attr_dirty && !a->attr_pid && !attractor_pending(a->attr) && a->last_draw > 0 &&
+        if (a->attr && a->attr_dirty && !attractor_list_busy(a->attr) && !attractor_pending(a->attr) && a->last_draw > 0 &&
             now - a->last_key >= 0.4 &&
             now - a->attr_last >= (APP_ATTR_REFRESH > 20 * a->attr_cost ? APP_ATTR_REFRESH : 20 * a->attr_cost))
             app_attr_refresh(a);

@@ -6,8 +6,10 @@
  *    Only the loop draws (app_draw), at most once a frame, with one doupdate().
  *  - The cursor is a node id (ses.cursor), never a row.  The tree panel keeps its scroll
  *    position as a node id too (tree_top), so branches arriving do not move what you read.
- *  - The session file is written after every change that matters (see app.c: structural
- *    changes at once, streaming text at most once a second), never blocking the keys. */
+ *  - Every change that matters reaches the disk as an append to the session's journal
+ *    (tui/app_save.c: structural changes at once, streaming text at least once a second),
+ *    costing what the change costs; the journal is folded into the file when idle, when it
+ *    grows big, and on quit.  Nothing is forked. */
 #ifndef TUI_APP_H
 #define TUI_APP_H
 #include "core/attractor.h"
@@ -30,6 +32,8 @@ enum {
 #define APP_ATTR_MAX_NODES 2000000     /* attractor detection runs on trees up to this size */
 #define APP_ATTR_SLICE 0.008           /* seconds of attractor indexing per turn of the loop */
 #define APP_ATTR_REFRESH 2.0           /* seconds between attractor list refreshes, at least */
+#define APP_MSG_SECONDS 5.0            /* a status message left alone goes after this */
+#define APP_ERR_SECONDS 12.0           /*   and an error message after this */
 
 typedef enum { APP_PANEL_TREE, APP_PANEL_TEXT, APP_PANEL_TOKENS, APP_PANEL_STATS, APP_NPANELS } app_panel;
 
@@ -63,8 +67,6 @@ typedef unsigned (*app_text_fn)(app *a, const char *text, size_t len);
 typedef unsigned (*app_confirm_fn)(app *a, int yes);
 typedef unsigned (*app_choice_fn)(app *a, int choice);
 
-typedef struct { int32_t id; int index; } app_undo;
-
 struct app {
     cli_opts     opts;
     session      ses;
@@ -82,11 +84,8 @@ struct app {
     double       attr_last, attr_cost;
     size_t       attr_slice;    /* nodes indexed per turn (adapted to APP_ATTR_SLICE) */
     int32_t      group_pending; /* a node whose many children are being grouped in slices */
-    pid_t        attr_pid;      /* a child making the list (see app_attr_refresh), or 0 */
-    int          attr_fd;       /* its pipe */
-    buf          attr_in;       /* what it has written so far */
-    uint64_t     attr_ver;      /* the index version it lists */
-    double       attr_t0;       /* when it started */
+    size_t       attr_list_slice;   /* listing units per turn (adapted to APP_ATTR_SLICE) */
+    double       attr_list_spent;   /* seconds the listing in progress has taken */
     size_t       attr_nav;      /* the attractor A / ] last went to (index in the list) */
     int32_t      attr_nav_id;   /*   and its first member, to know it again (TREE_NONE: none) */
     theme        th;
@@ -148,6 +147,7 @@ struct app {
     char        *msg;
     int          msg_error;
     int          msg_keep;       /* the message outlives the request that sent it */
+    double       msg_time;      /* when it was set: it expires (see app_message) */
     double       gen_started;   /* when the current generation began */
     size_t       gen_tokens0;
     double       rate;          /* tokens per second, smoothed */
@@ -171,8 +171,9 @@ struct app {
     const char  *const *choices;
     char        *choice_title;
     app_choice_fn on_choice;
-    int          set_sel;       /* settings dialog row */
-    char        *set_err;
+    int          set_sel;       /* settings form row */
+    char        *set_err;       /* why the backend could not be made (no backend) */
+    struct settings_form *form; /* the open settings form (tui/dialog_settings.c) */
 
     /* search: the query n/N step with (NULL: none), and the queries made so far, oldest
      * first (the prompt's Up recalls them) */
@@ -184,18 +185,15 @@ struct app {
     int32_t     *marked;
     size_t       nmarked, capmarked;
 
-    /* undo of deletes */
-    app_undo    *undo;
-    size_t       nundo, capundo;
+    /* undo and redo (tui/undo.c; NULL until the first change) */
+    struct undo_log *undo;
 
     /* saving */
     int          unsaved;       /* changes not yet on disk */
     int          save_soon;     /* a structural change waits to be saved */
     double       last_save;
     double       last_change;
-    pid_t        save_pid;      /* background save in progress */
-    int          save_fd;       /* its error pipe */
-    int          save_again;    /* changes arrived while it ran */
+    struct journal *jn;         /* the autosave journal (core/journal.h), or NULL */
     char        *save_err;
 
     unsigned     pending;       /* APP_CH_* accumulated since the last frame */
@@ -208,7 +206,8 @@ struct app {
 };
 
 double   app_now(void);
-/* Sets the status line message (printf-style); error messages stay until the next one. */
+/* Sets the status line message (printf-style).  A message goes at the next key (the key's
+ * own message replaces it) or after APP_MSG_SECONDS (APP_ERR_SECONDS for an error). */
 void     app_message(app *a, int error, const char *fmt, ...);
 /* The D tint's reference model (tui/app_ref.c): sync asks about the cursor node when the
  * tint is on; fd is what its answers wake (-1: none); take stores one (APP_CH_* flags). */
@@ -240,6 +239,10 @@ void     app_mark_changed(app *a, int32_t id);
 /* Branches from the chosen alternative of the selected token: a forced-token sibling of the
  * cursor holding the tokens before it and the alternative, then k branches from there. */
 unsigned app_branch_alt(app *a);
+/* Stops the generations in flight when one writes inside id's subtree (before it goes). */
+void     app_stop_streams_in(app *a, int32_t id);
+/* Replaces a node's text as an edit (tokens dropped, origin edit), one undo step. */
+unsigned app_set_text(app *a, int32_t id, const char *text, size_t len, const char *how);
 /* The node is being written by a request in flight. */
 int      app_is_streaming(app *a, int32_t id);
 /* Edits the cursor node's text in $VISUAL/$EDITOR. */
@@ -263,7 +266,7 @@ unsigned app_focus_step(app *a, int dir);
 void     app_draw(app *a);
 /* Handles one key or mouse event; returns flags. */
 unsigned app_key(app *a, int key);
-/* Writes the session now (synchronously). 0 ok. */
+/* Writes the session now (synchronously; the journal is folded in). 0 ok. */
 int      app_save_now(app *a);
 
 /* Setup/teardown without a terminal loop, for the benchmark: opens a tree in `a`
@@ -272,8 +275,8 @@ void     app_init_view(app *a, tree *t, int32_t cursor);
 void     app_free(app *a);
 
 /* app_ops.c: the detected attractor list (refresh when the tree changed; clear frees it).
- * A slow list is made by a forked child: app_attr_poll takes its result when it is there
- * (call it every turn while attr_pid), app_attr_cancel stops it (before the index goes). */
+ * The list is made in main-loop slices: app_attr_refresh begins it, app_attr_poll goes on
+ * (call it every turn; it installs the list when done), app_attr_cancel gives it up. */
 void     app_attr_refresh(app *a);
 void     app_attr_poll(app *a);
 void     app_attr_cancel(app *a);
@@ -292,9 +295,11 @@ unsigned app_attractor_member(app *a, int dir);
 unsigned app_attractor_pick(app *a, size_t i);
 unsigned app_search_step(app *a, int dir);
 void     app_search_free(app *a);
-/* app_save.c: saves if something is due; opens FILE (or a new session) into a. */
+/* app_save.c: journals what changed, or compacts, if due; opens FILE (or a new session)
+ * into a; app_save_stop ends the journal (app_free calls it). */
 void     app_autosave(app *a, double now);
 int      app_open_session(app *a, const char *file, int argc, char **argv);
+void     app_save_stop(app *a);
 
 int app_main(int argc, char **argv);
 #endif

@@ -4,6 +4,7 @@
 #include "tui/app.h"
 #include "tui/term.h"
 #include "tui/dialog.h"
+#include "tui/undo.h"
 #include "core/formats.h"
 #include "core/mem.h"
 #include <curses.h>
@@ -76,7 +77,7 @@ unsigned app_goto(app *a, int32_t id)
             }
     }
     for (int32_t p = a->ever_folded ? tree_parent(t, id) : TREE_NONE; p != TREE_NONE; p = tree_parent(t, p))
-        tree_get(t, p)->flags &= (uint8_t)~TREE_FLAG_FOLDED;
+        tree_set_flag(t, p, TREE_FLAG_FOLDED, 0);
     /* The depth follows the move; only a jump measures it again. */
     int32_t old = a->ses.cursor, par = tree_parent(t, id);
     if (old == id || !tree_get(t, old))
@@ -218,110 +219,55 @@ static void attr_install(app *a, const attractor *list, size_t n)
     a->pending |= APP_CH_DRAW;
 }
 
-/* A list that took longer than ATTR_FORK_COST to make is made by a forked child the next
- * time (and on a tree of more than ATTR_FORK_NODES nodes, always): the child lists a
- * copy-on-write snapshot of the index while the parent goes on with keys and
- * branches, and hands the list over as bytes (attractor_list_dump / _load).
- * TERMLOOM_ATTR_FORK=1 forks every time (a test hook). */
-#define ATTR_FORK_COST 0.03
-#define ATTR_FORK_NODES 50000      /* a tree this big forks from the first list on */
-
-static int attr_fork(app *a, double t0)
-{
-    int fds[2];
-    if (pipe(fds) < 0)
-        return -1;
-    uint64_t ver = attractor_version(a->attr);
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(fds[0]);
-        close(fds[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        close(fds[0]);
-        term_release();                    /* the terminal is the parent's to restore */
-        signal(SIGWINCH, SIG_DFL);         /* the parent's handlers write to its self-pipe */
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGHUP, SIG_DFL);
-        const attractor *l;
-        attractor_list(a->attr, &l);
-        size_t len, off = 0;
-        char *d = attractor_list_dump(a->attr, &len);
-        while (off < len) {
-            ssize_t w = write(fds[1], d + off, len - off);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0)
-                _exit(1);
-            off += (size_t)w;
-        }
-        _exit(0);
-    }
-    close(fds[1]);
-    fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
-    a->attr_pid = pid;
-    a->attr_fd = fds[0];
-    a->attr_ver = ver;
-    a->attr_t0 = t0;
-    buf_clear(&a->attr_in);
-    a->attr_dirty = 0;                     /* a change from now on sets it again */
-    return 0;
-}
-
+/* The list is made in slices of the main loop (attractor_list_step), like the indexing:
+ * each turn lists for about APP_ATTR_SLICE seconds, the UI keeps drawing from the previous
+ * list meanwhile, and a deletion in between makes it start over.  Nothing is forked.
+ * TERMLOOM_ATTR_SLICES=1 lists one unit a turn (a test hook: many slices for a small tree). */
 void app_attr_cancel(app *a)
 {
-    if (!a->attr_pid)
-        return;
-    kill(a->attr_pid, SIGKILL);
-    waitpid(a->attr_pid, NULL, 0);
-    close(a->attr_fd);
-    a->attr_pid = 0;
-    a->attr_fd = -1;
-    buf_free(&a->attr_in);
+    if (a->attr)
+        attractor_list_abort(a->attr);
 }
 
 void app_attr_poll(app *a)
 {
-    if (!a->attr_pid)
+    if (!a->attr || !attractor_list_busy(a->attr))
         return;
-    char chunk[65536];
-    ssize_t r;
-    while ((r = read(a->attr_fd, chunk, sizeof chunk)) > 0)
-        buf_add(&a->attr_in, chunk, (size_t)r);
-    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-        return;                            /* more to come */
-    int st = 0;
-    pid_t w = waitpid(a->attr_pid, &st, 0);
-    close(a->attr_fd);
-    a->attr_pid = 0;
-    a->attr_fd = -1;
-    if (r == 0 && w > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0 &&
-        attractor_list_load(a->attr, a->attr_in.data ? a->attr_in.data : "", a->attr_in.len, a->attr_ver) == 0) {
+    static int tiny = -1;
+    if (tiny < 0) {
+        const char *hook = getenv("TERMLOOM_ATTR_SLICES");
+        tiny = hook && *hook == '1';
+    }
+    if (!a->attr_list_slice)
+        a->attr_list_slice = 64;
+    double t0 = app_now();
+    int r = attractor_list_step(a->attr, tiny ? 1 : a->attr_list_slice);
+    double dt = app_now() - t0;
+    a->attr_list_spent += dt;
+    if (dt > 2 * APP_ATTR_SLICE && a->attr_list_slice > 1)
+        a->attr_list_slice /= 2;
+    else if (dt < APP_ATTR_SLICE / 2 && a->attr_list_slice < (1u << 20))
+        a->attr_list_slice *= 2;
+    if (r == 1) {
         const attractor *list;
         size_t n = attractor_last(a->attr, &list);
         attr_install(a, list, n);
-        a->attr_cost = app_now() - a->attr_t0;
-    } else {
-        a->attr_dirty = 1;                 /* the child failed: list here next time */
-        a->attr_cost = 0;
+        a->attr_cost = a->attr_list_spent;
+    } else if (r < 0) {
+        a->attr_dirty = 1;                 /* nodes went meanwhile: list again later */
     }
-    buf_free(&a->attr_in);
 }
 
 void app_attr_refresh(app *a)
 {
-    double t0 = app_now();
-    const char *hook = getenv("TERMLOOM_ATTR_FORK");
-    if ((a->attr_cost > ATTR_FORK_COST || tree_count(a->ses.t) > ATTR_FORK_NODES ||
-         (hook && *hook == '1')) && attr_fork(a, t0) == 0)
-        return;
-    const attractor *list;
-    size_t n = attractor_list(a->attr, &list);
-    attr_install(a, list, n);
-    a->attr_dirty = 0;
-    a->attr_cost = app_now() - t0;
+    a->attr_dirty = 0;                     /* a change from now on sets it again */
+    a->attr_list_spent = 0;
+    if (attractor_list_step(a->attr, 1) == 1) {   /* begins (or finds nothing changed) */
+        const attractor *list;
+        size_t n = attractor_last(a->attr, &list);
+        attr_install(a, list, n);
+        a->attr_cost = 0;
+    }
 }
 
 unsigned app_branch_alt(app *a)
@@ -380,11 +326,50 @@ unsigned app_branch_alt(app *a)
     if (model)
         tree_set_model(t, id, model);
     app_goto(a, id);
+    undo_added(a, id, src);
     a->focus = APP_PANEL_TREE;
     unsigned f = app_generate(a, id, a->ses.settings.branches);
     if (!a->msg_error)
         app_message(a, 0, "forced token %u of #%d: new node #%d, generating from it", i + 1, (int)src, (int)id);
     return f | APP_CH_DRAW | APP_CH_SAVE;
+}
+
+void app_stop_streams_in(app *a, int32_t id)
+{
+    int n = a->g ? grow_active(a->g) : 0;
+    for (int i = 0; i < n; i++) {
+        const grow_request *r = grow_request_at(a->g, i);
+        int inside = 0;
+        for (int32_t p = r->parent; p != TREE_NONE && !inside; p = tree_parent(a->ses.t, p))
+            inside = p == id;
+        for (int k = 0; k < r->k && !inside; k++)
+            inside = r->nodes[k] == id;
+        if (inside) {
+            grow_cancel_all(a->g);      /* branches streaming into it would grow elsewhere */
+            return;
+        }
+    }
+}
+
+unsigned app_set_text(app *a, int32_t id, const char *text, size_t len, const char *how)
+{
+    tree *t = a->ses.t;
+    tree_node *n = tree_get(t, id);
+    if (!n)
+        return 0;
+    if (len == n->text_len && !memcmp(text, n->text, len))
+        return APP_CH_DRAW;
+    tree_content *old = tree_content_save(t, id);
+    int prompt = n->origin == TREE_ORIGIN_PROMPT;
+    tree_set_text(t, id, text, len);
+    tree_clear_tokens(t, id);
+    if (!prompt)
+        tree_set_origin(t, id, TREE_ORIGIN_EDIT);
+    undo_content(a, id, old);
+    a->tok_sel = 0;
+    app_message(a, 0, "node #%d edited%s%s (its token probabilities were dropped; u undoes)", (int)id,
+                how ? " in " : "", how ? how : "");
+    return APP_CH_DRAW | APP_CH_SAVE;
 }
 
 int app_is_streaming(app *a, int32_t id)
@@ -498,14 +483,7 @@ unsigned app_edit_external(app *a)
             b.len--;
         n = tree_get(t, a->ses.cursor);
         if (n && (b.len != n->text_len || (b.len && memcmp(b.data, n->text, b.len)))) {
-            tree_set_text(t, a->ses.cursor, b.data ? b.data : "", b.len);
-            tree_clear_tokens(t, a->ses.cursor);
-            n = tree_get(t, a->ses.cursor);
-            if (n->origin != TREE_ORIGIN_PROMPT)
-                n->origin = TREE_ORIGIN_EDIT;
-            a->tok_sel = 0;
-            app_message(a, 0, "node #%d edited in %s (its token probabilities were dropped)", (int)a->ses.cursor, ed);
-            f |= APP_CH_SAVE;
+            f |= app_set_text(a, a->ses.cursor, b.data ? b.data : "", b.len, ed);
         } else {
             app_message(a, 0, "node #%d unchanged", (int)a->ses.cursor);
         }

@@ -1,47 +1,32 @@
 /* tui/app_save.c — the session on disk: opening (a session, another loom's file, or a
- * new one under $XDG_DATA_HOME), and saving without blocking the keys (small trees at
- * once, big ones by a forked child writing a copy-on-write snapshot). */
+ * new one under $XDG_DATA_HOME), and autosave: when to append to the journal and when to
+ * fold it into the file (core/journal.h does the writing). */
 #include "tui/app.h"
 #include "tui/term.h"
 #include "core/formats.h"
+#include "core/journal.h"
 #include "core/mem.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#define BACKGROUND_SAVE_NODES 5000      /* bigger trees are saved by a forked child */
 #define DEFAULT_PROMPT "A writer who works with a language model"
 
 /* ---- saving ------------------------------------------------------------------------- */
 
-static void save_reap(app *a, int block)
-{
-    if (!a->save_pid)
-        return;
-    int st;
-    pid_t r = waitpid(a->save_pid, &st, block ? 0 : WNOHANG);
-    if (r == 0)
-        return;
-    char err[512] = "";
-    ssize_t n = read(a->save_fd, err, sizeof err - 1);
-    err[n > 0 ? n : 0] = 0;
-    close(a->save_fd);
-    a->save_pid = 0;
-    a->save_fd = -1;
-    free(a->save_err);
-    a->save_err = NULL;
-    if (r < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        a->save_err = xstrdup(*err ? err : "the background save failed");
-        app_message(a, 1, "autosave failed: %s", a->save_err);
-        a->unsaved = 1;
-    }
-    a->pending |= APP_CH_DRAW;
-}
+/* A change is an append to the journal (core/journal.h): the changed nodes' lines, an
+ * fsync, nothing else.  The journal is folded into the session file by the atomic writer
+ * when the loom has been idle a while and the journal is worth it (small sessions: always;
+ * big ones: once it is an eighth of the file), when it outgrows the file by far even while
+ * busy, on quit, and on the next open after a crash.  Nothing is forked. */
+#define COMPACT_IDLE     5.0                  /* seconds without changes or keys */
+#define COMPACT_SMALL    (4u << 20)           /* a session this small is cheap to rewrite */
+#define COMPACT_FRACTION 8
+#define COMPACT_EXCESS   ((uint64_t)64 << 20) /* journal bytes beyond the file's: fold now */
 
 /* The detected attractors as of the last refresh go into the file beside the tree (members
  * deleted since are left out); before the first refresh the file keeps what it had. */
@@ -54,76 +39,101 @@ static void put_attractors(app *a)
     session_set_attractors(&a->ses, attractor_list_json(l, n, a->ses.t));
 }
 
+static void save_failed(app *a, const char *what, const char *err)
+{
+    free(a->save_err);
+    a->save_err = xstrdup(err);
+    a->unsaved = 1;
+    app_message(a, 1, "%s: %s", what, err);
+}
+
+static void save_ok(app *a)
+{
+    a->unsaved = 0;
+    if (a->save_err) {
+        free(a->save_err);
+        a->save_err = NULL;
+        a->pending |= APP_CH_DRAW;
+    }
+}
+
 int app_save_now(app *a)
 {
     if (!a->path)
         return -1;
     put_attractors(a);
-    save_reap(a, 1);
     char err[512];
     a->last_save = app_now();
     a->save_soon = 0;
-    a->unsaved = 0;
-    free(a->save_err);
-    a->save_err = NULL;
-    if (session_save(&a->ses, a->path, err, sizeof err) < 0) {
-        a->save_err = xstrdup(err);
-        a->unsaved = 1;
-        app_message(a, 1, "save failed: %s", err);
+    if (a->jn && strcmp(journal_session(a->jn), a->path))
+        app_save_stop(a);          /* saved elsewhere from now on (the quit rescue) */
+    int rc = a->jn ? journal_compact(a->jn, err, sizeof err) : session_save(&a->ses, a->path, err, sizeof err);
+    if (rc < 0) {
+        save_failed(a, "save failed", err);
         return -1;
     }
+    if (!a->jn)
+        a->jn = journal_new(&a->ses, a->path, err, sizeof err);
+    save_ok(a);
     a->pending |= APP_CH_DRAW;
     return 0;
 }
 
-/* Big trees are written by a forked child (copy-on-write snapshot of the tree), so the
- * keyboard never waits for the disk. */
-static void save_start(app *a)
+static void journal_step(app *a, double now)
 {
-    put_attractors(a);
-    if (tree_count(a->ses.t) < BACKGROUND_SAVE_NODES) {
-        app_save_now(a);
-        return;
-    }
-    int fds[2];
-    if (pipe(fds) < 0) {
-        app_save_now(a);
-        return;
-    }
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(fds[0]);
-        close(fds[1]);
-        app_save_now(a);
-        return;
-    }
-    if (pid == 0) {
-        close(fds[0]);
-        term_release();                    /* the terminal is the parent's to restore */
-        char err[512];
-        int rc = session_save(&a->ses, a->path, err, sizeof err);
-        if (rc < 0 && write(fds[1], err, strlen(err)) < 0)
-            _exit(2);
-        _exit(rc < 0 ? 1 : 0);
-    }
-    close(fds[1]);
-    a->save_pid = pid;
-    a->save_fd = fds[0];
-    a->last_save = app_now();
+    char err[512];
+    size_t written;
+    a->last_save = now;
     a->save_soon = 0;
-    a->unsaved = 0;
+    if (journal_append(a->jn, &written, err, sizeof err) < 0) {
+        save_failed(a, "autosave failed", err);
+        return;
+    }
+    if (written)
+        a->last_change = now;
+    save_ok(a);
 }
 
 void app_autosave(app *a, double now)
 {
-    save_reap(a, 0);
-    if (!a->path || a->save_pid)
+    if (!a->path)
         return;
-    int streaming = a->g && grow_active(a->g);
-    if (a->save_soon && (!streaming || now - a->last_save >= 0.2))
-        save_start(a);
-    else if ((a->unsaved || a->save_soon) && now - a->last_save >= APP_STREAM_SAVE_SECONDS)
-        save_start(a);
+    if (!a->jn) {                  /* no journal (not a regular file): whole saves */
+        if (a->save_soon || (a->unsaved && now - a->last_save >= APP_STREAM_SAVE_SECONDS))
+            app_save_now(a);
+        return;
+    }
+    if (a->save_soon || (a->unsaved && now - a->last_save >= APP_STREAM_SAVE_SECONDS))
+        journal_step(a, now);
+    uint64_t jb = journal_bytes(a->jn), sb = journal_base_bytes(a->jn);
+    if (!jb || a->save_err)
+        return;
+    int idle = !(a->g && grow_active(a->g)) && !a->unsaved && !a->save_soon &&
+               now - a->last_change >= COMPACT_IDLE && now - a->last_key >= COMPACT_IDLE;
+    if ((idle && (sb < COMPACT_SMALL || jb * COMPACT_FRACTION >= sb)) || jb > sb + COMPACT_EXCESS)
+        app_save_now(a);
+}
+
+/* Journals from now on (the file holds the session as it is).  A journal left beside the
+ * file (a crash: replayed by the loader already, or stale) is folded in first. */
+static void save_start(app *a)
+{
+    char err[512];
+    char *jp = journal_path(a->path);
+    const char *note = journal_note();
+    if (note)
+        app_message(a, !strstr(note, "recovered"), "%s", note);
+    if (access(jp, F_OK) == 0 && session_save(&a->ses, a->path, err, sizeof err) == 0)
+        unlink(jp);
+    free(jp);
+    a->jn = journal_new(&a->ses, a->path, err, sizeof err);
+    a->last_save = a->last_change = app_now();
+}
+
+void app_save_stop(app *a)
+{
+    journal_free(a->jn);
+    a->jn = NULL;
 }
 
 static int mkdirs(const char *path)
@@ -229,6 +239,7 @@ int app_open_session(app *a, const char *file, int argc, char **argv)
             app_message(a, 0, "imported %s (%s); the session is saved as %s%s%s", file, formats_kind_name(kind),
                         a->path, summary[0] ? "; " : "", summary);
         }
+        save_start(a);
         return CLI_OK;
     }
     session_free(&a->ses);
@@ -250,5 +261,7 @@ int app_open_session(app *a, const char *file, int argc, char **argv)
             a->path = NULL;
         }
     }
+    if (a->path)
+        save_start(a);
     return CLI_OK;
 }

@@ -1,6 +1,7 @@
 /* tui/cli_compare.c — `termloom compare`: one prompt, two configs (SPECs), N samples each;
  * prints the figures side by side (or as JSON) and can save the samples as a session. */
 #include "tui/cli.h"
+#include "core/calib.h"
 #include "core/compare.h"
 #include "core/llama_backend.h"
 #include "core/score.h"
@@ -26,7 +27,12 @@ static void print_help(void)
            "them: near-duplicate groups, entropy over groups (bits, and normalized by log2 N),\n"
            "mean token entropy (exact for the builtin model, at temperature 1; else a lower\n"
            "bound from the top-k alternatives), distinct-1/2/3 over word n-grams, the top\n"
-           "groups, and the outcomes and phrases both sides share.\n\n"
+           "groups, and the outcomes and phrases both sides share.\n"
+           "Intervals: 95%% percentile bootstrap over samples (1000 resamples, fixed seed) for\n"
+           "groups, entropy, token entropy and distinct-n per side, and A - B with the interval\n"
+           "of the difference (\"differs\": it excludes 0).  Calibration: do a side's first\n"
+           "tokens follow the probabilities reported for them (chi-square or exact test,\n"
+           "flagged at p < 0.01)?\n\n"
            "A SPEC is key=value,... over the generation options, e.g. the shipped base model\n"
            "against its tuned copy, offline:  --a model=base --b model=tuned\n"
            "or a server:  --a 'backend=openai,base_url=http://127.0.0.1:8080/v1,model=base,temperature=1'\n"
@@ -232,6 +238,67 @@ static void print_overrepresented(const compare_result *r)
     }
 }
 
+/* " [lo–hi]": a figure's 95% bootstrap interval (empty when not computed). */
+static const char *ci_text(const compare_intervals *ci, compare_ci c, const char *fmt)
+{
+    static char out[2][64];
+    static int which;
+    char *o = out[which ^= 1];
+    o[0] = 0;
+    if (ci->known && !isnan(c.low)) {
+        char lo[24], hi[24];
+        snprintf(lo, sizeof lo, fmt, c.low);
+        snprintf(hi, sizeof hi, fmt, c.high);
+        snprintf(o, sizeof out[0], " [%s\xe2\x80\x93%s]", lo, hi);
+    }
+    return o;
+}
+
+/* Each side's 95% intervals, one row per figure (own rows: the figures' rows keep their
+ * columns for scripts). */
+static void print_intervals(const compare_result *r)
+{
+    if (!r->ci[0].known)
+        return;
+    char a[128], b[128];
+    struct { const char *name; compare_ci c[2]; const char *fmt; } f[] = {
+        { "95% groups", { r->ci[0].groups, r->ci[1].groups }, "%.0f" },
+        { "95% entropy", { r->ci[0].entropy, r->ci[1].entropy }, "%.3f" },
+        { "95% tok.ent.", { r->ci[0].token_entropy, r->ci[1].token_entropy }, "%.3f" },
+        { "95% dist-1", { r->ci[0].distinct[0], r->ci[1].distinct[0] }, "%.3f" },
+        { "95% dist-2", { r->ci[0].distinct[1], r->ci[1].distinct[1] }, "%.3f" },
+        { "95% dist-3", { r->ci[0].distinct[2], r->ci[1].distinct[2] }, "%.3f" },
+    };
+    for (size_t i = 0; i < sizeof f / sizeof *f; i++) {
+        snprintf(a, sizeof a, "%s", ci_text(&r->ci[0], f[i].c[0], f[i].fmt));
+        snprintf(b, sizeof b, "%s", ci_text(&r->ci[1], f[i].c[1], f[i].fmt));
+        row(f[i].name, a[0] ? a + 1 : "n/a", b[0] ? b + 1 : "n/a");
+    }
+}
+
+/* A − B for each figure with the 95% bootstrap interval of the difference. */
+static void print_differences(const compare_result *r)
+{
+    if (!r->diff.known)
+        return;
+    printf("\nA - B (95%% bootstrap interval of the difference; \"differs\": it excludes 0):\n");
+    struct { const char *name; compare_ci c; const char *fmt; } f[] = {
+        { "groups", r->diff.groups, "%+.1f" }, { "entropy", r->diff.entropy, "%+.3f" },
+        { "token entropy", r->diff.token_entropy, "%+.3f" }, { "distinct-1", r->diff.distinct[0], "%+.3f" },
+        { "distinct-2", r->diff.distinct[1], "%+.3f" }, { "distinct-3", r->diff.distinct[2], "%+.3f" },
+    };
+    for (size_t i = 0; i < sizeof f / sizeof *f; i++) {
+        if (isnan(f[i].c.value) || isnan(f[i].c.low))
+            continue;
+        char v[24], lo[24], hi[24];
+        snprintf(v, sizeof v, f[i].fmt, f[i].c.value);
+        snprintf(lo, sizeof lo, f[i].fmt, f[i].c.low);
+        snprintf(hi, sizeof hi, f[i].fmt, f[i].c.high);
+        printf("  %-14s%s [%s\xe2\x80\x93%s] %s\n", f[i].name, v, lo, hi,
+               f[i].c.outside ? "differs" : "within the noise");
+    }
+}
+
 static void print_text(const tree *t, const compare_result *r)
 {
     char a[128], b[128];
@@ -289,6 +356,17 @@ static void print_text(const tree *t, const compare_result *r)
         snprintf(b, sizeof b, "%.3f", B->distinct[k]);
         row(label, a, b);
     }
+    print_intervals(r);
+    for (int s = 0; s < 2; s++) {
+        calib_result c;
+        char *o = s ? b : a;
+        if (calib_node(t, NULL, r->label[s], &c) == 0)
+            calib_format(&c, o, 128);
+        else
+            snprintf(o, 128, "not tested (< %d samples with logprobs)", CALIB_MIN_SAMPLES);
+    }
+    row_wrapped("calibration", a, b);
+    print_differences(r);
     printf("\n");
     size_t rows = A->ngroups > B->ngroups ? A->ngroups : B->ngroups;
     if (rows > 10)
@@ -348,6 +426,18 @@ static void print_text(const tree *t, const compare_result *r)
 
 static json_t *num_or_null(double x) { return isnan(x) ? json_null() : json_real(x); }
 
+/* {"value", "low", "high"} (+ "outside" for a difference); NaN as null */
+static json_t *ci_json(const compare_ci *c, int diff)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "value", num_or_null(c->value));
+    json_object_set_new(o, "low", num_or_null(c->low));
+    json_object_set_new(o, "high", num_or_null(c->high));
+    if (diff)
+        json_object_set_new(o, "outside", json_boolean(c->outside));
+    return o;
+}
+
 static json_t *side_json(const tree *t, const compare_result *r, int s)
 {
     const compare_stats *st = &r->side[s];
@@ -373,6 +463,19 @@ static json_t *side_json(const tree *t, const compare_result *r, int s)
     json_object_set_new(o, "distinct_1", json_real(st->distinct[0]));
     json_object_set_new(o, "distinct_2", json_real(st->distinct[1]));
     json_object_set_new(o, "distinct_3", json_real(st->distinct[2]));
+    if (r->ci[s].known) {
+        json_object_set_new(o, "groups_ci", ci_json(&r->ci[s].groups, 0));
+        json_object_set_new(o, "entropy_ci", ci_json(&r->ci[s].entropy, 0));
+        json_object_set_new(o, "token_entropy_ci", ci_json(&r->ci[s].token_entropy, 0));
+        json_object_set_new(o, "distinct_1_ci", ci_json(&r->ci[s].distinct[0], 0));
+        json_object_set_new(o, "distinct_2_ci", ci_json(&r->ci[s].distinct[1], 0));
+        json_object_set_new(o, "distinct_3_ci", ci_json(&r->ci[s].distinct[2], 0));
+    }
+    calib_result cr;
+    if (calib_node(t, NULL, r->label[s], &cr) == 0)
+        json_object_set_new(o, "calibration", calib_json(&cr, 0));
+    else
+        json_object_set_new(o, "calibration", json_null());
     json_t *top = json_array(), *own = json_array();
     for (size_t g = 0; g < st->ngroups; g++) {
         json_t *e = json_object();
@@ -427,6 +530,16 @@ static void print_json(const tree *t, const compare_result *r, const char *saved
         json_array_append_new(ph, e);
     }
     json_object_set_new(o, "shared_phrases", ph);
+    if (r->diff.known) {        /* A − B with the bootstrap interval of the difference */
+        json_t *d = json_object();
+        json_object_set_new(d, "groups_ci", ci_json(&r->diff.groups, 1));
+        json_object_set_new(d, "entropy_ci", ci_json(&r->diff.entropy, 1));
+        json_object_set_new(d, "token_entropy_ci", ci_json(&r->diff.token_entropy, 1));
+        json_object_set_new(d, "distinct_1_ci", ci_json(&r->diff.distinct[0], 1));
+        json_object_set_new(d, "distinct_2_ci", ci_json(&r->diff.distinct[1], 1));
+        json_object_set_new(d, "distinct_3_ci", ci_json(&r->diff.distinct[2], 1));
+        json_object_set_new(o, "differences", d);
+    }
     if (saved)
         json_object_set_new(o, "session", json_string(saved));
     char *s = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
@@ -575,6 +688,7 @@ int cli_compare(int argc, char **argv)
         goto free_run;
     }
     int empty = !res.side[0].n ? 0 : !res.side[1].n ? 1 : -1;
+    compare_result_intervals(&res, ses.t);
     const llama_model *km[2] = { llama_backend_model(be[0]), llama_backend_model(be[1]) };
     if (empty < 0 && km[0] && km[1] && score_compare(ses.t, &res, km, err, sizeof err) < 0)
         cli_fail(CLI_OK, "warning: no KL to the other side: %s", err);

@@ -6,11 +6,13 @@
  * analysis is one more function in the table, and both outputs show it. */
 #include "tui/cli.h"
 #include "core/attractor.h"
+#include "core/calib.h"
 #include "core/compare.h"
 #include "core/entropy.h"
 #include "core/merge.h"
 #include "core/mem.h"
 #include "core/session.h"
+#include "core/stat.h"
 #include "core/text.h"
 #include <jansson.h>
 #include <math.h>
@@ -24,6 +26,26 @@ static const char usage_line[] = "usage: termloom stats [--json] SESSION.json [-
 static json_t *num_or_null(double v)
 {
     return isfinite(v) ? json_real(v) : json_null();
+}
+
+/* {"value", "low", "high"}: a figure and its 95% bootstrap interval (core/stat). */
+static json_t *ci_json(double value, double lo, double hi)
+{
+    return json_pack("{s:o,s:o,s:o}", "value", num_or_null(value), "low", num_or_null(lo),
+                     "high", num_or_null(hi));
+}
+
+/* per node: Σ token entropy and tokens, resampled over nodes (a token-weighted mean) */
+typedef struct { double *sum; size_t *n; } tok_samples;
+
+static double f_token_mean(const size_t *idx, size_t n, void *ud)
+{
+    const tok_samples *d = ud;
+    double s = 0;
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        s += d->sum[idx[i]], c += d->n[idx[i]];
+    return c ? s / (double)c : NAN;
 }
 
 /* Depth of every live node (BFS from the root; no recursion). */
@@ -91,18 +113,13 @@ static void section_settings(json_t *rep, const session *s)
         const tree_node *nd = tree_get(s->t, id);
         if (!nd || nd->origin != TREE_ORIGIN_MODEL)
             continue;
-        json_t *r = json_object_get(nd->extra, "request");
-        if (!json_is_object(r)) {
+        char *key = calib_settings_key(nd);
+        if (!key) {
             without++;
             continue;
         }
-        json_t *c = json_copy(r);
-        json_object_del(c, "seed");
-        json_object_del(c, "choice");
-        json_object_del(c, "time");
         xgrow(&sig, &cap, n + 1, sizeof *sig);
-        sig[n++] = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS);
-        json_decref(c);
+        sig[n++] = key;
     }
     size_t distinct = 0;
     if (n)
@@ -134,6 +151,8 @@ static void section_token_entropy(json_t *rep, const session *s)
     size_t iv_n = 0;
     int iv_hi_known = 1, iv_exact = 1;
     uint32_t vset = s->settings.vocab_size > 0 ? (uint32_t)s->settings.vocab_size : 0;
+    tok_samples ts = { xmalloc(((size_t)tree_capacity(t) + 1) * sizeof *ts.sum),
+                       xmalloc(((size_t)tree_capacity(t) + 1) * sizeof *ts.n) };
     for (int32_t id = 0; id < tree_capacity(t); id++) {
         const tree_node *n = tree_get(t, id);
         if (!n || !n->ntokens)
@@ -159,6 +178,8 @@ static void section_token_entropy(json_t *rep, const session *s)
             toks += en.ntokens;
             if (isnan(mx) || en.max > mx)
                 mx = en.max;
+            ts.sum[nodes - 1] = en.mean * en.ntokens;
+            ts.n[nodes - 1] = en.ntokens;
             exact &= en.exact;
         }
         double lp, ppl;
@@ -175,6 +196,11 @@ static void section_token_entropy(json_t *rep, const session *s)
     json_object_set_new(o, "mean_leftover_mass", num_or_null(toks ? sum_r / toks : NAN));
     json_object_set_new(o, "mean_perplexity", num_or_null(nppl ? sum_ppl / nppl : NAN));
     json_object_set_new(o, "exact", json_boolean(toks && exact));
+    double clo, chi;          /* over nodes: each node with logprobs is one sample */
+    stat_bootstrap(nodes, f_token_mean, &ts, &clo, &chi);
+    json_object_set_new(o, "mean_token_entropy_ci", ci_json(toks ? sum_tok / toks : NAN, clo, chi));
+    free(ts.sum);
+    free(ts.n);
     double lo = iv_n ? iv_lo / iv_n : NAN, hi = iv_n && iv_hi_known ? iv_hi / iv_n : NAN;
     json_object_set_new(o, "mean_token_entropy_lower", num_or_null(lo));
     json_object_set_new(o, "mean_token_entropy_upper", num_or_null(hi));
@@ -197,6 +223,7 @@ static void section_branch_entropy(json_t *rep, const session *s)
     int32_t root = tree_root(t);
     double root_h = NAN, root_nz = NAN, sum_h = 0, sum_nz = 0;
     size_t internal = 0;
+    double *hs = xmalloc(((size_t)tree_capacity(t) + 1) * sizeof *hs);
     merge_index *m = merge_index_new(s->t, s->settings.merge_threshold);
     for (int32_t id = 0; id < tree_capacity(t); id++) {
         const tree_node *n = tree_get(t, id);
@@ -207,7 +234,7 @@ static void section_branch_entropy(json_t *rep, const session *s)
             root_h = h, root_nz = nz;
         sum_h += h;
         sum_nz += nz;
-        internal++;
+        hs[internal++] = h;
     }
     merge_index_free(m);
     json_t *o = json_object();
@@ -219,6 +246,10 @@ static void section_branch_entropy(json_t *rep, const session *s)
     json_object_set_new(o, "internal_nodes", json_integer((json_int_t)internal));
     json_object_set_new(o, "mean_bits", num_or_null(internal ? sum_h / internal : NAN));
     json_object_set_new(o, "mean_normalized", num_or_null(internal ? sum_nz / internal : NAN));
+    double clo, chi;          /* over internal nodes */
+    stat_bootstrap(internal, stat_mean_fn, hs, &clo, &chi);
+    json_object_set_new(o, "mean_bits_ci", ci_json(internal ? sum_h / internal : NAN, clo, chi));
+    free(hs);
     json_object_set_new(o, "note", json_string(
         "Shannon entropy over a node's children grouped as near-duplicates (core/merge); normalized: divided by log2 of the number of children"));
     json_object_set_new(rep, "branch_entropy", o);
@@ -302,6 +333,7 @@ static void section_compare(json_t *rep, const session *s)
         char err[128];
         if (!has || compare_result_load(&r, s->t, id, s->settings.merge_threshold, err, sizeof err) < 0)
             continue;
+        compare_result_intervals(&r, s->t);
         for (int k = 0; k < 2; k++) {
             const compare_stats *st = &r.side[k];
             json_t *o = json_object();
@@ -312,6 +344,13 @@ static void section_compare(json_t *rep, const session *s)
             json_object_set_new(o, "entropy_bits", json_real(st->entropy));
             json_object_set_new(o, "token_entropy", num_or_null(st->token_entropy));   /* bits */
             json_object_set_new(o, "distinct_2", json_real(st->distinct[1]));
+            const compare_intervals *ci = &r.ci[k];
+            json_object_set_new(o, "groups_ci", ci_json(ci->groups.value, ci->groups.low, ci->groups.high));
+            json_object_set_new(o, "entropy_ci", ci_json(ci->entropy.value, ci->entropy.low, ci->entropy.high));
+            json_object_set_new(o, "token_entropy_ci", ci_json(ci->token_entropy.value, ci->token_entropy.low,
+                                                               ci->token_entropy.high));
+            json_object_set_new(o, "distinct_2_ci", ci_json(ci->distinct[1].value, ci->distinct[1].low,
+                                                            ci->distinct[1].high));
             json_object_set_new(o, "name", json_string(r.name[k]));
             json_t *over = json_array();
             for (size_t i = 0; i < r.nover[k]; i++)
@@ -338,6 +377,22 @@ static void section_compare(json_t *rep, const session *s)
     json_object_set_new(rep, "compare", rows);
 }
 
+/* Calibration of every node with enough same-settings children (core/calib). */
+static void section_calibration(json_t *rep, const session *s)
+{
+    merge_index *m = merge_index_new(s->t, s->settings.merge_threshold);
+    json_t *rows = json_array();
+    for (int32_t id = 0; id < tree_capacity(s->t); id++) {
+        calib_result c;
+        if (calib_node(s->t, m, id, &c) < 0)
+            continue;
+        json_array_append_new(rows, calib_json(&c, 1));
+        calib_result_free(&c);
+    }
+    merge_index_free(m);
+    json_object_set_new(rep, "calibration", rows);
+}
+
 static const struct {
     void (*build)(json_t *report, const session *s);
 } sections[] = {
@@ -348,6 +403,7 @@ static const struct {
     { section_branch_entropy },
     { section_groups },
     { section_attractors },
+    { section_calibration },
 };
 
 /* ---- text output, from the report ---- */
@@ -371,9 +427,25 @@ static void print_str(json_t *v)
     free(safe);
 }
 
+/* "[lo–hi]" of a {"value", "low", "high"} object; 0 when v is not one. */
+static int ci_cell(json_t *v, char *cell, size_t len)
+{
+    json_t *lo = json_object_get(v, "low"), *hi = json_object_get(v, "high");
+    if (!json_is_object(v) || !json_object_get(v, "value") || json_object_get(v, "exact_known"))
+        return 0;                              /* the KL prints its value and exact figure */
+    if (json_is_number(lo) && json_is_number(hi))
+        snprintf(cell, len, "[%.2f\xe2\x80\x93%.2f]", json_number_value(lo), json_number_value(hi));
+    else
+        snprintf(cell, len, "-");
+    return 1;
+}
+
 static void print_scalar(json_t *v)
 {
-    if (json_is_integer(v))
+    char cell[64];
+    if (ci_cell(v, cell, sizeof cell))
+        printf("%s", cell);
+    else if (json_is_integer(v))
         printf("%lld", (long long)json_integer_value(v));
     else if (json_is_real(v))
         printf("%.3f", json_real_value(v));
@@ -408,11 +480,24 @@ static void print_table(const char *key, json_t *arr)
             char cell[64];
             if (json_is_integer(v))
                 snprintf(cell, sizeof cell, "%lld", (long long)json_integer_value(v));
-            else if (json_is_string(v)) {      /* long texts whole: they are what one reads */
+            else if (ci_cell(v, cell, sizeof cell)) {
+                printf(" %-18s", cell);        /* the dash is one column in three bytes */
+                continue;
+            } else if (json_is_string(v)) {      /* long texts whole: they are what one reads */
                 printf(" ");
                 print_str(v);
                 if (json_string_length(v) < 16)
                     printf("%*s", (int)(16 - text_width(json_string_value(v), json_string_length(v), TEXT_NL_VISIBLE)), "");
+                continue;
+            } else if (json_is_array(v) && json_object_get(json_array_get(v, 0), "share")) {
+                printf(" ");                   /* calibration groups: leader share/probability */
+                for (size_t j = 0; j < json_array_size(v) && j < 5; j++) {
+                    json_t *e = json_array_get(v, j);
+                    printf("%s%lld:%.2f/", j ? ", " : "", (long long)json_integer_value(json_object_get(e, "leader")),
+                           json_number_value(json_object_get(e, "share")));
+                    json_t *pr = json_object_get(e, "probability");
+                    json_is_number(pr) ? printf("%.2g", json_number_value(pr)) : printf("?");
+                }
                 continue;
             } else if (json_is_array(v) && json_is_object(json_array_get(v, 0))) {
                 printf(" ");                   /* over-represented terms: whole, last column */
@@ -441,8 +526,14 @@ static void print_table(const char *key, json_t *arr)
                                           (long long)json_integer_value(json_array_get(v, j)));
                 if (json_array_size(v) && o + 12 >= sizeof cell)
                     snprintf(cell + o, sizeof cell - o, ",...");
-            } else
-                snprintf(cell, sizeof cell, "%.2f", json_number_value(v));
+            } else if (json_is_boolean(v))
+                snprintf(cell, sizeof cell, "%s", json_is_true(v) ? "yes" : "no");
+            else if (json_is_null(v))
+                snprintf(cell, sizeof cell, "-");
+            else {
+                double x = json_number_value(v);   /* small p-values stay readable */
+                snprintf(cell, sizeof cell, x != 0 && fabs(x) < 0.01 ? "%.1e" : "%.2f", x);
+            }
             printf(" %-16s", cell);
         }
         printf("\n");
@@ -506,7 +597,10 @@ int cli_stats(int argc, char **argv)
                    "lower bound unless the model gave its exact figure or the alternatives covered it) and branch\n"
                    "entropy over each node's children grouped as near-duplicates, the groups of\n"
                    "near-duplicate siblings and the detected attractors (continuations or phrases\n"
-                   "recurring from at least 3 different parents), best first.  --merge-threshold X\n"
+                   "recurring from at least 3 different parents), best first, and the calibration of\n"
+                   "every node with at least 8 children made with the same settings (do their first\n"
+                   "tokens follow the reported probabilities? TV, p-value, flagged at p < 0.01).\n"
+                   "Means carry 95%% bootstrap intervals (_ci).  --merge-threshold X\n"
                    "(0..1, default the session's, 0.8) sets the similarity that counts as a\n"
                    "near-duplicate.  --json prints the same report as JSON.\n",
                    usage_line);

@@ -2,7 +2,6 @@
 #include "tui/dialog.h"
 #include "tui/actions.h"
 #include "tui/view.h"
-#include "core/attractor.h"
 #include "core/mem.h"
 #include "core/text.h"
 #include <curses.h>
@@ -10,13 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* The settings the dialog offers, in order. */
-static const char *const set_keys[] = {
-    "backend", "base_url", "model", "branches", "max_tokens", "temperature", "top_p",
-    "logprobs", "vocab_size", "seed", "merge_threshold", "theme",
-};
-#define NSET (int)(sizeof set_keys / sizeof *set_keys)
 
 void dialog_prompt(app *a, const char *label, const char *init, size_t len, app_text_fn fn)
 {
@@ -64,16 +56,6 @@ void dialog_confirm(app *a, const char *q, app_confirm_fn fn)
     free(a->confirm_text);
     a->confirm_text = xstrdup(q);
     a->on_confirm = fn;
-}
-
-void dialog_settings(app *a)
-{
-    a->mode = APP_MODE_SETTINGS;
-    a->mode_back = APP_MODE_NORMAL;
-    if (a->set_sel < 0 || a->set_sel >= NSET)
-        a->set_sel = 0;
-    free(a->set_err);
-    a->set_err = NULL;
 }
 
 void dialog_chooser(app *a, const char *title, const char *const *choices, int n, app_choice_fn fn)
@@ -203,80 +185,6 @@ static unsigned prompt_key(app *a, int key)
     return APP_CH_DRAW;
 }
 
-/* ---- settings -------------------------------------------------------------------- */
-
-/* A setting's value as shown: the builtin backend's model is "base" when none is set. */
-static char *setting_shown(app *a, const char *key)
-{
-    char *v = settings_get(&a->ses.settings, key);
-    if (!strcmp(key, "model") && v && !*v && cli_model_name(&a->ses.settings)) {
-        free(v);
-        v = xstrdup(cli_model_name(&a->ses.settings));
-    }
-    return v;
-}
-
-static unsigned on_setting(app *a, const char *text, size_t len)
-{
-    (void)len;
-    const char *key = set_keys[a->set_sel];
-    char err[256];
-    free(a->set_err);
-    a->set_err = NULL;
-    a->mode = APP_MODE_SETTINGS;
-    if (settings_set(&a->ses.settings, key, text, err, sizeof err) < 0) {
-        a->set_err = xstrdup(err);
-        return APP_CH_DRAW;
-    }
-    if (!strcmp(key, "backend") || !strcmp(key, "base_url") || !strcmp(key, "corpus") || !strcmp(key, "model"))
-        app_backend_reset(a);
-    if (!strcmp(key, "merge_threshold") && a->merge)
-        merge_set_threshold(a->merge, a->ses.settings.merge_threshold);
-    if (!strcmp(key, "merge_threshold") && a->attr) {   /* detected attractors use it too */
-        app_attr_cancel(a);
-        attractor_index_free(a->attr);
-        a->attr = attractor_index_new(a->ses.t, a->ses.settings.merge_threshold, ATTRACTOR_DEFAULT_MIN_CONTEXTS);
-        a->attr_slice = 256;
-        a->attr_dirty = 1;
-        a->attr_last = 0;                                /* no list of this index yet */
-    }
-    if (!strcmp(key, "theme"))
-        app_theme_reset(a);
-    return APP_CH_DRAW | APP_CH_SAVE;
-}
-
-static unsigned settings_key(app *a, int key)
-{
-    switch (key) {
-    case 27:
-    case 'q':
-    case 'S':
-        a->mode = APP_MODE_NORMAL;
-        return APP_CH_DRAW;
-    case ACTIONS_FN(KEY_UP):
-    case 'k':
-        if (a->set_sel > 0)
-            a->set_sel--;
-        return APP_CH_DRAW;
-    case ACTIONS_FN(KEY_DOWN):
-    case 'j':
-        if (a->set_sel + 1 < NSET)
-            a->set_sel++;
-        return APP_CH_DRAW;
-    case 13:
-    case 'e': {
-        char *v = setting_shown(a, set_keys[a->set_sel]);
-        char label[64];
-        snprintf(label, sizeof label, "%s = ", set_keys[a->set_sel]);
-        dialog_prompt(a, label, v ? v : "", v ? strlen(v) : 0, on_setting);
-        a->mode_back = APP_MODE_SETTINGS;
-        free(v);
-        return APP_CH_DRAW;
-    }
-    }
-    return 0;
-}
-
 static unsigned chooser_key(app *a, int key)
 {
     switch (key) {
@@ -354,7 +262,7 @@ unsigned dialog_key(app *a, int key)
         return (a->on_confirm ? a->on_confirm(a, yes) : 0) | APP_CH_DRAW;
     }
     case APP_MODE_SETTINGS:
-        return settings_key(a, key);
+        return dialog_settings_key(a, key);
     case APP_MODE_CHOOSER:
         return chooser_key(a, key);
     case APP_MODE_HELP:
@@ -490,32 +398,6 @@ static void draw_prompt(app *a)
     move(y, cx < w ? cx : w - 1);
 }
 
-static void draw_settings(app *a)
-{
-    int w = a->cols - 4 < 70 ? a->cols - 4 : 70, h = NSET + 5;
-    if (h > a->rows - 1)
-        h = a->rows - 1;
-    int y = (a->rows - 1 - h) / 2, x = (a->cols - w) / 2;
-    draw_box(a, y, x, h, w, " Settings ");
-    unsigned long at = theme_attr(THEME_dialog);
-    for (int i = 0; i < NSET && 1 + i < h - 3; i++) {
-        int ry = y + 1 + i;
-        unsigned long ra = i == a->set_sel ? theme_attr(THEME_cursor) : at;
-        if (i == a->set_sel)
-            view_fill(ry, x + 1, w - 2, ra);
-        view_puts(a, ry, x + 2, 18, set_keys[i], i == a->set_sel ? ra : theme_attr(THEME_key));
-        char *v = setting_shown(a, set_keys[i]);
-        view_put(a, ry, x + 21, w - 23, v ? v : "", v ? strlen(v) : 0, ra, TEXT_NL_VISIBLE);
-        free(v);
-    }
-    if (a->set_err)
-        view_puts(a, y + h - 3, x + 2, w - 4, a->set_err, theme_attr(THEME_error));
-    view_puts(a, y + h - 2, x + 2, w - 4,
-              a->utf8 ? "\xe2\x86\x91\xe2\x86\x93 choose   Enter edit   Esc close   (saved with the session)"
-                      : "up/down choose   Enter edit   Esc close   (saved with the session)",
-              theme_attr(THEME_dim) | at);
-}
-
 static void draw_chooser(app *a)
 {
     int w = a->cols - 4 < 60 ? a->cols - 4 : 60, h = a->nchoices + 4;
@@ -585,8 +467,6 @@ void dialog_draw(app *a)
 {
     switch (a->mode) {
     case APP_MODE_PROMPT:
-        if (a->mode_back == APP_MODE_SETTINGS)
-            draw_settings(a);
         draw_prompt(a);
         break;
     case APP_MODE_CONFIRM:
@@ -594,7 +474,7 @@ void dialog_draw(app *a)
         view_puts(a, a->rows - 1, 0, a->cols, a->confirm_text, theme_attr(THEME_key));
         break;
     case APP_MODE_SETTINGS:
-        draw_settings(a);
+        dialog_settings_draw(a, draw_box);
         break;
     case APP_MODE_CHOOSER:
         draw_chooser(a);

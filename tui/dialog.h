@@ -1,5 +1,5 @@
 /* tui/dialog.h — modal interactions: the prompt line (a UTF-8 line editor), yes/no
- * confirmation, the settings dialog, a list chooser, and the help screen.  While one is
+ * confirmation, the settings form, a list chooser, and the help screen.  While one is
  * open (a->mode != APP_MODE_NORMAL) it receives every key through dialog_key; like the
  * action handlers it changes state and returns APP_CH_* flags, and dialog_draw paints it
  * over the panels during the frame. */
@@ -14,8 +14,13 @@ void dialog_prompt(app *a, const char *label, const char *init, size_t len, app_
 void dialog_prompt_history(app *a, char *const *hist, size_t n);
 /* Asks a yes/no question on the bottom line. */
 void dialog_confirm(app *a, const char *question, app_confirm_fn fn);
-/* The settings dialog over the generation settings (settings_set does the checking). */
+/* The settings form (tui/dialog_settings.c): every option, one field a line, checked as
+ * typed; Enter on [Apply] applies, Esc leaves the settings as they were. */
 void dialog_settings(app *a);
+unsigned dialog_settings_key(app *a, int key);
+/* draw_frame draws the frame (dialog.c's). */
+void dialog_settings_draw(app *a, void (*draw_frame)(app *, int, int, int, int, const char *));
+void dialog_settings_free(app *a);
 /* A list of choices; fn gets the index chosen. */
 void dialog_chooser(app *a, const char *title, const char *const *choices, int n, app_choice_fn fn);
 unsigned dialog_key(app *a, int key);

@@ -79,13 +79,13 @@ static int idle(app *a)
         return 0;
     if (compare_view_busy(a))
         return 0;
-    if (a->attr && (attractor_pending(a->attr) || a->attr_dirty || a->attr_pid))
+    if (a->attr && (attractor_pending(a->attr) || a->attr_dirty || attractor_list_busy(a->attr)))
         return 0;
     if (a->group_pending != TREE_NONE)
         return 0;
     if (a->ref && a->ref_asked != TREE_NONE && a->ref_asked != a->ref_id)
         return 0;                          /* the D tint's reference model is still scoring */
-    if (a->path && (a->unsaved || a->save_soon || a->save_pid))
+    if (a->path && (a->unsaved || a->save_soon))
         return 0;
     return !(a->pending & APP_CH_DRAW) && a->last_draw > 0;
 }

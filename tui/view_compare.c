@@ -3,6 +3,7 @@
 #include "tui/actions.h"
 #include "tui/dialog.h"
 #include "tui/view.h"
+#include "core/calib.h"
 #include "core/compare.h"
 #include "core/entropy.h"
 #include "core/mem.h"
@@ -27,6 +28,7 @@ typedef struct {
     compare_result res;
     int            have_res;
     char          *res_err;       /* why there is no result */
+    char           calib[2][200]; /* each side's calibration line ("" when not tested) */
     int            dirty;         /* samples changed since the figures were computed */
     double         last_calc;
     int            side;          /* focused column */
@@ -114,6 +116,14 @@ static void recalc(app *a, cview *v)
         v->have_res = 1;
     else
         v->res_err = xstrdup(err);
+    for (int s = 0; s < 2; s++) {     /* once the samples are in: intervals, calibration */
+        calib_result c;
+        v->calib[s][0] = 0;
+        if (v->have_res && !v->run && calib_node(a->ses.t, NULL, v->res.label[s], &c) == 0)
+            calib_format(&c, v->calib[s], sizeof v->calib[s]);
+    }
+    if (v->have_res && !v->run)
+        compare_result_intervals(&v->res, a->ses.t);
     for (int s = 0; s < 2; s++) {
         size_t ng = v->have_res ? v->res.side[s].ngroups : 0;
         if (v->sel[s] >= (int)ng)
@@ -232,9 +242,7 @@ static unsigned on_specs(app *a, const char *text, size_t len)
         stop_run(v);
         return APP_CH_DRAW;
     }
-    tree_node *n = tree_get(a->ses.t, v->at);
-    if (n)
-        n->flags &= (uint8_t)~TREE_FLAG_FOLDED;
+    tree_set_flag(a->ses.t, v->at, TREE_FLAG_FOLDED, 0);
     v->side = 0;
     v->sel[0] = v->sel[1] = v->top[0] = v->top[1] = 0;
     recalc(a, v);
@@ -414,6 +422,9 @@ static void draw_side(app *a, cview *v, int s, int y0, int x, int w, int h)
         free(fl);
     }
     snprintf(line, sizeof line, "entropy  %.2f bits, %.2f of max", st->entropy, st->entropy_norm);
+    if (r->ci[s].known && !isnan(r->ci[s].entropy.low))   /* 95% bootstrap interval */
+        snprintf(line + strlen(line), sizeof line - strlen(line), " [%.2f%s%.2f]", r->ci[s].entropy.low,
+                 a->utf8 ? "\xe2\x80\x93" : "-", r->ci[s].entropy.high);
     put_line(a, y++, x, w, line, theme_attr(THEME_entropy));
     if (isnan(st->token_entropy))
         snprintf(line, sizeof line, "token H  unknown (no logprobs)");
@@ -439,6 +450,11 @@ static void draw_side(app *a, cview *v, int s, int y0, int x, int w, int h)
     }
     snprintf(line, sizeof line, "distinct-1/2/3  %.2f  %.2f  %.2f", st->distinct[0], st->distinct[1], st->distinct[2]);
     put_line(a, y++, x, w, line, norm);
+    if (v->calib[s][0])
+    {
+        unsigned long ca = strstr(v->calib[s], "FLAGGED") ? theme_attr(THEME_incomplete) : dim;
+        put_wrapped(a, &y, ymax, x, w, v->calib[s], 2, ca, ca);
+    }
     snprintf(line, sizeof line, "shared with %c: %zu group%s, %zu phrase%s", s ? 'A' : 'B', r->nshared,
              r->nshared == 1 ? "" : "s", r->nphrases, r->nphrases == 1 ? "" : "s");
     put_line(a, y++, x, w, line, dim);
@@ -544,7 +560,7 @@ static unsigned go_to_group(app *a, cview *v)
     if (!tree_get(a->ses.t, id))
         return 0;
     for (int32_t p = tree_parent(a->ses.t, id); p != TREE_NONE; p = tree_parent(a->ses.t, p))
-        tree_get(a->ses.t, p)->flags &= (uint8_t)~TREE_FLAG_FOLDED;
+        tree_set_flag(a->ses.t, p, TREE_FLAG_FOLDED, 0);
     a->mode = APP_MODE_NORMAL;
     app_message(a, 0, "group of %zu on side %c (merge view M folds its members)",
                 st->groups[v->sel[v->side]].count, v->side ? 'B' : 'A');

@@ -7,6 +7,7 @@
  * says which when not all fit.  Rows naming an attractor or a node leave a link in
  * a->stats_link for a click to follow. */
 #include "tui/view.h"
+#include "core/calib.h"
 #include "core/compare.h"
 #include "core/entropy.h"
 #include "core/mem.h"
@@ -122,6 +123,29 @@ static const char *node_error(const tree_node *n)
     return json_is_string(e) ? json_string_value(e) : NULL;
 }
 
+/* Calibration of the cursor node's children (core/calib), when it qualifies.  A fan-out
+ * whose first-token lists are too big to merge every frame is left to `stats`. */
+static void calib_line(app *a, app_rect r, int *y, int32_t id)
+{
+    const tree_node *n = tree_get(a->ses.t, id);
+    size_t entries = 0;
+    for (uint32_t i = 0; i < n->nchildren; i++) {
+        const tree_node *c = tree_get(a->ses.t, n->children[i]);
+        entries += c && c->ntokens ? c->tokens[0].ntop + 1 : 0;
+    }
+    char v[256];
+    calib_result c;
+    if (n->nchildren < CALIB_MIN_SAMPLES)
+        return;
+    if (entries > 200000)
+        snprintf(v, sizeof v, "%u children: see termloom stats", n->nchildren);
+    else if (calib_node(a->ses.t, NULL, id, &c) < 0)
+        return;
+    else
+        calib_format(&c, v, sizeof v);
+    wrapped(a, r, y, "calib    ", v, entries <= 200000 && c.flag ? theme_attr(THEME_incomplete) : theme_attr(THEME_entropy), 2);
+}
+
 /* Lays out every line from row r.y + 1 - scroll, draws those inside r; returns the count. */
 static int draw(app *a, app_rect r, int scroll)
 {
@@ -225,6 +249,7 @@ static int draw(app *a, app_rect r, int scroll)
         snprintf(v, sizeof v, "no children");
     }
     line(a, r, &y, "branch   ", v, theme_attr(THEME_entropy));
+    calib_line(a, r, &y, id);
     /* Attractors: detected ones (best first) and those marked by hand. */
     size_t shown = 0;
     app_attractor_item items[16];

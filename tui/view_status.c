@@ -42,7 +42,10 @@ void view_status(app *a, int y, int w)
     if (compare_view_status(a, left, sizeof left))   /* a comparison sampling behind */
         x += view_puts(a, y, x, w - rw - x, left, theme_attr(THEME_busy));
     int err = a->msg_error && a->msg;
-    if (!err && !active) {
+    size_t mlen = a->msg ? strlen(a->msg) : 0;
+    /* An error too long for the line is shown in full above it (see below). */
+    int above = err && w - rw - 2 > 10 && (int)text_width(a->msg, mlen, TEXT_NL_VISIBLE | a->tflags) > w - rw - 2;
+    if ((!err || above) && !active) {
         const gen_settings *s = &a->ses.settings;
         const char *model = cli_model_name(s);
         snprintf(left, sizeof left, " %s%s%s ", s->backend ? s->backend : "?", model ? " " : "",
@@ -54,21 +57,20 @@ void view_status(app *a, int y, int w)
     if (a->msg && x < w - rw) {
         unsigned long ma = a->msg_error ? theme_attr(THEME_error) : st;
         int avail = w - rw - x - 2;
-        size_t mlen = strlen(a->msg);
-        if (a->msg_error && avail > 10 && (int)text_width(a->msg, mlen, TEXT_NL_VISIBLE | a->tflags) > avail) {
-            /* An error is shown in full: the lines that do not fit go above the status
-             * line, over the bottom of the panels, until the next message. */
+        if (above || (a->msg_error && avail > 10 && (int)text_width(a->msg, mlen, TEXT_NL_VISIBLE | a->tflags) > avail)) {
+            /* An error is shown in full: it goes above the status line, over the bottom
+             * of the panels, so the progress and the save state stay readable; it lasts
+             * until the next key (or APP_ERR_SECONDS). */
             text_line ln[4];
-            size_t n = text_wrap(a->msg, mlen, w - rw - 2, 4, TEXT_NL_VISIBLE | a->tflags, ln, 4);
+            size_t n = text_wrap(a->msg, mlen, w - 2, 4, TEXT_NL_VISIBLE | a->tflags, ln, 4);
             if (n > 4)
                 n = 4;
             for (size_t i = 0; i < n; i++) {
-                int ry = y - (int)n + 1 + (int)i;
+                int ry = y - (int)n + (int)i;
                 if (ry < 0)
                     continue;
-                view_fill(ry, 0, i + 1 == n ? w - rw : w, ma);
-                view_put(a, ry, 1, (i + 1 == n ? w - rw : w) - 2, a->msg + ln[i].start, ln[i].end - ln[i].start,
-                         ma, TEXT_NL_VISIBLE);
+                view_fill(ry, 0, w, ma);
+                view_put(a, ry, 1, w - 2, a->msg + ln[i].start, ln[i].end - ln[i].start, ma, TEXT_NL_VISIBLE);
             }
         } else {
             x += view_puts(a, y, x, w - rw - x, " ", ma);

@@ -138,6 +138,20 @@ static void full(size_t n, const char *label)
         }
         bench_report("100k: added branch (index update)", "%.1f us", tt / K * 1e6);
         bench_report("100k: attractor list rebuilt after a change", "%.2f ms", tl / (K / 100) * 1e3);
+        /* the same list made in the TUI's slices (attractor_list_step, 256 units a slice) */
+        text(&b);
+        tree_add_child(t, 0, TREE_ORIGIN_MODEL, b.data, b.len);
+        attractor_version(a);
+        size_t slices = 0;
+        double worst = 0, all0 = bench_now();
+        for (int r = 0; r == 0; slices++) {
+            double s0 = bench_now();
+            r = attractor_list_step(a, 256);
+            if (bench_now() - s0 > worst)
+                worst = bench_now() - s0;
+        }
+        bench_report("100k: attractor list in slices of 256 units", "%zu slices, longest %.2f ms, all %.1f ms (target: a slice < 8 ms)",
+                     slices, worst * 1e3, (bench_now() - all0) * 1e3);
         /* one streamed branch: 20 tokens appended one by one, index updated after each */
         double s0 = bench_now();
         for (int i = 0; i < 100; i++) {

@@ -140,7 +140,7 @@ BENCH(session_load_save)
     } else
         bench_report("load", "FAILED");
     /* the same document in another layout (all on one line, as other tools write JSON):
-     * the whole-document parse */
+     * the streaming reader takes it as well */
     buf b = {0};
     if (buf_read_file(&b, path, SESSION_MAX_BYTES, err, sizeof err) == 0) {
         for (size_t i = 0; i < b.len; i++)

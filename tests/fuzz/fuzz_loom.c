@@ -1,17 +1,70 @@
 /* tests/fuzz/fuzz_loom.c — libFuzzer target over the import detector and parsers
  * (socketteer/loom, loomsidian, miniloom with its patch applier, bonsai) and, when an
- * input imports, over every export. */
+ * input imports, over every export.  A loom tree imported with its token lists cut out
+ * (the default) must give what the whole-document parse gives (TERMLOOM_IMPORT_PARSER). */
 #include "core/formats.h"
 #include <jansson.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Nodes without a timestamp are created "now": the clock may tick between two imports.
+ * (A session's bytes hold no NUL: session_dump's text is one C string.) */
+static void mask_created(char *d, size_t n)
+{
+    static const char key[] = "\"created\":";
+    (void)n;
+    for (char *p = strstr(d, key); p; p = strstr(p, key))
+        for (p += sizeof key - 1; *p >= '0' && *p <= '9'; p++)
+            *p = '0';
+}
+
+/* The import as bytes (the session it gives, or its message and summary); caller frees. */
+static char *outcome(const uint8_t *data, size_t size, const char *how, size_t *len)
+{
+    char err[512], summary[512];
+    session s;
+    session_init(&s);
+    if (how)
+        setenv("TERMLOOM_IMPORT_PARSER", how, 1);
+    else
+        unsetenv("TERMLOOM_IMPORT_PARSER");
+    formats_opts o = { .summary = summary, .summarylen = sizeof summary };
+    int rc = formats_import_mem((const char *)data, size, "fuzz.json", &o, &s, NULL, err, sizeof err);
+    unsetenv("TERMLOOM_IMPORT_PARSER");
+    char *d;
+    if (rc == FORMATS_OK) {
+        size_t n;
+        char *dump = session_dump(&s, &n);
+        mask_created(dump, n);
+        d = malloc(n + strlen(summary) + 2);
+        memcpy(d, dump, n);
+        d[n] = '|';
+        memcpy(d + n + 1, summary, strlen(summary) + 1);
+        *len = n + 1 + strlen(summary);
+        free(dump);
+    } else {
+        d = malloc(strlen(err) + 16);
+        *len = (size_t)sprintf(d, "%d %s", rc, err);
+    }
+    session_free(&s);
+    return d;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char err[512];
+    size_t la, lb;
+    char *a = outcome(data, size, NULL, &la), *b = outcome(data, size, "document", &lb);
+    if (la != lb || memcmp(a, b, la)) {
+        fprintf(stderr, "cut and whole-document imports differ:\n%.*s\n%.*s\n", (int)la, a, (int)lb, b);
+        abort();
+    }
+    free(a);
+    free(b);
     session s;
     session_init(&s);
     if (formats_import_mem((const char *)data, size, "fuzz.json", NULL, &s, NULL, err, sizeof err) == FORMATS_OK) {

@@ -38,6 +38,7 @@ printf 'l\nD\nTab\nl\nl\nscreen ref\n' > "$TMP/keys3"
 env TERMLOOM_KEYS="$TMP/keys3" TERMLOOM_SCREENS="$R" LINES=30 COLUMNS=120 TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 \
     XDG_CONFIG_HOME="$TMP/none" "$T" --reference-model base "$TMP/t.json" < /dev/null > /dev/null 2> "$TMP/err"
 check compare_kl_tint_reference sh -c "grep -q 'tint: log-ratio to base' '$R/ref' && grep -Eq 'log-ratio to base [+-][0-9]+\.[0-9]{2}' '$R/ref'"
-env TERMLOOM_KEYS="$TMP/keys3" TERMLOOM_SCREENS="$R" LINES=30 COLUMNS=120 TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 \
+printf 'l\nD\nscreen refmissing\n' > "$TMP/keys4"
+env TERMLOOM_KEYS="$TMP/keys4" TERMLOOM_SCREENS="$R" LINES=30 COLUMNS=120 TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 \
     XDG_CONFIG_HOME="$TMP/none" "$T" --reference-model nosuch "$TMP/t.json" < /dev/null > /dev/null 2> "$TMP/err"
-check compare_kl_tint_reference_missing grep -q "reference model: model 'nosuch' not found" "$R/ref"
+check compare_kl_tint_reference_missing grep -q "reference model: model 'nosuch' not found" "$R/refmissing"

@@ -3,7 +3,7 @@
 # Detected attractors in the TUI: the glyph on member rows, the stats list, A jumps, a
 # recurring phrase underlined in the text panel, and a big tree indexed between keys.
 . tests/lib.sh
-NAMES="attractor_glyph attractor_list_jump phrase_underlined attractors_saved attractors_shared_node_order attractors_prev_wraps attractor_members attractor_labels_distinct attractors_forked_list attractors_big_tree"
+NAMES="attractor_glyph attractor_list_jump phrase_underlined attractors_saved attractors_shared_node_order attractors_prev_wraps attractor_members attractor_labels_distinct attractors_sliced_list attractors_big_tree"
 if ! command -v tmux >/dev/null 2>&1; then
     for n in $NAMES; do skip "tui_$n" "tmux is not installed"; done
     exit 0
@@ -126,18 +126,18 @@ fi
 keys q
 wait_exit 5
 
-# A slow list is made by a forked child (forced here): the same list, glyphs and underlines
-# arrive through the pipe, and a change after it is listed again.
-TUI_PRE="TERMLOOM_ATTR_FORK=1"
+# A list made in many main-loop slices (one unit a turn, forced here): the same list,
+# glyphs and underlines, and a deletion after it is listed again.
+TUI_PRE="TERMLOOM_ATTR_SLICES=1"
 tui_start 120 30 "$TMP/a0.json"
 if wait_for 'attractors 2 \(A next\)' 10 && [ "$(screen | grep -c '◆ ')" -ge 4 ] &&
    keys Right Right Down && wait_for 'node +#7 model' 3 && sleep 0.5 &&
    tm capture-pane -e -p -t 0 | grep -q "$(printf '\033')\[4msat on the warm mat" &&
    keys d && wait_for 'Delete' 3 && keys y &&
    wait_for 'Tree +9 nodes' 5 && wait_for 'attractors 1 \(A next\)' 10; then
-    ok tui_attractors_forked_list
+    ok tui_attractors_sliced_list
 else
-    fail tui_attractors_forked_list "$(why 'the list from a child')"
+    fail tui_attractors_sliced_list "$(why 'the list made in slices')"
 fi
 keys q
 wait_exit 5

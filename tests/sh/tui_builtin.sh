@@ -40,10 +40,10 @@ if saved_with "$S" '"model": \{0,1\}"base"' 4 && [ "$(nodes_with "$S" '"finish_r
 else
     fail tui_builtin_nodes_record_base "$(head -c 600 "$S" | tr '\n' '|')"
 fi
-# The settings dialog shows the model and switches it: the next branches are the tuned model's.
+# The settings form shows the model and switches it: the next branches are the tuned model's.
 keys S
-if wait_for ' Settings ' 3 && wait_for 'model +base' 3 && keys Down Down Enter && wait_for 'model = base' 3 &&
-   keys C-u && keys -l tuned && keys Enter && wait_for 'model +tuned' 3 && keys Escape && wait_gone ' Settings ' 3 &&
+if wait_for ' Settings ' 3 && wait_for 'model +base' 3 && keys Down Down &&
+   keys C-u && keys -l tuned && wait_for 'model +tuned' 3 && keys PgDn Enter && wait_gone ' Settings ' 3 &&
    wait_for ' builtin tuned ' 3 && keys Enter && wait_for 'Tree +9 nodes' 15 && wait_gone 'branches,' 15 &&
    keys s && saved_with "$S" '"model": \{0,1\}"tuned"' 4; then
     ok tui_builtin_switch_model

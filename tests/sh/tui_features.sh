@@ -60,12 +60,10 @@ fi
 keys Home
 keys S
 wait_for ' Settings ' 3
-keys Down Down Down Enter
-wait_for 'branches = 4' 3
+keys Down Down Down
 keys C-u
 keys -l 2
-keys Enter
-if wait_for 'branches +2 ' 3 && keys Escape && wait_gone ' Settings ' 3 && keys Enter && wait_for 'Tree +8 nodes' 15; then
+if wait_for 'branches +2 ' 3 && keys PgDn Enter && wait_gone ' Settings ' 3 && keys Enter && wait_for 'Tree +8 nodes' 15; then
     ok tui_settings_dialog
 else
     fail tui_settings_dialog "$(why 'branches=2 then generate')"

@@ -17,6 +17,9 @@
  * A model name holding ";same=1" answers one text for every choice and request (a collapsed
  * model, for `termloom compare`); ";dist=p|q" samples a known distribution, and scoring
  * given text (echo, prompt_logprobs) is answered under it: see testserver_dist.h.
+ * ";calib=honest" draws the first token from a known
+ * distribution and reports it exactly; ";calib=cold" reports the same but samples at
+ * temperature 0.5 — a server that samples otherwise than it reports (core/calib flags it).
  * Faults, from --fault or per request from the model name ("m;fault=429;latency=300"):
  *   endless (ignores max_tokens: 20000 tokens), 429 (Retry-After: 1), 429long (Retry-After: 999999999), 302 (a redirect), hugeheader (a
  *   1 MiB header line), 500, 503date (Retry-After as an HTTP date), quota (429
@@ -137,7 +140,7 @@ static void error_response(conn *c, double delay, int status, const char *reason
 static const char *const words[] = { " the", " loom", " wove", " a", " thread", " of", " light",
                                      " and", " night", ",", " slow", " river", ".", " we", " sang" };
 
-typedef struct { char text[16]; unsigned char bytes[16]; size_t nbytes; double lp; int lossy; } gtok;
+typedef struct { char text[16]; unsigned char bytes[16]; size_t nbytes; double lp; int lossy; int calib; } gtok;
 
 static unsigned mix(unsigned a, unsigned b)
 {
@@ -167,6 +170,46 @@ static gtok gen_token(long long seed, int choice, int i)
     return t;
 }
 
+/* ---- calibration (";calib=honest|cold"): the first token comes from a known distribution,
+ * p_j ∝ 0.6^j over words[j], reported exactly (the alternatives are its top ones); "honest"
+ * samples it, "cold" samples p² renormalized (temperature 0.5) while reporting p. ---- */
+
+enum { CALIB_OFF, CALIB_HONEST, CALIB_COLD };
+#define NWORDS (sizeof words / sizeof *words)
+
+static double calib_lp(size_t j, int power)
+{
+    double z = 0;
+    for (size_t i = 0; i < NWORDS; i++)
+        z += pow(0.6, (double)(i * (size_t)power));
+    return (double)(j * (size_t)power) * log(0.6) - log(z);
+}
+
+static gtok calib_token(long long seed, int choice, int mode)
+{
+    gtok t = { 0 };
+    unsigned long long z = (unsigned long long)seed * 0x9e3779b97f4a7c15ull + (unsigned long long)choice + 1;
+    for (int r = 0; r < 2; r++) {       /* splitmix64: consecutive seeds give unrelated draws */
+        z += 0x9e3779b97f4a7c15ull;
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        z ^= z >> 31;
+    }
+    double u = (double)(z >> 11) / 9007199254740992.0, acc = 0;
+    size_t j = 0;
+    for (; j + 1 < NWORDS; j++) {
+        acc += exp(calib_lp(j, mode == CALIB_COLD ? 2 : 1));
+        if (u < acc)
+            break;
+    }
+    snprintf(t.text, sizeof t.text, "%s", words[j]);
+    t.nbytes = strlen(t.text);
+    memcpy(t.bytes, t.text, t.nbytes);
+    t.lp = calib_lp(j, 1);
+    t.calib = 1;
+    return t;
+}
+
 static json_t *bytes_array(const unsigned char *b, size_t n)
 {
     json_t *a = json_array();
@@ -185,9 +228,9 @@ static json_t *content_entry(const gtok *t, int ntop)
     json_t *top = json_array();
     for (int j = 0; j < ntop; j++) {
         json_t *a = json_object();
-        const char *w = j == 0 ? (t->lossy ? "\xef\xbf\xbd" : t->text) : words[j % 15];
+        const char *w = t->calib ? words[j % NWORDS] : j == 0 ? (t->lossy ? "\xef\xbf\xbd" : t->text) : words[j % 15];
         json_object_set_new(a, "token", json_string(w));
-        json_object_set_new(a, "logprob", json_real(j == 0 ? t->lp : t->lp - j));
+        json_object_set_new(a, "logprob", json_real(t->calib ? calib_lp((size_t)j % NWORDS, 1) : j == 0 ? t->lp : t->lp - j));
         json_array_append_new(top, a);
     }
     json_object_set_new(e, "top_logprobs", top);
@@ -207,7 +250,12 @@ static json_t *legacy_logprobs(const gtok *toks, int n, int ntop, int together)
         json_array_append_new(tl, json_real(toks[i].lp));
         json_t *o = json_object();
         json_object_set_new(o, text, json_real(toks[i].lp));
-        for (int j = 1, w = 1; j < ntop && w < 40; w++)   /* ntop distinct keys: skip the token's */
+        if (toks[i].calib) {             /* the distribution's top ntop, as a server reports it */
+            json_object_clear(o);
+            for (int j = 0; j < ntop && j < (int)NWORDS; j++)
+                json_object_set_new(o, words[j], json_real(calib_lp((size_t)j, 1)));
+        }
+        for (int j = 1, w = 1; !toks[i].calib && j < ntop && w < 40; w++)   /* ntop distinct keys: skip the token's */
             if (strcmp(words[w % 15], text)) {
                 json_object_set_new(o, words[w % 15], json_real(toks[i].lp - j));
                 j++;
@@ -305,11 +353,11 @@ static void add_event(conn *c, double delay, json_t *o)
 #include "testserver_dist.h"
 
 /* The request's own settings: "m;fault=429:2;latency=300;drip=50". */
-typedef struct { char fault[32]; int fault_count; double latency, drip; int same; } req_opts;
+typedef struct { char fault[32]; int fault_count; double latency, drip; int same, calib; } req_opts;
 
 static req_opts request_opts(const char *model)
 {
-    req_opts r = { "", opt.fault_count, opt.latency, opt.drip, 0 };
+    req_opts r = { "", opt.fault_count, opt.latency, opt.drip, 0, CALIB_OFF };
     snprintf(r.fault, sizeof r.fault, "%s", opt.fault);
     for (const char *p = model ? strchr(model, ';') : NULL; p; p = strchr(p + 1, ';')) {
         char k[32] = "", v[32] = "";
@@ -327,6 +375,8 @@ static req_opts request_opts(const char *model)
             r.drip = atof(v);
         } else if (!strcmp(k, "same")) {   /* a collapsed model: one text for every choice */
             r.same = atoi(v);
+        } else if (!strcmp(k, "calib")) {
+            r.calib = !strcmp(v, "cold") ? CALIB_COLD : !strcmp(v, "honest") ? CALIB_HONEST : CALIB_OFF;
         }
     }
     return r;
@@ -515,7 +565,7 @@ static void handle(conn *c, const char *method, const char *path, const char *au
             for (int ch = 0; ch < n; ch++) {
                 gtok *toks = xmalloc((size_t)max * sizeof *toks);
                 for (int i = 0; i < max; i++)
-                    toks[i] = gen_token(seed, ro.same ? 0 : ch, i);
+                    toks[i] = ro.calib && i == 0 ? calib_token(seed, ch, ro.calib) : gen_token(seed, ro.same ? 0 : ch, i);
                 json_t *p = piece(ep, ch, toks, max, ntop, "length", mname, 0);
                 free(toks);
                 if (!o)
@@ -568,7 +618,7 @@ static void handle(conn *c, const char *method, const char *path, const char *au
                     json_decref(req);
                     return;
                 }
-                gtok t = gen_token(seed, ro.same ? 0 : ch, i);
+                gtok t = ro.calib && i == 0 ? calib_token(seed, ch, ro.calib) : gen_token(seed, ro.same ? 0 : ch, i);
                 add_event(c, ch == 0 ? (stall && i >= 2 ? 3000 : drip) : 0, piece(ep, ch, &t, 1, ntop, i == max - 1 && ep != EP_NATIVE ? "length" : NULL, mname, 1));
             }
         }

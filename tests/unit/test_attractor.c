@@ -350,6 +350,52 @@ TEST(attractor_incremental_equals_batch)
     tree_free(t);
 }
 
+/* The list made a few units at a time (the TUI's slices) is the list made at once; a
+ * branch added between slices waits in the queue; a deletion makes the listing start over. */
+TEST(attractor_sliced_listing_equals_whole)
+{
+    rng_state = 4242;
+    tree *t = tree_new();
+    int32_t r = add(t, TREE_NONE, "Prompt");
+    attractor_index *inc = attractor_index_new(t, 0.8, 3);
+    random_edits(t, r, inc, random_text, 4000);
+    attractor_version(inc);
+    size_t steps = 0;
+    int rc;
+    while ((rc = attractor_list_step(inc, 3)) == 0)
+        steps++;
+    CHECK_INT(rc, 1);
+    CHECKF(steps > 20, "%zu slices", steps);
+    CHECK(!attractor_list_busy(inc));
+    attractor_index *batch = attractor_index_new(t, 0.8, 3);
+    CHECK(same_lists(inc, batch));
+    /* A branch arrives while it lists: the listing finishes, the branch waits. */
+    add(t, r, pool[0]);
+    CHECK_INT(attractor_list_step(inc, 3), 0);
+    CHECK(attractor_list_busy(inc));
+    add(t, r, pool[1]);
+    while ((rc = attractor_list_step(inc, 3)) == 0) {
+    }
+    CHECK_INT(rc, 1);
+    CHECK(attractor_stale(inc));
+    /* A deletion while it lists: given up, then made again from the tree as it is. */
+    add(t, r, pool[2]);
+    CHECK_INT(attractor_list_step(inc, 3), 0);
+    int32_t victim = tree_get(t, r)->children[0];
+    tree_delete(t, victim);
+    CHECK_INT(attractor_list_step(inc, 3), -1);
+    CHECK(!attractor_list_busy(inc));
+    while ((rc = attractor_list_step(inc, 5)) == 0) {
+    }
+    CHECK_INT(rc, 1);
+    attractor_index *batch2 = attractor_index_new(t, 0.8, 3);
+    CHECK(same_lists(inc, batch2));
+    attractor_index_free(batch);
+    attractor_index_free(batch2);
+    attractor_index_free(inc);
+    tree_free(t);
+}
+
 /* ---- crowded LSH buckets: a tiny vocabulary and templated answers ---- */
 
 static const char *tiny[] = { "the", "cat", "sat", "on", "mat", "dog", "ran" };

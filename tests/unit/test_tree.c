@@ -142,3 +142,84 @@ TEST(tree_set_parent_refuses_cycles)
     CHECK_INT(tree_add_with_id(t, a, r, TREE_ORIGIN_MODEL, "dup", 3), -1);
     tree_free(t);
 }
+
+static int ev_count[8];
+static void count_ev(void *ud, tree *t, int kind, int32_t id)
+{
+    (void)ud; (void)t; (void)id;
+    if (kind >= 0 && kind < 8)
+        ev_count[kind]++;
+}
+
+TEST(tree_set_marks_and_flags_notify)
+{
+    tree *t = tree_new();
+    int32_t r = tree_add_child(t, TREE_NONE, TREE_ORIGIN_PROMPT, "r", 1);
+    int32_t a = tree_add_child(t, r, TREE_ORIGIN_MODEL, "a", 1);
+    for (int i = 0; i < 8; i++)
+        ev_count[i] = 0;
+    tree_observe(t, count_ev, NULL);
+    tree_set_marks(t, a, TREE_MARK_BOOKMARK);
+    CHECK_INT(tree_get(t, a)->marks, TREE_MARK_BOOKMARK);
+    CHECK_INT(ev_count[TREE_EV_MARK], 1);
+    tree_set_marks(t, a, TREE_MARK_BOOKMARK);              /* no change: no event */
+    CHECK_INT(ev_count[TREE_EV_MARK], 1);
+    tree_set_flag(t, r, TREE_FLAG_FOLDED, 1);
+    CHECK(tree_get(t, r)->flags & TREE_FLAG_FOLDED);
+    CHECK_INT(ev_count[TREE_EV_MARK], 2);
+    tree_set_flag(t, r, TREE_FLAG_FOLDED, 1);
+    CHECK_INT(ev_count[TREE_EV_MARK], 2);
+    tree_set_flag(t, r, TREE_FLAG_FOLDED, 0);
+    CHECK(!(tree_get(t, r)->flags & TREE_FLAG_FOLDED));
+    tree_set_flag(t, a, TREE_FLAG_ALIVE, 0);                /* not a flag callers set */
+    CHECK(tree_get(t, a) != NULL);
+    tree_set_flag(t, a, TREE_FLAG_INCOMPLETE, 1);
+    CHECK(tree_get(t, a)->flags & TREE_FLAG_INCOMPLETE);
+    tree_set_origin(t, a, TREE_ORIGIN_EDIT);
+    CHECK_INT(tree_get(t, a)->origin, TREE_ORIGIN_EDIT);
+    CHECK_INT(ev_count[TREE_EV_MARK], 5);
+    tree_unobserve(t, count_ev, NULL);
+    tree_free(t);
+}
+
+TEST(tree_content_restore_exact)
+{
+    tree *t = tree_new();
+    int32_t r = tree_add_child(t, TREE_NONE, TREE_ORIGIN_PROMPT, "Q:", 2);
+    int32_t a = tree_add_child(t, r, TREE_ORIGIN_MODEL, "", 0);
+    tree_alt alts[] = { { " yes", 4, -0.1 }, { " no", 3, -2.5 } };
+    tree_append_token(t, a, " yes", 4, -0.1, alts, 2, 1);
+    tree_append_token(t, a, ".", 1, -0.5, NULL, 0, 1);
+    tree_set_token_entropy(t, a, 0, 0.75);
+    tree_content *before = tree_content_save(t, a);
+    CHECK(before != NULL);
+    CHECK(tree_content_save(t, 99) == NULL);
+    tree_set_text(t, a, " maybe, a much longer text than before", 38);
+    tree_clear_tokens(t, a);
+    tree_set_origin(t, a, TREE_ORIGIN_EDIT);
+    tree_content *after = tree_content_save(t, a);
+    for (int i = 0; i < 8; i++)
+        ev_count[i] = 0;
+    tree_observe(t, count_ev, NULL);
+    CHECK_INT(tree_content_restore(t, a, before), 0);
+    CHECK_INT(ev_count[TREE_EV_TEXT], 1);
+    tree_node *n = tree_get(t, a);
+    CHECK_STR(n->text, " yes.");
+    CHECK_INT(n->origin, TREE_ORIGIN_MODEL);
+    CHECK_INT(n->ntokens, 2);
+    CHECK_STR(tree_token_text(n, 1, NULL), ".");
+    CHECK_STR(tree_top_text(n, 0, 1, NULL), " no");
+    CHECK_NEAR(tree_top_logprob(n, 0, 1), -2.5, 1e-6);
+    CHECK_NEAR(n->tokens[0].entropy, 0.75, 1e-6);
+    CHECK_INT(tree_content_restore(t, a, after), 0);        /* and forwards again */
+    n = tree_get(t, a);
+    CHECK_STR(n->text, " maybe, a much longer text than before");
+    CHECK_INT(n->ntokens, 0);
+    CHECK_INT(n->origin, TREE_ORIGIN_EDIT);
+    tree_delete(t, a);
+    CHECK_INT(tree_content_restore(t, a, before), -1);      /* a deleted node is not written */
+    tree_unobserve(t, count_ev, NULL);
+    tree_content_free(before);
+    tree_content_free(after);
+    tree_free(t);
+}
