@@ -259,14 +259,12 @@ static unsigned act_merge_view(app *a)
 
 static unsigned act_focus_next(app *a)
 {
-    a->focus = (app_panel)((a->focus + 1) % APP_NPANELS);
-    return APP_CH_DRAW;
+    return app_focus_step(a, 1);
 }
 
 static unsigned act_focus_prev(app *a)
 {
-    a->focus = (app_panel)((a->focus + APP_NPANELS - 1) % APP_NPANELS);
-    return APP_CH_DRAW;
+    return app_focus_step(a, -1);
 }
 
 static unsigned act_settings(app *a)
@@ -449,8 +447,10 @@ const action_def actions_table[] = {
     { "generate",       SCOPE_ANY,    "Enter g",     "generate k branches here", act_generate },
     { "more",           SCOPE_ANY,    "r",           "generate k more siblings (children of the parent)", act_more },
     { "cancel",         SCOPE_ANY,    "Esc",         "cancel generation (partial branches kept)", act_cancel },
-    { "focus_next",     SCOPE_ANY,    "Tab",         "focus the next panel (tree, text, tokens)", act_focus_next },
+    { "focus_next",     SCOPE_ANY,    "Tab",         "focus the next panel (tree, text, tokens, stats)", act_focus_next },
     { "focus_prev",     SCOPE_ANY,    "S-Tab",       "focus the previous panel", act_focus_prev },
+    { "zoom",           SCOPE_ANY,    "Z",           "zoom: the focused panel fills the screen (again: back)", app_zoom },
+    { "side_panels",    SCOPE_ANY,    "v",           "side panels shown: tokens and stats, stats, tokens, neither", app_sides_cycle },
     { "edit",           SCOPE_ANY,    "e",           "edit the node's text (its token data is dropped)", act_edit },
     { "edit_external",  SCOPE_ANY,    "E",           "edit the node's text in $VISUAL / $EDITOR", act_edit_external },
     { "add",            SCOPE_ANY,    "a",           "add a child written by hand", act_add },

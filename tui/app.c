@@ -261,51 +261,12 @@ static void on_tree(void *ud, tree *t, int kind, int32_t id)
 
 /* ---- layout and drawing ------------------------------------------------------------- */
 
-#define MIN_COLS 40
-#define MIN_ROWS 10
-
-void app_layout(app *a)
-{
-    int rows = a->rows, cols = a->cols, body = rows - 1;
-    a->too_small = cols < MIN_COLS || rows < MIN_ROWS;
-    if (a->too_small)
-        return;
-    app_rect none = { 0, 0, 0, 0 };
-    a->r_stats = none;
-    if (cols >= 90) {
-        int tw = cols * 2 / 5;
-        a->r_tree = (app_rect){ 0, 0, body, tw };
-        int x = tw + 1, rw = cols - x;
-        int tokh = body >= 26 ? 9 : body >= 18 ? 7 : 5;
-        int sth = body >= 26 ? 8 : body >= 20 ? 6 : 0;
-        if (rw >= 80) {
-            a->r_tokens = (app_rect){ body - tokh, x, tokh, rw / 2 };
-            a->r_stats = (app_rect){ body - tokh, x + rw / 2 + 1, tokh, rw - rw / 2 - 1 };
-            sth = 0;
-        } else {
-            a->r_tokens = (app_rect){ body - tokh - sth, x, tokh, rw };
-            if (sth)
-                a->r_stats = (app_rect){ body - sth, x, sth, rw };
-        }
-        a->r_text = (app_rect){ 0, x, body - tokh - sth, rw };
-    } else {
-        int treeh = body * 2 / 5;
-        int tokh = body >= 22 ? 7 : 5;
-        int sth = body >= 30 ? 7 : 0;
-        a->r_tree = (app_rect){ 0, 0, treeh, cols };
-        a->r_text = (app_rect){ treeh, 0, body - treeh - tokh - sth, cols };
-        a->r_tokens = (app_rect){ body - tokh - sth, 0, tokh, cols };
-        if (sth)
-            a->r_stats = (app_rect){ body - sth, 0, sth, cols };
-    }
-}
-
 void app_draw(app *a)
 {
     erase();
     if (a->too_small) {
         char msg[96];
-        snprintf(msg, sizeof msg, "termloom needs at least %dx%d (now %dx%d)", MIN_COLS, MIN_ROWS, a->cols, a->rows);
+        snprintf(msg, sizeof msg, "termloom needs at least %dx%d (now %dx%d)", APP_MIN_COLS, APP_MIN_ROWS, a->cols, a->rows);
         mvaddnstr(a->rows / 2, 0, msg, a->cols);
         if (a->rows / 2 + 1 < a->rows)
             mvaddnstr(a->rows / 2 + 1, 0, "enlarge the window, or q to quit", a->cols);
@@ -314,8 +275,11 @@ void app_draw(app *a)
     } else if (a->mode == APP_MODE_COMPARE) {
         compare_view_draw(a);
     } else {
-        view_tree(a, a->r_tree);
-        if (a->r_text.x > 0) {
+        if (a->r_tree.h > 0)
+            view_tree(a, a->r_tree);
+        else
+            a->nrow_ids = 0;
+        if (a->r_tree.h > 0 && a->r_text.x > 0) {
             for (int y = 0; y < a->rows - 1; y++)
                 view_puts(a, y, a->r_tree.w, 1, view_glyph(a, "\xe2\x94\x82", "|"), theme_attr(THEME_tree_lines));
         }
@@ -363,12 +327,16 @@ static unsigned mouse(app *a)
         a->help_scroll = s < 0 ? 0 : s;     /* drawing clamps the end */
         return APP_CH_DRAW;
     }
+    /* A release only ends a press already acted on (a drag must not select where it ends). */
+    int press = (me.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON1_DOUBLE_CLICKED | BUTTON1_TRIPLE_CLICKED)) != 0;
+    if (a->mode == APP_MODE_COMPARE)
+        return dir || press ? compare_view_mouse(a, me.y, me.x, dir) : 0;
     /* Dialogs take no clicks: a click must not move the node a question is about. */
     if (a->mode != APP_MODE_NORMAL)
         return 0;
-    app_rect *rs[] = { &a->r_tree, &a->r_text, &a->r_tokens };
+    app_rect *rs[APP_NPANELS] = { &a->r_tree, &a->r_text, &a->r_tokens, &a->r_stats };
     int panel = -1;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < APP_NPANELS; i++)
         if (me.y >= rs[i]->y && me.y < rs[i]->y + rs[i]->h && me.x >= rs[i]->x && me.x < rs[i]->x + rs[i]->w)
             panel = i;
     if (dir) {
@@ -376,13 +344,22 @@ static unsigned mouse(app *a)
             a->text_scroll = a->text_scroll - 3 * dir < 0 ? 0 : a->text_scroll - 3 * dir;
         else if (panel == APP_PANEL_TREE)
             view_tree_scroll(a, 3 * dir);
+        else if (panel == APP_PANEL_STATS)   /* the view clamps the end */
+            a->stats_scroll = a->stats_scroll + 3 * dir < 0 ? 0 : a->stats_scroll + 3 * dir;
         return APP_CH_DRAW;
     }
-    /* A release only ends a press already acted on (a drag must not select where it ends). */
-    if (me.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON1_DOUBLE_CLICKED | BUTTON1_TRIPLE_CLICKED)) {
+    if (press) {
         if (panel < 0)
             return 0;
         a->focus = (app_panel)panel;
+        if (panel == APP_PANEL_STATS) {      /* a row naming an attractor or a node goes there */
+            int k = me.y - a->r_stats.y;
+            app_link l = k >= 0 && k < APP_STATS_ROWS ? a->stats_link[k] : (app_link){ APP_LINK_NONE, 0 };
+            if (l.kind == APP_LINK_ATTRACTOR)
+                return app_attractor_pick(a, (size_t)l.v) | APP_CH_DRAW;
+            if (l.kind == APP_LINK_NODE && tree_get(a->ses.t, l.v))
+                return app_goto(a, l.v) | APP_CH_DRAW;
+        }
         if (panel == APP_PANEL_TOKENS) {     /* a click on an alternative chooses it */
             tree_node *n = tree_get(a->ses.t, a->ses.cursor);
             int row = me.y - (a->r_tokens.y + 3);

@@ -35,7 +35,15 @@ enum {
 #define APP_MSG_SECONDS 5.0            /* a status message left alone goes after this */
 #define APP_ERR_SECONDS 12.0           /*   and an error message after this */
 
-typedef enum { APP_PANEL_TREE, APP_PANEL_TEXT, APP_PANEL_TOKENS, APP_NPANELS } app_panel;
+typedef enum { APP_PANEL_TREE, APP_PANEL_TEXT, APP_PANEL_TOKENS, APP_PANEL_STATS, APP_NPANELS } app_panel;
+
+/* Which side panels (tokens, stats) the layout shows; v cycles them (tui/app_layout.c). */
+typedef enum { APP_SIDES_BOTH, APP_SIDES_STATS, APP_SIDES_TOKENS, APP_SIDES_NONE, APP_NSIDES } app_sides;
+
+/* What a row of the stats panel leads to when clicked. */
+typedef enum { APP_LINK_NONE, APP_LINK_NODE, APP_LINK_ATTRACTOR } app_link_kind;
+typedef struct { app_link_kind kind; int32_t v; } app_link;   /* v: a node id, a list index */
+#define APP_STATS_ROWS 256     /* rows of the stats panel that can be clicked */
 
 typedef enum {
     APP_MODE_NORMAL, APP_MODE_HELP, APP_MODE_PROMPT, APP_MODE_CONFIRM,
@@ -89,6 +97,9 @@ struct app {
     int          rows, cols;
     app_rect     r_tree, r_text, r_tokens, r_stats;
     int          too_small;
+    int          zoom;          /* the focused panel fills the body (Z) */
+    app_sides    sides;         /* the side panels shown (v) */
+    unsigned     shown;         /* 1u << app_panel: in the layout when not zoomed */
     app_panel    focus;
     app_mode     mode;
     app_mode     mode_back;     /* where a prompt returns to */
@@ -119,6 +130,10 @@ struct app {
     double      *ref_lr;        /*   per token: log p(its model) - log p(reference) */
     size_t       ref_n;
     char         ref_err[200];  /*   or why it could not be scored */
+
+    /* stats panel (view state): its first line shown, and where each row leads */
+    int          stats_scroll;
+    app_link     stats_link[APP_STATS_ROWS];
 
     /* help */
     int          help_scroll;
@@ -238,8 +253,15 @@ unsigned app_export(app *a);
 void     app_theme_reset(app *a);
 /* Rebuilds the backend after a settings change. */
 void     app_backend_reset(app *a);
-/* Lays the panels out for rows×cols. */
+#define APP_MIN_COLS 40         /* under this (or APP_MIN_ROWS) only a "too small" message */
+#define APP_MIN_ROWS 10
+/* app_layout.c: lays the panels out for rows×cols, zoom and sides (the rules are in its
+ * header); app_zoom (Z) and app_sides_cycle (v) are actions; app_focus_step moves the
+ * focus over the panels the layout shows (dir ±1). */
 void     app_layout(app *a);
+unsigned app_zoom(app *a);
+unsigned app_sides_cycle(app *a);
+unsigned app_focus_step(app *a, int dir);
 /* Draws the whole frame (erase, panels, one doupdate). */
 void     app_draw(app *a);
 /* Handles one key or mouse event; returns flags. */
@@ -268,6 +290,9 @@ unsigned app_search_open(app *a);
  * attractors may start at the same node); ] / [: the next member of the current one. */
 unsigned app_attractor_jump(app *a, int dir);
 unsigned app_attractor_member(app *a, int dir);
+/* A click on row i of the stats panel's list: goes to attractor i like A does, or, when the
+ * cursor is already in it, to its next member like ]. */
+unsigned app_attractor_pick(app *a, size_t i);
 unsigned app_search_step(app *a, int dir);
 void     app_search_free(app *a);
 /* app_save.c: journals what changed, or compacts, if due; opens FILE (or a new session)

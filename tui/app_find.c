@@ -178,17 +178,9 @@ static size_t attractor_items(app *a, app_attractor_item **out)
     return app_attractor_items(a, *out, max);
 }
 
-unsigned app_attractor_jump(app *a, int dir)
+/* Goes to attractor `next` of the list (its first member); frees items. */
+static unsigned go_attractor(app *a, app_attractor_item *items, size_t n, size_t next)
 {
-    app_attractor_item *items;
-    size_t n = attractor_items(a, &items);
-    if (!n) {
-        free(items);
-        app_message(a, 0, "no attractors yet (m marks the cursor node)");
-        return APP_CH_DRAW;
-    }
-    size_t at = current_attractor(a, items, n);
-    size_t next = at == n ? (dir > 0 ? 0 : n - 1) : (at + n + (dir > 0 ? 1 : n - 1)) % n;
     a->attr_nav = next;
     a->attr_nav_id = items[next].id;
     int32_t id = items[next].id;
@@ -200,6 +192,19 @@ unsigned app_attractor_jump(app *a, int dir)
     else
         app_message(a, 0, "attractor %zu/%zu", next + 1, n);
     return f;
+}
+
+unsigned app_attractor_jump(app *a, int dir)
+{
+    app_attractor_item *items;
+    size_t n = attractor_items(a, &items);
+    if (!n) {
+        free(items);
+        app_message(a, 0, "no attractors yet (m marks the cursor node)");
+        return APP_CH_DRAW;
+    }
+    size_t at = current_attractor(a, items, n);
+    return go_attractor(a, items, n, at == n ? (dir > 0 ? 0 : n - 1) : (at + n + (dir > 0 ? 1 : n - 1)) % n);
 }
 
 unsigned app_attractor_member(app *a, int dir)
@@ -224,4 +229,19 @@ unsigned app_attractor_member(app *a, int dir)
     unsigned f = app_goto(a, id) | APP_CH_DRAW;
     app_message(a, 0, "attractor %zu/%zu, member %zu/%zu", at + 1, n, nm ? next + 1 : 1, nm ? nm : 1);
     return f;
+}
+
+unsigned app_attractor_pick(app *a, size_t i)
+{
+    app_attractor_item *items;
+    size_t n = attractor_items(a, &items);
+    if (i >= n) {
+        free(items);
+        return 0;
+    }
+    if (current_attractor(a, items, n) == i && items[i].nmembers > 1) {
+        free(items);
+        return app_attractor_member(a, 1);
+    }
+    return go_attractor(a, items, n, i);
 }

@@ -1,6 +1,6 @@
 /* tui/view.h — the panels.  Each view_* draws one rectangle of stdscr from the app state
- * and never changes that state (except the tree panel's scroll anchor and row map, which
- * are view state).  All untrusted text goes through view_put, which draws core/text
+ * and never changes that state (except the tree panel's scroll anchor and row map and the
+ * stats panel's scroll and row links, which are view state).  All untrusted text goes through view_put, which draws core/text
  * cells: control characters arrive as placeholders, widths are utf8proc's. */
 #ifndef TUI_VIEW_H
 #define TUI_VIEW_H

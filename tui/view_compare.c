@@ -33,6 +33,8 @@ typedef struct {
     double         last_calc;
     int            side;          /* focused column */
     int            sel[2], top[2];
+    int            scrolled[2];   /* the wheel moved top: the list does not chase sel */
+    int            gy[2], grows[2], gx[2];   /* where the last frame drew each side's groups */
     char          *specs;         /* the last "A | B | N" line */
 } cview;
 
@@ -469,15 +471,20 @@ static void draw_side(app *a, cview *v, int s, int y0, int x, int w, int h)
     y++;
     /* Groups as bars, largest first; the selection stays visible. */
     int rows = y0 + h - y;
+    v->gy[s] = y;
+    v->gx[s] = x;
+    v->grows[s] = rows > 0 ? rows : 0;
     if (rows <= 0 || !st->ngroups) {
         if (rows > 0)
             put_line(a, y, x, w, v->run ? "waiting for samples..." : "no samples", dim);
         return;
     }
-    if (v->sel[s] < v->top[s])
+    if (!v->scrolled[s] && v->sel[s] < v->top[s])
         v->top[s] = v->sel[s];
-    if (v->sel[s] >= v->top[s] + rows)
+    if (!v->scrolled[s] && v->sel[s] >= v->top[s] + rows)
         v->top[s] = v->sel[s] - rows + 1;
+    if (v->top[s] > (int)st->ngroups - 1)
+        v->top[s] = (int)st->ngroups - 1;
     int bw = w / 4 < 6 ? 6 : w / 4 > 20 ? 20 : w / 4;
     const char *full = view_glyph(a, "\xe2\x96\x88", "#"), *empty = view_glyph(a, "\xe2\x96\x91", ".");
     for (int i = 0; i < rows && v->top[s] + i < (int)st->ngroups; i++) {
@@ -537,8 +544,8 @@ void compare_view_draw(app *a)
         unsigned long ka = theme_attr(THEME_dim);
         view_fill(rows - 2, 0, cols, ka);
         view_puts(a, rows - 2, 0, cols,
-                  v->run ? " Tab side  \xe2\x86\x91\xe2\x86\x93 group  Enter go to it  x stop sampling  Esc close (sampling goes on)"
-                         : " Tab side  \xe2\x86\x91\xe2\x86\x93 group  Enter go to it  r new comparison here  Esc close", ka);
+                  v->run ? " Tab side  \xe2\x86\x91\xe2\x86\x93 group  Enter (or a second click) go to it  x stop sampling  Esc close (sampling goes on)"
+                         : " Tab side  \xe2\x86\x91\xe2\x86\x93 group  Enter (or a second click) go to it  r new comparison here  Esc close", ka);
     }
 }
 
@@ -560,9 +567,34 @@ static unsigned go_to_group(app *a, cview *v)
     return app_goto(a, id) | APP_CH_DRAW;
 }
 
+unsigned compare_view_mouse(app *a, int y, int x, int wheel)
+{
+    cview *v = state(a);
+    if (!v->have_res || y < 1 || y >= a->rows - 2 || x == v->gx[1] - 1)
+        return 0;                     /* the title, the key help, the status line, the rule */
+    int s = x >= v->gx[1];
+    int ng = (int)v->res.side[s].ngroups;
+    if (wheel) {                      /* scrolls the list under the pointer; sel stays */
+        int t = v->top[s] + 3 * wheel, end = ng - v->grows[s];
+        v->top[s] = t > end ? (end > 0 ? end : 0) : t < 0 ? 0 : t;
+        v->scrolled[s] = 1;
+        return APP_CH_DRAW;
+    }
+    int g = v->top[s] + (y - v->gy[s]);
+    v->side = s;
+    if (y < v->gy[s] || y >= v->gy[s] + v->grows[s] || g >= ng)
+        return APP_CH_DRAW;           /* a click in a column focuses it */
+    if (v->sel[s] == g)
+        return go_to_group(a, v);     /* the second click on a group: as Enter */
+    v->sel[s] = g;
+    v->scrolled[s] = 1;               /* the list stays still under the pointer */
+    return APP_CH_DRAW;
+}
+
 unsigned compare_view_key(app *a, int key)
 {
     cview *v = state(a);
+    v->scrolled[0] = v->scrolled[1] = 0;   /* keys bring the selection back into view */
     size_t ng = v->have_res ? v->res.side[v->side].ngroups : 0;
     int page = a->rows > 20 ? a->rows - 12 : 5;
     switch (key) {

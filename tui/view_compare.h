@@ -8,7 +8,10 @@
  * compare_view_pump every turn, so keys are never blocked.
  * The samples land in the session tree under two labels (see core/compare.h) and are
  * saved with it.  Closing the view (Esc) lets a running comparison finish in the
- * background; x stops it.  Enter on a group jumps to its first member in the tree. */
+ * background; x stops it.  Enter on a group jumps to its first member in the tree.
+ * The mouse: a click on a group selects it (and focuses its side), a second click on the
+ * selected group jumps like Enter, a click elsewhere in a column focuses that side, the
+ * wheel scrolls the list under it. */
 #ifndef TUI_VIEW_COMPARE_H
 #define TUI_VIEW_COMPARE_H
 #include "tui/app.h"
@@ -25,5 +28,7 @@ void     compare_view_draw(app *a);
  * out for the status line, and 1; else 0. */
 int      compare_view_status(const app *a, char *out, size_t n);
 unsigned compare_view_key(app *a, int key);
+/* A button-1 press (wheel 0) or a wheel notch (wheel -1 up, +1 down) at screen (y, x). */
+unsigned compare_view_mouse(app *a, int y, int x, int wheel);
 void     compare_view_free(app *a);
 #endif

@@ -1,5 +1,11 @@
 /* tui/view_stats.c — the stats panel: the cursor node's figures (entropy, finish reason,
- * model, perplexity), its branch entropy over merged child groups, and the attractors. */
+ * model, perplexity), its branch entropy over merged child groups, and the attractors.
+ *
+ * Numbers are never cut: a figure's line wraps at its commas (else at spaces) and goes on
+ * under the value (or, in a very narrow panel, under the label).  The panel lays out all
+ * its lines and shows those from a->stats_scroll on (the wheel scrolls, app.c); the title
+ * says which when not all fit.  Rows naming an attractor or a node leave a link in
+ * a->stats_link for a click to follow. */
 #include "tui/view.h"
 #include "core/calib.h"
 #include "core/compare.h"
@@ -13,28 +19,101 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define VALUE_MIN 16    /* narrower than this, a value starts on the line under its label */
+#define FIG_LINES 8     /* the most lines one figure wraps into */
+
+/* Lines are laid out at a virtual y (the panel's first content row minus the scroll);
+ * only those inside the panel, below its title, are drawn. */
+static int shown_row(app_rect r, int y)
+{
+    return y > r.y && y < r.y + r.h;
+}
+
+static void link_row(app *a, app_rect r, int y, app_link_kind kind, int32_t v)
+{
+    if (shown_row(r, y) && y - r.y < APP_STATS_ROWS)
+        a->stats_link[y - r.y] = (app_link){ kind, v };
+}
+
+/* Splits s into lines of at most w columns: after a ", " where it can (a figure such as
+ * "logprob -75.12" stays whole), else at spaces (text_wrap).  Returns the count (<= max). */
+static size_t figure_split(const char *s, size_t len, int w, unsigned fl, text_line *out, size_t max)
+{
+    size_t n = 0, pos = 0;
+    while (pos < len && n < max) {
+        size_t fit = 0;                   /* the longest run of whole pieces that fits */
+        for (size_t i = pos; i <= len; i++) {
+            int boundary = i == len || (i >= pos + 2 && s[i - 1] == ' ' && s[i - 2] == ',');
+            if (!boundary)
+                continue;
+            size_t end = i < len ? i - 1 : len;   /* the space after the comma is not drawn */
+            if ((int)text_width(s + pos, end - pos, fl) > w)
+                break;
+            fit = i;
+        }
+        if (fit > pos) {
+            out[n++] = (text_line){ pos, fit < len ? fit - 1 : len };
+            pos = fit;
+            continue;
+        }
+        size_t piece = pos;               /* the first piece is too wide: wrap it at spaces */
+        while (piece < len && !(piece >= pos + 2 && s[piece - 1] == ' ' && s[piece - 2] == ','))
+            piece++;
+        text_line wl[2];
+        text_wrap(s + pos, piece - pos, w, 8, fl, wl, 2);
+        size_t e = pos + wl[0].end, next = pos + wl[0].end;
+        while (next < len && s[next] == ' ')
+            next++;
+        out[n++] = (text_line){ pos, e };
+        if (next == pos)                  /* nothing fitted: never loop */
+            next = pos + 1;
+        pos = next;
+    }
+    return n;
+}
+
+/* label, then value over as many lines as it needs (see figure_split). */
 static int line(app *a, app_rect r, int *y, const char *label, const char *value, unsigned long attr)
 {
-    if (*y >= r.y + r.h)
+    unsigned fl = TEXT_NL_VISIBLE | a->tflags;
+    int lw = (int)text_width(label, strlen(label), fl), x = r.x + lw, w = r.w - lw;
+    if (w < VALUE_MIN) {                  /* the label alone, the value under it */
+        if (shown_row(r, *y))
+            view_puts(a, *y, r.x, r.w, label, theme_attr(THEME_dim));
+        (*y)++;
+        x = r.x + 2;
+        w = r.w - 2;
+        lw = -1;
+    }
+    if (w < 1)
         return 0;
-    int x = r.x + view_puts(a, *y, r.x, r.w, label, theme_attr(THEME_dim));
-    view_puts(a, *y, x, r.x + r.w - x, value, attr);
-    (*y)++;
+    text_line ls[FIG_LINES];
+    size_t n = figure_split(value, strlen(value), w, fl, ls, FIG_LINES);
+    for (size_t i = 0; i < n; i++, (*y)++) {
+        if (!shown_row(r, *y))
+            continue;
+        if (i == 0 && lw >= 0)
+            view_puts(a, *y, r.x, r.w, label, theme_attr(THEME_dim));
+        view_put(a, *y, x, w, value + ls[i].start, ls[i].end - ls[i].start, attr, TEXT_NL_VISIBLE);
+    }
     return 1;
 }
 
 /* label, then value wrapped over at most maxl lines (never cut mid-line). */
 static void wrapped(app *a, app_rect r, int *y, const char *label, const char *value, unsigned long attr, size_t maxl)
 {
-    if (*y >= r.y + r.h)
-        return;
-    int x = r.x + view_puts(a, *y, r.x, r.w, label, theme_attr(THEME_dim));
+    int x = r.x + (int)text_width(label, strlen(label), TEXT_NL_VISIBLE | a->tflags);
+    if (shown_row(r, *y))
+        view_puts(a, *y, r.x, r.w, label, theme_attr(THEME_dim));
     text_line wl[4];
     if (maxl > 4)
         maxl = 4;
     size_t nl = r.x + r.w - x < 4 ? 0 : text_wrap(value, strlen(value), r.x + r.w - x, 8, TEXT_NL_VISIBLE, wl, maxl);
-    for (size_t i = 0; i < nl && i < maxl && *y < r.y + r.h; i++, (*y)++)
-        view_put(a, *y, x, r.x + r.w - x, value + wl[i].start, wl[i].end - wl[i].start, attr, TEXT_NL_VISIBLE);
+    if (!nl)
+        (*y)++;
+    for (size_t i = 0; i < nl && i < maxl; i++, (*y)++)
+        if (shown_row(r, *y))
+            view_put(a, *y, x, r.x + r.w - x, value + wl[i].start, wl[i].end - wl[i].start, attr, TEXT_NL_VISIBLE);
 }
 
 /* Why a failed branch failed, as grow recorded it (core/grow.h). */
@@ -67,15 +146,15 @@ static void calib_line(app *a, app_rect r, int *y, int32_t id)
     wrapped(a, r, y, "calib    ", v, entries <= 200000 && c.flag ? theme_attr(THEME_incomplete) : theme_attr(THEME_entropy), 2);
 }
 
-void view_stats(app *a, app_rect r)
+/* Lays out every line from row r.y + 1 - scroll, draws those inside r; returns the count. */
+static int draw(app *a, app_rect r, int scroll)
 {
-    view_title(a, r, "Stats", "", 0);
     tree *t = a->ses.t;
     int32_t id = a->ses.cursor;
     tree_node *n = tree_get(t, id);
-    if (!n || r.h < 2)
-        return;
-    int y = r.y + 1;
+    if (!n)
+        return 0;
+    int y0 = r.y + 1 - scroll, y = y0;
     unsigned long norm = theme_attr(THEME_normal);
     char v[256];
     const char *model = tree_model(t, id);
@@ -95,8 +174,10 @@ void view_stats(app *a, app_rect r)
     for (int32_t p = tree_parent(t, id); p != TREE_NONE; p = tree_parent(t, p))
         if (compare_label_side(t, p)) {   /* a sample of a comparison: which side */
             char *name = compare_label_name(t, p), *sv = xasprintf("%c: %s", compare_label_side(t, p), name);
-            int x = r.x + view_puts(a, y, r.x, r.w, "side     ", theme_attr(THEME_dim));
-            view_put(a, y++, x, r.x + r.w - x, sv, strlen(sv), norm, TEXT_NL_VISIBLE);
+            int y1 = y;
+            wrapped(a, r, &y, "side     ", sv, norm, 2);
+            for (; y1 < y; y1++)        /* a click goes to the side's label node */
+                link_row(a, r, y1, APP_LINK_NODE, p);
             free(name);
             free(sv);
             break;
@@ -123,7 +204,11 @@ void view_stats(app *a, app_rect r)
     } else
         snprintf(v, sizeof v, "unknown (no logprobs)");
     line(a, r, &y, "entropy  ", v, theme_attr(THEME_entropy));
-    if (n->nchildren) {     /* the children's node entropies, averaged: an interval too */
+    /* The children's node entropies, averaged: an interval too.  The line is there for every
+     * node, so the attractor rows below stay on their rows as the cursor moves (a click on
+     * one, then another, lands where the first showed them). */
+    snprintf(v, sizeof v, n->nchildren ? "unknown (no logprobs)" : "none");
+    if (n->nchildren) {
         double lo = 0, hi = 0;
         int cnt = 0, hi_known = 1, exact = 1;
         for (uint32_t c = 0; c < n->nchildren; c++) {
@@ -145,9 +230,9 @@ void view_stats(app *a, app_rect r)
             char hs[80];
             entropy_format(hs, sizeof hs, lo / cnt, hi_known ? hi / cnt : NAN, exact, a->utf8);
             snprintf(v, sizeof v, "%s per token over %d child%s", hs, cnt, cnt == 1 ? "" : "ren");
-            line(a, r, &y, "children ", v, theme_attr(THEME_entropy));
         }
     }
+    line(a, r, &y, "children ", v, theme_attr(THEME_entropy));
     if (n->nchildren > VIEW_GROUP_AT_ONCE && a->merge && !merge_group_step(a->merge, id, VIEW_GROUP_AT_ONCE)) {
         /* a huge fan-out is grouped a slice at a time between keys (app.c): no frame waits */
         a->group_pending = id;
@@ -165,8 +250,6 @@ void view_stats(app *a, app_rect r)
     }
     line(a, r, &y, "branch   ", v, theme_attr(THEME_entropy));
     calib_line(a, r, &y, id);
-    if (y >= r.y + r.h)
-        return;
     /* Attractors: detected ones (best first) and those marked by hand. */
     size_t shown = 0;
     app_attractor_item items[16];
@@ -185,8 +268,9 @@ void view_stats(app *a, app_rect r)
         snprintf(v, sizeof v, "%s", a->attr ? "none yet (m marks one)"
                                             : "detection off above 2,000,000 nodes (m marks by hand)");
     line(a, r, &y, "attractors ", v, theme_attr(THEME_dim));
-    /* The rows that fit, their texts cut so that two different texts never look alike. */
-    size_t rows = (size_t)(r.y + r.h - y) < nitems ? (size_t)(r.y + r.h - y) : nitems;
+    /* One row each (two when the label leaves no room for the text), the texts cut so that
+     * two different texts never look alike; a click on a row goes to that attractor. */
+    size_t rows = nitems;
     const char *texts[16];
     size_t lens[16];
     int cols[16];
@@ -197,23 +281,68 @@ void view_stats(app *a, app_rect r)
         texts[i] = items[i].text ? items[i].text : m ? m->text : "";
         lens[i] = items[i].text ? strlen(items[i].text) : m ? m->text_len : 0;
         cols[i] = r.w - 2 - (int)text_width(items[i].label, strlen(items[i].label), fl);
+        if (cols[i] < 8)                  /* the text goes on the next row */
+            cols[i] = r.w - 2;
     }
     attractor_cuts(texts, lens, cols, rows, fl, cuts);
     const char *ell = view_glyph(a, "\xe2\x80\xa6", ">");
     for (size_t i = 0; i < rows; i++, shown++) {
-        int x = r.x;
-        x += view_puts(a, y, x, 2, view_glyph(a, "\xe2\x97\x86 ", "@ "), theme_attr(THEME_attractor));
-        if (items[i].label[0])
-            x += view_puts(a, y, x, r.x + r.w - x, items[i].label, theme_attr(THEME_attractor));
-        unsigned long ta = items[i].id == id ? theme_attr(THEME_cursor) : norm;
-        const attractor_cut *c = &cuts[i];
-        x += view_put(a, y, x, r.x + r.w - x, texts[i], c->head, ta, TEXT_NL_VISIBLE);
-        if (c->head < lens[i] && c->head < c->tail)
-            x += view_puts(a, y, x, r.x + r.w - x, ell, ta);
-        if (c->tail_end > c->tail)
-            x += view_put(a, y, x, r.x + r.w - x, texts[i] + c->tail, c->tail_end - c->tail, ta, TEXT_NL_VISIBLE);
-        if (c->tail_end > c->tail ? c->tail_end < lens[i] : c->head < lens[i])
-            view_puts(a, y, x, r.x + r.w - x, ell, ta);
+        int x = r.x, vis = shown_row(r, y);
+        link_row(a, r, y, APP_LINK_ATTRACTOR, (int32_t)i);
+        if (vis)
+            x += view_puts(a, y, x, 2, view_glyph(a, "\xe2\x97\x86 ", "@ "), theme_attr(THEME_attractor));
+        else
+            x += 2;
+        if (items[i].label[0]) {
+            int lw = (int)text_width(items[i].label, strlen(items[i].label), fl);
+            if (vis)
+                view_puts(a, y, x, r.x + r.w - x, items[i].label, theme_attr(THEME_attractor));
+            x += lw;
+            if (cols[i] == r.w - 2 && lw > 0) {   /* its text on a row of its own */
+                x = r.x + 2;
+                y++;
+                vis = shown_row(r, y);
+                link_row(a, r, y, APP_LINK_ATTRACTOR, (int32_t)i);
+            }
+        }
+        if (vis) {
+            unsigned long ta = items[i].id == id ? theme_attr(THEME_cursor) : norm;
+            const attractor_cut *c = &cuts[i];
+            x += view_put(a, y, x, r.x + r.w - x, texts[i], c->head, ta, TEXT_NL_VISIBLE);
+            if (c->head < lens[i] && c->head < c->tail)
+                x += view_puts(a, y, x, r.x + r.w - x, ell, ta);
+            if (c->tail_end > c->tail)
+                x += view_put(a, y, x, r.x + r.w - x, texts[i] + c->tail, c->tail_end - c->tail, ta, TEXT_NL_VISIBLE);
+            if (c->tail_end > c->tail ? c->tail_end < lens[i] : c->head < lens[i])
+                view_puts(a, y, x, r.x + r.w - x, ell, ta);
+        }
         y++;
     }
+    return y - y0;
+}
+
+void view_stats(app *a, app_rect r)
+{
+    for (int k = 0; k < APP_STATS_ROWS; k++)
+        a->stats_link[k] = (app_link){ APP_LINK_NONE, 0 };
+    if (r.h < 2) {
+        view_title(a, r, "Stats", "", a->focus == APP_PANEL_STATS);
+        return;
+    }
+    int rows = r.h - 1, total = draw(a, r, a->stats_scroll);
+    int top = total > rows ? total - rows : 0;
+    if (a->stats_scroll > top) {          /* scrolled past the end (the lines changed) */
+        a->stats_scroll = top;
+        for (int y = r.y + 1; y < r.y + r.h; y++)
+            view_fill(y, r.x, r.w, A_NORMAL);
+        for (int k = 0; k < APP_STATS_ROWS; k++)
+            a->stats_link[k] = (app_link){ APP_LINK_NONE, 0 };
+        total = draw(a, r, a->stats_scroll);
+    }
+    char detail[80] = "";
+    if (total > rows) {
+        int last = a->stats_scroll + rows < total ? a->stats_scroll + rows : total;
+        snprintf(detail, sizeof detail, "lines %d-%d of %d (wheel scrolls, Z zooms)", a->stats_scroll + 1, last, total);
+    }
+    view_title(a, r, "Stats", detail, a->focus == APP_PANEL_STATS);
 }

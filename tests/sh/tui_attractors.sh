@@ -109,8 +109,11 @@ W="$TMP/w.json"
     done
     echo ']}'
 } > "$W"
-tui_start 150 30 "$W"
+# A narrow stats panel (44 columns, shown alone: v) cuts the texts.
+tui_start 44 40 "$W"
 wait_for 'attractors 3 \(A next\)' 10
+keys v
+wait_for 'showing the stats panel only' 3
 labels=$(screen | sed -n 's/.*◆ phrase, [0-9]* in [0-9]* contexts //p' | sed 's/ *$//')
 nl=$(printf '%s\n' "$labels" | grep -c .)
 nu=$(printf '%s\n' "$labels" | sort -u | grep -c .)

@@ -14,16 +14,6 @@ if ! command -v tmux >/dev/null 2>&1; then
     exit 0
 fi
 . tests/sh/tui_common.inc
-# The reports go in as hex (send-keys -H): a literal argument ending in ';' (row 26) would
-# be taken by tmux as a command separator.
-hx() { printf '%x' "$1"; }
-# x10 BUTTON COL ROW (0-based): press, and for buttons 0-2 the release a terminal sends after.
-x10() {
-    tm send-keys -t 0 -H 1b 5b 4d "$(hx $(($1 + 32)))" "$(hx $(($2 + 33)))" "$(hx $(($3 + 33)))"
-    [ "$1" -lt 3 ] && tm send-keys -t 0 -H 1b 5b 4d 23 "$(hx $(($2 + 33)))" "$(hx $(($3 + 33)))"
-    sleep 0.2
-}
-click() { x10 0 "$1" "$2"; }
 # sgr BUTTON COL ROW (0-based): the SGR press and release.
 sgr() {
     tm send-keys -t 0 -l "$(printf '\033[<%d;%d;%dM\033[<%d;%d;%dm' "$1" $(($2 + 1)) $(($3 + 1)) "$1" $(($2 + 1)) $(($3 + 1)))"

@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests: 5
+# tests: 6
 # Deterministic TUI runs (tui/replay.h): each tests/replay/NAME.keys script drives the real
 # loom on the n-gram model, seeded, with keys from the script and no terminal, and every
 # screen it writes must equal tests/replay/NAME.SCREEN.txt exactly (tig-style golden
@@ -7,7 +7,7 @@
 # Also: a bad script is one line and exit 1.
 . "$(dirname "$0")/../lib.sh"
 R="${TERMLOOM_ROOT:-.}/tests/replay"
-for script in basic narrow search; do
+for script in basic narrow search layout; do
     out="$TMP/$script"
     mkdir -p "$out"
     env TERMLOOM_KEYS="$R/$script.keys" TERMLOOM_SCREENS="$out" TERMLOOM_SEED=7 TERMLOOM_CLOCK=1767225600 \
