@@ -163,6 +163,46 @@ static void gram_remove_occ(attractor_index *a, uint32_t o)
     pool_give(&a->ocfree, o);
 }
 
+/* ---- the chance null's counts ----
+ * Every position of an indexed text adds its word, the bigram and the trigram ending there;
+ * the text's last word and last bigram are counted apart (what follows a word or a bigram
+ * is its count less its ends).  d: +1 when the text is indexed, -1 when it leaves. */
+static void ngc_add(attractor_index *a, uint64_t key, int d)
+{
+    if (d > 0) {
+        int isnew;
+        uint32_t *v = hm_put(&a->ngc, key, &isnew);
+        (*v)++;
+        return;
+    }
+    uint32_t *v = hm_get(&a->ngc, key);
+    if (v && --*v == 0)
+        hm_del(&a->ngc, key);
+}
+
+static void ngc_text(attractor_index *a, const uint64_t *w, size_t nw, int d)
+{
+    size_t nk = 3 * nw + 2, k = 0;
+    xgrow(&a->gscratch, &a->gscratchcap, nk, sizeof *a->gscratch);
+    uint64_t *key = a->gscratch;
+    for (size_t i = 0; i < nw; i++)
+        for (size_t n = 1; n <= 3 && n <= i + 1; n++)
+            key[k++] = ngc_key(w + i + 1 - n, n, 0);
+    key[k++] = ngc_key(w + nw - 1, 1, 1);
+    if (nw >= 2)
+        key[k++] = ngc_key(w + nw - 2, 2, 1);
+    if (d > 0 && (a->ngc.n + k) * 4 > a->ngc.cap * 3)
+        hm_reserve(&a->ngc, 2 * (a->ngc.n + k));   /* no growth between the prefetches */
+    for (size_t i = 0; i < k; i++)
+        hm_prefetch(&a->ngc, key[i]);
+    for (size_t i = 0; i < k; i++)
+        ngc_add(a, key[i], d);
+    a->nwords = d > 0 ? a->nwords + nw : a->nwords - nw;
+    for (size_t n = ATTRACTOR_MIN_PHRASE; n <= ATTRACTOR_MAX_PHRASE && n <= nw; n++)
+        a->nwin[n - ATTRACTOR_MIN_PHRASE] = d > 0 ? a->nwin[n - ATTRACTOR_MIN_PHRASE] + (nw - n + 1)
+                                                  : a->nwin[n - ATTRACTOR_MIN_PHRASE] - (nw - n + 1);
+}
+
 /* ---- nodes ---- */
 
 static int cmp_u64(const void *x, const void *y)
@@ -234,6 +274,7 @@ static void node_unindex(attractor_index *a, int32_t id)
             o = a->oc[o].next;
         gram_remove_occ(a, o);
     }
+    ngc_text(a, s->w, s->nw, -1);
     free(s->w);                  /* the occurrence records share its block */
     s->occ = NULL;
     s->w = NULL;
@@ -283,6 +324,7 @@ static void node_index(attractor_index *a, int32_t id)
     uint32_t r = attractor_uf_find(a, c);
     a->cl[r].nnodes++;
     attractor_cand_check(a, r);
+    ngc_text(a, w, nw, 1);
     if (ng) {
         size_t nd;
         const uint64_t *g = node_grams(a, w, nw, &nd);
@@ -345,6 +387,7 @@ attractor_index *attractor_index_new(tree *t, double threshold, int min_contexts
     a->m = min_contexts < 1 ? 1 : (size_t)min_contexts;
     a->version = 1;
     a->mh_seed = 0x2545f4914f6cdd1dull;
+    a->alpha = ATTRACTOR_PHRASE_ALPHA;
     int32_t cap = tree_capacity(t);
     size_t live = tree_count(t);
     hm_reserve(&a->clmap, live);
@@ -411,7 +454,17 @@ void attractor_index_free(attractor_index *a)
     hm_free(&a->pairs);
     hm_free(&a->tmap);
     hm_free(&a->tpairs);
+    hm_free(&a->ngc);
     free(a);
+}
+
+void attractor_set_alpha(attractor_index *a, double alpha)
+{
+    if (alpha == a->alpha)
+        return;
+    a->alpha = alpha;
+    attractor_list_abort(a);
+    a->version++;                  /* the list may change: attractor_list makes it again */
 }
 
 uint64_t attractor_version(attractor_index *a)

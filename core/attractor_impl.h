@@ -324,8 +324,28 @@ struct attractor_index {
     uint64_t  *gscratch;      /* a node's 4-gram hashes while indexing */
     size_t     gscratchcap;
     struct attractor_job *job;   /* a listing made in slices (attractor_list.c), or NULL */
+    /* the chance null's counts (see attractor.h): words, word bigrams and trigrams over the
+     * indexed texts, and the last word / last bigram of each text (NGC_END), by key */
+    hmap     ngc;
+    uint64_t nwords;
+    uint64_t nwin[ATTRACTOR_MAX_PHRASE - ATTRACTOR_MIN_PHRASE + 1];   /* windows per length */
+    double   alpha;           /* family-wise level for phrases; >= 1 keeps them all */
     uint64_t   deletes;       /* deletions and undeletions seen (they end a listing) */
 };
+
+/* Keys of the null's counts: gram_hash of 1..3 words; the end of a text apart. */
+#define NGC_END 0x6a09e667f3bcc909ull
+static inline uint64_t ngc_key(const uint64_t *w, size_t n, int end)
+{
+    uint64_t h = gram_hash(w, n);
+    return end ? mix64(h ^ NGC_END) : h;
+}
+
+static inline uint32_t ngc_get(const attractor_index *a, uint64_t key)
+{
+    const uint32_t *v = hm_get(&a->ngc, key);
+    return v ? *v : 0;
+}
 
 /* attractor_lsh.c */
 uint32_t attractor_uf_find(attractor_index *a, uint32_t c);

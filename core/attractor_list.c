@@ -126,12 +126,14 @@ typedef struct { attractor at; phr p; } item;
 static int cmp_item(const void *x, const void *y)
 {
     const attractor *a = &((const item *)x)->at, *b = &((const item *)y)->at;
+    if (a->kind != b->kind)
+        return a->kind < b->kind ? -1 : 1;
+    if (a->kind == ATTRACTOR_PHRASE && a->log10_p != b->log10_p)
+        return a->log10_p < b->log10_p ? -1 : 1;
     if (a->score != b->score)
         return a->score > b->score ? -1 : 1;
     if (a->support != b->support)
         return a->support > b->support ? -1 : 1;
-    if (a->kind != b->kind)
-        return a->kind < b->kind ? -1 : 1;
     if (a->example != b->example)
         return a->example < b->example ? -1 : 1;
     return strcmp(a->text, b->text);
@@ -163,6 +165,7 @@ struct attractor_job {
     uint32_t len;                  /* the phrase length being found */
     size_t   nwin, skmask;         /* its eligible windows; the counter table's mask */
     size_t   first;                /* the first gram of this length in tg */
+    size_t   nphr;                 /* candidate phrases (the null's correction) */
 };
 
 static void cont_prepare(attractor_index *a)
@@ -488,15 +491,87 @@ static void phr_members(attractor_index *a, attractor_job *J, pclass *pc)
         }
 }
 
+/* ---- the chance null (see attractor.h) ---- */
+
+/* ln P(X >= s) for X ~ Poisson(exp(lnlam)), s >= 1, without underflow. */
+static double ln_poisson_tail(double lnlam, double s)
+{
+    double lam = exp(lnlam);
+    if (lam < s) {      /* the series of the lower incomplete gamma: terms fall by lam/(s+k) */
+        double sum = 1, t = 1;
+        for (double k = 1; k < 1e7; k++) {
+            t *= lam / (s + k);
+            sum += t;
+            if (t < sum * 1e-17)
+                break;
+        }
+        return s * lnlam - lam - lgamma(s + 1) + log(sum);
+    }
+    /* lam >= s: 1 - P(X <= s-1), its terms falling from j = s-1 down by j/lam */
+    double lt = (s - 1) * lnlam - lam - lgamma(s), sum = 1, t = 1;
+    for (double j = s - 1; j > 0; j--) {
+        t *= j / lam;
+        sum += t;
+        if (t < sum * 1e-17)
+            break;
+    }
+    double cdf = exp(lt + log(sum));
+    return cdf < 1 ? log1p(-cdf) : -INFINITY;
+}
+
+/* ln of the phrase's probability at one window under the null; w: its n words. */
+static double ln_null_prob(const attractor_index *a, const uint64_t *w, uint32_t n)
+{
+    const double K = ATTRACTOR_NULL_K, N = (double)a->nwords;
+    double lp = 0, p2 = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        double p1 = ngc_get(a, ngc_key(w + i, 1, 0)) / N;
+        if (i == 0) {
+            lp = log(p1);
+            continue;
+        }
+        double follow1 = (double)ngc_get(a, ngc_key(w + i - 1, 1, 0)) - ngc_get(a, ngc_key(w + i - 1, 1, 1));
+        p2 = (ngc_get(a, ngc_key(w + i - 1, 2, 0)) + K * p1) / (follow1 + K);
+        if (i == 1) {
+            lp += log(p2);
+            continue;
+        }
+        double follow2 = (double)ngc_get(a, ngc_key(w + i - 2, 2, 0)) - ngc_get(a, ngc_key(w + i - 2, 2, 1));
+        lp += log((ngc_get(a, ngc_key(w + i - 2, 3, 0)) + K * p2) / (follow2 + K));
+    }
+    return lp;
+}
+
+/* Fills the null's figures of a phrase found at word pos of node id; 1 when it is kept. */
+static int phr_null(attractor_index *a, attractor_job *J, attractor *at, int32_t id, uint32_t pos, uint32_t n)
+{
+    const uint64_t *w = a->ns[id].w + pos;
+    double lnE = ln_null_prob(a, w, n) + log((double)a->nwin[n - ATTRACTOR_MIN_PHRASE]);
+    double lnp = ln_poisson_tail(lnE, (double)at->support) + log((double)(J->nphr ? J->nphr : 1));
+    if (lnp > 0)
+        lnp = 0;
+    at->expected = exp(lnE);
+    at->log10_p = lnp / log(10.0);
+    return a->alpha >= 1 || lnp <= log(a->alpha);
+}
+
 static void phr_emit(attractor_index *a, attractor_job *J, tgram *t)
 {
     if (!t->mem)
         return;
+    attractor probe = { .support = t->support };
+    if (!phr_null(a, J, &probe, t->example, t->expos, t->n)) {
+        free(t->mem);
+        t->mem = NULL;
+        return;
+    }
     qsort(t->mem, t->memcap, sizeof *t->mem, cmp_i32);
     item it = { .at = { .kind = ATTRACTOR_PHRASE, .members = t->mem, .nmembers = t->memcap,
                         .support = t->support },
                 .p = { t->h, t->n } };
     t->mem = NULL;                             /* the item owns them now */
+    it.at.expected = probe.expected;
+    it.at.log10_p = probe.log10_p;
     fill_stats(a, &it.at);
     it.at.text = phrase_text(a, t->example, t->expos, t->n);
     push_item(&J->v, &J->nv, &J->vcap, it);
@@ -651,6 +726,8 @@ int attractor_list_step(attractor_index *a, size_t budget)
             } else if (J->phase == 8) {
                 J->phase = 10;
             } else if (J->phase == 11) {
+                for (size_t i = 0; i < J->ntg; i++)   /* the candidates the null corrects for */
+                    J->nphr += J->tg[i].mem != NULL;
                 J->phase = 12;
             } else
                 J->phase++;
@@ -749,10 +826,10 @@ typedef struct {
     uint32_t kind, phr_n, textlen;
     int32_t  example;
     uint64_t support, nmembers, phr_h;
-    double   prob, score;
+    double   prob, score, expected, log10_p;
 } rec;
 
-#define DUMP_MAGIC "termloom-attractors-1"
+#define DUMP_MAGIC "termloom-attractors-2"
 
 char *attractor_list_dump(attractor_index *a, size_t *len)
 {
@@ -764,7 +841,7 @@ char *attractor_list_dump(attractor_index *a, size_t *len)
         const attractor *at = &a->list[i];
         size_t tl = at->text ? strlen(at->text) : 0;
         rec r = { (uint32_t)at->kind, a->lphr[i].n, (uint32_t)tl, at->example, at->support,
-                  at->nmembers, a->lphr[i].h, at->prob, at->score };
+                  at->nmembers, a->lphr[i].h, at->prob, at->score, at->expected, at->log10_p };
         buf_add(&b, &r, sizeof r);
         buf_add(&b, at->text ? at->text : "", tl);
         buf_add(&b, at->members, at->nmembers * sizeof *at->members);
@@ -808,6 +885,8 @@ int attractor_list_load(attractor_index *a, const char *data, size_t len, uint64
         x->support = (size_t)r.support;
         x->prob = r.prob;
         x->score = r.score;
+        x->expected = r.expected;
+        x->log10_p = r.log10_p;
         x->example = r.example;
         lphr[k] = (phr){ r.phr_h, r.phr_n };
     }
