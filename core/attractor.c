@@ -191,13 +191,12 @@ static void ngc_text(attractor_index *a, const uint64_t *w, size_t nw, int d)
     key[k++] = ngc_key(w + nw - 1, 1, 1);
     if (nw >= 2)
         key[k++] = ngc_key(w + nw - 2, 2, 1);
-    if (d > 0 && (a->ngc.n + k) * 4 > a->ngc.cap * 3)
-        hm_reserve(&a->ngc, 2 * (a->ngc.n + k));   /* no growth between the prefetches */
     for (size_t i = 0; i < k; i++)
         hm_prefetch(&a->ngc, key[i]);
     for (size_t i = 0; i < k; i++)
         ngc_add(a, key[i], d);
     a->nwords = d > 0 ? a->nwords + nw : a->nwords - nw;
+    a->ntexts = d > 0 ? a->ntexts + 1 : a->ntexts - 1;
     for (size_t n = ATTRACTOR_MIN_PHRASE; n <= ATTRACTOR_MAX_PHRASE && n <= nw; n++)
         a->nwin[n - ATTRACTOR_MIN_PHRASE] = d > 0 ? a->nwin[n - ATTRACTOR_MIN_PHRASE] + (nw - n + 1)
                                                   : a->nwin[n - ATTRACTOR_MIN_PHRASE] - (nw - n + 1);

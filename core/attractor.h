@@ -36,7 +36,11 @@
  *    K·P2(w|u)) / (c(tu·) + K), with c() counts over every indexed text (c(u·): u followed by
  *    a word in its text), N the words, K = ATTRACTOR_NULL_K.  A phrase's probability at a
  *    window is P1(w1)·P2(w2|w1)·Π P3(wi|wi-2 wi-1); expected = that × the windows of its
- *    length in the tree, the expected occurrences (at least the expected contexts).
+ *    length in the tree, the expected occurrences (at least the expected contexts), but at
+ *    most ATTRACTOR_NULL_SHARE (2%) of the indexed texts: the model is fitted to the tree,
+ *    so a phrase filling much of it (a collapsed model's "it is important to remember
+ *    that" in 10% of the branches) predicts itself; ordinary text does not repeat one
+ *    phrase of 4+ words in more than 1 branch in 50.
  *    p = P(Poisson(expected) ≥ support), times the number of candidate phrases (closed,
  *    support ≥ min_contexts; Bonferroni), capped at 1; kept when p ≤ alpha (0.01).  So a
  *    phrase the tree's word frequencies and word-to-word habits already predict (common
@@ -74,6 +78,7 @@
 #define ATTRACTOR_MAX_PHRASE 8
 #define ATTRACTOR_NULL_K 50.0    /* the null's pseudo-count per context */
 #define ATTRACTOR_PHRASE_ALPHA 0.01
+#define ATTRACTOR_NULL_SHARE 0.02   /* the null expects a phrase in at most this share of texts */
 
 typedef enum { ATTRACTOR_CONTINUATION, ATTRACTOR_PHRASE } attractor_kind;
 

@@ -327,7 +327,7 @@ struct attractor_index {
     /* the chance null's counts (see attractor.h): words, word bigrams and trigrams over the
      * indexed texts, and the last word / last bigram of each text (NGC_END), by key */
     hmap     ngc;
-    uint64_t nwords;
+    uint64_t nwords, ntexts;   /* words and texts indexed */
     uint64_t nwin[ATTRACTOR_MAX_PHRASE - ATTRACTOR_MIN_PHRASE + 1];   /* windows per length */
     double   alpha;           /* family-wise level for phrases; >= 1 keeps them all */
     uint64_t   deletes;       /* deletions and undeletions seen (they end a listing) */

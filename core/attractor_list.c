@@ -547,6 +547,9 @@ static int phr_null(attractor_index *a, attractor_job *J, attractor *at, int32_t
 {
     const uint64_t *w = a->ns[id].w + pos;
     double lnE = ln_null_prob(a, w, n) + log((double)a->nwin[n - ATTRACTOR_MIN_PHRASE]);
+    double cap = log(ATTRACTOR_NULL_SHARE * (double)a->ntexts);   /* see attractor.h */
+    if (lnE > cap)
+        lnE = cap;
     double lnp = ln_poisson_tail(lnE, (double)at->support) + log((double)(J->nphr ? J->nphr : 1));
     if (lnp > 0)
         lnp = 0;

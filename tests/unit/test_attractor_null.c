@@ -187,3 +187,40 @@ TEST(attractor_null_ngram_text_and_a_planted_phrase)
     tree_free(t);
     ngram_free(m);
 }
+
+/* A collapsed model's phrase in a fifth of the branches: its words occur nowhere else, so
+ * the trigram model fitted to the tree predicts it from itself; the cap on the expected
+ * share (ATTRACTOR_NULL_SHARE) keeps it an attractor, ranked first. */
+TEST(attractor_null_phrase_filling_the_tree_is_kept)
+{
+    uint64_t s = 0x853c49e6748fea9bull;
+    tree *t = tree_new();
+    int32_t r = add(t, TREE_NONE, "Go");
+    int32_t par[1000];
+    char word[16];
+    for (int i = 0; i < 1000; i++) {
+        snprintf(word, sizeof word, " start%d", i);
+        par[i] = add(t, r, word);
+    }
+    for (int i = 0; i < 5000; i++) {
+        buf b = {0};
+        for (int w = 0; w < 10; w++) {
+            s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+            snprintf(word, sizeof word, " w%u", (unsigned)(s % 300));
+            buf_adds(&b, word);
+            if (w == 4 && i % 5 == 0)
+                buf_adds(&b, " it is important to remember that");
+        }
+        tree_add_child(t, par[i / 5], TREE_ORIGIN_MODEL, b.data, b.len);   /* one each */
+        buf_free(&b);
+    }
+    attractor_index *a = attractor_index_new(t, 0.8, 3);
+    const attractor *l;
+    size_t n = attractor_list(a, &l);
+    REQUIRE(n > 0);
+    CHECK(l[0].kind == ATTRACTOR_PHRASE && strstr(l[0].text, "it is important to remember that"));
+    CHECKF(l[0].expected <= ATTRACTOR_NULL_SHARE * 6000 + 1e-9, "expected %g", l[0].expected);
+    CHECKF(l[0].log10_p < -100, "log10 p %g", l[0].log10_p);
+    attractor_index_free(a);
+    tree_free(t);
+}
