@@ -392,6 +392,7 @@ attractor_index *attractor_index_new(tree *t, double threshold, int min_contexts
     hm_reserve(&a->clmap, live);
     hm_reserve(&a->bkmap, live * MH_BANDS);
     hm_reserve(&a->grmap, live * 8);
+    hm_reserve(&a->ngc, live * 12);      /* the null's counts: a few per word */
     xgrow(&a->cl, &a->clcap, live + 1, sizeof *a->cl);      /* sized once, not regrown */
     xgrow(&a->sig, &a->sigcap, live + 1, sizeof *a->sig);
     xgrow(&a->queue, &a->qcap, live + 1, sizeof *a->queue);
