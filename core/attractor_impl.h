@@ -90,7 +90,7 @@ static inline void hm_grow(hmap *m)
 {
     hmap o = *m;
     m->cap = o.cap ? o.cap * 2 : 64;
-    m->s = xcalloc(m->cap, sizeof *m->s);
+    m->s = xcalloc_table(m->cap, sizeof *m->s);
     size_t mask = m->cap - 1;
     for (size_t i = 0; i < o.cap; i++)
         if (hs_used(&o.s[i])) {
