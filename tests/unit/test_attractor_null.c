@@ -197,7 +197,7 @@ TEST(attractor_null_phrase_filling_the_tree_is_kept)
     tree *t = tree_new();
     int32_t r = add(t, TREE_NONE, "Go");
     int32_t par[1000];
-    char word[16];
+    char word[32];
     for (int i = 0; i < 1000; i++) {
         snprintf(word, sizeof word, " start%d", i);
         par[i] = add(t, r, word);
