@@ -205,7 +205,6 @@ struct app {
     int          replay_failed;
 };
 
-double   app_now(void);
 /* Sets the status line message (printf-style).  A message goes at the next key (the key's
  * own message replaces it) or after APP_MSG_SECONDS (APP_ERR_SECONDS for an error). */
 void     app_message(app *a, int error, const char *fmt, ...);

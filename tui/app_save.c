@@ -2,6 +2,7 @@
  * new one under $XDG_DATA_HOME), and autosave: when to append to the journal and when to
  * fold it into the file (core/journal.h does the writing). */
 #include "tui/app.h"
+#include "core/mono.h"
 #include "tui/term.h"
 #include "core/formats.h"
 #include "core/journal.h"
@@ -63,7 +64,7 @@ int app_save_now(app *a)
         return -1;
     put_attractors(a);
     char err[512];
-    a->last_save = app_now();
+    a->last_save = mono_now();
     a->save_soon = 0;
     if (a->jn && strcmp(journal_session(a->jn), a->path))
         app_save_stop(a);          /* saved elsewhere from now on (the quit rescue) */
@@ -127,7 +128,7 @@ static void save_start(app *a)
         unlink(jp);
     free(jp);
     a->jn = journal_new(&a->ses, a->path, err, sizeof err);
-    a->last_save = a->last_change = app_now();
+    a->last_save = a->last_change = mono_now();
 }
 
 void app_save_stop(app *a)

@@ -12,6 +12,7 @@
  * stderr: on a terminal a progress line redrawn in place; always one summary line at the
  * end (nodes, tokens, time, failures), then the error line if there is one. */
 #include "tui/cli.h"
+#include "core/mono.h"
 #include "core/entropy.h"
 #include "core/grow.h"
 #include "core/mem.h"
@@ -110,13 +111,6 @@ static void on_signal(int sig)
     gen_interrupted = 1;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void queue_push(gen_run *r, int32_t id)
 {
     xgrow(&r->queue, &r->qcap, r->qlen + 1, sizeof *r->queue);
@@ -189,7 +183,7 @@ static void draw_progress(gen_run *r, int final)
 {
     if (!r->progress)
         return;
-    double t = now_s();
+    double t = mono_now();
     if (final) {
         if (r->drawn)
             fprintf(stderr, "\r%*s\r", r->drawn, "");
@@ -462,7 +456,7 @@ int cli_gen(int argc, char **argv)
     settings_copy(&sess.settings, &o.s);
 
     gen_run r = { .t = sess.t, .b = b, .depth = entropy ? 0 : (int)depth,
-                  .progress = isatty(2), .t0 = now_s(), .k = o.s.branches,
+                  .progress = isatty(2), .t0 = mono_now(), .k = o.s.branches,
                   .expand_groups = !strcmp(expand, "groups"), .threshold = o.s.merge_threshold };
     if (entropy)
         r.target = (size_t)budget;
@@ -499,7 +493,7 @@ int cli_gen(int argc, char **argv)
     int saved = session_save(&sess, out, serr, sizeof serr);
     /* The summary, terminal or not; an error, if any, follows on its own line. */
     char took[32];
-    double secs = now_s() - r.t0;
+    double secs = mono_now() - r.t0;
     size_t tokens = 0;
     tree_iter it;
     tree_iter_init(&it, sess.t, tree_root(sess.t), TREE_DFS);
