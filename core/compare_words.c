@@ -2,6 +2,7 @@
  * and the over-represented words and phrases (log-odds ratio with an informative Dirichlet
  * prior, Monroe, Colaresi & Quinn 2008). */
 #include "core/compare.h"
+#include "core/hash.h"
 #include "core/mem.h"
 #include <math.h>
 #include <stdint.h>
@@ -58,11 +59,7 @@ typedef struct {
 
 static uint64_t hash_bytes(const char *p, size_t n)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)p[i];
-        h *= 1099511628211ull;
-    }
+    uint64_t h = hash_fnv1a(p, n);
     return h ? h : 1;
 }
 

@@ -1,5 +1,6 @@
 /* core/merge.c — see merge.h. */
 #include "core/merge.h"
+#include "core/hash.h"
 #include "core/entropy.h"
 #include <stdlib.h>
 #include <string.h>
@@ -9,11 +10,9 @@
 
 static uint64_t hash_bytes(const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    uint64_t h = hash_fnv1a(s, n);
     h ^= h >> 31;
-    h *= 0x9e3779b97f4a7c15ull;
+    h *= HASH_GOLDEN;
     return h ^ (h >> 29);
 }
 

@@ -9,6 +9,7 @@
  * of each context are stored contiguously with their discounted share (c - D(c)) / total,
  * so a distribution is a handful of sparse additions over one precomputed unigram vector. */
 #include "core/ngram.h"
+#include "core/hash.h"
 #include "core/mem.h"
 #include <errno.h>
 #include <math.h>
@@ -95,24 +96,9 @@ size_t ngram_next_token(const char *s, size_t len, size_t pos)
 
 /* ---- hashing ---- */
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebULL;
-    x ^= x >> 31;
-    return x;
-}
-
 static uint64_t hash_bytes(const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    return mix64(h);
+    return hash_mix13(hash_fnv1a(s, n));
 }
 
 static void table_rehash(gram_table *t, size_t nslots)
@@ -121,7 +107,7 @@ static void table_rehash(gram_table *t, size_t nslots)
     t->slot = xcalloc(nslots, sizeof *t->slot);
     t->mask = nslots - 1;
     for (size_t i = 0; i < t->n; i++) {
-        size_t h = (size_t)mix64(t->e[i].key) & t->mask;
+        size_t h = (size_t)hash_mix13(t->e[i].key) & t->mask;
         while (t->slot[h])
             h = (h + 1) & t->mask;
         t->slot[h] = (uint32_t)i + 1;
@@ -133,7 +119,7 @@ static uint32_t table_put(gram_table *t, uint64_t key, int *added)
 {
     if (2 * (t->n + 1) > t->mask + 1)
         table_rehash(t, t->mask ? 2 * (t->mask + 1) : 1024);
-    size_t h = (size_t)mix64(key) & t->mask;
+    size_t h = (size_t)hash_mix13(key) & t->mask;
     for (;;) {
         uint32_t s = t->slot[h];
         if (!s)
@@ -155,7 +141,7 @@ static int64_t table_find(const gram_table *t, uint64_t key)
 {
     if (!t->slot)
         return -1;
-    size_t h = (size_t)mix64(key) & t->mask;
+    size_t h = (size_t)hash_mix13(key) & t->mask;
     for (uint32_t s; (s = t->slot[h]); h = (h + 1) & t->mask)
         if (t->e[s - 1].key == key)
             return (int64_t)s - 1;
