@@ -29,8 +29,7 @@ typedef struct {
 typedef struct {
     gram     *e;
     size_t    n, cap;
-    uint32_t *slot;   /* entry index + 1; 0 = empty */
-    size_t    mask;
+    hash_map  map;    /* table_key(key) → entry index */
 } gram_table;
 
 typedef struct {
@@ -101,57 +100,35 @@ static uint64_t hash_bytes(const char *s, size_t n)
     return hash_mix13(hash_fnv1a(s, n));
 }
 
-static void table_rehash(gram_table *t, size_t nslots)
+/* A gram key (a lower gram's entry << 32 | a token id) as a hash_map key: mix13 is a
+ * bijection, so distinct keys stay distinct, and key + 1 is never 0 (the empty slot). */
+static uint64_t table_key(uint64_t key)
 {
-    free(t->slot);
-    t->slot = xcalloc(nslots, sizeof *t->slot);
-    t->mask = nslots - 1;
-    for (size_t i = 0; i < t->n; i++) {
-        size_t h = (size_t)hash_mix13(t->e[i].key) & t->mask;
-        while (t->slot[h])
-            h = (h + 1) & t->mask;
-        t->slot[h] = (uint32_t)i + 1;
-    }
+    return hash_mix13(key + 1);
 }
 
 /* Index of key's entry, adding it (zero counts) when absent; *added tells which. */
 static uint32_t table_put(gram_table *t, uint64_t key, int *added)
 {
-    if (2 * (t->n + 1) > t->mask + 1)
-        table_rehash(t, t->mask ? 2 * (t->mask + 1) : 1024);
-    size_t h = (size_t)hash_mix13(key) & t->mask;
-    for (;;) {
-        uint32_t s = t->slot[h];
-        if (!s)
-            break;
-        if (t->e[s - 1].key == key) {
-            *added = 0;
-            return s - 1;
-        }
-        h = (h + 1) & t->mask;
+    uint32_t *v = hash_map_put(&t->map, table_key(key), added);
+    if (*added) {
+        xgrow(&t->e, &t->cap, t->n + 1, sizeof *t->e);
+        t->e[t->n] = (gram){ key, 0, 0 };
+        *v = (uint32_t)t->n++;
     }
-    xgrow(&t->e, &t->cap, t->n + 1, sizeof *t->e);
-    t->e[t->n] = (gram){ key, 0, 0 };
-    t->slot[h] = (uint32_t)t->n + 1;
-    *added = 1;
-    return (uint32_t)t->n++;
+    return *v;
 }
 
 static int64_t table_find(const gram_table *t, uint64_t key)
 {
-    if (!t->slot)
-        return -1;
-    size_t h = (size_t)hash_mix13(key) & t->mask;
-    for (uint32_t s; (s = t->slot[h]); h = (h + 1) & t->mask)
-        if (t->e[s - 1].key == key)
-            return (int64_t)s - 1;
-    return -1;
+    const uint32_t *v = hash_map_get(&t->map, table_key(key));
+    return v ? (int64_t)*v : -1;
 }
 
 static void table_free(gram_table *t)
 {
     free(t->e);
-    free(t->slot);
+    hash_map_free(&t->map);
 }
 
 /* ---- vocabulary ---- */
