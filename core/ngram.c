@@ -11,6 +11,7 @@
 #include "core/ngram.h"
 #include "core/hash.h"
 #include "core/mem.h"
+#include "core/text.h"
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -180,34 +181,6 @@ static uint32_t vocab_intern(ngram_model *m, const char *s, size_t n)
 
 /* ---- corpus checks ---- */
 
-/* Length of the valid UTF-8 sequence at s, or 0 when it is not valid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t need;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        need = 1;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        need = 2;
-        if (c == 0xE0) lo = 0xA0;
-        if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 3;
-        if (c == 0xF0) lo = 0x90;
-        if (c == 0xF4) hi = 0x8F;
-    } else
-        return 0;
-    if (n < need + 1 || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i <= need; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    return need + 1;
-}
-
 /* Checks the corpus and returns a copy with invalid UTF-8 replaced by U+FFFD. */
 static char *corpus_clean(const char *text, size_t len, const char *name, size_t *out_len,
                           char *err, size_t errlen)
@@ -228,7 +201,7 @@ static char *corpus_clean(const char *text, size_t len, const char *name, size_t
             i++;
             continue;
         }
-        size_t n = utf8_seq(u + i, len - i);
+        size_t n = text_utf8_seq(text + i, len - i);
         bad += !n;
         words++;
         i += n ? n : 1;
@@ -246,7 +219,7 @@ static char *corpus_clean(const char *text, size_t len, const char *name, size_t
         memcpy(out, text, len), o += len;
     else
         for (size_t i = 0; i < len;) {
-            size_t n = u[i] < 0x80 ? 1 : utf8_seq(u + i, len - i);
+            size_t n = u[i] < 0x80 ? 1 : text_utf8_seq(text + i, len - i);
             if (n) {
                 memcpy(o, text + i, n);
                 o += n;
