@@ -16,7 +16,8 @@
 #include "core/grow.h"
 #include "core/merge.h"
 #include "core/session.h"
-#include "tui/cli.h"
+#include "cli/backends.h"
+#include "cli/options.h"
 #include "tui/theme.h"
 #include <stdint.h>
 #include <sys/types.h>

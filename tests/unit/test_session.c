@@ -2,7 +2,7 @@
 #include "core/mem.h"
 #include "core/session.h"
 #include "core/entropy.h"
-#include "tui/cli.h"
+#include "cli/options.h"
 #include <dirent.h>
 #include <jansson.h>
 #include <signal.h>

@@ -1,7 +1,8 @@
-/* tui/cli_export.c — `termloom export --format json|loom|jsonl|md|dot FILE -o OUT`.
+/* cli/export.c — `termloom export --format json|loom|jsonl|md|dot FILE -o OUT`.
  * FILE is a session or anything `termloom import` reads.  The output is built in memory
  * and written in one crash-safe step, so a failure never leaves a partial file. */
-#include "tui/cli.h"
+#include "cli/commands.h"
+#include "cli/options.h"
 #include "core/formats.h"
 #include "core/mem.h"
 #include <errno.h>

@@ -1,10 +1,11 @@
-/* tui/cli_stats.c — `termloom stats [--json] SESSION.json`: the shape of the tree and its
+/* cli/stats.c — `termloom stats [--json] SESSION.json`: the shape of the tree and its
  * entropy figures.
  *
  * The report is built once as a JSON object, section by section (the table `sections`
  * below); --json prints that object, the text form is printed from the same object.  A new
  * analysis is one more function in the table, and both outputs show it. */
-#include "tui/cli.h"
+#include "cli/commands.h"
+#include "cli/options.h"
 #include "core/attractor.h"
 #include "core/calib.h"
 #include "core/compare.h"

@@ -1,6 +1,5 @@
-/* tui/cli.c — see cli.h. */
-#include "tui/cli.h"
-#include "core/attractor.h"
+/* cli/options.c — see options.h. */
+#include "cli/options.h"
 #include "core/mem.h"
 #include "core/text.h"
 #include <errno.h>
@@ -234,13 +233,4 @@ int cli_io_option(int argc, char **argv, int *i, const char *cmd, cli_io *io)
         return cli_fail(CLI_USAGE, "%s: one input file only (got %s and %s)", cmd, io->in, argv[*i]), -1;
     io->in = argv[*i];
     return 1;
-}
-
-void cli_detect_attractors(session *s)
-{
-    attractor_index *a = attractor_index_new(s->t, s->settings.merge_threshold, ATTRACTOR_DEFAULT_MIN_CONTEXTS);
-    const attractor *l;
-    size_t n = attractor_list(a, &l);
-    session_set_attractors(s, attractor_list_json(l, n, NULL));
-    attractor_index_free(a);
 }

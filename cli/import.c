@@ -1,7 +1,8 @@
-/* tui/cli_import.c — `termloom import OTHER.json -o SESSION.json [--note PATH]`.
+/* cli/import.c — `termloom import OTHER.json -o SESSION.json [--note PATH]`.
  * The format (socketteer/loom, loomsidian, miniloom, bonsai) is detected from the content;
  * the session is saved crash-safely, and nothing is written when the input is bad. */
-#include "tui/cli.h"
+#include "cli/commands.h"
+#include "cli/options.h"
 #include "core/formats.h"
 #include "core/mem.h"
 #include <errno.h>

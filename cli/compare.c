@@ -1,6 +1,8 @@
-/* tui/cli_compare.c — `termloom compare`: one prompt, two configs (SPECs), N samples each;
+/* cli/compare.c — `termloom compare`: one prompt, two configs (SPECs), N samples each;
  * prints the figures side by side (or as JSON) and can save the samples as a session. */
-#include "tui/cli.h"
+#include "cli/backends.h"
+#include "cli/commands.h"
+#include "cli/options.h"
 #include "core/calib.h"
 #include "core/compare.h"
 #include "core/llama_backend.h"

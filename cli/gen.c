@@ -1,4 +1,4 @@
-/* tui/cli_gen.c — `termloom gen`: grow a tree headless and save it as a session.
+/* cli/gen.c — `termloom gen`: grow a tree headless and save it as a session.
  *
  * Two ways to grow:
  *   breadth (default): every frontier node gets K children, level by level, down to
@@ -11,7 +11,9 @@
  * and saves the tree grown so far, then exits with 1.
  * stderr: on a terminal a progress line redrawn in place; always one summary line at the
  * end (nodes, tokens, time, failures), then the error line if there is one. */
-#include "tui/cli.h"
+#include "cli/backends.h"
+#include "cli/commands.h"
+#include "cli/options.h"
 #include "core/entropy.h"
 #include "core/grow.h"
 #include "core/mem.h"
