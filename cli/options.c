@@ -223,7 +223,8 @@ static int opts_setup(cli_args *p, cli_opts *o)
             path = v;
             explicit = 1;
         }
-    p->rest = 0;
+    p->rest = 0;                         /* the real scan starts afresh */
+    p->status = CLI_OK;
     char *def = NULL;
     if (!path) {
         const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
