@@ -8,8 +8,9 @@
  *     --config, -h/--help);
  *   - the command's own (a cli_option table in its file: gen's --depth, compare's --a …).
  * A command's own option wins over a common one of the same name or letter (compare's
- * -n is its sample count).  cli_args_next turns them into a getopt_long table and walks
- * argv in order (options and operands mixed, as before, whatever POSIXLY_CORRECT says):
+ * -n is its sample count).  cli_args_begin merges them into one getopt_long table, and
+ * cli_args_next walks argv in order (options and operands mixed, whatever POSIXLY_CORRECT
+ * says):
  *   --name VALUE and --name=VALUE alike; -n VALUE, -nVALUE and -n=VALUE; `--` ends the
  *   options (what follows is an operand even when it starts with '-'); `-` is an operand.
  *   Long names are matched whole: getopt_long's unique-prefix abbreviations are refused
@@ -18,6 +19,7 @@
  * ("gen: unknown option '--frobnicate' (see termloom gen --help)"), a missing value
  * ("--depth needs a value"), a setting's bad value (settings_set's message).  An unreadable
  * --prompt-file is a runtime error (1).
+ * One parser at a time: getopt_long keeps its place in globals (optind).
  * Exit codes: 0 ok, 1 runtime error, 2 usage error. */
 #ifndef CLI_OPTIONS_H
 #define CLI_OPTIONS_H
