@@ -604,7 +604,8 @@ int cli_compare(int argc, char **argv)
         case C_SAMPLES:
             n = strtol(v, &end, 10);
             if (!*v || *end || n < 1 || n > COMPARE_MAX_SAMPLES)
-                rc = cli_fail(CLI_USAGE, "-n: '%s' is not a whole number from 1 to %d", v, COMPARE_MAX_SAMPLES);
+                rc = cli_fail(CLI_USAGE, "%s: '%s' is not a whole number from 1 to %d", p.typed, v,
+                              COMPARE_MAX_SAMPLES);
             nsamples = (int)n;
             break;
         case C_JSON:

@@ -173,6 +173,7 @@ static int step(cli_args *p, int quiet, const struct cli_entry **e, const char *
                      p->cmd ? ": " : "", name, p->cmd ? " " : "", p->cmd ? p->cmd : "");
         return STEP_ERROR;
     }
+    typed(p->typed, sizeof p->typed, arg, (*e)->opt.letter);
     *value = optarg;
     /* -o=FILE as --output=FILE (it always meant that here); -o =FILE keeps its '='. */
     if (optarg && strncmp(arg, "--", 2) && optind == at + 1 && *optarg == '=')

@@ -62,6 +62,7 @@ struct option;
 struct cli_entry;
 typedef struct {
     int               status;   /* after CLI_ARGS_ERROR: the exit status (CLI_USAGE, CLI_ERR) */
+    char              typed[64];/* the option just returned as typed ("-n", "--samples") */
     /* private */
     int               argc;
     char            **argv;

@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests: 27
+# tests: 29
 # The command line as getopt_long reads it (cli/options.h): --opt=value and --opt value,
 # -xVALUE, `--` ending the options, missing values, unknown and abbreviated options (one
 # line naming the option, exit 2), whatever POSIXLY_CORRECT says.
@@ -44,6 +44,8 @@ expect_exit opts_no_value_taken 2 "$T" stats --json=yes "$TMP/s.json"
 one_line_error opts_no_value_taken_msg "^termloom: --json takes no value"
 expect_exit opts_abbreviation_refused 2 "$T" gen --prompt x -o "$TMP/a.json" --temp 0.5
 one_line_error opts_abbreviation_refused_msg "^termloom: gen: unknown option '--temp' "
+expect_exit opts_value_error_names_option 2 "$T" compare --a '' --b '' --prompt x --samples=0
+one_line_error opts_value_error_names_option_msg "^termloom: --samples: '0' is not a whole number from 1 to"
 
 # Options after operands, with or without POSIXLY_CORRECT.
 expect_exit opts_posixly_correct 0 env POSIXLY_CORRECT=1 "$T" stats "$TMP/s.json" --json
