@@ -653,29 +653,21 @@ int app_main(int argc, char **argv)
     static app A;
     app *a = &A;
     memset(a, 0, sizeof *a);
-    int rc = cli_opts_init(&a->opts, argc, argv);
+    cli_args p;
+    int rc = cli_args_begin(&p, argc, argv, NULL, NULL, &a->opts);
+    const char *file = NULL, *v;
+    for (int id; rc == CLI_OK && (id = cli_args_next(&p, &v)) != CLI_ARGS_END;) {
+        if (id == CLI_ARGS_ERROR)
+            rc = p.status;
+        else if (file)
+            rc = usage_error("one session file at a time ('%s' is extra)", v);
+        else
+            file = v;
+    }
+    cli_args_end(&p);
     if (rc != CLI_OK) {
         cli_opts_free(&a->opts);
         return rc;
-    }
-    const char *file = NULL;
-    for (int i = 1; i < argc; i++) {
-        int r = cli_common_option(&a->opts, argc, argv, &i);
-        if (r < 0) {
-            cli_opts_free(&a->opts);
-            return r == -2 ? CLI_ERR : CLI_USAGE;
-        }
-        if (r)
-            continue;
-        if (argv[i][0] == '-' && argv[i][1]) {
-            cli_opts_free(&a->opts);
-            return usage_error("unknown option '%s' (termloom --help lists them)", argv[i]);
-        }
-        if (file) {
-            cli_opts_free(&a->opts);
-            return usage_error("one session file at a time ('%s' is extra)", argv[i]);
-        }
-        file = argv[i];
     }
     const char *seed = getenv("TERMLOOM_SEED");
     char err[512];
@@ -692,7 +684,7 @@ int app_main(int argc, char **argv)
         cli_opts_free(&a->opts);
         return cli_fail(CLI_USAGE, "the interactive loom needs a terminal (headless: termloom gen, stats, export)");
     }
-    rc = app_open_session(a, file, argc, argv);
+    rc = app_open_session(a, file);
     if (rc != CLI_OK) {
         app_free(a);
         return rc;
