@@ -16,7 +16,8 @@
 #include "core/grow.h"
 #include "core/merge.h"
 #include "core/session.h"
-#include "tui/cli.h"
+#include "cli/backends.h"
+#include "cli/options.h"
 #include "tui/theme.h"
 #include <stdint.h>
 #include <sys/types.h>
@@ -208,7 +209,6 @@ struct app {
     int          replay_failed;
 };
 
-double   app_now(void);
 /* Sets the status line message (printf-style).  A message goes at the next key (the key's
  * own message replaces it) or after APP_MSG_SECONDS (APP_ERR_SECONDS for an error). */
 void     app_message(app *a, int error, const char *fmt, ...);
@@ -301,7 +301,7 @@ void     app_search_free(app *a);
 /* app_save.c: journals what changed, or compacts, if due; opens FILE (or a new session)
  * into a; app_save_stop ends the journal (app_free calls it). */
 void     app_autosave(app *a, double now);
-int      app_open_session(app *a, const char *file, int argc, char **argv);
+int      app_open_session(app *a, const char *file);
 void     app_save_stop(app *a);
 
 int app_main(int argc, char **argv);

@@ -2,6 +2,7 @@
  * new one under $XDG_DATA_HOME), and autosave: when to append to the journal and when to
  * fold it into the file (core/journal.h does the writing). */
 #include "tui/app.h"
+#include "core/mono.h"
 #include "tui/term.h"
 #include "core/formats.h"
 #include "core/journal.h"
@@ -63,7 +64,7 @@ int app_save_now(app *a)
         return -1;
     put_attractors(a);
     char err[512];
-    a->last_save = app_now();
+    a->last_save = mono_now();
     a->save_soon = 0;
     if (a->jn && strcmp(journal_session(a->jn), a->path))
         app_save_stop(a);          /* saved elsewhere from now on (the quit rescue) */
@@ -127,7 +128,7 @@ static void save_start(app *a)
         unlink(jp);
     free(jp);
     a->jn = journal_new(&a->ses, a->path, err, sizeof err);
-    a->last_save = a->last_change = app_now();
+    a->last_save = a->last_change = mono_now();
 }
 
 void app_save_stop(app *a)
@@ -186,27 +187,7 @@ static char *default_session_path(char *err, size_t errlen)
     return path;
 }
 
-/* Command-line settings given explicitly win over those stored in an opened session. */
-static int apply_explicit_flags(app *a, int argc, char **argv)
-{
-    cli_opts tmp;
-    memset(&tmp, 0, sizeof tmp);
-    settings_copy(&tmp.s, &a->ses.settings);
-    int rc = 0;
-    for (int i = 1; i < argc; i++) {
-        int r = cli_common_option(&tmp, argc, argv, &i);
-        if (r < 0)
-            rc = -1;
-    }
-    if (!tmp.s.theme && a->opts.s.theme)
-        tmp.s.theme = xstrdup(a->opts.s.theme);
-    settings_free(&a->ses.settings);
-    a->ses.settings = tmp.s;
-    free(tmp.prompt);
-    return rc;
-}
-
-int app_open_session(app *a, const char *file, int argc, char **argv)
+int app_open_session(app *a, const char *file)
 {
     char err[1024];
     session_init(&a->ses);
@@ -219,8 +200,11 @@ int app_open_session(app *a, const char *file, int argc, char **argv)
         int rc = formats_import_file(file, &o, &a->ses, &kind, err, sizeof err);
         if (rc != FORMATS_OK)
             return cli_fail(rc == FORMATS_ERR_USAGE ? CLI_USAGE : CLI_ERR, "%s", err);
-        if (apply_explicit_flags(a, argc, argv) < 0)
+        /* settings typed on the command line win over those stored in the file */
+        if (cli_opts_reapply(&a->opts, &a->ses.settings) < 0)
             return CLI_USAGE;
+        if (!a->ses.settings.theme && a->opts.s.theme)
+            a->ses.settings.theme = xstrdup(a->opts.s.theme);
         if (kind == FORMATS_SESSION) {
             a->path = xstrdup(file);
         } else {
