@@ -1,6 +1,7 @@
 /* core/attractor.c — see attractor.h.  This file: tree events, the queue, each node's
  * words and 4-grams, and the index's life; attractor_lsh.c: classes, buckets and
- * components; attractor_list.c: the listing; attractor_impl.h: the state they share.
+ * components; attractor_list.c: the listing; attractor_null.c: the chance null of phrases;
+ * attractor_impl.h: the state they share.
  *
  * Layout: every indexed node (a live non-root with at least one word) belongs to a class
  * (equal normalized text).  Classes carry a MinHash signature whose LSH band keys (and, for
@@ -163,45 +164,6 @@ static void gram_remove_occ(attractor_index *a, uint32_t o)
     pool_give(&a->ocfree, o);
 }
 
-/* ---- the chance null's counts ----
- * Every position of an indexed text adds its word, the bigram and the trigram ending there;
- * the text's last word and last bigram are counted apart (what follows a word or a bigram
- * is its count less its ends).  d: +1 when the text is indexed, -1 when it leaves. */
-static void ngc_add(attractor_index *a, uint64_t key, int d)
-{
-    if (d > 0) {
-        int isnew;
-        uint32_t *v = hash_map_put(&a->ngc, key, &isnew);
-        (*v)++;
-        return;
-    }
-    uint32_t *v = hash_map_get(&a->ngc, key);
-    if (v && --*v == 0)
-        hash_map_del(&a->ngc, key);
-}
-
-static void ngc_text(attractor_index *a, const uint64_t *w, size_t nw, int d)
-{
-    size_t nk = 3 * nw + 2, k = 0;
-    xgrow(&a->gscratch, &a->gscratchcap, nk, sizeof *a->gscratch);
-    uint64_t *key = a->gscratch;
-    for (size_t i = 0; i < nw; i++)
-        for (size_t n = 1; n <= 3 && n <= i + 1; n++)
-            key[k++] = ngc_key(w + i + 1 - n, n, 0);
-    key[k++] = ngc_key(w + nw - 1, 1, 1);
-    if (nw >= 2)
-        key[k++] = ngc_key(w + nw - 2, 2, 1);
-    for (size_t i = 0; i < k; i++)
-        hash_map_prefetch(&a->ngc, key[i]);
-    for (size_t i = 0; i < k; i++)
-        ngc_add(a, key[i], d);
-    a->nwords = d > 0 ? a->nwords + nw : a->nwords - nw;
-    a->ntexts = d > 0 ? a->ntexts + 1 : a->ntexts - 1;
-    for (size_t n = ATTRACTOR_MIN_PHRASE; n <= ATTRACTOR_MAX_PHRASE && n <= nw; n++)
-        a->nwin[n - ATTRACTOR_MIN_PHRASE] = d > 0 ? a->nwin[n - ATTRACTOR_MIN_PHRASE] + (nw - n + 1)
-                                                  : a->nwin[n - ATTRACTOR_MIN_PHRASE] - (nw - n + 1);
-}
-
 /* ---- nodes ---- */
 
 static int cmp_u64(const void *x, const void *y)
@@ -273,7 +235,7 @@ static void node_unindex(attractor_index *a, int32_t id)
             o = a->oc[o].next;
         gram_remove_occ(a, o);
     }
-    ngc_text(a, s->w, s->nw, -1);
+    attractor_null_count(a, s->w, s->nw, -1);
     free(s->w);                  /* the occurrence records share its block */
     s->occ = NULL;
     s->w = NULL;
@@ -323,7 +285,7 @@ static void node_index(attractor_index *a, int32_t id)
     uint32_t r = attractor_uf_find(a, c);
     a->cl[r].nnodes++;
     attractor_cand_check(a, r);
-    ngc_text(a, w, nw, 1);
+    attractor_null_count(a, w, nw, 1);
     if (ng) {
         size_t nd;
         const uint64_t *g = node_grams(a, w, nw, &nd);

@@ -1,7 +1,8 @@
 /* core/attractor_impl.h — what the files of the attractor module share (not a public
  * header): the index's state and the calls between
- * attractor.c (events, nodes, 4-grams), attractor_lsh.c (classes, buckets, components)
- * and attractor_list.c (the listing, and answers from it). */
+ * attractor.c (events, nodes, 4-grams), attractor_lsh.c (classes, buckets, components),
+ * attractor_list.c (the listing, and answers from it) and attractor_null.c (the chance
+ * null of phrases). */
 #ifndef CORE_ATTRACTOR_IMPL_H
 #define CORE_ATTRACTOR_IMPL_H
 #include "core/attractor.h"
@@ -202,20 +203,6 @@ struct attractor_index {
     uint64_t   deletes;       /* deletions and undeletions seen (they end a listing) */
 };
 
-/* Keys of the null's counts: gram_hash of 1..3 words; the end of a text apart. */
-#define NGC_END 0x6a09e667f3bcc909ull
-static inline uint64_t ngc_key(const uint64_t *w, size_t n, int end)
-{
-    uint64_t h = gram_hash(w, n);
-    return end ? hash_fmix64(h ^ NGC_END) : h;
-}
-
-static inline uint32_t ngc_get(const attractor_index *a, uint64_t key)
-{
-    const uint32_t *v = hash_map_get(&a->ngc, key);
-    return v ? *v : 0;
-}
-
 /* attractor_lsh.c */
 uint32_t attractor_uf_find(attractor_index *a, uint32_t c);
 void     attractor_cand_check(attractor_index *a, uint32_t r);
@@ -224,6 +211,12 @@ void     attractor_cls_remove(attractor_index *a, uint32_t c);
 void     attractor_lsh_insert(attractor_index *a, uint32_t c);
 void     attractor_relink(attractor_index *a, uint32_t c);
 void     attractor_check_cuts(attractor_index *a);
+/* attractor_null.c */
+/* The null's counts of a text's words w[0..nw): d = +1 when it is indexed, -1 when it leaves. */
+void     attractor_null_count(attractor_index *a, const uint64_t *w, size_t nw, int d);
+/* Fills at->expected and at->log10_p for the phrase of n words at word pos of node id
+ * (at->support set), corrected for ncand candidates; 1 when it is kept at a->alpha. */
+int      attractor_null_test(attractor_index *a, size_t ncand, attractor *at, int32_t id, uint32_t pos, uint32_t n);
 /* attractor_list.c */
 void     attractor_list_clear(attractor_index *a);
 #endif

@@ -491,79 +491,12 @@ static void phr_members(attractor_index *a, attractor_job *J, pclass *pc)
         }
 }
 
-/* ---- the chance null (see attractor.h) ---- */
-
-/* ln P(X >= s) for X ~ Poisson(exp(lnlam)), s >= 1, without underflow. */
-static double ln_poisson_tail(double lnlam, double s)
-{
-    double lam = exp(lnlam);
-    if (lam < s) {      /* the series of the lower incomplete gamma: terms fall by lam/(s+k) */
-        double sum = 1, t = 1;
-        for (double k = 1; k < 1e7; k++) {
-            t *= lam / (s + k);
-            sum += t;
-            if (t < sum * 1e-17)
-                break;
-        }
-        return s * lnlam - lam - lgamma(s + 1) + log(sum);
-    }
-    /* lam >= s: 1 - P(X <= s-1), its terms falling from j = s-1 down by j/lam */
-    double lt = (s - 1) * lnlam - lam - lgamma(s), sum = 1, t = 1;
-    for (double j = s - 1; j > 0; j--) {
-        t *= j / lam;
-        sum += t;
-        if (t < sum * 1e-17)
-            break;
-    }
-    double cdf = exp(lt + log(sum));
-    return cdf < 1 ? log1p(-cdf) : -INFINITY;
-}
-
-/* ln of the phrase's probability at one window under the null; w: its n words. */
-static double ln_null_prob(const attractor_index *a, const uint64_t *w, uint32_t n)
-{
-    const double K = ATTRACTOR_NULL_K, N = (double)a->nwords;
-    double lp = 0, p2 = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        double p1 = ngc_get(a, ngc_key(w + i, 1, 0)) / N;
-        if (i == 0) {
-            lp = log(p1);
-            continue;
-        }
-        double follow1 = (double)ngc_get(a, ngc_key(w + i - 1, 1, 0)) - ngc_get(a, ngc_key(w + i - 1, 1, 1));
-        p2 = (ngc_get(a, ngc_key(w + i - 1, 2, 0)) + K * p1) / (follow1 + K);
-        if (i == 1) {
-            lp += log(p2);
-            continue;
-        }
-        double follow2 = (double)ngc_get(a, ngc_key(w + i - 2, 2, 0)) - ngc_get(a, ngc_key(w + i - 2, 2, 1));
-        lp += log((ngc_get(a, ngc_key(w + i - 2, 3, 0)) + K * p2) / (follow2 + K));
-    }
-    return lp;
-}
-
-/* Fills the null's figures of a phrase found at word pos of node id; 1 when it is kept. */
-static int phr_null(attractor_index *a, attractor_job *J, attractor *at, int32_t id, uint32_t pos, uint32_t n)
-{
-    const uint64_t *w = a->ns[id].w + pos;
-    double lnE = ln_null_prob(a, w, n) + log((double)a->nwin[n - ATTRACTOR_MIN_PHRASE]);
-    double cap = log(ATTRACTOR_NULL_SHARE * (double)a->ntexts);   /* see attractor.h */
-    if (lnE > cap)
-        lnE = cap;
-    double lnp = ln_poisson_tail(lnE, (double)at->support) + log((double)(J->nphr ? J->nphr : 1));
-    if (lnp > 0)
-        lnp = 0;
-    at->expected = exp(lnE);
-    at->log10_p = lnp / log(10.0);
-    return a->alpha >= 1 || lnp <= log(a->alpha);
-}
-
 static void phr_emit(attractor_index *a, attractor_job *J, tgram *t)
 {
     if (!t->mem)
         return;
     attractor probe = { .support = t->support };
-    if (!phr_null(a, J, &probe, t->example, t->expos, t->n)) {
+    if (!attractor_null_test(a, J->nphr, &probe, t->example, t->expos, t->n)) {
         free(t->mem);
         t->mem = NULL;
         return;
