@@ -1,6 +1,7 @@
 /* core/attractor.c — see attractor.h.  This file: tree events, the queue, each node's
  * words and 4-grams, and the index's life; attractor_lsh.c: classes, buckets and
- * components; attractor_list.c: the listing; attractor_impl.h: the state they share.
+ * components; attractor_list.c: the listing; attractor_null.c: the chance null of phrases;
+ * attractor_impl.h: the state they share.
  *
  * Layout: every indexed node (a live non-root with at least one word) belongs to a class
  * (equal normalized text).  Classes carry a MinHash signature whose LSH band keys (and, for
@@ -234,6 +235,7 @@ static void node_unindex(attractor_index *a, int32_t id)
             o = a->oc[o].next;
         gram_remove_occ(a, o);
     }
+    attractor_null_count(a, s->w, s->nw, -1);
     free(s->w);                  /* the occurrence records share its block */
     s->occ = NULL;
     s->w = NULL;
@@ -283,6 +285,7 @@ static void node_index(attractor_index *a, int32_t id)
     uint32_t r = attractor_uf_find(a, c);
     a->cl[r].nnodes++;
     attractor_cand_check(a, r);
+    attractor_null_count(a, w, nw, 1);
     if (ng) {
         size_t nd;
         const uint64_t *g = node_grams(a, w, nw, &nd);
@@ -345,11 +348,13 @@ attractor_index *attractor_index_new(tree *t, double threshold, int min_contexts
     a->m = min_contexts < 1 ? 1 : (size_t)min_contexts;
     a->version = 1;
     a->mh_seed = 0x2545f4914f6cdd1dull;
+    a->alpha = ATTRACTOR_PHRASE_ALPHA;
     int32_t cap = tree_capacity(t);
     size_t live = tree_count(t);
     hash_map_reserve(&a->clmap, live);
     hash_map_reserve(&a->bkmap, live * MH_BANDS);
     hash_map_reserve(&a->grmap, live * 8);
+    hash_map_reserve(&a->ngc, live * 12);      /* the null's counts: a few per word */
     xgrow(&a->cl, &a->clcap, live + 1, sizeof *a->cl);      /* sized once, not regrown */
     xgrow(&a->sig, &a->sigcap, live + 1, sizeof *a->sig);
     xgrow(&a->queue, &a->qcap, live + 1, sizeof *a->queue);
@@ -411,7 +416,17 @@ void attractor_index_free(attractor_index *a)
     hash_map_free(&a->pairs);
     hash_map_free(&a->tmap);
     hash_map_free(&a->tpairs);
+    hash_map_free(&a->ngc);
     free(a);
+}
+
+void attractor_set_alpha(attractor_index *a, double alpha)
+{
+    if (alpha == a->alpha)
+        return;
+    a->alpha = alpha;
+    attractor_list_abort(a);
+    a->version++;                  /* the list may change: attractor_list makes it again */
 }
 
 uint64_t attractor_version(attractor_index *a)

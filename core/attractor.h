@@ -30,13 +30,32 @@
  *  - Phrase attractor: a word n-gram (n = 4..8, words of the normalized text) occurring in
  *    nodes with at least min_contexts distinct parents.  Only closed phrases are reported:
  *    an n-gram is dropped when a longer one containing it (≤ 8 words) has the same support.
+ *  - Chance: a closed phrase is reported only when its support is unlikely under a null
+ *    model of the tree's own words, a hierarchical Dirichlet trigram model (MacKay–Peto):
+ *    P1(w) = c(w)/N, P2(w|u) = (c(uw) + K·P1(w)) / (c(u·) + K), P3(w|tu) = (c(tuw) +
+ *    K·P2(w|u)) / (c(tu·) + K), with c() counts over every indexed text (c(u·): u followed by
+ *    a word in its text), N the words, K = ATTRACTOR_NULL_K.  A phrase's probability at a
+ *    window is P1(w1)·P2(w2|w1)·Π P3(wi|wi-2 wi-1); expected = that × the windows of its
+ *    length in the tree, the expected occurrences (at least the expected contexts), but at
+ *    most ATTRACTOR_NULL_SHARE (2%) of the indexed texts: the model is fitted to the tree,
+ *    so a phrase filling much of it (a collapsed model's "it is important to remember
+ *    that" in 10% of the branches) predicts itself; ordinary text does not repeat one
+ *    phrase of 4+ words in more than 1 branch in 50.
+ *    p = P(Poisson(expected) ≥ support), times the number of candidate phrases (closed,
+ *    support ≥ min_contexts; Bonferroni), capped at 1; kept when p ≤ alpha (0.01).  So a
+ *    phrase the tree's word frequencies and word-to-word habits already predict (common
+ *    phrases of ordinary text, every 4-gram of a tiny vocabulary) is not one; a phrase whose
+ *    words seldom meet elsewhere, recurring from many contexts, is.  The smoothing makes
+ *    a phrase explain itself only in part: K words of pseudo-count per context.
+ *    Continuation attractors are not tested.
  *  - support = distinct contexts of the members: their parents, two parents counting once
  *    when their texts from the root are the same node by node as normalized words (a
  *    collapsed model's duplicate siblings are one context, not many); "distinct parents"
  *    above means these.  The member list keeps every node.  prob = mean over members of the sequence
  *    probability exp(Σ token logprobs) (a member without logprobs counts as 1).
- *    score = support × (1 + prob).  Ordered by score, then support, then continuation
- *    before phrase, then smallest member id (a total order: lists are reproducible).
+ *    score = support × (1 + prob).  Continuation attractors come first, by score, then
+ *    support, then smallest member id; then phrases by p (most significant first), then
+ *    support, then smallest member id (a total order: lists are reproducible).
  *  - Detected attractors are separate from the hand mark TREE_MARK_ATTRACTOR; nothing here
  *    reads or writes tree marks, and detection is recomputed from the tree on load.
  *  - Incremental: the index observes the tree; an event only queues the node (O(1)).  The
@@ -57,6 +76,9 @@
 #define ATTRACTOR_ANCHORS 8      /* a follower is compared with this many leaders */
 #define ATTRACTOR_MIN_PHRASE 4
 #define ATTRACTOR_MAX_PHRASE 8
+#define ATTRACTOR_NULL_K 50.0    /* the null's pseudo-count per context */
+#define ATTRACTOR_PHRASE_ALPHA 0.01
+#define ATTRACTOR_NULL_SHARE 0.02   /* the null expects a phrase in at most this share of texts */
 
 typedef enum { ATTRACTOR_CONTINUATION, ATTRACTOR_PHRASE } attractor_kind;
 
@@ -68,6 +90,8 @@ typedef struct attractor {
     double   prob;        /* mean sequence probability of the members */
     double   score;
     int32_t  example;     /* a member (the smallest id) */
+    double   expected;    /* phrase: occurrences expected under the null; continuation: 0 */
+    double   log10_p;     /* phrase: log10 of the corrected p (≤ 0); continuation: 0 */
     char    *text;        /* continuation: the example's text; phrase: the phrase (normalized) */
 } attractor;
 
@@ -82,6 +106,9 @@ typedef struct attractor_index attractor_index;
  * min_contexts: distinct parents needed (3 default). */
 attractor_index *attractor_index_new(tree *t, double threshold, int min_contexts);
 void     attractor_index_free(attractor_index *a);      /* also stops observing */
+/* The level phrases are kept at (ATTRACTOR_PHRASE_ALPHA by default); 1 keeps every phrase
+ * with enough support, the null's figures still given (what compare's shared phrases use). */
+void     attractor_set_alpha(attractor_index *a, double alpha);
 /* Increases whenever the list may have changed. */
 uint64_t attractor_version(attractor_index *a);
 
@@ -142,7 +169,8 @@ void     attractor_cuts(const char *const *texts, const size_t *lens, const int 
 
 /* The list as a JSON array (what `stats --json` prints and a session keeps under
  * "attractors"): [{"kind": "continuation"|"phrase", "members": [ids], "support": N,
- * "score": X, "text": "example"}], in list order.  With t, members no longer in t are left
+ * "score": X, "expected": E, "p_value": P, "text": "example"}], in list order; expected and
+ * p_value (corrected; 0 below 1e-300) are null for continuation attractors.  With t, members no longer in t are left
  * out (and an attractor left with none).  Returns a new reference. */
 struct json_t;
 struct json_t *attractor_list_json(const attractor *l, size_t n, tree *t);

@@ -1,7 +1,8 @@
 /* core/attractor_impl.h — what the files of the attractor module share (not a public
  * header): the index's state and the calls between
- * attractor.c (events, nodes, 4-grams), attractor_lsh.c (classes, buckets, components)
- * and attractor_list.c (the listing, and answers from it). */
+ * attractor.c (events, nodes, 4-grams), attractor_lsh.c (classes, buckets, components),
+ * attractor_list.c (the listing, and answers from it) and attractor_null.c (the chance
+ * null of phrases). */
 #ifndef CORE_ATTRACTOR_IMPL_H
 #define CORE_ATTRACTOR_IMPL_H
 #include "core/attractor.h"
@@ -193,6 +194,12 @@ struct attractor_index {
     uint64_t  *gscratch;      /* a node's 4-gram hashes while indexing */
     size_t     gscratchcap;
     struct attractor_job *job;   /* a listing made in slices (attractor_list.c), or NULL */
+    /* the chance null's counts (see attractor.h): words, word bigrams and trigrams over the
+     * indexed texts, and the last word / last bigram of each text (NGC_END), by key */
+    hash_map ngc;
+    uint64_t nwords, ntexts;   /* words and texts indexed */
+    uint64_t nwin[ATTRACTOR_MAX_PHRASE - ATTRACTOR_MIN_PHRASE + 1];   /* windows per length */
+    double   alpha;           /* family-wise level for phrases; >= 1 keeps them all */
     uint64_t   deletes;       /* deletions and undeletions seen (they end a listing) */
 };
 
@@ -204,6 +211,12 @@ void     attractor_cls_remove(attractor_index *a, uint32_t c);
 void     attractor_lsh_insert(attractor_index *a, uint32_t c);
 void     attractor_relink(attractor_index *a, uint32_t c);
 void     attractor_check_cuts(attractor_index *a);
+/* attractor_null.c */
+/* The null's counts of a text's words w[0..nw): d = +1 when it is indexed, -1 when it leaves. */
+void     attractor_null_count(attractor_index *a, const uint64_t *w, size_t nw, int d);
+/* Fills at->expected and at->log10_p for the phrase of n words at word pos of node id
+ * (at->support set), corrected for ncand candidates; 1 when it is kept at a->alpha. */
+int      attractor_null_test(attractor_index *a, size_t ncand, attractor *at, int32_t id, uint32_t pos, uint32_t n);
 /* attractor_list.c */
 void     attractor_list_clear(attractor_index *a);
 #endif

@@ -126,12 +126,14 @@ typedef struct { attractor at; phr p; } item;
 static int cmp_item(const void *x, const void *y)
 {
     const attractor *a = &((const item *)x)->at, *b = &((const item *)y)->at;
+    if (a->kind != b->kind)
+        return a->kind < b->kind ? -1 : 1;
+    if (a->kind == ATTRACTOR_PHRASE && a->log10_p != b->log10_p)
+        return a->log10_p < b->log10_p ? -1 : 1;
     if (a->score != b->score)
         return a->score > b->score ? -1 : 1;
     if (a->support != b->support)
         return a->support > b->support ? -1 : 1;
-    if (a->kind != b->kind)
-        return a->kind < b->kind ? -1 : 1;
     if (a->example != b->example)
         return a->example < b->example ? -1 : 1;
     return strcmp(a->text, b->text);
@@ -163,6 +165,7 @@ struct attractor_job {
     uint32_t len;                  /* the phrase length being found */
     size_t   nwin, skmask;         /* its eligible windows; the counter table's mask */
     size_t   first;                /* the first gram of this length in tg */
+    size_t   nphr;                 /* candidate phrases (the null's correction) */
 };
 
 static void cont_prepare(attractor_index *a)
@@ -492,11 +495,19 @@ static void phr_emit(attractor_index *a, attractor_job *J, tgram *t)
 {
     if (!t->mem)
         return;
+    attractor probe = { .support = t->support };
+    if (!attractor_null_test(a, J->nphr, &probe, t->example, t->expos, t->n)) {
+        free(t->mem);
+        t->mem = NULL;
+        return;
+    }
     qsort(t->mem, t->memcap, sizeof *t->mem, cmp_i32);
     item it = { .at = { .kind = ATTRACTOR_PHRASE, .members = t->mem, .nmembers = t->memcap,
                         .support = t->support },
                 .p = { t->h, t->n } };
     t->mem = NULL;                             /* the item owns them now */
+    it.at.expected = probe.expected;
+    it.at.log10_p = probe.log10_p;
     fill_stats(a, &it.at);
     it.at.text = phrase_text(a, t->example, t->expos, t->n);
     push_item(&J->v, &J->nv, &J->vcap, it);
@@ -651,6 +662,8 @@ int attractor_list_step(attractor_index *a, size_t budget)
             } else if (J->phase == 8) {
                 J->phase = 10;
             } else if (J->phase == 11) {
+                for (size_t i = 0; i < J->ntg; i++)   /* the candidates the null corrects for */
+                    J->nphr += J->tg[i].mem != NULL;
                 J->phase = 12;
             } else
                 J->phase++;
@@ -749,10 +762,10 @@ typedef struct {
     uint32_t kind, phr_n, textlen;
     int32_t  example;
     uint64_t support, nmembers, phr_h;
-    double   prob, score;
+    double   prob, score, expected, log10_p;
 } rec;
 
-#define DUMP_MAGIC "termloom-attractors-1"
+#define DUMP_MAGIC "termloom-attractors-2"
 
 char *attractor_list_dump(attractor_index *a, size_t *len)
 {
@@ -764,7 +777,7 @@ char *attractor_list_dump(attractor_index *a, size_t *len)
         const attractor *at = &a->list[i];
         size_t tl = at->text ? strlen(at->text) : 0;
         rec r = { (uint32_t)at->kind, a->lphr[i].n, (uint32_t)tl, at->example, at->support,
-                  at->nmembers, a->lphr[i].h, at->prob, at->score };
+                  at->nmembers, a->lphr[i].h, at->prob, at->score, at->expected, at->log10_p };
         buf_add(&b, &r, sizeof r);
         buf_add(&b, at->text ? at->text : "", tl);
         buf_add(&b, at->members, at->nmembers * sizeof *at->members);
@@ -808,6 +821,8 @@ int attractor_list_load(attractor_index *a, const char *data, size_t len, uint64
         x->support = (size_t)r.support;
         x->prob = r.prob;
         x->score = r.score;
+        x->expected = r.expected;
+        x->log10_p = r.log10_p;
         x->example = r.example;
         lphr[k] = (phr){ r.phr_h, r.phr_n };
     }

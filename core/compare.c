@@ -506,6 +506,7 @@ static void shared_phrases(compare_result *r, const tree *t)
         }
     }
     attractor_index *ai = attractor_index_new(s, MERGE_DEFAULT_THRESHOLD, 2);
+    attractor_set_alpha(ai, 1);        /* shared phrases, chance or not: the sides' counts tell */
     const attractor *list;
     size_t n = attractor_list(ai, &list);
     for (size_t i = 0; i < n; i++) {

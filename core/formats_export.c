@@ -512,6 +512,10 @@ static char *export_jsonl(const session *s, size_t *len)
                               "kind", at->kind == ATTRACTOR_PHRASE ? "phrase" : "continuation",
                               "text", at->text ? at->text : "", "support", (json_int_t)at->support,
                               "prob", at->prob, "score", at->score, "members", mem);
+        if (at->kind == ATTRACTOR_PHRASE) {       /* the chance null's figures */
+            json_object_set_new(o, "expected", json_real(at->expected));
+            json_object_set_new(o, "p_value", json_real(at->log10_p < -300 ? 0 : pow(10, at->log10_p)));
+        }
         dump_into(&b, o);
         buf_addc(&b, '\n');
         json_decref(o);

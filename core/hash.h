@@ -113,7 +113,7 @@ static inline void hash_map_grow(hash_map *m)
 {
     hash_map o = *m;
     m->cap = o.cap ? o.cap * 2 : 64;
-    m->s = xcalloc(m->cap, sizeof *m->s);
+    m->s = xcalloc_table(m->cap, sizeof *m->s);   /* huge pages for a big table */
     size_t mask = m->cap - 1;
     for (size_t i = 0; i < o.cap; i++)
         if (hash_slot_used(&o.s[i])) {

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,6 +38,26 @@ void *xcalloc(size_t n, size_t size)
     if (!p)
         mem_die(n * size);
     return p;
+}
+
+void *xcalloc_table(size_t n, size_t size)
+{
+    size_t bytes = n * size;
+    const size_t huge = (size_t)2 << 20;
+    if (n && bytes / n != size)
+        mem_die(SIZE_MAX);
+#if defined(MADV_HUGEPAGE)
+    if (bytes >= 2 * huge) {            /* whole 2 MB pages: one TLB entry each */
+        void *p = NULL;
+        size_t whole = (bytes + huge - 1) / huge * huge;
+        if (posix_memalign(&p, huge, whole))
+            mem_die(whole);
+        madvise(p, whole, MADV_HUGEPAGE);   /* a hint: ignored where not supported */
+        memset(p, 0, bytes);
+        return p;
+    }
+#endif
+    return xcalloc(n, size);
 }
 
 void *xrealloc(void *p, size_t n)

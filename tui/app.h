@@ -53,11 +53,14 @@ typedef enum {
 
 typedef struct { int y, x, h, w; } app_rect;
 
-/* One row of the attractor list: a node to jump to (its first member), a label ("×5 in 4
- * contexts "), the text to show (NULL: the node's text) and its members (ascending ids). */
+/* One row of the attractor list: a node to jump to (its first member), a label ("5 in 4
+ * contexts ", "phrase, 5 in 4 contexts "), a phrase's chance-null figures shown after the
+ * label where the row has room ("(0.01 expected, p 3e-09) "; else empty), the text to show
+ * (NULL: the node's text) and its members (ascending ids). */
 typedef struct {
     int32_t id;
     char label[48];
+    char note[48];
     const char *text;
     const int32_t *members;
     size_t nmembers;

@@ -10,6 +10,7 @@
 #include "core/mem.h"
 #include <curses.h>
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -162,6 +163,7 @@ size_t app_attractor_items(app *a, app_attractor_item *out, size_t max)
             continue;
         out[n].id = a->marked[i];
         snprintf(out[n].label, sizeof out[n].label, "marked ");
+        out[n].note[0] = 0;
         out[n].text = NULL;
         out[n].members = &a->marked[i];
         out[n].nmembers = 1;
@@ -210,6 +212,15 @@ static void attr_install(app *a, const attractor *list, size_t n)
         it->id = list[i].example;
         snprintf(it->label, sizeof it->label, "%s%zu in %zu contexts ",
                  list[i].kind == ATTRACTOR_PHRASE ? "phrase, " : "", list[i].nmembers, list[i].support);
+        it->note[0] = 0;
+        if (list[i].kind == ATTRACTOR_PHRASE) {
+            char pv[16];
+            if (list[i].log10_p < -300)
+                snprintf(pv, sizeof pv, "<1e-300");
+            else
+                snprintf(pv, sizeof pv, "%.0e", pow(10, list[i].log10_p));
+            snprintf(it->note, sizeof it->note, "(%.2g expected, p %s) ", list[i].expected, pv);
+        }
         it->text = xstrdup(list[i].text ? list[i].text : "");
         int32_t *mem = xmalloc((list[i].nmembers ? list[i].nmembers : 1) * sizeof *mem);
         memcpy(mem, list[i].members, list[i].nmembers * sizeof *mem);

@@ -275,12 +275,17 @@ static int draw(app *a, app_rect r, int scroll)
     size_t lens[16];
     int cols[16];
     attractor_cut cuts[16];
+    char labs[16][sizeof items[0].label + sizeof items[0].note];
     unsigned fl = TEXT_NL_VISIBLE | a->tflags;
     for (size_t i = 0; i < rows; i++) {
         tree_node *m = tree_get(t, items[i].id);
         texts[i] = items[i].text ? items[i].text : m ? m->text : "";
         lens[i] = items[i].text ? strlen(items[i].text) : m ? m->text_len : 0;
-        cols[i] = r.w - 2 - (int)text_width(items[i].label, strlen(items[i].label), fl);
+        /* a phrase's chance figures where they leave the text 24 columns */
+        int lw = (int)text_width(items[i].label, strlen(items[i].label), fl);
+        int nw = (int)text_width(items[i].note, strlen(items[i].note), fl);
+        snprintf(labs[i], sizeof labs[i], "%s%s", items[i].label, r.w - 2 - lw - nw >= 24 ? items[i].note : "");
+        cols[i] = r.w - 2 - (int)text_width(labs[i], strlen(labs[i]), fl);
         if (cols[i] < 8)                  /* the text goes on the next row */
             cols[i] = r.w - 2;
     }
@@ -293,10 +298,10 @@ static int draw(app *a, app_rect r, int scroll)
             x += view_puts(a, y, x, 2, view_glyph(a, "\xe2\x97\x86 ", "@ "), theme_attr(THEME_attractor));
         else
             x += 2;
-        if (items[i].label[0]) {
-            int lw = (int)text_width(items[i].label, strlen(items[i].label), fl);
+        if (labs[i][0]) {
+            int lw = (int)text_width(labs[i], strlen(labs[i]), fl);
             if (vis)
-                view_puts(a, y, x, r.x + r.w - x, items[i].label, theme_attr(THEME_attractor));
+                view_puts(a, y, x, r.x + r.w - x, labs[i], theme_attr(THEME_attractor));
             x += lw;
             if (cols[i] == r.w - 2 && lw > 0) {   /* its text on a row of its own */
                 x = r.x + 2;

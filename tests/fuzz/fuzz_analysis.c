@@ -53,7 +53,7 @@ static int same(attractor_index *x, attractor_index *y)
         return 0;
     for (size_t i = 0; i < na; i++)
         if (a[i].kind != b[i].kind || a[i].nmembers != b[i].nmembers || a[i].support != b[i].support ||
-            strcmp(a[i].text, b[i].text) ||
+            a[i].expected != b[i].expected || a[i].log10_p != b[i].log10_p || strcmp(a[i].text, b[i].text) ||
             memcmp(a[i].members, b[i].members, a[i].nmembers * sizeof *a[i].members))
             return 0;
     return 1;

@@ -98,7 +98,7 @@ cat > "$TMP/rep.json" <<'JSON'
 JSON
 expect_exit interop_import_flat_repeats 0 "$T" import "$TMP/rep.json" -o "$TMP/rep.session.json"
 check interop_import_saves_attractors grep -Eq \
-    '"attractors":\[\{"kind":"continuation","members":\[[0-9]+,[0-9]+,[0-9]+\],"support":3,"score":6\.0,"text":" That is all I can say\."\}\]' \
+    '"attractors":\[\{"kind":"continuation","members":\[[0-9]+,[0-9]+,[0-9]+\],"support":3,"score":6\.0,"expected":null,"p_value":null,"text":" That is all I can say\."\}\]' \
     "$TMP/rep.session.json"
 
 # import never replaces the other loom's file: -o naming the input (or a link to it) is refused

@@ -53,7 +53,7 @@ fi
 keys s
 if wait_for 'saved' 5 &&
    grep -q '"attractors":\[{"kind":"continuation","members":\[4,5,6\],"support":3' "$S" &&
-   grep -q '{"kind":"phrase","members":\[7,8,9\],"support":3,"score":6.0,"text":"sat on the warm mat"}' "$S" &&
+   grep -q '{"kind":"phrase","members":\[7,8,9\],"support":3,"score":6.0,"expected":[0-9.e-]*,"p_value":[0-9.e-]*,"text":"sat on the warm mat"}' "$S" &&
    ! grep -q '"marks"' "$S"; then
     ok tui_attractors_saved
 else

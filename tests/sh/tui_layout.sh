@@ -116,13 +116,13 @@ wait_for 'attractors 2 \(A next\)' 10
 r=$(row '◆ 3 in 3 contexts')
 r2=$(row '◆ phrase, 3 in 3 contexts')
 # The rows stay where they were as the cursor moves: the same rows are clicked throughout.
-if [ -n "$r" ] && click 60 "$r" && wait_for 'node +#4 model' 3 && wait_for 'attractor 2/2, member 1/3' 3 &&
-   click 60 "$r2" && wait_for 'node +#7 model' 3 && wait_for 'attractor 1/2' 3; then
+if [ -n "$r" ] && click 60 "$r" && wait_for 'node +#4 model' 3 && wait_for 'attractor 1/2, member 1/3' 3 &&
+   click 60 "$r2" && wait_for 'node +#7 model' 3 && wait_for 'attractor 2/2' 3; then
     ok tui_stats_click_attractor
 else
     fail tui_stats_click_attractor "$(why "a click on the stats panel's attractor rows (rows $r, $r2)")"
 fi
-if click 60 "$r2" && wait_for 'node +#8 model' 3 && wait_for 'attractor 1/2, member 2/3' 3 &&
+if click 60 "$r2" && wait_for 'node +#8 model' 3 && wait_for 'attractor 2/2, member 2/3' 3 &&
    click 60 "$r2" && wait_for 'node +#9 model' 3 && click 60 "$r" && wait_for 'node +#4 model' 3; then
     ok tui_stats_click_member
 else

@@ -255,7 +255,8 @@ static int same_lists(attractor_index *x, attractor_index *y)
     }
     for (size_t i = 0; i < na; i++) {
         if (a[i].kind != b[i].kind || a[i].nmembers != b[i].nmembers || a[i].support != b[i].support ||
-            a[i].score != b[i].score || strcmp(a[i].text, b[i].text) ||
+            a[i].score != b[i].score || a[i].expected != b[i].expected ||
+            a[i].log10_p != b[i].log10_p || strcmp(a[i].text, b[i].text) ||
             memcmp(a[i].members, b[i].members, a[i].nmembers * sizeof *a[i].members)) {
             fprintf(stderr, "entry %zu differs: %s / %s\n", i, a[i].text, b[i].text);
             return 0;
