@@ -519,14 +519,20 @@ static void print_table(const char *key, json_t *arr)
                 if (json_is_number(ex))
                     printf(", exact %.2f", json_number_value(ex));
                 continue;
-            } else if (json_is_array(v)) {     /* node ids */
-                size_t o = 0;
+            } else if (json_is_array(v)) {     /* node ids: as many as fit the column, "+N" more */
+                size_t o = 0, nids = json_array_size(v), j = 0;
                 cell[0] = 0;
-                for (size_t j = 0; j < json_array_size(v) && o + 12 < sizeof cell; j++)
-                    o += (size_t)snprintf(cell + o, sizeof cell - o, "%s%lld", j ? "," : "",
-                                          (long long)json_integer_value(json_array_get(v, j)));
-                if (json_array_size(v) && o + 12 >= sizeof cell)
-                    snprintf(cell + o, sizeof cell - o, ",...");
+                for (; j < nids; j++) {
+                    char id[32], more[24];
+                    int il = snprintf(id, sizeof id, "%s%lld", j ? "," : "", (long long)json_integer_value(json_array_get(v, j)));
+                    int ml = j + 1 < nids ? snprintf(more, sizeof more, "+%zu", nids - j - 1) : 0;
+                    if (j && o + (size_t)il + (size_t)ml > 16)
+                        break;
+                    memcpy(cell + o, id, (size_t)il + 1);
+                    o += (size_t)il;
+                }
+                if (j < nids)
+                    snprintf(cell + o, sizeof cell - o, "+%zu", nids - j);
             } else if (json_is_boolean(v))
                 snprintf(cell, sizeof cell, "%s", json_is_true(v) ? "yes" : "no");
             else if (json_is_null(v))
