@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests: 33
+# tests: 34
 # termloom stats: the figures of a small hand-made session, as text and as JSON.
 . "$(dirname "$0")/../lib.sh"
 
@@ -82,3 +82,15 @@ check stats_settings_mixed_said grep -q 'pool nodes made with different settings
 "$T" gen --prompt "The" -n 2 --depth 1 --seed 1 -o "$TMP/one.json" 2>/dev/null
 "$T" stats --json "$TMP/one.json" > "$TMP/one.out" 2>&1
 check stats_settings_one_kind grep -Eq '"distinct": 1,' "$TMP/one.out"
+
+# A long member list keeps its column: the ids that fit in 16 columns, then how many more.
+{
+    printf '{"format":"termloom-session","version":1,"settings":{},"root":0,"cursor":0,"nodes":[\n'
+    printf '{"id":0,"parent":null,"origin":"prompt","text":"Q:","children":[1'
+    i=2; while [ $i -le 30 ]; do printf ',%d' $i; i=$((i + 1)); done
+    printf ']}'
+    i=1; while [ $i -le 30 ]; do printf ',\n{"id":%d,"parent":0,"origin":"model","text":" yes","children":[]}' $i; i=$((i + 1)); done
+    printf '\n]}\n'
+} > "$TMP/g30.json"
+"$T" stats "$TMP/g30.json" > "$TMP/g30.out" 2>&1
+check stats_text_member_ids_fit_their_column grep -Eq '^  0 +1,2,3,4,5,6,7\+23$' "$TMP/g30.out"
