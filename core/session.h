@@ -50,7 +50,7 @@ int  session_load_mem(session *s, const char *data, size_t len, const char *name
 int  session_save(const session *s, const char *path, char *err, size_t errlen);
 /* Opening a big file a slice at a time (the TUI shows the tree while the rest is read):
  * begin opens the file (NULL with err when it cannot) and empties s; each step reads for
- * about `seconds` more and hangs every node read into s->t as soon as its parent is there
+ * about `seconds` more (0: one slice of 2,048 nodes) and hangs every node read into s->t as soon as its parent is there
  * (the nodes so far, children in the order they came; s->settings are the file's once
  * they have been read, s->cursor the root so far).  step returns 1 while there is more, 0
  * when s is what session_load would have given (journal replayed, children in the file's

@@ -181,7 +181,7 @@ int session_open_step(session_opener *o, session *s, double seconds, char *err, 
     do {
         r = session_stream_step(o->st, &o->L, OPEN_SLICE_NODES, &doc);
         place(o, 0);
-    } while (r == 2 && mono_now() - t0 < seconds);
+    } while (r == 2 && seconds > 0 && mono_now() - t0 < seconds);
     if (!o->settings_read) {                 /* the settings, when they come before the nodes */
         const char *h;
         size_t hl;

@@ -486,11 +486,17 @@ void app_init_analysis(app *a)
 /* One slice of reading a big file (app_save.c); when it is whole, the analysis starts,
  * the backend is made for the file's settings, and the cursor goes where the file left it
  * (unless a key moved it meanwhile). */
+static int load_paced(void)
+{
+    const char *p = getenv("TERMLOOM_LOAD_PACE");     /* test hook, app.h */
+    return p && !strcmp(p, "frame");
+}
+
 static void load_slice(app *a)
 {
     tree *before = a->ses.t;
     int32_t shown = a->ses.cursor;         /* the file's own cursor comes with the last slice */
-    int r = app_load_step(a, APP_LOAD_SLICE);
+    int r = app_load_step(a, load_paced() ? 0 : APP_LOAD_SLICE);
     a->end_valid = 0;                      /* the tree grew */
     a->pending |= APP_CH_DRAW;
     if (r == 1)
@@ -674,8 +680,10 @@ static int run(app *a)
                 a->rate_tokens = tok;
             }
         }
-        if (a->loading && a->last_draw > 0)
+        if (a->loading && a->last_draw > 0 && (!load_paced() || a->last_draw != a->load_frame)) {
+            a->load_frame = a->last_draw;
             load_slice(a);                 /* the first frame shows the first slice */
+        }
         app_autosave(a, now);
         if (a->msg && now - a->msg_time >= (a->msg_error ? APP_ERR_SECONDS : APP_MSG_SECONDS))
             a->pending |= msg_expire(a);

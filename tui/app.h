@@ -192,6 +192,7 @@ struct app {
     /* opening a big file: read a slice a turn while the tree so far is shown (app_save.c) */
     struct session_opener *loading;   /* NULL: the session is whole */
     double       load_started;
+    double       load_frame;    /* the frame the last slice followed (TERMLOOM_LOAD_PACE) */
     char        *load_err;      /* the file turned out bad part way: the loom ends with this */
     int          argc;          /* the command line, for its settings once the file's are read */
     char       **argv;
@@ -314,7 +315,9 @@ void     app_search_free(app *a);
  * settings applied again and the journal started; -1 with a->load_err when the file turned
  * out bad).  While a->loading is set nothing is saved (app_save_now refuses, autosave
  * waits) and only the keys that change nothing run (actions.c): the file on disk is never
- * replaced by a part of itself. */
+ * replaced by a part of itself.
+ * Test hook: TERMLOOM_LOAD_PACE=frame reads one slice of 2,048 nodes per frame drawn, so a
+ * script's keys meet the loading at the same place on any machine. */
 void     app_autosave(app *a, double now);
 int      app_open_session(app *a, const char *file, int argc, char **argv);
 int      app_load_step(app *a, double seconds);
