@@ -61,6 +61,7 @@ session_opener *session_open_begin(session *s, const char *path, char *err, size
 int    session_open_step(session_opener *o, session *s, double seconds, char *err, size_t errlen);
 double session_open_progress(const session_opener *o);
 size_t session_open_nodes(const session_opener *o);    /* nodes read so far */
+void   session_open_set_slice(session_opener *o, size_t nodes);   /* a slice's nodes (tests: 1) */
 void   session_open_free(session_opener *o);
 /* The detected attractors go into the file beside the tree, under the top-level key
  * "attractors" (the array of attractor_list_json), kept apart from the hand marks in each

@@ -32,6 +32,7 @@ struct session_opener {
     size_t        *late;           /* pending nodes with ids too big to place while reading */
     size_t         nlate, caplate;
     int            settings_read;
+    size_t         slice;          /* nodes a stream step reads */
 };
 
 static void fail(session_opener *o, char *err, size_t errlen, const char *msg)
@@ -141,6 +142,7 @@ session_opener *session_open_begin(session *s, const char *path, char *err, size
     o->src = (session_src){ .fd = fd, .cap = 1u << 20 };
     o->src.buf = xmalloc(o->src.cap);
     o->st = session_stream_new(&o->src);
+    o->slice = OPEN_SLICE_NODES;
     session_loader_init(&o->L, o->path);
     session_free(s);
     session_init(s);
@@ -159,6 +161,8 @@ double session_open_progress(const session_opener *o)
 }
 
 size_t session_open_nodes(const session_opener *o) { return o->L.nnodes; }
+
+void session_open_set_slice(session_opener *o, size_t nodes) { o->slice = nodes ? nodes : 1; }
 
 /* The whole-document parse of a file the streaming reader does not take (rare constructs,
  * or invalid JSON, which it then names): session_load, at once. */
@@ -179,7 +183,7 @@ int session_open_step(session_opener *o, session *s, double seconds, char *err, 
     if (how && !strcmp(how, "document"))
         return whole(o, s, err, errlen);
     do {
-        r = session_stream_step(o->st, &o->L, OPEN_SLICE_NODES, &doc);
+        r = session_stream_step(o->st, &o->L, o->slice, &doc);
         place(o, 0);
     } while (r == 2 && seconds > 0 && mono_now() - t0 < seconds);
     if (!o->settings_read) {                 /* the settings, when they come before the nodes */

@@ -20,6 +20,8 @@ static char *write_tmp(const char *name, const char *data, size_t len)
 
 /* Opens path in slices of no time (one slice of nodes a step); returns the step result,
  * with the dump in *dump (0) or the error in err (-1).  Every partial tree is checked. */
+static size_t slice_nodes;     /* 0: the opener's own */
+
 static int open_sliced(const char *path, char **dump, char *err, size_t errlen, int *steps)
 {
     session s;
@@ -29,6 +31,8 @@ static int open_sliced(const char *path, char **dump, char *err, size_t errlen, 
     session_opener *o = session_open_begin(&s, path, err, errlen);
     if (!o)
         return -2;
+    if (slice_nodes)
+        session_open_set_slice(o, slice_nodes);
     int r;
     while ((r = session_open_step(o, &s, 0, err, errlen)) == 1) {
         (*steps)++;
@@ -115,6 +119,7 @@ TEST(session_open_sliced_equals_load)
 
 TEST(session_open_sliced_errors_as_load)
 {
+    slice_nodes = 1;                                /* a pause after every node */
     same_as_load("cycle.json", "{\"format\":\"termloom-session\",\"version\":1,\"root\":0,\"nodes\":["
                  "{\"id\":0,\"parent\":null,\"origin\":\"prompt\",\"text\":\"a\",\"children\":[]},"
                  "{\"id\":1,\"parent\":2,\"origin\":\"model\",\"text\":\"b\",\"children\":[2]},"
@@ -132,4 +137,11 @@ TEST(session_open_sliced_errors_as_load)
     same_as_load("lateid.json", "{\"format\":\"termloom-session\",\"version\":1,\"root\":0,\"nodes\":["
                  "{\"id\":0,\"parent\":null,\"origin\":\"prompt\",\"text\":\"a\",\"children\":[100100]},"
                  "{\"id\":100100,\"parent\":0,\"origin\":\"model\",\"text\":\"b\",\"children\":[]}]}", 0);
+    same_as_load("settings_last.json", "{\"format\":\"termloom-session\",\"version\":1,\"root\":0,\"nodes\":["
+                 "{\"id\":1,\"parent\":0,\"origin\":\"model\",\"text\":\"b\",\"children\":[]},"
+                 "{\"id\":0,\"parent\":null,\"origin\":\"prompt\",\"text\":\"a\",\"children\":[1]}],"
+                 "\"settings\":{\"branches\":7},\"cursor\":1}", 1);
+    same_as_load("two_nodes_keys.json", "{\"format\":\"termloom-session\",\"version\":1,\"root\":0,\"nodes\":["
+                 "{\"id\":0,\"parent\":null,\"origin\":\"prompt\",\"text\":\"a\",\"children\":[]}],\"nodes\":[]}", 0);
+    slice_nodes = 0;
 }
