@@ -4,8 +4,9 @@
  * One thread.  Each turn: wait on the keyboard, a self-pipe (SIGWINCH and the quit
  * signals only write a byte to it) and every backend — the loom's and a comparison's — in
  * one poll (backend_wait_many over each backend's pollfds: libcurl's sockets and timer,
- * the builtin model's pipe); drain every key; let the backends make progress (its events land in the tree through core/grow); save if due;
- * draw if something changed and a frame (30 ms) has passed since the last one. */
+ * the builtin model's pipe); drain every key; let the backends make progress (its events land in the tree through core/grow); read
+ * the next slice of a big file still being opened (app_save.c); save if due; draw if
+ * something changed and a frame (30 ms) has passed since the last one. */
 #include "tui/app.h"
 #include "tui/actions.h"
 #include "tui/dialog.h"
