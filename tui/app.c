@@ -497,6 +497,7 @@ static void load_slice(app *a)
 {
     tree *before = a->ses.t;
     int32_t shown = a->ses.cursor;         /* the file's own cursor comes with the last slice */
+    double said = a->msg_time;
     int r = app_load_step(a, load_paced() ? 0 : APP_LOAD_SLICE);
     a->end_valid = 0;                      /* the tree grew */
     a->pending |= APP_CH_DRAW;
@@ -523,7 +524,8 @@ static void load_slice(app *a)
     app_goto(a, c);
     a->unsaved = 0;
     app_layout(a);
-    app_message(a, 0, "%zu nodes read in %.1f s", tree_count(a->ses.t), app_now() - a->load_started);
+    if (a->msg_time == said)               /* (a crash's recovery note stays) */
+        app_message(a, 0, "%zu nodes read in %.1f s", tree_count(a->ses.t), app_now() - a->load_started);
 }
 
 void app_free(app *a)
