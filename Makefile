@@ -18,8 +18,9 @@ LIBS        = $(PKG_LIBS) -lm -pthread
 
 CORE_SRC = $(wildcard core/*.c)
 NET_SRC  = $(wildcard net/*.c)
+CLI_SRC  = $(wildcard cli/*.c)
 TUI_SRC  = $(filter-out tui/main.c,$(wildcard tui/*.c))
-LIB_SRC  = $(CORE_SRC) $(NET_SRC) $(TUI_SRC)
+LIB_SRC  = $(CORE_SRC) $(NET_SRC) $(CLI_SRC) $(TUI_SRC)
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/corpus_data.o
 UNIT_SRC = $(wildcard tests/unit/*.c)
 UNIT_OBJ = $(UNIT_SRC:%.c=$(BUILD)/%.o)

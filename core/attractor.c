@@ -53,13 +53,13 @@ static void on_event(void *ud, tree *t, int kind, int32_t id)
 
 static uint64_t pair_key(uint32_t g, int32_t parent)
 {
-    return mix64(((uint64_t)g << 32) ^ (uint32_t)parent ^ 0x7f4a7c15ull);
+    return hash_fmix64(((uint64_t)g << 32) ^ (uint32_t)parent ^ 0x7f4a7c15ull);
 }
 
 static void pair_inc(attractor_index *a, uint32_t g, int32_t parent)
 {
     int isnew;
-    uint32_t *v = hm_put(&a->pairs, pair_key(g, parent), &isnew);
+    uint32_t *v = hash_map_put(&a->pairs, pair_key(g, parent), &isnew);
     if (isnew) {
         *v = 0;
         a->gr[g].support++;
@@ -70,9 +70,9 @@ static void pair_inc(attractor_index *a, uint32_t g, int32_t parent)
 static void pair_dec(attractor_index *a, uint32_t g, int32_t parent)
 {
     uint64_t k = pair_key(g, parent);
-    uint32_t *v = hm_get(&a->pairs, k);
+    uint32_t *v = hash_map_get(&a->pairs, k);
     if (v && --*v == 0) {
-        hm_del(&a->pairs, k);
+        hash_map_del(&a->pairs, k);
         a->gr[g].support--;
     }
 }
@@ -92,7 +92,7 @@ static uint32_t occ_new(attractor_index *a, uint32_t g, int32_t node)
 static void gram_add(attractor_index *a, int32_t node, uint64_t h)
 {
     int isnew;
-    uint32_t *gi = hm_put(&a->grmap, h, &isnew);
+    uint32_t *gi = hash_map_put(&a->grmap, h, &isnew);
     nstate *s = &a->ns[node];
     if (isnew && a->m > 1) {
         *gi = GRAM_LONE | (uint32_t)node;
@@ -151,7 +151,7 @@ static void gram_remove_occ(attractor_index *a, uint32_t o)
     if (gp->nocc == 0) {
         gp->live = 0;
         gp->support = 0;
-        hm_del(&a->grmap, gp->key);
+        hash_map_del(&a->grmap, gp->key);
         pool_give(&a->grfree, g);
     } else {
         pair_dec(a, g, a->ns[r->node].parent);
@@ -224,9 +224,9 @@ static void node_unindex(attractor_index *a, int32_t id)
         }
         if (!gh)
             gh = node_grams(a, s->w, s->nw, NULL);   /* slot i is the i-th distinct gram */
-        uint32_t v = *hm_get(&a->grmap, gh[i]);
+        uint32_t v = *hash_map_get(&a->grmap, gh[i]);
         if (v & GRAM_LONE) {
-            hm_del(&a->grmap, gh[i]);
+            hash_map_del(&a->grmap, gh[i]);
             continue;
         }
         uint32_t o = a->gr[v].head;              /* it has a record since: find our occurrence */
@@ -265,7 +265,7 @@ static void node_index(attractor_index *a, int32_t id)
     s->nw = (uint32_t)nw;
     s->parent = n->parent;
     uint64_t h = gram_hash(w, nw);
-    uint32_t *ci = hm_get(&a->clmap, h);
+    uint32_t *ci = hash_map_get(&a->clmap, h);
     uint32_t c = ci ? *ci : attractor_cls_new(a, h);
     cls *k = &a->cl[c];
     if (!k->cap && k->n == 1) {
@@ -287,7 +287,7 @@ static void node_index(attractor_index *a, int32_t id)
         size_t nd;
         const uint64_t *g = node_grams(a, w, nw, &nd);
         for (size_t i = 0; i < nd; i++)
-            hm_prefetch(&a->grmap, g[i]);
+            hash_map_prefetch(&a->grmap, g[i]);
         for (size_t i = 0; i < nd; i++)
             gram_add(a, id, g[i]);
     }
@@ -347,9 +347,9 @@ attractor_index *attractor_index_new(tree *t, double threshold, int min_contexts
     a->mh_seed = 0x2545f4914f6cdd1dull;
     int32_t cap = tree_capacity(t);
     size_t live = tree_count(t);
-    hm_reserve(&a->clmap, live);
-    hm_reserve(&a->bkmap, live * MH_BANDS);
-    hm_reserve(&a->grmap, live * 8);
+    hash_map_reserve(&a->clmap, live);
+    hash_map_reserve(&a->bkmap, live * MH_BANDS);
+    hash_map_reserve(&a->grmap, live * 8);
     xgrow(&a->cl, &a->clcap, live + 1, sizeof *a->cl);      /* sized once, not regrown */
     xgrow(&a->sig, &a->sigcap, live + 1, sizeof *a->sig);
     xgrow(&a->queue, &a->qcap, live + 1, sizeof *a->queue);
@@ -405,12 +405,12 @@ void attractor_index_free(attractor_index *a)
     free(a->chain_next);
     free(a->stamp);
     free(a->gscratch);
-    hm_free(&a->clmap);
-    hm_free(&a->bkmap);
-    hm_free(&a->grmap);
-    hm_free(&a->pairs);
-    hm_free(&a->tmap);
-    hm_free(&a->tpairs);
+    hash_map_free(&a->clmap);
+    hash_map_free(&a->bkmap);
+    hash_map_free(&a->grmap);
+    hash_map_free(&a->pairs);
+    hash_map_free(&a->tmap);
+    hash_map_free(&a->tpairs);
     free(a);
 }
 

@@ -1,10 +1,11 @@
 /* core/attractor_impl.h — what the files of the attractor module share (not a public
- * header): the index's state, the hash map it is built on, and the calls between
+ * header): the index's state and the calls between
  * attractor.c (events, nodes, 4-grams), attractor_lsh.c (classes, buckets, components)
  * and attractor_list.c (the listing, and answers from it). */
 #ifndef CORE_ATTRACTOR_IMPL_H
 #define CORE_ATTRACTOR_IMPL_H
 #include "core/attractor.h"
+#include "core/hash.h"
 #include "core/mem.h"
 #include "core/merge.h"
 #include <stdint.h>
@@ -20,22 +21,12 @@
 #define MH_LEADERS ATTRACTOR_LEADERS
 #define MH_ANCHORS ATTRACTOR_ANCHORS   /* ≤ MH_LEADERS */
 
-static inline uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    x ^= x >> 33;
-    return x ? x : 1;
-}
-
 static inline uint64_t gram_hash(const uint64_t *w, size_t n)
 {
     uint64_t h = 0x51ed270b27cd6c5bull + n;
     for (size_t i = 0; i < n; i++)
         h = (h ^ w[i]) * 0x100000001b3ull + (h >> 29);
-    return mix64(h);
+    return hash_fmix64(h);
 }
 
 /* Most 4-grams occur in one node only.  Such a lone gram is just a map entry
@@ -44,128 +35,6 @@ static inline uint64_t gram_hash(const uint64_t *w, size_t n)
  * min_contexts 1 every gram counts, so then every gram gets a record at once. */
 #define GRAM_LONE 0x80000000u
 #define OCC_LONE  0xfffffffeu
-
-/* ---- a u64 → u32 map: linear probing, backward-shift deletion; key 0 is "empty" ----
- * A slot keeps its key and value together (12 bytes), so a lookup costs one cache miss. */
-
-typedef struct {
-    uint32_t lo, hi, v;
-} hslot;
-
-typedef struct {
-    hslot  *s;
-    size_t  cap, n;       /* cap is a power of two */
-} hmap;
-
-static inline uint64_t hs_key(const hslot *e) { return (uint64_t)e->hi << 32 | e->lo; }
-static inline void hs_set(hslot *e, uint64_t key) { e->lo = (uint32_t)key; e->hi = (uint32_t)(key >> 32); }
-static inline int hs_used(const hslot *e) { return (e->lo | e->hi) != 0; }
-
-static inline void hm_free(hmap *m)
-{
-    free(m->s);
-    memset(m, 0, sizeof *m);
-}
-
-/* Empties the map, keeping its table. */
-static inline void hm_clear(hmap *m)
-{
-    if (m->cap)
-        memset(m->s, 0, m->cap * sizeof *m->s);
-    m->n = 0;
-}
-
-static inline uint32_t *hm_get(const hmap *m, uint64_t key)
-{
-    if (!m->cap)
-        return NULL;
-    size_t mask = m->cap - 1;
-    for (size_t i = key & mask; hs_used(&m->s[i]); i = (i + 1) & mask)
-        if (hs_key(&m->s[i]) == key)
-            return &m->s[i].v;
-    return NULL;
-}
-
-static inline void hm_grow(hmap *m)
-{
-    hmap o = *m;
-    m->cap = o.cap ? o.cap * 2 : 64;
-    m->s = xcalloc(m->cap, sizeof *m->s);
-    size_t mask = m->cap - 1;
-    for (size_t i = 0; i < o.cap; i++)
-        if (hs_used(&o.s[i])) {
-            size_t j = hs_key(&o.s[i]) & mask;
-            while (hs_used(&m->s[j]))
-                j = (j + 1) & mask;
-            m->s[j] = o.s[i];
-        }
-    free(o.s);
-}
-
-/* Starts loading key's home slot into the cache: a caller with several keys in hand
- * prefetches them all first, so their cache misses overlap. */
-static inline void hm_prefetch(const hmap *m, uint64_t key)
-{
-#if defined(__GNUC__)
-    if (m->cap)
-        __builtin_prefetch(&m->s[key & (m->cap - 1)]);
-#else
-    (void)m;
-    (void)key;
-#endif
-}
-
-/* Sizes an empty map for about n keys. */
-static inline void hm_reserve(hmap *m, size_t n)
-{
-    size_t cap = 64;
-    while (cap * 3 < n * 4)
-        cap *= 2;
-    if (cap <= m->cap)
-        return;
-    while (m->cap < cap)
-        hm_grow(m);
-}
-
-static inline uint32_t *hm_put(hmap *m, uint64_t key, int *isnew)
-{
-    if ((m->n + 1) * 4 > m->cap * 3)
-        hm_grow(m);
-    size_t mask = m->cap - 1, i = key & mask;
-    for (; hs_used(&m->s[i]); i = (i + 1) & mask)
-        if (hs_key(&m->s[i]) == key) {
-            *isnew = 0;
-            return &m->s[i].v;
-        }
-    hs_set(&m->s[i], key);
-    m->s[i].v = 0;
-    m->n++;
-    *isnew = 1;
-    return &m->s[i].v;
-}
-
-static inline void hm_del(hmap *m, uint64_t key)
-{
-    if (!m->cap)
-        return;
-    size_t mask = m->cap - 1, i = key & mask;
-    while (hs_used(&m->s[i]) && hs_key(&m->s[i]) != key)
-        i = (i + 1) & mask;
-    if (!hs_used(&m->s[i]))
-        return;
-    m->s[i] = (hslot){0};
-    m->n--;
-    for (size_t j = (i + 1) & mask; hs_used(&m->s[j]); j = (j + 1) & mask) {
-        size_t home = hs_key(&m->s[j]) & mask;
-        /* move j back into the hole at i unless its home lies cyclically in (i, j] */
-        int stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
-        if (!stays) {
-            m->s[i] = m->s[j];
-            m->s[j] = (hslot){0};
-            i = j;
-        }
-    }
-}
 
 /* ---- state ---- */
 
@@ -278,10 +147,10 @@ struct attractor_index {
                                  * MinHash), apart so that a comparison reads one line */
     size_t   sigcap;
     freelist clfree;
-    hmap     clmap;           /* text hash → class */
+    hash_map     clmap;           /* text hash → class */
     bucket  *bk;
     size_t   nbk, bkcap;
-    hmap     bkmap;           /* band key → bucket */
+    hash_map     bkmap;           /* band key → bucket */
     freelist bkfree;
     bucket_pairs *bx;
     size_t   nbx, bxcap;
@@ -300,8 +169,8 @@ struct attractor_index {
     gram    *gr;
     size_t   ngr, grcap;
     freelist grfree;
-    hmap     grmap;           /* 4-gram hash → gram */
-    hmap     pairs;           /* mix(gram, parent) → nodes (only for grams in ≥ 2 nodes) */
+    hash_map     grmap;           /* 4-gram hash → gram */
+    hash_map     pairs;           /* mix(gram, parent) → nodes (only for grams in ≥ 2 nodes) */
     occ     *oc;
     size_t   noc, occap;
     freelist ocfree;
@@ -311,8 +180,8 @@ struct attractor_index {
     attractor *list;
     phr       *lphr;
     size_t     nlist;
-    hmap       bynode;
-    hmap       tmap, tpairs;  /* listing scratch */
+    hash_map       bynode;
+    hash_map       tmap, tpairs;  /* listing scratch */
     uint8_t   *sketch;        /* listing scratch: node counts of long phrase windows */
     size_t     sketchcap;        /* node → first chain entry + 1 */
     uint32_t  *chain_attr, *chain_next;

@@ -16,7 +16,7 @@ void attractor_list_clear(attractor_index *a)
     a->list = NULL;
     a->lphr = NULL;
     a->nlist = 0;
-    hm_free(&a->bynode);
+    hash_map_free(&a->bynode);
     a->nchain = 0;
 }
 
@@ -46,7 +46,7 @@ static void fill_stats(attractor_index *a, attractor *at)
  * the same (node by node, as normalized words: a collapsed model's duplicate siblings) are
  * one context.  A context is a hash chained down the path, memoized per listing. */
 typedef struct {
-    hmap      memo;          /* node id + 1 → index into h */
+    hash_map      memo;          /* node id + 1 → index into h */
     uint64_t *h;
     size_t    n, cap;
     int32_t  *path;          /* scratch: the walk up to a known context */
@@ -55,7 +55,7 @@ typedef struct {
 
 static void contexts_free(contexts *c)
 {
-    hm_free(&c->memo);
+    hash_map_free(&c->memo);
     free(c->h);
     free(c->path);
     memset(c, 0, sizeof *c);
@@ -73,7 +73,7 @@ static uint64_t text_key(attractor_index *a, int32_t id)
     }
     uint64_t h = 0x243f6a8885a308d3ull ^ nw;
     for (size_t i = 0; i < nw; i++)
-        h = mix64(h ^ (w ? w[i] : mw[i].hash));
+        h = hash_fmix64(h ^ (w ? w[i] : mw[i].hash));
     free(mw);
     return h;
 }
@@ -83,7 +83,7 @@ static uint64_t context_of(attractor_index *a, contexts *c, int32_t id)
     size_t np = 0;
     uint64_t h = 0x9e3779b97f4a7c15ull;      /* above the root */
     for (int32_t x = id; x != TREE_NONE; x = tree_parent(a->t, x)) {
-        uint32_t *e = hm_get(&c->memo, (uint64_t)x + 1);
+        uint32_t *e = hash_map_get(&c->memo, (uint64_t)x + 1);
         if (e) {
             h = c->h[*e];
             break;
@@ -92,9 +92,9 @@ static uint64_t context_of(attractor_index *a, contexts *c, int32_t id)
         c->path[np++] = x;
     }
     while (np--) {
-        h = mix64(h * 0x100000001b3ull ^ text_key(a, c->path[np]));
+        h = hash_fmix64(h * 0x100000001b3ull ^ text_key(a, c->path[np]));
         int isnew;
-        uint32_t *e = hm_put(&c->memo, (uint64_t)c->path[np] + 1, &isnew);
+        uint32_t *e = hash_map_put(&c->memo, (uint64_t)c->path[np] + 1, &isnew);
         xgrow(&c->h, &c->cap, c->n + 1, sizeof *c->h);
         c->h[c->n] = h;
         *e = (uint32_t)c->n++;
@@ -104,14 +104,14 @@ static uint64_t context_of(attractor_index *a, contexts *c, int32_t id)
 
 static size_t distinct_contexts(attractor_index *a, contexts *c, const int32_t *mem, size_t n)
 {
-    hmap seen = {0};
+    hash_map seen = {0};
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         int isnew;
-        hm_put(&seen, context_of(a, c, a->ns[mem[i]].parent), &isnew);
+        hash_map_put(&seen, context_of(a, c, a->ns[mem[i]].parent), &isnew);
         k += isnew != 0;
     }
-    hm_free(&seen);
+    hash_map_free(&seen);
     return k;
 }
 
@@ -304,8 +304,8 @@ static int phr_prepare(attractor_index *a, attractor_job *J)
         }
     if (J->npc)   /* in class order, so that the passes walk the records in memory order */
         qsort(J->pcs, J->npc, sizeof *J->pcs, cmp_pclass);
-    hm_clear(&a->tmap);                         /* kept between listings: no regrowth */
-    hm_clear(&a->tpairs);
+    hash_map_clear(&a->tmap);                         /* kept between listings: no regrowth */
+    hash_map_clear(&a->tpairs);
     J->len = ATTRACTOR_MIN_PHRASE;
     return 1;
 }
@@ -323,7 +323,7 @@ static void phr_qualify(attractor_index *a, attractor_job *J, pclass *pc)
     pc->lk = pc->q + 2 * nw;
     pc->ti = xmalloc(nw * NLEN * sizeof *pc->ti);
     for (size_t i = 0; i + ATTRACTOR_MIN_PHRASE <= s->nw; i++) {
-        uint32_t *gi = hm_get(&a->grmap, gram_hash(s->w + i, ATTRACTOR_MIN_PHRASE));
+        uint32_t *gi = hash_map_get(&a->grmap, gram_hash(s->w + i, ATTRACTOR_MIN_PHRASE));
         pc->q[i] = gi && !(*gi & GRAM_LONE) && a->gr[*gi].support >= a->m;
     }
 }
@@ -387,7 +387,7 @@ static void phr_pass1(attractor_index *a, attractor_job *J, pclass *pc)
                     minm = cmem(c)[j];
         }
         int isnew;
-        uint32_t *ti = hm_put(&a->tmap, h, &isnew);
+        uint32_t *ti = hash_map_put(&a->tmap, h, &isnew);
         if (isnew)
             *ti = (uint32_t)J->ntg;
         TI(pc, i, len) = *ti;
@@ -429,7 +429,7 @@ static void phr_pass2(attractor_index *a, attractor_job *J, pclass *pc)
         t->last2 = pc->c;
         for (uint32_t j = 0; j < c->n; j++) {
             int isnew;
-            hm_put(&a->tpairs, mix64(t->h ^ pc->cx[j]), &isnew);
+            hash_map_put(&a->tpairs, hash_fmix64(t->h ^ pc->cx[j]), &isnew);
             if (isnew)
                 t->support++;
         }
@@ -507,7 +507,7 @@ static void index_members(attractor_index *a)
     for (size_t i = a->nlist; i-- > 0; )
         for (size_t j = 0; j < a->list[i].nmembers; j++) {
             int isnew;
-            uint32_t *head = hm_put(&a->bynode, (uint64_t)a->list[i].members[j] + 1, &isnew);
+            uint32_t *head = hash_map_put(&a->bynode, (uint64_t)a->list[i].members[j] + 1, &isnew);
             if (isnew)
                 *head = 0;
             xgrow(&a->chain_attr, &a->chaincap, a->nchain + 1, sizeof *a->chain_attr);
@@ -690,7 +690,7 @@ size_t attractor_last(attractor_index *a, const attractor **out)
 
 int attractor_of(attractor_index *a, int32_t id)
 {
-    uint32_t *head = hm_get(&a->bynode, (uint64_t)id + 1);
+    uint32_t *head = hash_map_get(&a->bynode, (uint64_t)id + 1);
     int best = -1;
     for (uint32_t e = head ? *head : 0; e; e = a->chain_next[e - 1]) {
         int i = (int)a->chain_attr[e - 1];
@@ -713,7 +713,7 @@ static int cmp_span(const void *x, const void *y)
 size_t attractor_spans(attractor_index *a, int32_t id, attractor_span **out)
 {
     *out = NULL;
-    uint32_t *head = hm_get(&a->bynode, (uint64_t)id + 1);
+    uint32_t *head = hash_map_get(&a->bynode, (uint64_t)id + 1);
     tree_node *nd = tree_get(a->t, id);
     if (!head || !nd)
         return 0;

@@ -267,7 +267,7 @@ static uint32_t bucket_new(attractor_index *a, uint32_t alone)
 /* The bucket record of band key `key`, or NULL when the key has one class (or none). */
 static bucket *bucket_of(attractor_index *a, uint64_t key)
 {
-    uint32_t *v = hm_get(&a->bkmap, key);
+    uint32_t *v = hash_map_get(&a->bkmap, key);
     return v && !(*v & BUCKET_SOLO) ? &a->bk[*v] : NULL;
 }
 
@@ -291,7 +291,7 @@ static void bucket_add(attractor_index *a, uint32_t c, int b)
     *anchor_at(&a->cl[c], b) = NONE32;
     uint64_t key = key_at(&a->cl[c], b);
     int isnew;
-    uint32_t *v = hm_put(&a->bkmap, key, &isnew);
+    uint32_t *v = hash_map_put(&a->bkmap, key, &isnew);
     if (isnew) {
         *v = BUCKET_SOLO | c;                      /* alone: a leader without pairs */
         return;
@@ -340,9 +340,9 @@ static void bucket_add(attractor_index *a, uint32_t c, int b)
 static void bucket_remove(attractor_index *a, uint32_t c, int b)
 {
     uint64_t key = key_at(&a->cl[c], b);
-    uint32_t bi = *hm_get(&a->bkmap, key);
+    uint32_t bi = *hash_map_get(&a->bkmap, key);
     if (bi & BUCKET_SOLO) {
-        hm_del(&a->bkmap, key);
+        hash_map_del(&a->bkmap, key);
         return;
     }
     bucket *bk = &a->bk[bi];
@@ -389,7 +389,7 @@ static void bucket_remove(attractor_index *a, uint32_t c, int b)
         free(bk->b);
         *bk = (bucket){ .x = NONE32 };
         pool_give(&a->bkfree, bi);
-        *hm_get(&a->bkmap, key) = BUCKET_SOLO | only;
+        *hash_map_get(&a->bkmap, key) = BUCKET_SOLO | only;
     }
 }
 
@@ -486,7 +486,7 @@ static void signature(attractor_index *a, const uint64_t *w, size_t nw, uint64_t
             if (two && i + 1 >= nw)
                 break;
             uint64_t s = two ? w[i] * 31 + w[i + 1] + 0x1234567 : w[i];
-            uint64_t v = mix64(s ^ a->mh_seed);
+            uint64_t v = hash_fmix64(s ^ a->mh_seed);
             unsigned bin = (unsigned)(v >> (64 - MH_LOG_K));
             v <<= MH_LOG_K;
             if (v < mn[bin])
@@ -504,14 +504,14 @@ static void signature(attractor_index *a, const uint64_t *w, size_t nw, uint64_t
                 j = (j + 1) % MH_K;
                 d++;
             } while (!(full >> j & 1));
-            mn[k] = mix64(mn[j] ^ d * 0x9e3779b97f4a7c15ull) << MH_LOG_K;
+            mn[k] = hash_fmix64(mn[j] ^ d * 0x9e3779b97f4a7c15ull) << MH_LOG_K;
         }
     for (int k = 0; k < MH_K; k++)
         sig[k] = (uint16_t)(mn[k] >> 48);
     for (int b = 0; b < MH_BANDS; b++) {
         uint64_t h = 0x9e3779b97f4a7c15ull * (uint64_t)(b + 1);
         for (int r = 0; r < MH_ROWS; r++)
-            h = mix64(h ^ mn[b * MH_ROWS + r]);
+            h = hash_fmix64(h ^ mn[b * MH_ROWS + r]);
         band[b] = h;
     }
 }
@@ -523,7 +523,7 @@ static uint64_t edit_key(const uint64_t *w, size_t nw, size_t skip)
     for (size_t i = 0; i < nw; i++)
         if (i != skip)
             h = (h ^ w[i]) * 0x100000001b3ull + (h >> 29);
-    return mix64(h ^ 0xa54ff53a5f1d36f1ull);
+    return hash_fmix64(h ^ 0xa54ff53a5f1d36f1ull);
 }
 
 /* The word-edit keys of a short text: the whole sequence, and (two words or more) the
@@ -558,7 +558,7 @@ void attractor_lsh_insert(attractor_index *a, uint32_t c)
     memcpy(a->sig[c], sig, sizeof sig);
     edit_keys(k, s->w, s->nw);
     for (int b = 0; b < nkeys(k); b++)
-        hm_prefetch(&a->bkmap, key_at(k, b));
+        hash_map_prefetch(&a->bkmap, key_at(k, b));
     k->in_lsh = 1;
     for (int b = 0; b < nkeys(k); b++)
         bucket_add(a, c, b);
@@ -578,7 +578,7 @@ uint32_t attractor_cls_new(attractor_index *a, uint64_t h)
     k->ncls = 1;
     k->live = 1;
     int isnew;
-    *hm_put(&a->clmap, h, &isnew) = c;
+    *hash_map_put(&a->clmap, h, &isnew) = c;
     xgrow(&a->fresh, &a->freshcap, a->nfresh + 1, sizeof *a->fresh);
     a->fresh[a->nfresh++] = c;
     return c;
@@ -599,7 +599,7 @@ void attractor_cls_remove(attractor_index *a, uint32_t c)
     k->xkey = NULL;
     k->xanchor = NULL;
     k->nx = 0;
-    hm_del(&a->clmap, k->h);
+    hash_map_del(&a->clmap, k->h);
     merge_text_free(k->mt);
     free(k->mem);
     k->mem = NULL;

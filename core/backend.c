@@ -1,5 +1,6 @@
 /* core/backend.c — dispatch through the backend's operations. */
 #include "core/backend.h"
+#include "core/hash.h"
 #include "core/mono.h"
 #include "core/mem.h"
 #include <stdlib.h>
@@ -114,14 +115,6 @@ int backend_poll_fds(const int *fds, int nfds, int timeout_ms, int *fd_ready)
 
 /* ---- random numbers: splitmix64 seeding, xoshiro256** ---- */
 
-static uint64_t splitmix(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
 uint64_t backend_rng_next(backend_rng *r)
@@ -142,7 +135,7 @@ void backend_rng_seed(backend_rng *r, uint64_t seed, int branch)
 {
     uint64_t x = seed ^ (0xd1b54a32d192ed03ULL * (uint64_t)(branch + 1));
     for (int i = 0; i < 4; i++)
-        r->s[i] = splitmix(&x);
+        r->s[i] = hash_splitmix64(&x);
 }
 
 uint64_t backend_request_seed(const gen_settings *s, const char *context, size_t len)
@@ -150,16 +143,14 @@ uint64_t backend_request_seed(const gen_settings *s, const char *context, size_t
     if (s->has_seed) {
         /* The context is mixed in: shared streams make branches of different nodes fall
          * into step once their last tokens agree (false attractors). */
-        uint64_t h = 1469598103934665603ULL;
-        for (size_t i = 0; i < len; i++)
-            h = (h ^ (unsigned char)context[i]) * 1099511628211ULL;
-        return (uint64_t)s->seed ^ splitmix(&h);
+        uint64_t h = hash_fnv1a(context, len);
+        return (uint64_t)s->seed ^ hash_splitmix64(&h);
     }
     static uint64_t entropy;      /* only ever read by the thread that starts requests */
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     entropy ^= (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ ((uint64_t)getpid() << 40);
-    return splitmix(&entropy);
+    return hash_splitmix64(&entropy);
 }
 
 /* ---- stop strings ---- */

@@ -4,6 +4,7 @@
  * ("left right", the GGUF form) -> rank.  A piece is merged by repeatedly joining the
  * adjacent pair of lowest rank; pieces are short, so the quadratic scan is cheap. */
 #include "core/bpe.h"
+#include "core/hash.h"
 #include "core/mem.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,10 +40,7 @@ struct bpe {
 
 static uint64_t hash(const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-    return h;
+    return hash_fnv1a(s, n);
 }
 
 static void table_init(table *t, size_t n)

@@ -23,8 +23,9 @@
  *                its top-k alternatives with the leftover mass as one outcome: a lower bound;
  *                exact where the tokens carry the model's own figure (builtin);
  *   distinct_n   distinct word n-grams ÷ total word n-grams over all samples (n = 1, 2, 3);
- *                n-grams do not cross samples; a word is a maximal run of ASCII letters,
- *                digits, apostrophes or non-ASCII bytes, ASCII folded to lower case.
+ *                n-grams do not cross samples; a word is one of merge_normalize's words
+ *                (core/merge.h: white-space separated, NFKC + case folded, end punctuation
+ *                stripped) — the same words merging and phrase attractors see.
  * Attractors: a group is a side's attractor when it holds at least COMPARE_ATTRACTOR_MIN
  * samples.  A pair of groups (one per side) whose representatives are near-duplicates is a
  * shared group; shared groups that are an attractor on either side are the shared

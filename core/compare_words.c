@@ -2,7 +2,9 @@
  * and the over-represented words and phrases (log-odds ratio with an informative Dirichlet
  * prior, Monroe, Colaresi & Quinn 2008). */
 #include "core/compare.h"
+#include "core/hash.h"
 #include "core/mem.h"
+#include "core/merge.h"
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -10,37 +12,28 @@
 
 /* ---- words ---- */
 
-static int word_byte(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '\'' || c >= 0x80;
-}
-
 typedef struct {
-    size_t off, len;     /* into the folded copy */
+    size_t off, len;     /* into the normalized copy */
 } word;
 
-/* The words of s, ASCII folded to lower case in *fold (caller frees both). */
+/* The words of s as every word-level figure cuts them (merge_normalize: one definition of
+ * a word for merging, phrase attractors and these figures), normalized into *fold (caller
+ * frees both). */
 static size_t split_words(const char *s, char **fold, word **out)
 {
-    size_t len = strlen(s), n = 0, cap = 0;
-    char *f = xmalloc(len + 1);
+    buf nb = {0};
+    merge_normalize(s, strlen(s), &nb);
+    size_t n = 0, cap = 0;
     word *w = NULL;
-    for (size_t i = 0; i <= len; i++)
-        f[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] - 'A' + 'a') : s[i];
-    for (size_t i = 0; i < len;) {
-        if (!word_byte((unsigned char)f[i])) {
-            i++;
-            continue;
-        }
+    for (size_t i = 0; i < nb.len;) {
         size_t j = i;
-        while (j < len && word_byte((unsigned char)f[j]))
+        while (j < nb.len && nb.data[j] != ' ')
             j++;
         xgrow(&w, &cap, n + 1, sizeof *w);
         w[n++] = (word){ i, j - i };
-        i = j;
+        i = j + 1;
     }
-    *fold = f;
+    *fold = nb.data;
     *out = w;
     return n;
 }
@@ -58,11 +51,7 @@ typedef struct {
 
 static uint64_t hash_bytes(const char *p, size_t n)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)p[i];
-        h *= 1099511628211ull;
-    }
+    uint64_t h = hash_fnv1a(p, n);
     return h ? h : 1;
 }
 

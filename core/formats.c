@@ -1,5 +1,6 @@
 /* core/formats.c — format detection, the shared record builder, load-any.  See formats.h. */
 #include "core/formats.h"
+#include "core/hash.h"
 #include "core/formats_int.h"
 #include "core/jnul.h"
 #include "core/mem.h"
@@ -101,10 +102,7 @@ void fmt_recs_free(fmt_recs *rs)
 
 static uint64_t key_hash(const char *s)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
+    return hash_fnv1a(s, strlen(s));
 }
 
 int fmt_index(fmt_recs *rs)

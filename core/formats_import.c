@@ -2,30 +2,10 @@
  * See formats.h. */
 #include "core/formats_int.h"
 #include "core/mem.h"
+#include "core/text.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int utf8_valid(const char *s, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)s, *e = p + len;
-    while (p < e) {
-        unsigned c = *p;
-        size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        if (!n || (size_t)(e - p) < n || (n == 2 && c < 0xC2))
-            return 0;
-        unsigned cp = n == 1 ? c : c & (0x7F >> n);
-        for (size_t i = 1; i < n; i++) {
-            if ((p[i] & 0xC0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (p[i] & 0x3F);
-        }
-        if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp < 0xE000))) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-            return 0;
-        p += n;
-    }
-    return 1;
-}
 
 /* ---- diff-match-patch patches ------------------------------------------------------- */
 
@@ -421,7 +401,7 @@ int fmt_import_miniloom(json_t *doc, fmt_recs *rs, fmt_out *out)
             flen[id] = plen;
             full[id] = xstrndup(ptext, plen);
         }
-        if (rc == 0 && !utf8_valid(full[id], flen[id]))
+        if (rc == 0 && !text_valid(full[id], flen[id]))
             rc = fmt_fail(rs, "nodeStore[\"%s\"]: the patched text is not valid UTF-8", r->key);
         if (rc < 0)
             break;

@@ -1,5 +1,6 @@
 /* core/grow.c — see grow.h. */
 #include "core/grow.h"
+#include "core/hash.h"
 #include "core/mem.h"
 #include "core/jnul.h"
 #include <jansson.h>
@@ -167,18 +168,10 @@ void grow_set_tree(grow *g, tree *t)
     g->t = t;
 }
 
-static uint64_t mix64(uint64_t x)
-{
-    x += 0x9e3779b97f4a7c15ULL;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
-}
-
 /* Seeds stay below 2^31: every server takes them (llama.cpp's are 32-bit, -1 = random). */
 long long grow_seed(long long S, int32_t parent)
 {
-    return (long long)(mix64((uint64_t)S ^ mix64((uint64_t)(uint32_t)parent + 1)) & 0x7fffffffULL);
+    return (long long)(hash_mix64((uint64_t)S ^ hash_mix64((uint64_t)(uint32_t)parent + 1)) & 0x7fffffffULL);
 }
 
 static long long fresh_seed(void)
@@ -186,7 +179,7 @@ static long long fresh_seed(void)
     static uint64_t state;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    state = mix64(state ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ ((uint64_t)getpid() << 48));
+    state = hash_mix64(state ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ ((uint64_t)getpid() << 48));
     return (long long)(state & 0x7fffffffULL);
 }
 

@@ -1,5 +1,6 @@
 /* core/merge.c — see merge.h. */
 #include "core/merge.h"
+#include "core/hash.h"
 #include "core/entropy.h"
 #include <stdlib.h>
 #include <string.h>
@@ -9,11 +10,9 @@
 
 static uint64_t hash_bytes(const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    uint64_t h = hash_fnv1a(s, n);
     h ^= h >> 31;
-    h *= 0x9e3779b97f4a7c15ull;
+    h *= HASH_GOLDEN;
     return h ^ (h >> 29);
 }
 
@@ -228,7 +227,7 @@ typedef struct feat {
     uint32_t  nlen;
     uint32_t  nw;
     uint64_t  h;         /* hash of norm */
-    uint64_t *w;         /* word hashes */
+    uint64_t *w;         /* word hashes (short texts: then nw word sketches, see sketch()) */
     uint32_t *wofs;      /* nw + 1 offsets: word i is norm[wofs[i] .. wofs[i+1] - 1) */
     uint64_t *bg;        /* sorted distinct bigram hashes (long texts only) */
     uint32_t  nbg;
@@ -250,6 +249,21 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+static size_t decode_cps(const char *s, size_t n, int32_t *cp, size_t cap);
+
+/* A word's sketch for the cheap lower bound on its edit distance (lev_bound): its length
+ * in code points (at most 64, as word_dist counts) in the high half and, in the low half,
+ * one bit per distinct code point among those (hashed onto 32 bits). */
+static uint64_t sketch(const char *s, size_t n)
+{
+    int32_t cp[64];
+    size_t k = decode_cps(s, n, cp, 64);
+    uint32_t mask = 0;
+    for (size_t i = 0; i < k; i++)
+        mask |= 1u << (((uint32_t)cp[i] * 0x9E3779B1u) >> 27);
+    return (uint64_t)k << 32 | mask;
+}
+
 static void feat_build(feat *f, const char *s, size_t len)
 {
     feat_clear(f);
@@ -260,7 +274,8 @@ static void feat_build(feat *f, const char *s, size_t len)
     f->norm = buf_steal(&nb);
     f->h = hash_bytes(f->norm, f->nlen);
     f->nw = (uint32_t)nw;
-    f->w = xmalloc((nw ? nw : 1) * sizeof *f->w);
+    int sketched = nw <= MERGE_SHORT_WORDS;
+    f->w = xmalloc((nw ? nw : 1) * (sketched ? 2 : 1) * sizeof *f->w);
     f->wofs = xmalloc((nw + 1) * sizeof *f->wofs);
     uint32_t o = 0;
     for (size_t i = 0; i < nw; i++) {
@@ -271,6 +286,9 @@ static void feat_build(feat *f, const char *s, size_t len)
     }
     f->wofs[nw] = f->nlen + 1;
     free(mw);
+    if (sketched)
+        for (size_t i = 0; i < nw; i++)
+            f->w[nw + i] = sketch(f->norm + f->wofs[i], f->wofs[i + 1] - 1 - f->wofs[i]);
     if (nw > MERGE_SHORT_WORDS || nw == 1) {
         size_t nb2 = nw == 1 ? 1 : nw - 1;
         f->bg = xmalloc(nb2 * sizeof *f->bg);
@@ -352,9 +370,37 @@ static double sub_cost(const feat *a, uint32_t i, const feat *b, uint32_t j)
     return d;
 }
 
+/* A lower bound on sub_cost from the two words' sketches: an edit script changes at least
+ * the length difference, and at least one position per distinct character of one word
+ * that the other lacks (a bit set in one mask only stands for at least one such character). */
+static uint32_t popcount32(uint32_t x)
+{
+    x -= (x >> 1) & 0x55555555u;
+    x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
+    return (((x + (x >> 4)) & 0x0f0f0f0fu) * 0x01010101u) >> 24;
+}
+
+static double sub_bound(const feat *a, uint32_t i, const feat *b, uint32_t j)
+{
+    if (a->w[i] == b->w[j])
+        return 0;
+    uint64_t x = a->w[a->nw + i], y = b->w[b->nw + j];
+    uint32_t la = (uint32_t)(x >> 32), lb = (uint32_t)(y >> 32);
+    uint32_t ma = (uint32_t)x, mb = (uint32_t)y;
+    uint32_t d = la > lb ? la - lb : lb - la;
+    uint32_t oa = popcount32(ma & ~mb), ob = popcount32(mb & ~ma);
+    if (oa > d)
+        d = oa;
+    if (ob > d)
+        d = ob;
+    uint32_t mx = la > lb ? la : lb;
+    return mx ? (double)d / mx : 0;
+}
+
 /* Word-level edit similarity; when need > 0 the result is exact only if it is ≥ need
- * (cells farther than the allowed distance from the diagonal are skipped). */
-static double short_sim(const feat *a, const feat *b, double need)
+ * (cells farther than the allowed distance from the diagonal are skipped).  With bound
+ * set the substitution costs are sub_bound's, so the result is an upper bound. */
+static double short_dp(const feat *a, const feat *b, double need, int bound)
 {
     uint32_t na = a->nw, nb = b->nw, mx = na > nb ? na : nb;
     double dmax = need > 0 ? (1.0 - need) * mx + 1e-9 : (double)mx + 1;
@@ -385,7 +431,8 @@ static double short_sim(const feat *a, const feat *b, double need)
                  * can win (it costs at most 1) and can still lead under dmax */
                 v = prev[j] < cur[j - 1] ? prev[j] + 1 : cur[j - 1] + 1;
                 if (prev[j - 1] < v && prev[j - 1] <= dmax) {
-                    double sc = prev[j - 1] + sub_cost(a, i - 1, b, j - 1);
+                    double sc = prev[j - 1] + (bound ? sub_bound(a, i - 1, b, j - 1)
+                                                     : sub_cost(a, i - 1, b, j - 1));
                     if (sc < v)
                         v = sc;
                 }
@@ -405,6 +452,15 @@ static double short_sim(const feat *a, const feat *b, double need)
     }
     double s = 1.0 - prev[nb] / mx;
     return s < 0 ? 0 : s;
+}
+
+/* Most pairs of unrelated texts are told apart by the cheap bound alone: only a pair whose
+ * bound reaches need pays for the words' real edit distances.  The answer is the same. */
+static double short_sim(const feat *a, const feat *b, double need)
+{
+    if (need > 0 && short_dp(a, b, need, 1) < need)
+        return 0;
+    return short_dp(a, b, need, 0);
 }
 
 static double jaccard(const feat *a, const feat *b, double need)

@@ -9,7 +9,9 @@
  * of each context are stored contiguously with their discounted share (c - D(c)) / total,
  * so a distribution is a handful of sparse additions over one precomputed unigram vector. */
 #include "core/ngram.h"
+#include "core/hash.h"
 #include "core/mem.h"
+#include "core/text.h"
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -28,8 +30,7 @@ typedef struct {
 typedef struct {
     gram     *e;
     size_t    n, cap;
-    uint32_t *slot;   /* entry index + 1; 0 = empty */
-    size_t    mask;
+    hash_map  map;    /* table_key(key) → entry index */
 } gram_table;
 
 typedef struct {
@@ -95,77 +96,40 @@ size_t ngram_next_token(const char *s, size_t len, size_t pos)
 
 /* ---- hashing ---- */
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebULL;
-    x ^= x >> 31;
-    return x;
-}
-
 static uint64_t hash_bytes(const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    return mix64(h);
+    return hash_mix13(hash_fnv1a(s, n));
 }
 
-static void table_rehash(gram_table *t, size_t nslots)
+/* A gram key (a lower gram's entry << 32 | a token id) as a hash_map key: mix13 is a
+ * bijection, so distinct keys stay distinct, and key + 1 is never 0 (the empty slot). */
+static uint64_t table_key(uint64_t key)
 {
-    free(t->slot);
-    t->slot = xcalloc(nslots, sizeof *t->slot);
-    t->mask = nslots - 1;
-    for (size_t i = 0; i < t->n; i++) {
-        size_t h = (size_t)mix64(t->e[i].key) & t->mask;
-        while (t->slot[h])
-            h = (h + 1) & t->mask;
-        t->slot[h] = (uint32_t)i + 1;
-    }
+    return hash_mix13(key + 1);
 }
 
 /* Index of key's entry, adding it (zero counts) when absent; *added tells which. */
 static uint32_t table_put(gram_table *t, uint64_t key, int *added)
 {
-    if (2 * (t->n + 1) > t->mask + 1)
-        table_rehash(t, t->mask ? 2 * (t->mask + 1) : 1024);
-    size_t h = (size_t)mix64(key) & t->mask;
-    for (;;) {
-        uint32_t s = t->slot[h];
-        if (!s)
-            break;
-        if (t->e[s - 1].key == key) {
-            *added = 0;
-            return s - 1;
-        }
-        h = (h + 1) & t->mask;
+    uint32_t *v = hash_map_put(&t->map, table_key(key), added);
+    if (*added) {
+        xgrow(&t->e, &t->cap, t->n + 1, sizeof *t->e);
+        t->e[t->n] = (gram){ key, 0, 0 };
+        *v = (uint32_t)t->n++;
     }
-    xgrow(&t->e, &t->cap, t->n + 1, sizeof *t->e);
-    t->e[t->n] = (gram){ key, 0, 0 };
-    t->slot[h] = (uint32_t)t->n + 1;
-    *added = 1;
-    return (uint32_t)t->n++;
+    return *v;
 }
 
 static int64_t table_find(const gram_table *t, uint64_t key)
 {
-    if (!t->slot)
-        return -1;
-    size_t h = (size_t)mix64(key) & t->mask;
-    for (uint32_t s; (s = t->slot[h]); h = (h + 1) & t->mask)
-        if (t->e[s - 1].key == key)
-            return (int64_t)s - 1;
-    return -1;
+    const uint32_t *v = hash_map_get(&t->map, table_key(key));
+    return v ? (int64_t)*v : -1;
 }
 
 static void table_free(gram_table *t)
 {
     free(t->e);
-    free(t->slot);
+    hash_map_free(&t->map);
 }
 
 /* ---- vocabulary ---- */
@@ -217,34 +181,6 @@ static uint32_t vocab_intern(ngram_model *m, const char *s, size_t n)
 
 /* ---- corpus checks ---- */
 
-/* Length of the valid UTF-8 sequence at s, or 0 when it is not valid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t need;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        need = 1;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        need = 2;
-        if (c == 0xE0) lo = 0xA0;
-        if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 3;
-        if (c == 0xF0) lo = 0x90;
-        if (c == 0xF4) hi = 0x8F;
-    } else
-        return 0;
-    if (n < need + 1 || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i <= need; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    return need + 1;
-}
-
 /* Checks the corpus and returns a copy with invalid UTF-8 replaced by U+FFFD. */
 static char *corpus_clean(const char *text, size_t len, const char *name, size_t *out_len,
                           char *err, size_t errlen)
@@ -265,7 +201,7 @@ static char *corpus_clean(const char *text, size_t len, const char *name, size_t
             i++;
             continue;
         }
-        size_t n = utf8_seq(u + i, len - i);
+        size_t n = text_utf8_seq(text + i, len - i);
         bad += !n;
         words++;
         i += n ? n : 1;
@@ -283,7 +219,7 @@ static char *corpus_clean(const char *text, size_t len, const char *name, size_t
         memcpy(out, text, len), o += len;
     else
         for (size_t i = 0; i < len;) {
-            size_t n = u[i] < 0x80 ? 1 : utf8_seq(u + i, len - i);
+            size_t n = u[i] < 0x80 ? 1 : text_utf8_seq(text + i, len - i);
             if (n) {
                 memcpy(o, text + i, n);
                 o += n;

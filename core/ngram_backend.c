@@ -7,6 +7,7 @@
  * stop string.  Requests are heap objects so an event callback may start or cancel
  * requests while pump is iterating; finished ones are freed once pump unwinds. */
 #include "core/ngram.h"
+#include "core/mono.h"
 #include "core/mem.h"
 #include <math.h>
 #include <stdio.h>
@@ -69,13 +70,6 @@ typedef struct {
     tree_alt    *tops;
     size_t       cap_tops;
 } ngram_backend;
-
-static long elapsed_ns(const struct timespec *t0)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (t.tv_sec - t0->tv_sec) * 1000000000L + (t.tv_nsec - t0->tv_nsec);
-}
 
 /* ---- sampling ---- */
 
@@ -430,8 +424,7 @@ static size_t live_requests(const ngram_backend *nb)
 static int ng_pump(backend *b)
 {
     ngram_backend *nb = (ngram_backend *)b;
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = mono_now();
     nb->depth++;
     for (;;) {
         int did = 0;
@@ -439,7 +432,7 @@ static int ng_pump(backend *b)
         for (size_t j = 0; j < n && j < nb->nreqs; j++) {
             size_t i = (nb->rr + j) % nb->nreqs;
             did |= advance(nb, nb->reqs[i]);
-            if (elapsed_ns(&t0) > PUMP_BUDGET_NS) {
+            if ((mono_now() - t0) * 1e9 > PUMP_BUDGET_NS) {
                 nb->rr = i + 1;
                 did = 0;
                 break;

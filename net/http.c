@@ -1,23 +1,17 @@
 /* net/http.c — see http.h. */
 #include "net/http.h"
+#include "core/mono.h"
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-double http_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
     http_xfer *x = ud;
     size_t len = size * n;
-    x->last_rx = http_now();
+    x->last_rx = mono_now();
     if (x->rx.len + len > x->cap) {
         x->overflow = 1;
         return 0;   /* aborts the transfer with CURLE_WRITE_ERROR */
@@ -31,7 +25,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
     http_xfer *x = ud;
     size_t len = size * n;
-    x->last_rx = http_now();
+    x->last_rx = mono_now();
     if (len > 5 && !strncmp(p, "HTTP/", 5)) {
         /* A new response (after 100 Continue, say): forget the previous one's headers. */
         const char *sp = memchr(p, ' ', len);

@@ -30,7 +30,6 @@ typedef struct {
 /* Prepares x (which must be zeroed) to POST body (taken over) to url; a NULL body GETs. */
 int  http_xfer_init(http_xfer *x, const char *url, char *body, const char *api_key,
                     int stream, size_t cap, char *err, size_t errlen);
-double http_now(void);   /* monotonic seconds */
 void http_xfer_free(http_xfer *x);
 /* Drops the first n received bytes. */
 void http_xfer_consume(http_xfer *x, size_t n);

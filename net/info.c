@@ -6,6 +6,7 @@
  * handle beside the generations and never delays them; whatever goes wrong (404, not JSON,
  * a timeout) only leaves V unknown. */
 #include "net/net_impl.h"
+#include "core/mono.h"
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +41,7 @@ static void info_start(net_backend *nb, const char *path)
         /* Its own connection, closed after: a generation never reuses it (a server that
          * resets a reused connection would be retried inside libcurl, unseen). */
         curl_easy_setopt(nb->info.easy, CURLOPT_FORBID_REUSE, 1L);
-        nb->info.last_rx = http_now();
+        nb->info.last_rx = mono_now();
         if (!nb->info_t0)
             nb->info_t0 = nb->info.last_rx;
         if (curl_multi_add_handle(nb->multi, nb->info.easy) == CURLM_OK)
@@ -58,7 +59,7 @@ double net_info_gate(const net_backend *nb)
     if (nb->info_state != NET_INFO_MODELS && nb->info_state != NET_INFO_PROPS)
         return 0;
     double until = nb->info_t0 + NET_INFO_GATE;
-    return http_now() < until ? until : 0;
+    return mono_now() < until ? until : 0;
 }
 
 void net_info_ask(net_backend *nb)

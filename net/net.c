@@ -1,5 +1,6 @@
 /* net/net.c — the HTTP backends (see net.h): requests, transfers, routing, retries. */
 #include "net/net_impl.h"
+#include "core/mono.h"
 #include <sys/select.h>
 #include "core/mem.h"
 #include <math.h>
@@ -9,7 +10,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_s(void) { return http_now(); }
 
 static double jitter(net_backend *nb)
 {
@@ -114,7 +114,7 @@ static void schedule_retry(net_backend *nb, net_xfer *x, const char *why, double
     net_emit_status(nb, m);
     free(m);
     x->state = X_WAITING;
-    x->due = now_s() + d;
+    x->due = mono_now() + d;
 }
 
 /* A transfer ended (curl finished it). */
@@ -246,7 +246,7 @@ static void start_ready(net_backend *nb)
             continue;
         if (x->state == X_WAITING) {
             if (!t)
-                t = now_s();
+                t = mono_now();
             if (x->due > t)
                 continue;
             http_xfer_reset(&x->h);
@@ -265,7 +265,7 @@ static void start_ready(net_backend *nb)
             continue;
         }
         x->in_multi = 1;
-        x->h.last_rx = now_s();
+        x->h.last_rx = mono_now();
         x->state = X_RUNNING;
         x->attempt++;
         nb->running++;
@@ -454,7 +454,7 @@ static int net_pump(backend *b)
             if (nb->xs[i]->cut)
                 xfer_stop(nb, nb->xs[i]);   /* the client's cap ended every branch */
         }
-    double t = now_s();
+    double t = mono_now();
     for (size_t i = 0; i < nb->nx; i++) {
         net_xfer *x = nb->xs[i];
         if (!x->dead && x->in_multi && t - x->h.last_rx > (double)nb->idle_s)
@@ -527,7 +527,7 @@ static int net_pollfds(backend *b, struct pollfd *out, int max, double *due)
         if (ev)
             out[n++] = (struct pollfd){ .fd = fd, .events = ev };
     }
-    double t = now_s();
+    double t = mono_now();
     double d = next_deadline(nb, t);
     long ct = -1;
     curl_multi_timeout(nb->multi, &ct);

@@ -2,6 +2,7 @@
  * text"): one non-streamed POST {base}/completions per text, its answer parsed by
  * net/wire.c into one SCORED event. */
 #include "net/net_impl.h"
+#include "core/mono.h"
 #include "core/mem.h"
 #include <math.h>
 #include <stdio.h>
@@ -221,7 +222,7 @@ static int retry_later(net_backend *nb, net_score_req *q)
     if (!again || q->attempt >= NET_ATTEMPTS || after > HTTP_RETRY_AFTER_MAX)
         return 0;
     double jitter = (double)((((unsigned)q->id * 2654435761u) >> 8) & 0xffff) / 65536.0;
-    q->due = http_now() + http_backoff(q->attempt, after, jitter);
+    q->due = mono_now() + http_backoff(q->attempt, after, jitter);
     http_xfer_reset(&q->h);
     q->started = q->finished = 0;
     return 1;
@@ -303,7 +304,7 @@ static void req_free(net_score_req *q)
 
 void net_score_pump(net_backend *nb)
 {
-    double t = http_now();
+    double t = mono_now();
     for (size_t i = 0; i < nb->nsreqs; i++) {
         net_score_req *q = nb->sreqs[i];
         if (q->delivered)
@@ -358,7 +359,7 @@ int net_score_busy(const net_backend *nb)
     for (size_t i = 0; i < nb->nsreqs; i++) {
         const net_score_req *q = nb->sreqs[i];
         if (!q->delivered && (q->finished || q->cancelled ||
-                              (!q->started && q->due <= http_now() && nb->running < nb->concurrency)))
+                              (!q->started && q->due <= mono_now() && nb->running < nb->concurrency)))
             return 1;
     }
     return 0;

@@ -1,5 +1,6 @@
 /* tests/bench_main.c — runs every BENCH (or those whose names contain an argument). */
 #include "tests/bench.h"
+#include "core/mono.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,12 +18,7 @@ static const struct { const char *name; void (*fn)(void); } benches[] = {
 };
 static const char *build_dir = "build";
 
-double bench_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+double bench_now(void) { return mono_now(); }
 
 size_t bench_peak_rss_kb(void)
 {

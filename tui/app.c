@@ -8,6 +8,7 @@
  * the next slice of a big file still being opened (app_save.c); save if due; draw if
  * something changed and a frame (30 ms) has passed since the last one. */
 #include "tui/app.h"
+#include "core/mono.h"
 #include "tui/actions.h"
 #include "tui/dialog.h"
 #include "tui/undo.h"
@@ -37,13 +38,6 @@
 #define FRAME_SECONDS 0.030
 
 static int self_pipe[2] = { -1, -1 };
-
-double app_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void log_add(app *a, const char *line)
 {
@@ -85,7 +79,7 @@ void app_message(app *a, int error, const char *fmt, ...)
     a->msg_keep = 0;
     if (error)
         log_add(a, a->msg);
-    a->msg_time = app_now();
+    a->msg_time = mono_now();
 }
 
 /* Clears the message (the next key, or its time is up). */
@@ -194,7 +188,7 @@ unsigned app_generate(app *a, int32_t parent, int k)
     tree_set_flag(a->ses.t, parent, TREE_FLAG_FOLDED, 0);
     undo_generation(a, req, parent, was_folded);
     if (grow_active(a->g) == 1) {
-        a->gen_started = app_now();
+        a->gen_started = mono_now();
         a->rate_t = a->gen_started;
         a->rate_tokens = grow_tokens_total(a->g);
         a->rate = 0;
@@ -306,7 +300,7 @@ void app_draw(app *a)
     }
     wnoutrefresh(stdscr);
     doupdate();
-    a->last_draw = app_now();
+    a->last_draw = mono_now();
 }
 
 /* ---- keys and the mouse ------------------------------------------------------------- */
@@ -525,7 +519,7 @@ static void load_slice(app *a)
     a->unsaved = 0;
     app_layout(a);
     if (a->msg_time == said)               /* (a crash's recovery note stays) */
-        app_message(a, 0, "%zu nodes read in %.1f s", tree_count(a->ses.t), app_now() - a->load_started);
+        app_message(a, 0, "%zu nodes read in %.1f s", tree_count(a->ses.t), mono_now() - a->load_started);
 }
 
 void app_free(app *a)
@@ -577,9 +571,9 @@ void app_free(app *a)
  * milliseconds at a time, so keys are never kept waiting for the analysis. */
 static void attr_slice(app *a)
 {
-    double t0 = app_now();
+    double t0 = mono_now();
     size_t left = attractor_work(a->attr, a->attr_slice);
-    double dt = app_now() - t0;
+    double dt = mono_now() - t0;
     if (dt > 2 * APP_ATTR_SLICE && a->attr_slice > 16)
         a->attr_slice /= 2;
     else if (dt < APP_ATTR_SLICE / 2 && a->attr_slice < 65536)
@@ -590,7 +584,7 @@ static void attr_slice(app *a)
 
 static void on_key(app *a, int key)
 {
-    a->last_key = app_now();
+    a->last_key = mono_now();
     unsigned f = app_key(a, key);
     a->pending |= f & ~APP_CH_QUIT;
     if (f & APP_CH_SAVE)
@@ -604,7 +598,7 @@ static int run(app *a)
     double last_spin = 0;
     a->pending = APP_CH_DRAW;
     while (!a->quit) {
-        double now = app_now();
+        double now = mono_now();
         int active = a->g && grow_active(a->g);
         int timeout = 1000;
         if (active)
@@ -668,7 +662,7 @@ static int run(app *a)
         if (a->b)
             backend_pump(a->b);
         a->pending |= compare_view_pump(a);
-        now = app_now();
+        now = mono_now();
         if (a->g && grow_active(a->g)) {
             if (now - last_spin >= 0.1) {
                 a->spin++;
@@ -720,29 +714,21 @@ int app_main(int argc, char **argv)
     static app A;
     app *a = &A;
     memset(a, 0, sizeof *a);
-    int rc = cli_opts_init(&a->opts, argc, argv);
+    cli_args p;
+    int rc = cli_args_begin(&p, argc, argv, NULL, NULL, &a->opts);
+    const char *file = NULL, *v;
+    for (int id; rc == CLI_OK && (id = cli_args_next(&p, &v)) != CLI_ARGS_END;) {
+        if (id == CLI_ARGS_ERROR)
+            rc = p.status;
+        else if (file)
+            rc = usage_error("one session file at a time ('%s' is extra)", v);
+        else
+            file = v;
+    }
+    cli_args_end(&p);
     if (rc != CLI_OK) {
         cli_opts_free(&a->opts);
         return rc;
-    }
-    const char *file = NULL;
-    for (int i = 1; i < argc; i++) {
-        int r = cli_common_option(&a->opts, argc, argv, &i);
-        if (r < 0) {
-            cli_opts_free(&a->opts);
-            return r == -2 ? CLI_ERR : CLI_USAGE;
-        }
-        if (r)
-            continue;
-        if (argv[i][0] == '-' && argv[i][1]) {
-            cli_opts_free(&a->opts);
-            return usage_error("unknown option '%s' (termloom --help lists them)", argv[i]);
-        }
-        if (file) {
-            cli_opts_free(&a->opts);
-            return usage_error("one session file at a time ('%s' is extra)", argv[i]);
-        }
-        file = argv[i];
     }
     const char *seed = getenv("TERMLOOM_SEED");
     char err[512];
@@ -759,7 +745,7 @@ int app_main(int argc, char **argv)
         cli_opts_free(&a->opts);
         return cli_fail(CLI_USAGE, "the interactive loom needs a terminal (headless: termloom gen, stats, export)");
     }
-    rc = app_open_session(a, file, argc, argv);
+    rc = app_open_session(a, file);
     if (rc != CLI_OK) {
         app_free(a);
         return rc;

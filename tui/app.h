@@ -16,7 +16,8 @@
 #include "core/grow.h"
 #include "core/merge.h"
 #include "core/session.h"
-#include "tui/cli.h"
+#include "cli/backends.h"
+#include "cli/options.h"
 #include "tui/theme.h"
 #include <stdint.h>
 #include <sys/types.h>
@@ -194,8 +195,6 @@ struct app {
     double       load_started;
     double       load_frame;    /* the frame the last slice followed (TERMLOOM_LOAD_PACE) */
     char        *load_err;      /* the file turned out bad part way: the loom ends with this */
-    int          argc;          /* the command line, for its settings once the file's are read */
-    char       **argv;
 
     /* saving */
     int          unsaved;       /* changes not yet on disk */
@@ -214,7 +213,6 @@ struct app {
     int          replay_failed;
 };
 
-double   app_now(void);
 /* Sets the status line message (printf-style).  A message goes at the next key (the key's
  * own message replaces it) or after APP_MSG_SECONDS (APP_ERR_SECONDS for an error). */
 void     app_message(app *a, int error, const char *fmt, ...);
@@ -319,7 +317,7 @@ void     app_search_free(app *a);
  * Test hook: TERMLOOM_LOAD_PACE=frame reads one slice of 2,048 nodes per frame drawn, so a
  * script's keys meet the loading at the same place on any machine. */
 void     app_autosave(app *a, double now);
-int      app_open_session(app *a, const char *file, int argc, char **argv);
+int      app_open_session(app *a, const char *file);
 int      app_load_step(app *a, double seconds);
 /* The share of the file read (0..1) and the nodes read so far, while loading. */
 double   app_load_progress(const app *a, size_t *nodes);

@@ -2,6 +2,7 @@
  * order, search matching, marks and the attractor list, branching from an alternative,
  * editing in $EDITOR, export.  Handlers return APP_CH_* flags; nothing here draws. */
 #include "tui/app.h"
+#include "core/mono.h"
 #include "tui/term.h"
 #include "tui/dialog.h"
 #include "tui/undo.h"
@@ -215,7 +216,7 @@ static void attr_install(app *a, const attractor *list, size_t n)
         it->members = mem;
         it->nmembers = list[i].nmembers;
     }
-    a->attr_last = app_now();
+    a->attr_last = mono_now();
     a->pending |= APP_CH_DRAW;
 }
 
@@ -240,9 +241,9 @@ void app_attr_poll(app *a)
     }
     if (!a->attr_list_slice)
         a->attr_list_slice = 64;
-    double t0 = app_now();
+    double t0 = mono_now();
     int r = attractor_list_step(a->attr, tiny ? 1 : a->attr_list_slice);
-    double dt = app_now() - t0;
+    double dt = mono_now() - t0;
     a->attr_list_spent += dt;
     if (dt > 2 * APP_ATTR_SLICE && a->attr_list_slice > 1)
         a->attr_list_slice /= 2;

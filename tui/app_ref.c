@@ -2,7 +2,7 @@
  * cursor node is handed to a scorer thread (core/refscore.h) whenever it changes while the
  * tint is on; its answer arrives through a descriptor the loop polls with the others. */
 #include "tui/app.h"
-#include "tui/cli.h"
+#include "cli/backends.h"
 #include "core/mem.h"
 #include "core/refscore.h"
 #include <stdio.h>

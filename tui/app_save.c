@@ -2,6 +2,7 @@
  * new one under $XDG_DATA_HOME), and autosave: when to append to the journal and when to
  * fold it into the file (core/journal.h does the writing). */
 #include "tui/app.h"
+#include "core/mono.h"
 #include "tui/term.h"
 #include "core/formats.h"
 #include "core/journal.h"
@@ -67,7 +68,7 @@ int app_save_now(app *a)
     }
     put_attractors(a);
     char err[512];
-    a->last_save = app_now();
+    a->last_save = mono_now();
     a->save_soon = 0;
     if (a->jn && strcmp(journal_session(a->jn), a->path))
         app_save_stop(a);          /* saved elsewhere from now on (the quit rescue) */
@@ -131,7 +132,7 @@ static void save_start(app *a)
         unlink(jp);
     free(jp);
     a->jn = journal_new(&a->ses, a->path, err, sizeof err);
-    a->last_save = a->last_change = app_now();
+    a->last_save = a->last_change = mono_now();
 }
 
 void app_save_stop(app *a)
@@ -190,24 +191,14 @@ static char *default_session_path(char *err, size_t errlen)
     return path;
 }
 
-/* Command-line settings given explicitly win over those stored in an opened session. */
-static int apply_explicit_flags(app *a, int argc, char **argv)
+/* Settings typed on the command line win over those stored in the file. */
+static int reapply_flags(app *a)
 {
-    cli_opts tmp;
-    memset(&tmp, 0, sizeof tmp);
-    settings_copy(&tmp.s, &a->ses.settings);
-    int rc = 0;
-    for (int i = 1; i < argc; i++) {
-        int r = cli_common_option(&tmp, argc, argv, &i);
-        if (r < 0)
-            rc = -1;
-    }
-    if (!tmp.s.theme && a->opts.s.theme)
-        tmp.s.theme = xstrdup(a->opts.s.theme);
-    settings_free(&a->ses.settings);
-    a->ses.settings = tmp.s;
-    free(tmp.prompt);
-    return rc;
+    if (cli_opts_reapply(&a->opts, &a->ses.settings) < 0)
+        return -1;
+    if (!a->ses.settings.theme && a->opts.s.theme)
+        a->ses.settings.theme = xstrdup(a->opts.s.theme);
+    return 0;
 }
 
 /* The file's first bytes name a termloom session (what formats_import_file would load as
@@ -235,13 +226,13 @@ static int open_sliced(app *a, const char *file, char *err, size_t errlen, int *
     if (!a->loading)
         return 0;                  /* the usual path names why */
     a->path = xstrdup(file);
-    a->load_started = app_now();
+    a->load_started = mono_now();
     int r = app_load_step(a, APP_LOAD_SLICE);
     if (r < 0) {
         *rc = cli_fail(CLI_ERR, "%s", a->load_err);
         return 1;
     }
-    *rc = r == 1 && apply_explicit_flags(a, a->argc, a->argv) < 0 ? CLI_USAGE : CLI_OK;
+    *rc = r == 1 && reapply_flags(a) < 0 ? CLI_USAGE : CLI_OK;
     return 1;
 }
 
@@ -267,18 +258,16 @@ int app_load_step(app *a, double seconds)
         a->load_err = xstrdup(err);
         return -1;
     }
-    apply_explicit_flags(a, a->argc, a->argv);   /* the file's settings, then the flags (checked) */
+    reapply_flags(a);              /* the file's settings, then the flags (checked already) */
     save_start(a);
     return 0;
 }
 
-int app_open_session(app *a, const char *file, int argc, char **argv)
+int app_open_session(app *a, const char *file)
 {
     char err[1024];
     int rc;
     session_init(&a->ses);
-    a->argc = argc;
-    a->argv = argv;
     if (file && access(file, F_OK) == 0 && open_sliced(a, file, err, sizeof err, &rc))
         return rc;
     if (file && access(file, F_OK) == 0) {
@@ -290,8 +279,11 @@ int app_open_session(app *a, const char *file, int argc, char **argv)
         rc = formats_import_file(file, &o, &a->ses, &kind, err, sizeof err);
         if (rc != FORMATS_OK)
             return cli_fail(rc == FORMATS_ERR_USAGE ? CLI_USAGE : CLI_ERR, "%s", err);
-        if (apply_explicit_flags(a, argc, argv) < 0)
+        /* settings typed on the command line win over those stored in the file */
+        if (cli_opts_reapply(&a->opts, &a->ses.settings) < 0)
             return CLI_USAGE;
+        if (!a->ses.settings.theme && a->opts.s.theme)
+            a->ses.settings.theme = xstrdup(a->opts.s.theme);
         if (kind == FORMATS_SESSION) {
             a->path = xstrdup(file);
         } else {

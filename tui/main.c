@@ -1,29 +1,20 @@
-/* tui/main.c — the entry point: a command name dispatches to a headless command,
- * anything else opens the interactive program. */
-#include "tui/cli.h"
+/* tui/main.c — the entry point: a command name dispatches to a headless command (cli/),
+ * anything else opens the interactive program (tui/app.c). */
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "tui/app.h"
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
 
 #define TERMLOOM_VERSION "0.1.0"
 
-static const struct {
-    const char *name;
-    int (*run)(int argc, char **argv);
-    const char *usage;
-} commands[] = {
-#define CLI_COMMAND(name, fn, usage) { name, fn, usage },
-#include "tui/commands.def"
-#undef CLI_COMMAND
-    { NULL, NULL, NULL }
-};
-
 static void usage(void)
 {
     printf("termloom %s — a terminal loom for exploring trees of model continuations\n\n", TERMLOOM_VERSION);
     printf("Usage:\n  termloom [OPTIONS] [SESSION.json]   open the interactive loom\n");
-    for (size_t i = 0; commands[i].name; i++)
-        printf("  termloom %s\n", commands[i].usage);
+    for (const cli_command *c = cli_commands; c->name; c++)
+        printf("  termloom %s\n", c->usage);
     printf("  termloom --help | --version\n\n");
     cli_print_options();
     printf("\nExit status: 0 ok, 1 runtime error, 2 usage error.\n");
@@ -40,9 +31,6 @@ int main(int argc, char **argv)
         printf("termloom %s\n", TERMLOOM_VERSION);
         return CLI_OK;
     }
-    if (argc > 1)
-        for (size_t i = 0; commands[i].name; i++)
-            if (!strcmp(argv[1], commands[i].name))
-                return commands[i].run(argc - 1, argv + 1);
-    return app_main(argc, argv);
+    const cli_command *c = argc > 1 ? cli_command_find(argv[1]) : NULL;
+    return c ? c->run(argc - 1, argv + 1) : app_main(argc, argv);
 }

@@ -1,6 +1,6 @@
 /* tui/theme.c — see theme.h. */
 #include "tui/theme.h"
-#include "tui/cli.h"
+#include "cli/backends.h"
 #include "core/mem.h"
 #include <curses.h>
 #include <errno.h>

@@ -1,5 +1,6 @@
 /* tui/view_compare.c — see view_compare.h. */
 #include "tui/view_compare.h"
+#include "core/mono.h"
 #include "tui/actions.h"
 #include "tui/dialog.h"
 #include "tui/view.h"
@@ -130,7 +131,7 @@ static void recalc(app *a, cview *v)
             v->sel[s] = ng ? (int)ng - 1 : 0;
     }
     v->dirty = 0;
-    v->last_calc = app_now();
+    v->last_calc = mono_now();
 }
 
 /* The node a comparison hangs from, seen from id: the node itself, or the parent of a
@@ -298,7 +299,7 @@ unsigned compare_view_pump(app *a)
         return 0;
     unsigned f = 0;
     int active = compare_run_pump(v->run);
-    double now = app_now();
+    double now = mono_now();
     if (!active) {
         int failed[2];
         for (int i = 0; i < 2; i++)

@@ -3,7 +3,7 @@
  * whether the session is saved. */
 #include "tui/view.h"
 #include "tui/view_compare.h"
-#include "tui/cli.h"
+#include "cli/backends.h"
 #include "core/text.h"
 #include <curses.h>
 #include <stdio.h>

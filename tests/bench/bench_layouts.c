@@ -9,7 +9,7 @@
 #include "core/formats.h"
 #include "core/mem.h"
 #include "core/session.h"
-#include "tui/cli.h"
+#include "cli/commands.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

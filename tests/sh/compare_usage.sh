@@ -34,7 +34,7 @@ expect_exit compare_bad_n 2 "$T" compare --a '' --b '' --prompt x -n 0
 one_line_error compare_bad_n_message "^termloom: -n: '0' is not a whole number from 1 to"
 
 expect_exit compare_unknown_argument 2 "$T" compare --a '' --b '' --prompt x --frobnicate
-one_line_error compare_unknown_argument_message "unknown argument '--frobnicate'"
+one_line_error compare_unknown_argument_message "compare: unknown (argument|option) '--frobnicate'"
 
 expect_exit compare_help 0 "$T" compare --help
 check compare_help_text grep -q -- "--a SPEC --b SPEC --prompt TEXT" "$TMP/out"

@@ -30,6 +30,7 @@
  * COUNT: the fault hits the first COUNT matching requests (default 1; 0 = every one), then
  * requests succeed — "429 then success". */
 #include "core/mem.h"
+#include "core/mono.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -72,13 +73,6 @@ static struct {
 typedef struct { char name[32]; int hits; } fault_hits;
 static fault_hits hits[32];
 static size_t nhits;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Does the fault fire for this request?  Counts per fault name. */
 static int fault_fires(const char *name, int count)
@@ -662,7 +656,7 @@ static int try_request(conn *c)
     c->in.len -= head + clen;
     c->in.data[c->in.len] = '\0';
     c->busy = 1;
-    c->next_at = now_s() + (c->nsegs > c->head ? c->segs[c->head].delay / 1000.0 : 0);
+    c->next_at = mono_now() + (c->nsegs > c->head ? c->segs[c->head].delay / 1000.0 : 0);
     return 1;
 }
 
@@ -756,13 +750,13 @@ int main(int argc, char **argv)
     fcntl(ls, F_SETFL, O_NONBLOCK);
     printf("%d\n", ntohs(sa.sin_port));
     fflush(stdout);
-    double start = now_s(), last = start;
+    double start = mono_now(), last = start;
     conn *cs = NULL;
     size_t ncs = 0, capcs = 0;
     struct pollfd *pf = NULL;
     size_t cappf = 0;
     for (;;) {
-        double t = now_s();
+        double t = mono_now();
         if (t - start > opt.lifetime || (ncs == 0 && t - last > opt.idle))
             break;
         double wait = 0.2;
@@ -779,7 +773,7 @@ int main(int argc, char **argv)
         if (wait < 0)
             wait = 0;
         poll(pf, ncs + 1, (int)(wait * 1000) + (wait > 0));
-        t = now_s();
+        t = mono_now();
         size_t polled = ncs;
         if (pf[0].revents & POLLIN) {
             int fd;

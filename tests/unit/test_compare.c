@@ -5,6 +5,7 @@
 #include "core/session.h"
 #include <jansson.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Hand computation for four samples grouped {0,1} {2} {3}:
  *   entropy = -(1/2 log2 1/2 + 2 · 1/4 log2 1/4) = 0.5 + 1 = 1.5 bits, / log2 4 = 0.75
@@ -33,8 +34,14 @@ TEST(compare_distinct_n_by_hand)
     CHECK_NEAR(compare_distinct_n(words, 2, 1, &d, &t), 0.5, 1e-12);
     /* Non-ASCII letters belong to words; punctuation and case do not split or count. */
     const char *const intl[] = { "Café, café!", "naïve CAFÉ" };
-    /* café café | naïve cafÉ: only ASCII is folded, so 3 distinct of 4 */
-    CHECK_NEAR(compare_distinct_n(intl, 2, 1, &d, &t), 0.75, 1e-12);
+    /* café café | naïve café: full Unicode case folding, as merging does: 2 distinct of 4 */
+    CHECK_NEAR(compare_distinct_n(intl, 2, 1, &d, &t), 0.5, 1e-12);
+    /* A word is what merging calls a word: "well-known" is one, curly quotes fold. */
+    const char *const merged[] = { "A well-known \u201cYes\u201d", "a well-known yes" };
+    compare_distinct_n(merged, 2, 1, &d, &t);
+    CHECK_INT(t, 6);
+    CHECK_INT(d, 3);
+    CHECK(merge_similarity(merged[0], strlen(merged[0]), merged[1], strlen(merged[1])) == 1);
     const char *const same[] = { "It's here.", "it's HERE" };
     compare_distinct_n(same, 2, 1, &d, &t);
     CHECK_INT(d, 2);

@@ -1,6 +1,9 @@
 #include "tests/test.h"
 #include "core/merge.h"
+#include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 static double sim(const char *a, const char *b)
 {
@@ -259,4 +262,48 @@ TEST(merge_group_step_equals_one_pass)
     merge_index_free(once);
     merge_index_free(steps);
     tree_free(t);
+}
+
+/* The threshold check prunes with a cheap bound on word edit distances (lengths and
+ * character sets); it must never change a verdict.  Texts built from a small alphabet of
+ * similar words (one letter apart, anagrams, non-ASCII letters) put pairs on both sides of
+ * every threshold; each verdict with the bound is checked against the exact similarity. */
+TEST(merge_threshold_verdict_equals_exact_similarity)
+{
+    static const char *const words[] = { "cat", "cap", "act", "tac", "cats", "scat", "café",
+                                         "cafe", "a", "at", "tact", "cart", "trace" };
+    const size_t nwords = sizeof words / sizeof *words;
+    static const double need[] = { 0.5, 0.7, 0.8, 0.9 };
+    uint64_t r = 12345;
+    size_t checked = 0, agree = 0, above = 0;
+    for (int pair = 0; pair < 3000; pair++) {
+        char text[2][200];
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        int n = 1 + (int)((r >> 33) % 8);
+        text[0][0] = text[1][0] = 0;
+        for (int i = 0; i < n; i++) {   /* the second text changes about a third of the words */
+            r = r * 6364136223846793005ull + 1442695040888963407ull;
+            const char *w = words[(r >> 33) % nwords];
+            strcat(text[0], i ? " " : "");
+            strcat(text[0], w);
+            r = r * 6364136223846793005ull + 1442695040888963407ull;
+            if ((r >> 33) % 3 == 0)
+                w = words[(r >> 40) % nwords];
+            strcat(text[1], i ? " " : "");
+            strcat(text[1], w);
+        }
+        merge_text *a = merge_text_new(text[0], strlen(text[0]));
+        merge_text *b = merge_text_new(text[1], strlen(text[1]));
+        double exact = merge_similarity(text[0], strlen(text[0]), text[1], strlen(text[1]));
+        for (size_t t = 0; t < sizeof need / sizeof *need; t++) {
+            double s = merge_text_similarity(a, b, need[t]);
+            checked++;
+            above += exact >= need[t];
+            agree += (s >= need[t]) == (exact >= need[t]) && (exact < need[t] || fabs(s - exact) < 1e-12);
+        }
+        merge_text_free(a);
+        merge_text_free(b);
+    }
+    CHECK(agree == checked);
+    CHECK(above > checked / 4 && above < checked * 3 / 4);   /* both verdicts are common */
 }

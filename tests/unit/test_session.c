@@ -2,7 +2,7 @@
 #include "core/mem.h"
 #include "core/session.h"
 #include "core/entropy.h"
-#include "tui/cli.h"
+#include "cli/options.h"
 #include <dirent.h>
 #include <jansson.h>
 #include <signal.h>
@@ -596,9 +596,11 @@ TEST(session_never_contains_the_api_key)
     setenv("OPENAI_API_KEY", key, 1);
     char *argv[] = { "termloom", "--backend", "openai", "--model", "m", NULL };
     cli_opts o;
-    REQUIRE(cli_opts_init(&o, 5, argv) == CLI_OK);
-    for (int i = 1; i < 5; i++)
-        REQUIRE(cli_common_option(&o, 5, argv, &i) == 1);
+    cli_args p;
+    const char *v;
+    REQUIRE(cli_args_begin(&p, 5, argv, NULL, NULL, &o) == CLI_OK);
+    REQUIRE(cli_args_next(&p, &v) == CLI_ARGS_END);   /* both options taken as settings */
+    cli_args_end(&p);
     CHECK_STR(o.api_key, key);                 /* the program has the key... */
     session s;
     char err[512];

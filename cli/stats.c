@@ -1,10 +1,11 @@
-/* tui/cli_stats.c — `termloom stats [--json] SESSION.json`: the shape of the tree and its
+/* cli/stats.c — `termloom stats [--json] SESSION.json`: the shape of the tree and its
  * entropy figures.
  *
  * The report is built once as a JSON object, section by section (the table `sections`
  * below); --json prints that object, the text form is printed from the same object.  A new
  * analysis is one more function in the table, and both outputs show it. */
-#include "tui/cli.h"
+#include "cli/commands.h"
+#include "cli/options.h"
 #include "core/attractor.h"
 #include "core/calib.h"
 #include "core/compare.h"
@@ -570,48 +571,68 @@ static void print_text(json_t *rep)
     }
 }
 
+enum { S_JSON = 1, S_THRESHOLD };
+
+static const cli_option stats_options[] = {
+    { "json", 0, CLI_NO_ARG, S_JSON, NULL },
+    { "merge-threshold", 0, CLI_ARG, S_THRESHOLD, "a number from 0 to 1" },
+    { NULL, 0, 0, 0, NULL }
+};
+
+static void stats_help(void)
+{
+    printf("%s\n\nPrints the shape of the session tree (nodes, depth, leaves, branching per\n"
+           "level) and its entropy figures: token entropy from the saved top-k logprobs (a\n"
+           "lower bound unless the model gave its exact figure or the alternatives covered it) and branch\n"
+           "entropy over each node's children grouped as near-duplicates, the groups of\n"
+           "near-duplicate siblings and the detected attractors (continuations or phrases\n"
+           "recurring from at least 3 different parents), best first, and the calibration of\n"
+           "every node with at least 8 children made with the same settings (do their first\n"
+           "tokens follow the reported probabilities? TV, p-value, flagged at p < 0.01).\n"
+           "Means carry 95%% bootstrap intervals (_ci).  --merge-threshold X\n"
+           "(0..1, default the session's, 0.8) sets the similarity that counts as a\n"
+           "near-duplicate.  --json prints the same report as JSON.\n",
+           usage_line);
+}
+
 int cli_stats(int argc, char **argv)
 {
-    int json = 0;
-    const char *path = NULL;
+    int json = 0, rc = CLI_OK;
+    const char *path = NULL, *v;
     double threshold = NAN;       /* --merge-threshold; else the session's own setting */
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int missing = 0;
-        const char *v = cli_flag_value(argc, argv, &i, "--merge-threshold", &missing);
-        if (v || missing) {
-            gen_settings tmp;
-            char e[200];
+    cli_args p;
+    cli_args_begin(&p, argc, argv, "stats", stats_options, NULL);
+    for (int id; rc == CLI_OK && (id = cli_args_next(&p, &v)) != CLI_ARGS_END;) {
+        gen_settings tmp;
+        char e[200];
+        switch (id) {
+        case CLI_ARGS_HELP:
+            stats_help();
+            cli_args_end(&p);
+            return CLI_OK;
+        case CLI_ARGS_ERROR:
+            rc = p.status;
+            break;
+        case CLI_ARGS_OPERAND:
+            if (path)
+                rc = cli_fail(CLI_USAGE, "stats: one session file at a time ('%s' and '%s'); %s", path, v, usage_line);
+            path = v;
+            break;
+        case S_JSON:
+            json = 1;
+            break;
+        case S_THRESHOLD:
             settings_init(&tmp);
-            int bad = missing || settings_set(&tmp, "merge_threshold", v, e, sizeof e) < 0;
+            if (settings_set(&tmp, "merge_threshold", v, e, sizeof e) < 0)
+                rc = cli_fail(CLI_USAGE, "stats: --merge-threshold needs a number from 0 to 1 ('%s')", v);
             threshold = tmp.merge_threshold;
             settings_free(&tmp);
-            if (bad)
-                return cli_fail(CLI_USAGE, "stats: --merge-threshold needs a number from 0 to 1%s%s%s",
-                                missing ? "" : " ('", missing ? "" : v, missing ? "" : "')");
-        } else if (!strcmp(a, "--json"))
-            json = 1;
-        else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            printf("%s\n\nPrints the shape of the session tree (nodes, depth, leaves, branching per\n"
-                   "level) and its entropy figures: token entropy from the saved top-k logprobs (a\n"
-                   "lower bound unless the model gave its exact figure or the alternatives covered it) and branch\n"
-                   "entropy over each node's children grouped as near-duplicates, the groups of\n"
-                   "near-duplicate siblings and the detected attractors (continuations or phrases\n"
-                   "recurring from at least 3 different parents), best first, and the calibration of\n"
-                   "every node with at least 8 children made with the same settings (do their first\n"
-                   "tokens follow the reported probabilities? TV, p-value, flagged at p < 0.01).\n"
-                   "Means carry 95%% bootstrap intervals (_ci).  --merge-threshold X\n"
-                   "(0..1, default the session's, 0.8) sets the similarity that counts as a\n"
-                   "near-duplicate.  --json prints the same report as JSON.\n",
-                   usage_line);
-            return CLI_OK;
-        } else if (a[0] == '-' && a[1])
-            return cli_fail(CLI_USAGE, "stats: unknown option '%s'; %s", a, usage_line);
-        else if (path)
-            return cli_fail(CLI_USAGE, "stats: one session file at a time ('%s' and '%s'); %s", path, a, usage_line);
-        else
-            path = a;
+            break;
+        }
     }
+    cli_args_end(&p);
+    if (rc != CLI_OK)
+        return rc;
     if (!path)
         return cli_fail(CLI_USAGE, "stats needs a SESSION.json; %s", usage_line);
     session s;

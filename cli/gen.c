@@ -1,4 +1,4 @@
-/* tui/cli_gen.c — `termloom gen`: grow a tree headless and save it as a session.
+/* cli/gen.c — `termloom gen`: grow a tree headless and save it as a session.
  *
  * Two ways to grow:
  *   breadth (default): every frontier node gets K children, level by level, down to
@@ -11,7 +11,10 @@
  * and saves the tree grown so far, then exits with 1.
  * stderr: on a terminal a progress line redrawn in place; always one summary line at the
  * end (nodes, tokens, time, failures), then the error line if there is one. */
-#include "tui/cli.h"
+#include "cli/backends.h"
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "core/mono.h"
 #include "core/entropy.h"
 #include "core/grow.h"
 #include "core/mem.h"
@@ -110,13 +113,6 @@ static void on_signal(int sig)
     gen_interrupted = 1;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void queue_push(gen_run *r, int32_t id)
 {
     xgrow(&r->queue, &r->qcap, r->qlen + 1, sizeof *r->queue);
@@ -189,7 +185,7 @@ static void draw_progress(gen_run *r, int final)
 {
     if (!r->progress)
         return;
-    double t = now_s();
+    double t = mono_now();
     if (final) {
         if (r->drawn)
             fprintf(stderr, "\r%*s\r", r->drawn, "");
@@ -380,55 +376,66 @@ static int parse_count(const char *flag, const char *v, long lo, long hi, long *
     return 0;
 }
 
+enum { G_OUTPUT = 1, G_DEPTH, G_BUDGET, G_EXPAND, G_STRATEGY };
+
+static const cli_option gen_options[] = {
+    { "output", 'o', CLI_ARG, G_OUTPUT, "a file name" },
+    { "depth", 0, CLI_ARG, G_DEPTH, "a value" },
+    { "budget", 0, CLI_ARG, G_BUDGET, "a value" },
+    { "expand", 0, CLI_ARG, G_EXPAND, "a value" },
+    { "strategy", 0, CLI_ARG, G_STRATEGY, "a value" },
+    { NULL, 0, 0, 0, NULL }
+};
+
 int cli_gen(int argc, char **argv)
 {
     cli_opts o;
-    if (cli_opts_init(&o, argc, argv) != CLI_OK) {
+    cli_args p;
+    if (cli_args_begin(&p, argc, argv, "gen", gen_options, &o) != CLI_OK) {
+        cli_args_end(&p);
         cli_opts_free(&o);
         return CLI_USAGE;
     }
-    const char *out = NULL, *strategy = "breadth", *expand = "all";
+    const char *out = NULL, *strategy = "breadth", *expand = "all", *v;
     long depth = -1, budget = -1;
     int rc = CLI_OK;
-    for (int i = 1; i < argc && rc == CLI_OK; i++) {
-        const char *a = argv[i], *v = NULL;
-        int missing = 0;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+    for (int id; rc == CLI_OK && (id = cli_args_next(&p, &v)) != CLI_ARGS_END;) {
+        switch (id) {
+        case CLI_ARGS_HELP:
             gen_usage();
+            cli_args_end(&p);
             cli_opts_free(&o);
             return CLI_OK;
-        }
-        int is_o = !strcmp(a, "-o");
-        if (is_o || (v = cli_flag_value(argc, argv, &i, "--output", &missing)) || missing) {
-            if (is_o)
-                v = i + 1 < argc ? argv[++i] : NULL;
-            if (!v)
-                rc = cli_fail(CLI_USAGE, "%s needs a file name", a);
+        case CLI_ARGS_ERROR:
+            rc = p.status;
+            break;
+        case CLI_ARGS_OPERAND:
+            rc = cli_fail(CLI_USAGE, "gen: unknown argument '%s' (see termloom gen --help)", v);
+            break;
+        case G_OUTPUT:
             out = v;
-        } else if ((v = cli_flag_value(argc, argv, &i, "--depth", &missing))) {
+            break;
+        case G_DEPTH:
             if (parse_count("--depth", v, 1, 64, &depth) < 0)
                 rc = CLI_USAGE;
-        } else if ((v = cli_flag_value(argc, argv, &i, "--budget", &missing))) {
+            break;
+        case G_BUDGET:
             if (parse_count("--budget", v, 1, 10000000, &budget) < 0)
                 rc = CLI_USAGE;
-        } else if ((v = cli_flag_value(argc, argv, &i, "--expand", &missing))) {
+            break;
+        case G_EXPAND:
             if (strcmp(v, "all") && strcmp(v, "groups"))
                 rc = cli_fail(CLI_USAGE, "--expand: '%s' is not all or groups", v);
             expand = v;
-        } else if ((v = cli_flag_value(argc, argv, &i, "--strategy", &missing))) {
+            break;
+        case G_STRATEGY:
             if (strcmp(v, "breadth") && strcmp(v, "entropy"))
                 rc = cli_fail(CLI_USAGE, "--strategy: '%s' is not breadth or entropy", v);
             strategy = v;
-        } else if (missing) {
-            rc = cli_fail(CLI_USAGE, "%s needs a value", a);
-        } else {
-            int used = cli_common_option(&o, argc, argv, &i);
-            if (used < 0)
-                rc = used == -2 ? CLI_ERR : CLI_USAGE;
-            else if (!used)
-                rc = cli_fail(CLI_USAGE, "gen: unknown argument '%s' (see termloom gen --help)", a);
+            break;
         }
     }
+    cli_args_end(&p);
     int entropy = !strcmp(strategy, "entropy");
     if (rc == CLI_OK && entropy && !strcmp(expand, "groups"))
         rc = cli_fail(CLI_USAGE, "gen: --expand groups is for --strategy breadth");
@@ -462,7 +469,7 @@ int cli_gen(int argc, char **argv)
     settings_copy(&sess.settings, &o.s);
 
     gen_run r = { .t = sess.t, .b = b, .depth = entropy ? 0 : (int)depth,
-                  .progress = isatty(2), .t0 = now_s(), .k = o.s.branches,
+                  .progress = isatty(2), .t0 = mono_now(), .k = o.s.branches,
                   .expand_groups = !strcmp(expand, "groups"), .threshold = o.s.merge_threshold };
     if (entropy)
         r.target = (size_t)budget;
@@ -499,7 +506,7 @@ int cli_gen(int argc, char **argv)
     int saved = session_save(&sess, out, serr, sizeof serr);
     /* The summary, terminal or not; an error, if any, follows on its own line. */
     char took[32];
-    double secs = now_s() - r.t0;
+    double secs = mono_now() - r.t0;
     size_t tokens = 0;
     tree_iter it;
     tree_iter_init(&it, sess.t, tree_root(sess.t), TREE_DFS);

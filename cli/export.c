@@ -1,7 +1,8 @@
-/* tui/cli_export.c — `termloom export --format json|loom|jsonl|md|dot FILE -o OUT`.
+/* cli/export.c — `termloom export --format json|loom|jsonl|md|dot FILE -o OUT`.
  * FILE is a session or anything `termloom import` reads.  The output is built in memory
  * and written in one crash-safe step, so a failure never leaves a partial file. */
-#include "tui/cli.h"
+#include "cli/commands.h"
+#include "cli/options.h"
 #include "core/formats.h"
 #include "core/mem.h"
 #include <errno.h>
@@ -21,34 +22,53 @@ static const char export_usage[] =
     "  -o -   writes to standard output; FILE may be any file termloom import reads\n"
     "  (--note PATH chooses the note of a loomsidian data.json)\n";
 
+enum { E_FORMAT = 1, E_NODE, E_OUTPUT, E_NOTE };
+
+static const cli_option export_options[] = {
+    { "format", 'f', CLI_ARG, E_FORMAT, "a value (json, loom, jsonl, md or dot)" },
+    { "node", 0, CLI_ARG, E_NODE, "a node id" },
+    { "output", 'o', CLI_ARG, E_OUTPUT, "a file name (or - for standard output)" },
+    { "note", 0, CLI_ARG, E_NOTE, "a note path" },
+    { NULL, 0, 0, 0, NULL }
+};
+
 int cli_export(int argc, char **argv)
 {
-    const char *fmt = NULL, *node_arg = NULL;
-    cli_io io = {0};
-    for (int i = 1; i < argc; i++) {
-        int missing = 0;
-        const char *v;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+    const char *fmt = NULL, *node_arg = NULL, *in = NULL, *out = NULL, *note = NULL, *v;
+    int rc = CLI_OK;
+    cli_args p;
+    cli_args_begin(&p, argc, argv, "export", export_options, NULL);
+    for (int id; rc == CLI_OK && (id = cli_args_next(&p, &v)) != CLI_ARGS_END;) {
+        switch (id) {
+        case CLI_ARGS_HELP:
             fputs(export_usage, stdout);
+            cli_args_end(&p);
             return CLI_OK;
-        }
-        if ((v = cli_flag_value(argc, argv, &i, "--format", &missing)) ||
-            (!missing && (v = cli_flag_value(argc, argv, &i, "-f", &missing)))) {
+        case CLI_ARGS_ERROR:
+            rc = p.status;
+            break;
+        case CLI_ARGS_OPERAND:
+            if (in)
+                rc = cli_fail(CLI_USAGE, "export: one input file only (got %s and %s)", in, v);
+            in = v;
+            break;
+        case E_FORMAT:
             fmt = v;
-            continue;
-        }
-        if (missing)
-            return cli_fail(CLI_USAGE, "%s needs a value (json, loom, jsonl, md or dot)", argv[i]);
-        if ((v = cli_flag_value(argc, argv, &i, "--node", &missing))) {
+            break;
+        case E_NODE:
             node_arg = v;
-            continue;
+            break;
+        case E_OUTPUT:
+            out = v;
+            break;
+        case E_NOTE:
+            note = v;
+            break;
         }
-        if (missing)
-            return cli_fail(CLI_USAGE, "--node needs a node id");
-        if (cli_io_option(argc, argv, &i, "export", &io) < 0)
-            return CLI_USAGE;
     }
-    const char *in = io.in, *out = io.out, *note = io.note;
+    cli_args_end(&p);
+    if (rc != CLI_OK)
+        return rc;
     formats_out f;
     if (!fmt)
         return cli_fail(CLI_USAGE, "export: --format json|loom|jsonl|md|dot is required");
@@ -62,18 +82,18 @@ int cli_export(int argc, char **argv)
     if (node_arg) {
         char *end;
         errno = 0;
-        long v = strtol(node_arg, &end, 10);
-        if (!*node_arg || *end || errno || v < 0 || v > INT32_MAX)
+        long id = strtol(node_arg, &end, 10);
+        if (!*node_arg || *end || errno || id < 0 || id > INT32_MAX)
             return cli_fail(CLI_USAGE, "--node: '%s' is not a node id", node_arg);
         if (f != FORMATS_OUT_MD)
             return cli_fail(CLI_USAGE, "--node applies to --format md only");
-        node = (int32_t)v;
+        node = (int32_t)id;
     }
     char err[1024];
     session s;
     session_init(&s);
     formats_opts o = { .note = note };
-    int rc = formats_import_file(in, &o, &s, NULL, err, sizeof err);
+    rc = formats_import_file(in, &o, &s, NULL, err, sizeof err);
     if (rc != FORMATS_OK) {
         session_free(&s);
         return cli_fail(rc == FORMATS_ERR_USAGE ? CLI_USAGE : CLI_ERR, "%s", err);

@@ -1,7 +1,8 @@
-/* tui/cli_import.c — `termloom import OTHER.json -o SESSION.json [--note PATH]`.
+/* cli/import.c — `termloom import OTHER.json -o SESSION.json [--note PATH]`.
  * The format (socketteer/loom, loomsidian, miniloom, bonsai) is detected from the content;
  * the session is saved crash-safely, and nothing is written when the input is bad. */
-#include "tui/cli.h"
+#include "cli/commands.h"
+#include "cli/options.h"
 #include "core/formats.h"
 #include "core/mem.h"
 #include <errno.h>
@@ -15,18 +16,45 @@ static const char import_usage[] =
     "  reads socketteer/loom trees, loomsidian data.json (--note chooses the note when it\n"
     "  holds several), miniloom files and bonsai node lists; -o - writes to standard output\n";
 
+enum { I_OUTPUT = 1, I_NOTE };
+
+static const cli_option import_options[] = {
+    { "output", 'o', CLI_ARG, I_OUTPUT, "a file name (or - for standard output)" },
+    { "note", 0, CLI_ARG, I_NOTE, "a note path" },
+    { NULL, 0, 0, 0, NULL }
+};
+
 int cli_import(int argc, char **argv)
 {
-    cli_io io = {0};
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+    const char *in = NULL, *out = NULL, *note = NULL, *v;
+    int rc = CLI_OK;
+    cli_args p;
+    cli_args_begin(&p, argc, argv, "import", import_options, NULL);
+    for (int id; rc == CLI_OK && (id = cli_args_next(&p, &v)) != CLI_ARGS_END;) {
+        switch (id) {
+        case CLI_ARGS_HELP:
             fputs(import_usage, stdout);
+            cli_args_end(&p);
             return CLI_OK;
+        case CLI_ARGS_ERROR:
+            rc = p.status;
+            break;
+        case CLI_ARGS_OPERAND:
+            if (in)
+                rc = cli_fail(CLI_USAGE, "import: one input file only (got %s and %s)", in, v);
+            in = v;
+            break;
+        case I_OUTPUT:
+            out = v;
+            break;
+        case I_NOTE:
+            note = v;
+            break;
         }
-        if (cli_io_option(argc, argv, &i, "import", &io) < 0)
-            return CLI_USAGE;
     }
-    const char *in = io.in, *out = io.out, *note = io.note;
+    cli_args_end(&p);
+    if (rc != CLI_OK)
+        return rc;
     if (!in)
         return cli_fail(CLI_USAGE, "import: no input file (termloom import OTHER.json -o SESSION.json)");
     if (!out)
@@ -41,7 +69,7 @@ int cli_import(int argc, char **argv)
     session_init(&s);
     char summary[1024];
     formats_opts o = { .note = note, .summary = summary, .summarylen = sizeof summary };
-    int rc = formats_import_file(in, &o, &s, NULL, err, sizeof err);
+    rc = formats_import_file(in, &o, &s, NULL, err, sizeof err);
     if (rc != FORMATS_OK) {
         session_free(&s);
         return cli_fail(rc == FORMATS_ERR_USAGE ? CLI_USAGE : CLI_ERR, "%s", err);

@@ -1,6 +1,8 @@
-/* tui/cli_compare.c — `termloom compare`: one prompt, two configs (SPECs), N samples each;
+/* cli/compare.c — `termloom compare`: one prompt, two configs (SPECs), N samples each;
  * prints the figures side by side (or as JSON) and can save the samples as a session. */
-#include "tui/cli.h"
+#include "cli/backends.h"
+#include "cli/commands.h"
+#include "cli/options.h"
 #include "core/calib.h"
 #include "core/compare.h"
 #include "core/llama_backend.h"
@@ -559,77 +561,61 @@ static void progress(const compare_run *run, int n, int final)
     fprintf(stderr, "\rA %d/%d (%zu tok)  B %d/%d (%zu tok)%s", ea, n, ta, eb, n, tb, final ? "\n" : "");
 }
 
+enum { C_A = 1, C_B, C_OUTPUT, C_SAMPLES, C_JSON };
+
+static const cli_option compare_options[] = {
+    { "a", 0, CLI_ARG, C_A, "a SPEC (key=value,...)" },
+    { "b", 0, CLI_ARG, C_B, "a SPEC (key=value,...)" },
+    { "output", 'o', CLI_ARG, C_OUTPUT, "a file name" },
+    { "samples", 'n', CLI_ARG, C_SAMPLES, "a whole number of samples" },
+    { "json", 0, CLI_NO_ARG, C_JSON, NULL },
+    { NULL, 0, 0, 0, NULL }
+};
+
 int cli_compare(int argc, char **argv)
 {
     cli_opts o;
-    int rc = cli_opts_init(&o, argc, argv);
-    if (rc != CLI_OK) {
-        cli_opts_free(&o);
-        return rc;
-    }
-    const char *spec[2] = { NULL, NULL }, *out = NULL;
+    cli_args p;
+    int rc = cli_args_begin(&p, argc, argv, "compare", compare_options, &o);
+    const char *spec[2] = { NULL, NULL }, *out = NULL, *v;
     int json = 0, nsamples = COMPARE_DEFAULT_SAMPLES;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        int missing = 0;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+    for (int id; rc == CLI_OK && (id = cli_args_next(&p, &v)) != CLI_ARGS_END;) {
+        char *end = NULL;
+        long n;
+        switch (id) {
+        case CLI_ARGS_HELP:
             print_help();
+            cli_args_end(&p);
             cli_opts_free(&o);
             return CLI_OK;
-        }
-        if (!strcmp(a, "--json")) {
-            json = 1;
-            continue;
-        }
-        if ((v = cli_flag_value(argc, argv, &i, "--a", &missing)) || missing) {
-            if (missing) {
-                rc = cli_fail(CLI_USAGE, "--a needs a SPEC (key=value,...); %s", usage_line);
-                goto done;
-            }
-            spec[0] = v;
-            continue;
-        }
-        if ((v = cli_flag_value(argc, argv, &i, "--b", &missing)) || missing) {
-            if (missing) {
-                rc = cli_fail(CLI_USAGE, "--b needs a SPEC (key=value,...); %s", usage_line);
-                goto done;
-            }
-            spec[1] = v;
-            continue;
-        }
-        if (!strcmp(a, "-o") || (v = cli_flag_value(argc, argv, &i, "--output", &missing)) || missing) {
-            if (!strcmp(a, "-o"))
-                v = i + 1 < argc ? argv[++i] : NULL;
-            if (!v) {
-                rc = cli_fail(CLI_USAGE, "%s needs a file name", a);
-                goto done;
-            }
+        case CLI_ARGS_ERROR:
+            rc = p.status;
+            break;
+        case CLI_ARGS_OPERAND:
+            rc = cli_fail(CLI_USAGE, "compare: unknown argument '%s'; %s", v, usage_line);
+            break;
+        case C_A:
+        case C_B:
+            spec[id == C_B] = v;
+            break;
+        case C_OUTPUT:
             out = v;
-            continue;
-        }
-        if (!strcmp(a, "-n") || (v = cli_flag_value(argc, argv, &i, "--samples", &missing)) || missing) {
-            if (!strcmp(a, "-n"))
-                v = i + 1 < argc ? argv[++i] : NULL;
-            char *end = NULL;
-            long n = v ? strtol(v, &end, 10) : 0;
-            if (!v || !*v || *end || n < 1 || n > COMPARE_MAX_SAMPLES) {
-                rc = cli_fail(CLI_USAGE, "%s: '%s' is not a whole number from 1 to %d", a, v ? v : "",
+            break;
+        case C_SAMPLES:
+            n = strtol(v, &end, 10);
+            if (!*v || *end || n < 1 || n > COMPARE_MAX_SAMPLES)
+                rc = cli_fail(CLI_USAGE, "%s: '%s' is not a whole number from 1 to %d", p.typed, v,
                               COMPARE_MAX_SAMPLES);
-                goto done;
-            }
             nsamples = (int)n;
-            continue;
-        }
-        int c = cli_common_option(&o, argc, argv, &i);
-        if (c < 0) {
-            rc = c == -2 ? CLI_ERR : CLI_USAGE;
-            goto done;
-        }
-        if (c == 0) {
-            rc = cli_fail(CLI_USAGE, "compare: unknown argument '%s'; %s", a, usage_line);
-            goto done;
+            break;
+        case C_JSON:
+            json = 1;
+            break;
         }
     }
+    cli_args_end(&p);
+    if (rc != CLI_OK)
+        goto done;
     if (!spec[0] || !spec[1] || !o.prompt) {
         rc = cli_fail(CLI_USAGE, "compare needs %s; %s",
                       !spec[0] ? "--a SPEC" : !spec[1] ? "--b SPEC" : "--prompt TEXT", usage_line);
@@ -707,11 +693,11 @@ int cli_compare(int argc, char **argv)
         for (int k = 0; k < 2; k++) {           /* one line per missing sample: which and why */
             json_t *f = res.failed[k];
             size_t i;
-            json_t *v;
-            json_array_foreach(f, i, v)
+            json_t *fv;
+            json_array_foreach(f, i, fv)
                 cli_fail(CLI_OK, "warning: %c: sample %lld of %d failed twice and is left out: %s", k ? 'B' : 'A',
-                         (long long)json_integer_value(json_object_get(v, "index")) + 1, nsamples,
-                         json_string_value(json_object_get(v, "error")) ? json_string_value(json_object_get(v, "error")) : "error");
+                         (long long)json_integer_value(json_object_get(fv, "index")) + 1, nsamples,
+                         json_string_value(json_object_get(fv, "error")) ? json_string_value(json_object_get(fv, "error")) : "error");
         }
         if (json)
             print_json(ses.t, &res, out);

@@ -1,5 +1,5 @@
-/* tui/backends.c — backend names → constructors, and where the builtin models are. */
-#include "tui/cli.h"
+/* cli/backends.c — see backends.h. */
+#include "cli/backends.h"
 #include "core/llama_backend.h"
 #include "core/mem.h"
 #include "core/ngram.h"
