@@ -483,8 +483,12 @@ void app_init_analysis(app *a)
  * (unless a key moved it meanwhile). */
 static int load_paced(void)
 {
-    const char *p = getenv("TERMLOOM_LOAD_PACE");     /* test hook, app.h */
-    return p && !strcmp(p, "frame");
+    static int paced = -1;
+    if (paced < 0) {
+        const char *p = getenv("TERMLOOM_LOAD_PACE");     /* test hook, app.h */
+        paced = p && !strcmp(p, "frame");
+    }
+    return paced;
 }
 
 static void load_slice(app *a)
