@@ -32,6 +32,7 @@ struct session_opener {
     size_t        *late;           /* pending nodes with ids too big to place while reading */
     size_t         nlate, caplate;
     int            settings_read;
+    int            rooted;         /* a root is in the tree */
     size_t         slice;          /* nodes a stream step reads */
 };
 
@@ -87,8 +88,32 @@ static void attach(session_opener *o, size_t first)
     free(stack);
 }
 
-/* Pending nodes from o->seen on: into the id map, and into the tree where they fit.  An
- * id beyond what the nodes read so far allow waits for the end (final). */
+/* Pending node i into the id map, and into the tree when its parent is there (or it is
+ * the first root). */
+static void place_one(session_opener *o, size_t i)
+{
+    int32_t id = o->L.nodes[i].id;
+    if (id < 0 || (size_t)id >= o->L.nnodes * 64 + OPEN_ID_SLACK)
+        return;                              /* the checks at the end name it */
+    if ((size_t)id >= o->nidx) {
+        size_t n = o->nidx, want = (size_t)id + 1 > 2 * n ? (size_t)id + 1 : 2 * n;
+        o->idx = xrealloc(o->idx, want * sizeof *o->idx);
+        for (size_t k = n; k < want; k++)
+            o->idx[k] = -1;
+        o->nidx = want;
+    }
+    if (o->idx[id] >= 0)
+        return;                              /* a duplicate: the checks name it */
+    o->idx[id] = (int32_t)i;
+    int32_t parent = o->L.nodes[i].n.parent;
+    if (parent == TREE_NONE ? !o->rooted : tree_get(o->L.t, parent) != NULL) {
+        o->rooted |= parent == TREE_NONE;
+        attach(o, i);
+    }
+}
+
+/* Pending nodes from o->seen on.  An id beyond what the nodes read so far allow (a map that
+ * big could be a bad file's) waits for the end (final), when the file's node count bounds it. */
 static void place(session_opener *o, int final)
 {
     for (; o->seen < o->L.nnodes; o->seen++)
@@ -96,33 +121,12 @@ static void place(session_opener *o, int final)
             xgrow(&o->late, &o->caplate, o->nlate + 1, sizeof *o->late);
             o->late[o->nlate++] = o->seen;
         } else {
-            size_t i = o->seen;
-            int32_t id = o->L.nodes[i].id;
-            if (id < 0 || (size_t)id >= o->L.nnodes * 64 + OPEN_ID_SLACK)
-                continue;                    /* the checks at the end name it */
-            if ((size_t)id >= o->nidx) {
-                size_t n = o->nidx, want = (size_t)id + 1 > 2 * n ? (size_t)id + 1 : 2 * n;
-                o->idx = xrealloc(o->idx, want * sizeof *o->idx);
-                for (size_t k = n; k < want; k++)
-                    o->idx[k] = -1;
-                o->nidx = want;
-            }
-            if (o->idx[id] >= 0)
-                continue;                    /* a duplicate: the checks name it */
-            o->idx[id] = (int32_t)i;
-            int32_t parent = o->L.nodes[i].n.parent;
-            if (parent == TREE_NONE ? tree_root(o->L.t) == TREE_NONE : tree_get(o->L.t, parent) != NULL)
-                attach(o, i);
+            place_one(o, o->seen);
         }
     if (final) {
-        size_t n = o->nlate;
+        for (size_t k = 0; k < o->nlate; k++)
+            place_one(o, o->late[k]);
         o->nlate = 0;
-        for (size_t k = 0; k < n; k++) {
-            size_t keep = o->seen;
-            o->seen = o->late[k];
-            place(o, 1);                     /* one node: seen < nnodes again */
-            o->seen = keep;
-        }
     }
 }
 
