@@ -387,6 +387,11 @@ static int sniff_session(const char *data, size_t len)
     return 0;
 }
 
+int formats_is_session(const char *data, size_t len)
+{
+    return sniff_session(data, len);
+}
+
 int formats_import_mem(const char *data, size_t len, const char *name, const formats_opts *o,
                        session *s, formats_kind *kind, char *err, size_t errlen)
 {

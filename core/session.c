@@ -528,8 +528,10 @@ static tree_node *pending_node(session_loader *L, const int32_t *idx, size_t slo
     return id >= 0 && (size_t)id < slots && idx[id] >= 0 ? &L->nodes[idx[id]].n : NULL;
 }
 
-/* The pending nodes → a checked tree in s.  -1 with L->msg on any structural problem. */
-static int build(session_loader *L, header *h, session *s)
+/* The pending nodes → a checked tree in s.  -1 with L->msg on any structural problem.
+ * live: the nodes are in L->t already (session_open.c attached them as they came, s->t is
+ * that tree); only each node's children, in the order the file lists them, move in. */
+static int build(session_loader *L, header *h, session *s, int live)
 {
     size_t n = L->nnodes;
     int32_t max_id = -1;
@@ -650,8 +652,25 @@ static int build(session_loader *L, header *h, session *s)
 #undef NODE_OF
     /* Checked: move everything into the tree, in id order. */
     tree *t = L->t;
+    if (live) {
+        for (size_t id = 0; id < slots; id++) {
+            tree_node *src = idx[id] >= 0 ? &L->nodes[idx[id]].n : NULL, *dst = tree_get(t, (int32_t)id);
+            if (!src)
+                continue;
+            if (!dst) {                        /* checked above: every node hangs from the root */
+                lfail(L, "node %d was not attached while loading", (int)id);
+                goto out;
+            }
+            free(dst->children);
+            dst->children = src->children;
+            dst->nchildren = src->nchildren;
+            dst->cap_children = src->cap_children;
+            src->children = NULL;
+            src->nchildren = src->cap_children = 0;
+        }
+    }
     L->t = NULL;
-    for (size_t id = 0; id < slots; id++) {
+    for (size_t id = 0; id < slots && !live; id++) {
         if (idx[id] < 0)
             continue;
         tree_node *src = &L->nodes[idx[id]].n;
@@ -667,8 +686,10 @@ static int build(session_loader *L, header *h, session *s)
         }
         memset(src, 0, sizeof *src);
     }
-    tree_free(s->t);
-    s->t = t;
+    if (!live) {
+        tree_free(s->t);
+        s->t = t;
+    }
     settings_free(&s->settings);
     s->settings = h->settings;
     memset(&h->settings, 0, sizeof h->settings);
@@ -704,8 +725,39 @@ static void loader_init(session_loader *L, const char *name)
     L->t = tree_new();
 }
 
-/* Header checks, then nodes, then structure: the order both paths report problems in. */
+void session_loader_init(session_loader *L, const char *name) { loader_init(L, name); }
+void session_loader_free(session_loader *L) { loader_free(L); }
+
+int session_header_settings(session_loader *L, json_t *doc, gen_settings *out)
+{
+    header h;
+    memset(&h, 0, sizeof h);
+    settings_init(&h.settings);
+    json_t *obj = json_object_get(doc, "settings");
+    int rc = obj ? settings_from_json(L, obj, &h) : 0;
+    if (rc == 0) {
+        settings_free(out);
+        *out = h.settings;
+        memset(&h.settings, 0, sizeof h.settings);
+    }
+    header_free(&h);
+    return rc;
+}
+
+static int finish(session_loader *L, json_t *doc, session *s, int live);
+
+int session_finish_live(session_loader *L, json_t *doc, session *s)
+{
+    return finish(L, doc, s, 1);
+}
+
 int session_finish(session_loader *L, json_t *doc, session *s)
+{
+    return finish(L, doc, s, 0);
+}
+
+/* Header checks, then nodes, then structure: the order both paths report problems in. */
+static int finish(session_loader *L, json_t *doc, session *s, int live)
 {
     header h;
     memset(&h, 0, sizeof h);
@@ -717,7 +769,7 @@ int session_finish(session_loader *L, json_t *doc, session *s)
         L->bad = 0;
         lfail(L, "%s", hl.msg);
     } else if (!L->bad)
-        rc = build(L, &h, s);
+        rc = build(L, &h, s, live);
     else
         rc = -1;
     header_free(&h);

@@ -48,6 +48,21 @@ int  session_load(session *s, const char *path, char *err, size_t errlen);
 int  session_load_mem(session *s, const char *data, size_t len, const char *name,
                       char *err, size_t errlen);
 int  session_save(const session *s, const char *path, char *err, size_t errlen);
+/* Opening a big file a slice at a time (the TUI shows the tree while the rest is read):
+ * begin opens the file (NULL with err when it cannot) and empties s; each step reads for
+ * about `seconds` more (0: one slice of 2,048 nodes) and hangs every node read into s->t as soon as its parent is there
+ * (the nodes so far, children in the order they came; s->settings are the file's once
+ * they have been read, s->cursor the root so far).  step returns 1 while there is more, 0
+ * when s is what session_load would have given (journal replayed, children in the file's
+ * order, cursor and settings set), -1 with err (one line, s emptied) where session_load
+ * would fail.  s must not be changed while the file is read.  Progress: 0..1 of the bytes. */
+typedef struct session_opener session_opener;
+session_opener *session_open_begin(session *s, const char *path, char *err, size_t errlen);
+int    session_open_step(session_opener *o, session *s, double seconds, char *err, size_t errlen);
+double session_open_progress(const session_opener *o);
+size_t session_open_nodes(const session_opener *o);    /* nodes read so far */
+void   session_open_set_slice(session_opener *o, size_t nodes);   /* a slice's nodes (tests: 1) */
+void   session_open_free(session_opener *o);
 /* The detected attractors go into the file beside the tree, under the top-level key
  * "attractors" (the array of attractor_list_json), kept apart from the hand marks in each
  * node's "marks".  The field is derived: termloom never reads it back (detection runs

@@ -449,26 +449,71 @@ static int value_end(session_src *S, size_t start, int depth, size_t *end)
     }
 }
 
-/* 1: loaded (or a real problem found) with L set; 0: not for this reader (invalid JSON, an
- * escaped top-level key, a second "nodes"), use the whole-document parse; -1: read error. */
-int session_load_stream(session_loader *L, session_src *S, session *s, int *rc)
-{
-    const char *how = getenv("TERMLOOM_SESSION_PARSER");   /* test hook, see session.c */
-    int fast = !how || strcmp(how, "jansson");
-    buf head = {0};
+/* The reader's place in the document between calls of session_stream_step. */
+struct session_stream {
+    session_src *S;
+    buf     head;          /* the top-level members other than "nodes", as bytes */
     scratch X;
-    memset(&X, 0, sizeof X);
-    size_t pos = S->base, index = 0, members = 0, v_end;
-    int nodes_seen = 0, w = 0, result = 0;
-    S->keep = pos;
+    size_t  pos, index, members;
+    int     nodes_seen, fast, started, in_nodes, done;
+};
+
+session_stream *session_stream_new(session_src *S)
+{
+    session_stream *st = xcalloc(1, sizeof *st);
+    const char *how = getenv("TERMLOOM_SESSION_PARSER");   /* test hook, see session.c */
+    st->fast = !how || strcmp(how, "jansson");
+    st->S = S;
+    st->pos = S->base;
+    S->keep = st->pos;
+    return st;
+}
+
+void session_stream_free(session_stream *st)
+{
+    if (!st)
+        return;
+    scratch_free(&st->X);
+    buf_free(&st->head);
+    free(st);
+}
+
+size_t session_stream_offset(const session_stream *st) { return st->pos; }
+
+int session_stream_in_nodes(const session_stream *st, const char **head, size_t *len)
+{
+    *head = st->head.data;
+    *len = st->head.len;
+    return st->in_nodes;
+}
+
+/* 2: max_nodes elements of "nodes" read and more to come (call again); 1: the document is
+ * read, *doc its top-level members but "nodes" (the caller owns it); 0: not for this
+ * reader (invalid JSON, an escaped top-level key, a second "nodes"), use the
+ * whole-document parse; -1: read error. */
+int session_stream_step(session_stream *st, session_loader *L, size_t max_nodes, json_t **doc)
+{
+    session_src *S = st->S;
+    buf *head = &st->head;
+    scratch *X = &st->X;
+    size_t pos = st->pos, index = st->index, members = st->members, v_end, budget = max_nodes;
+    int nodes_seen = st->nodes_seen, fast = st->fast, w = 0, result = 0;
+    *doc = NULL;
+    if (st->done)
+        return 0;
 #define WS() do { if ((w = skip_ws(S, &pos)) <= 0) goto out; } while (0)
 #define END_OF(start, depth) do { \
         if ((w = value_end(S, (start), (depth), &v_end)) <= 0) goto out; } while (0)
+    if (st->in_nodes)
+        goto next_node;
+    if (st->started)
+        goto out;                                                /* cannot happen */
+    st->started = 1;
     WS();
     if (*at(S, pos) != '{')
         goto out;
     pos++;
-    buf_addc(&head, '{');
+    buf_addc(head, '{');
     WS();
     if (*at(S, pos) == '}') {
         pos++;
@@ -498,11 +543,11 @@ int session_load_stream(session_loader *L, session_src *S, session *s, int *rc)
         pos++;
         WS();
         if (members++)
-            buf_addc(&head, ',');
+            buf_addc(head, ',');
         if (is_nodes && nodes_seen++)
             goto out;                                            /* jansson: a duplicate key */
         if (is_nodes && *at(S, pos) == '[') {
-            buf_adds(&head, "\"nodes\":[]");
+            buf_adds(head, "\"nodes\":[]");
             pos++;
             WS();
             if (*at(S, pos) == ']')
@@ -511,7 +556,7 @@ int session_load_stream(session_loader *L, session_src *S, session *s, int *rc)
                 for (;;) {
                     S->keep = pos;
                     const char *p0 = at(S, pos), *q = p0;
-                    int ok = fast && fast_node(L, &X, &q, at(S, held_end(S)));
+                    int ok = fast && fast_node(L, X, &q, at(S, held_end(S)));
                     int have_end = 0;
                     if (!ok && fast && !S->mem && !S->eof) {     /* cut off by the buffer? */
                         size_t was = held_end(S);
@@ -519,7 +564,7 @@ int session_load_stream(session_loader *L, session_src *S, session *s, int *rc)
                         have_end = 1;
                         if (v_end > was) {
                             p0 = q = at(S, pos);
-                            ok = fast_node(L, &X, &q, at(S, v_end)) && q == at(S, v_end);
+                            ok = fast_node(L, X, &q, at(S, v_end)) && q == at(S, v_end);
                         }
                     }
                     if (ok) {
@@ -543,13 +588,20 @@ int session_load_stream(session_loader *L, session_src *S, session *s, int *rc)
                         break;
                     if (c != ',')
                         goto out;
+                    if (max_nodes && !--budget) {                /* a slice's worth: pause */
+                        st->in_nodes = 1;
+                        result = 2;
+                        goto out;
+                    }
+                next_node:
                     WS();
                 }
+            st->in_nodes = 0;
         } else {
             END_OF(pos, 1);
-            buf_add(&head, at(S, kstart), kend - kstart);
-            buf_addc(&head, ':');
-            buf_add(&head, at(S, pos), v_end - pos);
+            buf_add(head, at(S, kstart), kend - kstart);
+            buf_addc(head, ':');
+            buf_add(head, at(S, pos), v_end - pos);
             pos = v_end;
         }
         S->keep = pos;
@@ -564,20 +616,33 @@ top_closed:
     S->keep = pos;
     if ((w = skip_ws(S, &pos)) != 0)                             /* only whitespace may follow */
         goto out;
-    buf_addc(&head, '}');
+    buf_addc(head, '}');
     json_error_t e;
-    json_t *doc = json_loadb(head.data, head.len, SESSION_JFLAGS, &e);
-    if (doc) {
-        *rc = session_finish(L, doc, s);
-        json_decref(doc);
-        result = 1;
-    }
+    *doc = json_loadb(head->data, head->len, SESSION_JFLAGS, &e);
+    result = *doc ? 1 : 0;
 out:
 #undef WS
 #undef END_OF
     if (w < 0)
         result = -1;
-    scratch_free(&X);
-    buf_free(&head);
+    st->pos = pos;
+    st->index = index;
+    st->members = members;
+    st->nodes_seen = nodes_seen;
+    if (result != 2)
+        st->done = 1;
     return result;
+}
+
+int session_load_stream(session_loader *L, session_src *S, session *s, int *rc)
+{
+    session_stream *st = session_stream_new(S);
+    json_t *doc;
+    int r = session_stream_step(st, L, 0, &doc);
+    session_stream_free(st);
+    if (r == 1) {
+        *rc = session_finish(L, doc, s);
+        json_decref(doc);
+    }
+    return r;
 }

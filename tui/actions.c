@@ -680,8 +680,32 @@ const action_def *actions_lookup(app_panel focus, int key)
     return d ? d : find_in(SCOPE_ANY, key);
 }
 
+/* While a big file is being read (a->loading) only what changes nothing runs: moving,
+ * scrolling, the panels, search, help and quit.  Everything else would change a tree that
+ * is not whole yet, save a part of it, or read analysis not made yet. */
+static int runs_while_loading(const action_def *d)
+{
+    static const char *const ok[] = {
+        "prev_sibling", "next_sibling", "parent", "child", "row_up", "row_down", "page_up",
+        "page_down", "root", "leaf", "focus_next", "focus_prev", "zoom", "side_panels",
+        "next_bookmark", "search", "search_next", "search_prev", "help", "log", "redraw", "quit",
+        "token_prev", "token_next", "alt_up", "alt_down", "text_up", "text_down", "text_page_up",
+        "text_page_down", "text_end",
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
+        if (!strcmp(d->name, ok[i]))
+            return 1;
+    return 0;
+}
+
 unsigned actions_dispatch(app *a, int key)
 {
     const action_def *d = actions_lookup(a->focus, key);
+    if (d && a->loading && !runs_while_loading(d)) {
+        size_t n;
+        double p = app_load_progress(a, &n);
+        app_message(a, 1, "%s waits until the file is read (%.0f%%, %zu nodes so far)", d->name, 100 * p, n);
+        return APP_CH_DRAW;
+    }
     return d ? d->fn(a) : 0;
 }

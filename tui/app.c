@@ -4,8 +4,9 @@
  * One thread.  Each turn: wait on the keyboard, a self-pipe (SIGWINCH and the quit
  * signals only write a byte to it) and every backend — the loom's and a comparison's — in
  * one poll (backend_wait_many over each backend's pollfds: libcurl's sockets and timer,
- * the builtin model's pipe); drain every key; let the backends make progress (its events land in the tree through core/grow); save if due;
- * draw if something changed and a frame (30 ms) has passed since the last one. */
+ * the builtin model's pipe); drain every key; let the backends make progress (its events land in the tree through core/grow); read
+ * the next slice of a big file still being opened (app_save.c); save if due; draw if
+ * something changed and a frame (30 ms) has passed since the last one. */
 #include "tui/app.h"
 #include "core/mono.h"
 #include "tui/actions.h"
@@ -446,6 +447,18 @@ void app_init_view(app *a, tree *t, int32_t cursor)
     a->ref_id = a->ref_asked = TREE_NONE;
     a->group_pending = TREE_NONE;
     a->tree_top = cursor;
+    if (!a->loading)
+        app_init_analysis(a);
+    if (!tree_get(a->ses.t, cursor))
+        cursor = tree_root(a->ses.t);
+    if (cursor != TREE_NONE)
+        app_goto(a, cursor);
+    a->unsaved = 0;
+    app_layout(a);
+}
+
+void app_init_analysis(app *a)
+{
     a->merge = merge_index_new(a->ses.t, a->ses.settings.merge_threshold);
     if (tree_count(a->ses.t) <= APP_ATTR_MAX_NODES) {
         a->attr = attractor_index_new(a->ses.t, a->ses.settings.merge_threshold, ATTRACTOR_DEFAULT_MIN_CONTEXTS);
@@ -463,11 +476,54 @@ void app_init_view(app *a, tree *t, int32_t cursor)
             a->ever_folded = 1;            /* folds saved with the session */
     }
     tree_iter_done(&it);
-    if (!tree_get(a->ses.t, cursor))
-        cursor = tree_root(a->ses.t);
-    app_goto(a, cursor);
+}
+
+/* One slice of reading a big file (app_save.c); when it is whole, the analysis starts,
+ * the backend is made for the file's settings, and the cursor goes where the file left it
+ * (unless a key moved it meanwhile). */
+static int load_paced(void)
+{
+    static int paced = -1;
+    if (paced < 0) {
+        const char *p = getenv("TERMLOOM_LOAD_PACE");     /* test hook, app.h */
+        paced = p && !strcmp(p, "frame");
+    }
+    return paced;
+}
+
+static void load_slice(app *a)
+{
+    tree *before = a->ses.t;
+    int32_t shown = a->ses.cursor;         /* the file's own cursor comes with the last slice */
+    double said = a->msg_time;
+    int r = app_load_step(a, load_paced() ? 0 : APP_LOAD_SLICE);
+    a->end_valid = 0;                      /* the tree grew */
+    a->pending |= APP_CH_DRAW;
+    if (r == 1)
+        return;
+    if (r < 0) {
+        a->quit = 1;                       /* app_main names the problem */
+        return;
+    }
+    int32_t file_cursor = a->ses.cursor;
+    if (a->ses.t != before) {              /* read again at once (core/session_open.c) */
+        a->nrow_ids = 0;
+        a->tree_top = TREE_NONE;
+        shown = TREE_NONE;
+    }
+    app_init_analysis(a);
+    app_backend_reset(a);
+    int32_t c = a->last_key > 0 && tree_get(a->ses.t, shown) ? shown : file_cursor;
+    if (!tree_get(a->ses.t, c))
+        c = tree_root(a->ses.t);
+    a->ses.cursor = shown;
+    if (a->tree_top == TREE_NONE || !tree_get(a->ses.t, a->tree_top))
+        a->tree_top = c;
+    app_goto(a, c);
     a->unsaved = 0;
     app_layout(a);
+    if (a->msg_time == said)               /* (a crash's recovery note stays) */
+        app_message(a, 0, "%zu nodes read in %.1f s", tree_count(a->ses.t), mono_now() - a->load_started);
 }
 
 void app_free(app *a)
@@ -485,6 +541,11 @@ void app_free(app *a)
     free(a->attr_items);
     free(a->attr_member);
     app_save_stop(a);
+    if (a->loading) {                      /* the tree is the session's; the reader's is not */
+        session_open_free(a->loading);
+        a->loading = NULL;
+    }
+    free(a->load_err);
     session_free(&a->ses);
     cli_opts_free(&a->opts);
     free(a->path);
@@ -559,8 +620,8 @@ static int run(app *a)
         }
         if (a->attr && (attractor_pending(a->attr) || attractor_list_busy(a->attr)))
             timeout = 0;                   /* indexing and listing go on between keys */
-        if (a->group_pending != TREE_NONE)
-            timeout = 0;                   /* so does grouping a huge fan-out */
+        if (a->group_pending != TREE_NONE || a->loading)
+            timeout = 0;                   /* so do grouping a huge fan-out and reading a file */
         /* One wait: the keyboard, the self-pipe, the loom's backend and a comparison's. */
         int ready = -1;
         backend *bs[3] = { a->b, NULL, NULL };
@@ -619,6 +680,10 @@ static int run(app *a)
                 a->rate_t = now;
                 a->rate_tokens = tok;
             }
+        }
+        if (a->loading && a->last_draw > 0 && (!load_paced() || a->last_draw != a->load_frame)) {
+            a->load_frame = a->last_draw;
+            load_slice(a);                 /* the first frame shows the first slice */
         }
         app_autosave(a, now);
         if (a->msg && now - a->msg_time >= (a->msg_error ? APP_ERR_SECONDS : APP_MSG_SECONDS))
@@ -751,7 +816,9 @@ int app_main(int argc, char **argv)
     app_init_view(a, a->ses.t, a->ses.cursor);
     if (a->b)
         a->g = grow_new(a->ses.t, a->b, on_grow_event, a);
-    if (!a->msg)
+    if (!a->msg && a->loading)
+        app_message(a, 0, "reading %s: moving and ? work meanwhile; changes wait until it is read", a->path);
+    else if (!a->msg)
         app_message(a, 0, "Enter generates %d branches here, arrows move, ? shows every key", a->ses.settings.branches);
 
     run(a);
@@ -760,12 +827,14 @@ int app_main(int argc, char **argv)
     if (a->g && grow_active(a->g))
         grow_cancel_all(a->g);
     compare_view_free(a);     /* a comparison still sampling is cancelled before the save */
-    int final = a->path ? app_save_now(a) : 0;
+    int final = a->path && !a->loading && !a->load_err ? app_save_now(a) : 0;   /* never a part of the file */
     endwin();
     delscreen(scr);
     term_release();
-    int failed = a->replay_failed;
-    if (failed)
+    int failed = a->replay_failed || a->load_err;
+    if (a->load_err)
+        cli_fail(CLI_ERR, "%s", a->load_err);
+    else if (a->replay_failed)
         cli_fail(CLI_ERR, "%s", replay_error(a->replay));
     if (final < 0)
         cli_fail(CLI_ERR, "%s: the session could not be saved: %s", a->path, a->save_err ? a->save_err : "");

@@ -31,6 +31,7 @@ enum {
 
 #define APP_STREAM_SAVE_SECONDS 1.0   /* streamed text reaches the disk at least this often */
 #define APP_ATTR_MAX_NODES 2000000     /* attractor detection runs on trees up to this size */
+#define APP_LOAD_SLICE 0.015           /* seconds of reading a big file per turn of the loop */
 #define APP_ATTR_SLICE 0.008           /* seconds of attractor indexing per turn of the loop */
 #define APP_ATTR_REFRESH 2.0           /* seconds between attractor list refreshes, at least */
 #define APP_MSG_SECONDS 5.0            /* a status message left alone goes after this */
@@ -192,6 +193,12 @@ struct app {
     /* undo and redo (tui/undo.c; NULL until the first change) */
     struct undo_log *undo;
 
+    /* opening a big file: read a slice a turn while the tree so far is shown (app_save.c) */
+    struct session_opener *loading;   /* NULL: the session is whole */
+    double       load_started;
+    double       load_frame;    /* the frame the last slice followed (TERMLOOM_LOAD_PACE) */
+    char        *load_err;      /* the file turned out bad part way: the loom ends with this */
+
     /* saving */
     int          unsaved;       /* changes not yet on disk */
     int          save_soon;     /* a structural change waits to be saved */
@@ -273,8 +280,11 @@ unsigned app_key(app *a, int key);
 int      app_save_now(app *a);
 
 /* Setup/teardown without a terminal loop, for the benchmark: opens a tree in `a`
- * (takes ownership of t) using the current curses screen. */
+ * (takes ownership of t) using the current curses screen.  While a->loading is set only the
+ * view is set up; app_init_analysis (the merge and attractor indexes, the tree observer,
+ * the hand marks) follows when the tree is whole. */
 void     app_init_view(app *a, tree *t, int32_t cursor);
+void     app_init_analysis(app *a);
 void     app_free(app *a);
 
 /* app_ops.c: the detected attractor list (refresh when the tree changed; clear frees it).
@@ -299,9 +309,21 @@ unsigned app_attractor_pick(app *a, size_t i);
 unsigned app_search_step(app *a, int dir);
 void     app_search_free(app *a);
 /* app_save.c: journals what changed, or compacts, if due; opens FILE (or a new session)
- * into a; app_save_stop ends the journal (app_free calls it). */
+ * into a; app_save_stop ends the journal (app_free calls it).
+ * A termloom session file is read a slice at a time (core/session.h, session_open_*):
+ * app_open_session reads the first slice and leaves a->loading set; app_load_step reads
+ * the next (returns 1 while there is more, 0 when the session is whole: the command-line
+ * settings applied again and the journal started; -1 with a->load_err when the file turned
+ * out bad).  While a->loading is set nothing is saved (app_save_now refuses, autosave
+ * waits) and only the keys that change nothing run (actions.c): the file on disk is never
+ * replaced by a part of itself.
+ * Test hook: TERMLOOM_LOAD_PACE=frame reads one slice of 2,048 nodes per frame drawn, so a
+ * script's keys meet the loading at the same place on any machine. */
 void     app_autosave(app *a, double now);
 int      app_open_session(app *a, const char *file);
+int      app_load_step(app *a, double seconds);
+/* The share of the file read (0..1) and the nodes read so far, while loading. */
+double   app_load_progress(const app *a, size_t *nodes);
 void     app_save_stop(app *a);
 
 int app_main(int argc, char **argv);

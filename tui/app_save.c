@@ -62,6 +62,10 @@ int app_save_now(app *a)
 {
     if (!a->path)
         return -1;
+    if (a->loading) {              /* never a part of the file over the file */
+        app_message(a, 1, "not saved: the file is still being read (%.0f%%)", 100 * app_load_progress(a, NULL));
+        return -1;
+    }
     put_attractors(a);
     char err[512];
     a->last_save = mono_now();
@@ -97,7 +101,7 @@ static void journal_step(app *a, double now)
 
 void app_autosave(app *a, double now)
 {
-    if (!a->path)
+    if (!a->path || a->loading)
         return;
     if (!a->jn) {                  /* no journal (not a regular file): whole saves */
         if (a->save_soon || (a->unsaved && now - a->last_save >= APP_STREAM_SAVE_SECONDS))
@@ -187,17 +191,92 @@ static char *default_session_path(char *err, size_t errlen)
     return path;
 }
 
+/* Settings typed on the command line win over those stored in the file. */
+static int reapply_flags(app *a)
+{
+    if (cli_opts_reapply(&a->opts, &a->ses.settings) < 0)
+        return -1;
+    if (!a->ses.settings.theme && a->opts.s.theme)
+        a->ses.settings.theme = xstrdup(a->opts.s.theme);
+    return 0;
+}
+
+/* The file's first bytes name a termloom session (what formats_import_file would load as
+ * one). */
+static int is_session_file(const char *file)
+{
+    char head[4096];
+    FILE *f = fopen(file, "rb");
+    if (!f)
+        return 0;
+    size_t n = fread(head, 1, sizeof head, f);
+    fclose(f);
+    return formats_is_session(head, n);
+}
+
+/* A session file read a slice at a time: 1 with *rc when this took the file (CLI_OK: the
+ * first slice is read, or all of a small file), 0 to open it at once (not a session, or
+ * the session loader's test hook asks for the whole-document parse). */
+static int open_sliced(app *a, const char *file, char *err, size_t errlen, int *rc)
+{
+    struct stat st;
+    if (stat(file, &st) < 0 || !S_ISREG(st.st_mode) || !is_session_file(file))
+        return 0;
+    a->loading = session_open_begin(&a->ses, file, err, errlen);
+    if (!a->loading)
+        return 0;                  /* the usual path names why */
+    a->path = xstrdup(file);
+    a->load_started = mono_now();
+    int r = app_load_step(a, APP_LOAD_SLICE);
+    if (r < 0) {
+        *rc = cli_fail(CLI_ERR, "%s", a->load_err);
+        return 1;
+    }
+    *rc = r == 1 && reapply_flags(a) < 0 ? CLI_USAGE : CLI_OK;
+    return 1;
+}
+
+double app_load_progress(const app *a, size_t *nodes)
+{
+    if (nodes)
+        *nodes = a->loading ? session_open_nodes(a->loading) : tree_count(a->ses.t);
+    return a->loading ? session_open_progress(a->loading) : 1;
+}
+
+int app_load_step(app *a, double seconds)
+{
+    if (!a->loading)
+        return 0;
+    char err[1024];
+    int r = session_open_step(a->loading, &a->ses, seconds, err, sizeof err);
+    if (r == 1)
+        return 1;
+    session_open_free(a->loading);
+    a->loading = NULL;
+    if (r < 0) {
+        free(a->load_err);
+        a->load_err = xstrdup(err);
+        return -1;
+    }
+    reapply_flags(a);              /* the file's settings, then the flags (checked already) */
+    save_start(a);
+    return 0;
+}
+
 int app_open_session(app *a, const char *file)
 {
     char err[1024];
+    int rc;
     session_init(&a->ses);
+    if (file && access(file, F_OK) == 0 && open_sliced(a, file, err, sizeof err, &rc))
+        return rc;
     if (file && access(file, F_OK) == 0) {
         /* A termloom session, or another loom's file (imported; saved beside it, never
          * over it). */
         formats_kind kind = FORMATS_UNKNOWN;
         char summary[512];
         formats_opts o = { .summary = summary, .summarylen = sizeof summary };
-        int rc = formats_import_file(file, &o, &a->ses, &kind, err, sizeof err);
+        rc = formats_import_file(file, &o, &a->ses, &kind, err, sizeof err);
         if (rc != FORMATS_OK)
             return cli_fail(rc == FORMATS_ERR_USAGE ? CLI_USAGE : CLI_ERR, "%s", err);
         /* settings typed on the command line win over those stored in the file */

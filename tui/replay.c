@@ -23,6 +23,7 @@ struct replay {
     char   *dir;                 /* where screens go */
     char    err[512];
     double  waiting_since;       /* when the current step started waiting (0: not) */
+    int     busy;                /* the current line is a "busy" one */
 };
 
 replay *replay_open(char *err, size_t errlen)
@@ -81,7 +82,7 @@ static int idle(app *a)
         return 0;
     if (a->attr && (attractor_pending(a->attr) || a->attr_dirty || attractor_list_busy(a->attr)))
         return 0;
-    if (a->group_pending != TREE_NONE)
+    if (a->group_pending != TREE_NONE || a->loading)
         return 0;
     if (a->ref && a->ref_asked != TREE_NONE && a->ref_asked != a->ref_id)
         return 0;                          /* the D tint's reference model is still scoring */
@@ -175,9 +176,23 @@ static int parse_keys(replay *r, char *line)
     return REPLAY_KEY;
 }
 
+/* A "busy" step waits only for the last key's frame, not for the loom to settle. */
+static int drawn(app *a)
+{
+    return !(a->pending & APP_CH_DRAW) && a->last_draw > 0;
+}
+
+static int busy_line(const char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    return !strncmp(s, "busy ", 5);
+}
+
 int replay_next(replay *r, app *a, int *key)
 {
-    if (!idle(a)) {
+    int busy = r->ki < r->nkeys ? r->busy : r->at < r->n && busy_line(r->lines[r->at]);
+    if (busy ? !drawn(a) : !idle(a)) {
         double now = mono_now();
         if (!r->waiting_since)
             r->waiting_since = now;
@@ -195,6 +210,9 @@ int replay_next(replay *r, app *a, int *key)
         char *s = line;
         while (*s == ' ' || *s == '\t')
             s++;
+        r->busy = !strncmp(s, "busy ", 5);
+        if (r->busy)
+            s += 5;
         int st = REPLAY_BUSY;
         if (!*s || *s == '#') {
             free(line);

@@ -9,9 +9,11 @@
  *   type TEXT      the characters of TEXT, one key each (UTF-8)
  *   screen NAME    the screen as text, one line per row, trailing blanks cut, into DIR/NAME
  *   resize C R     the terminal becomes C columns by R rows
- * Every step waits until the loom is idle — no generation or comparison running, no
- * analysis or grouping pending, nothing unsaved, a frame drawn — so a script gives the
- * same screens on any machine, however loaded.  A step still waiting after 60 s, an
+ *   busy STEP      any of the above without waiting for the loom to be idle: only for the
+ *                  last key's frame (keys while a big file is read, say)
+ * Every other step waits until the loom is idle — no generation or comparison running, no
+ * file being read, no analysis or grouping pending, nothing unsaved, a frame drawn — so a
+ * script gives the same screens on any machine, however loaded.  A step still waiting after 60 s, an
  * unknown key name or an unwritable screen file ends the run with one line and exit 1.
  * When the script ends the loom quits as on q. */
 #ifndef TUI_REPLAY_H

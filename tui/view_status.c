@@ -1,5 +1,6 @@
 /* tui/view_status.c — the status line: backend and model, progress with a spinner while
- * generating, the last message or error, and whether the session is saved. */
+ * generating (and "loading N%" while a big file is read), the last message or error, and
+ * whether the session is saved. */
 #include "tui/view.h"
 #include "tui/view_compare.h"
 #include "cli/backends.h"
@@ -18,7 +19,7 @@ void view_status(app *a, int y, int w)
     unsigned long st = theme_attr(THEME_status);
     view_fill(y, 0, w, st);
     /* Right: save state and the help hint. */
-    const char *save = !a->path ? "not saved" : a->save_err ? "SAVE FAILED" : a->unsaved ? "unsaved" : "saved";
+    const char *save = a->loading ? "reading" : !a->path ? "not saved" : a->save_err ? "SAVE FAILED" : a->unsaved ? "unsaved" : "saved";
     char right[64];
     snprintf(right, sizeof right, " %s  ? help ", save);
     int rw = (int)strlen(right);
@@ -37,6 +38,12 @@ void view_status(app *a, int y, int w)
         }
         const char *sp = a->utf8 ? spin_utf8[a->spin % 10] : spin_ascii[a->spin % 4];
         snprintf(left, sizeof left, " %s %d/%d branches, %.0f tok/s  Esc cancels ", sp, ended, total, a->rate);
+        x += view_puts(a, y, x, w - rw - x, left, theme_attr(THEME_busy));
+    }
+    if (a->loading) {                  /* a big file read a slice at a time */
+        size_t n;
+        double p = app_load_progress(a, &n);
+        snprintf(left, sizeof left, " loading %.0f%% (%zu nodes) ", 100 * p, n);
         x += view_puts(a, y, x, w - rw - x, left, theme_attr(THEME_busy));
     }
     if (compare_view_status(a, left, sizeof left))   /* a comparison sampling behind */

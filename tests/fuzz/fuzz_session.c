@@ -2,13 +2,16 @@
  * loader promises: the three parsing paths (the streaming reader with its strict node
  * parser, the same with jansson for each node, the whole document) agree on every input
  * and on the input laid out again (newlines outside strings become other whitespace, more
- * whitespace after every structural byte), byte for byte or message for message; and a
- * loaded session saves to bytes that load back to the same bytes. */
+ * whitespace after every structural byte), byte for byte or message for message; so does
+ * opening it a slice at a time (session_open_*, a pause after every node, the partial tree
+ * consistent at every pause); and a loaded session saves to bytes that load back to the
+ * same bytes. */
 #include "core/session.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -79,6 +82,39 @@ static uint8_t *relaid(const uint8_t *d, size_t n, size_t *outlen)
 
 static void three_agree(const uint8_t *data, size_t size);
 
+/* The input opened from a file a slice (one node) at a time. */
+static void open_sliced(const uint8_t *data, size_t size, outcome *o, size_t *namelen)
+{
+    static char path[64];
+    if (!path[0])
+        snprintf(path, sizeof path, "/tmp/fuzz-session-open-%ld.json", (long)getpid());
+    *namelen = strlen(path);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(data, 1, size, f) != size || fclose(f) != 0)
+        abort();
+    session s;
+    session_init(&s);
+    o->err[0] = 0;
+    o->dump = NULL;
+    session_opener *op = session_open_begin(&s, path, o->err, sizeof o->err);
+    if (!op)
+        abort();
+    session_open_set_slice(op, 1);
+    while ((o->rc = session_open_step(op, &s, 0, o->err, sizeof o->err)) == 1)
+        for (int32_t id = 0; id < tree_capacity(s.t); id++) {
+            tree_node *n = tree_get(s.t, id);
+            for (uint32_t c = 0; n && c < n->nchildren; c++)
+                if (!tree_get(s.t, n->children[c]) || tree_get(s.t, n->children[c])->parent != id)
+                    abort();
+            if (n && n->parent != TREE_NONE && !tree_get(s.t, n->parent))
+                abort();
+        }
+    session_open_free(op);
+    o->dump = o->rc == 0 ? session_dump(&s, &o->len) : NULL;
+    session_free(&s);
+    unlink(path);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     three_agree(data, size);
@@ -97,6 +133,16 @@ static void three_agree(const uint8_t *data, size_t size)
     load_with("document", data, size, &doc);
     same(&fast, &lines, "fast parser and per-node jansson");
     same(&fast, &doc, "fast parser and whole document");
+    outcome sl;
+    size_t nl;
+    open_sliced(data, size, &sl, &nl);
+    const char *e1 = fast.err + (fast.rc ? strlen("fuzz.json") : 0), *e2 = sl.err + (sl.rc ? nl : 0);
+    if (fast.rc != sl.rc || strcmp(e1, e2) ||
+        (fast.dump && (fast.len != sl.len || memcmp(fast.dump, sl.dump, fast.len)))) {
+        fprintf(stderr, "loaded at once and in slices disagree: rc %d/%d\n  %s\n  %s\n", fast.rc, sl.rc, fast.err, sl.err);
+        abort();
+    }
+    free(sl.dump);
     if (fast.rc == 0) {                        /* save → load → save is stable */
         outcome again;
         load_with(NULL, (const uint8_t *)fast.dump, fast.len, &again);
