@@ -82,8 +82,8 @@ void view_text(app *a, app_rect r)
      * asking a stale one would run the analysis inside the frame). */
     attractor_span *ph = NULL;
     size_t nph = 0, ph_base = 0, ph_skip = 0;
-    if (a->attr && !a->attr_dirty)
-        nph = attractor_spans(a->attr, a->ses.cursor, &ph);
+    if (a->an.attr && !a->an.dirty)
+        nph = attractor_spans(a->an.attr, a->ses.cursor, &ph);
     for (size_t i = nids; i-- > 0;) {
         tree_node *n = tree_get(t, ids[i]);
         const char *s = n->text;

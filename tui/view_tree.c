@@ -268,8 +268,8 @@ static void draw_row(app *a, walker *w, int y, app_rect r)
         x += view_puts(a, y, x, end - x, view_glyph(a, "\xe2\x80\xa6 ", "~ "), cur ? base : theme_attr(THEME_busy));
     else if (n->origin == TREE_ORIGIN_FORCED && x < end)
         x += view_puts(a, y, x, end - x, view_glyph(a, "\xe2\x86\xb3 ", "> "), cur ? base : theme_attr(THEME_dim));
-    if (a->merge_view && a->merge && d > 0 && x < end) {
-        size_t c = merge_count(a->merge, id);
+    if (a->merge_view && a->an.merge && d > 0 && x < end) {
+        size_t c = merge_count(a->an.merge, id);
         if (c > 1) {
             char tmp[32];
             snprintf(tmp, sizeof tmp, "%s%zu ", view_glyph(a, "\xc3\x97", "x"), c);
@@ -291,7 +291,7 @@ static void draw_row(app *a, walker *w, int y, app_rect r)
         ta = theme_attr(THEME_attractor);
     if (!cur && n->flags & TREE_FLAG_INCOMPLETE)
         ta = theme_attr(THEME_incomplete);
-    if (!cur && a->search && *a->search && app_text_matches(a->search, n->text, n->text_len))
+    if (!cur && a->search.query && *a->search.query && app_text_matches(a->search.query, n->text, n->text_len))
         ta = theme_attr(THEME_search);
     char *label = len ? NULL : compare_label_text(a->ses.t, id);
     if (label)
