@@ -131,6 +131,12 @@ static void analysis_begin(app *a)
     tree_observe(a->ses.t, on_tree, a);
 }
 
+/* The panel that fills the screen instead of the layout (the compare view), or NULL. */
+static const panel_ops *screen_panel(const app *a)
+{
+    return a->mode == APP_MODE_COMPARE ? &view_compare_ops : NULL;
+}
+
 /* ---- layout and drawing ------------------------------------------------------------- */
 
 void app_draw(app *a)
@@ -144,27 +150,23 @@ void app_draw(app *a)
             mvaddnstr(a->rows / 2 + 1, 0, "enlarge the window, or q to quit", a->cols);
     } else if (a->mode == APP_MODE_HELP) {
         dialog_draw(a);
-    } else if (a->mode == APP_MODE_COMPARE) {
-        compare_view_draw(a);
+    } else if (screen_panel(a)) {
+        screen_panel(a)->draw(a, (app_rect){ 0, 0, a->rows, a->cols });
     } else {
-        if (a->r_tree.h > 0)
-            view_tree(a, a->r_tree);
-        else
-            a->nrow_ids = 0;
-        if (a->r_tree.h > 0 && a->r_text.x > 0) {
-            for (int y = 0; y < a->rows - 1; y++)
-                view_puts(a, y, a->r_tree.w, 1, view_glyph(a, "\xe2\x94\x82", "|"), theme_attr(THEME_tree_lines));
-        }
-        if (a->r_text.h > 0)
-            view_text(a, a->r_text);
-        if (a->r_tokens.h > 0)
-            view_tokens(a, a->r_tokens);
-        if (a->r_stats.h > 0) {
-            if (a->r_stats.x > a->r_tokens.x && a->r_stats.y == a->r_tokens.y) {
+        for (int p = 0; p < APP_NPANELS; p++) {
+            /* The rules between panels: right of the tree, and between tokens and stats
+             * when they share a band. */
+            if (p == APP_PANEL_TEXT && a->r_tree.h > 0 && a->r_text.x > 0) {
+                for (int y = 0; y < a->rows - 1; y++)
+                    view_puts(a, y, a->r_tree.w, 1, view_glyph(a, "\xe2\x94\x82", "|"), theme_attr(THEME_tree_lines));
+            }
+            if (p == APP_PANEL_STATS && a->r_stats.h > 0 && a->r_stats.x > a->r_tokens.x && a->r_stats.y == a->r_tokens.y) {
                 for (int y = a->r_stats.y; y < a->r_stats.y + a->r_stats.h; y++)
                     view_puts(a, y, a->r_stats.x - 1, 1, view_glyph(a, "\xe2\x94\x82", "|"), theme_attr(THEME_tree_lines));
             }
-            view_stats(a, a->r_stats);
+            app_rect r = *view_rect(a, (app_panel)p);
+            if (r.h > 0)
+                view_panels[p]->draw(a, r);
         }
         view_status(a, a->rows - 1, a->cols);
         dialog_draw(a);
@@ -194,59 +196,34 @@ static unsigned mouse(app *a)
     if (me.bstate & BUTTON5_PRESSED)
         dir = 1;
 #endif
-    if (a->mode == APP_MODE_HELP && dir) {  /* the help fills the screen: the wheel scrolls it */
+    if (a->mode == APP_MODE_HELP && dir)    /* the help fills the screen: the wheel scrolls it */
         return dialog_help_scroll(a, dir);
-    }
     /* A release only ends a press already acted on (a drag must not select where it ends). */
     int press = (me.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON1_DOUBLE_CLICKED | BUTTON1_TRIPLE_CLICKED)) != 0;
-    if (a->mode == APP_MODE_COMPARE)
-        return dir || press ? compare_view_mouse(a, me.y, me.x, dir) : 0;
+    const panel_ops *sp = screen_panel(a);
+    if (sp)
+        return (dir || press) && sp->mouse ? sp->mouse(a, (app_rect){ 0, 0, a->rows, a->cols }, me.y, me.x, dir) : 0;
     /* Dialogs take no clicks: a click must not move the node a question is about. */
     if (a->mode != APP_MODE_NORMAL)
         return 0;
-    app_rect *rs[APP_NPANELS] = { &a->r_tree, &a->r_text, &a->r_tokens, &a->r_stats };
     int panel = -1;
-    for (int i = 0; i < APP_NPANELS; i++)
-        if (me.y >= rs[i]->y && me.y < rs[i]->y + rs[i]->h && me.x >= rs[i]->x && me.x < rs[i]->x + rs[i]->w)
+    for (int i = 0; i < APP_NPANELS; i++) {
+        app_rect r = *view_rect(a, (app_panel)i);
+        if (me.y >= r.y && me.y < r.y + r.h && me.x >= r.x && me.x < r.x + r.w)
             panel = i;
-    if (dir) {
-        if (panel == APP_PANEL_TEXT)
-            a->text_scroll = a->text_scroll - 3 * dir < 0 ? 0 : a->text_scroll - 3 * dir;
-        else if (panel == APP_PANEL_TREE)
-            view_tree_scroll(a, 3 * dir);
-        else if (panel == APP_PANEL_STATS)   /* the view clamps the end */
-            a->stats_scroll = a->stats_scroll + 3 * dir < 0 ? 0 : a->stats_scroll + 3 * dir;
+    }
+    const panel_ops *po = panel >= 0 ? view_panels[panel] : NULL;
+    if (dir) {                             /* the wheel scrolls the panel under the pointer */
+        if (po && po->mouse)
+            po->mouse(a, *view_rect(a, (app_panel)panel), me.y, me.x, dir);
         return APP_CH_DRAW;
     }
-    if (press) {
+    if (press) {                           /* a press focuses the panel, which acts on it */
         if (panel < 0)
             return 0;
         a->focus = (app_panel)panel;
-        if (panel == APP_PANEL_STATS) {      /* a row naming an attractor or a node goes there */
-            int k = me.y - a->r_stats.y;
-            app_link l = k >= 0 && k < APP_STATS_ROWS ? a->stats_link[k] : (app_link){ APP_LINK_NONE, 0 };
-            if (l.kind == APP_LINK_ATTRACTOR)
-                return app_attractor_pick(a, (size_t)l.v) | APP_CH_DRAW;
-            if (l.kind == APP_LINK_NODE && tree_get(a->ses.t, l.v))
-                return app_goto(a, l.v) | APP_CH_DRAW;
-        }
-        if (panel == APP_PANEL_TOKENS) {     /* a click on an alternative chooses it */
-            tree_node *n = tree_get(a->ses.t, a->ses.cursor);
-            int row = me.y - (a->r_tokens.y + 3);
-            if (n && a->tok_sel < (int)n->ntokens && row >= 0 && row < (int)n->tokens[a->tok_sel].ntop)
-                a->alt_sel = row;
-        }
-        if (panel == APP_PANEL_TREE) {
-            int32_t id = view_tree_row_id(a, me.y);
-            if (id != TREE_NONE && id != a->ses.cursor) {
-                unsigned f = app_goto(a, id);
-                /* The clicked row is on screen: the panel stays still, so the node stays
-                 * under the pointer (the cursor's scroll margin would shift the rows near
-                 * the edges, and a second click would land on a neighbour). */
-                a->tree_scrolled = 1;
-                return f;
-            }
-        }
+        if (po->mouse)
+            return po->mouse(a, *view_rect(a, (app_panel)panel), me.y, me.x, 0);
         return APP_CH_DRAW;
     }
     return 0;
@@ -277,9 +254,10 @@ unsigned app_key(app *a, int key)
     if (key == ACTIONS_FN(KEY_MOUSE))
         return mouse(a);
     /* The message has been seen: the key's own message, if any, replaces it. */
-    unsigned f = a->mode == APP_MODE_NORMAL || a->mode == APP_MODE_COMPARE ? msg_expire(a) : 0;
-    if (a->mode == APP_MODE_COMPARE)
-        return f | compare_view_key(a, key);
+    const panel_ops *sp = screen_panel(a);
+    unsigned f = a->mode == APP_MODE_NORMAL || sp ? msg_expire(a) : 0;
+    if (sp)
+        return f | sp->key(a, key);
     if (a->mode != APP_MODE_NORMAL)
         return f | dialog_key(a, key);
     return f | actions_dispatch(a, key);
@@ -382,7 +360,7 @@ static void load_slice(app *a)
 
 void app_free(app *a)
 {
-    compare_view_free(a);
+    view_compare_ops.free(a);
     app_gen_free(a);
     if (a->ses.t)
         tree_unobserve(a->ses.t, on_tree, a);

@@ -351,3 +351,25 @@ void view_stats(app *a, app_rect r)
     }
     view_title(a, r, "Stats", detail, a->focus == APP_PANEL_STATS);
 }
+
+/* ---- the panel's ops (view.h) ------------------------------------------------------- */
+
+/* The wheel scrolls (the drawing clamps the end); a click on a row naming an attractor or
+ * a node goes there. */
+static unsigned stats_mouse(app *a, app_rect r, int y, int x, int wheel)
+{
+    (void)x;
+    if (wheel) {
+        a->stats_scroll = a->stats_scroll + 3 * wheel < 0 ? 0 : a->stats_scroll + 3 * wheel;
+        return APP_CH_DRAW;
+    }
+    int k = y - r.y;
+    app_link l = k >= 0 && k < APP_STATS_ROWS ? a->stats_link[k] : (app_link){ APP_LINK_NONE, 0 };
+    if (l.kind == APP_LINK_ATTRACTOR)
+        return app_attractor_pick(a, (size_t)l.v) | APP_CH_DRAW;
+    if (l.kind == APP_LINK_NODE && tree_get(a->ses.t, l.v))
+        return app_goto(a, l.v) | APP_CH_DRAW;
+    return APP_CH_DRAW;
+}
+
+const panel_ops view_stats_ops = { "stats", view_stats, NULL, stats_mouse, NULL, NULL };

@@ -174,3 +174,17 @@ void view_text(app *a, app_rect r)
     free(ph);
     buf_free(&text);
 }
+
+/* ---- the panel's ops (view.h) ------------------------------------------------------- */
+
+static unsigned text_mouse(app *a, app_rect r, int y, int x, int wheel)
+{
+    (void)r;
+    (void)y;
+    (void)x;
+    if (wheel)                             /* the text scrolls up from its end */
+        a->text_scroll = a->text_scroll - 3 * wheel < 0 ? 0 : a->text_scroll - 3 * wheel;
+    return APP_CH_DRAW;
+}
+
+const panel_ops view_text_ops = { "text", view_text, NULL, text_mouse, NULL, NULL };

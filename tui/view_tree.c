@@ -373,3 +373,32 @@ void view_tree(app *a, app_rect r)
     a->nrow_ids = k;
     free(w.st);
 }
+
+/* ---- the panel's ops (view.h) ------------------------------------------------------- */
+
+static unsigned tree_mouse(app *a, app_rect r, int y, int x, int wheel)
+{
+    (void)r;
+    (void)x;
+    if (wheel) {
+        view_tree_scroll(a, 3 * wheel);
+        return APP_CH_DRAW;
+    }
+    int32_t id = view_tree_row_id(a, y);
+    if (id == TREE_NONE || id == a->ses.cursor)
+        return APP_CH_DRAW;
+    unsigned f = app_goto(a, id);
+    /* The clicked row is on screen: the panel stays still, so the node stays under the
+     * pointer (the cursor's scroll margin would shift the rows near the edges, and a
+     * second click would land on a neighbour). */
+    a->tree_scrolled = 1;
+    return f;
+}
+
+static void tree_resize(app *a, app_rect r)
+{
+    if (r.h <= 0)
+        a->nrow_ids = 0;                   /* hidden: no row is under the pointer */
+}
+
+const panel_ops view_tree_ops = { "tree", view_tree, NULL, tree_mouse, tree_resize, NULL };
