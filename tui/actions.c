@@ -84,23 +84,14 @@ static unsigned act_more(app *a)
 
 static unsigned act_cancel(app *a)
 {
-    if (a->gen.g && grow_active(a->gen.g)) {
-        grow_cancel_all(a->gen.g);
+    if (app_gen_active(a)) {
+        app_gen_cancel(a);
         app_message(a, 0, "generation cancelled (partial branches kept, marked incomplete)");
         return APP_CH_DRAW | APP_CH_SAVE;
     }
-    if (a->search.query) {
-        free(a->search.query);
-        a->search.query = NULL;
-        return APP_CH_DRAW;
-    }
-    if (a->status.msg) {
-        free(a->status.msg);
-        a->status.msg = NULL;
-        a->status.error = 0;
-        return APP_CH_DRAW;
-    }
-    return 0;
+    if (a->search.query)
+        return app_search_clear(a);
+    return app_message_clear(a);
 }
 
 /* ---- editing -------------------------------------------------------------------- */
@@ -296,10 +287,7 @@ static unsigned act_compare(app *a)
 
 static unsigned act_help(app *a)
 {
-    a->mode = APP_MODE_HELP;
-    a->dlg.help_scroll = 0;
-    a->dlg.help_log = 0;
-    return APP_CH_DRAW;
+    return dialog_help(a, 0);
 }
 
 /* D: the tokens' tint, by probability or by log-ratio to the other side of a comparison. */
@@ -323,10 +311,7 @@ static unsigned act_tint(app *a)
 /* The message log on the help screen, scrolled to its newest lines. */
 static unsigned act_log(app *a)
 {
-    a->mode = APP_MODE_HELP;
-    a->dlg.help_scroll = a->status.nlog > 0 ? (int)a->status.nlog : 0;   /* drawing clamps it to the end */
-    a->dlg.help_log = 1;
-    return APP_CH_DRAW;
+    return dialog_help(a, 1);
 }
 
 /* Quitting after a failed save would lose everything since the last good one (a folder
@@ -345,14 +330,8 @@ static unsigned on_quit_path(app *a, const char *text, size_t len)
         dialog_confirm(a, "quit WITHOUT saving (the unsaved branches are lost)? y/n", on_quit_unsaved);
         return APP_CH_DRAW;
     }
-    char *old = a->save.path;
-    a->save.path = xstrndup(text, len);
-    if (app_save_now(a) == 0) {
-        free(old);
+    if (app_save_as(a, text, len) == 0)
         return APP_CH_QUIT;                       /* the exit message names the new file */
-    }
-    free(a->save.path);
-    a->save.path = old;
     return ask_save_elsewhere(a);
 }
 

@@ -83,8 +83,15 @@ void app_message(app *a, int error, const char *fmt, ...)
     a->status.time = mono_now();
 }
 
-/* Clears the message (the next key, or its time is up). */
-static unsigned msg_expire(app *a)
+void app_message_show(app *a, int error, int keep, const char *text)
+{
+    free(a->status.msg);
+    a->status.msg = xstrdup(text);
+    a->status.error = error;
+    a->status.keep = keep;
+}
+
+unsigned app_message_clear(app *a)
 {
     if (!a->status.msg)
         return 0;
@@ -255,7 +262,7 @@ unsigned app_key(app *a, int key)
         return mouse(a);
     /* The message has been seen: the key's own message, if any, replaces it. */
     const panel_ops *sp = screen_panel(a);
-    unsigned f = a->mode == APP_MODE_NORMAL || sp ? msg_expire(a) : 0;
+    unsigned f = a->mode == APP_MODE_NORMAL || sp ? app_message_clear(a) : 0;
     if (sp)
         return f | sp->key(a, key);
     if (a->mode != APP_MODE_NORMAL)
@@ -296,9 +303,8 @@ void app_init_view(app *a, tree *t, int32_t cursor)
     a->tflags = a->utf8 ? 0 : TEXT_ASCII;
     a->rows = LINES;
     a->cols = COLS;
-    a->an.nav_id = TREE_NONE;
+    app_analysis_none(a);
     a->ref_id = a->ref_asked = TREE_NONE;
-    a->an.group_pending = TREE_NONE;
     a->tree_top = cursor;
     if (!a->save.loading)
         analysis_begin(a);
@@ -313,22 +319,12 @@ void app_init_view(app *a, tree *t, int32_t cursor)
 /* One slice of reading a big file (app_save.c); when it is whole, the analysis starts,
  * the backend is made for the file's settings, and the cursor goes where the file left it
  * (unless a key moved it meanwhile). */
-static int load_paced(void)
-{
-    static int paced = -1;
-    if (paced < 0) {
-        const char *p = getenv("TERMLOOM_LOAD_PACE");     /* test hook, app.h */
-        paced = p && !strcmp(p, "frame");
-    }
-    return paced;
-}
-
-static void load_slice(app *a)
+static void load_slice(app *a, double seconds)
 {
     tree *before = a->ses.t;
     int32_t shown = a->ses.cursor;         /* the file's own cursor comes with the last slice */
     double said = a->status.time;
-    int r = app_load_step(a, load_paced() ? 0 : APP_LOAD_SLICE);
+    int r = app_load_step(a, seconds);
     a->end_valid = 0;                      /* the tree grew */
     a->pending |= APP_CH_DRAW;
     if (r == 1)
@@ -365,15 +361,9 @@ void app_free(app *a)
     if (a->ses.t)
         tree_unobserve(a->ses.t, on_tree, a);
     app_analysis_free(a);
-    app_save_stop(a);
-    if (a->save.loading) {                      /* the tree is the session's; the reader's is not */
-        session_open_free(a->save.loading);
-        a->save.loading = NULL;
-    }
-    free(a->save.load_err);
+    app_save_free(a);
     session_free(&a->ses);
     cli_opts_free(&a->opts);
-    free(a->save.path);
     free(a->row_ids);
     free(a->status.msg);
     replay_free(a->replay);
@@ -385,7 +375,6 @@ void app_free(app *a)
     dialog_free(a);
     app_search_free(a);
     undo_free(a->undo);
-    free(a->save.err);
     memset(a, 0, sizeof *a);
 }
 
@@ -467,13 +456,12 @@ static int run(app *a)
         a->pending |= compare_view_pump(a);
         now = mono_now();
         a->pending |= app_gen_tick(a, now);
-        if (a->save.loading && a->last_draw > 0 && (!load_paced() || a->last_draw != a->save.load_frame)) {
-            a->save.load_frame = a->last_draw;
-            load_slice(a);                 /* the first frame shows the first slice */
-        }
+        double seconds;
+        if (app_load_due(a, &seconds))
+            load_slice(a, seconds);        /* the first frame shows the first slice */
         app_autosave(a, now);
         if (a->status.msg && now - a->status.time >= (a->status.error ? APP_ERR_SECONDS : APP_MSG_SECONDS))
-            a->pending |= msg_expire(a);
+            a->pending |= app_message_clear(a);
         app_analysis_step(a, now);
         if ((a->pending & APP_CH_DRAW) && now - a->last_draw >= FRAME_SECONDS) {
             a->pending &= ~(unsigned)APP_CH_DRAW;
@@ -595,8 +583,7 @@ int app_main(int argc, char **argv)
     run(a);
     alarm(0);                 /* the loop answered a SIGTERM/SIGHUP: the final save may finish */
 
-    if (app_gen_active(a))
-        grow_cancel_all(a->gen.g);
+    app_gen_cancel(a);
     compare_view_free(a);     /* a comparison still sampling is cancelled before the save */
     int final = a->save.path && !a->save.loading && !a->save.load_err ? app_save_now(a) : 0;   /* never a part of the file */
     endwin();

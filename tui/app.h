@@ -152,6 +152,12 @@ struct app {
 /* Sets the status line message (printf-style).  A message goes at the next key (the key's
  * own message replaces it) or after APP_MSG_SECONDS (APP_ERR_SECONDS for an error). */
 void     app_message(app *a, int error, const char *fmt, ...);
+/* A text as is on the status line, kept past its request's end when keep is set, never
+ * logged (the caller logs it with more to say); its time is not renewed (a branch's
+ * failure shown while its request runs expires with the message it replaced). */
+void     app_message_show(app *a, int error, int keep, const char *text);
+/* Clears the message (the next key, Esc, or its time is up); APP_CH_DRAW when there was one. */
+unsigned app_message_clear(app *a);
 /* The D tint's reference model (tui/app_ref.c): sync asks about the cursor node when the
  * tint is on; fd is what its answers wake (-1: none); take stores one (APP_CH_* flags). */
 void     app_ref_sync(app *a);

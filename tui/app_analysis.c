@@ -237,3 +237,23 @@ void app_analysis_free(app *a)
     memset(&a->an, 0, sizeof a->an);
     a->an.group_pending = a->an.nav_id = TREE_NONE;
 }
+
+void app_analysis_threshold(app *a)
+{
+    if (a->an.merge)
+        merge_set_threshold(a->an.merge, a->ses.settings.merge_threshold);
+    if (a->an.attr) {                      /* detected attractors use it too */
+        app_attr_cancel(a);
+        attractor_index_free(a->an.attr);
+        a->an.attr = attractor_index_new(a->ses.t, a->ses.settings.merge_threshold, ATTRACTOR_DEFAULT_MIN_CONTEXTS);
+        a->an.slice = 256;
+        a->an.dirty = 1;
+        a->an.last = 0;
+    }
+}
+
+void app_analysis_none(app *a)
+{
+    a->an.nav_id = TREE_NONE;
+    a->an.group_pending = TREE_NONE;
+}

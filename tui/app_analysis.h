@@ -51,6 +51,8 @@ typedef struct app_analysis {
     size_t       nmarked, capmarked;
 } app_analysis;
 
+/* The empty state, before there is a whole tree to analyse (app_init_view). */
+void     app_analysis_none(app *a);
 /* Starts the merge and attractor indexes, the tree observer and the hand marks for the
  * tree in a->ses (when it is whole). */
 void     app_init_analysis(app *a);
@@ -59,6 +61,8 @@ void     app_analysis_step(app *a, double now);
 /* The loop must not sleep: some analysis is under way. */
 int      app_analysis_busy(const app *a);
 void     app_analysis_free(app *a);
+/* The merge threshold setting changed: the indexes follow it. */
+void     app_analysis_threshold(app *a);
 /* Attractor: marked by hand or detected. */
 int      app_is_attractor(app *a, int32_t id);
 /* The attractor list, best first (detected, then marked by hand).  Returns the count. */

@@ -268,3 +268,10 @@ int app_text_matches(const char *needle, const char *s, size_t len)
     }
     return 0;
 }
+
+unsigned app_search_clear(app *a)
+{
+    free(a->search.query);
+    a->search.query = NULL;
+    return APP_CH_DRAW;
+}

@@ -3,7 +3,8 @@
  * (A, C-a) and through one attractor's members (], [).
  *
  * Contract:
- *  - app_search (a->search) is read and written only by app_find.c.
+ *  - app_search (a->search) is written only by app_find.c; the tree panel reads the query
+ *    to show the hits.
  *  - Handlers return APP_CH_* flags; nothing here draws. */
 #ifndef TUI_APP_FIND_H
 #define TUI_APP_FIND_H
@@ -26,6 +27,8 @@ int32_t  app_find_next(app *a, int dir, int (*pred)(app *, int32_t, const void *
  * as "3/17". */
 unsigned app_search_open(app *a);
 unsigned app_search_step(app *a, int dir);
+/* Esc: n and N forget the query (the history stays). */
+unsigned app_search_clear(app *a);
 void     app_search_free(app *a);
 /* Case-insensitive (ASCII) substring test used by search. */
 int      app_text_matches(const char *needle, const char *s, size_t len);

@@ -30,10 +30,7 @@ static void log_failure(app *a, const backend_event *ev)
     if (r->nodes[ev->branch] != TREE_NONE)
         snprintf(node, sizeof node, "node #%d", (int)r->nodes[ev->branch]);
     app_log(a, "under #%d, branch %d of %d (%s) failed: %s", (int)r->parent, ev->branch + 1, r->k, node, ev->message);
-    free(a->status.msg);
-    a->status.msg = xstrdup(ev->message);
-    a->status.error = 1;
-    a->status.keep = 0;
+    app_message_show(a, 1, 0, ev->message);
 }
 
 static void report_failures(app *a, int request)
@@ -67,10 +64,8 @@ static void on_grow_event(void *ud, const backend_event *ev)
         }
         a->save.soon = 1;
         report_failures(a, ev->request);
-        if (a->gen.g && grow_active(a->gen.g) <= 1 && !a->status.error && !a->status.keep) {
-            free(a->status.msg);
-            a->status.msg = NULL;
-        }
+        if (a->gen.g && grow_active(a->gen.g) <= 1 && !a->status.error && !a->status.keep)
+            app_message_clear(a);
         break;
     }
     default:
@@ -106,10 +101,8 @@ unsigned app_generate(app *a, int32_t parent, int k)
         a->gen.rate_tokens = grow_tokens_total(a->gen.g);
         a->gen.rate = 0;
     }
-    if (!a->status.error) {
-        free(a->status.msg);
-        a->status.msg = NULL;
-    }
+    if (!a->status.error)
+        app_message_clear(a);
     return APP_CH_DRAW;
 }
 
@@ -177,6 +170,12 @@ void app_gen_start(app *a)
 {
     if (a->gen.b && !a->gen.g)
         a->gen.g = grow_new(a->ses.t, a->gen.b, on_grow_event, a);
+}
+
+void app_gen_cancel(app *a)
+{
+    if (a->gen.g)
+        grow_cancel_all(a->gen.g);
 }
 
 int app_gen_active(const app *a)

@@ -35,8 +35,10 @@ void     app_gen_start(app *a);
 unsigned app_generate(app *a, int32_t parent, int k);
 /* Rebuilds the backend after a settings change. */
 void     app_backend_reset(app *a);
-/* Generations are in flight. */
+/* Generations are in flight; cancel stops them all (their branches are kept, marked
+ * incomplete). */
 int      app_gen_active(const app *a);
+void     app_gen_cancel(app *a);
 /* After the loop's wait: the backend makes progress, the spinner and the rate move. */
 unsigned app_gen_tick(app *a, double now);
 /* Stops the generations in flight when one writes inside id's subtree (before it goes). */

@@ -141,6 +141,49 @@ void app_save_stop(app *a)
     a->save.jn = NULL;
 }
 
+int app_save_as(app *a, const char *path, size_t len)
+{
+    char *old = a->save.path;
+    a->save.path = xstrndup(path, len);
+    if (app_save_now(a) == 0) {
+        free(old);
+        return 0;
+    }
+    free(a->save.path);
+    a->save.path = old;
+    return -1;
+}
+
+void app_save_free(app *a)
+{
+    app_save_stop(a);
+    if (a->save.loading)                   /* the tree is the session's; the reader's is not */
+        session_open_free(a->save.loading);
+    free(a->save.load_err);
+    free(a->save.path);
+    free(a->save.err);
+    memset(&a->save, 0, sizeof a->save);
+}
+
+static int load_paced(void)
+{
+    static int paced = -1;
+    if (paced < 0) {
+        const char *p = getenv("TERMLOOM_LOAD_PACE");     /* test hook, app_save.h */
+        paced = p && !strcmp(p, "frame");
+    }
+    return paced;
+}
+
+int app_load_due(app *a, double *seconds)
+{
+    if (!a->save.loading || a->last_draw <= 0 || (load_paced() && a->last_draw == a->save.load_frame))
+        return 0;
+    a->save.load_frame = a->last_draw;
+    *seconds = load_paced() ? 0 : APP_LOAD_SLICE;
+    return 1;
+}
+
 static int mkdirs(const char *path)
 {
     char *p = xstrdup(path);

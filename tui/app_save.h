@@ -4,8 +4,9 @@
  *
  * Contract:
  *  - app_save_state (a->save) is written only by app_save.c, except the two flags the rest
- *    of the program raises: `unsaved` (the tree changed, set by the tree observer) and
- *    `soon` (a structural change waits to be saved).  Everyone may read it.
+ *    of the program raises: `unsaved` (the tree or the cursor changed; the tree observer
+ *    and app_goto set it, and start-up clears it once the tree is shown) and `soon` (a
+ *    structural change waits to be saved).  Everyone may read it.
  *  - Every change that matters reaches the disk as an append to the session's journal
  *    (structural changes at once, streaming text at least once a second), costing what
  *    the change costs; the journal is folded into the file when idle, when it grows big,
@@ -50,6 +51,15 @@ int      app_load_step(app *a, double seconds);
 double   app_load_progress(const app *a, size_t *nodes);
 /* Writes the session now (synchronously; the journal is folded in). 0 ok. */
 int      app_save_now(app *a);
-/* Ends the journal and frees the state (app_free calls it). */
+/* Saves under path[0..len) instead (the quit rescue after a failed save): 0, and the
+ * session's file is that one from now on; -1, and it stays the old one. */
+int      app_save_as(app *a, const char *path, size_t len);
+/* Ends the journal (saving elsewhere from now on). */
 void     app_save_stop(app *a);
+/* Ends the journal and frees the whole state (app_free calls it). */
+void     app_save_free(app *a);
+/* A slice of the file being read is due this turn (the first frame is drawn first; with
+ * TERMLOOM_LOAD_PACE=frame, one slice per frame drawn): 1 and how long it may read
+ * (0: one slice), else 0. */
+int      app_load_due(app *a, double *seconds);
 #endif

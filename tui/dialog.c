@@ -506,3 +506,12 @@ void dialog_free(app *a)
     dialog_settings_free(a);
     memset(&a->dlg, 0, sizeof a->dlg);
 }
+
+unsigned dialog_help(app *a, int log)
+{
+    a->mode = APP_MODE_HELP;
+    a->dlg.help_log = log;
+    /* the log opens at its newest lines (drawing clamps the scroll to the end) */
+    a->dlg.help_scroll = log && a->status.nlog > 0 ? (int)a->status.nlog : 0;
+    return APP_CH_DRAW;
+}

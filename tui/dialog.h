@@ -61,6 +61,8 @@ unsigned dialog_key(app *a, int key);
 void dialog_draw(app *a);
 /* The help screen's lines (generated from the action table); caller frees each and the array. */
 size_t dialog_help_lines(app *a, char ***out);
+/* Opens the help screen: the keys (log 0), or the message log at its newest lines (log 1). */
+unsigned dialog_help(app *a, int log);
 /* The wheel over the help screen (dir ±1). */
 unsigned dialog_help_scroll(app *a, int dir);
 void dialog_free(app *a);

@@ -184,16 +184,8 @@ static unsigned apply(app *a)
     buf_free(&names);
     if (new_backend)
         app_backend_reset(a);             /* its error, if any, replaces the message */
-    if (merge && a->an.merge)
-        merge_set_threshold(a->an.merge, a->ses.settings.merge_threshold);
-    if (merge && a->an.attr) {               /* detected attractors use it too */
-        app_attr_cancel(a);
-        attractor_index_free(a->an.attr);
-        a->an.attr = attractor_index_new(a->ses.t, a->ses.settings.merge_threshold, ATTRACTOR_DEFAULT_MIN_CONTEXTS);
-        a->an.slice = 256;
-        a->an.dirty = 1;
-        a->an.last = 0;
-    }
+    if (merge)
+        app_analysis_threshold(a);
     if (th)
         app_theme_reset(a);
     return APP_CH_DRAW | APP_CH_SAVE;
