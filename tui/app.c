@@ -304,7 +304,7 @@ void app_init_view(app *a, tree *t, int32_t cursor)
     a->rows = LINES;
     a->cols = COLS;
     app_analysis_none(a);
-    a->ref_id = a->ref_asked = TREE_NONE;
+    app_ref_none(a);
     a->tree_top = cursor;
     if (!a->save.loading)
         analysis_begin(a);

@@ -14,6 +14,7 @@
  *      dlg     the open dialog, the line editor, help         tui/dialog.h    (dialog*.c)
  *      search  the query and its history                      tui/app_find.h  (app_find.c)
  *      status  the status message and the message log        here            (app.c)
+ *      ref     the D tint's reference model                   tui/app_ref.h   (app_ref.c)
  *      undo    undo and redo (opaque)                         tui/undo.h      (undo.c)
  *    What is left directly in struct app is the session itself, the terminal's traits,
  *    the layout and mode, and the panels' view state.
@@ -30,6 +31,7 @@
 #include "tui/app_analysis.h"
 #include "tui/app_find.h"
 #include "tui/app_gen.h"
+#include "tui/app_ref.h"
 #include "tui/app_save.h"
 #include "tui/dialog.h"
 #include "tui/theme.h"
@@ -119,13 +121,6 @@ struct app {
     /* text panel */
     int          text_scroll;   /* lines up from the bottom */
     int          tint_logratio; /* D: tokens tinted by log-ratio, not probability */
-    struct refscore *ref;       /* the reference model's scorer (reference_model set), or NULL */
-    char        *ref_name;      /*   the setting it was made for */
-    int32_t      ref_asked;     /* the node last asked about (TREE_NONE: none) */
-    int32_t      ref_id;        /* the node ref_lr answers (TREE_NONE: none) */
-    double      *ref_lr;        /*   per token: log p(its model) - log p(reference) */
-    size_t       ref_n;
-    char         ref_err[200];  /*   or why it could not be scored */
 
     /* stats panel (view state): its first line shown, and where each row leads */
     int          stats_scroll;
@@ -138,6 +133,7 @@ struct app {
     dialog_state   dlg;         /* the open dialog and the line editor (tui/dialog.h) */
     app_search     search;      /* the search query and history (tui/app_find.h) */
     app_status     status;      /* the status message and the log (app.c) */
+    app_ref_state  ref;         /* the D tint's reference model (tui/app_ref.h) */
     struct undo_log *undo;      /* undo and redo (tui/undo.h; NULL until the first change) */
 
     unsigned     pending;       /* APP_CH_* accumulated since the last frame */
@@ -158,12 +154,6 @@ void     app_message(app *a, int error, const char *fmt, ...);
 void     app_message_show(app *a, int error, int keep, const char *text);
 /* Clears the message (the next key, Esc, or its time is up); APP_CH_DRAW when there was one. */
 unsigned app_message_clear(app *a);
-/* The D tint's reference model (tui/app_ref.c): sync asks about the cursor node when the
- * tint is on; fd is what its answers wake (-1: none); take stores one (APP_CH_* flags). */
-void     app_ref_sync(app *a);
-int      app_ref_fd(const app *a);
-unsigned app_ref_take(app *a);
-void     app_ref_free(app *a);
 /* Adds a line to the message log (L shows it); error messages go there by themselves.
  * The oldest lines go beyond APP_LOG_MAX. */
 #define APP_LOG_MAX 1000

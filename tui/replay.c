@@ -84,7 +84,7 @@ static int idle(app *a)
         return 0;
     if (a->an.group_pending != TREE_NONE || a->save.loading)
         return 0;
-    if (a->ref && a->ref_asked != TREE_NONE && a->ref_asked != a->ref_id)
+    if (app_ref_waiting(a))
         return 0;                          /* the D tint's reference model is still scoring */
     if (a->save.path && (a->save.unsaved || a->save.soon))
         return 0;

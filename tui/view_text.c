@@ -31,7 +31,7 @@ double view_logratio(const app *a, int32_t id, const tree_node *n, uint32_t k)
 {
     const char *ref = a->ses.settings.reference_model;
     if (ref && *ref)
-        return a->ref_id == id && k < a->ref_n && a->ref_lr ? a->ref_lr[k] : NAN;
+        return app_ref_logratio(a, id, k);
     json_t *lr = n->extra ? json_object_get(n->extra, "logratio") : NULL;
     if (json_array_size(lr) != n->ntokens || !json_is_number(json_array_get(lr, k)))
         return NAN;
