@@ -6,7 +6,8 @@
  * the figure so callers can say how much was unseen.  With `full` set the list is the whole
  * distribution: it is renormalized and the entropy is exact (R is reported as 0).
  * All entropies are in bits; logprobs are natural logs.  NaN logprobs mean "unknown" and
- * are skipped.  Nothing here allocates. */
+ * are skipped.  A list may be a whole distribution (thousands of alternatives): the work is
+ * linear in its length, and a list longer than 64 takes one allocation per call. */
 #ifndef CORE_ENTROPY_H
 #define CORE_ENTROPY_H
 #include "core/tree.h"

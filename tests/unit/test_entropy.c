@@ -4,6 +4,8 @@
 #include "core/session.h"
 #include <stdlib.h>
 #include <math.h>
+#include <stdio.h>
+#include <string.h>
 
 TEST(entropy_uniform_four_is_two_bits)
 {
@@ -304,4 +306,65 @@ TEST(entropy_vocab_per_node_round_trips_and_old_files_are_unknown)
         session_free(&s);
     }
     free(bytes);
+}
+
+/* A full distribution: 4,096 alternatives (beyond the old limit of 256), with duplicates of
+ * texts among them, some texts with NUL bytes, and the sampled token in the list. */
+TEST(entropy_counts_every_alternative_of_a_full_distribution)
+{
+    enum { N = 4096 };
+    tree_alt *a = calloc(N, sizeof *a);
+    char (*txt)[8] = calloc(N, sizeof *txt);
+    REQUIRE(a && txt);
+    /* p_i proportional to 1/(i+1), normalized over the distinct texts */
+    double z = 0;
+    for (int i = 0; i < N; i++)
+        z += 1.0 / (i + 1);
+    double want = 0;
+    for (int i = 0; i < N; i++) {
+        double p = 1.0 / (i + 1) / z;
+        want -= p * log2(p);
+        int l = snprintf(txt[i], sizeof txt[i], "t%d", i);
+        if (i % 3 == 0) {         /* "t<digits>\0z": the NUL is part of the text */
+            txt[i][l++] = 0;
+            txt[i][l++] = 'z';
+        }
+        a[i] = (tree_alt){ txt[i], (size_t)l, log(p) };
+    }
+    double r = -1;
+    CHECK_NEAR(entropy_topk(a, N, txt[7], strlen("t7"), a[7].logprob, 0, &r), want, 1e-9);
+    CHECK_NEAR(r, 0.0, 1e-9);
+    entropy_interval iv;
+    REQUIRE(entropy_topk_interval(a, N, NULL, 0, NAN, 0, 50000, &iv) == 0);
+    CHECK_NEAR(iv.lower, want, 1e-9);
+    CHECK(iv.upper >= iv.lower);
+    /* the same texts again, less likely: the most probable copy is kept, so nothing changes */
+    tree_alt *d = calloc(2 * N, sizeof *d);
+    REQUIRE(d);
+    for (int i = 0; i < N; i++) {
+        d[i] = a[i];
+        d[N + i] = (tree_alt){ txt[N - 1 - i], a[N - 1 - i].len, a[N - 1 - i].logprob - 3 };
+    }
+    CHECK_NEAR(entropy_topk(d, 2 * N, NULL, 0, NAN, 0, &r), want, 1e-9);
+    /* a sampled token outside the list is one more outcome */
+    double pz = 1e-4, want2 = 0;
+    for (int i = 0; i <= N; i++) {
+        double p = (i < N ? 1.0 / (i + 1) / z : pz) / (1 + pz);
+        want2 -= p * log2(p);
+    }
+    CHECK_NEAR(entropy_topk(a, N, "zz", 2, log(pz), 1, &r), want2, 1e-9);
+    /* and the node accessors see the same as the arrays */
+    tree *t = tree_new();
+    int32_t root = tree_add_child(t, TREE_NONE, TREE_ORIGIN_PROMPT, "p", 1);
+    int32_t id = tree_add_child(t, root, TREE_ORIGIN_MODEL, "", 0);
+    tree_append_token(t, id, txt[3], a[3].len, a[3].logprob, d, 2 * N, 1);
+    CHECK_NEAR(entropy_token(tree_get(t, id), 0, &r), want, 1e-5);   /* float logprobs */
+    entropy_interval nv;
+    REQUIRE(entropy_token_interval(tree_get(t, id), 0, 50000, &nv) == 0);
+    CHECK_NEAR(nv.lower, iv.lower, 1e-6);
+    CHECK_NEAR(nv.upper, iv.upper, 1e-6);
+    tree_free(t);
+    free(d);
+    free(txt);
+    free(a);
 }
