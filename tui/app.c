@@ -363,6 +363,8 @@ static unsigned mouse(app *a)
         if (panel == APP_PANEL_TOKENS) {     /* a click on an alternative chooses it */
             tree_node *n = tree_get(a->ses.t, a->ses.cursor);
             int row = me.y - (a->r_tokens.y + 3);
+            if (row >= 0)
+                row += a->alt_top;          /* the list may be scrolled (view_tokens) */
             if (n && a->tok_sel < (int)n->ntokens && row >= 0 && row < (int)n->tokens[a->tok_sel].ntop)
                 a->alt_sel = row;
         }
@@ -459,6 +461,7 @@ void app_init_view(app *a, tree *t, int32_t cursor)
         a->attr_slice = 256;
     }
     tree_observe(a->ses.t, on_tree, a);
+    a->hcache = entropy_cache_new(a->ses.t);
     /* Hand-marked attractors, once; marks change only through app_mark_changed after. */
     tree_iter it;
     tree_iter_init(&it, a->ses.t, tree_root(a->ses.t), TREE_DFS);
@@ -484,6 +487,8 @@ void app_free(app *a)
     backend_free(a->b);
     if (a->ses.t)
         tree_unobserve(a->ses.t, on_tree, a);
+    entropy_cache_free(a->hcache);
+    a->hcache = NULL;
     merge_index_free(a->merge);
     app_attr_cancel(a);
     attractor_index_free(a->attr);

@@ -13,6 +13,7 @@
 #ifndef TUI_APP_H
 #define TUI_APP_H
 #include "core/attractor.h"
+#include "core/entropy.h"
 #include "core/grow.h"
 #include "core/merge.h"
 #include "core/session.h"
@@ -75,6 +76,7 @@ struct app {
     grow        *g;
     merge_index *merge;
     attractor_index *attr;      /* detected attractors (NULL: tree too big, see app.c) */
+    entropy_cache *hcache;      /* node entropies the panels draw every frame */
     uint8_t     *attr_member;   /* per node id: 1 member of a continuation attractor, 2 of a phrase */
     size_t       attr_member_cap;
     app_attractor_item *attr_items;   /* the detected list as of the last refresh, best first */
@@ -118,6 +120,7 @@ struct app {
     /* tokens panel */
     int          tok_sel;       /* selected token of the cursor node */
     int          alt_sel;       /* selected alternative of that token */
+    int          alt_top;       /* first alternative shown (the list scrolls to alt_sel) */
     int32_t      tok_node;      /* node tok_sel refers to */
 
     /* text panel */

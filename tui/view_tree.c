@@ -246,7 +246,7 @@ static void draw_row(app *a, walker *w, int y, app_rect r)
     /* Entropy bar: mean token entropy, 0..4 bits over eight heights. */
     if (x < end) {
         entropy_node_t en;
-        entropy_node(n, &en);
+        entropy_cache_node(a->hcache, a->ses.t, id, &en);
         if (en.ntokens && !isnan(en.mean)) {
             int k = (int)(en.mean / 4.0 * 8);
             k = k < 0 ? 0 : k > 7 ? 7 : k;
