@@ -368,3 +368,49 @@ TEST(entropy_counts_every_alternative_of_a_full_distribution)
     free(txt);
     free(a);
 }
+
+/* The views' cache gives what entropy_node gives, before and after the node changes, also
+ * when the change keeps the token and alternative counts (only the tree's event tells). */
+TEST(entropy_cache_follows_the_tree)
+{
+    tree *t = tree_new();
+    int32_t root = tree_add_child(t, TREE_NONE, TREE_ORIGIN_PROMPT, "p", 1);
+    int32_t id = tree_add_child(t, root, TREE_ORIGIN_MODEL, "", 0);
+    tree_alt a1[] = { { "a", 1, log(0.5) }, { "b", 1, log(0.5) } };
+    tree_alt a2[] = { { "a", 1, log(0.9) }, { "b", 1, log(0.1) } };
+    tree_append_token(t, id, "a", 1, log(0.5), a1, 2, 1);
+    tree_content *before = tree_content_save(t, id);
+    entropy_cache *c = entropy_cache_new(t);
+    entropy_node_t en;
+    entropy_node_interval_t iv;
+    REQUIRE(entropy_cache_node(c, t, id, &en) == 0);
+    CHECK_NEAR(en.mean, 1.0, 1e-6);
+    REQUIRE(entropy_cache_interval(c, t, id, 2, &iv) == 0);
+    CHECK_NEAR(iv.lower, 1.0, 1e-6);
+    /* the same counts, other logprobs */
+    tree_clear_tokens(t, id);
+    tree_append_token(t, id, "a", 1, log(0.9), a2, 2, 1);
+    double h2 = -(0.9 * log2(0.9) + 0.1 * log2(0.1));
+    entropy_cache_node(c, t, id, &en);
+    CHECK_NEAR(en.mean, h2, 1e-6);
+    entropy_cache_interval(c, t, id, 2, &iv);
+    CHECK_NEAR(iv.lower, h2, 1e-6);
+    REQUIRE(tree_content_restore(t, id, before) == 0);     /* undo: back to 1 bit */
+    entropy_cache_node(c, t, id, &en);
+    CHECK_NEAR(en.mean, 1.0, 1e-6);
+    /* ids that share a slot do not see each other's figures */
+    int32_t other = TREE_NONE;
+    for (int i = 0; i < 4096; i++)
+        other = tree_add_child(t, root, TREE_ORIGIN_MODEL, "", 0);
+    REQUIRE(((uint32_t)other & 4095u) == ((uint32_t)id & 4095u));
+    tree_append_token(t, other, "a", 1, log(0.9), a2, 2, 1);
+    entropy_cache_node(c, t, other, &en);
+    CHECK_NEAR(en.mean, h2, 1e-6);
+    entropy_cache_node(c, t, id, &en);
+    CHECK_NEAR(en.mean, 1.0, 1e-6);
+    CHECK(entropy_cache_node(c, t, 999999, &en) == -1);
+    CHECK(entropy_cache_node(NULL, t, id, &en) == 0 && fabs(en.mean - 1.0) < 1e-6);
+    entropy_cache_free(c);
+    tree_content_free(before);
+    tree_free(t);
+}
