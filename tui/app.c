@@ -246,6 +246,7 @@ static void on_tree(void *ud, tree *t, int kind, int32_t id)
     app *a = ud;
     (void)t;
     (void)id;
+    a->tree_gen++;
     a->pending |= APP_CH_DRAW;
     a->unsaved = 1;
     if (kind == TREE_EV_MARK) {            /* saved at once; no analysis looks at marks */
@@ -462,6 +463,7 @@ void app_init_view(app *a, tree *t, int32_t cursor)
     }
     tree_observe(a->ses.t, on_tree, a);
     a->hcache = entropy_cache_new(a->ses.t);
+    a->calib_id = TREE_NONE;
     /* Hand-marked attractors, once; marks change only through app_mark_changed after. */
     tree_iter it;
     tree_iter_init(&it, a->ses.t, tree_root(a->ses.t), TREE_DFS);

@@ -77,6 +77,11 @@ struct app {
     merge_index *merge;
     attractor_index *attr;      /* detected attractors (NULL: tree too big, see app.c) */
     entropy_cache *hcache;      /* node entropies the panels draw every frame */
+    unsigned long tree_gen;     /* counts the tree's changes (every event) */
+    int32_t      calib_id;      /* the stats panel's calibration line, as of tree_gen calib_gen */
+    unsigned long calib_gen;
+    int          calib_shown, calib_flag;
+    char         calib_text[256];
     uint8_t     *attr_member;   /* per node id: 1 member of a continuation attractor, 2 of a phrase */
     size_t       attr_member_cap;
     app_attractor_item *attr_items;   /* the detected list as of the last refresh, best first */
