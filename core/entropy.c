@@ -38,12 +38,18 @@ static inline const char *src_get(const alt_src *S, size_t i, size_t *len, doubl
  * found through a hash of the texts, so the work is linear in the list. */
 #define SMALL 64
 typedef struct {
-    double  *p;
+    double  *p, *lp;          /* probability and its log (at most 0), kept outcome k */
     size_t   np;
     double   pmin;            /* least likely alternative (the sampled token not counted) */
-    double   pbuf[SMALL + 1];
+    double   pbuf[SMALL + 1], lpbuf[SMALL + 1];
     void    *heap;
 } outcomes;
+
+/* -p log2 p of kept outcome k, from its log: no log2 per outcome. */
+static inline double term(const outcomes *o, size_t k)
+{
+    return o->p[k] > 0 ? -o->p[k] * o->lp[k] * 1.4426950408889634 : 0.0;
+}
 
 static uint32_t bytes_hash(const char *s, size_t n)
 {
@@ -65,6 +71,7 @@ static void collect(const alt_src *S, const char *tok, size_t tok_len, double to
     o->pmin = INFINITY;
     o->heap = NULL;
     o->p = o->pbuf;
+    o->lp = o->lpbuf;
     /* kept outcome k: its text (an index into the list, or n for the sampled token) */
     size_t ibuf[SMALL + 1], *idx = ibuf;
     uint32_t *slot = NULL;    /* hash table of kept outcomes + 1, 0 empty */
@@ -72,11 +79,12 @@ static void collect(const alt_src *S, const char *tok, size_t tok_len, double to
     if (n > SMALL) {
         for (mask = 64; mask < 2 * (n + 1); mask *= 2)
             ;
-        char *m = xmalloc((n + 1) * (sizeof *o->p + sizeof *idx) + mask * sizeof *slot);
+        char *m = xmalloc((n + 1) * (2 * sizeof *o->p + sizeof *idx) + mask * sizeof *slot);
         o->heap = m;
         o->p = (double *)(void *)m;
-        idx = (size_t *)(void *)(m + (n + 1) * sizeof *o->p);
-        slot = (uint32_t *)(void *)(m + (n + 1) * (sizeof *o->p + sizeof *idx));
+        o->lp = o->p + n + 1;
+        idx = (size_t *)(void *)(m + (n + 1) * 2 * sizeof *o->p);
+        slot = (uint32_t *)(void *)(m + (n + 1) * (2 * sizeof *o->p + sizeof *idx));
         memset(slot, 0, mask * sizeof *slot);
         mask--;
     }
@@ -93,7 +101,9 @@ static void collect(const alt_src *S, const char *tok, size_t tok_len, double to
         }
         if (isnan(lp))
             continue;
-        double pi = exp(lp > 0 ? 0 : lp);
+        if (lp > 0)
+            lp = 0;
+        double pi = exp(lp);
         if (i < n && pi < o->pmin)
             o->pmin = pi;
         size_t j = o->np, h = 0;
@@ -117,13 +127,16 @@ static void collect(const alt_src *S, const char *tok, size_t tok_len, double to
             }
         }
         if (j < o->np) {
-            if (i < n && pi > o->p[j])
+            if (i < n && pi > o->p[j]) {
                 o->p[j] = pi;
+                o->lp[j] = lp;
+            }
             continue;
         }
         if (slot)
             slot[h] = (uint32_t)o->np + 1;
         idx[o->np] = i;
+        o->lp[o->np] = lp;
         o->p[o->np++] = pi;
     }
 }
@@ -146,11 +159,12 @@ static double topk_h(outcomes *o, int full, double *leftover)
         sum += o->p[i];
     double h = 0, r = 0;
     if (full && sum > 0) {
+        double l2s = log2(sum);
         for (size_t i = 0; i < o->np; i++)
-            h += plog2p(o->p[i] / sum);
+            h += o->p[i] > 0 ? -(o->p[i] / sum) * (o->lp[i] * 1.4426950408889634 - l2s) : 0.0;
     } else {
         for (size_t i = 0; i < o->np; i++)
-            h += plog2p(o->p[i]);
+            h += term(o, i);
         r = 1.0 - sum;
         if (r < 0)
             r = 0;
@@ -263,8 +277,9 @@ static int topk_interval(const outcomes *o, int full, uint32_t vocab, entropy_in
     double r = 1.0 - sum;
     if (full || (vocab && vocab <= o->np)) {
         double h = 0;
+        double l2s = log2(sum);
         for (size_t i = 0; i < o->np; i++)
-            h += plog2p(o->p[i] / sum);
+            h += o->p[i] > 0 ? -(o->p[i] / sum) * (o->lp[i] * 1.4426950408889634 - l2s) : 0.0;
         out->lower = out->upper = h;
         out->exact = 1;
         return 0;
@@ -273,7 +288,7 @@ static int topk_interval(const outcomes *o, int full, uint32_t vocab, entropy_in
         r = 0;
     double hs = 0;
     for (size_t i = 0; i < o->np; i++)
-        hs += plog2p(o->p[i]);
+        hs += term(o, i);
     double m = vocab ? (double)vocab - (double)o->np : 0;
     if (vocab && r > m * o->pmin * (1 + 1e-9)) {      /* contradicts V: uniform is all there is */
         out->lower = out->upper = hs + m * plog2p(r / m);
