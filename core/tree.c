@@ -373,12 +373,30 @@ void tree_set_model(tree *t, int32_t id, const char *model)
         n->model = tree_intern(t, model);
 }
 
+/* A finished node's token arrays and pool to their size: appending grows them by half
+ * again each time, and with full distributions (thousands of alternatives per token) that
+ * slack is a third of the tree.  Only when it is worth a copy. */
+static void trim(tree_node *n)
+{
+#define TRIM(ptr, len, cap, size) do { \
+        if ((len) && (cap) - (len) > (len) / 8) { \
+            (ptr) = xrealloc((ptr), (size_t)(len) * (size)); \
+            (cap) = (len); \
+        } } while (0)
+    TRIM(n->tokens, n->ntokens, n->cap_tokens, sizeof *n->tokens);
+    TRIM(n->tops, n->ntops, n->cap_tops, sizeof *n->tops);
+    TRIM(n->pool, n->pool_len, n->pool_cap, 1);
+#undef TRIM
+}
+
 void tree_set_finish(tree *t, int32_t id, const char *finish)
 {
     tree_node *n = tree_get(t, id);
     if (!n)
         return;
     n->finish = tree_intern(t, finish);
+    if (finish)
+        trim(n);
     notify(t, TREE_EV_FINISH, id);
 }
 

@@ -123,6 +123,8 @@ double tree_top_logprob(const tree_node *n, uint32_t i, uint32_t j);
 uint32_t    tree_intern(tree *t, const char *s);
 const char *tree_str(const tree *t, uint32_t handle);
 void tree_set_model(tree *t, int32_t id, const char *model);
+/* A finish reason (not NULL) also gives back the slack of the node's token arrays: token
+ * pointers taken before are then no longer valid. */
 void tree_set_finish(tree *t, int32_t id, const char *finish);
 const char *tree_model(const tree *t, int32_t id);
 const char *tree_finish(const tree *t, int32_t id);
