@@ -238,6 +238,7 @@ static int tokens_from_json(session_loader *L, int32_t id, json_t *arr, tree_nod
             p->logprob = tree_logprob(p->logprob);
         }
     }
+    tree_node_share_texts(n);
     return 0;
 }
 

@@ -195,3 +195,57 @@ TEST(session_over_the_whole_document_limit_is_refused_with_one_line)
     unlink(path);
     free(path);
 }
+
+TEST(session_loaders_keep_repeated_texts_once)
+{
+    /* 4 tokens listing the same 300 alternatives: every reader keeps each text once */
+    enum { NA = 300 };
+    session s;
+    session_init(&s);
+    session_new_prompt(&s, "p");
+    int32_t id = tree_add_child(s.t, tree_root(s.t), TREE_ORIGIN_MODEL, "", 0);
+    tree_alt *alts = xmalloc(NA * sizeof *alts);
+    char (*txt)[40] = xmalloc(NA * sizeof *txt);
+    size_t distinct = 0;
+    for (int a = 0; a < NA; a++) {
+        size_t l = alt_text(0, a, txt[a]);
+        alts[a] = (tree_alt){ txt[a], l, alt_logprob(0, a) };
+        distinct += l + 1;
+    }
+    for (int k = 0; k < 4; k++)
+        tree_append_token(s.t, id, alts[k].text, alts[k].len, alts[k].logprob, alts, NA, 1);
+    size_t n1;
+    char *d1 = session_dump(&s, &n1);
+    char err[512];
+    for (size_t m = 0; m < 3; m++) {
+        const char *how = parsers[m] ? parsers[m] : "streaming";
+        use_parser(parsers[m]);
+        session l;
+        session_init(&l);
+        int rc = session_load_mem(&l, d1, n1, "shared.json", err, sizeof err);
+        CHECKF(rc == 0, "%s: %s", how, err);
+        const tree_node *n = rc == 0 ? tree_get(l.t, id) : NULL;
+        if (n) {
+            CHECKF(n->pool_len <= distinct, "%s: pool %u bytes for %zu of distinct texts", how,
+                   n->pool_len, distinct);
+            int bad = 0;
+            for (uint32_t k = 0; k < n->ntokens; k++)
+                for (uint32_t j = 0; j < NA; j++) {
+                    size_t len;
+                    const char *t = tree_top_text(n, k, j, &len);
+                    bad += len != alts[j].len || memcmp(t, alts[j].text, len);
+                }
+            CHECKF(bad == 0, "%s: %d texts differ", how, bad);
+            size_t n2;
+            char *d2 = session_dump(&l, &n2);
+            CHECKF(n2 == n1 && !memcmp(d1, d2, n1), "%s: saved again, the bytes differ", how);
+            free(d2);
+        }
+        session_free(&l);
+    }
+    use_parser(NULL);
+    free(d1);
+    free(txt);
+    free(alts);
+    session_free(&s);
+}

@@ -226,7 +226,7 @@ TEST(tree_content_restore_exact)
     tree_free(t);
 }
 
-TEST(tree_finish_gives_back_the_slack_of_a_full_distribution)
+TEST(tree_finish_gives_back_the_slack_of_a_full_distribution_and_shares_its_texts)
 {
     tree *t = tree_new();
     int32_t root = tree_add_child(t, TREE_NONE, TREE_ORIGIN_PROMPT, "p", 1);
@@ -250,6 +250,13 @@ TEST(tree_finish_gives_back_the_slack_of_a_full_distribution)
     n = tree_get(t, id);
     CHECK_INT(n->cap_tops, n->ntops);
     CHECK(n->pool_cap - n->pool_len <= n->pool_len / 8);
+    size_t distinct = 0;                  /* every text once: the alternatives, the tokens */
+    for (int j = 0; j < NA; j++)
+        distinct += alts[j].len + 1;
+    for (int k = 0; k < 8; k++)
+        distinct += strlen(txt[k] + 2) + 3;
+    CHECKF(n->pool_len <= distinct, "pool %u bytes for %zu bytes of distinct texts (%u tokens)",
+           n->pool_len, distinct, ntok);
     CHECK(n->cap_tokens - n->ntokens <= n->ntokens / 8);
     CHECK_STR(tree_finish(t, id), "length");
     int bad = 0;
