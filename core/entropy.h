@@ -87,6 +87,8 @@ void entropy_node_interval(const tree_node *n, uint32_t vocab, entropy_node_inte
 typedef struct entropy_cache entropy_cache;
 entropy_cache *entropy_cache_new(tree *t);
 void entropy_cache_free(entropy_cache *c);
+/* 1 with *out when node id's entropy_node figures are kept, else 0 (nothing computed). */
+int entropy_cache_peek(const entropy_cache *c, const tree *t, int32_t id, entropy_node_t *out);
 /* As entropy_node / entropy_node_interval of node id; -1 when id is not live. */
 int entropy_cache_node(entropy_cache *c, const tree *t, int32_t id, entropy_node_t *out);
 int entropy_cache_interval(entropy_cache *c, const tree *t, int32_t id, uint32_t vocab,

@@ -62,6 +62,18 @@ static slot *find(entropy_cache *c, const tree_node *n, int32_t id)
     return e;
 }
 
+int entropy_cache_peek(const entropy_cache *c, const tree *t, int32_t id, entropy_node_t *out)
+{
+    const tree_node *n = tree_get(t, id);
+    if (!c || c->t != t || !n)
+        return 0;
+    const slot *e = &c->s[(uint32_t)id & (SLOTS - 1)];
+    if (e->id != id || e->ntokens != n->ntokens || e->ntops != n->ntops || !e->has_node)
+        return 0;
+    *out = e->node;
+    return 1;
+}
+
 int entropy_cache_node(entropy_cache *c, const tree *t, int32_t id, entropy_node_t *out)
 {
     const tree_node *n = tree_get(t, id);

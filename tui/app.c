@@ -265,6 +265,7 @@ static void on_tree(void *ud, tree *t, int kind, int32_t id)
 void app_draw(app *a)
 {
     erase();
+    a->hwork = 0;
     if (a->too_small) {
         char msg[96];
         snprintf(msg, sizeof msg, "termloom needs at least %dx%d (now %dx%d)", APP_MIN_COLS, APP_MIN_ROWS, a->cols, a->rows);

@@ -77,6 +77,7 @@ struct app {
     merge_index *merge;
     attractor_index *attr;      /* detected attractors (NULL: tree too big, see app.c) */
     entropy_cache *hcache;      /* node entropies the panels draw every frame */
+    size_t       hwork;         /* alternatives computed for the tree panel this frame */
     unsigned long tree_gen;     /* counts the tree's changes (every event) */
     int32_t      calib_id;      /* the stats panel's calibration line, as of tree_gen calib_gen */
     unsigned long calib_gen;

@@ -381,16 +381,19 @@ TEST(entropy_cache_follows_the_tree)
     tree_append_token(t, id, "a", 1, log(0.5), a1, 2, 1);
     tree_content *before = tree_content_save(t, id);
     entropy_cache *c = entropy_cache_new(t);
-    entropy_node_t en;
+    entropy_node_t en, pk;
     entropy_node_interval_t iv;
+    CHECK(entropy_cache_peek(c, t, id, &pk) == 0);         /* nothing computed yet */
     REQUIRE(entropy_cache_node(c, t, id, &en) == 0);
     CHECK_NEAR(en.mean, 1.0, 1e-6);
+    CHECK(entropy_cache_peek(c, t, id, &pk) == 1 && pk.mean == en.mean);
     REQUIRE(entropy_cache_interval(c, t, id, 2, &iv) == 0);
     CHECK_NEAR(iv.lower, 1.0, 1e-6);
     /* the same counts, other logprobs */
     tree_clear_tokens(t, id);
     tree_append_token(t, id, "a", 1, log(0.9), a2, 2, 1);
     double h2 = -(0.9 * log2(0.9) + 0.1 * log2(0.1));
+    CHECK(entropy_cache_peek(c, t, id, &pk) == 0);         /* forgotten with the change */
     entropy_cache_node(c, t, id, &en);
     CHECK_NEAR(en.mean, h2, 1e-6);
     entropy_cache_interval(c, t, id, 2, &iv);
