@@ -391,9 +391,14 @@ void tree_node_share_texts(tree_node *n)
     while (mask < 2 * np)
         mask *= 2;
     /* slot: the index + 1 of a kept piece (its new offset and length in kept) */
+    size_t room = 0;                      /* every text once: at most all of them */
+    for (size_t i = 0; i < np; i++)
+        room += (size_t)(i < n->ntokens ? n->tokens[i].tok.len : n->tops[i - n->ntokens].len) + 1;
+    if (room > UINT32_MAX)
+        return;
     uint32_t *slot = xcalloc(mask, sizeof *slot);
     tree_piece *kept = xmalloc(np * sizeof *kept);
-    char *pool = xmalloc(n->pool_len ? n->pool_len : 1);
+    char *pool = xmalloc(room);
     size_t nk = 0, len = 0;
     mask--;
     for (size_t i = 0; i < np; i++) {
@@ -417,7 +422,7 @@ void tree_node_share_texts(tree_node *n)
     free(slot);
     free(kept);
     free(n->pool);
-    n->pool = len < n->pool_len ? xrealloc(pool, len ? len : 1) : pool;
+    n->pool = len < room ? xrealloc(pool, len ? len : 1) : pool;
     n->pool_len = n->pool_cap = (uint32_t)len;
 }
 
