@@ -206,6 +206,9 @@ void tree_touch(tree *t, int32_t id);
  * gets it (tree_set_finish), loaders call it on the nodes they build. */
 #define TREE_SHARE_MIN 256
 void tree_node_share_texts(tree_node *n);
+/* Gives back the slack of a node's token arrays and pool (and shares its texts, as above):
+ * what tree_set_finish does for a finished node.  Token pointers taken before are invalid. */
+void tree_node_trim(tree_node *n);
 
 /* Frees what a node struct owns and zeroes it (also for loaders' staging nodes). */
 void tree_node_release(tree_node *n);
