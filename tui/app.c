@@ -241,6 +241,7 @@ static void on_tree(void *ud, tree *t, int kind, int32_t id)
     app *a = ud;
     (void)t;
     (void)id;
+    a->tree_gen++;
     a->pending |= APP_CH_DRAW;
     a->unsaved = 1;
     if (kind == TREE_EV_MARK) {            /* saved at once; no analysis looks at marks */
@@ -259,6 +260,7 @@ static void on_tree(void *ud, tree *t, int kind, int32_t id)
 void app_draw(app *a)
 {
     erase();
+    a->hwork = 0;
     if (a->too_small) {
         char msg[96];
         snprintf(msg, sizeof msg, "termloom needs at least %dx%d (now %dx%d)", APP_MIN_COLS, APP_MIN_ROWS, a->cols, a->rows);
@@ -358,6 +360,8 @@ static unsigned mouse(app *a)
         if (panel == APP_PANEL_TOKENS) {     /* a click on an alternative chooses it */
             tree_node *n = tree_get(a->ses.t, a->ses.cursor);
             int row = me.y - (a->r_tokens.y + 3);
+            if (row >= 0)
+                row += a->alt_top;          /* the list may be scrolled (view_tokens) */
             if (n && a->tok_sel < (int)n->ntokens && row >= 0 && row < (int)n->tokens[a->tok_sel].ntop)
                 a->alt_sel = row;
         }
@@ -466,6 +470,8 @@ void app_init_analysis(app *a)
         a->attr_slice = 256;
     }
     tree_observe(a->ses.t, on_tree, a);
+    a->hcache = entropy_cache_new(a->ses.t);
+    a->calib_id = TREE_NONE;
     /* Hand-marked attractors, once; marks change only through app_mark_changed after. */
     tree_iter it;
     tree_iter_init(&it, a->ses.t, tree_root(a->ses.t), TREE_DFS);
@@ -534,6 +540,8 @@ void app_free(app *a)
     backend_free(a->b);
     if (a->ses.t)
         tree_unobserve(a->ses.t, on_tree, a);
+    entropy_cache_free(a->hcache);
+    a->hcache = NULL;
     merge_index_free(a->merge);
     app_attr_cancel(a);
     attractor_index_free(a->attr);

@@ -13,6 +13,7 @@
 #ifndef TUI_APP_H
 #define TUI_APP_H
 #include "core/attractor.h"
+#include "core/entropy.h"
 #include "core/grow.h"
 #include "core/merge.h"
 #include "core/session.h"
@@ -80,6 +81,13 @@ struct app {
     grow        *g;
     merge_index *merge;
     attractor_index *attr;      /* detected attractors (NULL: tree too big, see app.c) */
+    entropy_cache *hcache;      /* node entropies the panels draw every frame */
+    size_t       hwork;         /* alternatives computed for the tree panel this frame */
+    unsigned long tree_gen;     /* counts the tree's changes (every event) */
+    int32_t      calib_id;      /* the stats panel's calibration line, as of tree_gen calib_gen */
+    unsigned long calib_gen;
+    int          calib_shown, calib_flag;
+    char         calib_text[256];
     uint8_t     *attr_member;   /* per node id: 1 member of a continuation attractor, 2 of a phrase */
     size_t       attr_member_cap;
     app_attractor_item *attr_items;   /* the detected list as of the last refresh, best first */
@@ -123,6 +131,7 @@ struct app {
     /* tokens panel */
     int          tok_sel;       /* selected token of the cursor node */
     int          alt_sel;       /* selected alternative of that token */
+    int          alt_top;       /* first alternative shown (the list scrolls to alt_sel) */
     int32_t      tok_node;      /* node tok_sel refers to */
 
     /* text panel */
