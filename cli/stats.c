@@ -65,7 +65,7 @@ static size_t *node_depths(const tree *t, int32_t root)
 
 /* ---- sections ---- */
 
-static void section_shape(json_t *rep, const session *s)
+static void section_shape(json_t *rep, const session *s, merge_index *m)
 {
     const tree *t = s->t;
     int32_t root = tree_root(t);
@@ -106,7 +106,7 @@ static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *
 
 /* How many different generation settings made the generated nodes (each node's "request"
  * without its seed, choice and time): the figures below pool them, and say so. */
-static void section_settings(json_t *rep, const session *s)
+static void section_settings(json_t *rep, const session *s, merge_index *m)
 {
     char **sig = NULL;
     size_t n = 0, cap = 0, without = 0;
@@ -141,7 +141,7 @@ static void section_settings(json_t *rep, const session *s)
     json_object_set_new(rep, "settings", o);
 }
 
-static void section_token_entropy(json_t *rep, const session *s)
+static void section_token_entropy(json_t *rep, const session *s, merge_index *m)
 {
     const tree *t = s->t;
     double sum_node = 0, sum_tok = 0, sum_r = 0, mx = NAN, sum_ppl = 0;
@@ -218,14 +218,13 @@ static void section_token_entropy(json_t *rep, const session *s)
     json_object_set_new(rep, "token_entropy", o);
 }
 
-static void section_branch_entropy(json_t *rep, const session *s)
+static void section_branch_entropy(json_t *rep, const session *s, merge_index *m)
 {
     const tree *t = s->t;
     int32_t root = tree_root(t);
     double root_h = NAN, root_nz = NAN, sum_h = 0, sum_nz = 0;
     size_t internal = 0;
     double *hs = xmalloc(((size_t)tree_capacity(t) + 1) * sizeof *hs);
-    merge_index *m = merge_index_new(s->t, s->settings.merge_threshold);
     for (int32_t id = 0; id < tree_capacity(t); id++) {
         const tree_node *n = tree_get(t, id);
         if (!n || !n->nchildren)
@@ -237,7 +236,6 @@ static void section_branch_entropy(json_t *rep, const session *s)
         sum_nz += nz;
         hs[internal++] = h;
     }
-    merge_index_free(m);
     json_t *o = json_object();
     char grouping[96];
     snprintf(grouping, sizeof grouping, "near-duplicates (merge threshold %g)", s->settings.merge_threshold);
@@ -269,9 +267,8 @@ static int cmp_member(const void *a, const void *b)
 /* Near-duplicate sibling groups of two or more, parents in id order, members in sibling
  * order.  The members of all a parent's groups are found in one sorted pass (asking for
  * each group's members scanned every sibling: 300k siblings took minutes). */
-static void section_groups(json_t *rep, const session *s)
+static void section_groups(json_t *rep, const session *s, merge_index *m)
 {
-    merge_index *m = merge_index_new(s->t, s->settings.merge_threshold);
     json_t *groups = json_array();
     member_of *mem = NULL;
     size_t cap = 0;
@@ -306,12 +303,11 @@ static void section_groups(json_t *rep, const session *s)
         free(g);
     }
     free(mem);
-    merge_index_free(m);
     json_object_set_new(rep, "groups", groups);
 }
 
 /* Detected attractors, best first (hand marks are a separate thing and stay in the file). */
-static void section_attractors(json_t *rep, const session *s)
+static void section_attractors(json_t *rep, const session *s, merge_index *m)
 {
     attractor_index *a = attractor_index_new(s->t, s->settings.merge_threshold, ATTRACTOR_DEFAULT_MIN_CONTEXTS);
     const attractor *l;
@@ -322,7 +318,7 @@ static void section_attractors(json_t *rep, const session *s)
 
 /* A session holding comparisons: each side's own figures (the sections below pool both
  * sides of every comparison, and the settings note says so). */
-static void section_compare(json_t *rep, const session *s)
+static void section_compare(json_t *rep, const session *s, merge_index *m)
 {
     json_t *rows = json_array();
     for (int32_t id = 0; id < tree_capacity(s->t); id++) {
@@ -379,9 +375,8 @@ static void section_compare(json_t *rep, const session *s)
 }
 
 /* Calibration of every node with enough same-settings children (core/calib). */
-static void section_calibration(json_t *rep, const session *s)
+static void section_calibration(json_t *rep, const session *s, merge_index *m)
 {
-    merge_index *m = merge_index_new(s->t, s->settings.merge_threshold);
     json_t *rows = json_array();
     for (int32_t id = 0; id < tree_capacity(s->t); id++) {
         calib_result c;
@@ -390,12 +385,11 @@ static void section_calibration(json_t *rep, const session *s)
         json_array_append_new(rows, calib_json(&c, 1));
         calib_result_free(&c);
     }
-    merge_index_free(m);
     json_object_set_new(rep, "calibration", rows);
 }
 
 static const struct {
-    void (*build)(json_t *report, const session *s);
+    void (*build)(json_t *report, const session *s, merge_index *m);   /* m: one grouping for all */
 } sections[] = {
     { section_shape },
     { section_settings },
@@ -654,8 +648,10 @@ int cli_stats(int argc, char **argv)
         s.settings.merge_threshold = threshold;
     json_t *rep = json_object();
     json_object_set_new(rep, "file", json_string(path));
+    merge_index *groups = merge_index_new(s.t, s.settings.merge_threshold);
     for (size_t i = 0; i < sizeof sections / sizeof *sections; i++)
-        sections[i].build(rep, &s);
+        sections[i].build(rep, &s, groups);
+    merge_index_free(groups);
     if (json) {
         char *d = json_dumps(rep, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
         printf("%s\n", d ? d : "{}");

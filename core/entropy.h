@@ -6,7 +6,8 @@
  * the figure so callers can say how much was unseen.  With `full` set the list is the whole
  * distribution: it is renormalized and the entropy is exact (R is reported as 0).
  * All entropies are in bits; logprobs are natural logs.  NaN logprobs mean "unknown" and
- * are skipped.  Nothing here allocates. */
+ * are skipped.  A list may be a whole distribution (thousands of alternatives): the work is
+ * linear in its length, and a list longer than 64 takes one allocation per call. */
 #ifndef CORE_ENTROPY_H
 #define CORE_ENTROPY_H
 #include "core/tree.h"
@@ -75,6 +76,23 @@ typedef struct {
     int      exact;
 } entropy_node_interval_t;
 void entropy_node_interval(const tree_node *n, uint32_t vocab, entropy_node_interval_t *out);
+
+/* ---- a cache of node figures ----
+ * Views that draw many nodes every frame (the tree panel's entropy bars, the stats panel's
+ * node and its children) ask this instead, since a node of full distributions (32 tokens x
+ * 2,048 alternatives) costs milliseconds: each node's figures are computed on first use and
+ * kept until its tokens change (the cache observes the tree; TREE_EV_TEXT forgets the
+ * node).  Direct-mapped on the id: a collision only computes again.  c may be NULL (then
+ * nothing is kept).  Free the cache before its tree. */
+typedef struct entropy_cache entropy_cache;
+entropy_cache *entropy_cache_new(tree *t);
+void entropy_cache_free(entropy_cache *c);
+/* 1 with *out when node id's entropy_node figures are kept, else 0 (nothing computed). */
+int entropy_cache_peek(const entropy_cache *c, const tree *t, int32_t id, entropy_node_t *out);
+/* As entropy_node / entropy_node_interval of node id; -1 when id is not live. */
+int entropy_cache_node(entropy_cache *c, const tree *t, int32_t id, entropy_node_t *out);
+int entropy_cache_interval(entropy_cache *c, const tree *t, int32_t id, uint32_t vocab,
+                           entropy_node_interval_t *out);
 
 /* Formats an interval: "2.40–4.10 bits", "3.84 bits (exact)", ">= 2.40 bits (V unknown)",
  * "?" when nothing is known.  utf8 picks the dash and >= glyphs. */

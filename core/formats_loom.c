@@ -435,6 +435,9 @@ int fmt_import_loom(json_t *doc, fmt_recs *rs, fmt_out *out)
                 tree_set_finish(out->t, id, json_string_value(json_object_get(mg, "finish_reason")));
         }
         free(rid);
+        tree_node *nd = tree_get(out->t, id);
+        if (rc == 0 && nd->ntokens && !nd->finish)   /* a finish reason trimmed it already */
+            tree_node_trim(nd);
     }
     if (rc == 0 && json_is_object(root)) {
         static const char *const drop[] = { "root", NULL };

@@ -168,10 +168,27 @@ void grow_set_tree(grow *g, tree *t)
     g->t = t;
 }
 
-/* Seeds stay below 2^31: every server takes them (llama.cpp's are 32-bit, -1 = random). */
-long long grow_seed(long long S, int32_t parent)
+/* Seeds stay below 2^31: every server takes them (llama.cpp's are 32-bit, -1 = random).
+ * A parent's first request (first child 0) keeps the seed files made before the child
+ * index counted. */
+long long grow_seed(long long S, int32_t parent, uint32_t first)
 {
-    return (long long)(hash_mix64((uint64_t)S ^ hash_mix64((uint64_t)(uint32_t)parent + 1)) & 0x7fffffffULL);
+    uint64_t h = hash_mix64((uint64_t)S ^ hash_mix64((uint64_t)(uint32_t)parent + 1));
+    if (first)
+        h = hash_mix64(h ^ hash_mix64((uint64_t)first << 32));
+    return (long long)(h & 0x7fffffffULL);
+}
+
+/* The child index a new request's first branch will take under parent: the children there
+ * and those the requests in flight under it may still add. */
+static uint32_t next_child(const grow *g, int32_t parent)
+{
+    size_t n = tree_get(g->t, parent)->nchildren;
+    for (size_t i = 0; i < g->nreqs; i++)
+        if (g->reqs[i].parent == parent)
+            for (int j = 0; j < g->reqs[i].k; j++)
+                n += g->reqs[i].nodes[j] == TREE_NONE;
+    return (uint32_t)n;
 }
 
 static long long fresh_seed(void)
@@ -236,7 +253,7 @@ int grow_start(grow *g, int32_t parent, const gen_settings *s_in, int k, char *e
         k = 1;
     gen_settings sent;                 /* what is sent: the settings with this request's seed */
     settings_copy(&sent, s_in);
-    sent.seed = s_in->has_seed ? grow_seed(s_in->seed, parent) : fresh_seed();
+    sent.seed = s_in->has_seed ? grow_seed(s_in->seed, parent, next_child(g, parent)) : fresh_seed();
     sent.has_seed = 1;
     const gen_settings *s = &sent;
     size_t len;

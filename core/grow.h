@@ -10,9 +10,11 @@
  * pass a callback to hear about every event after the tree was updated.
  *
  * Seeds: every request is sent with a seed, recorded on its nodes.  With a seed S set, the
- * request's seed is a hash of (S, parent id), so children of different parents never share
- * a random stream (S, S+1… under every parent made their samples correlated — false
- * attractors); without one, a fresh seed is drawn per request.  Provenance: each node gets
+ * request's seed is a hash of (S, parent id, the child index its first branch takes), so
+ * children of different parents never share a random stream (S, S+1… under every parent
+ * made their samples correlated — false attractors), and k more siblings, or a failed
+ * sample's retry, are new samples rather than copies of the first k; without one, a fresh
+ * seed is drawn per request.  Provenance: each node gets
  * "request": {backend, base_url (no credentials), model (as asked), temperature, top_p,
  * top_k, max_tokens, logprobs, stop, seed, choice (its index in the request; a server asked
  * one choice per request gets seed + choice), time}. */
@@ -43,8 +45,9 @@ void  grow_free(grow *g);
 /* The tree may be replaced (e.g. after loading another session): requests are cancelled. */
 void  grow_set_tree(grow *g, tree *t);
 /* Starts k branches under parent. Returns the request id, or -1 with err. */
-/* The seed a request under parent is sent with when the settings' seed is S. */
-long long grow_seed(long long S, int32_t parent);
+/* The seed a request under parent is sent with when the settings' seed is S and its first
+ * branch becomes the parent's child number `first` (0-based). */
+long long grow_seed(long long S, int32_t parent, uint32_t first);
 int   grow_start(grow *g, int32_t parent, const gen_settings *s, int k, char *err, size_t errlen);
 void  grow_cancel_all(grow *g);
 int   grow_active(const grow *g);                 /* requests in flight */

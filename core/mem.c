@@ -191,7 +191,7 @@ static int open_regular(const char *path, size_t max, char *err, size_t errlen)
 
 int mem_open_input(const char *path, size_t max, char *err, size_t errlen)
 {
-    if (!max || max > MEM_FILE_MAX)
+    if (!max)
         max = MEM_FILE_MAX;
     if (!strcmp(path, "-"))
         return dup(STDIN_FILENO);

@@ -35,8 +35,9 @@ void buf_clear(buf *b);        /* length 0, keeps the memory */
 char *buf_steal(buf *b);       /* the string (never NULL); the buffer is left empty */
 /* The one size limit every reader of a user's file applies (the session limit). */
 #define MEM_FILE_MAX ((size_t)2 << 30)
-/* Opens a file to read: a regular file of at most max bytes (0: MEM_FILE_MAX), or "-" for
- * standard input; never blocks on a FIFO.  A file descriptor, or -1 with "PATH: reason"
+/* Opens a file to read: a regular file of at most max bytes (0: MEM_FILE_MAX; a reader that
+ * streams, holding little of the file at once, may allow more), or "-" for standard input;
+ * never blocks on a FIFO.  A file descriptor, or -1 with "PATH: reason"
  * ("is a directory", "not a regular file", "file is too large") in err. */
 int  mem_open_input(const char *path, size_t max, char *err, size_t errlen);
 /* Appends the whole file at path (as mem_open_input opens it; at most max bytes, 0 for

@@ -238,6 +238,7 @@ static int tokens_from_json(session_loader *L, int32_t id, json_t *arr, tree_nod
             p->logprob = tree_logprob(p->logprob);
         }
     }
+    tree_node_share_texts(n);
     return 0;
 }
 
@@ -833,6 +834,18 @@ static int load_result(session_loader *L, session *s, int rc, char *err, size_t 
     return rc < 0 ? -1 : 0;
 }
 
+/* The whole-document parse holds the file and jansson's tree of it at once: beyond
+ * MEM_FILE_MAX only the streaming reader reads a file. */
+static int too_large_whole(session_loader *L, size_t len)
+{
+    if (len <= MEM_FILE_MAX)
+        return 0;
+    lfail(L, "not readable a node at a time (invalid JSON, or a layout such as an escaped "
+          "top-level key) and too large to parse whole (%zu bytes; the limit for that is %zu MiB)",
+          len, MEM_FILE_MAX >> 20);
+    return 1;
+}
+
 int session_load_mem(session *s, const char *data, size_t len, const char *name,
                      char *err, size_t errlen)
 {
@@ -848,7 +861,7 @@ int session_load_mem(session *s, const char *data, size_t len, const char *name,
         return load_result(&L, s, rc, err, errlen);
     loader_free(&L);
     loader_init(&L, name);
-    if (stream_only(&L))
+    if (stream_only(&L) || too_large_whole(&L, len))
         return load_result(&L, s, -1, err, errlen);
     json_error_t e;
     json_t *doc = json_loadb(data, len, SESSION_JFLAGS, &e);
@@ -900,7 +913,8 @@ int session_load(session *s, const char *path, char *err, size_t errlen)
     /* Not for the streaming reader (invalid JSON, rare constructs): the whole document. */
     loader_free(&L);
     loader_init(&L, path);
-    if (stream_only(&L)) {
+    struct stat st;
+    if (stream_only(&L) || (fstat(fd, &st) == 0 && too_large_whole(&L, (size_t)st.st_size))) {
         close(fd);
         return load_result(&L, s, -1, err, errlen);
     }

@@ -25,11 +25,21 @@
 #include "core/mem.h"
 #include "core/settings.h"
 #include "core/tree.h"
+#include <stdint.h>
 
 #define SESSION_FORMAT  "termloom-session"
 #define SESSION_VERSION 1
-/* Files larger than this are refused (node pools use 32-bit offsets). */
+/* Files larger than this are refused.  The streaming reader holds one node at a time, so a
+ * session may be larger than what other readers take whole (MEM_FILE_MAX): full
+ * distributions make big files (1,000 nodes x 32 tokens x 2,048 alternatives are 2.5 GB).
+ * Each node's own pool stays under 4 GiB (32-bit offsets), checked per node; a file that
+ * only the whole-document parse can read (another layout the streaming reader does not
+ * take, or invalid JSON) is held whole and so keeps the MEM_FILE_MAX limit. */
+#if SIZE_MAX > 0xffffffffu
+#define SESSION_MAX_BYTES ((size_t)16 << 30)
+#else
 #define SESSION_MAX_BYTES MEM_FILE_MAX
+#endif
 
 typedef struct session {
     tree        *t;

@@ -64,13 +64,14 @@ static inline void out_c(out *o, char c)
 }
 
 /* A JSON string.  Invalid UTF-8 (a token split inside a character) becomes U+FFFD so the
- * file always loads. */
-static void out_str(out *o, const char *str, size_t len)
+ * file always loads; returns 1 when some byte was replaced (text_valid would say 0). */
+static int out_str(out *o, const char *str, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *s = (const unsigned char *)str;
     out_c(o, '"');
     size_t run = 0, i = 0;
+    int replaced = 0;
     while (i < len) {
         unsigned char c = s[i];
         if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
@@ -102,6 +103,7 @@ static void out_str(out *o, const char *str, size_t len)
             } else {                         /* U+FFFD for an invalid byte */
                 memcpy(u, "\xEF\xBF\xBD", 3);
                 ul = 3;
+                replaced = 1;
             }
         }
         out_raw(o, u, ul);
@@ -109,6 +111,7 @@ static void out_str(out *o, const char *str, size_t len)
     }
     out_raw(o, str + run, len - run);
     out_c(o, '"');
+    return replaced;
 }
 
 static void out_int(out *o, long long v)
@@ -187,7 +190,10 @@ static int fmt_float(char *out_s, float f)
     if (m9 < p10[8] || m9 >= p10[9])
         return 0;
     for (int prec = 6; prec <= 9; prec++) {
-        long long dv = p10[9 - prec], m = m9 / dv, r = m9 % dv;
+        /* constant divisors: the compiler multiplies instead of dividing */
+        long long dv = p10[9 - prec];
+        long long m = prec == 6 ? m9 / 1000 : prec == 7 ? m9 / 100 : prec == 8 ? m9 / 10 : m9;
+        long long r = m9 - m * dv;
         int ee = e;
         if (2 * r >= dv)
             m++;
@@ -323,8 +329,7 @@ static void out_piece(out *o, const tree_node *n, const tree_piece *p)
 {
     const char *s = n->pool + p->off;
     OUT_LIT(o, "{\"text\":");
-    out_str(o, s, p->len);
-    if (!text_valid(s, p->len)) {
+    if (out_str(o, s, p->len)) {             /* not valid UTF-8: its bytes as well */
         OUT_LIT(o, ",\"bytes\":[");
         for (uint32_t i = 0; i < p->len; i++) {
             if (i)

@@ -356,6 +356,7 @@ static int fast_node(session_loader *L, scratch *S, const char **at, const char 
         n->ntops = n->cap_tops = (uint32_t)S->ntop;
         n->pool = copy_of(S->pool.b, S->pool.n);
         n->pool_len = n->pool_cap = (uint32_t)S->pool.n;
+        tree_node_share_texts(n);               /* a full distribution's texts once */
     }
     *at = c.p;
     return 1;

@@ -379,6 +379,8 @@ void tree_set_finish(tree *t, int32_t id, const char *finish)
     if (!n)
         return;
     n->finish = tree_intern(t, finish);
+    if (finish)
+        tree_node_trim(n);
     notify(t, TREE_EV_FINISH, id);
 }
 

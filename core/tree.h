@@ -7,7 +7,9 @@
  *  - Children are ordered.  Nothing here recurses: every walk uses an explicit stack or
  *    queue, so a 100,000-deep chain is as cheap as a wide tree.
  *  - Token texts and alternatives of a node live in that node's string pool; the tokens
- *    array holds offsets.  Token accessors return pointers valid until the node changes.
+ *    array holds offsets, and pieces with the same text may share its bytes (each text is
+ *    NUL-terminated in the pool).  Token accessors return pointers valid until the node
+ *    changes.
  *  - Strings shared by many nodes (model names, finish reasons) are interned: a node keeps
  *    a small integer and tree_str() gives the text back.
  *  - `extra` holds JSON fields that termloom does not understand (a jansson object, or
@@ -123,6 +125,8 @@ double tree_top_logprob(const tree_node *n, uint32_t i, uint32_t j);
 uint32_t    tree_intern(tree *t, const char *s);
 const char *tree_str(const tree *t, uint32_t handle);
 void tree_set_model(tree *t, int32_t id, const char *model);
+/* A finish reason (not NULL) also gives back the slack of the node's token arrays: token
+ * pointers taken before are then no longer valid. */
 void tree_set_finish(tree *t, int32_t id, const char *finish);
 const char *tree_model(const tree *t, int32_t id);
 const char *tree_finish(const tree *t, int32_t id);
@@ -195,6 +199,16 @@ void tree_observe(tree *t, tree_observer_fn fn, void *ud);
 void tree_unobserve(tree *t, tree_observer_fn fn, void *ud);
 /* Tells the observers that id's marks or flags were changed in place (TREE_EV_MARK). */
 void tree_touch(tree *t, int32_t id);
+
+/* Keeps each distinct text of a node's pieces once in its pool (pieces may share bytes):
+ * a full distribution lists much the same tokens at every position.  Only for nodes with at
+ * least TREE_SHARE_MIN alternatives (a short list is not worth the pass); a finished node
+ * gets it (tree_set_finish), loaders call it on the nodes they build. */
+#define TREE_SHARE_MIN 256
+void tree_node_share_texts(tree_node *n);
+/* Gives back the slack of a node's token arrays and pool (and shares its texts, as above):
+ * what tree_set_finish does for a finished node.  Token pointers taken before are invalid. */
+void tree_node_trim(tree_node *n);
 
 /* Frees what a node struct owns and zeroes it (also for loaders' staging nodes). */
 void tree_node_release(tree_node *n);

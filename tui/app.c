@@ -118,6 +118,7 @@ static void on_tree(void *ud, tree *t, int kind, int32_t id)
     app *a = ud;
     (void)t;
     (void)id;
+    a->tree_gen++;
     a->pending |= APP_CH_DRAW;
     a->save.unsaved = 1;
     if (kind == TREE_EV_MARK) {            /* saved at once; no analysis looks at marks */
@@ -136,6 +137,8 @@ static void analysis_begin(app *a)
 {
     app_init_analysis(a);
     tree_observe(a->ses.t, on_tree, a);
+    a->hcache = entropy_cache_new(a->ses.t);
+    a->calib_id = TREE_NONE;
 }
 
 /* The panel that fills the screen instead of the layout (the compare view), or NULL. */
@@ -149,6 +152,7 @@ static const panel_ops *screen_panel(const app *a)
 void app_draw(app *a)
 {
     erase();
+    a->hwork = 0;
     if (a->too_small) {
         char msg[96];
         snprintf(msg, sizeof msg, "termloom needs at least %dx%d (now %dx%d)", APP_MIN_COLS, APP_MIN_ROWS, a->cols, a->rows);
@@ -360,6 +364,8 @@ void app_free(app *a)
     app_gen_free(a);
     if (a->ses.t)
         tree_unobserve(a->ses.t, on_tree, a);
+    entropy_cache_free(a->hcache);
+    a->hcache = NULL;
     app_analysis_free(a);
     app_save_free(a);
     session_free(&a->ses);

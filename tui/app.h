@@ -23,6 +23,7 @@
 #ifndef TUI_APP_H
 #define TUI_APP_H
 #include "core/attractor.h"
+#include "core/entropy.h"
 #include "core/grow.h"
 #include "core/merge.h"
 #include "core/session.h"
@@ -116,6 +117,7 @@ struct app {
     /* tokens panel */
     int          tok_sel;       /* selected token of the cursor node */
     int          alt_sel;       /* selected alternative of that token */
+    int          alt_top;       /* first alternative shown (the list scrolls to alt_sel) */
     int32_t      tok_node;      /* node tok_sel refers to */
 
     /* text panel */
@@ -125,6 +127,15 @@ struct app {
     /* stats panel (view state): its first line shown, and where each row leads */
     int          stats_scroll;
     app_link     stats_link[APP_STATS_ROWS];
+    int32_t      calib_id;      /* its calibration line, as of tree_gen calib_gen */
+    unsigned long calib_gen;
+    int          calib_shown, calib_flag;
+    char         calib_text[256];
+
+    /* what the panels draw every frame, kept (app.c makes it with the analysis) */
+    entropy_cache *hcache;      /* node entropies */
+    size_t       hwork;         /* alternatives computed for the tree panel this frame */
+    unsigned long tree_gen;     /* counts the tree's changes (every event) */
 
     /* the sub-states, each written by the module that owns it (its header says) */
     app_save_state save;        /* the file, loading, the journal (tui/app_save.h) */

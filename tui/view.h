@@ -11,6 +11,10 @@
 /* Children grouped per slice (and the most a frame groups at once) for a node's branch
  * entropy: about 10 ms of work. */
 #define VIEW_GROUP_AT_ONCE 2000
+/* Tokens and alternatives whose entropies one frame computes for the tree panel's bars
+ * (about 3 ms): rows beyond get theirs in the frames after, so a move onto rows of full
+ * distributions (65,536 alternatives a node) is drawn at once. */
+#define VIEW_ENTROPY_WORK 200000
 #include "tui/app.h"
 #include <stddef.h>
 

@@ -127,6 +127,16 @@ static const char *node_error(const tree_node *n)
  * whose first-token lists are too big to merge every frame is left to `stats`. */
 static void calib_line(app *a, app_rect r, int *y, int32_t id)
 {
+    /* the figures change only with the tree: kept from the frame before until it changes
+     * (children with full distributions cost milliseconds) */
+    if (a->calib_id == id && a->calib_gen == a->tree_gen) {
+        if (a->calib_shown)
+            wrapped(a, r, y, "calib    ", a->calib_text, a->calib_flag ? theme_attr(THEME_incomplete) : theme_attr(THEME_entropy), 2);
+        return;
+    }
+    a->calib_id = id;
+    a->calib_gen = a->tree_gen;
+    a->calib_shown = 0;
     const tree_node *n = tree_get(a->ses.t, id);
     size_t entries = 0;
     for (uint32_t i = 0; i < n->nchildren; i++) {
@@ -143,7 +153,10 @@ static void calib_line(app *a, app_rect r, int *y, int32_t id)
         return;
     else
         calib_format(&c, v, sizeof v);
-    wrapped(a, r, y, "calib    ", v, entries <= 200000 && c.flag ? theme_attr(THEME_incomplete) : theme_attr(THEME_entropy), 2);
+    a->calib_shown = 1;
+    a->calib_flag = entries <= 200000 && c.flag;
+    snprintf(a->calib_text, sizeof a->calib_text, "%s", v);
+    wrapped(a, r, y, "calib    ", v, a->calib_flag ? theme_attr(THEME_incomplete) : theme_attr(THEME_entropy), 2);
 }
 
 /* Lays out every line from row r.y + 1 - scroll, draws those inside r; returns the count. */
@@ -196,7 +209,7 @@ static int draw(app *a, app_rect r, int scroll)
         wrapped(a, r, &y, "error    ", why, theme_attr(THEME_incomplete), 3);
     uint32_t vset = a->ses.settings.vocab_size > 0 ? (uint32_t)a->ses.settings.vocab_size : 0;
     entropy_node_interval_t ni;
-    entropy_node_interval(n, n->vocab ? n->vocab : vset, &ni);
+    entropy_cache_interval(a->hcache, t, id, n->vocab ? n->vocab : vset, &ni);
     if (ni.ntokens && !isnan(ni.lower)) {
         char hs[80];
         entropy_format(hs, sizeof hs, ni.lower, ni.upper, ni.exact, a->utf8);
@@ -215,7 +228,7 @@ static int draw(app *a, app_rect r, int scroll)
             const tree_node *ch = tree_get(t, n->children[c]);
             if (!ch)
                 continue;
-            entropy_node_interval(ch, ch->vocab ? ch->vocab : vset, &ni);
+            entropy_cache_interval(a->hcache, t, n->children[c], ch->vocab ? ch->vocab : vset, &ni);
             if (!ni.ntokens || isnan(ni.lower))
                 continue;
             lo += ni.lower;

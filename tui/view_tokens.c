@@ -108,10 +108,25 @@ void view_tokens(app *a, app_rect r)
     view_puts(a, y, r.x, r.w, tmp, dim);
     y++;
     h--;
-    /* Alternatives: marker, text, bar, percent. */
+    /* Alternatives: marker, text, bar, percent.  A full distribution is longer than the
+     * panel: the rows scroll so that the chosen one is shown (only the shown rows are
+     * drawn; "(others)" is the mass of every alternative not shown and of the unseen). */
     int tw = r.w / 3 < 18 ? r.w / 3 : 18;
     double sum = 0;
-    for (uint32_t j = 0; j < tk->ntop && h > 0; j++, h--, y++) {
+    uint32_t first = 0;
+    if (focused && h > 0 && tk->ntop > (uint32_t)h) {
+        int top = a->alt_top < 0 ? 0 : a->alt_top;
+        if (a->alt_sel < top)
+            top = a->alt_sel;
+        else if (a->alt_sel >= top + h)
+            top = a->alt_sel - h + 1;
+        if (top > (int)tk->ntop - h)
+            top = (int)tk->ntop - h;
+        a->alt_top = top < 0 ? 0 : top;
+        first = (uint32_t)a->alt_top;
+    } else
+        a->alt_top = 0;
+    for (uint32_t j = first; j < tk->ntop && h > 0; j++, h--, y++) {
         size_t al;
         const char *as = tree_top_text(n, (uint32_t)sel, j, &al);
         double alp = tree_top_logprob(n, (uint32_t)sel, j);
@@ -152,6 +167,8 @@ static unsigned tokens_mouse(app *a, app_rect r, int y, int x, int wheel)
         return APP_CH_DRAW;
     tree_node *n = tree_get(a->ses.t, a->ses.cursor);
     int row = y - (r.y + 3);
+    if (row >= 0)
+        row += a->alt_top;                 /* the list may be scrolled */
     if (n && a->tok_sel < (int)n->ntokens && row >= 0 && row < (int)n->tokens[a->tok_sel].ntop)
         a->alt_sel = row;
     return APP_CH_DRAW;

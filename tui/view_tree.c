@@ -246,8 +246,14 @@ static void draw_row(app *a, walker *w, int y, app_rect r)
     /* Entropy bar: mean token entropy, 0..4 bits over eight heights. */
     if (x < end) {
         entropy_node_t en;
-        entropy_node(n, &en);
-        if (en.ntokens && !isnan(en.mean)) {
+        int have = entropy_cache_peek(a->hcache, a->ses.t, id, &en);
+        if (!have && (cur || !a->hcache || a->hwork < VIEW_ENTROPY_WORK)) {
+            a->hwork += (size_t)n->ntokens + n->ntops;
+            have = entropy_cache_node(a->hcache, a->ses.t, id, &en) == 0;
+        }
+        if (!have)
+            a->pending |= APP_CH_DRAW;        /* this row's bar in a frame to come */
+        if (have && en.ntokens && !isnan(en.mean)) {
             int k = (int)(en.mean / 4.0 * 8);
             k = k < 0 ? 0 : k > 7 ? 7 : k;
             x += view_puts(a, y, x, end - x, a->utf8 ? bars_utf8[k] : (const char[]){ "_.:-=+*#"[k], 0 },

@@ -7,6 +7,7 @@
 #include "tui/actions.h"
 #include "tui/app.h"
 #include <curses.h>
+#include <math.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,9 +63,33 @@ static tree *build_chain(int n)
     return t;
 }
 
+/* Full distributions: n nodes (4 children each) of 32 tokens x 2,048 alternatives. */
+static tree *build_dist(int n)
+{
+    tree *t = tree_new();
+    tree_add_child(t, TREE_NONE, TREE_ORIGIN_PROMPT, "Once upon a time", 16);
+    enum { NA = 2048 };
+    static tree_alt alts[NA];
+    static char texts[NA][8];
+    for (int j = 0; j < NA; j++) {
+        int l = snprintf(texts[j], sizeof texts[j], " w%d", j);
+        alts[j] = (tree_alt){ texts[j], (size_t)l, 0 };
+    }
+    for (int i = 1; i < n; i++) {
+        int32_t id = tree_add_child(t, (int32_t)((i - 1) / 4), TREE_ORIGIN_MODEL, "", 0);
+        for (int k = 0; k < 32; k++) {
+            for (int j = 0; j < NA; j++)
+                alts[j].logprob = -1.0 - 0.1 * ((i + k) % 7) - 1.5 * log1p((double)j);
+            tree_append_token(t, id, alts[k % 3].text, alts[k % 3].len, alts[k % 3].logprob, alts, NA, 1);
+        }
+        tree_set_finish(t, id, "length");
+    }
+    return t;
+}
+
 static void run(int nodes, const char *label)
 {
-    tree *t = nodes > 0 ? build(nodes) : build_chain(-nodes);
+    tree *t = !strncmp(label, "1,000 (full", 11) ? build_dist(nodes) : nodes > 0 ? build(nodes) : build_chain(-nodes);
     static app A;
     app *a = &A;
     memset(a, 0, sizeof *a);
@@ -96,7 +121,7 @@ static void run(int nodes, const char *label)
     }
     qsort(dt, N, sizeof *dt, cmp_double);
     qsort(ct, N, sizeof *ct, cmp_double);
-    char l1[96];
+    char l1[128];
     snprintf(l1, sizeof l1, "key-to-frame, %s nodes: median / worst", label);
     bench_report(l1, "%.3f ms / %.3f ms", dt[N / 2] * 1e3, dt[N - 1] * 1e3);
     snprintf(l1, sizeof l1, "  same, CPU time: median / worst");
@@ -129,6 +154,7 @@ BENCH(tui_key_to_frame)
     run(1000, "1,000");
     run(1000000, "1,000,000");
     run(-100000, "100,000-deep chain of");
+    run(1000, "1,000 (full distributions: 32 tokens x 2,048 alternatives)");
     endwin();
     delscreen(scr);
     fclose(out);

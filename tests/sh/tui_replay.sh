@@ -1,19 +1,20 @@
 #!/bin/sh
-# tests: 6
+# tests: 7
 # Deterministic TUI runs (tui/replay.h): each tests/replay/NAME.keys script drives the real
 # loom on the n-gram model, seeded, with keys from the script and no terminal, and every
 # screen it writes must equal tests/replay/NAME.SCREEN.txt exactly (tig-style golden
-# screens).  TERMLOOM_UPDATE_GOLDEN=1 rewrites the golden files instead (check the diff).
+# screens).  A script's "# args: ..." line adds options.  TERMLOOM_UPDATE_GOLDEN=1 rewrites the golden files instead (check the diff).
 # Also: a bad script is one line and exit 1.
 . "$(dirname "$0")/../lib.sh"
 R="${TERMLOOM_ROOT:-.}/tests/replay"
-for script in basic narrow search layout; do
+for script in basic narrow search layout alts; do
     out="$TMP/$script"
+    args=$(sed -n 's/^# args: //p' "$R/$script.keys")
     mkdir -p "$out"
     env TERMLOOM_KEYS="$R/$script.keys" TERMLOOM_SCREENS="$out" TERMLOOM_SEED=7 TERMLOOM_CLOCK=1767225600 \
         TERMLOOM_DATADIR="${TERMLOOM_ROOT:-.}" XDG_CONFIG_HOME="$TMP/none" XDG_DATA_HOME="$TMP/none" \
         LINES=30 COLUMNS=100 TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 \
-        "$T" --backend ngram -n 3 "$out/s.json" < /dev/null > /dev/null 2> "$TMP/err"
+        "$T" --backend ngram -n 3 $args "$out/s.json" < /dev/null > /dev/null 2> "$TMP/err"
     rc=$?
     if [ "$rc" != 0 ]; then
         fail "tui_replay_$script" "exit $rc: $(head -c 300 "$TMP/err")"

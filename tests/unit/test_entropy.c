@@ -4,6 +4,8 @@
 #include "core/session.h"
 #include <stdlib.h>
 #include <math.h>
+#include <stdio.h>
+#include <string.h>
 
 TEST(entropy_uniform_four_is_two_bits)
 {
@@ -304,4 +306,114 @@ TEST(entropy_vocab_per_node_round_trips_and_old_files_are_unknown)
         session_free(&s);
     }
     free(bytes);
+}
+
+/* A full distribution: 4,096 alternatives (beyond the old limit of 256), with duplicates of
+ * texts among them, some texts with NUL bytes, and the sampled token in the list. */
+TEST(entropy_counts_every_alternative_of_a_full_distribution)
+{
+    enum { N = 4096 };
+    tree_alt *a = calloc(N, sizeof *a);
+    char (*txt)[8] = calloc(N, sizeof *txt);
+    REQUIRE(a && txt);
+    /* p_i proportional to 1/(i+1), normalized over the distinct texts */
+    double z = 0;
+    for (int i = 0; i < N; i++)
+        z += 1.0 / (i + 1);
+    double want = 0;
+    for (int i = 0; i < N; i++) {
+        double p = 1.0 / (i + 1) / z;
+        want -= p * log2(p);
+        int l = snprintf(txt[i], sizeof txt[i], "t%d", i);
+        if (i % 3 == 0) {         /* "t<digits>\0z": the NUL is part of the text */
+            txt[i][l++] = 0;
+            txt[i][l++] = 'z';
+        }
+        a[i] = (tree_alt){ txt[i], (size_t)l, log(p) };
+    }
+    double r = -1;
+    CHECK_NEAR(entropy_topk(a, N, txt[7], strlen("t7"), a[7].logprob, 0, &r), want, 1e-9);
+    CHECK_NEAR(r, 0.0, 1e-9);
+    entropy_interval iv;
+    REQUIRE(entropy_topk_interval(a, N, NULL, 0, NAN, 0, 50000, &iv) == 0);
+    CHECK_NEAR(iv.lower, want, 1e-9);
+    CHECK(iv.upper >= iv.lower);
+    /* the same texts again, less likely: the most probable copy is kept, so nothing changes */
+    tree_alt *d = calloc(2 * N, sizeof *d);
+    REQUIRE(d);
+    for (int i = 0; i < N; i++) {
+        d[i] = a[i];
+        d[N + i] = (tree_alt){ txt[N - 1 - i], a[N - 1 - i].len, a[N - 1 - i].logprob - 3 };
+    }
+    CHECK_NEAR(entropy_topk(d, 2 * N, NULL, 0, NAN, 0, &r), want, 1e-9);
+    /* a sampled token outside the list is one more outcome */
+    double pz = 1e-4, want2 = 0;
+    for (int i = 0; i <= N; i++) {
+        double p = (i < N ? 1.0 / (i + 1) / z : pz) / (1 + pz);
+        want2 -= p * log2(p);
+    }
+    CHECK_NEAR(entropy_topk(a, N, "zz", 2, log(pz), 1, &r), want2, 1e-9);
+    /* and the node accessors see the same as the arrays */
+    tree *t = tree_new();
+    int32_t root = tree_add_child(t, TREE_NONE, TREE_ORIGIN_PROMPT, "p", 1);
+    int32_t id = tree_add_child(t, root, TREE_ORIGIN_MODEL, "", 0);
+    tree_append_token(t, id, txt[3], a[3].len, a[3].logprob, d, 2 * N, 1);
+    CHECK_NEAR(entropy_token(tree_get(t, id), 0, &r), want, 1e-5);   /* float logprobs */
+    entropy_interval nv;
+    REQUIRE(entropy_token_interval(tree_get(t, id), 0, 50000, &nv) == 0);
+    CHECK_NEAR(nv.lower, iv.lower, 1e-6);
+    CHECK_NEAR(nv.upper, iv.upper, 1e-6);
+    tree_free(t);
+    free(d);
+    free(txt);
+    free(a);
+}
+
+/* The views' cache gives what entropy_node gives, before and after the node changes, also
+ * when the change keeps the token and alternative counts (only the tree's event tells). */
+TEST(entropy_cache_follows_the_tree)
+{
+    tree *t = tree_new();
+    int32_t root = tree_add_child(t, TREE_NONE, TREE_ORIGIN_PROMPT, "p", 1);
+    int32_t id = tree_add_child(t, root, TREE_ORIGIN_MODEL, "", 0);
+    tree_alt a1[] = { { "a", 1, log(0.5) }, { "b", 1, log(0.5) } };
+    tree_alt a2[] = { { "a", 1, log(0.9) }, { "b", 1, log(0.1) } };
+    tree_append_token(t, id, "a", 1, log(0.5), a1, 2, 1);
+    tree_content *before = tree_content_save(t, id);
+    entropy_cache *c = entropy_cache_new(t);
+    entropy_node_t en, pk;
+    entropy_node_interval_t iv;
+    CHECK(entropy_cache_peek(c, t, id, &pk) == 0);         /* nothing computed yet */
+    REQUIRE(entropy_cache_node(c, t, id, &en) == 0);
+    CHECK_NEAR(en.mean, 1.0, 1e-6);
+    CHECK(entropy_cache_peek(c, t, id, &pk) == 1 && pk.mean == en.mean);
+    REQUIRE(entropy_cache_interval(c, t, id, 2, &iv) == 0);
+    CHECK_NEAR(iv.lower, 1.0, 1e-6);
+    /* the same counts, other logprobs */
+    tree_clear_tokens(t, id);
+    tree_append_token(t, id, "a", 1, log(0.9), a2, 2, 1);
+    double h2 = -(0.9 * log2(0.9) + 0.1 * log2(0.1));
+    CHECK(entropy_cache_peek(c, t, id, &pk) == 0);         /* forgotten with the change */
+    entropy_cache_node(c, t, id, &en);
+    CHECK_NEAR(en.mean, h2, 1e-6);
+    entropy_cache_interval(c, t, id, 2, &iv);
+    CHECK_NEAR(iv.lower, h2, 1e-6);
+    REQUIRE(tree_content_restore(t, id, before) == 0);     /* undo: back to 1 bit */
+    entropy_cache_node(c, t, id, &en);
+    CHECK_NEAR(en.mean, 1.0, 1e-6);
+    /* ids that share a slot do not see each other's figures */
+    int32_t other = TREE_NONE;
+    for (int i = 0; i < 4096; i++)
+        other = tree_add_child(t, root, TREE_ORIGIN_MODEL, "", 0);
+    REQUIRE(((uint32_t)other & 4095u) == ((uint32_t)id & 4095u));
+    tree_append_token(t, other, "a", 1, log(0.9), a2, 2, 1);
+    entropy_cache_node(c, t, other, &en);
+    CHECK_NEAR(en.mean, h2, 1e-6);
+    entropy_cache_node(c, t, id, &en);
+    CHECK_NEAR(en.mean, 1.0, 1e-6);
+    CHECK(entropy_cache_node(c, t, 999999, &en) == -1);
+    CHECK(entropy_cache_node(NULL, t, id, &en) == 0 && fabs(en.mean - 1.0) < 1e-6);
+    entropy_cache_free(c);
+    tree_content_free(before);
+    tree_free(t);
 }

@@ -42,11 +42,11 @@ TEST(grow_seeds_differ_per_parent_and_are_recorded)
     REQUIRE(tree_get(t, p1)->nchildren == 2 && tree_get(t, p2)->nchildren == 2);
     json_t *a = rec_of(t, tree_get(t, p1)->children[0]), *c = rec_of(t, tree_get(t, p2)->children[0]);
     REQUIRE(a && c);
-    CHECK(json_integer_value(json_object_get(a, "seed")) == grow_seed(5, p1));
-    CHECK(json_integer_value(json_object_get(c, "seed")) == grow_seed(5, p2));
-    CHECK(grow_seed(5, p1) != grow_seed(5, p2));
-    CHECK(grow_seed(5, p1) == grow_seed(5, p1) && grow_seed(5, p1) != grow_seed(6, p1));
-    CHECK(grow_seed(5, p1) >= 0 && grow_seed(5, p1) < 0x80000000LL);
+    CHECK(json_integer_value(json_object_get(a, "seed")) == grow_seed(5, p1, 0));
+    CHECK(json_integer_value(json_object_get(c, "seed")) == grow_seed(5, p2, 0));
+    CHECK(grow_seed(5, p1, 0) != grow_seed(5, p2, 0));
+    CHECK(grow_seed(5, p1, 0) == grow_seed(5, p1, 0) && grow_seed(5, p1, 0) != grow_seed(6, p1, 0));
+    CHECK(grow_seed(5, p1, 0) >= 0 && grow_seed(5, p1, 0) < 0x80000000LL);
     /* Same text, different parents: different streams, so different samples. */
     CHECK(strcmp(tree_get(t, tree_get(t, p1)->children[0])->text, tree_get(t, tree_get(t, p2)->children[0])->text) ||
           strcmp(tree_get(t, tree_get(t, p1)->children[1])->text, tree_get(t, tree_get(t, p2)->children[1])->text));
@@ -63,6 +63,47 @@ TEST(grow_seeds_differ_per_parent_and_are_recorded)
     grow_all(g, b);
     json_t *r = rec_of(t, tree_get(t, root)->children[2]);
     CHECK(r && json_is_integer(json_object_get(r, "seed")));
+    grow_free(g);
+    tree_free(t);
+    settings_free(&s);
+    backend_free(b);
+}
+
+/* With --seed S, k more siblings under the same parent (the r key, a compare retry) are new
+ * samples: the request's seed also hashes the child index its first branch takes, whether
+ * the earlier request is finished or still in flight.  A parent's first request keeps the
+ * seed it always had. */
+TEST(grow_more_siblings_get_new_seeds)
+{
+    char err[256];
+    backend *b = ngram_backend_new(NULL, err, sizeof err);
+    REQUIRE(b);
+    tree *t = tree_new();
+    int32_t root = tree_add_child(t, TREE_NONE, TREE_ORIGIN_PROMPT, "The", 3);
+    gen_settings s;
+    settings_init(&s);
+    s.max_tokens = 8;
+    s.seed = 11;
+    s.has_seed = 1;
+    grow *g = grow_new(t, b, NULL, NULL);
+    REQUIRE(grow_start(g, root, &s, 2, err, sizeof err) > 0);
+    grow_all(g, b);
+    REQUIRE(grow_start(g, root, &s, 2, err, sizeof err) > 0);   /* after the first */
+    REQUIRE(grow_start(g, root, &s, 2, err, sizeof err) > 0);   /* beside the second */
+    grow_all(g, b);
+    const tree_node *rn = tree_get(t, root);
+    REQUIRE(rn->nchildren == 6);
+    long long seed[6];
+    for (int i = 0; i < 6; i++)
+        seed[i] = json_integer_value(json_object_get(rec_of(t, rn->children[i]), "seed"));
+    CHECK(seed[0] == grow_seed(11, root, 0) && seed[1] == seed[0]);
+    CHECK(seed[2] == grow_seed(11, root, 2) && seed[4] == grow_seed(11, root, 4));
+    CHECK(seed[2] != seed[0] && seed[4] != seed[0] && seed[4] != seed[2]);
+    int same = 0;                 /* the n-gram model: a new stream writes new text */
+    for (int i = 0; i < 2; i++)
+        same += !strcmp(tree_get(t, rn->children[i])->text, tree_get(t, rn->children[i + 2])->text) &&
+                !strcmp(tree_get(t, rn->children[i])->text, tree_get(t, rn->children[i + 4])->text);
+    CHECK(same == 0);
     grow_free(g);
     tree_free(t);
     settings_free(&s);

@@ -241,7 +241,7 @@ TEST(net_content_shape_chat_and_llamacpp_native)
     CHECK_INT(log_count(&f.sv, "POST /completion "), 3);   /* native: one request per branch */
     /* One request per branch: the request's seed (a hash of the seed 7 and the parent) plus
      * the branch's index, recorded on each node. */
-    long long s0 = grow_seed(7, f.r.root);
+    long long s0 = grow_seed(7, f.r.root, 0);
     for (int i = 0; i < 3; i++) {
         char want[40];
         snprintf(want, sizeof want, "\"seed\":%lld,", s0 + i);

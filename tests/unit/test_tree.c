@@ -1,6 +1,8 @@
 #include "tests/test.h"
 #include "core/tree.h"
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 TEST(tree_add_and_moves)
 {
@@ -221,5 +223,51 @@ TEST(tree_content_restore_exact)
     tree_unobserve(t, count_ev, NULL);
     tree_content_free(before);
     tree_content_free(after);
+    tree_free(t);
+}
+
+TEST(tree_finish_gives_back_the_slack_of_a_full_distribution_and_shares_its_texts)
+{
+    tree *t = tree_new();
+    int32_t root = tree_add_child(t, TREE_NONE, TREE_ORIGIN_PROMPT, "p", 1);
+    int32_t id = tree_add_child(t, root, TREE_ORIGIN_MODEL, "", 0);
+    enum { NA = 1000 };
+    static tree_alt alts[NA];
+    static char txt[NA][8];
+    for (int j = 0; j < NA; j++) {
+        int l = snprintf(txt[j], sizeof txt[j], "a%d", j);
+        txt[j][1] = j % 2 ? 0 : 'a';                      /* a NUL inside some */
+        alts[j] = (tree_alt){ txt[j], (size_t)l, -0.001 * j };
+    }
+    tree_node *n = tree_get(t, id);
+    for (int k = 0; k < 40 && (k < 2 || n->cap_tops - n->ntops <= n->ntops / 8); k++) {
+        tree_append_token(t, id, txt[k % 8], strlen(txt[k % 8] + 2) + 2, -0.5, alts, NA, 1);
+        n = tree_get(t, id);
+    }
+    REQUIRE(n->cap_tops - n->ntops > n->ntops / 8);             /* grown with slack */
+    uint32_t ntok = n->ntokens;
+    tree_set_finish(t, id, "length");
+    n = tree_get(t, id);
+    CHECK_INT(n->cap_tops, n->ntops);
+    CHECK(n->pool_cap - n->pool_len <= n->pool_len / 8);
+    size_t distinct = 0;                  /* every text once: the alternatives, the tokens */
+    for (int j = 0; j < NA; j++)
+        distinct += alts[j].len + 1;
+    for (int k = 0; k < 8; k++)
+        distinct += strlen(txt[k] + 2) + 3;
+    CHECKF(n->pool_len <= distinct, "pool %u bytes for %zu bytes of distinct texts (%u tokens)",
+           n->pool_len, distinct, ntok);
+    CHECK(n->cap_tokens - n->ntokens <= n->ntokens / 8);
+    CHECK_STR(tree_finish(t, id), "length");
+    int bad = 0;
+    for (uint32_t k = 0; k < n->ntokens; k++)
+        for (uint32_t j = 0; j < NA; j++) {
+            size_t l;
+            const char *s = tree_top_text(n, k, j, &l);
+            bad += l != alts[j].len || memcmp(s, alts[j].text, l) || tree_top_logprob(n, k, j) != (float)alts[j].logprob;
+        }
+    CHECK_INT(bad, 0);
+    tree_append_token(t, id, "x", 1, -1, alts, 3, 1);       /* a finished node still grows */
+    CHECK_INT(tree_get(t, id)->ntokens, ntok + 1);
     tree_free(t);
 }
