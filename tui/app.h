@@ -151,7 +151,7 @@ struct app {
     double       last_draw;
     double       last_key;
     int          quit;
-    void        *compare;       /* the compare view's state (tui/view_compare.c) */
+    struct compare_view *compare;   /* the compare panel's private state (tui/view_compare.c) */
     struct replay *replay;      /* keys from a script (tui/replay.h, TERMLOOM_KEYS), or NULL */
     int          replay_failed;
 };

@@ -113,7 +113,7 @@ void app_autosave(app *a, double now)
     uint64_t jb = journal_bytes(a->save.jn), sb = journal_base_bytes(a->save.jn);
     if (!jb || a->save.err)
         return;
-    int idle = !(a->gen.g && grow_active(a->gen.g)) && !a->save.unsaved && !a->save.soon &&
+    int idle = !app_gen_active(a) && !a->save.unsaved && !a->save.soon &&
                now - a->save.last_change >= COMPACT_IDLE && now - a->last_key >= COMPACT_IDLE;
     if ((idle && (sb < COMPACT_SMALL || jb * COMPACT_FRACTION >= sb)) || jb > sb + COMPACT_EXCESS)
         app_save_now(a);

@@ -76,7 +76,7 @@ static int fail(replay *r, const char *fmt, const char *arg)
 /* Nothing in flight and nothing due that could change the screen. */
 static int idle(app *a)
 {
-    if (a->gen.g && grow_active(a->gen.g))
+    if (app_gen_active(a))
         return 0;
     if (compare_view_busy(a))
         return 0;

@@ -230,8 +230,7 @@ static unsigned run_step(app *a, int dir)
             }
         }
         s.request = -1;
-        if (a->gen.g)
-            grow_cancel_all(a->gen.g);
+        app_gen_cancel(a);
     }
     int failed = 0;
     if (dir < 0)

@@ -19,7 +19,7 @@
 
 #define RECALC_SECONDS 0.25
 
-typedef struct {
+typedef struct compare_view {
     int32_t        at;            /* the compared node */
     compare_run   *run;
     backend       *be[2];
