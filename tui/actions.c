@@ -35,8 +35,8 @@ static unsigned act_child(app *a)
         return APP_CH_DRAW | APP_CH_SAVE;
     }
     int32_t c = tree_child(a->ses.t, a->ses.cursor);
-    if (c != TREE_NONE && a->merge_view && a->merge)
-        c = merge_leader(a->merge, c);
+    if (c != TREE_NONE && a->merge_view && a->an.merge)
+        c = merge_leader(a->an.merge, c);
     return go(a, c);
 }
 
@@ -50,8 +50,8 @@ static unsigned act_leaf(app *a)
 {
     int32_t id = a->ses.cursor, c;
     while ((c = tree_child(a->ses.t, id)) != TREE_NONE) {
-        if (a->merge_view && a->merge)
-            c = merge_leader(a->merge, c);
+        if (a->merge_view && a->an.merge)
+            c = merge_leader(a->an.merge, c);
         id = c;
     }
     return go(a, id);
@@ -84,23 +84,14 @@ static unsigned act_more(app *a)
 
 static unsigned act_cancel(app *a)
 {
-    if (a->g && grow_active(a->g)) {
-        grow_cancel_all(a->g);
+    if (app_gen_active(a)) {
+        app_gen_cancel(a);
         app_message(a, 0, "generation cancelled (partial branches kept, marked incomplete)");
         return APP_CH_DRAW | APP_CH_SAVE;
     }
-    if (a->search) {
-        free(a->search);
-        a->search = NULL;
-        return APP_CH_DRAW;
-    }
-    if (a->msg) {
-        free(a->msg);
-        a->msg = NULL;
-        a->msg_error = 0;
-        return APP_CH_DRAW;
-    }
-    return 0;
+    if (a->search.query)
+        return app_search_clear(a);
+    return app_message_clear(a);
 }
 
 /* ---- editing -------------------------------------------------------------------- */
@@ -154,8 +145,8 @@ static unsigned on_delete(app *a, int yes)
     int32_t next = parent;
     if (p && p->nchildren)
         next = p->children[(uint32_t)index < p->nchildren ? (uint32_t)index : p->nchildren - 1];
-    if (a->merge_view && a->merge && next != parent)
-        next = merge_leader(a->merge, next);
+    if (a->merge_view && a->an.merge && next != parent)
+        next = merge_leader(a->an.merge, next);
     app_goto(a, next);
     undo_deleted(a, id, index, id);
     app_message(a, 0, "deleted node #%d and its subtree (u undoes)", (int)id);
@@ -246,7 +237,7 @@ static unsigned act_merge_view(app *a)
 {
     a->merge_view = !a->merge_view;
     if (a->merge_view) {
-        int32_t l = merge_leader(a->merge, a->ses.cursor);
+        int32_t l = merge_leader(a->an.merge, a->ses.cursor);
         if (l != TREE_NONE && l != a->ses.cursor)
             app_goto(a, l);
         app_message(a, 0, "merge view: near-duplicate siblings shown once with a count (M shows all)");
@@ -275,12 +266,12 @@ static unsigned act_settings(app *a)
 
 static unsigned act_save(app *a)
 {
-    if (!a->path) {
+    if (!a->save.path) {
         app_message(a, 1, "no session file (start termloom with a FILE)");
         return APP_CH_DRAW;
     }
     if (app_save_now(a) == 0)
-        app_message(a, 0, "saved %s", a->path);
+        app_message(a, 0, "saved %s", a->save.path);
     return APP_CH_DRAW;
 }
 
@@ -296,10 +287,7 @@ static unsigned act_compare(app *a)
 
 static unsigned act_help(app *a)
 {
-    a->mode = APP_MODE_HELP;
-    a->help_scroll = 0;
-    a->help_log = 0;
-    return APP_CH_DRAW;
+    return dialog_help(a, 0);
 }
 
 /* D: the tokens' tint, by probability or by log-ratio to the other side of a comparison. */
@@ -323,10 +311,7 @@ static unsigned act_tint(app *a)
 /* The message log on the help screen, scrolled to its newest lines. */
 static unsigned act_log(app *a)
 {
-    a->mode = APP_MODE_HELP;
-    a->help_scroll = a->nlog > 0 ? (int)a->nlog : 0;   /* drawing clamps it to the end */
-    a->help_log = 1;
-    return APP_CH_DRAW;
+    return dialog_help(a, 1);
 }
 
 /* Quitting after a failed save would lose everything since the last good one (a folder
@@ -345,14 +330,8 @@ static unsigned on_quit_path(app *a, const char *text, size_t len)
         dialog_confirm(a, "quit WITHOUT saving (the unsaved branches are lost)? y/n", on_quit_unsaved);
         return APP_CH_DRAW;
     }
-    char *old = a->path;
-    a->path = xstrndup(text, len);
-    if (app_save_now(a) == 0) {
-        free(old);
+    if (app_save_as(a, text, len) == 0)
         return APP_CH_QUIT;                       /* the exit message names the new file */
-    }
-    free(a->path);
-    a->path = old;
     return ask_save_elsewhere(a);
 }
 
@@ -368,7 +347,7 @@ static unsigned ask_save_elsewhere(app *a)
 
 static unsigned act_quit(app *a)
 {
-    if (a->path && (a->save_err || a->unsaved || a->save_soon) && app_save_now(a) < 0)
+    if (a->save.path && (a->save.err || a->save.unsaved || a->save.soon) && app_save_now(a) < 0)
         return ask_save_elsewhere(a);
     return APP_CH_QUIT;
 }
@@ -680,7 +659,7 @@ const action_def *actions_lookup(app_panel focus, int key)
     return d ? d : find_in(SCOPE_ANY, key);
 }
 
-/* While a big file is being read (a->loading) only what changes nothing runs: moving,
+/* While a big file is being read (a->save.loading) only what changes nothing runs: moving,
  * scrolling, the panels, search, help and quit.  Everything else would change a tree that
  * is not whole yet, save a part of it, or read analysis not made yet. */
 static int runs_while_loading(const action_def *d)
@@ -701,7 +680,7 @@ static int runs_while_loading(const action_def *d)
 unsigned actions_dispatch(app *a, int key)
 {
     const action_def *d = actions_lookup(a->focus, key);
-    if (d && a->loading && !runs_while_loading(d)) {
+    if (d && a->save.loading && !runs_while_loading(d)) {
         size_t n;
         double p = app_load_progress(a, &n);
         app_message(a, 1, "%s waits until the file is read (%.0f%%, %zu nodes so far)", d->name, 100 * p, n);

@@ -1,5 +1,6 @@
 /* tui/app.c — the interactive loom: start-up, the event loop, layout and drawing, keys.
- * Tree operations are in app_ops.c, saving and opening sessions in app_save.c.
+ * Tree operations are in app_ops.c, generation in app_gen.c, the analysis in
+ * app_analysis.c, saving and opening sessions in app_save.c.
  *
  * One thread.  Each turn: wait on the keyboard, a self-pipe (SIGWINCH and the quit
  * signals only write a byte to it) and every backend — the loom's and a comparison's — in
@@ -41,18 +42,18 @@ static int self_pipe[2] = { -1, -1 };
 
 static void log_add(app *a, const char *line)
 {
-    if (a->nlog == APP_LOG_MAX) {
-        free(a->log[0]);
-        memmove(a->log, a->log + 1, (a->nlog - 1) * sizeof *a->log);
-        a->nlog--;
+    if (a->status.nlog == APP_LOG_MAX) {
+        free(a->status.log[0]);
+        memmove(a->status.log, a->status.log + 1, (a->status.nlog - 1) * sizeof *a->status.log);
+        a->status.nlog--;
     }
     time_t now = (time_t)tree_now();
     struct tm tmv;
     char when[16] = "";
     if (localtime_r(&now, &tmv))
         strftime(when, sizeof when, "%H:%M:%S", &tmv);
-    xgrow(&a->log, &a->log_cap, a->nlog + 1, sizeof *a->log);
-    a->log[a->nlog++] = xasprintf("%s  %s", when, line);
+    xgrow(&a->status.log, &a->status.log_cap, a->status.nlog + 1, sizeof *a->status.log);
+    a->status.log[a->status.nlog++] = xasprintf("%s  %s", when, line);
 }
 
 void app_log(app *a, const char *fmt, ...)
@@ -73,155 +74,31 @@ void app_message(app *a, int error, const char *fmt, ...)
     va_start(ap, fmt);
     buf_vprintf(&b, fmt, ap);
     va_end(ap);
-    free(a->msg);
-    a->msg = buf_steal(&b);
-    a->msg_error = error;
-    a->msg_keep = 0;
+    free(a->status.msg);
+    a->status.msg = buf_steal(&b);
+    a->status.error = error;
+    a->status.keep = 0;
     if (error)
-        log_add(a, a->msg);
-    a->msg_time = mono_now();
+        log_add(a, a->status.msg);
+    a->status.time = mono_now();
 }
 
-/* Clears the message (the next key, or its time is up). */
-static unsigned msg_expire(app *a)
+void app_message_show(app *a, int error, int keep, const char *text)
 {
-    if (!a->msg)
+    free(a->status.msg);
+    a->status.msg = xstrdup(text);
+    a->status.error = error;
+    a->status.keep = keep;
+}
+
+unsigned app_message_clear(app *a)
+{
+    if (!a->status.msg)
         return 0;
-    free(a->msg);
-    a->msg = NULL;
-    a->msg_error = a->msg_keep = 0;
+    free(a->status.msg);
+    a->status.msg = NULL;
+    a->status.error = a->status.keep = 0;
     return APP_CH_DRAW;
-}
-
-/* ---- generation --------------------------------------------------------------------- */
-
-static const grow_request *find_request(app *a, int request)
-{
-    int n = a->g ? grow_active(a->g) : 0;
-    for (int i = 0; i < n; i++)
-        if (grow_request_at(a->g, i)->request == request)
-            return grow_request_at(a->g, i);
-    return NULL;
-}
-
-/* A failed branch: into the log with its place (parent, branch, node) and why; on the
- * status line too, until its request ends and report_failures sums them up. */
-static void log_failure(app *a, const backend_event *ev)
-{
-    const grow_request *r = find_request(a, ev->request);
-    if (!r || ev->branch < 0 || ev->branch >= r->k) {
-        app_message(a, 1, "%s", ev->message);
-        return;
-    }
-    char node[32] = "no text";
-    if (r->nodes[ev->branch] != TREE_NONE)
-        snprintf(node, sizeof node, "node #%d", (int)r->nodes[ev->branch]);
-    app_log(a, "under #%d, branch %d of %d (%s) failed: %s", (int)r->parent, ev->branch + 1, r->k, node, ev->message);
-    free(a->msg);
-    a->msg = xstrdup(ev->message);
-    a->msg_error = 1;
-    a->msg_keep = 0;
-}
-
-static void report_failures(app *a, int request)
-{
-    const grow_request *r = find_request(a, request);
-    if (r && r->failed)
-        app_message(a, 1, "%s (%d of %d branches under #%d failed; L lists each and why)",
-                    a->msg && a->msg_error ? a->msg : "error", r->failed, r->k, (int)r->parent);
-}
-
-static void on_grow_event(void *ud, const backend_event *ev)
-{
-    app *a = ud;
-    switch (ev->kind) {
-    case BACKEND_EV_ERROR:
-        if (ev->message && strcmp(ev->finish ? ev->finish : "", "cancelled"))
-            log_failure(a, ev);
-        break;
-    case BACKEND_EV_STATUS:
-        if (ev->message) {
-            app_message(a, 0, "%s", ev->message);
-            a->msg_keep = ev->keep;
-        }
-        break;
-    case BACKEND_EV_REQUEST_END: {
-        int n = a->g ? grow_active(a->g) : 0;
-        for (int i = 0; i < n; i++) {
-            const grow_request *r = grow_request_at(a->g, i);
-            if (r->request == ev->request)
-                undo_generation_end(a, r->request, r->nodes, r->k);
-        }
-        a->save_soon = 1;
-        report_failures(a, ev->request);
-        if (a->g && grow_active(a->g) <= 1 && !a->msg_error && !a->msg_keep) {
-            free(a->msg);
-            a->msg = NULL;
-        }
-        break;
-    }
-    default:
-        break;
-    }
-    a->pending |= APP_CH_DRAW;
-}
-
-unsigned app_generate(app *a, int32_t parent, int k)
-{
-    if (!a->b || !a->g) {
-        app_message(a, 1, "no backend: %s", a->set_err ? a->set_err : "see the settings (S)");
-        return APP_CH_DRAW;
-    }
-    gen_settings s = a->ses.settings;     /* shallow: the backend copies what it keeps */
-    static long long nreq;
-    if (s.has_seed)
-        s.seed += nreq;                   /* reproducible, yet each request differs */
-    nreq++;
-    char err[256];
-    int req = grow_start(a->g, parent, &s, k, err, sizeof err);
-    if (req < 0) {
-        app_message(a, 1, "%s", err);
-        return APP_CH_DRAW;
-    }
-    tree_node *p = tree_get(a->ses.t, parent);
-    int was_folded = p && (p->flags & TREE_FLAG_FOLDED);
-    tree_set_flag(a->ses.t, parent, TREE_FLAG_FOLDED, 0);
-    undo_generation(a, req, parent, was_folded);
-    if (grow_active(a->g) == 1) {
-        a->gen_started = mono_now();
-        a->rate_t = a->gen_started;
-        a->rate_tokens = grow_tokens_total(a->g);
-        a->rate = 0;
-    }
-    if (!a->msg_error) {
-        free(a->msg);
-        a->msg = NULL;
-    }
-    return APP_CH_DRAW;
-}
-
-void app_backend_reset(app *a)
-{
-    if (a->g) {
-        grow_cancel_all(a->g);
-        for (int i = 0; i < grow_active(a->g); i++) {   /* requests that never said they ended */
-            const grow_request *r = grow_request_at(a->g, i);
-            undo_generation_end(a, r->request, r->nodes, r->k);
-        }
-        grow_free(a->g);
-        a->g = NULL;
-    }
-    backend_free(a->b);
-    a->b = NULL;
-    char err[512];
-    a->b = cli_backend_new(&a->ses.settings, a->opts.api_key, err, sizeof err);
-    if (!a->b) {
-        app_message(a, 1, "%s", err);
-        free(a->set_err);
-        a->set_err = xstrdup(err);
-        return;
-    }
-    a->g = grow_new(a->ses.t, a->b, on_grow_event, a);
 }
 
 void app_theme_reset(app *a)
@@ -243,16 +120,31 @@ static void on_tree(void *ud, tree *t, int kind, int32_t id)
     (void)id;
     a->tree_gen++;
     a->pending |= APP_CH_DRAW;
-    a->unsaved = 1;
+    a->save.unsaved = 1;
     if (kind == TREE_EV_MARK) {            /* saved at once; no analysis looks at marks */
-        a->save_soon = 1;
+        a->save.soon = 1;
         return;
     }
-    a->attr_dirty = 1;
+    a->an.dirty = 1;
     if (kind != TREE_EV_TEXT) {
-        a->save_soon = 1;
+        a->save.soon = 1;
         a->end_valid = 0;
     }
+}
+
+/* The analysis of a whole tree, and the app's own ear on it. */
+static void analysis_begin(app *a)
+{
+    app_init_analysis(a);
+    tree_observe(a->ses.t, on_tree, a);
+    a->hcache = entropy_cache_new(a->ses.t);
+    a->calib_id = TREE_NONE;
+}
+
+/* The panel that fills the screen instead of the layout (the compare view), or NULL. */
+static const panel_ops *screen_panel(const app *a)
+{
+    return a->mode == APP_MODE_COMPARE ? &view_compare_ops : NULL;
 }
 
 /* ---- layout and drawing ------------------------------------------------------------- */
@@ -269,27 +161,23 @@ void app_draw(app *a)
             mvaddnstr(a->rows / 2 + 1, 0, "enlarge the window, or q to quit", a->cols);
     } else if (a->mode == APP_MODE_HELP) {
         dialog_draw(a);
-    } else if (a->mode == APP_MODE_COMPARE) {
-        compare_view_draw(a);
+    } else if (screen_panel(a)) {
+        screen_panel(a)->draw(a, (app_rect){ 0, 0, a->rows, a->cols });
     } else {
-        if (a->r_tree.h > 0)
-            view_tree(a, a->r_tree);
-        else
-            a->nrow_ids = 0;
-        if (a->r_tree.h > 0 && a->r_text.x > 0) {
-            for (int y = 0; y < a->rows - 1; y++)
-                view_puts(a, y, a->r_tree.w, 1, view_glyph(a, "\xe2\x94\x82", "|"), theme_attr(THEME_tree_lines));
-        }
-        if (a->r_text.h > 0)
-            view_text(a, a->r_text);
-        if (a->r_tokens.h > 0)
-            view_tokens(a, a->r_tokens);
-        if (a->r_stats.h > 0) {
-            if (a->r_stats.x > a->r_tokens.x && a->r_stats.y == a->r_tokens.y) {
+        for (int p = 0; p < APP_NPANELS; p++) {
+            /* The rules between panels: right of the tree, and between tokens and stats
+             * when they share a band. */
+            if (p == APP_PANEL_TEXT && a->r_tree.h > 0 && a->r_text.x > 0) {
+                for (int y = 0; y < a->rows - 1; y++)
+                    view_puts(a, y, a->r_tree.w, 1, view_glyph(a, "\xe2\x94\x82", "|"), theme_attr(THEME_tree_lines));
+            }
+            if (p == APP_PANEL_STATS && a->r_stats.h > 0 && a->r_stats.x > a->r_tokens.x && a->r_stats.y == a->r_tokens.y) {
                 for (int y = a->r_stats.y; y < a->r_stats.y + a->r_stats.h; y++)
                     view_puts(a, y, a->r_stats.x - 1, 1, view_glyph(a, "\xe2\x94\x82", "|"), theme_attr(THEME_tree_lines));
             }
-            view_stats(a, a->r_stats);
+            app_rect r = *view_rect(a, (app_panel)p);
+            if (r.h > 0)
+                view_panels[p]->draw(a, r);
         }
         view_status(a, a->rows - 1, a->cols);
         dialog_draw(a);
@@ -319,63 +207,34 @@ static unsigned mouse(app *a)
     if (me.bstate & BUTTON5_PRESSED)
         dir = 1;
 #endif
-    if (a->mode == APP_MODE_HELP && dir) {  /* the help fills the screen: the wheel scrolls it */
-        int s = a->help_scroll + 3 * dir;
-        a->help_scroll = s < 0 ? 0 : s;     /* drawing clamps the end */
-        return APP_CH_DRAW;
-    }
+    if (a->mode == APP_MODE_HELP && dir)    /* the help fills the screen: the wheel scrolls it */
+        return dialog_help_scroll(a, dir);
     /* A release only ends a press already acted on (a drag must not select where it ends). */
     int press = (me.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON1_DOUBLE_CLICKED | BUTTON1_TRIPLE_CLICKED)) != 0;
-    if (a->mode == APP_MODE_COMPARE)
-        return dir || press ? compare_view_mouse(a, me.y, me.x, dir) : 0;
+    const panel_ops *sp = screen_panel(a);
+    if (sp)
+        return (dir || press) && sp->mouse ? sp->mouse(a, (app_rect){ 0, 0, a->rows, a->cols }, me.y, me.x, dir) : 0;
     /* Dialogs take no clicks: a click must not move the node a question is about. */
     if (a->mode != APP_MODE_NORMAL)
         return 0;
-    app_rect *rs[APP_NPANELS] = { &a->r_tree, &a->r_text, &a->r_tokens, &a->r_stats };
     int panel = -1;
-    for (int i = 0; i < APP_NPANELS; i++)
-        if (me.y >= rs[i]->y && me.y < rs[i]->y + rs[i]->h && me.x >= rs[i]->x && me.x < rs[i]->x + rs[i]->w)
+    for (int i = 0; i < APP_NPANELS; i++) {
+        app_rect r = *view_rect(a, (app_panel)i);
+        if (me.y >= r.y && me.y < r.y + r.h && me.x >= r.x && me.x < r.x + r.w)
             panel = i;
-    if (dir) {
-        if (panel == APP_PANEL_TEXT)
-            a->text_scroll = a->text_scroll - 3 * dir < 0 ? 0 : a->text_scroll - 3 * dir;
-        else if (panel == APP_PANEL_TREE)
-            view_tree_scroll(a, 3 * dir);
-        else if (panel == APP_PANEL_STATS)   /* the view clamps the end */
-            a->stats_scroll = a->stats_scroll + 3 * dir < 0 ? 0 : a->stats_scroll + 3 * dir;
+    }
+    const panel_ops *po = panel >= 0 ? view_panels[panel] : NULL;
+    if (dir) {                             /* the wheel scrolls the panel under the pointer */
+        if (po && po->mouse)
+            po->mouse(a, *view_rect(a, (app_panel)panel), me.y, me.x, dir);
         return APP_CH_DRAW;
     }
-    if (press) {
+    if (press) {                           /* a press focuses the panel, which acts on it */
         if (panel < 0)
             return 0;
         a->focus = (app_panel)panel;
-        if (panel == APP_PANEL_STATS) {      /* a row naming an attractor or a node goes there */
-            int k = me.y - a->r_stats.y;
-            app_link l = k >= 0 && k < APP_STATS_ROWS ? a->stats_link[k] : (app_link){ APP_LINK_NONE, 0 };
-            if (l.kind == APP_LINK_ATTRACTOR)
-                return app_attractor_pick(a, (size_t)l.v) | APP_CH_DRAW;
-            if (l.kind == APP_LINK_NODE && tree_get(a->ses.t, l.v))
-                return app_goto(a, l.v) | APP_CH_DRAW;
-        }
-        if (panel == APP_PANEL_TOKENS) {     /* a click on an alternative chooses it */
-            tree_node *n = tree_get(a->ses.t, a->ses.cursor);
-            int row = me.y - (a->r_tokens.y + 3);
-            if (row >= 0)
-                row += a->alt_top;          /* the list may be scrolled (view_tokens) */
-            if (n && a->tok_sel < (int)n->ntokens && row >= 0 && row < (int)n->tokens[a->tok_sel].ntop)
-                a->alt_sel = row;
-        }
-        if (panel == APP_PANEL_TREE) {
-            int32_t id = view_tree_row_id(a, me.y);
-            if (id != TREE_NONE && id != a->ses.cursor) {
-                unsigned f = app_goto(a, id);
-                /* The clicked row is on screen: the panel stays still, so the node stays
-                 * under the pointer (the cursor's scroll margin would shift the rows near
-                 * the edges, and a second click would land on a neighbour). */
-                a->tree_scrolled = 1;
-                return f;
-            }
-        }
+        if (po->mouse)
+            return po->mouse(a, *view_rect(a, (app_panel)panel), me.y, me.x, 0);
         return APP_CH_DRAW;
     }
     return 0;
@@ -406,9 +265,10 @@ unsigned app_key(app *a, int key)
     if (key == ACTIONS_FN(KEY_MOUSE))
         return mouse(a);
     /* The message has been seen: the key's own message, if any, replaces it. */
-    unsigned f = a->mode == APP_MODE_NORMAL || a->mode == APP_MODE_COMPARE ? msg_expire(a) : 0;
-    if (a->mode == APP_MODE_COMPARE)
-        return f | compare_view_key(a, key);
+    const panel_ops *sp = screen_panel(a);
+    unsigned f = a->mode == APP_MODE_NORMAL || sp ? app_message_clear(a) : 0;
+    if (sp)
+        return f | sp->key(a, key);
     if (a->mode != APP_MODE_NORMAL)
         return f | dialog_key(a, key);
     return f | actions_dispatch(a, key);
@@ -447,62 +307,28 @@ void app_init_view(app *a, tree *t, int32_t cursor)
     a->tflags = a->utf8 ? 0 : TEXT_ASCII;
     a->rows = LINES;
     a->cols = COLS;
-    a->attr_nav_id = TREE_NONE;
-    a->ref_id = a->ref_asked = TREE_NONE;
-    a->group_pending = TREE_NONE;
+    app_analysis_none(a);
+    app_ref_none(a);
     a->tree_top = cursor;
-    if (!a->loading)
-        app_init_analysis(a);
+    if (!a->save.loading)
+        analysis_begin(a);
     if (!tree_get(a->ses.t, cursor))
         cursor = tree_root(a->ses.t);
     if (cursor != TREE_NONE)
         app_goto(a, cursor);
-    a->unsaved = 0;
+    a->save.unsaved = 0;
     app_layout(a);
-}
-
-void app_init_analysis(app *a)
-{
-    a->merge = merge_index_new(a->ses.t, a->ses.settings.merge_threshold);
-    if (tree_count(a->ses.t) <= APP_ATTR_MAX_NODES) {
-        a->attr = attractor_index_new(a->ses.t, a->ses.settings.merge_threshold, ATTRACTOR_DEFAULT_MIN_CONTEXTS);
-        a->attr_dirty = 1;
-        a->attr_slice = 256;
-    }
-    tree_observe(a->ses.t, on_tree, a);
-    a->hcache = entropy_cache_new(a->ses.t);
-    a->calib_id = TREE_NONE;
-    /* Hand-marked attractors, once; marks change only through app_mark_changed after. */
-    tree_iter it;
-    tree_iter_init(&it, a->ses.t, tree_root(a->ses.t), TREE_DFS);
-    for (int32_t id; (id = tree_iter_next(&it)) != TREE_NONE;) {
-        if (tree_get(a->ses.t, id)->marks & TREE_MARK_ATTRACTOR)
-            app_mark_changed(a, id);
-        if (tree_get(a->ses.t, id)->flags & TREE_FLAG_FOLDED)
-            a->ever_folded = 1;            /* folds saved with the session */
-    }
-    tree_iter_done(&it);
 }
 
 /* One slice of reading a big file (app_save.c); when it is whole, the analysis starts,
  * the backend is made for the file's settings, and the cursor goes where the file left it
  * (unless a key moved it meanwhile). */
-static int load_paced(void)
-{
-    static int paced = -1;
-    if (paced < 0) {
-        const char *p = getenv("TERMLOOM_LOAD_PACE");     /* test hook, app.h */
-        paced = p && !strcmp(p, "frame");
-    }
-    return paced;
-}
-
-static void load_slice(app *a)
+static void load_slice(app *a, double seconds)
 {
     tree *before = a->ses.t;
     int32_t shown = a->ses.cursor;         /* the file's own cursor comes with the last slice */
-    double said = a->msg_time;
-    int r = app_load_step(a, load_paced() ? 0 : APP_LOAD_SLICE);
+    double said = a->status.time;
+    int r = app_load_step(a, seconds);
     a->end_valid = 0;                      /* the tree grew */
     a->pending |= APP_CH_DRAW;
     if (r == 1)
@@ -517,7 +343,7 @@ static void load_slice(app *a)
         a->tree_top = TREE_NONE;
         shown = TREE_NONE;
     }
-    app_init_analysis(a);
+    analysis_begin(a);
     app_backend_reset(a);
     int32_t c = a->last_key > 0 && tree_get(a->ses.t, shown) ? shown : file_cursor;
     if (!tree_get(a->ses.t, c))
@@ -526,72 +352,36 @@ static void load_slice(app *a)
     if (a->tree_top == TREE_NONE || !tree_get(a->ses.t, a->tree_top))
         a->tree_top = c;
     app_goto(a, c);
-    a->unsaved = 0;
+    a->save.unsaved = 0;
     app_layout(a);
-    if (a->msg_time == said)               /* (a crash's recovery note stays) */
-        app_message(a, 0, "%zu nodes read in %.1f s", tree_count(a->ses.t), mono_now() - a->load_started);
+    if (a->status.time == said)               /* (a crash's recovery note stays) */
+        app_message(a, 0, "%zu nodes read in %.1f s", tree_count(a->ses.t), mono_now() - a->save.load_started);
 }
 
 void app_free(app *a)
 {
-    compare_view_free(a);
-    if (a->g)
-        grow_free(a->g);
-    backend_free(a->b);
+    view_compare_ops.free(a);
+    app_gen_free(a);
     if (a->ses.t)
         tree_unobserve(a->ses.t, on_tree, a);
     entropy_cache_free(a->hcache);
     a->hcache = NULL;
-    merge_index_free(a->merge);
-    app_attr_cancel(a);
-    attractor_index_free(a->attr);
-    app_attr_clear(a);
-    free(a->attr_items);
-    free(a->attr_member);
-    app_save_stop(a);
-    if (a->loading) {                      /* the tree is the session's; the reader's is not */
-        session_open_free(a->loading);
-        a->loading = NULL;
-    }
-    free(a->load_err);
+    app_analysis_free(a);
+    app_save_free(a);
     session_free(&a->ses);
     cli_opts_free(&a->opts);
-    free(a->path);
     free(a->row_ids);
-    free(a->msg);
+    free(a->status.msg);
     replay_free(a->replay);
     a->replay = NULL;
     app_ref_free(a);
-    for (size_t i = 0; i < a->nlog; i++)
-        free(a->log[i]);
-    free(a->log);
-    buf_free(&a->line);
-    free(a->line_label);
-    free(a->confirm_text);
-    free(a->choice_title);
-    free(a->set_err);
+    for (size_t i = 0; i < a->status.nlog; i++)
+        free(a->status.log[i]);
+    free(a->status.log);
+    dialog_free(a);
     app_search_free(a);
-    free(a->line_draft);
     undo_free(a->undo);
-    dialog_settings_free(a);
-    free(a->marked);
-    free(a->save_err);
     memset(a, 0, sizeof *a);
-}
-
-/* One slice of attractor indexing: a big tree (or a burst of changes) is indexed a few
- * milliseconds at a time, so keys are never kept waiting for the analysis. */
-static void attr_slice(app *a)
-{
-    double t0 = mono_now();
-    size_t left = attractor_work(a->attr, a->attr_slice);
-    double dt = mono_now() - t0;
-    if (dt > 2 * APP_ATTR_SLICE && a->attr_slice > 16)
-        a->attr_slice /= 2;
-    else if (dt < APP_ATTR_SLICE / 2 && a->attr_slice < 65536)
-        a->attr_slice *= 2;
-    if (!left || t0 - a->last_draw >= 0.25)
-        a->pending |= APP_CH_DRAW;      /* the stats panel shows the progress */
 }
 
 static void on_key(app *a, int key)
@@ -600,20 +390,18 @@ static void on_key(app *a, int key)
     unsigned f = app_key(a, key);
     a->pending |= f & ~APP_CH_QUIT;
     if (f & APP_CH_SAVE)
-        a->save_soon = 1;
+        a->save.soon = 1;
     if (f & APP_CH_QUIT)
         a->quit = 1;
 }
 
 static int run(app *a)
 {
-    double last_spin = 0;
     a->pending = APP_CH_DRAW;
     while (!a->quit) {
         double now = mono_now();
-        int active = a->g && grow_active(a->g);
         int timeout = 1000;
-        if (active)
+        if (app_gen_active(a))
             timeout = 100;
         if (a->pending & APP_CH_DRAW) {
             double left = FRAME_SECONDS - (now - a->last_draw);
@@ -621,18 +409,16 @@ static int run(app *a)
             if (ms < timeout)
                 timeout = ms;
         }
-        if (a->path && (a->unsaved || a->save_soon)) {
-            int ms = (int)((a->last_save + APP_STREAM_SAVE_SECONDS - now) * 1000) + 1;
+        if (a->save.path && (a->save.unsaved || a->save.soon)) {
+            int ms = (int)((a->save.last + APP_STREAM_SAVE_SECONDS - now) * 1000) + 1;
             if (ms < timeout)
                 timeout = ms < 0 ? 0 : ms;
         }
-        if (a->attr && (attractor_pending(a->attr) || attractor_list_busy(a->attr)))
-            timeout = 0;                   /* indexing and listing go on between keys */
-        if (a->group_pending != TREE_NONE || a->loading)
-            timeout = 0;                   /* so do grouping a huge fan-out and reading a file */
+        if (app_analysis_busy(a) || a->save.loading)
+            timeout = 0;                   /* the analysis and reading a file go on between keys */
         /* One wait: the keyboard, the self-pipe, the loom's backend and a comparison's. */
         int ready = -1;
-        backend *bs[3] = { a->b, NULL, NULL };
+        backend *bs[3] = { a->gen.b, NULL, NULL };
         int nbs = 1 + compare_view_backends(a, bs + 1);
         if (a->replay && timeout > 10)
             timeout = 10;                  /* a script's next step is looked at often */
@@ -671,43 +457,18 @@ static int run(app *a)
         }
         while (!a->replay && !a->quit && (r = get_wch(&ch)) != ERR)
             on_key(a, r == KEY_CODE_YES ? ACTIONS_FN((int)ch) : (int)ch);
-        if (a->b)
-            backend_pump(a->b);
+        if (a->gen.b)
+            backend_pump(a->gen.b);
         a->pending |= compare_view_pump(a);
         now = mono_now();
-        if (a->g && grow_active(a->g)) {
-            if (now - last_spin >= 0.1) {
-                a->spin++;
-                last_spin = now;
-                a->pending |= APP_CH_DRAW;
-            }
-            if (now - a->rate_t >= 0.5) {
-                size_t tok = grow_tokens_total(a->g);
-                double r1 = (double)(tok - a->rate_tokens) / (now - a->rate_t);
-                a->rate = a->rate > 0 ? 0.5 * a->rate + 0.5 * r1 : r1;
-                a->rate_t = now;
-                a->rate_tokens = tok;
-            }
-        }
-        if (a->loading && a->last_draw > 0 && (!load_paced() || a->last_draw != a->load_frame)) {
-            a->load_frame = a->last_draw;
-            load_slice(a);                 /* the first frame shows the first slice */
-        }
+        a->pending |= app_gen_tick(a, now);
+        double seconds;
+        if (app_load_due(a, &seconds))
+            load_slice(a, seconds);        /* the first frame shows the first slice */
         app_autosave(a, now);
-        if (a->msg && now - a->msg_time >= (a->msg_error ? APP_ERR_SECONDS : APP_MSG_SECONDS))
-            a->pending |= msg_expire(a);
-        if (a->group_pending != TREE_NONE && a->merge &&
-            merge_group_step(a->merge, a->group_pending, VIEW_GROUP_AT_ONCE)) {
-            a->group_pending = TREE_NONE;
-            a->pending |= APP_CH_DRAW;
-        }
-        if (a->attr && attractor_pending(a->attr) && !attractor_list_busy(a->attr) && a->last_draw > 0)
-            attr_slice(a);                 /* (a listing under way reads the index as it was) */
-        app_attr_poll(a);
-        if (a->attr && a->attr_dirty && !attractor_list_busy(a->attr) && !attractor_pending(a->attr) && a->last_draw > 0 &&
-            now - a->last_key >= 0.4 &&
-            now - a->attr_last >= (APP_ATTR_REFRESH > 20 * a->attr_cost ? APP_ATTR_REFRESH : 20 * a->attr_cost))
-            app_attr_refresh(a);
+        if (a->status.msg && now - a->status.time >= (a->status.error ? APP_ERR_SECONDS : APP_MSG_SECONDS))
+            a->pending |= app_message_clear(a);
+        app_analysis_step(a, now);
         if ((a->pending & APP_CH_DRAW) && now - a->last_draw >= FRAME_SECONDS) {
             a->pending &= ~(unsigned)APP_CH_DRAW;
             app_draw(a);
@@ -777,11 +538,8 @@ int app_main(int argc, char **argv)
         fcntl(self_pipe[i], F_SETFD, FD_CLOEXEC);
     }
     /* The model is loaded before the screen is taken, so a broken model or corpus is one clear line. */
-    a->b = cli_backend_new(&a->ses.settings, a->opts.api_key, err, sizeof err);
-    if (!a->b) {
-        a->set_err = xstrdup(err);
+    if (app_gen_backend(a, err, sizeof err) < 0)
         app_message(a, 1, "%s", err);
-    }
     term_grab();
     SCREEN *scr = newterm(NULL, stdout, stdin);
     if (!scr) {
@@ -822,32 +580,30 @@ int app_main(int argc, char **argv)
 
     app_theme_reset(a);
     app_init_view(a, a->ses.t, a->ses.cursor);
-    if (a->b)
-        a->g = grow_new(a->ses.t, a->b, on_grow_event, a);
-    if (!a->msg && a->loading)
-        app_message(a, 0, "reading %s: moving and ? work meanwhile; changes wait until it is read", a->path);
-    else if (!a->msg)
+    app_gen_start(a);
+    if (!a->status.msg && a->save.loading)
+        app_message(a, 0, "reading %s: moving and ? work meanwhile; changes wait until it is read", a->save.path);
+    else if (!a->status.msg)
         app_message(a, 0, "Enter generates %d branches here, arrows move, ? shows every key", a->ses.settings.branches);
 
     run(a);
     alarm(0);                 /* the loop answered a SIGTERM/SIGHUP: the final save may finish */
 
-    if (a->g && grow_active(a->g))
-        grow_cancel_all(a->g);
+    app_gen_cancel(a);
     compare_view_free(a);     /* a comparison still sampling is cancelled before the save */
-    int final = a->path && !a->loading && !a->load_err ? app_save_now(a) : 0;   /* never a part of the file */
+    int final = a->save.path && !a->save.loading && !a->save.load_err ? app_save_now(a) : 0;   /* never a part of the file */
     endwin();
     delscreen(scr);
     term_release();
-    int failed = a->replay_failed || a->load_err;
-    if (a->load_err)
-        cli_fail(CLI_ERR, "%s", a->load_err);
+    int failed = a->replay_failed || a->save.load_err;
+    if (a->save.load_err)
+        cli_fail(CLI_ERR, "%s", a->save.load_err);
     else if (a->replay_failed)
         cli_fail(CLI_ERR, "%s", replay_error(a->replay));
     if (final < 0)
-        cli_fail(CLI_ERR, "%s: the session could not be saved: %s", a->path, a->save_err ? a->save_err : "");
-    else if (a->path && !file)
-        fprintf(stderr, "termloom: session saved in %s\n", a->path);
+        cli_fail(CLI_ERR, "%s: the session could not be saved: %s", a->save.path, a->save.err ? a->save.err : "");
+    else if (a->save.path && !file)
+        fprintf(stderr, "termloom: session saved in %s\n", a->save.path);
     app_free(a);
     close(self_pipe[0]);
     close(self_pipe[1]);

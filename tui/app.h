@@ -6,10 +6,20 @@
  *    Only the loop draws (app_draw), at most once a frame, with one doupdate().
  *  - The cursor is a node id (ses.cursor), never a row.  The tree panel keeps its scroll
  *    position as a node id too (tree_top), so branches arriving do not move what you read.
+ *  - struct app is made of sub-states, each declared in the header of the module that owns
+ *    it and written through that module's functions (each header names the few exceptions):
+ *      save    the file, reading it in slices, the journal    tui/app_save.h  (app_save.c)
+ *      gen     the backend, core/grow, the rate               tui/app_gen.h   (app_gen.c)
+ *      an      merge and attractor indexes, hand marks        tui/app_analysis.h
+ *      dlg     the open dialog, the line editor, help         tui/dialog.h    (dialog*.c)
+ *      search  the query and its history                      tui/app_find.h  (app_find.c)
+ *      status  the status message and the message log        here            (app.c)
+ *      ref     the D tint's reference model                   tui/app_ref.h   (app_ref.c)
+ *      undo    undo and redo (opaque)                         tui/undo.h      (undo.c)
+ *    What is left directly in struct app is the session itself, the terminal's traits,
+ *    the layout and mode, and the panels' view state.
  *  - Every change that matters reaches the disk as an append to the session's journal
- *    (tui/app_save.c: structural changes at once, streaming text at least once a second),
- *    costing what the change costs; the journal is folded into the file when idle, when it
- *    grows big, and on quit.  Nothing is forked. */
+ *    (tui/app_save.h).  Nothing is forked. */
 #ifndef TUI_APP_H
 #define TUI_APP_H
 #include "core/attractor.h"
@@ -19,6 +29,12 @@
 #include "core/session.h"
 #include "cli/backends.h"
 #include "cli/options.h"
+#include "tui/app_analysis.h"
+#include "tui/app_find.h"
+#include "tui/app_gen.h"
+#include "tui/app_ref.h"
+#include "tui/app_save.h"
+#include "tui/dialog.h"
 #include "tui/theme.h"
 #include <stdint.h>
 #include <sys/types.h>
@@ -55,52 +71,22 @@ typedef enum {
 
 typedef struct { int y, x, h, w; } app_rect;
 
-/* One row of the attractor list: a node to jump to (its first member), a label ("5 in 4
- * contexts ", "phrase, 5 in 4 contexts "), a phrase's chance-null figures shown after the
- * label where the row has room ("(0.01 expected, p 3e-09) "; else empty), the text to show
- * (NULL: the node's text) and its members (ascending ids). */
-typedef struct {
-    int32_t id;
-    char label[48];
-    char note[48];
-    const char *text;
-    const int32_t *members;
-    size_t nmembers;
-} app_attractor_item;
-
 typedef struct app app;
-typedef unsigned (*app_text_fn)(app *a, const char *text, size_t len);
-typedef unsigned (*app_confirm_fn)(app *a, int yes);
-typedef unsigned (*app_choice_fn)(app *a, int choice);
+
+/* The status line's message and the message log (owned by app.c: app_message, app_log). */
+typedef struct app_status {
+    char        *msg;
+    int          error;
+    int          keep;          /* the message outlives the request that sent it */
+    double       time;          /* when it was set: it expires (see app_message) */
+    /* the message log: every error and every failed branch, why, oldest first */
+    char       **log;
+    size_t       nlog, log_cap;
+} app_status;
 
 struct app {
     cli_opts     opts;
     session      ses;
-    char        *path;          /* session file (NULL: not saved) */
-    backend     *b;
-    grow        *g;
-    merge_index *merge;
-    attractor_index *attr;      /* detected attractors (NULL: tree too big, see app.c) */
-    entropy_cache *hcache;      /* node entropies the panels draw every frame */
-    size_t       hwork;         /* alternatives computed for the tree panel this frame */
-    unsigned long tree_gen;     /* counts the tree's changes (every event) */
-    int32_t      calib_id;      /* the stats panel's calibration line, as of tree_gen calib_gen */
-    unsigned long calib_gen;
-    int          calib_shown, calib_flag;
-    char         calib_text[256];
-    uint8_t     *attr_member;   /* per node id: 1 member of a continuation attractor, 2 of a phrase */
-    size_t       attr_member_cap;
-    app_attractor_item *attr_items;   /* the detected list as of the last refresh, best first */
-    size_t       nattr_items;
-    size_t       attr_total;    /* detected attractors in that list (it may hold fewer) */
-    int          attr_dirty;    /* the tree changed since the last refresh */
-    double       attr_last, attr_cost;
-    size_t       attr_slice;    /* nodes indexed per turn (adapted to APP_ATTR_SLICE) */
-    int32_t      group_pending; /* a node whose many children are being grouped in slices */
-    size_t       attr_list_slice;   /* listing units per turn (adapted to APP_ATTR_SLICE) */
-    double       attr_list_spent;   /* seconds the listing in progress has taken */
-    size_t       attr_nav;      /* the attractor A / ] last went to (index in the list) */
-    int32_t      attr_nav_id;   /*   and its first member, to know it again (TREE_NONE: none) */
     theme        th;
     int          utf8;          /* the terminal takes UTF-8 */
     unsigned     tflags;        /* text_* flags for drawing (TEXT_ASCII when not UTF-8) */
@@ -137,90 +123,35 @@ struct app {
     /* text panel */
     int          text_scroll;   /* lines up from the bottom */
     int          tint_logratio; /* D: tokens tinted by log-ratio, not probability */
-    struct refscore *ref;       /* the reference model's scorer (reference_model set), or NULL */
-    char        *ref_name;      /*   the setting it was made for */
-    int32_t      ref_asked;     /* the node last asked about (TREE_NONE: none) */
-    int32_t      ref_id;        /* the node ref_lr answers (TREE_NONE: none) */
-    double      *ref_lr;        /*   per token: log p(its model) - log p(reference) */
-    size_t       ref_n;
-    char         ref_err[200];  /*   or why it could not be scored */
 
     /* stats panel (view state): its first line shown, and where each row leads */
     int          stats_scroll;
     app_link     stats_link[APP_STATS_ROWS];
+    int32_t      calib_id;      /* its calibration line, as of tree_gen calib_gen */
+    unsigned long calib_gen;
+    int          calib_shown, calib_flag;
+    char         calib_text[256];
 
-    /* help */
-    int          help_scroll;
-    int          help_log;      /* the help screen shows the message log instead */
+    /* what the panels draw every frame, kept (app.c makes it with the analysis) */
+    entropy_cache *hcache;      /* node entropies */
+    size_t       hwork;         /* alternatives computed for the tree panel this frame */
+    unsigned long tree_gen;     /* counts the tree's changes (every event) */
 
-    /* the message log: every error and every failed branch, why, oldest first */
-    char       **log;
-    size_t       nlog, log_cap;
-
-    /* status */
-    char        *msg;
-    int          msg_error;
-    int          msg_keep;       /* the message outlives the request that sent it */
-    double       msg_time;      /* when it was set: it expires (see app_message) */
-    double       gen_started;   /* when the current generation began */
-    size_t       gen_tokens0;
-    double       rate;          /* tokens per second, smoothed */
-    double       rate_t;
-    size_t       rate_tokens;
-    int          spin;
-
-    /* editing / dialogs */
-    buf          line;          /* the prompt line's text */
-    size_t       line_cur;      /* cursor byte offset in line */
-    size_t       line_scroll;
-    char        *line_label;
-    app_text_fn  on_line;
-    char *const *line_hist;     /* the prompt's history (Up/Down), oldest first, or NULL */
-    size_t       line_nhist;
-    size_t       line_hist_at;  /* the entry shown; line_nhist: the line being typed */
-    char        *line_draft;    /* that line, kept while Up shows older ones */
-    app_confirm_fn on_confirm;
-    char        *confirm_text;
-    int          choice_sel, nchoices;
-    const char  *const *choices;
-    char        *choice_title;
-    app_choice_fn on_choice;
-    int          set_sel;       /* settings form row */
-    char        *set_err;       /* why the backend could not be made (no backend) */
-    struct settings_form *form; /* the open settings form (tui/dialog_settings.c) */
-
-    /* search: the query n/N step with (NULL: none), and the queries made so far, oldest
-     * first (the prompt's Up recalls them) */
-    char        *search;
-    char       **search_hist;
-    size_t       nsearch_hist, capsearch_hist;
-
-    /* nodes marked as attractors by hand (kept in step with the marks) */
-    int32_t     *marked;
-    size_t       nmarked, capmarked;
-
-    /* undo and redo (tui/undo.c; NULL until the first change) */
-    struct undo_log *undo;
-
-    /* opening a big file: read a slice a turn while the tree so far is shown (app_save.c) */
-    struct session_opener *loading;   /* NULL: the session is whole */
-    double       load_started;
-    double       load_frame;    /* the frame the last slice followed (TERMLOOM_LOAD_PACE) */
-    char        *load_err;      /* the file turned out bad part way: the loom ends with this */
-
-    /* saving */
-    int          unsaved;       /* changes not yet on disk */
-    int          save_soon;     /* a structural change waits to be saved */
-    double       last_save;
-    double       last_change;
-    struct journal *jn;         /* the autosave journal (core/journal.h), or NULL */
-    char        *save_err;
+    /* the sub-states, each written by the module that owns it (its header says) */
+    app_save_state save;        /* the file, loading, the journal (tui/app_save.h) */
+    app_gen_state  gen;         /* the backend and core/grow (tui/app_gen.h) */
+    app_analysis   an;          /* merge and attractor indexes, hand marks (tui/app_analysis.h) */
+    dialog_state   dlg;         /* the open dialog and the line editor (tui/dialog.h) */
+    app_search     search;      /* the search query and history (tui/app_find.h) */
+    app_status     status;      /* the status message and the log (app.c) */
+    app_ref_state  ref;         /* the D tint's reference model (tui/app_ref.h) */
+    struct undo_log *undo;      /* undo and redo (tui/undo.h; NULL until the first change) */
 
     unsigned     pending;       /* APP_CH_* accumulated since the last frame */
     double       last_draw;
     double       last_key;
     int          quit;
-    void        *compare;       /* the compare view's state (tui/view_compare.c) */
+    struct compare_view *compare;   /* the compare panel's private state (tui/view_compare.c) */
     struct replay *replay;      /* keys from a script (tui/replay.h, TERMLOOM_KEYS), or NULL */
     int          replay_failed;
 };
@@ -228,12 +159,12 @@ struct app {
 /* Sets the status line message (printf-style).  A message goes at the next key (the key's
  * own message replaces it) or after APP_MSG_SECONDS (APP_ERR_SECONDS for an error). */
 void     app_message(app *a, int error, const char *fmt, ...);
-/* The D tint's reference model (tui/app_ref.c): sync asks about the cursor node when the
- * tint is on; fd is what its answers wake (-1: none); take stores one (APP_CH_* flags). */
-void     app_ref_sync(app *a);
-int      app_ref_fd(const app *a);
-unsigned app_ref_take(app *a);
-void     app_ref_free(app *a);
+/* A text as is on the status line, kept past its request's end when keep is set, never
+ * logged (the caller logs it with more to say); its time is not renewed (a branch's
+ * failure shown while its request runs expires with the message it replaced). */
+void     app_message_show(app *a, int error, int keep, const char *text);
+/* Clears the message (the next key, Esc, or its time is up); APP_CH_DRAW when there was one. */
+unsigned app_message_clear(app *a);
 /* Adds a line to the message log (L shows it); error messages go there by themselves.
  * The oldest lines go beyond APP_LOG_MAX. */
 #define APP_LOG_MAX 1000
@@ -245,33 +176,17 @@ unsigned app_goto(app *a, int32_t id);
 size_t   app_children(app *a, int32_t id, const int32_t **out, int32_t **owned);
 /* Sibling of id as shown (dir -1/+1), or TREE_NONE. */
 int32_t  app_sibling(app *a, int32_t id, int dir);
-/* Starts k branches under parent.  Returns flags. */
-unsigned app_generate(app *a, int32_t parent, int k);
-/* Attractor: marked by hand or detected. */
-int      app_is_attractor(app *a, int32_t id);
-/* The attractor list, best first (detected, then marked by hand).  Returns the count. */
-size_t   app_attractor_items(app *a, app_attractor_item *out, size_t max);
-/* Case-insensitive (ASCII) substring test used by search. */
-int      app_text_matches(const char *needle, const char *s, size_t len);
-/* Keeps the list of hand-marked attractors in step after id's mark changed. */
-void     app_mark_changed(app *a, int32_t id);
 /* Branches from the chosen alternative of the selected token: a forced-token sibling of the
  * cursor holding the tokens before it and the alternative, then k branches from there. */
 unsigned app_branch_alt(app *a);
-/* Stops the generations in flight when one writes inside id's subtree (before it goes). */
-void     app_stop_streams_in(app *a, int32_t id);
 /* Replaces a node's text as an edit (tokens dropped, origin edit), one undo step. */
 unsigned app_set_text(app *a, int32_t id, const char *text, size_t len, const char *how);
-/* The node is being written by a request in flight. */
-int      app_is_streaming(app *a, int32_t id);
 /* Edits the cursor node's text in $VISUAL/$EDITOR. */
 unsigned app_edit_external(app *a);
 /* The export chooser. */
 unsigned app_export(app *a);
 /* Reloads the theme named in the settings. */
 void     app_theme_reset(app *a);
-/* Rebuilds the backend after a settings change. */
-void     app_backend_reset(app *a);
 #define APP_MIN_COLS 40         /* under this (or APP_MIN_ROWS) only a "too small" message */
 #define APP_MIN_ROWS 10
 /* app_layout.c: lays the panels out for rows×cols, zoom and sides (the rules are in its
@@ -285,55 +200,14 @@ unsigned app_focus_step(app *a, int dir);
 void     app_draw(app *a);
 /* Handles one key or mouse event; returns flags. */
 unsigned app_key(app *a, int key);
-/* Writes the session now (synchronously; the journal is folded in). 0 ok. */
-int      app_save_now(app *a);
 
 /* Setup/teardown without a terminal loop, for the benchmark: opens a tree in `a`
- * (takes ownership of t) using the current curses screen.  While a->loading is set only the
- * view is set up; app_init_analysis (the merge and attractor indexes, the tree observer,
- * the hand marks) follows when the tree is whole. */
+ * (takes ownership of t) using the current curses screen.  While a->save.loading is set
+ * only the view is set up; app_init_analysis (tui/app_analysis.h) follows when the tree is
+ * whole. */
 void     app_init_view(app *a, tree *t, int32_t cursor);
-void     app_init_analysis(app *a);
 void     app_free(app *a);
 
-/* app_ops.c: the detected attractor list (refresh when the tree changed; clear frees it).
- * The list is made in main-loop slices: app_attr_refresh begins it, app_attr_poll goes on
- * (call it every turn; it installs the list when done), app_attr_cancel gives it up. */
-void     app_attr_refresh(app *a);
-void     app_attr_poll(app *a);
-void     app_attr_cancel(app *a);
-void     app_attr_clear(app *a);
-/* app_find.c: pre-order search over the whole tree.  app_find_next: the next node after
- * the cursor (dir ±1, wrapping) for which pred holds, or TREE_NONE.  Search: "/" opens an
- * empty query (Up recalls earlier ones); a hit's place among all hits shows as "3/17". */
-int32_t  app_find_next(app *a, int dir, int (*pred)(app *, int32_t, const void *), const void *ud);
-unsigned app_search_open(app *a);
-/* A / C-a: the next (dir ±1, wrapping) attractor of the list, by its place in the list (two
- * attractors may start at the same node); ] / [: the next member of the current one. */
-unsigned app_attractor_jump(app *a, int dir);
-unsigned app_attractor_member(app *a, int dir);
-/* A click on row i of the stats panel's list: goes to attractor i like A does, or, when the
- * cursor is already in it, to its next member like ]. */
-unsigned app_attractor_pick(app *a, size_t i);
-unsigned app_search_step(app *a, int dir);
-void     app_search_free(app *a);
-/* app_save.c: journals what changed, or compacts, if due; opens FILE (or a new session)
- * into a; app_save_stop ends the journal (app_free calls it).
- * A termloom session file is read a slice at a time (core/session.h, session_open_*):
- * app_open_session reads the first slice and leaves a->loading set; app_load_step reads
- * the next (returns 1 while there is more, 0 when the session is whole: the command-line
- * settings applied again and the journal started; -1 with a->load_err when the file turned
- * out bad).  While a->loading is set nothing is saved (app_save_now refuses, autosave
- * waits) and only the keys that change nothing run (actions.c): the file on disk is never
- * replaced by a part of itself.
- * Test hook: TERMLOOM_LOAD_PACE=frame reads one slice of 2,048 nodes per frame drawn, so a
- * script's keys meet the loading at the same place on any machine. */
-void     app_autosave(app *a, double now);
-int      app_open_session(app *a, const char *file);
-int      app_load_step(app *a, double seconds);
-/* The share of the file read (0..1) and the nodes read so far, while loading. */
-double   app_load_progress(const app *a, size_t *nodes);
-void     app_save_stop(app *a);
 
 int app_main(int argc, char **argv);
 #endif

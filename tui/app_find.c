@@ -55,7 +55,7 @@ static int matches(app *a, int32_t id, const char *q)
 
 unsigned app_search_step(app *a, int dir)
 {
-    if (!a->search || !*a->search) {
+    if (!a->search.query || !*a->search.query) {
         app_message(a, 0, "no search yet (/ starts one)");
         return APP_CH_DRAW;
     }
@@ -64,7 +64,7 @@ unsigned app_search_step(app *a, int dir)
     int32_t *order = preorder(a, &n, &at);
     int32_t found = TREE_NONE;
     for (size_t i = 0; i < n; i++) {
-        if (!matches(a, order[i], a->search))
+        if (!matches(a, order[i], a->search.query))
             continue;
         total++;
         if (total == 1)
@@ -85,43 +85,43 @@ unsigned app_search_step(app *a, int dir)
     }
     free(order);
     if (found == TREE_NONE) {
-        app_message(a, 1, "not found: %s", a->search);
+        app_message(a, 1, "not found: %s", a->search.query);
         return APP_CH_DRAW;
     }
     int merged = a->merge_view;
     unsigned f = app_goto(a, found) | APP_CH_DRAW;
     if (merged && !a->merge_view)
-        app_message(a, 0, "/%s  %zu/%zu  (merge view off, to show node #%d; M turns it on)", a->search, rank,
+        app_message(a, 0, "/%s  %zu/%zu  (merge view off, to show node #%d; M turns it on)", a->search.query, rank,
                     total, (int)found);
     else
-        app_message(a, 0, "/%s  %zu/%zu", a->search, rank, total);
+        app_message(a, 0, "/%s  %zu/%zu", a->search.query, rank, total);
     return f;
 }
 
 static void history_add(app *a, const char *q)
 {
-    if (a->nsearch_hist && !strcmp(a->search_hist[a->nsearch_hist - 1], q))
+    if (a->search.nhist && !strcmp(a->search.hist[a->search.nhist - 1], q))
         return;
-    if (a->nsearch_hist == SEARCH_HISTORY) {
-        free(a->search_hist[0]);
-        memmove(a->search_hist, a->search_hist + 1, (a->nsearch_hist - 1) * sizeof *a->search_hist);
-        a->nsearch_hist--;
+    if (a->search.nhist == SEARCH_HISTORY) {
+        free(a->search.hist[0]);
+        memmove(a->search.hist, a->search.hist + 1, (a->search.nhist - 1) * sizeof *a->search.hist);
+        a->search.nhist--;
     }
-    xgrow(&a->search_hist, &a->capsearch_hist, a->nsearch_hist + 1, sizeof *a->search_hist);
-    a->search_hist[a->nsearch_hist++] = xstrdup(q);
+    xgrow(&a->search.hist, &a->search.cap, a->search.nhist + 1, sizeof *a->search.hist);
+    a->search.hist[a->search.nhist++] = xstrdup(q);
 }
 
 static unsigned on_search(app *a, const char *text, size_t len)
 {
     if (!len) {    /* Enter on an empty line repeats the last query */
-        if (!a->nsearch_hist)
+        if (!a->search.nhist)
             return APP_CH_DRAW;
-        text = a->search_hist[a->nsearch_hist - 1];
+        text = a->search.hist[a->search.nhist - 1];
         len = strlen(text);
     }
     char *q = xstrndup(text, len);
-    free(a->search);
-    a->search = q;
+    free(a->search.query);
+    a->search.query = q;
     history_add(a, q);
     return app_search_step(a, 1);
 }
@@ -129,19 +129,19 @@ static unsigned on_search(app *a, const char *text, size_t len)
 unsigned app_search_open(app *a)
 {
     dialog_prompt(a, "/", "", 0, on_search);
-    dialog_prompt_history(a, a->search_hist, a->nsearch_hist);
+    dialog_prompt_history(a, a->search.hist, a->search.nhist);
     return APP_CH_DRAW;
 }
 
 void app_search_free(app *a)
 {
-    for (size_t i = 0; i < a->nsearch_hist; i++)
-        free(a->search_hist[i]);
-    free(a->search_hist);
-    free(a->search);
-    a->search = NULL;
-    a->search_hist = NULL;
-    a->nsearch_hist = a->capsearch_hist = 0;
+    for (size_t i = 0; i < a->search.nhist; i++)
+        free(a->search.hist[i]);
+    free(a->search.hist);
+    free(a->search.query);
+    a->search.query = NULL;
+    a->search.hist = NULL;
+    a->search.nhist = a->search.cap = 0;
 }
 
 /* ---- attractors ------------------------------------------------------------------ */
@@ -160,8 +160,8 @@ static int is_member(const app_attractor_item *it, int32_t id)
 static size_t current_attractor(app *a, const app_attractor_item *items, size_t n)
 {
     int32_t c = a->ses.cursor;
-    if (a->attr_nav < n && items[a->attr_nav].id == a->attr_nav_id && is_member(&items[a->attr_nav], c))
-        return a->attr_nav;
+    if (a->an.nav < n && items[a->an.nav].id == a->an.nav_id && is_member(&items[a->an.nav], c))
+        return a->an.nav;
     for (size_t i = 0; i < n; i++)
         if (items[i].id == c)
             return i;
@@ -173,7 +173,7 @@ static size_t current_attractor(app *a, const app_attractor_item *items, size_t 
 
 static size_t attractor_items(app *a, app_attractor_item **out)
 {
-    size_t max = a->nattr_items + a->nmarked;
+    size_t max = a->an.nitems + a->an.nmarked;
     *out = xmalloc((max ? max : 1) * sizeof **out);
     return app_attractor_items(a, *out, max);
 }
@@ -181,8 +181,8 @@ static size_t attractor_items(app *a, app_attractor_item **out)
 /* Goes to attractor `next` of the list (its first member); frees items. */
 static unsigned go_attractor(app *a, app_attractor_item *items, size_t n, size_t next)
 {
-    a->attr_nav = next;
-    a->attr_nav_id = items[next].id;
+    a->an.nav = next;
+    a->an.nav_id = items[next].id;
     int32_t id = items[next].id;
     size_t nm = items[next].nmembers ? items[next].nmembers : 1;
     free(items);
@@ -223,8 +223,8 @@ unsigned app_attractor_member(app *a, int dir)
         k++;
     size_t next = k == nm ? 0 : (k + nm + (dir > 0 ? 1 : nm - 1)) % nm;
     int32_t id = nm ? it->members[next] : it->id;
-    a->attr_nav = at;
-    a->attr_nav_id = it->id;
+    a->an.nav = at;
+    a->an.nav_id = it->id;
     free(items);
     unsigned f = app_goto(a, id) | APP_CH_DRAW;
     app_message(a, 0, "attractor %zu/%zu, member %zu/%zu", at + 1, n, nm ? next + 1 : 1, nm ? nm : 1);
@@ -244,4 +244,34 @@ unsigned app_attractor_pick(app *a, size_t i)
         return app_attractor_member(a, 1);
     }
     return go_attractor(a, items, n, i);
+}
+
+int app_text_matches(const char *needle, const char *s, size_t len)
+{
+    size_t m = strlen(needle);
+    if (!m)
+        return 0;
+    for (size_t i = 0; i + m <= len; i++) {
+        size_t k = 0;
+        while (k < m) {
+            char x = s[i + k], y = needle[k];
+            if (x >= 'A' && x <= 'Z')
+                x = (char)(x + 32);
+            if (y >= 'A' && y <= 'Z')
+                y = (char)(y + 32);
+            if (x != y)
+                break;
+            k++;
+        }
+        if (k == m)
+            return 1;
+    }
+    return 0;
+}
+
+unsigned app_search_clear(app *a)
+{
+    free(a->search.query);
+    a->search.query = NULL;
+    return APP_CH_DRAW;
 }

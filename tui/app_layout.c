@@ -20,6 +20,7 @@
  *     spaces) and goes on under the value; it scrolls with the wheel when its lines
  *     outnumber its rows, its title saying which lines show ("lines 1-6 of 11"). */
 #include "tui/app.h"
+#include "tui/view.h"
 #include <string.h>
 
 #define WIDE_COLS 90
@@ -107,16 +108,17 @@ void app_layout(app *a)
             *rs[p] = none;
         *rs[a->focus] = (app_rect){ 0, 0, body, cols };
     }
+    for (int p = 0; p < APP_NPANELS; p++)  /* each panel hears of its new place */
+        if (view_panels[p]->resize)
+            view_panels[p]->resize(a, *rs[p]);
 }
-
-static const char *const panel_names[APP_NPANELS] = { "tree", "text", "tokens", "stats" };
 
 unsigned app_zoom(app *a)
 {
     a->zoom = !a->zoom;
     app_layout(a);
     if (a->zoom)
-        app_message(a, 0, "zoom: the %s panel (Tab zooms the next one, Z goes back)", panel_names[a->focus]);
+        app_message(a, 0, "zoom: the %s panel (Tab zooms the next one, Z goes back)", view_panels[a->focus]->name);
     else
         app_message(a, 0, "zoom off");
     return APP_CH_DRAW;

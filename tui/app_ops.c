@@ -1,6 +1,6 @@
 /* tui/app_ops.c — what the actions do to the tree and the views' state: moves in shown
- * order, search matching, marks and the attractor list, branching from an alternative,
- * editing in $EDITOR, export.  Handlers return APP_CH_* flags; nothing here draws. */
+ * order, branching from an alternative, editing a node's text (here and in $EDITOR),
+ * export.  Handlers return APP_CH_* flags; nothing here draws. */
 #include "tui/app.h"
 #include "core/mono.h"
 #include "tui/term.h"
@@ -29,12 +29,12 @@ size_t app_children(app *a, int32_t id, const int32_t **out, int32_t **owned)
     *out = NULL;
     if (!n || !n->nchildren)
         return 0;
-    if (!a->merge_view || !a->merge) {
+    if (!a->merge_view || !a->an.merge) {
         *out = n->children;
         return n->nchildren;
     }
     merge_group *g;
-    size_t ng = merge_groups(a->merge, id, &g);
+    size_t ng = merge_groups(a->an.merge, id, &g);
     int32_t *ids = xmalloc((ng ? ng : 1) * sizeof *ids);
     for (size_t i = 0; i < ng; i++)
         ids[i] = g[i].leader;
@@ -48,8 +48,8 @@ int32_t app_sibling(app *a, int32_t id, int dir)
     int32_t p = tree_parent(a->ses.t, id);
     if (p == TREE_NONE)
         return TREE_NONE;
-    if (a->merge_view && a->merge)
-        id = merge_leader(a->merge, id);
+    if (a->merge_view && a->an.merge)
+        id = merge_leader(a->an.merge, id);
     const int32_t *kids;
     int32_t *owned;
     size_t n = app_children(a, p, &kids, &owned);
@@ -69,10 +69,10 @@ unsigned app_goto(app *a, int32_t id)
     tree *t = a->ses.t;
     if (!tree_get(t, id))
         return 0;
-    if (a->merge_view && a->merge) {
+    if (a->merge_view && a->an.merge) {
         /* A node folded into a group is not shown in merge view: show every branch. */
         for (int32_t p = id; tree_parent(t, p) != TREE_NONE; p = tree_parent(t, p))
-            if (merge_leader(a->merge, p) != p) {
+            if (merge_leader(a->an.merge, p) != p) {
                 a->merge_view = 0;
                 app_message(a, 0, "merge view off, to show node #%d (M turns it on)", (int)id);
                 break;
@@ -97,189 +97,8 @@ unsigned app_goto(app *a, int32_t id)
     a->tok_node = id;
     a->text_scroll = 0;
     a->tree_scrolled = 0;
-    a->unsaved = 1;
+    a->save.unsaved = 1;
     return APP_CH_DRAW | APP_CH_LAZY;
-}
-
-int app_text_matches(const char *needle, const char *s, size_t len)
-{
-    size_t m = strlen(needle);
-    if (!m)
-        return 0;
-    for (size_t i = 0; i + m <= len; i++) {
-        size_t k = 0;
-        while (k < m) {
-            char x = s[i + k], y = needle[k];
-            if (x >= 'A' && x <= 'Z')
-                x = (char)(x + 32);
-            if (y >= 'A' && y <= 'Z')
-                y = (char)(y + 32);
-            if (x != y)
-                break;
-            k++;
-        }
-        if (k == m)
-            return 1;
-    }
-    return 0;
-}
-
-void app_mark_changed(app *a, int32_t id)
-{
-    tree_node *n = tree_get(a->ses.t, id);
-    size_t k = 0;
-    while (k < a->nmarked && a->marked[k] != id)
-        k++;
-    if (n && (n->marks & TREE_MARK_ATTRACTOR)) {
-        if (k == a->nmarked) {
-            xgrow(&a->marked, &a->capmarked, a->nmarked + 1, sizeof *a->marked);
-            a->marked[a->nmarked++] = id;
-        }
-    } else if (k < a->nmarked) {
-        memmove(a->marked + k, a->marked + k + 1, (a->nmarked - k - 1) * sizeof *a->marked);
-        a->nmarked--;
-    }
-}
-
-int app_is_attractor(app *a, int32_t id)
-{
-    tree_node *n = tree_get(a->ses.t, id);
-    if (!n)
-        return 0;
-    if (n->marks & TREE_MARK_ATTRACTOR)
-        return 1;
-    return id >= 0 && (size_t)id < a->attr_member_cap && a->attr_member[id] == 1;
-}
-
-size_t app_attractor_items(app *a, app_attractor_item *out, size_t max)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < a->nattr_items && n < max; i++)
-        if (tree_get(a->ses.t, a->attr_items[i].id))
-            out[n++] = a->attr_items[i];
-    for (size_t i = 0; i < a->nmarked && n < max; i++) {
-        tree_node *m = tree_get(a->ses.t, a->marked[i]);
-        if (!m || !(m->marks & TREE_MARK_ATTRACTOR))
-            continue;
-        out[n].id = a->marked[i];
-        snprintf(out[n].label, sizeof out[n].label, "marked ");
-        out[n].note[0] = 0;
-        out[n].text = NULL;
-        out[n].members = &a->marked[i];
-        out[n].nmembers = 1;
-        n++;
-    }
-    return n;
-}
-
-/* Detected attractors are recomputed from the index when the tree has changed, at most
- * every APP_ATTR_REFRESH seconds (longer when a refresh is slow) and only after the keyboard
- * has been quiet for a moment, so typing never waits for the analysis.  The UI draws from
- * this copy: a per-node membership map and the first ATTR_ITEMS of the list. */
-#define ATTR_ITEMS 64
-
-void app_attr_clear(app *a)
-{
-    for (size_t i = 0; i < a->nattr_items; i++) {
-        free((char *)a->attr_items[i].text);
-        free((int32_t *)a->attr_items[i].members);
-    }
-    a->nattr_items = 0;
-}
-
-/* The UI's copy of a list: the per-node membership map and the first ATTR_ITEMS entries. */
-static void attr_install(app *a, const attractor *list, size_t n)
-{
-    a->attr_total = n;
-    size_t cap = (size_t)tree_capacity(a->ses.t);
-    if (cap > a->attr_member_cap) {
-        a->attr_member = xrealloc(a->attr_member, cap ? cap : 1);
-        a->attr_member_cap = cap;
-    }
-    memset(a->attr_member, 0, a->attr_member_cap);
-    for (size_t i = 0; i < n; i++)
-        for (size_t k = 0; k < list[i].nmembers; k++) {
-            int32_t id = list[i].members[k];
-            if (id >= 0 && (size_t)id < a->attr_member_cap &&
-                (list[i].kind == ATTRACTOR_CONTINUATION || !a->attr_member[id]))
-                a->attr_member[id] = list[i].kind == ATTRACTOR_CONTINUATION ? 1 : 2;
-        }
-    app_attr_clear(a);
-    if (!a->attr_items)
-        a->attr_items = xcalloc(ATTR_ITEMS, sizeof *a->attr_items);
-    for (size_t i = 0; i < n && i < ATTR_ITEMS; i++) {
-        app_attractor_item *it = &a->attr_items[a->nattr_items++];
-        it->id = list[i].example;
-        snprintf(it->label, sizeof it->label, "%s%zu in %zu contexts ",
-                 list[i].kind == ATTRACTOR_PHRASE ? "phrase, " : "", list[i].nmembers, list[i].support);
-        it->note[0] = 0;
-        if (list[i].kind == ATTRACTOR_PHRASE) {
-            char pv[16];
-            if (list[i].log10_p < -300)
-                snprintf(pv, sizeof pv, "<1e-300");
-            else
-                snprintf(pv, sizeof pv, "%.0e", pow(10, list[i].log10_p));
-            snprintf(it->note, sizeof it->note, "(%.2g expected, p %s) ", list[i].expected, pv);
-        }
-        it->text = xstrdup(list[i].text ? list[i].text : "");
-        int32_t *mem = xmalloc((list[i].nmembers ? list[i].nmembers : 1) * sizeof *mem);
-        memcpy(mem, list[i].members, list[i].nmembers * sizeof *mem);
-        it->members = mem;
-        it->nmembers = list[i].nmembers;
-    }
-    a->attr_last = mono_now();
-    a->pending |= APP_CH_DRAW;
-}
-
-/* The list is made in slices of the main loop (attractor_list_step), like the indexing:
- * each turn lists for about APP_ATTR_SLICE seconds, the UI keeps drawing from the previous
- * list meanwhile, and a deletion in between makes it start over.  Nothing is forked.
- * TERMLOOM_ATTR_SLICES=1 lists one unit a turn (a test hook: many slices for a small tree). */
-void app_attr_cancel(app *a)
-{
-    if (a->attr)
-        attractor_list_abort(a->attr);
-}
-
-void app_attr_poll(app *a)
-{
-    if (!a->attr || !attractor_list_busy(a->attr))
-        return;
-    static int tiny = -1;
-    if (tiny < 0) {
-        const char *hook = getenv("TERMLOOM_ATTR_SLICES");
-        tiny = hook && *hook == '1';
-    }
-    if (!a->attr_list_slice)
-        a->attr_list_slice = 64;
-    double t0 = mono_now();
-    int r = attractor_list_step(a->attr, tiny ? 1 : a->attr_list_slice);
-    double dt = mono_now() - t0;
-    a->attr_list_spent += dt;
-    if (dt > 2 * APP_ATTR_SLICE && a->attr_list_slice > 1)
-        a->attr_list_slice /= 2;
-    else if (dt < APP_ATTR_SLICE / 2 && a->attr_list_slice < (1u << 20))
-        a->attr_list_slice *= 2;
-    if (r == 1) {
-        const attractor *list;
-        size_t n = attractor_last(a->attr, &list);
-        attr_install(a, list, n);
-        a->attr_cost = a->attr_list_spent;
-    } else if (r < 0) {
-        a->attr_dirty = 1;                 /* nodes went meanwhile: list again later */
-    }
-}
-
-void app_attr_refresh(app *a)
-{
-    a->attr_dirty = 0;                     /* a change from now on sets it again */
-    a->attr_list_spent = 0;
-    if (attractor_list_step(a->attr, 1) == 1) {   /* begins (or finds nothing changed) */
-        const attractor *list;
-        size_t n = attractor_last(a->attr, &list);
-        attr_install(a, list, n);
-        a->attr_cost = 0;
-    }
 }
 
 unsigned app_branch_alt(app *a)
@@ -341,26 +160,9 @@ unsigned app_branch_alt(app *a)
     undo_added(a, id, src);
     a->focus = APP_PANEL_TREE;
     unsigned f = app_generate(a, id, a->ses.settings.branches);
-    if (!a->msg_error)
+    if (!a->status.error)
         app_message(a, 0, "forced token %u of #%d: new node #%d, generating from it", i + 1, (int)src, (int)id);
     return f | APP_CH_DRAW | APP_CH_SAVE;
-}
-
-void app_stop_streams_in(app *a, int32_t id)
-{
-    int n = a->g ? grow_active(a->g) : 0;
-    for (int i = 0; i < n; i++) {
-        const grow_request *r = grow_request_at(a->g, i);
-        int inside = 0;
-        for (int32_t p = r->parent; p != TREE_NONE && !inside; p = tree_parent(a->ses.t, p))
-            inside = p == id;
-        for (int k = 0; k < r->k && !inside; k++)
-            inside = r->nodes[k] == id;
-        if (inside) {
-            grow_cancel_all(a->g);      /* branches streaming into it would grow elsewhere */
-            return;
-        }
-    }
 }
 
 unsigned app_set_text(app *a, int32_t id, const char *text, size_t len, const char *how)
@@ -382,18 +184,6 @@ unsigned app_set_text(app *a, int32_t id, const char *text, size_t len, const ch
     app_message(a, 0, "node #%d edited%s%s (its token probabilities were dropped; u undoes)", (int)id,
                 how ? " in " : "", how ? how : "");
     return APP_CH_DRAW | APP_CH_SAVE;
-}
-
-int app_is_streaming(app *a, int32_t id)
-{
-    int n = a->g ? grow_active(a->g) : 0;
-    for (int i = 0; i < n; i++) {
-        const grow_request *r = grow_request_at(a->g, i);
-        for (int k = 0; k < r->k; k++)
-            if (r->nodes[k] == id)
-                return 1;
-    }
-    return 0;
 }
 
 /* Runs the editor on path with no shell in between: the editor setting is split at blanks
@@ -543,7 +333,7 @@ static unsigned on_export_choice(app *a, int choice)
 {
     export_choice = choice;
     char *def;
-    const char *base = a->path ? a->path : "termloom-session.json";
+    const char *base = a->save.path ? a->save.path : "termloom-session.json";
     size_t bl = strlen(base);
     if (bl > 5 && !strcmp(base + bl - 5, ".json"))
         bl -= 5;

@@ -33,52 +33,52 @@
  * deleted since are left out); before the first refresh the file keeps what it had. */
 static void put_attractors(app *a)
 {
-    if (!a->attr || a->attr_last <= 0)
+    if (!a->an.attr || a->an.last <= 0)
         return;
     const attractor *l;
-    size_t n = attractor_last(a->attr, &l);
+    size_t n = attractor_last(a->an.attr, &l);
     session_set_attractors(&a->ses, attractor_list_json(l, n, a->ses.t));
 }
 
 static void save_failed(app *a, const char *what, const char *err)
 {
-    free(a->save_err);
-    a->save_err = xstrdup(err);
-    a->unsaved = 1;
+    free(a->save.err);
+    a->save.err = xstrdup(err);
+    a->save.unsaved = 1;
     app_message(a, 1, "%s: %s", what, err);
 }
 
 static void save_ok(app *a)
 {
-    a->unsaved = 0;
-    if (a->save_err) {
-        free(a->save_err);
-        a->save_err = NULL;
+    a->save.unsaved = 0;
+    if (a->save.err) {
+        free(a->save.err);
+        a->save.err = NULL;
         a->pending |= APP_CH_DRAW;
     }
 }
 
 int app_save_now(app *a)
 {
-    if (!a->path)
+    if (!a->save.path)
         return -1;
-    if (a->loading) {              /* never a part of the file over the file */
+    if (a->save.loading) {              /* never a part of the file over the file */
         app_message(a, 1, "not saved: the file is still being read (%.0f%%)", 100 * app_load_progress(a, NULL));
         return -1;
     }
     put_attractors(a);
     char err[512];
-    a->last_save = mono_now();
-    a->save_soon = 0;
-    if (a->jn && strcmp(journal_session(a->jn), a->path))
+    a->save.last = mono_now();
+    a->save.soon = 0;
+    if (a->save.jn && strcmp(journal_session(a->save.jn), a->save.path))
         app_save_stop(a);          /* saved elsewhere from now on (the quit rescue) */
-    int rc = a->jn ? journal_compact(a->jn, err, sizeof err) : session_save(&a->ses, a->path, err, sizeof err);
+    int rc = a->save.jn ? journal_compact(a->save.jn, err, sizeof err) : session_save(&a->ses, a->save.path, err, sizeof err);
     if (rc < 0) {
         save_failed(a, "save failed", err);
         return -1;
     }
-    if (!a->jn)
-        a->jn = journal_new(&a->ses, a->path, err, sizeof err);
+    if (!a->save.jn)
+        a->save.jn = journal_new(&a->ses, a->save.path, err, sizeof err);
     save_ok(a);
     a->pending |= APP_CH_DRAW;
     return 0;
@@ -88,33 +88,33 @@ static void journal_step(app *a, double now)
 {
     char err[512];
     size_t written;
-    a->last_save = now;
-    a->save_soon = 0;
-    if (journal_append(a->jn, &written, err, sizeof err) < 0) {
+    a->save.last = now;
+    a->save.soon = 0;
+    if (journal_append(a->save.jn, &written, err, sizeof err) < 0) {
         save_failed(a, "autosave failed", err);
         return;
     }
     if (written)
-        a->last_change = now;
+        a->save.last_change = now;
     save_ok(a);
 }
 
 void app_autosave(app *a, double now)
 {
-    if (!a->path || a->loading)
+    if (!a->save.path || a->save.loading)
         return;
-    if (!a->jn) {                  /* no journal (not a regular file): whole saves */
-        if (a->save_soon || (a->unsaved && now - a->last_save >= APP_STREAM_SAVE_SECONDS))
+    if (!a->save.jn) {                  /* no journal (not a regular file): whole saves */
+        if (a->save.soon || (a->save.unsaved && now - a->save.last >= APP_STREAM_SAVE_SECONDS))
             app_save_now(a);
         return;
     }
-    if (a->save_soon || (a->unsaved && now - a->last_save >= APP_STREAM_SAVE_SECONDS))
+    if (a->save.soon || (a->save.unsaved && now - a->save.last >= APP_STREAM_SAVE_SECONDS))
         journal_step(a, now);
-    uint64_t jb = journal_bytes(a->jn), sb = journal_base_bytes(a->jn);
-    if (!jb || a->save_err)
+    uint64_t jb = journal_bytes(a->save.jn), sb = journal_base_bytes(a->save.jn);
+    if (!jb || a->save.err)
         return;
-    int idle = !(a->g && grow_active(a->g)) && !a->unsaved && !a->save_soon &&
-               now - a->last_change >= COMPACT_IDLE && now - a->last_key >= COMPACT_IDLE;
+    int idle = !app_gen_active(a) && !a->save.unsaved && !a->save.soon &&
+               now - a->save.last_change >= COMPACT_IDLE && now - a->last_key >= COMPACT_IDLE;
     if ((idle && (sb < COMPACT_SMALL || jb * COMPACT_FRACTION >= sb)) || jb > sb + COMPACT_EXCESS)
         app_save_now(a);
 }
@@ -124,21 +124,64 @@ void app_autosave(app *a, double now)
 static void save_start(app *a)
 {
     char err[512];
-    char *jp = journal_path(a->path);
+    char *jp = journal_path(a->save.path);
     const char *note = journal_note();
     if (note)
         app_message(a, !strstr(note, "recovered"), "%s", note);
-    if (access(jp, F_OK) == 0 && session_save(&a->ses, a->path, err, sizeof err) == 0)
+    if (access(jp, F_OK) == 0 && session_save(&a->ses, a->save.path, err, sizeof err) == 0)
         unlink(jp);
     free(jp);
-    a->jn = journal_new(&a->ses, a->path, err, sizeof err);
-    a->last_save = a->last_change = mono_now();
+    a->save.jn = journal_new(&a->ses, a->save.path, err, sizeof err);
+    a->save.last = a->save.last_change = mono_now();
 }
 
 void app_save_stop(app *a)
 {
-    journal_free(a->jn);
-    a->jn = NULL;
+    journal_free(a->save.jn);
+    a->save.jn = NULL;
+}
+
+int app_save_as(app *a, const char *path, size_t len)
+{
+    char *old = a->save.path;
+    a->save.path = xstrndup(path, len);
+    if (app_save_now(a) == 0) {
+        free(old);
+        return 0;
+    }
+    free(a->save.path);
+    a->save.path = old;
+    return -1;
+}
+
+void app_save_free(app *a)
+{
+    app_save_stop(a);
+    if (a->save.loading)                   /* the tree is the session's; the reader's is not */
+        session_open_free(a->save.loading);
+    free(a->save.load_err);
+    free(a->save.path);
+    free(a->save.err);
+    memset(&a->save, 0, sizeof a->save);
+}
+
+static int load_paced(void)
+{
+    static int paced = -1;
+    if (paced < 0) {
+        const char *p = getenv("TERMLOOM_LOAD_PACE");     /* test hook, app_save.h */
+        paced = p && !strcmp(p, "frame");
+    }
+    return paced;
+}
+
+int app_load_due(app *a, double *seconds)
+{
+    if (!a->save.loading || a->last_draw <= 0 || (load_paced() && a->last_draw == a->save.load_frame))
+        return 0;
+    a->save.load_frame = a->last_draw;
+    *seconds = load_paced() ? 0 : APP_LOAD_SLICE;
+    return 1;
 }
 
 static int mkdirs(const char *path)
@@ -222,14 +265,14 @@ static int open_sliced(app *a, const char *file, char *err, size_t errlen, int *
     struct stat st;
     if (stat(file, &st) < 0 || !S_ISREG(st.st_mode) || !is_session_file(file))
         return 0;
-    a->loading = session_open_begin(&a->ses, file, err, errlen);
-    if (!a->loading)
+    a->save.loading = session_open_begin(&a->ses, file, err, errlen);
+    if (!a->save.loading)
         return 0;                  /* the usual path names why */
-    a->path = xstrdup(file);
-    a->load_started = mono_now();
+    a->save.path = xstrdup(file);
+    a->save.load_started = mono_now();
     int r = app_load_step(a, APP_LOAD_SLICE);
     if (r < 0) {
-        *rc = cli_fail(CLI_ERR, "%s", a->load_err);
+        *rc = cli_fail(CLI_ERR, "%s", a->save.load_err);
         return 1;
     }
     *rc = r == 1 && reapply_flags(a) < 0 ? CLI_USAGE : CLI_OK;
@@ -239,23 +282,23 @@ static int open_sliced(app *a, const char *file, char *err, size_t errlen, int *
 double app_load_progress(const app *a, size_t *nodes)
 {
     if (nodes)
-        *nodes = a->loading ? session_open_nodes(a->loading) : tree_count(a->ses.t);
-    return a->loading ? session_open_progress(a->loading) : 1;
+        *nodes = a->save.loading ? session_open_nodes(a->save.loading) : tree_count(a->ses.t);
+    return a->save.loading ? session_open_progress(a->save.loading) : 1;
 }
 
 int app_load_step(app *a, double seconds)
 {
-    if (!a->loading)
+    if (!a->save.loading)
         return 0;
     char err[1024];
-    int r = session_open_step(a->loading, &a->ses, seconds, err, sizeof err);
+    int r = session_open_step(a->save.loading, &a->ses, seconds, err, sizeof err);
     if (r == 1)
         return 1;
-    session_open_free(a->loading);
-    a->loading = NULL;
+    session_open_free(a->save.loading);
+    a->save.loading = NULL;
     if (r < 0) {
-        free(a->load_err);
-        a->load_err = xstrdup(err);
+        free(a->save.load_err);
+        a->save.load_err = xstrdup(err);
         return -1;
     }
     reapply_flags(a);              /* the file's settings, then the flags (checked already) */
@@ -285,22 +328,22 @@ int app_open_session(app *a, const char *file)
         if (!a->ses.settings.theme && a->opts.s.theme)
             a->ses.settings.theme = xstrdup(a->opts.s.theme);
         if (kind == FORMATS_SESSION) {
-            a->path = xstrdup(file);
+            a->save.path = xstrdup(file);
         } else {
             size_t fl = strlen(file);
             if (fl > 5 && !strcmp(file + fl - 5, ".json"))
                 fl -= 5;
             for (int i = 0; i < 1000; i++) {
-                free(a->path);
-                a->path = i ? xasprintf("%.*s.termloom-%d.json", (int)fl, file, i)
+                free(a->save.path);
+                a->save.path = i ? xasprintf("%.*s.termloom-%d.json", (int)fl, file, i)
                             : xasprintf("%.*s.termloom.json", (int)fl, file);
-                if (access(a->path, F_OK) != 0)
+                if (access(a->save.path, F_OK) != 0)
                     break;
             }
-            if (session_save(&a->ses, a->path, err, sizeof err) < 0)
+            if (session_save(&a->ses, a->save.path, err, sizeof err) < 0)
                 return cli_fail(CLI_ERR, "%s", err);
             app_message(a, 0, "imported %s (%s); the session is saved as %s%s%s", file, formats_kind_name(kind),
-                        a->path, summary[0] ? "; " : "", summary);
+                        a->save.path, summary[0] ? "; " : "", summary);
         }
         save_start(a);
         return CLI_OK;
@@ -311,20 +354,20 @@ int app_open_session(app *a, const char *file)
     settings_free(&a->ses.settings);
     settings_copy(&a->ses.settings, &a->opts.s);
     if (file) {
-        a->path = xstrdup(file);
-        if (session_save(&a->ses, a->path, err, sizeof err) < 0)
+        a->save.path = xstrdup(file);
+        if (session_save(&a->ses, a->save.path, err, sizeof err) < 0)
             return cli_fail(CLI_ERR, "%s", err);
     } else {
-        a->path = default_session_path(err, sizeof err);
-        if (!a->path)
+        a->save.path = default_session_path(err, sizeof err);
+        if (!a->save.path)
             app_message(a, 1, "autosave is off: %s", err);
-        else if (session_save(&a->ses, a->path, err, sizeof err) < 0) {
+        else if (session_save(&a->ses, a->save.path, err, sizeof err) < 0) {
             app_message(a, 1, "autosave is off: %s", err);
-            free(a->path);
-            a->path = NULL;
+            free(a->save.path);
+            a->save.path = NULL;
         }
     }
-    if (a->path)
+    if (a->save.path)
         save_start(a);
     return CLI_OK;
 }

@@ -1,4 +1,5 @@
 /* tui/dialog.c — see dialog.h. */
+#include "tui/app.h"
 #include "tui/dialog.h"
 #include "tui/actions.h"
 #include "tui/view.h"
@@ -15,59 +16,59 @@ void dialog_prompt(app *a, const char *label, const char *init, size_t len, app_
     if (a->mode != APP_MODE_PROMPT)
         a->mode_back = a->mode;
     a->mode = APP_MODE_PROMPT;
-    free(a->line_label);
-    a->line_label = xstrdup(label);
-    buf_clear(&a->line);
-    buf_add(&a->line, init ? init : "", len);
-    a->line_cur = a->line.len;
-    a->line_scroll = 0;
-    a->on_line = fn;
-    a->line_hist = NULL;
-    a->line_nhist = a->line_hist_at = 0;
-    free(a->line_draft);
-    a->line_draft = NULL;
+    free(a->dlg.line_label);
+    a->dlg.line_label = xstrdup(label);
+    buf_clear(&a->dlg.line);
+    buf_add(&a->dlg.line, init ? init : "", len);
+    a->dlg.line_cur = a->dlg.line.len;
+    a->dlg.line_scroll = 0;
+    a->dlg.on_line = fn;
+    a->dlg.line_hist = NULL;
+    a->dlg.line_nhist = a->dlg.line_hist_at = 0;
+    free(a->dlg.line_draft);
+    a->dlg.line_draft = NULL;
 }
 
 void dialog_prompt_history(app *a, char *const *hist, size_t n)
 {
-    a->line_hist = hist;
-    a->line_nhist = a->line_hist_at = n;
+    a->dlg.line_hist = hist;
+    a->dlg.line_nhist = a->dlg.line_hist_at = n;
 }
 
 /* Shows history entry `at` (line_nhist: the draft) in the line. */
 static void line_show_hist(app *a, size_t at)
 {
-    if (a->line_hist_at == a->line_nhist) {
-        free(a->line_draft);
-        a->line_draft = xstrndup(a->line.data ? a->line.data : "", a->line.len);
+    if (a->dlg.line_hist_at == a->dlg.line_nhist) {
+        free(a->dlg.line_draft);
+        a->dlg.line_draft = xstrndup(a->dlg.line.data ? a->dlg.line.data : "", a->dlg.line.len);
     }
-    a->line_hist_at = at;
-    const char *s = at < a->line_nhist ? a->line_hist[at] : a->line_draft ? a->line_draft : "";
-    buf_clear(&a->line);
-    buf_add(&a->line, s, strlen(s));
-    a->line_cur = a->line.len;
-    a->line_scroll = 0;
+    a->dlg.line_hist_at = at;
+    const char *s = at < a->dlg.line_nhist ? a->dlg.line_hist[at] : a->dlg.line_draft ? a->dlg.line_draft : "";
+    buf_clear(&a->dlg.line);
+    buf_add(&a->dlg.line, s, strlen(s));
+    a->dlg.line_cur = a->dlg.line.len;
+    a->dlg.line_scroll = 0;
 }
 
 void dialog_confirm(app *a, const char *q, app_confirm_fn fn)
 {
     a->mode_back = a->mode;
     a->mode = APP_MODE_CONFIRM;
-    free(a->confirm_text);
-    a->confirm_text = xstrdup(q);
-    a->on_confirm = fn;
+    free(a->dlg.confirm_text);
+    a->dlg.confirm_text = xstrdup(q);
+    a->dlg.on_confirm = fn;
 }
 
 void dialog_chooser(app *a, const char *title, const char *const *choices, int n, app_choice_fn fn)
 {
     a->mode = APP_MODE_CHOOSER;
     a->mode_back = APP_MODE_NORMAL;
-    free(a->choice_title);
-    a->choice_title = xstrdup(title);
-    a->choices = choices;
-    a->nchoices = n;
-    a->choice_sel = 0;
-    a->on_choice = fn;
+    free(a->dlg.choice_title);
+    a->dlg.choice_title = xstrdup(title);
+    a->dlg.choices = choices;
+    a->dlg.nchoices = n;
+    a->dlg.choice_sel = 0;
+    a->dlg.on_choice = fn;
 }
 
 /* ---- the line editor ------------------------------------------------------------- */
@@ -94,30 +95,30 @@ static size_t next_char(const char *s, size_t len, size_t i)
 
 static void line_delete(app *a, size_t from, size_t to)
 {
-    memmove(a->line.data + from, a->line.data + to, a->line.len - to + 1);
-    a->line.len -= to - from;
+    memmove(a->dlg.line.data + from, a->dlg.line.data + to, a->dlg.line.len - to + 1);
+    a->dlg.line.len -= to - from;
 }
 
 static void line_insert(app *a, const char *s, size_t n)
 {
-    buf_add(&a->line, s, n);       /* grow, then move into place */
-    memmove(a->line.data + a->line_cur + n, a->line.data + a->line_cur, a->line.len - n - a->line_cur);
-    memcpy(a->line.data + a->line_cur, s, n);
-    a->line_cur += n;
+    buf_add(&a->dlg.line, s, n);       /* grow, then move into place */
+    memmove(a->dlg.line.data + a->dlg.line_cur + n, a->dlg.line.data + a->dlg.line_cur, a->dlg.line.len - n - a->dlg.line_cur);
+    memcpy(a->dlg.line.data + a->dlg.line_cur, s, n);
+    a->dlg.line_cur += n;
 }
 
 static unsigned prompt_key(app *a, int key)
 {
-    char *s = a->line.data ? a->line.data : (char *)"";
+    char *s = a->dlg.line.data ? a->dlg.line.data : (char *)"";
     switch (key) {
     case 27:
         a->mode = a->mode_back;
         return APP_CH_DRAW;
     case 13: {
         a->mode = a->mode_back;
-        char *text = xstrndup(s, a->line.len);
-        size_t len = a->line.len;
-        unsigned f = a->on_line ? a->on_line(a, text, len) : 0;
+        char *text = xstrndup(s, a->dlg.line.len);
+        size_t len = a->dlg.line.len;
+        unsigned f = a->dlg.on_line ? a->dlg.on_line(a, text, len) : 0;
         free(text);
         return f | APP_CH_DRAW;
     }
@@ -125,54 +126,54 @@ static unsigned prompt_key(app *a, int key)
         line_insert(a, "\n", 1);
         break;
     case ACTIONS_FN(KEY_UP):
-        if (a->line_hist && a->line_hist_at > 0)
-            line_show_hist(a, a->line_hist_at - 1);
+        if (a->dlg.line_hist && a->dlg.line_hist_at > 0)
+            line_show_hist(a, a->dlg.line_hist_at - 1);
         break;
     case ACTIONS_FN(KEY_DOWN):
-        if (a->line_hist && a->line_hist_at < a->line_nhist)
-            line_show_hist(a, a->line_hist_at + 1);
+        if (a->dlg.line_hist && a->dlg.line_hist_at < a->dlg.line_nhist)
+            line_show_hist(a, a->dlg.line_hist_at + 1);
         break;
     case ACTIONS_FN(KEY_LEFT):
-        a->line_cur = prev_char(s, a->line_cur);
+        a->dlg.line_cur = prev_char(s, a->dlg.line_cur);
         break;
     case ACTIONS_FN(KEY_RIGHT):
-        a->line_cur = next_char(s, a->line.len, a->line_cur);
+        a->dlg.line_cur = next_char(s, a->dlg.line.len, a->dlg.line_cur);
         break;
     case ACTIONS_FN(KEY_HOME):
     case 1:
-        a->line_cur = 0;
+        a->dlg.line_cur = 0;
         break;
     case ACTIONS_FN(KEY_END):
     case 5:
-        a->line_cur = a->line.len;
+        a->dlg.line_cur = a->dlg.line.len;
         break;
     case ACTIONS_FN(KEY_BACKSPACE):
-        if (a->line_cur) {
-            size_t p = prev_char(s, a->line_cur);
-            line_delete(a, p, a->line_cur);
-            a->line_cur = p;
+        if (a->dlg.line_cur) {
+            size_t p = prev_char(s, a->dlg.line_cur);
+            line_delete(a, p, a->dlg.line_cur);
+            a->dlg.line_cur = p;
         }
         break;
     case ACTIONS_FN(KEY_DC):
     case 4:
-        if (a->line_cur < a->line.len)
-            line_delete(a, a->line_cur, next_char(s, a->line.len, a->line_cur));
+        if (a->dlg.line_cur < a->dlg.line.len)
+            line_delete(a, a->dlg.line_cur, next_char(s, a->dlg.line.len, a->dlg.line_cur));
         break;
     case 21:   /* C-u */
-        line_delete(a, 0, a->line_cur);
-        a->line_cur = 0;
+        line_delete(a, 0, a->dlg.line_cur);
+        a->dlg.line_cur = 0;
         break;
     case 11:   /* C-k */
-        line_delete(a, a->line_cur, a->line.len);
+        line_delete(a, a->dlg.line_cur, a->dlg.line.len);
         break;
     case 23: { /* C-w */
-        size_t p = a->line_cur;
+        size_t p = a->dlg.line_cur;
         while (p > 0 && s[p - 1] == ' ')
             p--;
         while (p > 0 && s[p - 1] != ' ')
             p--;
-        line_delete(a, p, a->line_cur);
-        a->line_cur = p;
+        line_delete(a, p, a->dlg.line_cur);
+        a->dlg.line_cur = p;
         break;
     }
     default:
@@ -194,21 +195,21 @@ static unsigned chooser_key(app *a, int key)
         return APP_CH_DRAW;
     case ACTIONS_FN(KEY_UP):
     case 'k':
-        if (a->choice_sel > 0)
-            a->choice_sel--;
+        if (a->dlg.choice_sel > 0)
+            a->dlg.choice_sel--;
         return APP_CH_DRAW;
     case ACTIONS_FN(KEY_DOWN):
     case 'j':
-        if (a->choice_sel + 1 < a->nchoices)
-            a->choice_sel++;
+        if (a->dlg.choice_sel + 1 < a->dlg.nchoices)
+            a->dlg.choice_sel++;
         return APP_CH_DRAW;
     case 13:
         a->mode = APP_MODE_NORMAL;
-        return (a->on_choice ? a->on_choice(a, a->choice_sel) : 0) | APP_CH_DRAW;
+        return (a->dlg.on_choice ? a->dlg.on_choice(a, a->dlg.choice_sel) : 0) | APP_CH_DRAW;
     }
-    if (key >= '1' && key <= '9' && key - '1' < a->nchoices) {
+    if (key >= '1' && key <= '9' && key - '1' < a->dlg.nchoices) {
         a->mode = APP_MODE_NORMAL;
-        return (a->on_choice ? a->on_choice(a, key - '1') : 0) | APP_CH_DRAW;
+        return (a->dlg.on_choice ? a->dlg.on_choice(a, key - '1') : 0) | APP_CH_DRAW;
     }
     return 0;
 }
@@ -226,28 +227,28 @@ static unsigned help_key(app *a, int key)
         return APP_CH_DRAW;
     case ACTIONS_FN(KEY_UP):
     case 'k':
-        a->help_scroll--;
+        a->dlg.help_scroll--;
         break;
     case ACTIONS_FN(KEY_DOWN):
     case 'j':
-        a->help_scroll++;
+        a->dlg.help_scroll++;
         break;
     case ACTIONS_FN(KEY_PPAGE):
     case 'b':
-        a->help_scroll -= page;
+        a->dlg.help_scroll -= page;
         break;
     case ACTIONS_FN(KEY_NPAGE):
     case ' ':
-        a->help_scroll += page;
+        a->dlg.help_scroll += page;
         break;
     case ACTIONS_FN(KEY_HOME):
-        a->help_scroll = 0;
+        a->dlg.help_scroll = 0;
         break;
     default:
         return 0;
     }
-    if (a->help_scroll < 0)
-        a->help_scroll = 0;
+    if (a->dlg.help_scroll < 0)
+        a->dlg.help_scroll = 0;
     return APP_CH_DRAW;
 }
 
@@ -259,7 +260,7 @@ unsigned dialog_key(app *a, int key)
     case APP_MODE_CONFIRM: {
         a->mode = a->mode_back;
         int yes = key == 'y' || key == 'Y';
-        return (a->on_confirm ? a->on_confirm(a, yes) : 0) | APP_CH_DRAW;
+        return (a->dlg.on_confirm ? a->dlg.on_confirm(a, yes) : 0) | APP_CH_DRAW;
     }
     case APP_MODE_SETTINGS:
         return dialog_settings_key(a, key);
@@ -383,35 +384,35 @@ static void draw_prompt(app *a)
     int y = a->rows - 1, w = a->cols;
     unsigned long at = theme_attr(THEME_dialog);
     view_fill(y, 0, w, at);
-    int x = view_puts(a, y, 0, w, a->line_label, theme_attr(THEME_key));
+    int x = view_puts(a, y, 0, w, a->dlg.line_label, theme_attr(THEME_key));
     int avail = w - x - 1;
     if (avail < 1)
         return;
-    const char *s = a->line.data ? a->line.data : "";
+    const char *s = a->dlg.line.data ? a->dlg.line.data : "";
     unsigned fl = TEXT_NL_VISIBLE | a->tflags;
-    if (a->line_scroll > a->line_cur)
-        a->line_scroll = a->line_cur;
-    while ((int)text_width(s + a->line_scroll, a->line_cur - a->line_scroll, fl) > avail)
-        a->line_scroll = next_char(s, a->line.len, a->line_scroll);
-    view_put(a, y, x, avail + 1, s + a->line_scroll, a->line.len - a->line_scroll, at, TEXT_NL_VISIBLE);
-    int cx = x + (int)text_width(s + a->line_scroll, a->line_cur - a->line_scroll, fl);
+    if (a->dlg.line_scroll > a->dlg.line_cur)
+        a->dlg.line_scroll = a->dlg.line_cur;
+    while ((int)text_width(s + a->dlg.line_scroll, a->dlg.line_cur - a->dlg.line_scroll, fl) > avail)
+        a->dlg.line_scroll = next_char(s, a->dlg.line.len, a->dlg.line_scroll);
+    view_put(a, y, x, avail + 1, s + a->dlg.line_scroll, a->dlg.line.len - a->dlg.line_scroll, at, TEXT_NL_VISIBLE);
+    int cx = x + (int)text_width(s + a->dlg.line_scroll, a->dlg.line_cur - a->dlg.line_scroll, fl);
     move(y, cx < w ? cx : w - 1);
 }
 
 static void draw_chooser(app *a)
 {
-    int w = a->cols - 4 < 60 ? a->cols - 4 : 60, h = a->nchoices + 4;
+    int w = a->cols - 4 < 60 ? a->cols - 4 : 60, h = a->dlg.nchoices + 4;
     if (h > a->rows - 1)
         h = a->rows - 1;
     int y = (a->rows - 1 - h) / 2, x = (a->cols - w) / 2;
-    draw_box(a, y, x, h, w, a->choice_title);
+    draw_box(a, y, x, h, w, a->dlg.choice_title);
     unsigned long at = theme_attr(THEME_dialog);
-    for (int i = 0; i < a->nchoices && 1 + i < h - 2; i++) {
-        unsigned long ra = i == a->choice_sel ? theme_attr(THEME_cursor) : at;
-        if (i == a->choice_sel)
+    for (int i = 0; i < a->dlg.nchoices && 1 + i < h - 2; i++) {
+        unsigned long ra = i == a->dlg.choice_sel ? theme_attr(THEME_cursor) : at;
+        if (i == a->dlg.choice_sel)
             view_fill(y + 1 + i, x + 1, w - 2, ra);
         char tmp[160];
-        snprintf(tmp, sizeof tmp, "%d  %s", i + 1, a->choices[i]);
+        snprintf(tmp, sizeof tmp, "%d  %s", i + 1, a->dlg.choices[i]);
         view_puts(a, y + 1 + i, x + 2, w - 4, tmp, ra);
     }
     view_puts(a, y + h - 2, x + 2, w - 4, "Enter or a number chooses, Esc closes", theme_attr(THEME_dim) | at);
@@ -423,11 +424,11 @@ static size_t log_lines(app *a, char ***out)
 {
     char **v = NULL;
     size_t n = 0, cap = 0;
-    if (!a->nlog)
+    if (!a->status.nlog)
         add_line(&v, &n, &cap, "no errors so far");
     int w = a->cols - 14 > 20 ? a->cols - 14 : 20;
-    for (size_t i = 0; i < a->nlog; i++) {
-        const char *e = a->log[i];
+    for (size_t i = 0; i < a->status.nlog; i++) {
+        const char *e = a->status.log[i];
         size_t len = strlen(e);
         text_line wl[64];
         size_t nl = text_wrap(e, len, w, 8, TEXT_NL_VISIBLE, wl, 64);
@@ -441,14 +442,14 @@ static size_t log_lines(app *a, char ***out)
 static void draw_help(app *a)
 {
     char **lines;
-    size_t n = a->help_log ? log_lines(a, &lines) : dialog_help_lines(a, &lines);
+    size_t n = a->dlg.help_log ? log_lines(a, &lines) : dialog_help_lines(a, &lines);
     int h = a->rows - 1;
-    if (a->help_scroll > (int)n - h)
-        a->help_scroll = (int)n - h > 0 ? (int)n - h : 0;
+    if (a->dlg.help_scroll > (int)n - h)
+        a->dlg.help_scroll = (int)n - h > 0 ? (int)n - h : 0;
     unsigned long at = theme_attr(THEME_dialog);
     for (int r = 0; r < h; r++) {
         view_fill(r, 0, a->cols, at);
-        size_t i = (size_t)(r + a->help_scroll);
+        size_t i = (size_t)(r + a->dlg.help_scroll);
         if (i < n)
             view_puts(a, r, 1, a->cols - 2, lines[i], lines[i][0] && lines[i][0] != ' ' ? at | A_BOLD : at);
     }
@@ -456,9 +457,9 @@ static void draw_help(app *a)
         free(lines[i]);
     free(lines);
     char tmp[96];
-    snprintf(tmp, sizeof tmp, " %s %d-%d of %zu  j/k PgUp/PgDn wheel scroll, q closes ", a->help_log ? "messages" : "help",
-             a->help_scroll + 1,
-             a->help_scroll + h < (int)n ? a->help_scroll + h : (int)n, n);
+    snprintf(tmp, sizeof tmp, " %s %d-%d of %zu  j/k PgUp/PgDn wheel scroll, q closes ", a->dlg.help_log ? "messages" : "help",
+             a->dlg.help_scroll + 1,
+             a->dlg.help_scroll + h < (int)n ? a->dlg.help_scroll + h : (int)n, n);
     view_fill(a->rows - 1, 0, a->cols, theme_attr(THEME_status));
     view_puts(a, a->rows - 1, 0, a->cols, tmp, theme_attr(THEME_status));
 }
@@ -471,7 +472,7 @@ void dialog_draw(app *a)
         break;
     case APP_MODE_CONFIRM:
         view_fill(a->rows - 1, 0, a->cols, theme_attr(THEME_dialog));
-        view_puts(a, a->rows - 1, 0, a->cols, a->confirm_text, theme_attr(THEME_key));
+        view_puts(a, a->rows - 1, 0, a->cols, a->dlg.confirm_text, theme_attr(THEME_key));
         break;
     case APP_MODE_SETTINGS:
         dialog_settings_draw(a, draw_box);
@@ -486,4 +487,31 @@ void dialog_draw(app *a)
     case APP_MODE_COMPARE:
         break;
     }
+}
+
+unsigned dialog_help_scroll(app *a, int dir)
+{
+    int s = a->dlg.help_scroll + 3 * dir;
+    a->dlg.help_scroll = s < 0 ? 0 : s;     /* drawing clamps the end */
+    return APP_CH_DRAW;
+}
+
+void dialog_free(app *a)
+{
+    buf_free(&a->dlg.line);
+    free(a->dlg.line_label);
+    free(a->dlg.confirm_text);
+    free(a->dlg.choice_title);
+    free(a->dlg.line_draft);
+    dialog_settings_free(a);
+    memset(&a->dlg, 0, sizeof a->dlg);
+}
+
+unsigned dialog_help(app *a, int log)
+{
+    a->mode = APP_MODE_HELP;
+    a->dlg.help_log = log;
+    /* the log opens at its newest lines (drawing clamps the scroll to the end) */
+    a->dlg.help_scroll = log && a->status.nlog > 0 ? (int)a->status.nlog : 0;
+    return APP_CH_DRAW;
 }

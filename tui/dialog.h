@@ -5,7 +5,41 @@
  * over the panels during the frame. */
 #ifndef TUI_DIALOG_H
 #define TUI_DIALOG_H
-#include "tui/app.h"
+#include "core/mem.h"
+#include <stddef.h>
+
+typedef struct app app;
+typedef unsigned (*app_text_fn)(app *a, const char *text, size_t len);
+typedef unsigned (*app_confirm_fn)(app *a, int yes);
+typedef unsigned (*app_choice_fn)(app *a, int choice);
+
+/* What the open dialog holds (a->dlg): written only by dialog.c and dialog_settings.c. */
+typedef struct dialog_state {
+    /* the prompt line: a UTF-8 line editor */
+    buf          line;          /* the prompt line's text */
+    size_t       line_cur;      /* cursor byte offset in line */
+    size_t       line_scroll;
+    char        *line_label;
+    app_text_fn  on_line;
+    char *const *line_hist;     /* the prompt's history (Up/Down), oldest first, or NULL */
+    size_t       line_nhist;
+    size_t       line_hist_at;  /* the entry shown; line_nhist: the line being typed */
+    char        *line_draft;    /* that line, kept while Up shows older ones */
+    /* yes/no */
+    app_confirm_fn on_confirm;
+    char        *confirm_text;
+    /* the chooser */
+    int          choice_sel, nchoices;
+    const char  *const *choices;
+    char        *choice_title;
+    app_choice_fn on_choice;
+    /* the settings form */
+    int          set_sel;       /* settings form row */
+    struct settings_form *form; /* the open settings form (tui/dialog_settings.c) */
+    /* help */
+    int          help_scroll;
+    int          help_log;      /* the help screen shows the message log instead */
+} dialog_state;
 
 /* Opens the prompt line with label and initial text; fn gets the text on Enter. */
 void dialog_prompt(app *a, const char *label, const char *init, size_t len, app_text_fn fn);
@@ -27,4 +61,9 @@ unsigned dialog_key(app *a, int key);
 void dialog_draw(app *a);
 /* The help screen's lines (generated from the action table); caller frees each and the array. */
 size_t dialog_help_lines(app *a, char ***out);
+/* Opens the help screen: the keys (log 0), or the message log at its newest lines (log 1). */
+unsigned dialog_help(app *a, int log);
+/* The wheel over the help screen (dir ±1). */
+unsigned dialog_help_scroll(app *a, int dir);
+void dialog_free(app *a);
 #endif

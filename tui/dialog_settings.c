@@ -75,7 +75,7 @@ static int set_one(gen_settings *s, const char *key, const char *v, char *err, s
 
 static void check(app *a, int i)
 {
-    struct settings_form *f = a->form;
+    struct settings_form *f = a->dlg.form;
     const char *key = settings_options[i].key;
     char err[512] = "";
     gen_settings tmp;
@@ -100,7 +100,7 @@ static void check(app *a, int i)
 
 void dialog_settings_free(app *a)
 {
-    struct settings_form *f = a->form;
+    struct settings_form *f = a->dlg.form;
     if (!f)
         return;
     for (int i = 0; i < f->n; i++) {
@@ -112,21 +112,21 @@ void dialog_settings_free(app *a)
     free(f->orig);
     free(f->err);
     free(f);
-    a->form = NULL;
+    a->dlg.form = NULL;
 }
 
 static void select_row(app *a, int row)
 {
-    struct settings_form *f = a->form;
-    a->set_sel = row < 0 ? 0 : row > f->n ? f->n : row;
-    f->cur = a->set_sel < f->n ? strlen(f->val[a->set_sel]) : 0;
+    struct settings_form *f = a->dlg.form;
+    a->dlg.set_sel = row < 0 ? 0 : row > f->n ? f->n : row;
+    f->cur = a->dlg.set_sel < f->n ? strlen(f->val[a->dlg.set_sel]) : 0;
 }
 
 void dialog_settings(app *a)
 {
     dialog_settings_free(a);
     struct settings_form *f = xcalloc(1, sizeof *f);
-    a->form = f;
+    a->dlg.form = f;
     f->n = (int)settings_noptions;
     f->val = xcalloc((size_t)f->n, sizeof *f->val);
     f->orig = xcalloc((size_t)f->n, sizeof *f->orig);
@@ -150,7 +150,7 @@ static unsigned close_form(app *a)
 /* Applies every changed field to the session's settings (all were checked). */
 static unsigned apply(app *a)
 {
-    struct settings_form *f = a->form;
+    struct settings_form *f = a->dlg.form;
     int bad = 0, first = 0;
     for (int i = 0; i < f->n; i++)
         if (f->err[i] && !bad++)
@@ -184,16 +184,8 @@ static unsigned apply(app *a)
     buf_free(&names);
     if (new_backend)
         app_backend_reset(a);             /* its error, if any, replaces the message */
-    if (merge && a->merge)
-        merge_set_threshold(a->merge, a->ses.settings.merge_threshold);
-    if (merge && a->attr) {               /* detected attractors use it too */
-        app_attr_cancel(a);
-        attractor_index_free(a->attr);
-        a->attr = attractor_index_new(a->ses.t, a->ses.settings.merge_threshold, ATTRACTOR_DEFAULT_MIN_CONTEXTS);
-        a->attr_slice = 256;
-        a->attr_dirty = 1;
-        a->attr_last = 0;
-    }
+    if (merge)
+        app_analysis_threshold(a);
     if (th)
         app_theme_reset(a);
     return APP_CH_DRAW | APP_CH_SAVE;
@@ -219,25 +211,25 @@ static size_t next_char(const char *s, size_t i)
 /* Replaces bytes [from, to) of the field with ins. */
 static void edit(app *a, size_t from, size_t to, const char *ins, size_t n)
 {
-    struct settings_form *f = a->form;
-    char *old = f->val[a->set_sel];
+    struct settings_form *f = a->dlg.form;
+    char *old = f->val[a->dlg.set_sel];
     size_t len = strlen(old);
     char *v = xmalloc(len - (to - from) + n + 1);
     memcpy(v, old, from);
     memcpy(v + from, ins, n);
     memcpy(v + from + n, old + to, len - to + 1);
     free(old);
-    f->val[a->set_sel] = v;
+    f->val[a->dlg.set_sel] = v;
     f->cur = from + n;
-    check(a, a->set_sel);
+    check(a, a->dlg.set_sel);
 }
 
 unsigned dialog_settings_key(app *a, int key)
 {
-    struct settings_form *f = a->form;
+    struct settings_form *f = a->dlg.form;
     if (!f)
         return close_form(a);
-    int row = a->set_sel, field = row < f->n;
+    int row = a->dlg.set_sel, field = row < f->n;
     const char *v = field ? f->val[row] : "";
     switch (key) {
     case 27:
@@ -308,7 +300,7 @@ unsigned dialog_settings_key(app *a, int key)
 
 void dialog_settings_draw(app *a, void (*draw_frame)(app *, int, int, int, int, const char *))
 {
-    struct settings_form *f = a->form;
+    struct settings_form *f = a->dlg.form;
     if (!f)
         return;
     int w = a->cols - 2 < 110 ? a->cols - 2 : 110, h = f->n + 6;
@@ -320,17 +312,17 @@ void dialog_settings_draw(app *a, void (*draw_frame)(app *, int, int, int, int, 
     int list = h - 5;                         /* rows for the fields and [Apply] */
     if (list < 1)
         list = 1;
-    if (a->set_sel < f->top)
-        f->top = a->set_sel;
-    if (a->set_sel >= f->top + list)
-        f->top = a->set_sel - list + 1;
+    if (a->dlg.set_sel < f->top)
+        f->top = a->dlg.set_sel;
+    if (a->dlg.set_sel >= f->top + list)
+        f->top = a->dlg.set_sel - list + 1;
     int kw = 16, vw = (w - 4 - kw - 1) * 11 / 20, ex = x + 2 + kw + 1 + vw + 1, ew = x + w - 2 - ex;
     int cy = -1, cx = 0;
     for (int r = 0; r < list; r++) {
         int i = f->top + r, ry = y + 1 + r;
         if (i > f->n)
             break;
-        int sel = i == a->set_sel;
+        int sel = i == a->dlg.set_sel;
         unsigned long ra = sel ? theme_attr(THEME_cursor) : at;
         if (sel)
             view_fill(ry, x + 1, w - 2, ra);
@@ -365,8 +357,8 @@ void dialog_settings_draw(app *a, void (*draw_frame)(app *, int, int, int, int, 
     }
     /* The selected field: its whole reason, or what the option is. */
     int hy = y + h - 3;
-    if (a->set_sel < f->n) {
-        int i = a->set_sel;
+    if (a->dlg.set_sel < f->n) {
+        int i = a->dlg.set_sel;
         char tmp[700];
         if (f->err[i])
             snprintf(tmp, sizeof tmp, "%s: %s", settings_options[i].key, f->err[i]);
@@ -379,7 +371,7 @@ void dialog_settings_draw(app *a, void (*draw_frame)(app *, int, int, int, int, 
               "Esc cancels  Enter/Tab next field  S-Tab/Up back  Enter on [Apply] applies",
               theme_attr(THEME_dim) | at);
     if (cy < 0) {                             /* on [Apply]: the cursor sits on it */
-        cy = y + 1 + (a->set_sel - f->top);
+        cy = y + 1 + (a->dlg.set_sel - f->top);
         cx = x + 2 + kw + 1;
     }
     move(cy, cx < x + w - 1 ? cx : x + w - 2);

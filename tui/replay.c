@@ -76,17 +76,17 @@ static int fail(replay *r, const char *fmt, const char *arg)
 /* Nothing in flight and nothing due that could change the screen. */
 static int idle(app *a)
 {
-    if (a->g && grow_active(a->g))
+    if (app_gen_active(a))
         return 0;
     if (compare_view_busy(a))
         return 0;
-    if (a->attr && (attractor_pending(a->attr) || a->attr_dirty || attractor_list_busy(a->attr)))
+    if (a->an.attr && (attractor_pending(a->an.attr) || a->an.dirty || attractor_list_busy(a->an.attr)))
         return 0;
-    if (a->group_pending != TREE_NONE || a->loading)
+    if (a->an.group_pending != TREE_NONE || a->save.loading)
         return 0;
-    if (a->ref && a->ref_asked != TREE_NONE && a->ref_asked != a->ref_id)
+    if (app_ref_waiting(a))
         return 0;                          /* the D tint's reference model is still scoring */
-    if (a->path && (a->unsaved || a->save_soon))
+    if (a->save.path && (a->save.unsaved || a->save.soon))
         return 0;
     return !(a->pending & APP_CH_DRAW) && a->last_draw > 0;
 }

@@ -221,17 +221,16 @@ static unsigned run_step(app *a, int dir)
     }
     undo_step s = (*from)[--*nfrom];
     if (s.request >= 0) {                 /* a generation still streaming: stop it first */
-        int n = a->g ? grow_active(a->g) : 0;
+        int n = a->gen.g ? grow_active(a->gen.g) : 0;
         for (int i = 0; i < n; i++) {
-            const grow_request *r = grow_request_at(a->g, i);
+            const grow_request *r = grow_request_at(a->gen.g, i);
             if (r->request == s.request) {
                 fill_generation(&s, r->nodes, r->k);
                 break;
             }
         }
         s.request = -1;
-        if (a->g)
-            grow_cancel_all(a->g);
+        app_gen_cancel(a);
     }
     int failed = 0;
     if (dir < 0)

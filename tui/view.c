@@ -88,3 +88,16 @@ void view_title(app *a, app_rect r, const char *name, const char *detail, int fo
         view_puts(a, r.y, x, r.x + r.w - x, detail, at);
     }
 }
+
+const panel_ops *const view_panels[APP_NPANELS] = {
+    [APP_PANEL_TREE] = &view_tree_ops,
+    [APP_PANEL_TEXT] = &view_text_ops,
+    [APP_PANEL_TOKENS] = &view_tokens_ops,
+    [APP_PANEL_STATS] = &view_stats_ops,
+};
+
+app_rect *view_rect(app *a, app_panel p)
+{
+    app_rect *rs[APP_NPANELS] = { &a->r_tree, &a->r_text, &a->r_tokens, &a->r_stats };
+    return rs[p];
+}

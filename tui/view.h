@@ -1,7 +1,10 @@
-/* tui/view.h — the panels.  Each view_* draws one rectangle of stdscr from the app state
- * and never changes that state (except the tree panel's scroll anchor and row map and the
- * stats panel's scroll and row links, which are view state).  All untrusted text goes through view_put, which draws core/text
- * cells: control characters arrive as placeholders, widths are utf8proc's. */
+/* tui/view.h — the panels.  Each view_*.c is one panel behind a panel_ops (below): it
+ * draws one rectangle of stdscr from the app state and never changes that state while
+ * drawing (except its own view state: the tree panel's scroll anchor and row map, the
+ * stats panel's scroll and row links); its mouse handler changes state like an action
+ * handler does, returning APP_CH_* flags.  All untrusted text goes through view_put, which
+ * draws core/text cells: control characters arrive as placeholders, widths are
+ * utf8proc's. */
 #ifndef TUI_VIEW_H
 #define TUI_VIEW_H
 
@@ -28,6 +31,32 @@ void view_fill(int y, int x, int w, unsigned long attr);
 void view_title(app *a, app_rect r, const char *name, const char *detail, int focused);
 /* Glyph by terminal capability: UTF-8 or the ASCII fallback. */
 const char *view_glyph(app *a, const char *utf8, const char *ascii);
+
+/* A panel behind a small interface, like tig's view ops.  The loop (app.c) knows no panel
+ * by name: it draws the layout's panels through view_panels (and a panel that fills the
+ * screen, the compare view, through its own ops), and hands each mouse event to the panel
+ * under the pointer.
+ *  - draw: paints r (never changes the app's state but the panel's own view state).
+ *  - key: the keys the panel takes itself, or NULL when its keys are the action table's
+ *    (tui/actions.h, one scope per layout panel).  Returns APP_CH_* flags.
+ *  - mouse: a button-1 press (wheel 0) or a wheel notch (wheel -1 up, +1 down) at screen
+ *    (y, x) inside r; NULL: the panel takes no mouse.  Returns APP_CH_* flags.
+ *  - resize: r is the panel's new place (h 0: hidden); NULL: nothing to do.
+ *  - free: frees the panel's private state; NULL: it has none of its own. */
+typedef struct panel_ops {
+    const char *name;
+    void     (*draw)(app *a, app_rect r);
+    unsigned (*key)(app *a, int key);
+    unsigned (*mouse)(app *a, app_rect r, int y, int x, int wheel);
+    void     (*resize)(app *a, app_rect r);
+    void     (*free)(app *a);
+} panel_ops;
+
+extern const panel_ops view_tree_ops, view_text_ops, view_tokens_ops, view_stats_ops;
+/* The layout's panels, by app_panel. */
+extern const panel_ops *const view_panels[APP_NPANELS];
+/* The place of panel p in the layout. */
+app_rect *view_rect(app *a, app_panel p);
 
 void view_tree(app *a, app_rect r);
 void view_text(app *a, app_rect r);

@@ -19,7 +19,7 @@
 
 #define RECALC_SECONDS 0.25
 
-typedef struct {
+typedef struct compare_view {
     int32_t        at;            /* the compared node */
     compare_run   *run;
     backend       *be[2];
@@ -511,10 +511,11 @@ static void draw_side(app *a, cview *v, int s, int y0, int x, int w, int h)
     }
 }
 
-void compare_view_draw(app *a)
+/* The panel fills r, the whole screen (its status line included). */
+static void compare_draw(app *a, app_rect r)
 {
     cview *v = state(a);
-    int rows = a->rows, cols = a->cols;
+    int rows = r.h, cols = r.w;
     unsigned long ta = theme_attr(THEME_title);
     char head[160];
     const tree_node *n = tree_get(a->ses.t, v->at);
@@ -568,10 +569,10 @@ static unsigned go_to_group(app *a, cview *v)
     return app_goto(a, id) | APP_CH_DRAW;
 }
 
-unsigned compare_view_mouse(app *a, int y, int x, int wheel)
+static unsigned compare_mouse(app *a, app_rect r, int y, int x, int wheel)
 {
     cview *v = state(a);
-    if (!v->have_res || y < 1 || y >= a->rows - 2 || x == v->gx[1] - 1)
+    if (!v->have_res || y < 1 || y >= r.h - 2 || x == v->gx[1] - 1)
         return 0;                     /* the title, the key help, the status line, the rule */
     int s = x >= v->gx[1];
     int ng = (int)v->res.side[s].ngroups;
@@ -592,7 +593,7 @@ unsigned compare_view_mouse(app *a, int y, int x, int wheel)
     return APP_CH_DRAW;
 }
 
-unsigned compare_view_key(app *a, int key)
+static unsigned compare_key(app *a, int key)
 {
     cview *v = state(a);
     v->scrolled[0] = v->scrolled[1] = 0;   /* keys bring the selection back into view */
@@ -652,3 +653,5 @@ void compare_view_free(app *a)
     free(v);
     a->compare = NULL;
 }
+
+const panel_ops view_compare_ops = { "compare", compare_draw, compare_key, compare_mouse, NULL, compare_view_free };

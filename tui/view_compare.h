@@ -14,7 +14,12 @@
  * wheel scrolls the list under it. */
 #ifndef TUI_VIEW_COMPARE_H
 #define TUI_VIEW_COMPARE_H
-#include "tui/app.h"
+#include "tui/view.h"
+
+/* The panel (view.h): it fills the screen while a->mode is APP_MODE_COMPARE, and takes
+ * every key and mouse event then.  Its private state (the comparison, its figures, each
+ * side's selection and scroll) lives in view_compare.c behind a->compare. */
+extern const panel_ops view_compare_ops;
 
 unsigned compare_view_open(app *a);
 /* A comparison is sampling: the loop must wait on its backends too. */
@@ -23,12 +28,8 @@ int      compare_view_busy(const app *a);
 int      compare_view_backends(const app *a, backend **out);
 /* Makes progress; returns APP_CH_* flags. */
 unsigned compare_view_pump(app *a);
-void     compare_view_draw(app *a);
 /* While a comparison samples with the view closed: " comparing A 3/32, B 5/32 (c) " in
  * out for the status line, and 1; else 0. */
 int      compare_view_status(const app *a, char *out, size_t n);
-unsigned compare_view_key(app *a, int key);
-/* A button-1 press (wheel 0) or a wheel notch (wheel -1 up, +1 down) at screen (y, x). */
-unsigned compare_view_mouse(app *a, int y, int x, int wheel);
 void     compare_view_free(app *a);
 #endif

@@ -246,15 +246,15 @@ static int draw(app *a, app_rect r, int scroll)
         }
     }
     line(a, r, &y, "children ", v, theme_attr(THEME_entropy));
-    if (n->nchildren > VIEW_GROUP_AT_ONCE && a->merge && !merge_group_step(a->merge, id, VIEW_GROUP_AT_ONCE)) {
+    if (n->nchildren > VIEW_GROUP_AT_ONCE && a->an.merge && !merge_group_step(a->an.merge, id, VIEW_GROUP_AT_ONCE)) {
         /* a huge fan-out is grouped a slice at a time between keys (app.c): no frame waits */
-        a->group_pending = id;
+        a->an.group_pending = id;
         snprintf(v, sizeof v, "grouping %u children…", n->nchildren);
-    } else if (n->nchildren && a->merge) {
+    } else if (n->nchildren && a->an.merge) {
         double norm_h;
-        double hb = merge_branch_entropy(a->merge, id, &norm_h);
+        double hb = merge_branch_entropy(a->an.merge, id, &norm_h);
         merge_group *g;
-        size_t ng = merge_groups(a->merge, id, &g);
+        size_t ng = merge_groups(a->an.merge, id, &g);
         free(g);
         snprintf(v, sizeof v, "%.2f bits, %zu group%s of %u (norm %.2f)", hb, ng, ng == 1 ? "" : "s",
                  n->nchildren, norm_h);
@@ -267,18 +267,18 @@ static int draw(app *a, app_rect r, int scroll)
     size_t shown = 0;
     app_attractor_item items[16];
     size_t nitems = app_attractor_items(a, items, 16);
-    size_t pending = a->attr ? attractor_pending(a->attr) : 0;
+    size_t pending = a->an.attr ? attractor_pending(a->an.attr) : 0;
     size_t marked = 0;
-    for (size_t i = 0; i < a->nmarked; i++) {
-        tree_node *m = tree_get(a->ses.t, a->marked[i]);
+    for (size_t i = 0; i < a->an.nmarked; i++) {
+        tree_node *m = tree_get(a->ses.t, a->an.marked[i]);
         marked += m && (m->marks & TREE_MARK_ATTRACTOR);
     }
     if (nitems)
-        snprintf(v, sizeof v, "%zu (A next)%s", a->attr_total + marked, pending ? ", updating" : "");
+        snprintf(v, sizeof v, "%zu (A next)%s", a->an.total + marked, pending ? ", updating" : "");
     else if (pending)
         snprintf(v, sizeof v, "indexing, %zu nodes to go (m marks one)", pending);
     else
-        snprintf(v, sizeof v, "%s", a->attr ? "none yet (m marks one)"
+        snprintf(v, sizeof v, "%s", a->an.attr ? "none yet (m marks one)"
                                             : "detection off above 2,000,000 nodes (m marks by hand)");
     line(a, r, &y, "attractors ", v, theme_attr(THEME_dim));
     /* One row each (two when the label leaves no room for the text), the texts cut so that
@@ -364,3 +364,25 @@ void view_stats(app *a, app_rect r)
     }
     view_title(a, r, "Stats", detail, a->focus == APP_PANEL_STATS);
 }
+
+/* ---- the panel's ops (view.h) ------------------------------------------------------- */
+
+/* The wheel scrolls (the drawing clamps the end); a click on a row naming an attractor or
+ * a node goes there. */
+static unsigned stats_mouse(app *a, app_rect r, int y, int x, int wheel)
+{
+    (void)x;
+    if (wheel) {
+        a->stats_scroll = a->stats_scroll + 3 * wheel < 0 ? 0 : a->stats_scroll + 3 * wheel;
+        return APP_CH_DRAW;
+    }
+    int k = y - r.y;
+    app_link l = k >= 0 && k < APP_STATS_ROWS ? a->stats_link[k] : (app_link){ APP_LINK_NONE, 0 };
+    if (l.kind == APP_LINK_ATTRACTOR)
+        return app_attractor_pick(a, (size_t)l.v) | APP_CH_DRAW;
+    if (l.kind == APP_LINK_NODE && tree_get(a->ses.t, l.v))
+        return app_goto(a, l.v) | APP_CH_DRAW;
+    return APP_CH_DRAW;
+}
+
+const panel_ops view_stats_ops = { "stats", view_stats, NULL, stats_mouse, NULL, NULL };

@@ -31,7 +31,7 @@ double view_logratio(const app *a, int32_t id, const tree_node *n, uint32_t k)
 {
     const char *ref = a->ses.settings.reference_model;
     if (ref && *ref)
-        return a->ref_id == id && k < a->ref_n && a->ref_lr ? a->ref_lr[k] : NAN;
+        return app_ref_logratio(a, id, k);
     json_t *lr = n->extra ? json_object_get(n->extra, "logratio") : NULL;
     if (json_array_size(lr) != n->ntokens || !json_is_number(json_array_get(lr, k)))
         return NAN;
@@ -82,8 +82,8 @@ void view_text(app *a, app_rect r)
      * asking a stale one would run the analysis inside the frame). */
     attractor_span *ph = NULL;
     size_t nph = 0, ph_base = 0, ph_skip = 0;
-    if (a->attr && !a->attr_dirty)
-        nph = attractor_spans(a->attr, a->ses.cursor, &ph);
+    if (a->an.attr && !a->an.dirty)
+        nph = attractor_spans(a->an.attr, a->ses.cursor, &ph);
     for (size_t i = nids; i-- > 0;) {
         tree_node *n = tree_get(t, ids[i]);
         const char *s = n->text;
@@ -174,3 +174,17 @@ void view_text(app *a, app_rect r)
     free(ph);
     buf_free(&text);
 }
+
+/* ---- the panel's ops (view.h) ------------------------------------------------------- */
+
+static unsigned text_mouse(app *a, app_rect r, int y, int x, int wheel)
+{
+    (void)r;
+    (void)y;
+    (void)x;
+    if (wheel)                             /* the text scrolls up from its end */
+        a->text_scroll = a->text_scroll - 3 * wheel < 0 ? 0 : a->text_scroll - 3 * wheel;
+    return APP_CH_DRAW;
+}
+
+const panel_ops view_text_ops = { "text", view_text, NULL, text_mouse, NULL, NULL };

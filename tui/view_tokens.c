@@ -156,3 +156,22 @@ void view_tokens(app *a, app_rect r)
         view_puts(a, y, r.x + r.w - 7, 7, tmp, dim);
     }
 }
+
+/* ---- the panel's ops (view.h) ------------------------------------------------------- */
+
+/* A click on an alternative chooses it. */
+static unsigned tokens_mouse(app *a, app_rect r, int y, int x, int wheel)
+{
+    (void)x;
+    if (wheel)
+        return APP_CH_DRAW;
+    tree_node *n = tree_get(a->ses.t, a->ses.cursor);
+    int row = y - (r.y + 3);
+    if (row >= 0)
+        row += a->alt_top;                 /* the list may be scrolled */
+    if (n && a->tok_sel < (int)n->ntokens && row >= 0 && row < (int)n->tokens[a->tok_sel].ntop)
+        a->alt_sel = row;
+    return APP_CH_DRAW;
+}
+
+const panel_ops view_tokens_ops = { "tokens", view_tokens, NULL, tokens_mouse, NULL, NULL };

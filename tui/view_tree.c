@@ -274,8 +274,8 @@ static void draw_row(app *a, walker *w, int y, app_rect r)
         x += view_puts(a, y, x, end - x, view_glyph(a, "\xe2\x80\xa6 ", "~ "), cur ? base : theme_attr(THEME_busy));
     else if (n->origin == TREE_ORIGIN_FORCED && x < end)
         x += view_puts(a, y, x, end - x, view_glyph(a, "\xe2\x86\xb3 ", "> "), cur ? base : theme_attr(THEME_dim));
-    if (a->merge_view && a->merge && d > 0 && x < end) {
-        size_t c = merge_count(a->merge, id);
+    if (a->merge_view && a->an.merge && d > 0 && x < end) {
+        size_t c = merge_count(a->an.merge, id);
         if (c > 1) {
             char tmp[32];
             snprintf(tmp, sizeof tmp, "%s%zu ", view_glyph(a, "\xc3\x97", "x"), c);
@@ -297,7 +297,7 @@ static void draw_row(app *a, walker *w, int y, app_rect r)
         ta = theme_attr(THEME_attractor);
     if (!cur && n->flags & TREE_FLAG_INCOMPLETE)
         ta = theme_attr(THEME_incomplete);
-    if (!cur && a->search && *a->search && app_text_matches(a->search, n->text, n->text_len))
+    if (!cur && a->search.query && *a->search.query && app_text_matches(a->search.query, n->text, n->text_len))
         ta = theme_attr(THEME_search);
     char *label = len ? NULL : compare_label_text(a->ses.t, id);
     if (label)
@@ -379,3 +379,32 @@ void view_tree(app *a, app_rect r)
     a->nrow_ids = k;
     free(w.st);
 }
+
+/* ---- the panel's ops (view.h) ------------------------------------------------------- */
+
+static unsigned tree_mouse(app *a, app_rect r, int y, int x, int wheel)
+{
+    (void)r;
+    (void)x;
+    if (wheel) {
+        view_tree_scroll(a, 3 * wheel);
+        return APP_CH_DRAW;
+    }
+    int32_t id = view_tree_row_id(a, y);
+    if (id == TREE_NONE || id == a->ses.cursor)
+        return APP_CH_DRAW;
+    unsigned f = app_goto(a, id);
+    /* The clicked row is on screen: the panel stays still, so the node stays under the
+     * pointer (the cursor's scroll margin would shift the rows near the edges, and a
+     * second click would land on a neighbour). */
+    a->tree_scrolled = 1;
+    return f;
+}
+
+static void tree_resize(app *a, app_rect r)
+{
+    if (r.h <= 0)
+        a->nrow_ids = 0;                   /* hidden: no row is under the pointer */
+}
+
+const panel_ops view_tree_ops = { "tree", view_tree, NULL, tree_mouse, tree_resize, NULL };
