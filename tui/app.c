@@ -89,6 +89,7 @@ void app_message_show(app *a, int error, int keep, const char *text)
     a->status.msg = xstrdup(text);
     a->status.error = error;
     a->status.keep = keep;
+    a->status.time = mono_now();   /* its own time on screen, not what is left of the last */
 }
 
 unsigned app_message_clear(app *a)
