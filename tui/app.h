@@ -160,8 +160,7 @@ struct app {
  * own message replaces it) or after APP_MSG_SECONDS (APP_ERR_SECONDS for an error). */
 void     app_message(app *a, int error, const char *fmt, ...);
 /* A text as is on the status line, kept past its request's end when keep is set, never
- * logged (the caller logs it with more to say); its time is not renewed (a branch's
- * failure shown while its request runs expires with the message it replaced). */
+ * logged (the caller logs it with more to say); it is on screen for a message's full time. */
 void     app_message_show(app *a, int error, int keep, const char *text);
 /* Clears the message (the next key, Esc, or its time is up); APP_CH_DRAW when there was one. */
 unsigned app_message_clear(app *a);
