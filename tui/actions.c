@@ -293,10 +293,10 @@ static unsigned act_help(app *a)
 /* D: the tokens' tint, by probability or by log-ratio to the other side of a comparison. */
 static unsigned act_tint(app *a)
 {
-    a->tint_logratio = !a->tint_logratio;
+    int logratio = view_text_tint_toggle(a);
     tree_node *n = tree_get(a->ses.t, a->ses.cursor);
     const char *ref = a->ses.settings.reference_model;
-    if (!a->tint_logratio)
+    if (!logratio)
         app_message(a, 0, "tokens tinted by probability");
     else if (ref && *ref)
         app_message(a, 0, "tokens tinted by log p(the node's model) - log p(%s): hot = likelier under the node's model", ref);
@@ -396,18 +396,11 @@ static unsigned act_branch_alt(app *a) { return app_branch_alt(a); }
 
 /* ---- text panel ----------------------------------------------------------------- */
 
-static unsigned text_scroll(app *a, int d)
-{
-    int s = a->text_scroll + d;
-    a->text_scroll = s < 0 ? 0 : s;    /* the view clamps the top */
-    return APP_CH_DRAW;
-}
-
-static unsigned act_text_up(app *a) { return text_scroll(a, 1); }
-static unsigned act_text_down(app *a) { return text_scroll(a, -1); }
-static unsigned act_text_pgup(app *a) { return text_scroll(a, a->r_text.h > 3 ? a->r_text.h - 2 : 1); }
-static unsigned act_text_pgdn(app *a) { return text_scroll(a, -(a->r_text.h > 3 ? a->r_text.h - 2 : 1)); }
-static unsigned act_text_end(app *a) { a->text_scroll = 0; return APP_CH_DRAW; }
+static unsigned act_text_up(app *a) { return view_text_scroll(a, 1); }
+static unsigned act_text_down(app *a) { return view_text_scroll(a, -1); }
+static unsigned act_text_pgup(app *a) { return view_text_scroll(a, a->r_text.h > 3 ? a->r_text.h - 2 : 1); }
+static unsigned act_text_pgdn(app *a) { return view_text_scroll(a, -(a->r_text.h > 3 ? a->r_text.h - 2 : 1)); }
+static unsigned act_text_end(app *a) { view_text_scroll_end(a); return APP_CH_DRAW; }
 
 /* ---- the table ------------------------------------------------------------------ */
 

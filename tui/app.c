@@ -362,6 +362,9 @@ static void load_slice(app *a, double seconds)
 void app_free(app *a)
 {
     view_compare_ops.free(a);
+    for (int p = 0; p < APP_NPANELS; p++)
+        if (view_panels[p]->free)
+            view_panels[p]->free(a);
     app_gen_free(a);
     if (a->ses.t)
         tree_unobserve(a->ses.t, on_tree, a);

@@ -120,10 +120,6 @@ struct app {
     int          alt_top;       /* first alternative shown (the list scrolls to alt_sel) */
     int32_t      tok_node;      /* node tok_sel refers to */
 
-    /* text panel */
-    int          text_scroll;   /* lines up from the bottom */
-    int          tint_logratio; /* D: tokens tinted by log-ratio, not probability */
-
     /* stats panel (view state): its first line shown, and where each row leads */
     int          stats_scroll;
     app_link     stats_link[APP_STATS_ROWS];
@@ -152,6 +148,7 @@ struct app {
     double       last_key;
     int          quit;
     struct compare_view *compare;   /* the compare panel's private state (tui/view_compare.c) */
+    struct text_view *text;     /* the text panel's (tui/view_text.c; its scroll, the D tint) */
     struct replay *replay;      /* keys from a script (tui/replay.h, TERMLOOM_KEYS), or NULL */
     int          replay_failed;
 };

@@ -2,6 +2,7 @@
  * order, branching from an alternative, editing a node's text (here and in $EDITOR),
  * export.  Handlers return APP_CH_* flags; nothing here draws. */
 #include "tui/app.h"
+#include "tui/view.h"
 #include "core/mono.h"
 #include "tui/term.h"
 #include "tui/dialog.h"
@@ -95,7 +96,7 @@ unsigned app_goto(app *a, int32_t id)
     a->tok_sel = 0;
     a->alt_sel = 0;
     a->tok_node = id;
-    a->text_scroll = 0;
+    view_text_scroll_end(a);
     a->tree_scrolled = 0;
     a->save.unsaved = 1;
     return APP_CH_DRAW | APP_CH_LAZY;

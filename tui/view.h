@@ -64,6 +64,14 @@ void view_tokens(app *a, app_rect r);
 void view_stats(app *a, app_rect r);
 void view_status(app *a, int y, int w);
 
+/* Text panel (its state is private to view_text.c): the D tint's state and its toggle
+ * (returns the new state), a scroll by n lines (up: n > 0; the draw clamps it), and back
+ * to the text's end (the cursor moved, or End). */
+int      view_text_tint_logratio(const app *a);
+int      view_text_tint_toggle(app *a);
+unsigned view_text_scroll(app *a, int n);
+void     view_text_scroll_end(app *a);
+
 /* Tree panel helpers for moves and the mouse. */
 int32_t view_tree_row_id(app *a, int y);   /* node drawn at screen row y, or TREE_NONE */
 /* Visible-order neighbour of id (dir ±1) and a walk of n rows from id; TREE_NONE at the ends. */
