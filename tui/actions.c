@@ -361,37 +361,10 @@ static unsigned act_redraw(app *a)
 
 /* ---- tokens panel --------------------------------------------------------------- */
 
-static unsigned tok_move(app *a, int d)
-{
-    tree_node *n = tree_get(a->ses.t, a->ses.cursor);
-    if (!n || !n->ntokens)
-        return 0;
-    int s = a->tok_sel + d;
-    if (s < 0 || s >= (int)n->ntokens)
-        return 0;
-    a->tok_sel = s;
-    a->tok_node = a->ses.cursor;
-    a->alt_sel = 0;
-    return APP_CH_DRAW;
-}
-
-static unsigned act_tok_prev(app *a) { return tok_move(a, -1); }
-static unsigned act_tok_next(app *a) { return tok_move(a, 1); }
-
-static unsigned alt_move(app *a, int d)
-{
-    tree_node *n = tree_get(a->ses.t, a->ses.cursor);
-    if (!n || a->tok_sel >= (int)n->ntokens)
-        return 0;
-    int s = a->alt_sel + d;
-    if (s < 0 || s >= (int)n->tokens[a->tok_sel].ntop)
-        return 0;
-    a->alt_sel = s;
-    return APP_CH_DRAW;
-}
-
-static unsigned act_alt_up(app *a) { return alt_move(a, -1); }
-static unsigned act_alt_down(app *a) { return alt_move(a, 1); }
+static unsigned act_tok_prev(app *a) { return view_tokens_move(a, -1); }
+static unsigned act_tok_next(app *a) { return view_tokens_move(a, 1); }
+static unsigned act_alt_up(app *a) { return view_tokens_move_alt(a, -1); }
+static unsigned act_alt_down(app *a) { return view_tokens_move_alt(a, 1); }
 static unsigned act_branch_alt(app *a) { return app_branch_alt(a); }
 
 /* ---- text panel ----------------------------------------------------------------- */

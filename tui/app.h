@@ -114,12 +114,6 @@ struct app {
     int32_t      end_id;        /* last row of the outline (no folds, no merge view); */
     int          end_valid;     /*   cleared when the tree's shape changes */
 
-    /* tokens panel */
-    int          tok_sel;       /* selected token of the cursor node */
-    int          alt_sel;       /* selected alternative of that token */
-    int          alt_top;       /* first alternative shown (the list scrolls to alt_sel) */
-    int32_t      tok_node;      /* node tok_sel refers to */
-
     /* stats panel (view state): its first line shown, and where each row leads */
     int          stats_scroll;
     app_link     stats_link[APP_STATS_ROWS];
@@ -149,6 +143,7 @@ struct app {
     int          quit;
     struct compare_view *compare;   /* the compare panel's private state (tui/view_compare.c) */
     struct text_view *text;     /* the text panel's (tui/view_text.c; its scroll, the D tint) */
+    struct tokens_view *tokens; /* the tokens panel's (tui/view_tokens.c; the selection) */
     struct replay *replay;      /* keys from a script (tui/replay.h, TERMLOOM_KEYS), or NULL */
     int          replay_failed;
 };

@@ -72,6 +72,18 @@ int      view_text_tint_toggle(app *a);
 unsigned view_text_scroll(app *a, int n);
 void     view_text_scroll_end(app *a);
 
+/* Tokens panel (its state is private to view_tokens.c): the selected token and the node
+ * it belongs to (the text panel marks it), the token and alternative chosen (branching
+ * from an alternative, app_branch_alt); the cursor moved to id (first token, first
+ * alternative); the node's tokens were dropped (first token); moves of the token (←/→)
+ * and of the alternative (↑/↓) by d, APP_CH_DRAW when the selection moved, else 0. */
+int      view_tokens_token(const app *a, int32_t *node);
+void     view_tokens_selection(const app *a, int *tok, int *alt);
+void     view_tokens_goto(app *a, int32_t id);
+void     view_tokens_first(app *a);
+unsigned view_tokens_move(app *a, int d);
+unsigned view_tokens_move_alt(app *a, int d);
+
 /* Tree panel helpers for moves and the mouse. */
 int32_t view_tree_row_id(app *a, int y);   /* node drawn at screen row y, or TREE_NONE */
 /* Visible-order neighbour of id (dir ±1) and a walk of n rows from id; TREE_NONE at the ends. */

@@ -90,6 +90,8 @@ static void add_span(span **sp, size_t *n, size_t *cap, size_t start, unsigned l
 void view_text(app *a, app_rect r)
 {
     struct text_view *v = tv(a);
+    int32_t tok_node;
+    int tok_sel = view_tokens_token(a, &tok_node);
     tree *t = a->ses.t;
     int h = r.h - 1, w = r.w;
     char detail[160];
@@ -149,7 +151,7 @@ void view_text(app *a, app_rect r)
                     int slot = v->tint_logratio ? view_logratio_slot(view_logratio(a, ids[i], n, k))
                                                 : view_heat_slot(n->tokens[k].tok.logprob);
                     unsigned long at = theme_attr((theme_slot)slot);
-                    if ((int)k == a->tok_sel && a->tok_node == ids[i])
+                    if ((int)k == tok_sel && tok_node == ids[i])
                         at = theme_attr(THEME_token_sel);
                     add_span(&sp, &nsp, &capsp, off, at);
                     off += n->tokens[k].tok.len;
