@@ -139,7 +139,7 @@ static void analysis_begin(app *a)
     app_init_analysis(a);
     tree_observe(a->ses.t, on_tree, a);
     a->hcache = entropy_cache_new(a->ses.t);
-    a->calib_id = TREE_NONE;
+    view_stats_forget(a);
 }
 
 /* The panel that fills the screen instead of the layout (the compare view), or NULL. */

@@ -59,11 +59,6 @@ typedef enum { APP_PANEL_TREE, APP_PANEL_TEXT, APP_PANEL_TOKENS, APP_PANEL_STATS
 /* Which side panels (tokens, stats) the layout shows; v cycles them (tui/app_layout.c). */
 typedef enum { APP_SIDES_BOTH, APP_SIDES_STATS, APP_SIDES_TOKENS, APP_SIDES_NONE, APP_NSIDES } app_sides;
 
-/* What a row of the stats panel leads to when clicked. */
-typedef enum { APP_LINK_NONE, APP_LINK_NODE, APP_LINK_ATTRACTOR } app_link_kind;
-typedef struct { app_link_kind kind; int32_t v; } app_link;   /* v: a node id, a list index */
-#define APP_STATS_ROWS 256     /* rows of the stats panel that can be clicked */
-
 typedef enum {
     APP_MODE_NORMAL, APP_MODE_HELP, APP_MODE_PROMPT, APP_MODE_CONFIRM,
     APP_MODE_SETTINGS, APP_MODE_CHOOSER, APP_MODE_COMPARE,
@@ -114,14 +109,6 @@ struct app {
     int32_t      end_id;        /* last row of the outline (no folds, no merge view); */
     int          end_valid;     /*   cleared when the tree's shape changes */
 
-    /* stats panel (view state): its first line shown, and where each row leads */
-    int          stats_scroll;
-    app_link     stats_link[APP_STATS_ROWS];
-    int32_t      calib_id;      /* its calibration line, as of tree_gen calib_gen */
-    unsigned long calib_gen;
-    int          calib_shown, calib_flag;
-    char         calib_text[256];
-
     /* what the panels draw every frame, kept (app.c makes it with the analysis) */
     entropy_cache *hcache;      /* node entropies */
     size_t       hwork;         /* alternatives computed for the tree panel this frame */
@@ -144,6 +131,7 @@ struct app {
     struct compare_view *compare;   /* the compare panel's private state (tui/view_compare.c) */
     struct text_view *text;     /* the text panel's (tui/view_text.c; its scroll, the D tint) */
     struct tokens_view *tokens; /* the tokens panel's (tui/view_tokens.c; the selection) */
+    struct stats_view *stats;   /* the stats panel's (tui/view_stats.c; scroll, row links, calib) */
     struct replay *replay;      /* keys from a script (tui/replay.h, TERMLOOM_KEYS), or NULL */
     int          replay_failed;
 };

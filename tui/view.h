@@ -84,6 +84,10 @@ void     view_tokens_first(app *a);
 unsigned view_tokens_move(app *a, int d);
 unsigned view_tokens_move_alt(app *a, int d);
 
+/* Stats panel (its state is private to view_stats.c): a new tree, so the calibration
+ * line it keeps from frame to frame is made afresh. */
+void     view_stats_forget(app *a);
+
 /* Tree panel helpers for moves and the mouse. */
 int32_t view_tree_row_id(app *a, int y);   /* node drawn at screen row y, or TREE_NONE */
 /* Visible-order neighbour of id (dir ±1) and a walk of n rows from id; TREE_NONE at the ends. */
