@@ -65,7 +65,7 @@ static unsigned act_fold(app *a)
     int was = (n->flags & TREE_FLAG_FOLDED) != 0;
     tree_set_flag(a->ses.t, a->ses.cursor, TREE_FLAG_FOLDED, !was);
     undo_fold(a, a->ses.cursor, was);
-    a->ever_folded = 1;
+    view_tree_folded(a);
     return APP_CH_DRAW | APP_CH_SAVE;      /* saved with the session ("folded") */
 }
 
@@ -244,7 +244,7 @@ static unsigned act_merge_view(app *a)
     } else {
         app_message(a, 0, "merge view off: every branch shown");
     }
-    a->tree_top = a->ses.cursor;
+    view_tree_set_top(a, a->ses.cursor);
     return APP_CH_DRAW;
 }
 

@@ -79,23 +79,11 @@ unsigned app_goto(app *a, int32_t id)
                 break;
             }
     }
-    for (int32_t p = a->ever_folded ? tree_parent(t, id) : TREE_NONE; p != TREE_NONE; p = tree_parent(t, p))
-        tree_set_flag(t, p, TREE_FLAG_FOLDED, 0);
-    /* The depth follows the move; only a jump measures it again. */
-    int32_t old = a->ses.cursor, par = tree_parent(t, id);
-    if (old == id || !tree_get(t, old))
-        a->cursor_depth = (int32_t)tree_depth(t, id);
-    else if (par == old)
-        a->cursor_depth++;
-    else if (id == tree_parent(t, old))
-        a->cursor_depth--;
-    else if (!(par != TREE_NONE && par == tree_parent(t, old)))
-        a->cursor_depth = (int32_t)tree_depth(t, id);
+    view_tree_goto(a, id);                 /* unfolds its ancestors, keeps its depth */
     tree_visit(t, id);
     a->ses.cursor = id;
     view_tokens_goto(a, id);
     view_text_scroll_end(a);
-    a->tree_scrolled = 0;
     a->save.unsaved = 1;
     return APP_CH_DRAW | APP_CH_LAZY;
 }

@@ -1,8 +1,12 @@
 /* tui/view.h — the panels.  Each view_*.c is one panel behind a panel_ops (below): it
  * draws one rectangle of stdscr from the app state and never changes that state while
  * drawing (except its own view state: the tree panel's scroll anchor and row map, the
- * stats panel's scroll and row links); its mouse handler changes state like an action
- * handler does, returning APP_CH_* flags.  All untrusted text goes through view_put, which
+ * stats panel's scroll and row links, the tokens panel's list scroll); its mouse handler
+ * changes state like an action handler does, returning APP_CH_* flags.  A panel's view
+ * state is private to its file (struct text_view, tokens_view, stats_view, tree_view
+ * behind opaque pointers in struct app, made at first use, freed by the ops' free): the
+ * rest of the program reads and writes it only through the view_<panel>_* functions
+ * below, and the action table's panel keys (tui/actions.c) call them too.  All untrusted text goes through view_put, which
  * draws core/text cells: control characters arrive as placeholders, widths are
  * utf8proc's. */
 #ifndef TUI_VIEW_H
@@ -87,6 +91,24 @@ unsigned view_tokens_move_alt(app *a, int d);
 /* Stats panel (its state is private to view_stats.c): a new tree, so the calibration
  * line it keeps from frame to frame is made afresh. */
 void     view_stats_forget(app *a);
+
+/* Tree panel (its state is private to view_tree.c): its anchor, the first row shown (a
+ * node id, so rows arriving elsewhere do not scroll it; TREE_NONE: none yet) and setting
+ * it; a new tree (no anchor, no rows under the pointer); the cursor's depth (the text
+ * panel's title); some node was folded (moves then unfold the cursor's ancestors); the
+ * tree's shape changed (its cached last row goes); the tree is whole: its node-entropy
+ * cache is made, which the stats panel reads too (NULL before); the cursor moves to id
+ * (app_goto: unfolds id's ancestors, follows the depth, the panel chases the cursor
+ * again). */
+int32_t  view_tree_top(const app *a);
+void     view_tree_set_top(app *a, int32_t id);
+void     view_tree_forget(app *a);
+int32_t  view_tree_cursor_depth(const app *a);
+void     view_tree_folded(app *a);
+void     view_tree_shape_changed(app *a);
+void     view_tree_begin(app *a);
+entropy_cache *view_tree_entropies(const app *a);
+void     view_tree_goto(app *a, int32_t id);
 
 /* Tree panel helpers for moves and the mouse. */
 int32_t view_tree_row_id(app *a, int y);   /* node drawn at screen row y, or TREE_NONE */

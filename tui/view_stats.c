@@ -240,7 +240,7 @@ static int draw(app *a, app_rect r, int scroll)
         wrapped(a, r, &y, "error    ", why, theme_attr(THEME_incomplete), 3);
     uint32_t vset = a->ses.settings.vocab_size > 0 ? (uint32_t)a->ses.settings.vocab_size : 0;
     entropy_node_interval_t ni;
-    entropy_cache_interval(a->hcache, t, id, n->vocab ? n->vocab : vset, &ni);
+    entropy_cache_interval(view_tree_entropies(a), t, id, n->vocab ? n->vocab : vset, &ni);
     if (ni.ntokens && !isnan(ni.lower)) {
         char hs[80];
         entropy_format(hs, sizeof hs, ni.lower, ni.upper, ni.exact, a->utf8);
@@ -259,7 +259,7 @@ static int draw(app *a, app_rect r, int scroll)
             const tree_node *ch = tree_get(t, n->children[c]);
             if (!ch)
                 continue;
-            entropy_cache_interval(a->hcache, t, n->children[c], ch->vocab ? ch->vocab : vset, &ni);
+            entropy_cache_interval(view_tree_entropies(a), t, n->children[c], ch->vocab ? ch->vocab : vset, &ni);
             if (!ni.ntokens || isnan(ni.lower))
                 continue;
             lo += ni.lower;

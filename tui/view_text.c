@@ -96,7 +96,7 @@ void view_text(app *a, app_rect r)
     int h = r.h - 1, w = r.w;
     char detail[160];
     const char *ref = a->ses.settings.reference_model;
-    snprintf(detail, sizeof detail, "depth %d%s%s", (int)a->cursor_depth,
+    snprintf(detail, sizeof detail, "depth %d%s%s", (int)view_tree_cursor_depth(a),
              !v->tint_logratio ? "" : ref && *ref ? ", tint: log-ratio to " : ", tint: log-ratio to the other side (D)",
              v->tint_logratio && ref && *ref ? ref : "");
     view_title(a, r, "Text", detail, a->focus == APP_PANEL_TEXT);
