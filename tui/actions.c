@@ -65,7 +65,7 @@ static unsigned act_fold(app *a)
     int was = (n->flags & TREE_FLAG_FOLDED) != 0;
     tree_set_flag(a->ses.t, a->ses.cursor, TREE_FLAG_FOLDED, !was);
     undo_fold(a, a->ses.cursor, was);
-    a->ever_folded = 1;
+    view_tree_folded(a);
     return APP_CH_DRAW | APP_CH_SAVE;      /* saved with the session ("folded") */
 }
 
@@ -244,7 +244,7 @@ static unsigned act_merge_view(app *a)
     } else {
         app_message(a, 0, "merge view off: every branch shown");
     }
-    a->tree_top = a->ses.cursor;
+    view_tree_set_top(a, a->ses.cursor);
     return APP_CH_DRAW;
 }
 
@@ -293,10 +293,10 @@ static unsigned act_help(app *a)
 /* D: the tokens' tint, by probability or by log-ratio to the other side of a comparison. */
 static unsigned act_tint(app *a)
 {
-    a->tint_logratio = !a->tint_logratio;
+    int logratio = view_text_tint_toggle(a);
     tree_node *n = tree_get(a->ses.t, a->ses.cursor);
     const char *ref = a->ses.settings.reference_model;
-    if (!a->tint_logratio)
+    if (!logratio)
         app_message(a, 0, "tokens tinted by probability");
     else if (ref && *ref)
         app_message(a, 0, "tokens tinted by log p(the node's model) - log p(%s): hot = likelier under the node's model", ref);
@@ -361,53 +361,19 @@ static unsigned act_redraw(app *a)
 
 /* ---- tokens panel --------------------------------------------------------------- */
 
-static unsigned tok_move(app *a, int d)
-{
-    tree_node *n = tree_get(a->ses.t, a->ses.cursor);
-    if (!n || !n->ntokens)
-        return 0;
-    int s = a->tok_sel + d;
-    if (s < 0 || s >= (int)n->ntokens)
-        return 0;
-    a->tok_sel = s;
-    a->tok_node = a->ses.cursor;
-    a->alt_sel = 0;
-    return APP_CH_DRAW;
-}
-
-static unsigned act_tok_prev(app *a) { return tok_move(a, -1); }
-static unsigned act_tok_next(app *a) { return tok_move(a, 1); }
-
-static unsigned alt_move(app *a, int d)
-{
-    tree_node *n = tree_get(a->ses.t, a->ses.cursor);
-    if (!n || a->tok_sel >= (int)n->ntokens)
-        return 0;
-    int s = a->alt_sel + d;
-    if (s < 0 || s >= (int)n->tokens[a->tok_sel].ntop)
-        return 0;
-    a->alt_sel = s;
-    return APP_CH_DRAW;
-}
-
-static unsigned act_alt_up(app *a) { return alt_move(a, -1); }
-static unsigned act_alt_down(app *a) { return alt_move(a, 1); }
+static unsigned act_tok_prev(app *a) { return view_tokens_move(a, -1); }
+static unsigned act_tok_next(app *a) { return view_tokens_move(a, 1); }
+static unsigned act_alt_up(app *a) { return view_tokens_move_alt(a, -1); }
+static unsigned act_alt_down(app *a) { return view_tokens_move_alt(a, 1); }
 static unsigned act_branch_alt(app *a) { return app_branch_alt(a); }
 
 /* ---- text panel ----------------------------------------------------------------- */
 
-static unsigned text_scroll(app *a, int d)
-{
-    int s = a->text_scroll + d;
-    a->text_scroll = s < 0 ? 0 : s;    /* the view clamps the top */
-    return APP_CH_DRAW;
-}
-
-static unsigned act_text_up(app *a) { return text_scroll(a, 1); }
-static unsigned act_text_down(app *a) { return text_scroll(a, -1); }
-static unsigned act_text_pgup(app *a) { return text_scroll(a, a->r_text.h > 3 ? a->r_text.h - 2 : 1); }
-static unsigned act_text_pgdn(app *a) { return text_scroll(a, -(a->r_text.h > 3 ? a->r_text.h - 2 : 1)); }
-static unsigned act_text_end(app *a) { a->text_scroll = 0; return APP_CH_DRAW; }
+static unsigned act_text_up(app *a) { return view_text_scroll(a, 1); }
+static unsigned act_text_down(app *a) { return view_text_scroll(a, -1); }
+static unsigned act_text_pgup(app *a) { return view_text_scroll(a, a->r_text.h > 3 ? a->r_text.h - 2 : 1); }
+static unsigned act_text_pgdn(app *a) { return view_text_scroll(a, -(a->r_text.h > 3 ? a->r_text.h - 2 : 1)); }
+static unsigned act_text_end(app *a) { view_text_scroll_end(a); return APP_CH_DRAW; }
 
 /* ---- the table ------------------------------------------------------------------ */
 

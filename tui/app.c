@@ -129,7 +129,7 @@ static void on_tree(void *ud, tree *t, int kind, int32_t id)
     a->an.dirty = 1;
     if (kind != TREE_EV_TEXT) {
         a->save.soon = 1;
-        a->end_valid = 0;
+        view_tree_shape_changed(a);
     }
 }
 
@@ -138,8 +138,8 @@ static void analysis_begin(app *a)
 {
     app_init_analysis(a);
     tree_observe(a->ses.t, on_tree, a);
-    a->hcache = entropy_cache_new(a->ses.t);
-    a->calib_id = TREE_NONE;
+    view_tree_begin(a);
+    view_stats_forget(a);
 }
 
 /* The panel that fills the screen instead of the layout (the compare view), or NULL. */
@@ -153,7 +153,6 @@ static const panel_ops *screen_panel(const app *a)
 void app_draw(app *a)
 {
     erase();
-    a->hwork = 0;
     if (a->too_small) {
         char msg[96];
         snprintf(msg, sizeof msg, "termloom needs at least %dx%d (now %dx%d)", APP_MIN_COLS, APP_MIN_ROWS, a->cols, a->rows);
@@ -310,7 +309,7 @@ void app_init_view(app *a, tree *t, int32_t cursor)
     a->cols = COLS;
     app_analysis_none(a);
     app_ref_none(a);
-    a->tree_top = cursor;
+    view_tree_set_top(a, cursor);
     if (!a->save.loading)
         analysis_begin(a);
     if (!tree_get(a->ses.t, cursor))
@@ -330,7 +329,7 @@ static void load_slice(app *a, double seconds)
     int32_t shown = a->ses.cursor;         /* the file's own cursor comes with the last slice */
     double said = a->status.time;
     int r = app_load_step(a, seconds);
-    a->end_valid = 0;                      /* the tree grew */
+    view_tree_shape_changed(a);            /* the tree grew */
     a->pending |= APP_CH_DRAW;
     if (r == 1)
         return;
@@ -340,8 +339,7 @@ static void load_slice(app *a, double seconds)
     }
     int32_t file_cursor = a->ses.cursor;
     if (a->ses.t != before) {              /* read again at once (core/session_open.c) */
-        a->nrow_ids = 0;
-        a->tree_top = TREE_NONE;
+        view_tree_forget(a);
         shown = TREE_NONE;
     }
     analysis_begin(a);
@@ -350,8 +348,8 @@ static void load_slice(app *a, double seconds)
     if (!tree_get(a->ses.t, c))
         c = tree_root(a->ses.t);
     a->ses.cursor = shown;
-    if (a->tree_top == TREE_NONE || !tree_get(a->ses.t, a->tree_top))
-        a->tree_top = c;
+    if (view_tree_top(a) == TREE_NONE || !tree_get(a->ses.t, view_tree_top(a)))
+        view_tree_set_top(a, c);
     app_goto(a, c);
     a->save.unsaved = 0;
     app_layout(a);
@@ -362,16 +360,16 @@ static void load_slice(app *a, double seconds)
 void app_free(app *a)
 {
     view_compare_ops.free(a);
+    for (int p = 0; p < APP_NPANELS; p++)
+        if (view_panels[p]->free)
+            view_panels[p]->free(a);
     app_gen_free(a);
     if (a->ses.t)
         tree_unobserve(a->ses.t, on_tree, a);
-    entropy_cache_free(a->hcache);
-    a->hcache = NULL;
     app_analysis_free(a);
     app_save_free(a);
     session_free(&a->ses);
     cli_opts_free(&a->opts);
-    free(a->row_ids);
     free(a->status.msg);
     replay_free(a->replay);
     a->replay = NULL;

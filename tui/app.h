@@ -5,7 +5,8 @@
  *  - Handlers change state and return APP_CH_* flags saying what changed; they never draw.
  *    Only the loop draws (app_draw), at most once a frame, with one doupdate().
  *  - The cursor is a node id (ses.cursor), never a row.  The tree panel keeps its scroll
- *    position as a node id too (tree_top), so branches arriving do not move what you read.
+ *    position as a node id too (view_tree_top), so branches arriving do not move what you
+ *    read.
  *  - struct app is made of sub-states, each declared in the header of the module that owns
  *    it and written through that module's functions (each header names the few exceptions):
  *      save    the file, reading it in slices, the journal    tui/app_save.h  (app_save.c)
@@ -16,8 +17,12 @@
  *      status  the status message and the message log        here            (app.c)
  *      ref     the D tint's reference model                   tui/app_ref.h   (app_ref.c)
  *      undo    undo and redo (opaque)                         tui/undo.h      (undo.c)
+ *    Each panel's view state is private to its view_*.c, struct app holding only an
+ *    opaque pointer to it (text, tokens, stats, tree_view, compare), made at the panel's
+ *    first use and freed by its ops; other modules reach it through the functions that
+ *    tui/view.h (and tui/view_compare.h) declare.
  *    What is left directly in struct app is the session itself, the terminal's traits,
- *    the layout and mode, and the panels' view state.
+ *    the layout and mode, and the tree's change count (tree_gen).
  *  - Every change that matters reaches the disk as an append to the session's journal
  *    (tui/app_save.h).  Nothing is forked. */
 #ifndef TUI_APP_H
@@ -59,11 +64,6 @@ typedef enum { APP_PANEL_TREE, APP_PANEL_TEXT, APP_PANEL_TOKENS, APP_PANEL_STATS
 /* Which side panels (tokens, stats) the layout shows; v cycles them (tui/app_layout.c). */
 typedef enum { APP_SIDES_BOTH, APP_SIDES_STATS, APP_SIDES_TOKENS, APP_SIDES_NONE, APP_NSIDES } app_sides;
 
-/* What a row of the stats panel leads to when clicked. */
-typedef enum { APP_LINK_NONE, APP_LINK_NODE, APP_LINK_ATTRACTOR } app_link_kind;
-typedef struct { app_link_kind kind; int32_t v; } app_link;   /* v: a node id, a list index */
-#define APP_STATS_ROWS 256     /* rows of the stats panel that can be clicked */
-
 typedef enum {
     APP_MODE_NORMAL, APP_MODE_HELP, APP_MODE_PROMPT, APP_MODE_CONFIRM,
     APP_MODE_SETTINGS, APP_MODE_CHOOSER, APP_MODE_COMPARE,
@@ -103,39 +103,7 @@ struct app {
     app_mode     mode;
     app_mode     mode_back;     /* where a prompt returns to */
 
-    /* tree panel */
-    int32_t      tree_top;      /* first row shown */
-    int32_t     *row_ids;       /* ids of the rows drawn in the last frame (mouse) */
-    int          nrow_ids;
-    size_t       cap_row_ids;
-    int          tree_scrolled; /* the wheel moved tree_top: do not chase the cursor */
-    int          ever_folded;   /* some node was folded (else no ancestor walk is needed) */
-    int32_t      cursor_depth;  /* depth of the cursor, kept as it moves */
-    int32_t      end_id;        /* last row of the outline (no folds, no merge view); */
-    int          end_valid;     /*   cleared when the tree's shape changes */
-
-    /* tokens panel */
-    int          tok_sel;       /* selected token of the cursor node */
-    int          alt_sel;       /* selected alternative of that token */
-    int          alt_top;       /* first alternative shown (the list scrolls to alt_sel) */
-    int32_t      tok_node;      /* node tok_sel refers to */
-
-    /* text panel */
-    int          text_scroll;   /* lines up from the bottom */
-    int          tint_logratio; /* D: tokens tinted by log-ratio, not probability */
-
-    /* stats panel (view state): its first line shown, and where each row leads */
-    int          stats_scroll;
-    app_link     stats_link[APP_STATS_ROWS];
-    int32_t      calib_id;      /* its calibration line, as of tree_gen calib_gen */
-    unsigned long calib_gen;
-    int          calib_shown, calib_flag;
-    char         calib_text[256];
-
-    /* what the panels draw every frame, kept (app.c makes it with the analysis) */
-    entropy_cache *hcache;      /* node entropies */
-    size_t       hwork;         /* alternatives computed for the tree panel this frame */
-    unsigned long tree_gen;     /* counts the tree's changes (every event) */
+    unsigned long tree_gen;     /* counts the tree's changes (every event; app.c's observer) */
 
     /* the sub-states, each written by the module that owns it (its header says) */
     app_save_state save;        /* the file, loading, the journal (tui/app_save.h) */
@@ -152,6 +120,10 @@ struct app {
     double       last_key;
     int          quit;
     struct compare_view *compare;   /* the compare panel's private state (tui/view_compare.c) */
+    struct text_view *text;     /* the text panel's (tui/view_text.c; its scroll, the D tint) */
+    struct tokens_view *tokens; /* the tokens panel's (tui/view_tokens.c; the selection) */
+    struct stats_view *stats;   /* the stats panel's (tui/view_stats.c; scroll, row links, calib) */
+    struct tree_view *tree_view;    /* the tree panel's (tui/view_tree.c; anchor, rows, entropies) */
     struct replay *replay;      /* keys from a script (tui/replay.h, TERMLOOM_KEYS), or NULL */
     int          replay_failed;
 };

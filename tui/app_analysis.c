@@ -25,7 +25,7 @@ void app_init_analysis(app *a)
         if (tree_get(a->ses.t, id)->marks & TREE_MARK_ATTRACTOR)
             app_mark_changed(a, id);
         if (tree_get(a->ses.t, id)->flags & TREE_FLAG_FOLDED)
-            a->ever_folded = 1;            /* folds saved with the session */
+            view_tree_folded(a);           /* folds saved with the session */
     }
     tree_iter_done(&it);
 }

@@ -2,6 +2,7 @@
  * order, branching from an alternative, editing a node's text (here and in $EDITOR),
  * export.  Handlers return APP_CH_* flags; nothing here draws. */
 #include "tui/app.h"
+#include "tui/view.h"
 #include "core/mono.h"
 #include "tui/term.h"
 #include "tui/dialog.h"
@@ -78,25 +79,11 @@ unsigned app_goto(app *a, int32_t id)
                 break;
             }
     }
-    for (int32_t p = a->ever_folded ? tree_parent(t, id) : TREE_NONE; p != TREE_NONE; p = tree_parent(t, p))
-        tree_set_flag(t, p, TREE_FLAG_FOLDED, 0);
-    /* The depth follows the move; only a jump measures it again. */
-    int32_t old = a->ses.cursor, par = tree_parent(t, id);
-    if (old == id || !tree_get(t, old))
-        a->cursor_depth = (int32_t)tree_depth(t, id);
-    else if (par == old)
-        a->cursor_depth++;
-    else if (id == tree_parent(t, old))
-        a->cursor_depth--;
-    else if (!(par != TREE_NONE && par == tree_parent(t, old)))
-        a->cursor_depth = (int32_t)tree_depth(t, id);
+    view_tree_goto(a, id);                 /* unfolds its ancestors, keeps its depth */
     tree_visit(t, id);
     a->ses.cursor = id;
-    a->tok_sel = 0;
-    a->alt_sel = 0;
-    a->tok_node = id;
-    a->text_scroll = 0;
-    a->tree_scrolled = 0;
+    view_tokens_goto(a, id);
+    view_text_scroll_end(a);
     a->save.unsaved = 1;
     return APP_CH_DRAW | APP_CH_LAZY;
 }
@@ -106,11 +93,13 @@ unsigned app_branch_alt(app *a)
     tree *t = a->ses.t;
     int32_t src = a->ses.cursor;
     tree_node *n = tree_get(t, src);
-    if (!n || !n->ntokens || a->tok_sel >= (int)n->ntokens) {
+    int tok_sel, alt_sel;
+    view_tokens_selection(a, &tok_sel, &alt_sel);
+    if (!n || !n->ntokens || tok_sel >= (int)n->ntokens) {
         app_message(a, 1, "no token to branch from here");
         return APP_CH_DRAW;
     }
-    uint32_t i = (uint32_t)a->tok_sel, j = (uint32_t)a->alt_sel;
+    uint32_t i = (uint32_t)tok_sel, j = (uint32_t)alt_sel;
     if (j >= n->tokens[i].ntop) {
         app_message(a, 1, "this token has no alternatives");
         return APP_CH_DRAW;
@@ -180,7 +169,7 @@ unsigned app_set_text(app *a, int32_t id, const char *text, size_t len, const ch
     if (!prompt)
         tree_set_origin(t, id, TREE_ORIGIN_EDIT);
     undo_content(a, id, old);
-    a->tok_sel = 0;
+    view_tokens_first(a);
     app_message(a, 0, "node #%d edited%s%s (its token probabilities were dropped; u undoes)", (int)id,
                 how ? " in " : "", how ? how : "");
     return APP_CH_DRAW | APP_CH_SAVE;

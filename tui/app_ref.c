@@ -1,5 +1,6 @@
 /* tui/app_ref.c — the D tint against a reference model (see app_ref.h). */
 #include "tui/app.h"
+#include "tui/view.h"
 #include "cli/backends.h"
 #include "core/mem.h"
 #include "core/refscore.h"
@@ -49,7 +50,7 @@ void app_ref_sync(app *a)
             ref_drop(a);
         return;
     }
-    if (!a->tint_logratio)
+    if (!view_text_tint_logratio(a))
         return;
     if (!a->ref.name || strcmp(a->ref.name, name)) {
         ref_drop(a);

@@ -1,5 +1,6 @@
 /* tui/undo.c — see undo.h. */
 #include "tui/undo.h"
+#include "tui/view.h"
 #include "core/mem.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,7 +196,7 @@ static int apply(app *a, undo_op *op, int dir)
             return -1;
         tree_set_flag(t, op->id, TREE_FLAG_FOLDED, (int)(dir < 0 ? op->old : op->now));
         if (dir < 0 ? op->old : op->now)
-            a->ever_folded = 1;
+            view_tree_folded(a);
         return 0;
     }
     return -1;

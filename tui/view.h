@@ -1,8 +1,12 @@
 /* tui/view.h — the panels.  Each view_*.c is one panel behind a panel_ops (below): it
  * draws one rectangle of stdscr from the app state and never changes that state while
  * drawing (except its own view state: the tree panel's scroll anchor and row map, the
- * stats panel's scroll and row links); its mouse handler changes state like an action
- * handler does, returning APP_CH_* flags.  All untrusted text goes through view_put, which
+ * stats panel's scroll and row links, the tokens panel's list scroll); its mouse handler
+ * changes state like an action handler does, returning APP_CH_* flags.  A panel's view
+ * state is private to its file (struct text_view, tokens_view, stats_view, tree_view
+ * behind opaque pointers in struct app, made at first use, freed by the ops' free): the
+ * rest of the program reads and writes it only through the view_<panel>_* functions
+ * below, and the action table's panel keys (tui/actions.c) call them too.  All untrusted text goes through view_put, which
  * draws core/text cells: control characters arrive as placeholders, widths are
  * utf8proc's. */
 #ifndef TUI_VIEW_H
@@ -63,6 +67,48 @@ void view_text(app *a, app_rect r);
 void view_tokens(app *a, app_rect r);
 void view_stats(app *a, app_rect r);
 void view_status(app *a, int y, int w);
+
+/* Text panel (its state is private to view_text.c): the D tint's state and its toggle
+ * (returns the new state), a scroll by n lines (up: n > 0; the draw clamps it), and back
+ * to the text's end (the cursor moved, or End). */
+int      view_text_tint_logratio(const app *a);
+int      view_text_tint_toggle(app *a);
+unsigned view_text_scroll(app *a, int n);
+void     view_text_scroll_end(app *a);
+
+/* Tokens panel (its state is private to view_tokens.c): the selected token and the node
+ * it belongs to (the text panel marks it), the token and alternative chosen (branching
+ * from an alternative, app_branch_alt); the cursor moved to id (first token, first
+ * alternative); the node's tokens were dropped (first token); moves of the token (←/→)
+ * and of the alternative (↑/↓) by d, APP_CH_DRAW when the selection moved, else 0. */
+int      view_tokens_token(const app *a, int32_t *node);
+void     view_tokens_selection(const app *a, int *tok, int *alt);
+void     view_tokens_goto(app *a, int32_t id);
+void     view_tokens_first(app *a);
+unsigned view_tokens_move(app *a, int d);
+unsigned view_tokens_move_alt(app *a, int d);
+
+/* Stats panel (its state is private to view_stats.c): a new tree, so the calibration
+ * line it keeps from frame to frame is made afresh. */
+void     view_stats_forget(app *a);
+
+/* Tree panel (its state is private to view_tree.c): its anchor, the first row shown (a
+ * node id, so rows arriving elsewhere do not scroll it; TREE_NONE: none yet) and setting
+ * it; a new tree (no anchor, no rows under the pointer); the cursor's depth (the text
+ * panel's title); some node was folded (moves then unfold the cursor's ancestors); the
+ * tree's shape changed (its cached last row goes); the tree is whole: its node-entropy
+ * cache is made, which the stats panel reads too (NULL before); the cursor moves to id
+ * (app_goto: unfolds id's ancestors, follows the depth, the panel chases the cursor
+ * again). */
+int32_t  view_tree_top(const app *a);
+void     view_tree_set_top(app *a, int32_t id);
+void     view_tree_forget(app *a);
+int32_t  view_tree_cursor_depth(const app *a);
+void     view_tree_folded(app *a);
+void     view_tree_shape_changed(app *a);
+void     view_tree_begin(app *a);
+entropy_cache *view_tree_entropies(const app *a);
+void     view_tree_goto(app *a, int32_t id);
 
 /* Tree panel helpers for moves and the mouse. */
 int32_t view_tree_row_id(app *a, int y);   /* node drawn at screen row y, or TREE_NONE */

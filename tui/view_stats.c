@@ -3,9 +3,9 @@
  *
  * Numbers are never cut: a figure's line wraps at its commas (else at spaces) and goes on
  * under the value (or, in a very narrow panel, under the label).  The panel lays out all
- * its lines and shows those from a->stats_scroll on (the wheel scrolls, app.c); the title
- * says which when not all fit.  Rows naming an attractor or a node leave a link in
- * a->stats_link for a click to follow. */
+ * its lines and shows those from its scroll on (the wheel scrolls); the title says which
+ * when not all fit.  Rows naming an attractor or a node leave a link for a click to
+ * follow.  That view state is the panel's own (struct stats_view, a->stats). */
 #include "tui/view.h"
 #include "core/calib.h"
 #include "core/compare.h"
@@ -22,6 +22,37 @@
 #define VALUE_MIN 16    /* narrower than this, a value starts on the line under its label */
 #define FIG_LINES 8     /* the most lines one figure wraps into */
 
+/* What a row of the panel leads to when clicked. */
+typedef enum { LINK_NONE, LINK_NODE, LINK_ATTRACTOR } link_kind;
+typedef struct { link_kind kind; int32_t v; } stats_link;   /* v: a node id, a list index */
+#define STATS_ROWS 256     /* rows of the panel that can be clicked */
+
+/* The panel's private state (a->stats; made at its first use, freed by its ops): its
+ * first line shown, where each row leads, and its calibration line as of tree_gen
+ * calib_gen (the figures change only with the tree). */
+struct stats_view {
+    int          scroll;
+    stats_link   link[STATS_ROWS];
+    int32_t      calib_id;
+    unsigned long calib_gen;
+    int          calib_shown, calib_flag;
+    char         calib_text[256];
+};
+
+static struct stats_view *sv(app *a)
+{
+    if (!a->stats) {
+        a->stats = xcalloc(1, sizeof *a->stats);
+        a->stats->calib_id = TREE_NONE;
+    }
+    return a->stats;
+}
+
+void view_stats_forget(app *a)
+{
+    sv(a)->calib_id = TREE_NONE;
+}
+
 /* Lines are laid out at a virtual y (the panel's first content row minus the scroll);
  * only those inside the panel, below its title, are drawn. */
 static int shown_row(app_rect r, int y)
@@ -29,10 +60,10 @@ static int shown_row(app_rect r, int y)
     return y > r.y && y < r.y + r.h;
 }
 
-static void link_row(app *a, app_rect r, int y, app_link_kind kind, int32_t v)
+static void link_row(app *a, app_rect r, int y, link_kind kind, int32_t v)
 {
-    if (shown_row(r, y) && y - r.y < APP_STATS_ROWS)
-        a->stats_link[y - r.y] = (app_link){ kind, v };
+    if (shown_row(r, y) && y - r.y < STATS_ROWS)
+        a->stats->link[y - r.y] = (stats_link){ kind, v };
 }
 
 /* Splits s into lines of at most w columns: after a ", " where it can (a figure such as
@@ -129,14 +160,14 @@ static void calib_line(app *a, app_rect r, int *y, int32_t id)
 {
     /* the figures change only with the tree: kept from the frame before until it changes
      * (children with full distributions cost milliseconds) */
-    if (a->calib_id == id && a->calib_gen == a->tree_gen) {
-        if (a->calib_shown)
-            wrapped(a, r, y, "calib    ", a->calib_text, a->calib_flag ? theme_attr(THEME_incomplete) : theme_attr(THEME_entropy), 2);
+    if (a->stats->calib_id == id && a->stats->calib_gen == a->tree_gen) {
+        if (a->stats->calib_shown)
+            wrapped(a, r, y, "calib    ", a->stats->calib_text, a->stats->calib_flag ? theme_attr(THEME_incomplete) : theme_attr(THEME_entropy), 2);
         return;
     }
-    a->calib_id = id;
-    a->calib_gen = a->tree_gen;
-    a->calib_shown = 0;
+    a->stats->calib_id = id;
+    a->stats->calib_gen = a->tree_gen;
+    a->stats->calib_shown = 0;
     const tree_node *n = tree_get(a->ses.t, id);
     size_t entries = 0;
     for (uint32_t i = 0; i < n->nchildren; i++) {
@@ -153,10 +184,10 @@ static void calib_line(app *a, app_rect r, int *y, int32_t id)
         return;
     else
         calib_format(&c, v, sizeof v);
-    a->calib_shown = 1;
-    a->calib_flag = entries <= 200000 && c.flag;
-    snprintf(a->calib_text, sizeof a->calib_text, "%s", v);
-    wrapped(a, r, y, "calib    ", v, a->calib_flag ? theme_attr(THEME_incomplete) : theme_attr(THEME_entropy), 2);
+    a->stats->calib_shown = 1;
+    a->stats->calib_flag = entries <= 200000 && c.flag;
+    snprintf(a->stats->calib_text, sizeof a->stats->calib_text, "%s", v);
+    wrapped(a, r, y, "calib    ", v, a->stats->calib_flag ? theme_attr(THEME_incomplete) : theme_attr(THEME_entropy), 2);
 }
 
 /* Lays out every line from row r.y + 1 - scroll, draws those inside r; returns the count. */
@@ -190,7 +221,7 @@ static int draw(app *a, app_rect r, int scroll)
             int y1 = y;
             wrapped(a, r, &y, "side     ", sv, norm, 2);
             for (; y1 < y; y1++)        /* a click goes to the side's label node */
-                link_row(a, r, y1, APP_LINK_NODE, p);
+                link_row(a, r, y1, LINK_NODE, p);
             free(name);
             free(sv);
             break;
@@ -209,7 +240,7 @@ static int draw(app *a, app_rect r, int scroll)
         wrapped(a, r, &y, "error    ", why, theme_attr(THEME_incomplete), 3);
     uint32_t vset = a->ses.settings.vocab_size > 0 ? (uint32_t)a->ses.settings.vocab_size : 0;
     entropy_node_interval_t ni;
-    entropy_cache_interval(a->hcache, t, id, n->vocab ? n->vocab : vset, &ni);
+    entropy_cache_interval(view_tree_entropies(a), t, id, n->vocab ? n->vocab : vset, &ni);
     if (ni.ntokens && !isnan(ni.lower)) {
         char hs[80];
         entropy_format(hs, sizeof hs, ni.lower, ni.upper, ni.exact, a->utf8);
@@ -228,7 +259,7 @@ static int draw(app *a, app_rect r, int scroll)
             const tree_node *ch = tree_get(t, n->children[c]);
             if (!ch)
                 continue;
-            entropy_cache_interval(a->hcache, t, n->children[c], ch->vocab ? ch->vocab : vset, &ni);
+            entropy_cache_interval(view_tree_entropies(a), t, n->children[c], ch->vocab ? ch->vocab : vset, &ni);
             if (!ni.ntokens || isnan(ni.lower))
                 continue;
             lo += ni.lower;
@@ -306,7 +337,7 @@ static int draw(app *a, app_rect r, int scroll)
     const char *ell = view_glyph(a, "\xe2\x80\xa6", ">");
     for (size_t i = 0; i < rows; i++, shown++) {
         int x = r.x, vis = shown_row(r, y);
-        link_row(a, r, y, APP_LINK_ATTRACTOR, (int32_t)i);
+        link_row(a, r, y, LINK_ATTRACTOR, (int32_t)i);
         if (vis)
             x += view_puts(a, y, x, 2, view_glyph(a, "\xe2\x97\x86 ", "@ "), theme_attr(THEME_attractor));
         else
@@ -320,7 +351,7 @@ static int draw(app *a, app_rect r, int scroll)
                 x = r.x + 2;
                 y++;
                 vis = shown_row(r, y);
-                link_row(a, r, y, APP_LINK_ATTRACTOR, (int32_t)i);
+                link_row(a, r, y, LINK_ATTRACTOR, (int32_t)i);
             }
         }
         if (vis) {
@@ -341,26 +372,27 @@ static int draw(app *a, app_rect r, int scroll)
 
 void view_stats(app *a, app_rect r)
 {
-    for (int k = 0; k < APP_STATS_ROWS; k++)
-        a->stats_link[k] = (app_link){ APP_LINK_NONE, 0 };
+    sv(a);
+    for (int k = 0; k < STATS_ROWS; k++)
+        a->stats->link[k] = (stats_link){ LINK_NONE, 0 };
     if (r.h < 2) {
         view_title(a, r, "Stats", "", a->focus == APP_PANEL_STATS);
         return;
     }
-    int rows = r.h - 1, total = draw(a, r, a->stats_scroll);
+    int rows = r.h - 1, total = draw(a, r, a->stats->scroll);
     int top = total > rows ? total - rows : 0;
-    if (a->stats_scroll > top) {          /* scrolled past the end (the lines changed) */
-        a->stats_scroll = top;
+    if (a->stats->scroll > top) {          /* scrolled past the end (the lines changed) */
+        a->stats->scroll = top;
         for (int y = r.y + 1; y < r.y + r.h; y++)
             view_fill(y, r.x, r.w, A_NORMAL);
-        for (int k = 0; k < APP_STATS_ROWS; k++)
-            a->stats_link[k] = (app_link){ APP_LINK_NONE, 0 };
-        total = draw(a, r, a->stats_scroll);
+        for (int k = 0; k < STATS_ROWS; k++)
+            a->stats->link[k] = (stats_link){ LINK_NONE, 0 };
+        total = draw(a, r, a->stats->scroll);
     }
     char detail[80] = "";
     if (total > rows) {
-        int last = a->stats_scroll + rows < total ? a->stats_scroll + rows : total;
-        snprintf(detail, sizeof detail, "lines %d-%d of %d (wheel scrolls, Z zooms)", a->stats_scroll + 1, last, total);
+        int last = a->stats->scroll + rows < total ? a->stats->scroll + rows : total;
+        snprintf(detail, sizeof detail, "lines %d-%d of %d (wheel scrolls, Z zooms)", a->stats->scroll + 1, last, total);
     }
     view_title(a, r, "Stats", detail, a->focus == APP_PANEL_STATS);
 }
@@ -372,17 +404,24 @@ void view_stats(app *a, app_rect r)
 static unsigned stats_mouse(app *a, app_rect r, int y, int x, int wheel)
 {
     (void)x;
+    sv(a);
     if (wheel) {
-        a->stats_scroll = a->stats_scroll + 3 * wheel < 0 ? 0 : a->stats_scroll + 3 * wheel;
+        a->stats->scroll = a->stats->scroll + 3 * wheel < 0 ? 0 : a->stats->scroll + 3 * wheel;
         return APP_CH_DRAW;
     }
     int k = y - r.y;
-    app_link l = k >= 0 && k < APP_STATS_ROWS ? a->stats_link[k] : (app_link){ APP_LINK_NONE, 0 };
-    if (l.kind == APP_LINK_ATTRACTOR)
+    stats_link l = k >= 0 && k < STATS_ROWS ? a->stats->link[k] : (stats_link){ LINK_NONE, 0 };
+    if (l.kind == LINK_ATTRACTOR)
         return app_attractor_pick(a, (size_t)l.v) | APP_CH_DRAW;
-    if (l.kind == APP_LINK_NODE && tree_get(a->ses.t, l.v))
+    if (l.kind == LINK_NODE && tree_get(a->ses.t, l.v))
         return app_goto(a, l.v) | APP_CH_DRAW;
     return APP_CH_DRAW;
 }
 
-const panel_ops view_stats_ops = { "stats", view_stats, NULL, stats_mouse, NULL, NULL };
+static void stats_free(app *a)
+{
+    free(a->stats);
+    a->stats = NULL;
+}
+
+const panel_ops view_stats_ops = { "stats", view_stats, NULL, stats_mouse, NULL, stats_free };

@@ -18,6 +18,41 @@ typedef struct {
     unsigned long attr;
 } span;
 
+/* The panel's private state (a->text; made at its first use, freed by its ops). */
+struct text_view {
+    int scroll;           /* lines up from the bottom */
+    int tint_logratio;    /* D: tokens tinted by log-ratio, not probability */
+};
+
+static struct text_view *tv(app *a)
+{
+    if (!a->text)
+        a->text = xcalloc(1, sizeof *a->text);
+    return a->text;
+}
+
+int view_text_tint_logratio(const app *a) { return a->text && a->text->tint_logratio; }
+
+int view_text_tint_toggle(app *a)
+{
+    struct text_view *v = tv(a);
+    v->tint_logratio = !v->tint_logratio;
+    return v->tint_logratio;
+}
+
+unsigned view_text_scroll(app *a, int n)
+{
+    struct text_view *v = tv(a);
+    v->scroll = v->scroll + n < 0 ? 0 : v->scroll + n;    /* the draw clamps the top */
+    return APP_CH_DRAW;
+}
+
+void view_text_scroll_end(app *a)
+{
+    if (a->text)
+        a->text->scroll = 0;
+}
+
 int view_heat_slot(double lp)
 {
     if (isnan(lp))
@@ -54,18 +89,21 @@ static void add_span(span **sp, size_t *n, size_t *cap, size_t start, unsigned l
 
 void view_text(app *a, app_rect r)
 {
+    struct text_view *v = tv(a);
+    int32_t tok_node;
+    int tok_sel = view_tokens_token(a, &tok_node);
     tree *t = a->ses.t;
     int h = r.h - 1, w = r.w;
     char detail[160];
     const char *ref = a->ses.settings.reference_model;
-    snprintf(detail, sizeof detail, "depth %d%s%s", (int)a->cursor_depth,
-             !a->tint_logratio ? "" : ref && *ref ? ", tint: log-ratio to " : ", tint: log-ratio to the other side (D)",
-             a->tint_logratio && ref && *ref ? ref : "");
+    snprintf(detail, sizeof detail, "depth %d%s%s", (int)view_tree_cursor_depth(a),
+             !v->tint_logratio ? "" : ref && *ref ? ", tint: log-ratio to " : ", tint: log-ratio to the other side (D)",
+             v->tint_logratio && ref && *ref ? ref : "");
     view_title(a, r, "Text", detail, a->focus == APP_PANEL_TEXT);
     if (h <= 0 || w <= 0)
         return;
     /* Gather nodes upward until there is enough text for the panel and the scroll. */
-    size_t budget = (size_t)(h + a->text_scroll + 2) * (size_t)w * 4 + 256;
+    size_t budget = (size_t)(h + v->scroll + 2) * (size_t)w * 4 + 256;
     int32_t *ids = NULL;
     size_t nids = 0, capids = 0, total = 0;
     for (int32_t id = a->ses.cursor; id != TREE_NONE; id = tree_parent(t, id)) {
@@ -110,10 +148,10 @@ void view_text(app *a, app_rect r)
             if (n->ntokens && sum == len && !skip) {
                 size_t off = base;
                 for (uint32_t k = 0; k < n->ntokens; k++) {
-                    int slot = a->tint_logratio ? view_logratio_slot(view_logratio(a, ids[i], n, k))
+                    int slot = v->tint_logratio ? view_logratio_slot(view_logratio(a, ids[i], n, k))
                                                 : view_heat_slot(n->tokens[k].tok.logprob);
                     unsigned long at = theme_attr((theme_slot)slot);
-                    if ((int)k == a->tok_sel && a->tok_node == ids[i])
+                    if ((int)k == tok_sel && tok_node == ids[i])
                         at = theme_attr(THEME_token_sel);
                     add_span(&sp, &nsp, &capsp, off, at);
                     off += n->tokens[k].tok.len;
@@ -132,9 +170,9 @@ void view_text(app *a, app_rect r)
     size_t nl = text_wrap(text.data, text.len, w, 4, a->tflags, NULL, 0);
     text_line *lines = xmalloc((nl ? nl : 1) * sizeof *lines);
     text_wrap(text.data, text.len, w, 4, a->tflags, lines, nl);
-    if (a->text_scroll > (int)nl - h)
-        a->text_scroll = (int)nl - h > 0 ? (int)nl - h : 0;
-    size_t first = nl > (size_t)(h + a->text_scroll) ? nl - (size_t)(h + a->text_scroll) : 0;
+    if (v->scroll > (int)nl - h)
+        v->scroll = (int)nl - h > 0 ? (int)nl - h : 0;
+    size_t first = nl > (size_t)(h + v->scroll) ? nl - (size_t)(h + v->scroll) : 0;
     size_t si = 0;
     for (int row = 0; row < h && first + (size_t)row < nl; row++) {
         text_line *ln = &lines[first + (size_t)row];
@@ -166,7 +204,7 @@ void view_text(app *a, app_rect r)
             col += view_put(a, r.y + 1 + row, r.x + col, c.width, text.data + c.off, c.len, at, 0);
         }
     }
-    if (a->text_scroll > 0)
+    if (v->scroll > 0)
         view_puts(a, r.y, r.x + r.w - 12 > r.x ? r.x + r.w - 12 : r.x, 12, "[scrolled]",
                   theme_attr(a->focus == APP_PANEL_TEXT ? THEME_title_focus : THEME_title));
     free(lines);
@@ -183,8 +221,14 @@ static unsigned text_mouse(app *a, app_rect r, int y, int x, int wheel)
     (void)y;
     (void)x;
     if (wheel)                             /* the text scrolls up from its end */
-        a->text_scroll = a->text_scroll - 3 * wheel < 0 ? 0 : a->text_scroll - 3 * wheel;
+        view_text_scroll(a, -3 * wheel);
     return APP_CH_DRAW;
 }
 
-const panel_ops view_text_ops = { "text", view_text, NULL, text_mouse, NULL, NULL };
+static void text_free(app *a)
+{
+    free(a->text);
+    a->text = NULL;
+}
+
+const panel_ops view_text_ops = { "text", view_text, NULL, text_mouse, NULL, text_free };

@@ -7,12 +7,82 @@
 #include <curses.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const eighths[8] = {
     "", "\xe2\x96\x8f", "\xe2\x96\x8e", "\xe2\x96\x8d", "\xe2\x96\x8c", "\xe2\x96\x8b",
     "\xe2\x96\x8a", "\xe2\x96\x89",
 };
+
+/* The panel's private state (a->tokens; made at its first use, freed by its ops).  All
+ * zero is the first token of node 0, its first alternative. */
+struct tokens_view {
+    int     tok_sel;    /* selected token of the cursor node */
+    int     alt_sel;    /* selected alternative of that token */
+    int     alt_top;    /* first alternative shown (the list scrolls to alt_sel) */
+    int32_t tok_node;   /* node tok_sel refers to */
+};
+
+static struct tokens_view *tkv(app *a)
+{
+    if (!a->tokens)
+        a->tokens = xcalloc(1, sizeof *a->tokens);
+    return a->tokens;
+}
+
+int view_tokens_token(const app *a, int32_t *node)
+{
+    *node = a->tokens ? a->tokens->tok_node : 0;
+    return a->tokens ? a->tokens->tok_sel : 0;
+}
+
+void view_tokens_selection(const app *a, int *tok, int *alt)
+{
+    *tok = a->tokens ? a->tokens->tok_sel : 0;
+    *alt = a->tokens ? a->tokens->alt_sel : 0;
+}
+
+void view_tokens_goto(app *a, int32_t id)
+{
+    struct tokens_view *v = tkv(a);
+    v->tok_sel = 0;
+    v->alt_sel = 0;
+    v->tok_node = id;
+}
+
+void view_tokens_first(app *a)
+{
+    tkv(a)->tok_sel = 0;
+}
+
+unsigned view_tokens_move(app *a, int d)
+{
+    tree_node *n = tree_get(a->ses.t, a->ses.cursor);
+    if (!n || !n->ntokens)
+        return 0;
+    struct tokens_view *v = tkv(a);
+    int s = v->tok_sel + d;
+    if (s < 0 || s >= (int)n->ntokens)
+        return 0;
+    v->tok_sel = s;
+    v->tok_node = a->ses.cursor;
+    v->alt_sel = 0;
+    return APP_CH_DRAW;
+}
+
+unsigned view_tokens_move_alt(app *a, int d)
+{
+    tree_node *n = tree_get(a->ses.t, a->ses.cursor);
+    struct tokens_view *v = tkv(a);
+    if (!n || v->tok_sel >= (int)n->ntokens)
+        return 0;
+    int s = v->alt_sel + d;
+    if (s < 0 || s >= (int)n->tokens[v->tok_sel].ntop)
+        return 0;
+    v->alt_sel = s;
+    return APP_CH_DRAW;
+}
 
 static void bar(app *a, int y, int x, int w, double p, unsigned long attr)
 {
@@ -48,14 +118,15 @@ static int quoted(app *a, int y, int x, int w, const char *s, size_t len, unsign
 
 void view_tokens(app *a, app_rect r)
 {
+    struct tokens_view *v = tkv(a);
     tree_node *n = tree_get(a->ses.t, a->ses.cursor);
     int focused = a->focus == APP_PANEL_TOKENS;
     char detail[64] = "";
     if (n && n->ntokens)
-        snprintf(detail, sizeof detail, "%d/%u%s", a->tok_sel + 1, n->ntokens,
+        snprintf(detail, sizeof detail, "%d/%u%s", v->tok_sel + 1, n->ntokens,
                  focused ? "  \xe2\x86\x90\xe2\x86\x92 token  \xe2\x86\x91\xe2\x86\x93 alt  Enter branch" : "");
     if (!a->utf8 && focused && n && n->ntokens)
-        snprintf(detail, sizeof detail, "%d/%u  <-/-> token  up/down alt  Enter branch", a->tok_sel + 1, n->ntokens);
+        snprintf(detail, sizeof detail, "%d/%u  <-/-> token  up/down alt  Enter branch", v->tok_sel + 1, n->ntokens);
     view_title(a, r, "Tokens", detail, focused);
     int h = r.h - 1, y = r.y + 1;
     if (h <= 0 || !n)
@@ -68,7 +139,7 @@ void view_tokens(app *a, app_rect r)
                                   : "no tokens yet", dim);
         return;
     }
-    int sel = a->tok_sel < 0 ? 0 : a->tok_sel >= (int)n->ntokens ? (int)n->ntokens - 1 : a->tok_sel;
+    int sel = v->tok_sel < 0 ? 0 : v->tok_sel >= (int)n->ntokens ? (int)n->ntokens - 1 : v->tok_sel;
     tree_token *tk = &n->tokens[sel];
     size_t tl;
     const char *ts = tree_token_text(n, (uint32_t)sel, &tl);
@@ -115,24 +186,24 @@ void view_tokens(app *a, app_rect r)
     double sum = 0;
     uint32_t first = 0;
     if (focused && h > 0 && tk->ntop > (uint32_t)h) {
-        int top = a->alt_top < 0 ? 0 : a->alt_top;
-        if (a->alt_sel < top)
-            top = a->alt_sel;
-        else if (a->alt_sel >= top + h)
-            top = a->alt_sel - h + 1;
+        int top = v->alt_top < 0 ? 0 : v->alt_top;
+        if (v->alt_sel < top)
+            top = v->alt_sel;
+        else if (v->alt_sel >= top + h)
+            top = v->alt_sel - h + 1;
         if (top > (int)tk->ntop - h)
             top = (int)tk->ntop - h;
-        a->alt_top = top < 0 ? 0 : top;
-        first = (uint32_t)a->alt_top;
+        v->alt_top = top < 0 ? 0 : top;
+        first = (uint32_t)v->alt_top;
     } else
-        a->alt_top = 0;
+        v->alt_top = 0;
     for (uint32_t j = first; j < tk->ntop && h > 0; j++, h--, y++) {
         size_t al;
         const char *as = tree_top_text(n, (uint32_t)sel, j, &al);
         double alp = tree_top_logprob(n, (uint32_t)sel, j);
         double p = isnan(alp) ? 0 : exp(alp);
         sum += p;
-        int chosen = focused && (int)j == a->alt_sel;
+        int chosen = focused && (int)j == v->alt_sel;
         int sampled = al == tl && !memcmp(as, ts, tl);
         unsigned long at = chosen ? theme_attr(THEME_cursor) : norm;
         if (chosen)
@@ -165,13 +236,20 @@ static unsigned tokens_mouse(app *a, app_rect r, int y, int x, int wheel)
     (void)x;
     if (wheel)
         return APP_CH_DRAW;
+    struct tokens_view *v = tkv(a);
     tree_node *n = tree_get(a->ses.t, a->ses.cursor);
     int row = y - (r.y + 3);
     if (row >= 0)
-        row += a->alt_top;                 /* the list may be scrolled */
-    if (n && a->tok_sel < (int)n->ntokens && row >= 0 && row < (int)n->tokens[a->tok_sel].ntop)
-        a->alt_sel = row;
+        row += v->alt_top;                 /* the list may be scrolled */
+    if (n && v->tok_sel < (int)n->ntokens && row >= 0 && row < (int)n->tokens[v->tok_sel].ntop)
+        v->alt_sel = row;
     return APP_CH_DRAW;
 }
 
-const panel_ops view_tokens_ops = { "tokens", view_tokens, NULL, tokens_mouse, NULL, NULL };
+static void tokens_free(app *a)
+{
+    free(a->tokens);
+    a->tokens = NULL;
+}
+
+const panel_ops view_tokens_ops = { "tokens", view_tokens, NULL, tokens_mouse, NULL, tokens_free };

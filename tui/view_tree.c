@@ -2,9 +2,12 @@
  *
  * No flattened copy of the tree is kept: rows are produced by walking in display order
  * (pre-order over the shown children, skipping folded subtrees) from the anchor node
- * a->tree_top, with a stack of (node, index among shown siblings, sibling count) per
+ * (its first row shown), with a stack of (node, index among shown siblings, sibling count) per
  * level.  A frame costs O(rows × depth of the outline drawn), whatever the tree's size,
- * and the anchor being a node means rows arriving elsewhere do not scroll the panel. */
+ * and the anchor being a node means rows arriving elsewhere do not scroll the panel.
+ * That anchor, the row map, the cursor's depth and the node entropies the rows' bars show
+ * are the panel's own state (struct tree_view, a->tree_view); the rest of the program
+ * reaches them through the view_tree_* functions in tui/view.h. */
 #include "tui/view.h"
 #include "core/compare.h"
 #include "core/entropy.h"
@@ -14,6 +17,69 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The panel's private state (a->tree_view; made at its first use, freed by its ops). */
+struct tree_view {
+    int32_t      tree_top;      /* first row shown */
+    int32_t     *row_ids;       /* ids of the rows drawn in the last frame (mouse) */
+    int          nrow_ids;
+    size_t       cap_row_ids;
+    int          tree_scrolled; /* the wheel moved tree_top: do not chase the cursor */
+    int          ever_folded;   /* some node was folded (else no ancestor walk is needed) */
+    int32_t      cursor_depth;  /* depth of the cursor, kept as it moves */
+    int32_t      end_id;        /* last row of the outline (no folds, no merge view); */
+    int          end_valid;     /*   cleared when the tree's shape changes */
+    entropy_cache *hcache;      /* node entropies (the stats panel reads them too) */
+    size_t       hwork;         /* alternatives computed for the bars this frame */
+};
+
+static struct tree_view *trv(app *a)
+{
+    if (!a->tree_view)
+        a->tree_view = xcalloc(1, sizeof *a->tree_view);
+    return a->tree_view;
+}
+
+int32_t view_tree_top(const app *a) { return a->tree_view ? a->tree_view->tree_top : 0; }
+void    view_tree_set_top(app *a, int32_t id) { trv(a)->tree_top = id; }
+
+void view_tree_forget(app *a)
+{
+    trv(a)->nrow_ids = 0;
+    trv(a)->tree_top = TREE_NONE;
+}
+
+int32_t view_tree_cursor_depth(const app *a) { return a->tree_view ? a->tree_view->cursor_depth : 0; }
+void    view_tree_folded(app *a) { trv(a)->ever_folded = 1; }
+void    view_tree_shape_changed(app *a) { trv(a)->end_valid = 0; }
+
+void view_tree_begin(app *a)
+{
+    struct tree_view *v = trv(a);
+    entropy_cache_free(v->hcache);
+    v->hcache = entropy_cache_new(a->ses.t);
+}
+
+entropy_cache *view_tree_entropies(const app *a) { return a->tree_view ? a->tree_view->hcache : NULL; }
+
+void view_tree_goto(app *a, int32_t id)
+{
+    tree *t = a->ses.t;
+    struct tree_view *v = trv(a);
+    for (int32_t p = v->ever_folded ? tree_parent(t, id) : TREE_NONE; p != TREE_NONE; p = tree_parent(t, p))
+        tree_set_flag(t, p, TREE_FLAG_FOLDED, 0);
+    /* The depth follows the move; only a jump measures it again. */
+    int32_t old = a->ses.cursor, par = tree_parent(t, id);
+    if (old == id || !tree_get(t, old))
+        v->cursor_depth = (int32_t)tree_depth(t, id);
+    else if (par == old)
+        v->cursor_depth++;
+    else if (id == tree_parent(t, old))
+        v->cursor_depth--;
+    else if (!(par != TREE_NONE && par == tree_parent(t, old)))
+        v->cursor_depth = (int32_t)tree_depth(t, id);
+    v->tree_scrolled = 0;
+}
 
 typedef struct {
     int32_t  id;
@@ -90,17 +156,17 @@ static int walk_extend(walker *w)
  * It spares a walk from the bottom of a deep chain the climb back to the root. */
 static int32_t outline_end(app *a)
 {
-    if (a->ever_folded || a->merge_view)
+    if (trv(a)->ever_folded || a->merge_view)
         return TREE_NONE;
-    if (!a->end_valid) {
+    if (!trv(a)->end_valid) {
         int32_t id = tree_root(a->ses.t);
         tree_node *n;
         while ((n = tree_get(a->ses.t, id)) && n->nchildren)
             id = n->children[n->nchildren - 1];
-        a->end_id = id;
-        a->end_valid = 1;
+        trv(a)->end_id = id;
+        trv(a)->end_valid = 1;
     }
-    return a->end_id;
+    return trv(a)->end_id;
 }
 
 static int walk_next(walker *w)
@@ -189,18 +255,18 @@ int32_t view_tree_step(app *a, int32_t id, int n)
 
 void view_tree_scroll(app *a, int n)
 {
-    if (!tree_get(a->ses.t, a->tree_top))
-        a->tree_top = a->ses.cursor;
-    a->tree_top = view_tree_step(a, a->tree_top, n);
-    a->tree_scrolled = 1;
+    if (!tree_get(a->ses.t, trv(a)->tree_top))
+        trv(a)->tree_top = a->ses.cursor;
+    trv(a)->tree_top = view_tree_step(a, trv(a)->tree_top, n);
+    trv(a)->tree_scrolled = 1;
 }
 
 int32_t view_tree_row_id(app *a, int y)
 {
     int k = y - (a->r_tree.y + 1);
-    if (a->too_small || k < 0 || k >= a->nrow_ids)
+    if (a->too_small || k < 0 || k >= trv(a)->nrow_ids)
         return TREE_NONE;
-    return a->row_ids[k];
+    return trv(a)->row_ids[k];
 }
 
 static const char *const bars_utf8[8] = {
@@ -246,10 +312,10 @@ static void draw_row(app *a, walker *w, int y, app_rect r)
     /* Entropy bar: mean token entropy, 0..4 bits over eight heights. */
     if (x < end) {
         entropy_node_t en;
-        int have = entropy_cache_peek(a->hcache, a->ses.t, id, &en);
-        if (!have && (cur || !a->hcache || a->hwork < VIEW_ENTROPY_WORK)) {
-            a->hwork += (size_t)n->ntokens + n->ntops;
-            have = entropy_cache_node(a->hcache, a->ses.t, id, &en) == 0;
+        int have = entropy_cache_peek(trv(a)->hcache, a->ses.t, id, &en);
+        if (!have && (cur || !trv(a)->hcache || trv(a)->hwork < VIEW_ENTROPY_WORK)) {
+            trv(a)->hwork += (size_t)n->ntokens + n->ntops;
+            have = entropy_cache_node(trv(a)->hcache, a->ses.t, id, &en) == 0;
         }
         if (!have)
             a->pending |= APP_CH_DRAW;        /* this row's bar in a frame to come */
@@ -332,51 +398,52 @@ void view_tree(app *a, app_rect r)
     char detail[96];
     snprintf(detail, sizeof detail, "%zu nodes%s", tree_count(a->ses.t), a->merge_view ? " · merged" : "");
     view_title(a, r, "Tree", detail, a->focus == APP_PANEL_TREE);
+    trv(a)->hwork = 0;                      /* the bars' work is counted per frame */
     int h = r.h - 1;
-    a->nrow_ids = 0;
+    trv(a)->nrow_ids = 0;
     if (h <= 0)
         return;
     tree *t = a->ses.t;
     walker w = {0};
-    int shown = tree_get(t, a->tree_top) != NULL;
-    for (int32_t p = shown && a->ever_folded ? tree_parent(t, a->tree_top) : TREE_NONE; p != TREE_NONE && shown;
+    int shown = tree_get(t, trv(a)->tree_top) != NULL;
+    for (int32_t p = shown && trv(a)->ever_folded ? tree_parent(t, trv(a)->tree_top) : TREE_NONE; p != TREE_NONE && shown;
          p = tree_parent(t, p))
         if (folded(a, p))
             shown = 0;      /* the anchor went into a folded subtree */
-    if (!shown || !walk_init(&w, a, a->tree_top))
-        a->tree_top = a->ses.cursor, a->tree_scrolled = 0;
+    if (!shown || !walk_init(&w, a, trv(a)->tree_top))
+        trv(a)->tree_top = a->ses.cursor, trv(a)->tree_scrolled = 0;
     int so = h > 6 ? 2 : 0;                 /* rows kept visible around the cursor */
     int32_t crow;
-    int got = collect(a, a->tree_top, h, &crow);
-    if (!a->tree_scrolled) {
+    int got = collect(a, trv(a)->tree_top, h, &crow);
+    if (!trv(a)->tree_scrolled) {
         if (crow < 0) {
-            a->tree_top = view_tree_step(a, a->ses.cursor, -(h / 3));
+            trv(a)->tree_top = view_tree_step(a, a->ses.cursor, -(h / 3));
         } else if (crow > h - 1 - so) {
-            a->tree_top = view_tree_step(a, a->tree_top, crow - (h - 1 - so));
+            trv(a)->tree_top = view_tree_step(a, trv(a)->tree_top, crow - (h - 1 - so));
         } else if (crow < so) {
-            a->tree_top = view_tree_step(a, a->tree_top, crow - so);
+            trv(a)->tree_top = view_tree_step(a, trv(a)->tree_top, crow - so);
         }
-        got = collect(a, a->tree_top, h, &crow);
+        got = collect(a, trv(a)->tree_top, h, &crow);
     }
     if (got < h) {                          /* the end is on screen: fill from above */
-        int32_t up = view_tree_step(a, a->tree_top, got - h);
-        if (up != a->tree_top) {
-            a->tree_top = up;
-            got = collect(a, a->tree_top, h, &crow);
+        int32_t up = view_tree_step(a, trv(a)->tree_top, got - h);
+        if (up != trv(a)->tree_top) {
+            trv(a)->tree_top = up;
+            got = collect(a, trv(a)->tree_top, h, &crow);
         }
     }
-    xgrow(&a->row_ids, &a->cap_row_ids, (size_t)h, sizeof *a->row_ids);
-    if (!walk_init(&w, a, a->tree_top)) {
+    xgrow(&trv(a)->row_ids, &trv(a)->cap_row_ids, (size_t)h, sizeof *trv(a)->row_ids);
+    if (!walk_init(&w, a, trv(a)->tree_top)) {
         free(w.st);
         return;
     }
     int k = 0;
     do {
-        a->row_ids[k] = w.st[w.n - 1].id;
+        trv(a)->row_ids[k] = w.st[w.n - 1].id;
         draw_row(a, &w, r.y + 1 + k, r);
         k++;
     } while (k < h && walk_next(&w));
-    a->nrow_ids = k;
+    trv(a)->nrow_ids = k;
     free(w.st);
 }
 
@@ -397,14 +464,24 @@ static unsigned tree_mouse(app *a, app_rect r, int y, int x, int wheel)
     /* The clicked row is on screen: the panel stays still, so the node stays under the
      * pointer (the cursor's scroll margin would shift the rows near the edges, and a
      * second click would land on a neighbour). */
-    a->tree_scrolled = 1;
+    trv(a)->tree_scrolled = 1;
     return f;
 }
 
 static void tree_resize(app *a, app_rect r)
 {
     if (r.h <= 0)
-        a->nrow_ids = 0;                   /* hidden: no row is under the pointer */
+        trv(a)->nrow_ids = 0;                   /* hidden: no row is under the pointer */
 }
 
-const panel_ops view_tree_ops = { "tree", view_tree, NULL, tree_mouse, tree_resize, NULL };
+static void tree_panel_free(app *a)
+{
+    if (!a->tree_view)
+        return;
+    entropy_cache_free(a->tree_view->hcache);   /* (before the tree goes: it listens to it) */
+    free(a->tree_view->row_ids);
+    free(a->tree_view);
+    a->tree_view = NULL;
+}
+
+const panel_ops view_tree_ops = { "tree", view_tree, NULL, tree_mouse, tree_resize, tree_panel_free };
