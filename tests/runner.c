@@ -53,6 +53,22 @@ const char *test_tmpdir(void)
     return path;
 }
 
+char *test_write_tmp(const char *name, const void *data, size_t len)
+{
+    const char *dir = test_tmpdir();
+    size_t n = strlen(dir ? dir : "") + strlen(name) + 2;
+    char *path = malloc(n);
+    if (!path)
+        abort();
+    snprintf(path, n, "%s/%s", dir ? dir : ".", name);
+    FILE *f = fopen(path, "wb");
+    if (f) {
+        fwrite(data, 1, len, f);
+        fclose(f);
+    }
+    return path;
+}
+
 const char *test_fixture(const char *name)
 {
     static char path[512];

@@ -16,6 +16,8 @@ const char *test_tmpdir(void);
 const char *test_fixture(const char *name);
 /* Reads a whole file; caller frees. NULL when unreadable. */
 char *test_slurp(const char *path, size_t *len);
+/* Writes len bytes to a file `name` in a fresh test_tmpdir(); its path, caller frees. */
+char *test_write_tmp(const char *name, const void *data, size_t len);
 
 #define TEST(name) void test_##name(void); void test_##name(void)
 #define CHECK(c) do { if (!(c)) test_fail_(__FILE__, __LINE__, "%s", #c); } while (0)

@@ -51,17 +51,6 @@ static void build_rich(session *s)
     s->cursor = c;
 }
 
-static char *write_tmp(const char *name, const char *data, size_t len)
-{
-    char *path = xasprintf("%s/%s", test_tmpdir(), name);
-    FILE *f = fopen(path, "wb");
-    if (f) {
-        fwrite(data, 1, len, f);
-        fclose(f);
-    }
-    return path;
-}
-
 TEST(session_round_trip_is_byte_identical)
 {
     session s, s2;
@@ -212,7 +201,7 @@ TEST(session_reformatted_file_loads_the_same)
     json_decref(j);
     REQUIRE(pretty);
     CHECK(strcmp(pretty, d) != 0);
-    char *path = write_tmp("pretty.json", pretty, strlen(pretty));
+    char *path = test_write_tmp("pretty.json", pretty, strlen(pretty));
     session_init(&s2);
     CHECKF(session_load(&s2, path, err, sizeof err) == 0, "%s", err);
     size_t n2;
@@ -329,7 +318,7 @@ static void use_parser(const char *how)
 static void check_bad(const char *doc, size_t len, const char *want, const char *layout)
 {
     char err[512], first[512] = "";
-    char *path = write_tmp("bad.json", doc, len);
+    char *path = test_write_tmp("bad.json", doc, len);
     for (size_t m = 0; m < 3; m++) {
         use_parser(parsers[m]);
         session s;

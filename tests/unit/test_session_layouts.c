@@ -10,17 +10,6 @@
 
 static const char *const how[] = { NULL, "jansson", "document" };
 
-static char *tmp_file(const char *name, const char *data, size_t len)
-{
-    char *path = xasprintf("%s/%s", test_tmpdir(), name);
-    FILE *f = fopen(path, "wb");
-    if (f) {
-        fwrite(data, 1, len, f);
-        fclose(f);
-    }
-    return path;
-}
-
 typedef struct {
     int    rc;
     char   err[600];
@@ -49,7 +38,7 @@ static void load_one(const char *parser, int from_file, const char *path, const 
  * memory; that outcome is returned (caller frees o->dump). */
 static void load_all(const char *what, const char *doc, size_t len, outcome *ref)
 {
-    char *path = tmp_file("layout.json", doc, len);
+    char *path = test_write_tmp("layout.json", doc, len);
     load_one("document", 0, path, doc, len, ref);
     for (int f = 0; f < 2; f++)
         for (int m = 0; m < 3; m++) {
@@ -173,7 +162,7 @@ TEST(session_any_layout_loads_the_same)
         outcome o;
         load_all(v[i].what, v[i].doc, strlen(v[i].doc), &o);
         CHECKF(o.rc == 0, "%s: %s", v[i].what, o.err);
-        char *path = tmp_file("streams.json", v[i].doc, strlen(v[i].doc));
+        char *path = test_write_tmp("streams.json", v[i].doc, strlen(v[i].doc));
         for (int f = 0; f < 2; f++) {           /* read by the streaming reader itself */
             outcome st;
             load_one("stream", f, path, v[i].doc, strlen(v[i].doc), &st);
@@ -223,7 +212,7 @@ TEST(session_stream_reads_across_chunks)
         for (int k = 0; k < shift; k++)
             buf_addc(&d, k % 2 ? '\n' : ' ');
         buf_add(&d, b.data, b.len);
-        char *path = tmp_file("shifted.json", d.data, d.len);
+        char *path = test_write_tmp("shifted.json", d.data, d.len);
         static const char *const streaming[] = { "stream", "jansson" };
         for (int m = 0; m < 2; m++) {
             outcome o;

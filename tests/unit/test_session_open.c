@@ -7,17 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static char *write_tmp(const char *name, const char *data, size_t len)
-{
-    char *path = xasprintf("%s/%s", test_tmpdir(), name);
-    FILE *f = fopen(path, "wb");
-    if (f) {
-        fwrite(data, 1, len, f);
-        fclose(f);
-    }
-    return path;
-}
-
 /* Opens path in slices of no time (one slice of nodes a step); returns the step result,
  * with the dump in *dump (0) or the error in err (-1).  Every partial tree is checked. */
 static size_t slice_nodes;     /* 0: the opener's own */
@@ -59,7 +48,7 @@ static int open_sliced(const char *path, char **dump, char *err, size_t errlen, 
 
 static void same_as_load(const char *name, const char *data, int min_steps)
 {
-    char *path = write_tmp(name, data, strlen(data));
+    char *path = test_write_tmp(name, data, strlen(data));
     session s;
     session_init(&s);
     char err1[600] = "", err2[600] = "";
