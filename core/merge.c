@@ -354,7 +354,12 @@ static double word_dist(const char *a, size_t an, const char *b, size_t bn)
 #define SUB_MEMO 4096
 static struct { uint64_t key; double d; } sub_memo[SUB_MEMO];
 
-static double sub_cost(const feat *a, uint32_t i, const feat *b, uint32_t j)
+static double sub_bound(const feat *a, uint32_t i, const feat *b, uint32_t j);
+
+/* The substitution cost of word i of a by word j of b; when it is not in the memo and its
+ * cheap bound already exceeds room (the most it may cost to matter), that bound instead:
+ * larger than room either way, and word_dist is never run for the pair. */
+static double sub_cost(const feat *a, uint32_t i, const feat *b, uint32_t j, double room)
 {
     uint64_t x = a->w[i], y = b->w[j];
     if (x == y)
@@ -363,6 +368,9 @@ static double sub_cost(const feat *a, uint32_t i, const feat *b, uint32_t j)
     size_t slot = (size_t)(key >> 52) & (SUB_MEMO - 1);
     if (sub_memo[slot].key == key)
         return sub_memo[slot].d;
+    double lb = sub_bound(a, i, b, j);
+    if (lb > room)
+        return lb;
     double d = word_dist(a->norm + a->wofs[i], a->wofs[i + 1] - 1 - a->wofs[i],
                          b->norm + b->wofs[j], b->wofs[j + 1] - 1 - b->wofs[j]);
     sub_memo[slot].key = key;
@@ -398,9 +406,10 @@ static double sub_bound(const feat *a, uint32_t i, const feat *b, uint32_t j)
 }
 
 /* Word-level edit similarity; when need > 0 the result is exact only if it is ≥ need
- * (cells farther than the allowed distance from the diagonal are skipped).  With bound
- * set the substitution costs are sub_bound's, so the result is an upper bound. */
-static double short_dp(const feat *a, const feat *b, double need, int bound)
+ * (cells farther than the allowed distance from the diagonal are skipped, and a word pair
+ * whose cheap bound says its substitution cannot win or stay within the allowed distance
+ * never pays for its real edit distance: most pairs of unrelated texts). */
+static double short_sim(const feat *a, const feat *b, double need)
 {
     uint32_t na = a->nw, nb = b->nw, mx = na > nb ? na : nb;
     double dmax = need > 0 ? (1.0 - need) * mx + 1e-9 : (double)mx + 1;
@@ -431,8 +440,8 @@ static double short_dp(const feat *a, const feat *b, double need, int bound)
                  * can win (it costs at most 1) and can still lead under dmax */
                 v = prev[j] < cur[j - 1] ? prev[j] + 1 : cur[j - 1] + 1;
                 if (prev[j - 1] < v && prev[j - 1] <= dmax) {
-                    double sc = prev[j - 1] + (bound ? sub_bound(a, i - 1, b, j - 1)
-                                                     : sub_cost(a, i - 1, b, j - 1));
+                    double room = (need > 0 && dmax < v ? dmax : v) - prev[j - 1];
+                    double sc = prev[j - 1] + sub_cost(a, i - 1, b, j - 1, room);
                     if (sc < v)
                         v = sc;
                 }
@@ -452,15 +461,6 @@ static double short_dp(const feat *a, const feat *b, double need, int bound)
     }
     double s = 1.0 - prev[nb] / mx;
     return s < 0 ? 0 : s;
-}
-
-/* Most pairs of unrelated texts are told apart by the cheap bound alone: only a pair whose
- * bound reaches need pays for the words' real edit distances.  The answer is the same. */
-static double short_sim(const feat *a, const feat *b, double need)
-{
-    if (need > 0 && short_dp(a, b, need, 1) < need)
-        return 0;
-    return short_dp(a, b, need, 0);
 }
 
 static double jaccard(const feat *a, const feat *b, double need)
