@@ -25,4 +25,7 @@ int cli_compare(int argc, char **argv);
 
 /* Runs attractor detection on s and puts the list into it (saved as "attractors"). */
 void cli_detect_attractors(session *s);
+/* cli_detect_attractors then session_save, the same bytes, with the detection beside the
+ * writing of the nodes (on a second thread): what gen, import and compare -o save with. */
+int  cli_save_analysed(session *s, const char *path, char *err, size_t errlen);
 #endif

@@ -681,9 +681,7 @@ int cli_compare(int argc, char **argv)
     else if (empty < 0 && !(km[0] && km[1]) && (be[0]->ops->score || be[1]->ops->score))
         score_compare_backends(ses.t, &res, be, sp);   /* each side's reason in its note */
     compare_kl_store(ses.t, &res);                     /* the saved comparison keeps it */
-    if (out)
-        cli_detect_attractors(&ses);
-    if (out && session_save(&ses, out, err, sizeof err) < 0)
+    if (out && cli_save_analysed(&ses, out, err, sizeof err) < 0)
         rc = cli_fail(CLI_ERR, "%s", err);
     else if (empty >= 0) {
         const char *why = compare_run_error(run, empty);

@@ -501,9 +501,8 @@ int cli_gen(int argc, char **argv)
     free(r.queue);
 
     sess.cursor = tree_root(sess.t);
-    cli_detect_attractors(&sess);
     char serr[1024];
-    int saved = session_save(&sess, out, serr, sizeof serr);
+    int saved = cli_save_analysed(&sess, out, serr, sizeof serr);
     /* The summary, terminal or not; an error, if any, follows on its own line. */
     char took[32];
     double secs = mono_now() - r.t0;

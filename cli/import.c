@@ -77,14 +77,14 @@ int cli_import(int argc, char **argv)
     if (summary[0])                          /* what was left out, one line (not an error) */
         cli_fail(CLI_OK, "%s: %s", in, summary);
     rc = CLI_OK;
-    cli_detect_attractors(&s);
     if (!strcmp(out, "-")) {
+        cli_detect_attractors(&s);
         size_t len = 0;
         char *data = session_dump(&s, &len);
         if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0)
             rc = cli_fail(CLI_ERR, "standard output: %s", strerror(errno));
         free(data);
-    } else if (session_save(&s, out, err, sizeof err) < 0) {
+    } else if (cli_save_analysed(&s, out, err, sizeof err) < 0) {
         rc = cli_fail(CLI_ERR, "%s", err);
     }
     session_free(&s);

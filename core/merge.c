@@ -349,10 +349,10 @@ static double word_dist(const char *a, size_t an, const char *b, size_t bn)
 
 /* Word pairs recur (a small vocabulary, templated answers), so their distances are
  * memoized in a direct-mapped table keyed by the two word hashes (order-free: the distance
- * is symmetric).  Purely a cache of a pure function: results never depend on it.  termloom
- * is single-threaded; the table is process-wide. */
+ * is symmetric).  Purely a cache of a pure function: results never depend on it.  One table
+ * per thread (the headless commands list attractors on a thread while the file is written). */
 #define SUB_MEMO 4096
-static struct { uint64_t key; double d; } sub_memo[SUB_MEMO];
+static _Thread_local struct { uint64_t key; double d; } sub_memo[SUB_MEMO];
 
 static double sub_bound(const feat *a, uint32_t i, const feat *b, uint32_t j);
 

@@ -428,8 +428,9 @@ static void out_node(out *o, const tree *t, int32_t id)
 }
 
 /* The whole document into o (with p's parts instead of s's, when p), flushing to o->fd every
- * megabyte when it has one. */
-static void out_session(out *o, const session *s, const session_patch *p)
+ * megabyte when it has one; tail(ud), when given, runs between the nodes and s->extra. */
+static void out_session(out *o, const session *s, const session_patch *p,
+                        void (*tail)(void *), void *ud)
 {
     const tree *t = s->t;
     int32_t root = t ? tree_root(t) : TREE_NONE;
@@ -477,6 +478,8 @@ static void out_session(out *o, const session *s, const session_patch *p)
         OUT_LIT(o, "]");
     else
         OUT_LIT(o, "\n]");
+    if (tail)
+        tail(ud);
     first = 0;
     out_extra(o, s->extra, &first);
     OUT_LIT(o, "}\n");
@@ -509,7 +512,7 @@ void session_settings_line(const session *s, buf *b)
 char *session_dump_patched(const session *s, const session_patch *p, size_t *len)
 {
     out o = { .fd = -1 };
-    out_session(&o, s, p);
+    out_session(&o, s, p, NULL, NULL);
     if (len)
         *len = o.b.len;
     out_terminate(&o);
@@ -681,14 +684,22 @@ int session_write_file(const char *path, const char *data, size_t len, char *err
 
 int session_save(const session *s, const char *path, char *err, size_t errlen)
 {
+    return session_save_then(s, path, NULL, NULL, err, errlen);
+}
+
+int session_save_then(const session *s, const char *path, void (*tail)(void *), void *ud,
+                      char *err, size_t errlen)
+{
     char *target = save_target(path), *tmp = NULL;
     int fd = temp_open(target, &tmp, err, errlen);
     if (fd < 0) {
+        if (tail)
+            tail(ud);
         free(target);
         return -1;
     }
     out o = { .fd = fd };
-    out_session(&o, s, NULL);
+    out_session(&o, s, NULL, tail, ud);
     buf_free(&o.b);
     int rc = temp_commit(fd, tmp, target, o.err, err, errlen);
     free(target);
