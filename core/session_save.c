@@ -64,10 +64,12 @@ static inline void out_c(out *o, char c)
 }
 
 /* A JSON string.  Invalid UTF-8 (a token split inside a character) becomes U+FFFD so the
- * file always loads; returns 1 when some byte was replaced (text_valid would say 0). */
-static int out_str(out *o, const char *str, size_t len)
+ * file always loads; returns 1 when some byte was replaced (text_valid would say 0).  As
+ * jansson writes strings (like_jansson): \u00XX in capitals, and -1 at an invalid byte
+ * (where json_dumps fails), with what was written so far left for the caller to drop. */
+static int out_str_as(out *o, const char *str, size_t len, int like_jansson)
 {
-    static const char hex[] = "0123456789abcdef";
+    const char *hex = like_jansson ? "0123456789ABCDEF" : "0123456789abcdef";
     const unsigned char *s = (const unsigned char *)str;
     out_c(o, '"');
     size_t run = 0, i = 0;
@@ -101,6 +103,8 @@ static int out_str(out *o, const char *str, size_t len)
                 u[5] = hex[c & 15];
                 ul = 6;
             } else {                         /* U+FFFD for an invalid byte */
+                if (like_jansson)
+                    return -1;
                 memcpy(u, "\xEF\xBF\xBD", 3);
                 ul = 3;
                 replaced = 1;
@@ -112,6 +116,11 @@ static int out_str(out *o, const char *str, size_t len)
     out_raw(o, str + run, len - run);
     out_c(o, '"');
     return replaced;
+}
+
+static int out_str(out *o, const char *str, size_t len)
+{
+    return out_str_as(o, str, len, 0);
 }
 
 static void out_int(out *o, long long v)
@@ -252,9 +261,101 @@ static void out_double(out *o, double v)
     out_raw(o, tmp, strlen(tmp));
 }
 
+/* A real as json_dumps writes it with JSON_REAL_PRECISION(17): %.17g, ".0" when that
+ * looks like an integer, the exponent without '+' or leading zeros. */
+static void out_jreal(out *o, double v)
+{
+    char tmp[40];
+    int n = snprintf(tmp, sizeof tmp, "%.17g", v);
+    if (n <= 0 || (size_t)n >= sizeof tmp - 3)
+        return;
+    if (!strchr(tmp, '.') && !strchr(tmp, 'e')) {
+        memcpy(tmp + n, ".0", 3);
+        n += 2;
+    }
+    char *e = strchr(tmp, 'e');
+    if (e) {
+        char *start = e + 1, *end = e + 2;
+        if (*start == '-')
+            start++;
+        while (*end == '0')
+            end++;
+        if (end != start) {
+            memmove(start, end, (size_t)(tmp + n - end) + 1);
+            n -= (int)(end - start);
+        }
+    }
+    out_raw(o, tmp, (size_t)n);
+}
+
+/* A jansson value, compact, byte for byte what json_dumps(JSON_COMPACT | JSON_ENCODE_ANY |
+ * JSON_REAL_PRECISION(17)) gives (tests/unit/test_session_save.c compares them), without
+ * its allocation per value; -1 where it would differ (invalid UTF-8, deep nesting): the
+ * caller lets jansson write that value. */
+static int out_jv(out *o, json_t *v, int depth)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        const char *k;
+        size_t kl;
+        json_t *m;
+        int first = 1;
+        if (depth > 32)
+            return -1;
+        out_c(o, '{');
+        json_object_keylen_foreach(v, k, kl, m) {
+            if (!first)
+                out_c(o, ',');
+            first = 0;
+            if (out_str_as(o, k, kl, 1) < 0)
+                return -1;
+            out_c(o, ':');
+            if (out_jv(o, m, depth + 1) < 0)
+                return -1;
+        }
+        out_c(o, '}');
+        return 0;
+    }
+    case JSON_ARRAY:
+        if (depth > 32)
+            return -1;
+        out_c(o, '[');
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            if (i)
+                out_c(o, ',');
+            if (out_jv(o, json_array_get(v, i), depth + 1) < 0)
+                return -1;
+        }
+        out_c(o, ']');
+        return 0;
+    case JSON_STRING:
+        return out_str_as(o, json_string_value(v), json_string_length(v), 1) < 0 ? -1 : 0;
+    case JSON_INTEGER:
+        out_int(o, (long long)json_integer_value(v));
+        return 0;
+    case JSON_REAL:
+        out_jreal(o, json_real_value(v));
+        return 0;
+    case JSON_TRUE:
+        OUT_LIT(o, "true");
+        return 0;
+    case JSON_FALSE:
+        OUT_LIT(o, "false");
+        return 0;
+    case JSON_NULL:
+        OUT_LIT(o, "null");
+        return 0;
+    }
+    return -1;
+}
+
 /* Any jansson value, compact (unknown fields). */
 static void out_json(out *o, json_t *v)
 {
+    size_t at = o->b.len;
+    if (out_jv(o, v, 0) == 0)
+        return;
+    o->b.len = at;                            /* what json_dumps says, error included */
     char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
     if (s) {
         out_raw(o, s, strlen(s));

@@ -1,0 +1,121 @@
+/* The saver writes the fields termloom keeps but does not know (node, settings and
+ * top-level extras) by hand: byte for byte what json_dumps would give, on random values and
+ * on the reals, strings and keys where a writer may differ. */
+#include "tests/test.h"
+#include "core/mem.h"
+#include "core/session.h"
+#include <float.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static uint32_t next(void)
+{
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return (uint32_t)(rng >> 16);
+}
+
+static const double reals[] = {
+    0.0, -0.0, 1.0, -3.0, 0.1, 1.0 / 3, 1e16, 1e17, 1e21, 1e22, 1e-5, 1e-7, 123456789012345678.0,
+    5e-324, DBL_MAX, -DBL_MIN, 1.5e300, 2.5e-300, 0.30000000000000004, 9007199254740993.0, 1e100,
+};
+
+static json_t *random_string(void)
+{
+    static const char *const pieces[] = { "a", "é", "世界", "𝄞", "\"", "\\", "/", "\n", "\t", "\r",
+                                          "\b", "\f", "\x01", "\x1f", "\x7f", " ", "\xc2\x80" };
+    char s[64];
+    size_t n = 0, want = next() % 8;
+    for (size_t i = 0; i < want; i++) {
+        const char *p = pieces[next() % (sizeof pieces / sizeof *pieces)];
+        memcpy(s + n, p, strlen(p));
+        n += strlen(p);
+    }
+    if (next() % 6 == 0)
+        s[n++] = 0;                              /* a NUL inside: \u0000 */
+    return json_stringn(s, n);
+}
+
+static json_t *random_value(int depth)
+{
+    switch (next() % (depth > 3 ? 6 : 8)) {
+    case 0: return json_null();
+    case 1: return next() & 1 ? json_true() : json_false();
+    case 2: return json_integer(next() % 3 == 0 ? (json_int_t)(rng) : (json_int_t)next() - 2000000000);
+    case 3: return json_real(next() % 2 ? reals[next() % (sizeof reals / sizeof *reals)]
+                                        : ((double)next() - 2e9) / (double)(next() | 1) * pow(10, (int)(next() % 40) - 20));
+    case 4:
+    case 5: return random_string();
+    case 6: {
+        json_t *a = json_array();
+        for (uint32_t i = next() % 4; i > 0; i--)
+            json_array_append_new(a, random_value(depth + 1));
+        return a;
+    }
+    default: {
+        json_t *o = json_object();
+        for (uint32_t i = next() % 4; i > 0; i--) {
+            json_t *k = random_string();
+            json_object_setn_new(o, json_string_value(k), json_string_length(k), random_value(depth + 1));
+            json_decref(k);
+        }
+        return o;
+    }
+    }
+}
+
+/* The node line of a root whose extra is {"x": v}: its tail must be "x":json_dumps(v)}. */
+static int written_as_jansson(json_t *v)
+{
+    session s;
+    session_init(&s);
+    session_new_prompt(&s, "p");
+    json_t *extra = json_object();
+    json_object_set(extra, "x", v);
+    tree_get(s.t, tree_root(s.t))->extra = extra;
+    buf b = {0};
+    session_node_line(s.t, tree_root(s.t), &b);
+    char *want = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
+    char *tail = xasprintf("\"x\":%s}", want ? want : "null");
+    int ok = b.len >= strlen(tail) && !memcmp(b.data + b.len - strlen(tail), tail, strlen(tail));
+    if (!ok)
+        fprintf(stderr, "  wrote %.*s\n  want  ...%s\n", (int)b.len, b.data, tail);
+    free(want);
+    free(tail);
+    buf_free(&b);
+    session_free(&s);
+    return ok;
+}
+
+TEST(session_unknown_fields_written_as_json_dumps_would)
+{
+    for (size_t i = 0; i < sizeof reals / sizeof *reals; i++) {
+        json_t *r = json_real(reals[i]);
+        CHECK(written_as_jansson(r));
+        json_decref(r);
+    }
+    for (int i = 0; i < 3000; i++) {
+        json_t *v = random_value(0);
+        CHECK(written_as_jansson(v));
+        json_decref(v);
+    }
+    /* a key with a NUL in it, an invalid string (json_dumps refuses it: null), deep nesting */
+    json_t *o = json_object();
+    json_object_setn_new(o, "a\0b", 3, json_integer(1));
+    CHECK(written_as_jansson(o));
+    json_decref(o);
+    json_t *bad = json_stringn_nocheck("\xff", 1);
+    CHECK(written_as_jansson(bad));
+    json_decref(bad);
+    json_t *deep = json_integer(7);
+    for (int i = 0; i < 100; i++) {
+        json_t *a = json_array();
+        json_array_append_new(a, deep);
+        deep = a;
+    }
+    CHECK(written_as_jansson(deep));
+    json_decref(deep);
+}
