@@ -62,6 +62,18 @@ static void detect_join(void *ud)
     session_set_attractors(j->s, j->list);
 }
 
+static session kept;
+static int      keeping;
+
+void cli_session_done(session *s)
+{
+    if (keeping)
+        session_free(&kept);
+    kept = *s;
+    keeping = 1;
+    session_init(s);
+}
+
 int cli_save_analysed(session *s, const char *path, char *err, size_t errlen)
 {
     detect_job j = { .s = s };

@@ -28,4 +28,9 @@ void cli_detect_attractors(session *s);
 /* cli_detect_attractors then session_save, the same bytes, with the detection beside the
  * writing of the nodes (on a second thread): what gen, import and compare -o save with. */
 int  cli_save_analysed(session *s, const char *path, char *err, size_t errlen);
+/* The last use of a big session by a command that returns to exit(): it is not taken apart
+ * (the hundreds of thousands of frees cost a tenth of an import), the process's end gives
+ * the memory back.  It stays reachable from a static, so a leak checker does not report it
+ * (git's UNLEAK); a second call frees the one kept before.  s is left empty. */
+void cli_session_done(session *s);
 #endif

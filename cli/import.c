@@ -87,6 +87,6 @@ int cli_import(int argc, char **argv)
     } else if (cli_save_analysed(&s, out, err, sizeof err) < 0) {
         rc = cli_fail(CLI_ERR, "%s", err);
     }
-    session_free(&s);
+    cli_session_done(&s);
     return rc;
 }

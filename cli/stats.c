@@ -659,6 +659,6 @@ int cli_stats(int argc, char **argv)
     } else
         print_text(rep);
     json_decref(rep);
-    session_free(&s);
+    cli_session_done(&s);
     return fflush(stdout) == 0 ? CLI_OK : cli_fail(CLI_ERR, "cannot write the report");
 }
