@@ -31,10 +31,22 @@ typedef struct {
     size_t      ntop, cap_top;
     int32_t    *ch;
     size_t      nch, cap_ch;
+    /* the fields termloom does not know, in the element's order, each parsed by jansson */
+    struct { const char *k; size_t kl; json_t *v; } *unk;
+    size_t      nunk, cap_unk;
 } scratch;
+
+static void unknown_clear(scratch *S)
+{
+    for (size_t i = 0; i < S->nunk; i++)
+        json_decref(S->unk[i].v);
+    S->nunk = 0;
+}
 
 static void scratch_free(scratch *S)
 {
+    unknown_clear(S);
+    free(S->unk);
     free(S->text.b);
     free(S->pool.b);
     free(S->word.b);
@@ -194,6 +206,32 @@ static int p_tokens(jscan_cur *c, scratch *S)
 }
 
 /* An exactly sized copy (at least one byte, so that the pointer is never NULL). */
+/* A field termloom does not know (kept in node->extra): its value's extent, then jansson's
+ * parse of just those bytes, with the flags the element's parse has.  A key seen twice
+ * (jansson refuses duplicates), nesting deep enough to meet jansson's limit, or anything
+ * jansson will not take gives the element to jansson, which says what is wrong. */
+static int p_unknown(jscan_cur *c, scratch *S, const char *k, size_t kl)
+{
+    for (size_t i = 0; i < S->nunk; i++)
+        if (S->unk[i].kl == kl && !memcmp(S->unk[i].k, k, kl))
+            return 0;
+    jscan_ws(c);
+    const char *v0 = c->p, *p = c->p;
+    jscan_skip_st st = {0};
+    if (jscan_skip(&st, &p, c->end, 1000) != 1)
+        return 0;
+    json_error_t e;
+    json_t *v = json_loadb(v0, (size_t)(p - v0), SESSION_JFLAGS | JSON_DECODE_ANY, &e);
+    if (!v)
+        return 0;
+    xgrow(&S->unk, &S->cap_unk, S->nunk + 1, sizeof *S->unk);
+    S->unk[S->nunk].k = k;
+    S->unk[S->nunk].kl = kl;
+    S->unk[S->nunk++].v = v;
+    c->p = p;
+    return 1;
+}
+
 static void *copy_of(const void *src, size_t n)
 {
     void *p = xmalloc(n ? n : 1);
@@ -209,6 +247,7 @@ static int fast_node(session_loader *L, scratch *S, const char **at, const char 
 {
     jscan_cur c = { *at, end };
     S->text.n = S->pool.n = S->ntok = S->ntop = S->nch = 0;
+    unknown_clear(S);
     int32_t id = TREE_NONE, parent = TREE_NONE;
     uint8_t origin = 0, marks = 0, flags = 0;
     uint32_t model = 0, finish = 0;
@@ -315,8 +354,10 @@ static int fast_node(session_loader *L, scratch *S, const char **at, const char 
             bit = K_TOKENS;
             if (!p_tokens(&c, S))
                 return 0;
-        } else
+        } else if (!p_unknown(&c, S, k, kl))
             return 0;
+        else
+            bit = 0;
         if (seen & bit)
             return 0;                           /* a duplicate key: jansson's error */
         seen |= bit;
@@ -358,6 +399,16 @@ static int fast_node(session_loader *L, scratch *S, const char **at, const char 
         n->pool_len = n->pool_cap = (uint32_t)S->pool.n;
         tree_node_share_texts(n);               /* a full distribution's texts once */
     }
+    for (size_t i = 0; i < S->nunk; i++) {      /* as session_node_from_json keeps them */
+        if (JSCAN_KEY_IS(S->unk[i].k, S->unk[i].kl, "api_key")) {
+            json_decref(S->unk[i].v);
+            continue;
+        }
+        if (!n->extra)
+            n->extra = json_object();
+        json_object_setn_new(n->extra, S->unk[i].k, S->unk[i].kl, S->unk[i].v);
+    }
+    S->nunk = 0;
     *at = c.p;
     return 1;
 }

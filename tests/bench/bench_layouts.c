@@ -372,6 +372,7 @@ BENCH(session_layouts_and_loom_import)
         bench_report(label, "%.3f s, peak %.2f x file", cmd_s, (double)cmd_kb * 1024 / 1e6 / mb);
     bench_report("  the same in this process", "%.3f s: parse+convert %.3f, save with attractors "
                  "beside it %.3f (attractors alone %.3f)", r.seconds, r.parse_s, r.save_s, r.analysis_s);
+    report_load("load, that imported session (loom fields kept in every node)", out);
     double py = python_reference(loom);
     if (py < 0)
         bench_report("loom's loader (python3 json.load + tree walk)", "skipped: no python3");

@@ -273,6 +273,13 @@ TEST(session_rare_constructs_agree)
         { "{" HEAD ",\"nodes\":[{\"id\":0,\"parent\":null,\"origin\":\"prompt\",\"text\":\"p\",\"children\":[],\"tokens\":[{\"text\":\"a\",\"logprob\":-0.1000000000000000055511151231257827021181583404541015625}]}]}", NULL, 1 },
         { "{" HEAD ",\"nodes\":[{\"id\":0,\"parent\":null,\"origin\":\"prompt\",\"text\":\"p\",\"text\":\"q\",\"children\":[]}]}", "duplicate object key", 0 },
         { "{" HEAD ",\"nodes\":[{\"id\":0,\"parent\":null,\"origin\":\"prompt\",\"text\":\"p\",\"children\":[],\"vocab\":18446744073709551615}]}", "too big integer", 0 },
+        /* fields termloom does not know, kept (api_key never) */
+        { "{" HEAD ",\"nodes\":[{\"id\":0,\"loom\":{\"id\":\"r\",\"meta\":{\"a\":[1,2.5e-3,null,true]}},\"parent\":null,\"origin\":\"prompt\",\"text\":\"p\",\"x\":\"a\\u0000\\n\",\"api_key\":\"sk-1\",\"children\":[],\"z\":-0.0}]}", NULL, 1 },
+        { "{" HEAD ",\"nodes\":[{\"id\":0,\"parent\":null,\"origin\":\"prompt\",\"text\":\"p\",\"children\":[],\"x\":1,\"x\":2}]}", "duplicate object key", 0 },
+        { "{" HEAD ",\"nodes\":[{\"id\":0,\"parent\":null,\"origin\":\"prompt\",\"text\":\"p\",\"children\":[],\"x\":{\"y\":1,\"y\":2}}]}", "duplicate object key", 0 },
+        { "{" HEAD ",\"nodes\":[{\"id\":0,\"parent\":null,\"origin\":\"prompt\",\"text\":\"p\",\"children\":[],\"x\":[1,]}]}", "not valid JSON", 0 },
+        { "{" HEAD ",\"nodes\":[{\"id\":0,\"parent\":null,\"origin\":\"prompt\",\"text\":\"p\",\"children\":[],\"x\":\"\\ud800\"}]}", "invalid Unicode", 0 },
+        { "{" HEAD ",\"nodes\":[{\"id\":0,\"parent\":null,\"origin\":\"prompt\",\"text\":\"p\",\"children\":[],\"x\":123456789012345678901234}]}", "too big integer", 0 },
         { "{}", "no \"format\" field", 1 },
         { "   \n\t ", "not valid JSON", 0 },
     };
