@@ -62,6 +62,27 @@ int formats_import_file(const char *path, const formats_opts *o, session *s,
 /* Opens a termloom session or any importable file (the TUI's `termloom FILE`). */
 int formats_load_any(const char *path, session *s, char *err, size_t errlen);
 
+/* Opening any file formats_load_any opens, without waiting (the TUI's `termloom FILE`): a
+ * termloom session is read a slice at a time (session_open_*: after each step s holds the
+ * tree so far); any other file is imported by formats_import_file on a thread of its own,
+ * which then writes the imported session to save_to (when given, and only for a file that
+ * is not a session), while s stays as session_init left it.  begin never fails (an error
+ * comes from a step).  step: 1 while there is more, 0 when s is whole (the imported session
+ * moved into it), -1 with err (one line; s as it was).  progress 0..1; nodes: read so far
+ * (0 while a thread imports).  kind: the file's format (known when whole), *summary what
+ * the import left out ("" when nothing), *saved 1 when save_to was written.  free while a
+ * thread still imports lets it finish alone, writing nothing. */
+typedef struct formats_opener formats_opener;
+formats_opener *formats_open_begin(session *s, const char *path, const formats_opts *o,
+                                   const char *save_to, char *err, size_t errlen);
+int    formats_open_step(formats_opener *op, session *s, double seconds, char *err, size_t errlen);
+int    formats_open_sliced(const formats_opener *op);      /* 1: a session read in slices */
+double formats_open_progress(const formats_opener *op);
+size_t formats_open_nodes(const formats_opener *op);
+formats_kind formats_open_kind(const formats_opener *op, const char **summary, int *saved);
+session_opener *formats_open_session(formats_opener *op);  /* the slices' opener, or NULL */
+void   formats_open_free(formats_opener *op);
+
 typedef enum { FORMATS_OUT_JSON, FORMATS_OUT_LOOM, FORMATS_OUT_JSONL, FORMATS_OUT_MD,
                FORMATS_OUT_DOT } formats_out;
 /* "json", "loom", "jsonl", "md", "dot" → 0; -1 when unknown. */

@@ -649,7 +649,10 @@ unsigned actions_dispatch(app *a, int key)
     if (d && a->save.loading && !runs_while_loading(d)) {
         size_t n;
         double p = app_load_progress(a, &n);
-        app_message(a, 1, "%s waits until the file is read (%.0f%%, %zu nodes so far)", d->name, 100 * p, n);
+        if (app_load_sliced(a))
+            app_message(a, 1, "%s waits until the file is read (%.0f%%, %zu nodes so far)", d->name, 100 * p, n);
+        else
+            app_message(a, 1, "%s waits until the import is done", d->name);
         return APP_CH_DRAW;
     }
     return d ? d->fn(a) : 0;

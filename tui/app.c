@@ -413,8 +413,10 @@ static int run(app *a)
             if (ms < timeout)
                 timeout = ms < 0 ? 0 : ms;
         }
-        if (app_analysis_busy(a) || a->save.loading)
+        if (app_analysis_busy(a) || app_load_sliced(a))
             timeout = 0;                   /* the analysis and reading a file go on between keys */
+        else if (a->save.loading && timeout > 40)
+            timeout = 40;                  /* an import on its thread: looked in on, not spun on */
         /* One wait: the keyboard, the self-pipe, the loom's backend and a comparison's. */
         int ready = -1;
         backend *bs[3] = { a->gen.b, NULL, NULL };
@@ -580,8 +582,10 @@ int app_main(int argc, char **argv)
     app_theme_reset(a);
     app_init_view(a, a->ses.t, a->ses.cursor);
     app_gen_start(a);
-    if (!a->status.msg && a->save.loading)
+    if (!a->status.msg && app_load_sliced(a))
         app_message(a, 0, "reading %s: moving and ? work meanwhile; changes wait until it is read", a->save.path);
+    else if (!a->status.msg && a->save.loading)
+        app_message(a, 0, "opening %s (another loom's file): the tree appears when it is imported; ? and q work meanwhile", a->save.source);
     else if (!a->status.msg)
         app_message(a, 0, "Enter generates %d branches here, arrows move, ? shows every key", a->ses.settings.branches);
 

@@ -158,8 +158,9 @@ void app_save_free(app *a)
 {
     app_save_stop(a);
     if (a->save.loading)                   /* the tree is the session's; the reader's is not */
-        session_open_free(a->save.loading);
+        formats_open_free(a->save.loading);
     free(a->save.load_err);
+    free(a->save.source);
     free(a->save.path);
     free(a->save.err);
     memset(&a->save, 0, sizeof a->save);
@@ -257,18 +258,36 @@ static int is_session_file(const char *file)
     return formats_is_session(head, n);
 }
 
-/* A session file read a slice at a time: 1 with *rc when this took the file (CLI_OK: the
- * first slice is read, or all of a small file), 0 to open it at once (not a session, or
- * the session loader's test hook asks for the whole-document parse). */
-static int open_sliced(app *a, const char *file, char *err, size_t errlen, int *rc)
+/* Where another loom's file is saved as a session: beside it, never over it. */
+static char *import_target(const char *file)
+{
+    size_t fl = strlen(file);
+    if (fl > 5 && !strcmp(file + fl - 5, ".json"))
+        fl -= 5;
+    char *path = NULL;
+    for (int i = 0; i < 1000; i++) {
+        free(path);
+        path = i ? xasprintf("%.*s.termloom-%d.json", (int)fl, file, i)
+                 : xasprintf("%.*s.termloom.json", (int)fl, file);
+        if (access(path, F_OK) != 0)
+            break;
+    }
+    return path;
+}
+
+/* A regular file opened without waiting (core/formats.h, formats_open_*): a session read a
+ * slice at a time, another loom's file imported (and saved beside it) on a thread.  The
+ * first slice is read here; *rc is CLI_OK, or the error of a file bad from its start. */
+static int open_behind(app *a, const char *file, int *rc)
 {
     struct stat st;
-    if (stat(file, &st) < 0 || !S_ISREG(st.st_mode) || !is_session_file(file))
-        return 0;
-    a->save.loading = session_open_begin(&a->ses, file, err, errlen);
-    if (!a->save.loading)
+    if (stat(file, &st) < 0 || !S_ISREG(st.st_mode))
         return 0;                  /* the usual path names why */
-    a->save.path = xstrdup(file);
+    char err[1024];
+    char *target = is_session_file(file) ? NULL : import_target(file);
+    a->save.loading = formats_open_begin(&a->ses, file, NULL, target, err, sizeof err);
+    a->save.path = target ? target : xstrdup(file);
+    a->save.source = xstrdup(file);
     a->save.load_started = mono_now();
     int r = app_load_step(a, APP_LOAD_SLICE);
     if (r < 0) {
@@ -279,11 +298,16 @@ static int open_sliced(app *a, const char *file, char *err, size_t errlen, int *
     return 1;
 }
 
+int app_load_sliced(const app *a)
+{
+    return a->save.loading && formats_open_sliced(a->save.loading);
+}
+
 double app_load_progress(const app *a, size_t *nodes)
 {
     if (nodes)
-        *nodes = a->save.loading ? session_open_nodes(a->save.loading) : tree_count(a->ses.t);
-    return a->save.loading ? session_open_progress(a->save.loading) : 1;
+        *nodes = a->save.loading ? formats_open_nodes(a->save.loading) : tree_count(a->ses.t);
+    return a->save.loading ? formats_open_progress(a->save.loading) : 1;
 }
 
 int app_load_step(app *a, double seconds)
@@ -291,10 +315,20 @@ int app_load_step(app *a, double seconds)
     if (!a->save.loading)
         return 0;
     char err[1024];
-    int r = session_open_step(a->save.loading, &a->ses, seconds, err, sizeof err);
+    int r = formats_open_step(a->save.loading, &a->ses, seconds, err, sizeof err);
     if (r == 1)
         return 1;
-    session_open_free(a->save.loading);
+    const char *summary;
+    int saved;
+    formats_kind kind = formats_open_kind(a->save.loading, &summary, &saved);
+    if (r == 0 && kind != FORMATS_SESSION)
+        app_message(a, 0, "imported %s (%s); the session is saved as %s%s%s", a->save.source,
+                    formats_kind_name(kind), a->save.path, summary[0] ? "; " : "", summary);
+    else if (r == 0 && strcmp(a->save.path, a->save.source)) {
+        free(a->save.path);        /* a session after all (what the head did not show) */
+        a->save.path = xstrdup(a->save.source);
+    }
+    formats_open_free(a->save.loading);
     a->save.loading = NULL;
     if (r < 0) {
         free(a->save.load_err);
@@ -311,11 +345,10 @@ int app_open_session(app *a, const char *file)
     char err[1024];
     int rc;
     session_init(&a->ses);
-    if (file && access(file, F_OK) == 0 && open_sliced(a, file, err, sizeof err, &rc))
+    if (file && access(file, F_OK) == 0 && open_behind(a, file, &rc))
         return rc;
     if (file && access(file, F_OK) == 0) {
-        /* A termloom session, or another loom's file (imported; saved beside it, never
-         * over it). */
+        /* Not a regular file: the importer's one line says what it is. */
         formats_kind kind = FORMATS_UNKNOWN;
         char summary[512];
         formats_opts o = { .summary = summary, .summarylen = sizeof summary };
@@ -330,16 +363,7 @@ int app_open_session(app *a, const char *file)
         if (kind == FORMATS_SESSION) {
             a->save.path = xstrdup(file);
         } else {
-            size_t fl = strlen(file);
-            if (fl > 5 && !strcmp(file + fl - 5, ".json"))
-                fl -= 5;
-            for (int i = 0; i < 1000; i++) {
-                free(a->save.path);
-                a->save.path = i ? xasprintf("%.*s.termloom-%d.json", (int)fl, file, i)
-                            : xasprintf("%.*s.termloom.json", (int)fl, file);
-                if (access(a->save.path, F_OK) != 0)
-                    break;
-            }
+            a->save.path = import_target(file);
             if (session_save(&a->ses, a->save.path, err, sizeof err) < 0)
                 return cli_fail(CLI_ERR, "%s", err);
             app_message(a, 0, "imported %s (%s); the session is saved as %s%s%s", file, formats_kind_name(kind),

@@ -11,8 +11,10 @@
  *    (structural changes at once, streaming text at least once a second), costing what
  *    the change costs; the journal is folded into the file when idle, when it grows big,
  *    and on quit.  Nothing is forked.
- *  - A termloom session file is read a slice at a time (core/session.h, session_open_*):
- *    app_open_session reads the first slice and leaves a->save.loading set; app_load_step
+ *  - A file is opened without waiting (core/formats.h, formats_open_*): a termloom session
+ *    is read a slice at a time, another loom's file is imported on a thread and saved
+ *    beside it as a session (then a->save.path names that session, a->save.source the
+ *    file): app_open_session begins it and leaves a->save.loading set; app_load_step
  *    reads the next (returns 1 while there is more, 0 when the session is whole: the
  *    command-line settings applied again and the journal started; -1 with
  *    a->save.load_err when the file turned out bad).  While a->save.loading is set nothing
@@ -29,7 +31,8 @@ typedef struct app app;
 typedef struct app_save_state {
     char        *path;          /* session file (NULL: not saved) */
     /* opening a big file: read a slice a turn while the tree so far is shown */
-    struct session_opener *loading;   /* NULL: the session is whole */
+    struct formats_opener *loading;   /* NULL: the session is whole */
+    char        *source;        /* the file opened (another loom's: path is where it is saved) */
     double       load_started;
     double       load_frame;    /* the frame the last slice followed (TERMLOOM_LOAD_PACE) */
     char        *load_err;      /* the file turned out bad part way: the loom ends with this */
@@ -49,6 +52,9 @@ int      app_open_session(app *a, const char *file);
 int      app_load_step(app *a, double seconds);
 /* The share of the file read (0..1) and the nodes read so far, while loading. */
 double   app_load_progress(const app *a, size_t *nodes);
+/* 1 while a session is read in slices (the loop gives it every turn); 0 when none is read
+ * or another loom's file is imported on a thread (the loop looks in now and then). */
+int      app_load_sliced(const app *a);
 /* Writes the session now (synchronously; the journal is folded in). 0 ok. */
 int      app_save_now(app *a);
 /* Saves under path[0..len) instead (the quit rescue after a failed save): 0, and the

@@ -4,6 +4,7 @@
 #include "tui/view.h"
 #include "tui/view_compare.h"
 #include "cli/backends.h"
+#include "core/mono.h"
 #include "core/text.h"
 #include <curses.h>
 #include <stdio.h>
@@ -40,10 +41,13 @@ void view_status(app *a, int y, int w)
         snprintf(left, sizeof left, " %s %d/%d branches, %.0f tok/s  Esc cancels ", sp, ended, total, a->gen.rate);
         x += view_puts(a, y, x, w - rw - x, left, theme_attr(THEME_busy));
     }
-    if (a->save.loading) {                  /* a big file read a slice at a time */
+    if (app_load_sliced(a)) {               /* a big file read a slice at a time */
         size_t n;
         double p = app_load_progress(a, &n);
         snprintf(left, sizeof left, " loading %.0f%% (%zu nodes) ", 100 * p, n);
+        x += view_puts(a, y, x, w - rw - x, left, theme_attr(THEME_busy));
+    } else if (a->save.loading) {           /* another loom's file, imported on a thread */
+        snprintf(left, sizeof left, " importing %.0f s ", mono_now() - a->save.load_started);
         x += view_puts(a, y, x, w - rw - x, left, theme_attr(THEME_busy));
     }
     if (compare_view_status(a, left, sizeof left))   /* a comparison sampling behind */
