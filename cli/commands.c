@@ -71,7 +71,7 @@ void cli_session_done(session *s)
         session_free(&kept);
     kept = *s;
     keeping = 1;
-    session_init(s);
+    memset(s, 0, sizeof *s);
 }
 
 int cli_save_analysed(session *s, const char *path, char *err, size_t errlen)

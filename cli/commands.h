@@ -31,6 +31,6 @@ int  cli_save_analysed(session *s, const char *path, char *err, size_t errlen);
 /* The last use of a big session by a command that returns to exit(): it is not taken apart
  * (the hundreds of thousands of frees cost a tenth of an import), the process's end gives
  * the memory back.  It stays reachable from a static, so a leak checker does not report it
- * (git's UNLEAK); a second call frees the one kept before.  s is left empty. */
+ * (git's UNLEAK); a second call frees the one kept before.  s is left zeroed: done with. */
 void cli_session_done(session *s);
 #endif
