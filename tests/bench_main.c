@@ -4,8 +4,11 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #define B(name) void bench_##name(void);
 #include "bench_registry.h"
@@ -28,6 +31,28 @@ size_t bench_peak_rss_kb(void)
 }
 
 const char *bench_build_dir(void) { return build_dir; }
+
+double bench_command(char *const argv[], size_t *peak_kb)
+{
+    double t0 = bench_now();
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    int st = 0;
+    struct rusage ru;
+    if (pid < 0 || wait4(pid, &st, 0, &ru) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        return -1;
+    if (peak_kb)
+        *peak_kb = (size_t)ru.ru_maxrss;
+    return bench_now() - t0;
+}
 
 void bench_report(const char *label, const char *fmt, ...)
 {

@@ -4,12 +4,14 @@
 #include "core/attractor.h"
 #include "core/mem.h"
 #include "core/merge.h"
+#include "core/session.h"
 #include "core/tree.h"
 #include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 /* CPU seconds of this process: the machine may be shared, so both figures are shown. */
 static double cpu_now(void)
@@ -274,6 +276,34 @@ static tree *build_tiny16(size_t n, uint64_t seed)
     return t;
 }
 
+/* `termloom stats FILE` of t saved as a session, as a user runs it (load, every section,
+ * the report); frees t. */
+static void stats_command(tree *t, const char *label, double target)
+{
+    session s;
+    session_init(&s);
+    tree_free(s.t);
+    s.t = t;
+    s.cursor = tree_root(t);
+    char path[64], err[256], l[112];
+    snprintf(path, sizeof path, "/tmp/termloom-bench-stats-%ld.json", (long)getpid());
+    snprintf(l, sizeof l, "%s nodes of 16 words from 12: `termloom stats` (target < %.0f s)", label, target);
+    if (session_save(&s, path, err, sizeof err) < 0) {
+        bench_report(l, "FAILED: %s", err);
+        session_free(&s);
+        return;
+    }
+    session_free(&s);
+    const char *bin = getenv("TERMLOOM_BIN") ? getenv("TERMLOOM_BIN") : "./termloom";
+    char *argv[] = { (char *)bin, "stats", path, NULL };
+    double secs = bench_command(argv, NULL);
+    if (secs < 0)
+        bench_report(l, "FAILED (TERMLOOM_BIN=%s)", bin);
+    else
+        bench_report(l, "%.3f s", secs);
+    unlink(path);
+}
+
 static void tiny16(size_t n, const char *label, double target)
 {
     tree *t = build_tiny16(n, 0x9e3779b97f4a7c15ull);
@@ -299,7 +329,7 @@ static void tiny16(size_t n, const char *label, double target)
     snprintf(l, sizeof l, "%s nodes of 16 words from 12: analysis (target < %.0f s)", label, target);
     bench_report(l, "%.3f s (cpu %.3f s)", t2 - t0, c2 - c0);
     attractor_index_free(a);
-    tree_free(t);
+    stats_command(t, label, target);
 }
 
 BENCH(analysis_tiny16) { tiny16(20000, "20k", 1); }

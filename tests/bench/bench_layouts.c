@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -159,23 +158,12 @@ typedef struct {
 } request;
 
 /* `termloom import loom -o out` as a user runs it, a process of its own (started from the
- * small launcher's child, so its peak memory is its own): its wall time, start to exit, and
- * peak memory; -1 when it could not run or failed. */
+ * small launcher's child, so its peak memory is its own). */
 static double import_command(const char *loom, const char *out, size_t *peak_kb)
 {
     const char *bin = getenv("TERMLOOM_BIN") ? getenv("TERMLOOM_BIN") : "./termloom";
-    double t0 = bench_now();
-    pid_t pid = fork();
-    if (pid == 0) {
-        execl(bin, bin, "import", loom, "-o", out, (char *)NULL);
-        _exit(127);
-    }
-    int st = 0;
-    struct rusage ru;
-    if (pid < 0 || wait4(pid, &st, 0, &ru) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
-        return -1;
-    *peak_kb = (size_t)ru.ru_maxrss;
-    return bench_now() - t0;
+    char *argv[] = { (char *)bin, "import", (char *)loom, "-o", (char *)out, NULL };
+    return bench_command(argv, peak_kb);
 }
 
 static result run_job(const request *q)
