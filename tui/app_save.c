@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #define DEFAULT_PROMPT "A writer who works with a language model"
+#define IMPORT_WAIT    0.1            /* seconds an import may take before the screen opens */
 
 /* ---- saving ------------------------------------------------------------------------- */
 
@@ -289,7 +290,11 @@ static int open_behind(app *a, const char *file, int *rc)
     a->save.path = target ? target : xstrdup(file);
     a->save.source = xstrdup(file);
     a->save.load_started = mono_now();
-    int r = app_load_step(a, APP_LOAD_SLICE);
+    int r;
+    /* an import that ends soon (a small file, a bad one) ends before the screen opens */
+    while ((r = app_load_step(a, APP_LOAD_SLICE)) == 1 && !app_load_sliced(a) &&
+           mono_now() - a->save.load_started < IMPORT_WAIT)
+        nanosleep(&(struct timespec){ .tv_nsec = 2000000 }, NULL);
     if (r < 0) {
         *rc = cli_fail(CLI_ERR, "%s", a->save.load_err);
         return 1;
