@@ -1,5 +1,6 @@
 /* core/session_impl.h — what the three session files share; not a public interface.
  *   session.c        the API, loading through jansson, validation, building the tree
+ *   session_node.c   one node element through jansson
  *   session_save.c   the writer (fixed key order, shortest numbers) and crash-safe saving
  *   session_stream.c the streaming reader (any layout) and its strict node parser
  *   session_open.c   opening a big file a slice at a time, the tree growing as it is read */
@@ -37,6 +38,10 @@ typedef struct {
     int         eof, err;
 } session_src;
 
+/* The first problem, into L->msg (later ones are dropped); returns -1. */
+int session_lfail(session_loader *L, const char *fmt, ...);
+/* An id-valued field: 1 ok (TREE_NONE for null when allow_null), 0 wrong type/range. */
+int session_json_id(json_t *v, int allow_null, int32_t *out_id);
 /* One element of "nodes" into a pending node; -1 with L->msg set. */
 int session_node_from_json(session_loader *L, json_t *o, size_t index);
 /* Header checks, the pending nodes' structure, then the tree into s.  doc is the document
