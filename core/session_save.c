@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -528,6 +529,114 @@ static void out_node(out *o, const tree *t, int32_t id)
     out_c(o, '}');
 }
 
+/* ---- the nodes of a big tree on two threads ----
+ * Blocks of PAR_NODES ids: this thread writes the even ones (to o, flushed to the file), a
+ * helper writes the odd ones into two buffers in turn, which this thread then writes in
+ * their place; the bytes are those of the loop in out_session.  Both only read the tree
+ * (node extras through jansson's read-only iteration). */
+#define PAR_NODES 512
+
+typedef struct {
+    const tree     *t;
+    int32_t         cap, first;    /* one past the last id; the first live id (no ",\n") */
+    pthread_mutex_t mu;
+    pthread_cond_t  cv;
+    buf             slot[2];
+    int             full[2];
+    int             stop;
+} par_nodes;
+
+/* The live nodes of [lo, hi) as the node loop writes them. */
+static void out_block(out *o, const tree *t, int32_t lo, int32_t hi, int32_t first)
+{
+    for (int32_t id = lo; id < hi; id++) {
+        if (!tree_get(t, id))
+            continue;
+        if (id != first)
+            OUT_LIT(o, ",\n");
+        out_node(o, t, id);
+        if (o->fd >= 0 && o->b.len >= (1u << 20))
+            out_flush(o);
+    }
+}
+
+static void *par_main(void *ud)
+{
+    par_nodes *P = ud;
+    for (int32_t k = 0;; k++) {
+        int32_t lo = (2 * k + 1) * PAR_NODES;
+        if (lo >= P->cap)
+            break;
+        int sl = k & 1;
+        pthread_mutex_lock(&P->mu);
+        while (P->full[sl] && !P->stop)
+            pthread_cond_wait(&P->cv, &P->mu);
+        int stop = P->stop;
+        pthread_mutex_unlock(&P->mu);
+        if (stop)
+            break;
+        out w = { .b = P->slot[sl], .fd = -1 };
+        buf_clear(&w.b);
+        out_block(&w, P->t, lo, lo + PAR_NODES < P->cap ? lo + PAR_NODES : P->cap, P->first);
+        pthread_mutex_lock(&P->mu);
+        P->slot[sl] = w.b;
+        P->full[sl] = 1;
+        pthread_cond_broadcast(&P->cv);
+        pthread_mutex_unlock(&P->mu);
+    }
+    return NULL;
+}
+
+/* 1 when the nodes are written (the caller closes the list), 0 to write them in one loop. */
+static int out_nodes_parallel(out *o, const tree *t, int32_t cap)
+{
+    par_nodes P = { .t = t, .cap = cap, .first = TREE_NONE };
+    for (int32_t id = 0; id < cap && P.first == TREE_NONE; id++)
+        if (tree_get(t, id))
+            P.first = id;
+    pthread_t th;
+    if (P.first == TREE_NONE || pthread_mutex_init(&P.mu, NULL))
+        return 0;
+    pthread_cond_init(&P.cv, NULL);
+    if (pthread_create(&th, NULL, par_main, &P)) {
+        pthread_cond_destroy(&P.cv);
+        pthread_mutex_destroy(&P.mu);
+        return 0;
+    }
+    for (int32_t b = 0; b * PAR_NODES < cap; b++) {
+        int32_t lo = b * PAR_NODES, hi = lo + PAR_NODES < cap ? lo + PAR_NODES : cap;
+        if (!(b & 1)) {
+            out_block(o, t, lo, hi, P.first);
+            continue;
+        }
+        int sl = (b / 2) & 1;
+        pthread_mutex_lock(&P.mu);
+        while (!P.full[sl])
+            pthread_cond_wait(&P.cv, &P.mu);
+        pthread_mutex_unlock(&P.mu);
+        out_flush(o);                      /* in order: what this thread wrote, then the block */
+        buf keep = o->b;
+        o->b = P.slot[sl];
+        out_flush(o);
+        P.slot[sl] = o->b;
+        o->b = keep;
+        pthread_mutex_lock(&P.mu);
+        P.full[sl] = 0;
+        pthread_cond_broadcast(&P.cv);
+        pthread_mutex_unlock(&P.mu);
+    }
+    pthread_mutex_lock(&P.mu);
+    P.stop = 1;
+    pthread_cond_broadcast(&P.cv);
+    pthread_mutex_unlock(&P.mu);
+    pthread_join(th, NULL);
+    buf_free(&P.slot[0]);
+    buf_free(&P.slot[1]);
+    pthread_cond_destroy(&P.cv);
+    pthread_mutex_destroy(&P.mu);
+    return 1;
+}
+
 /* The whole document into o (with p's parts instead of s's, when p), flushing to o->fd every
  * megabyte when it has one; tail(ud), when given, runs between the nodes and s->extra. */
 static void out_session(out *o, const session *s, const session_patch *p,
@@ -560,7 +669,9 @@ static void out_session(out *o, const session *s, const session_patch *p,
     int32_t cap = t ? tree_capacity(t) : 0;
     if (p && p->node && p->cap > cap)
         cap = p->cap;
-    for (int32_t id = 0; id < cap; id++) {
+    if (!p && o->fd >= 0 && cap >= 4 * PAR_NODES && out_nodes_parallel(o, t, cap))
+        first = !tree_count(t);
+    else for (int32_t id = 0; id < cap; id++) {
         size_t len = 0;
         const char *line = p && p->node && id < p->cap ? p->node(p->ud, id, &len) : NULL;
         if (line ? !len : !tree_get(t, id))

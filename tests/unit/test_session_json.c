@@ -119,3 +119,43 @@ TEST(session_unknown_fields_written_as_json_dumps_would)
     CHECK(written_as_jansson(deep));
     json_decref(deep);
 }
+
+/* A big tree is written on two threads (blocks of ids in turn): the file must be the bytes
+ * session_dump gives, with gaps of deleted ids, whole blocks of them, tokens and extras. */
+TEST(session_save_of_a_big_tree_is_the_dump)
+{
+    session s;
+    session_init(&s);
+    session_new_prompt(&s, "Once");
+    tree *t = s.t;
+    int32_t gone = TREE_NONE;
+    for (int i = 1; i < 6000; i++) {
+        char text[48];
+        int n = snprintf(text, sizeof text, " branch %d", i);
+        int32_t parent = i < 600 ? (int32_t)(i - 1) / 3 : i < 1700 ? (i == 600 ? 0 : 600) : (int32_t)(i % 97);
+        int32_t id = tree_add_child(t, parent, TREE_ORIGIN_MODEL, "", 0);
+        tree_alt alts[2] = { { text, (size_t)n, -0.25f * (float)(i % 7) }, { " x", 2, -3.5 } };
+        tree_append_token(t, id, text, (size_t)n, -0.25f * (float)(i % 7), alts, 2, 1);
+        if (i % 5 == 0) {
+            json_t *e = json_object();
+            json_object_set_new(e, "loom", json_pack("{s:i,s:s}", "n", i, "s", "é\n"));
+            tree_get(t, id)->extra = e;
+        }
+        if (i == 600)
+            gone = id;
+    }
+    tree_delete(t, gone);                    /* ids 600..1699: more than two whole blocks */
+    tree_delete(t, 4321);
+    size_t len = 0;
+    char *want = session_dump(&s, &len);
+    char err[256];
+    char *path = test_write_tmp("big.json", "", 0);
+    CHECK(session_save(&s, path, err, sizeof err) == 0);
+    buf got = {0};
+    CHECK(buf_read_file(&got, path, 0, err, sizeof err) == 0);
+    CHECK(got.len == len && !memcmp(got.data, want, len));
+    free(want);
+    free(path);
+    buf_free(&got);
+    session_free(&s);
+}
