@@ -71,7 +71,8 @@ int formats_load_any(const char *path, session *s, char *err, size_t errlen);
  * moved into it), -1 with err (one line; s as it was).  progress 0..1; nodes: read so far
  * (0 while a thread imports).  kind: the file's format (known when whole), *summary what
  * the import left out ("" when nothing), *saved 1 when save_to was written.  free while a
- * thread still imports lets it finish alone, writing nothing. */
+ * thread still imports lets it finish alone, writing nothing.  Test hook:
+ * TERMLOOM_IMPORT_DELAY=SECONDS makes the thread wait that long before it begins. */
 typedef struct formats_opener formats_opener;
 formats_opener *formats_open_begin(session *s, const char *path, const formats_opts *o,
                                    const char *save_to, char *err, size_t errlen);

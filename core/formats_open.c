@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct formats_opener {
     session_opener *sliced;         /* a termloom session, read in slices; else the thread's */
@@ -24,6 +25,7 @@ struct formats_opener {
     formats_kind    kind;
     int             rc, saved;       /* formats_import_file's answer; 1 when save_to was written */
     char            err[1024], summary[512];
+    double          delay;           /* test hook TERMLOOM_IMPORT_DELAY (formats.h) */
 };
 
 static void opener_free(formats_opener *op)
@@ -39,6 +41,9 @@ static void opener_free(formats_opener *op)
 static void *import_main(void *ud)
 {
     formats_opener *op = ud;
+    if (op->delay > 0)
+        nanosleep(&(struct timespec){ .tv_sec = (time_t)op->delay,
+                                      .tv_nsec = (long)((op->delay - (double)(time_t)op->delay) * 1e9) }, NULL);
     formats_opts o = { .note = op->note, .summary = op->summary, .summarylen = sizeof op->summary };
     op->rc = formats_import_file(op->path, &o, &op->ses, &op->kind, op->err, sizeof op->err);
     pthread_mutex_lock(&op->mu);
@@ -85,6 +90,8 @@ formats_opener *formats_open_begin(session *s, const char *path, const formats_o
     op->path = xstrdup(path);
     op->save_to = save_to ? xstrdup(save_to) : NULL;
     op->note = o && o->note ? xstrdup(o->note) : NULL;
+    const char *d = getenv("TERMLOOM_IMPORT_DELAY");
+    op->delay = d ? atof(d) : 0;
     op->running = 1;
     op->joinable = pthread_create(&op->th, NULL, import_main, op) == 0;
     if (!op->joinable)

@@ -4,9 +4,10 @@
 # on a thread while the loop answers keys (help and quit work, changes are refused), then
 # the tree appears and is saved beside the file as a session; a quit before that writes
 # nothing; a file that does not import is one error line, nothing written.
-# Replay scripts (tui/replay.h): "busy" steps run while the import goes on.
+# Replay scripts (tui/replay.h): "busy" steps run while the import goes on, which waits 2 s
+# before it begins (TERMLOOM_IMPORT_DELAY), so the keys meet it on any machine.
 . "$(dirname "$0")/../lib.sh"
-N=100000
+N=3000
 "$TOOLS/gen_session" $N "$TMP/src.json" line &&
     "$T" export --format loom "$TMP/src.json" -o "$TMP/big.json" 2>"$TMP/err" ||
     { echo "FAIL tui_import_setup: $(head -c 200 "$TMP/err")"; exit 0; }
@@ -14,7 +15,7 @@ cp "$TMP/big.json" "$TMP/orig.json"
 run() {   # run SCRIPT FILE: the loom on FILE with keys from SCRIPT, screens in $TMP/scr
     rm -rf "$TMP/scr"
     mkdir -p "$TMP/scr"
-    env TERMLOOM_KEYS="$1" TERMLOOM_SCREENS="$TMP/scr" \
+    env TERMLOOM_KEYS="$1" TERMLOOM_SCREENS="$TMP/scr" TERMLOOM_IMPORT_DELAY=2 \
         TERMLOOM_DATADIR="${TERMLOOM_ROOT:-.}" XDG_CONFIG_HOME="$TMP/none" XDG_DATA_HOME="$TMP/none" \
         LINES=30 COLUMNS=100 TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 \
         "$T" --backend ngram "$2" < /dev/null > /dev/null 2> "$TMP/err"
@@ -52,7 +53,7 @@ rm -f "$TMP/big.termloom.json"
 printf 'busy screen first\nbusy q\n' > "$TMP/quit.keys"
 run "$TMP/quit.keys" "$TMP/big.json"
 rc=$?
-sleep 1                                   # an import left running would have saved by now
+sleep 3                                   # an import left running would have saved by now
 if [ "$rc" = 0 ] && status first | grep -q importing && [ ! -e "$TMP/big.termloom.json" ] &&
    cmp -s "$TMP/orig.json" "$TMP/big.json"; then
     ok tui_import_quit_writes_nothing
@@ -61,7 +62,7 @@ else
 fi
 
 # a file that is no loom (cut short): one error line, exit 1, nothing written
-head -c 5000000 "$TMP/orig.json" > "$TMP/cut.json"
+head -c 200000 "$TMP/orig.json" > "$TMP/cut.json"
 want=$("$T" import "$TMP/cut.json" -o "$TMP/cut.out.json" 2>&1)
 printf 'busy screen first\nj\n' > "$TMP/bad.keys"
 run "$TMP/bad.keys" "$TMP/cut.json"
