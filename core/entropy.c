@@ -199,7 +199,7 @@ double entropy_token(const tree_node *n, uint32_t i, double *leftover)
             *leftover = 0;
         return tk->entropy;
     }
-    alt_src S = { .n = n, .pc = n->tops + tk->top, .nalts = tk->ntop };
+    alt_src S = { .n = n, .pc = n->tops ? n->tops + tk->top : NULL, .nalts = tk->ntop };   /* no alternatives: no array */
     outcomes o;
     collect(&S, n->pool + tk->tok.off, tk->tok.len, tk->tok.logprob, &o);
     double h = topk_h(&o, 0, leftover);
@@ -333,7 +333,7 @@ int entropy_token_interval(const tree_node *n, uint32_t i, uint32_t vocab, entro
         out->exact = 1;
         return 0;
     }
-    alt_src S = { .n = n, .pc = n->tops + tk->top, .nalts = tk->ntop };
+    alt_src S = { .n = n, .pc = n->tops ? n->tops + tk->top : NULL, .nalts = tk->ntop };   /* no alternatives: no array */
     outcomes o;
     collect(&S, n->pool + tk->tok.off, tk->tok.len, tk->tok.logprob, &o);
     int rc = topk_interval(&o, 0, vocab, out);
