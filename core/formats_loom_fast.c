@@ -142,8 +142,9 @@ static int counterfactuals(jscan_cur *c, fmt_loom_spans *sp, fmt_ltok *tk)
         if (tk->nalt == MAX_ALTS || !pool_str(c, sp, &a.off, &a.len) || !jscan_eat(c, ':'))
             return 0;
         /* jnul reads U+10FFFF in a key as NUL: such keys go to jansson */
-        for (size_t i = 0; i + 4 <= a.len; i++)
-            if (!memcmp(sp->pool + a.off + i, "\xf4\x8f\xbf\xbf", 4))
+        for (const char *q = sp->pool + a.off, *e = q + a.len;
+             (q = memchr(q, '\xf4', (size_t)(e - q))) != NULL && e - q >= 4; q++)
+            if (!memcmp(q, "\xf4\x8f\xbf\xbf", 4))
                 return 0;
         for (size_t j = tk->alt0; j < sp->na; j++)          /* a duplicate key: jansson's */
             if (sp->a[j].len == a.len && !memcmp(sp->pool + sp->a[j].off, sp->pool + a.off, a.len))
@@ -337,6 +338,37 @@ static int responses(cutter *K, int depth)
     return skip_value(&K->c, depth);
 }
 
+/* The lists the strict parser left, parsed by jansson; 0 when one is not JSON. */
+static int parse_left(fmt_loom_spans *sp)
+{
+    for (size_t i = 0; i < sp->n; i++) {
+        fmt_lspan *span = &sp->s[i];
+        if (span->fast)
+            continue;
+        json_error_t e;
+        span->json = jnul_loadb(span->src, span->srclen, JSON_DECODE_ANY, &e);
+        if (!span->json)
+            return 0;
+    }
+    return 1;
+}
+
+char *fmt_loom_cut_responses(jscan_cur *c, int depth, size_t *outlen, fmt_loom_spans *sp)
+{
+    memset(sp, 0, sizeof *sp);
+    jscan_ws(c);
+    cutter K = { *c, c->p, {0}, sp };
+    if (!responses(&K, depth) || !parse_left(sp)) {
+        buf_free(&K.out);
+        fmt_loom_spans_free(sp);
+        return NULL;
+    }
+    buf_add(&K.out, K.from, (size_t)(K.c.p - K.from));
+    c->p = K.c.p;
+    *outlen = K.out.len;
+    return buf_steal(&K.out);
+}
+
 char *fmt_loom_split(const char *data, size_t len, size_t *outlen, fmt_loom_spans *sp)
 {
     memset(sp, 0, sizeof *sp);
@@ -347,17 +379,10 @@ char *fmt_loom_split(const char *data, size_t len, size_t *outlen, fmt_loom_span
         return NULL;
     }
     buf_add(&K.out, K.from, (size_t)(data + len - K.from));
-    for (size_t i = 0; i < sp->n; i++) {                 /* the lists left to jansson */
-        fmt_lspan *span = &sp->s[i];
-        if (span->fast)
-            continue;
-        json_error_t e;
-        span->json = jnul_loadb(span->src, span->srclen, JSON_DECODE_ANY, &e);
-        if (!span->json) {
-            buf_free(&K.out);
-            fmt_loom_spans_free(sp);
-            return NULL;
-        }
+    if (!parse_left(sp)) {                               /* the lists left to jansson */
+        buf_free(&K.out);
+        fmt_loom_spans_free(sp);
+        return NULL;
     }
     *outlen = K.out.len;
     return buf_steal(&K.out);
