@@ -493,7 +493,7 @@ int formats_import_mem(const char *data, size_t len, const char *name, const for
         if (!doc)
             fmt_loom_spans_free(&spans);
     }
-    const fmt_loom_spans *cut = doc ? &spans : NULL;
+    fmt_loom_spans *cut = doc ? &spans : NULL;
     if (!cut && how && !strcmp(how, "cut")) {                      /* test hook: must be cut */
         snprintf(err, errlen, "%s: the token lists were not cut out (TERMLOOM_IMPORT_PARSER=cut)", name);
         return FORMATS_ERR_INPUT;

@@ -78,6 +78,8 @@ typedef struct {
     size_t      srclen;
     json_t     *json;         /* owned: jansson's parse, when the strict parser left it */
     int         fast;         /* the strict parser read it: its tokens are t[tok0, tok0 + ntok) */
+    int         lazy;         /* 1: not read yet (fmt_loom_cut_responses), fmt_loom_span_read
+                               * reads it; 2: read by the strict parser once */
     size_t      tok0, ntok;
     int         pos_form;     /* the first token's position: 0 none, 1 integer, 2 {start, end} */
     long long   pos;          /* that integer, or start */
@@ -101,8 +103,16 @@ void    fmt_loom_spans_free(fmt_loom_spans *sp);
 json_t *fmt_loom_span_json(const fmt_loom_spans *sp, size_t i);
 /* The model_responses value at c->p cut the same way (c->p moves past it; depth: the levels
  * open around it): its text with the lists replaced by span indexes (caller frees), *sp
- * filled; NULL when it cannot cut it exactly (then *sp is empty). */
+ * filled with lazy spans (their bytes only, nothing checked yet: the importer reads each
+ * list when a node takes it, and fmt_loom_spans_check the others); NULL when it cannot cut
+ * it exactly (then *sp is empty). */
 char   *fmt_loom_cut_responses(jscan_cur *c, int depth, size_t *outlen, fmt_loom_spans *sp);
+/* Lazy span i read: by the strict parser into *one (emptied first; *out tells where its
+ * tokens are, as a span that is not lazy does), 1; else by jansson into the span's json, 0;
+ * -1 when it is not JSON (the document is not).  A span read before gives the same again. */
+int     fmt_loom_span_read(fmt_loom_spans *sp, size_t i, fmt_loom_spans *one, fmt_lspan *out);
+/* Every lazy span no node took read: 0, or -1 when one is not JSON. */
+int     fmt_loom_spans_check(fmt_loom_spans *sp);
 
 /* A socketteer/loom document {"root": {...}, ...} read straight from its bytes
  * (core/formats_loom_scan.c): every node's record added to rs in the order the walk of
@@ -123,7 +133,7 @@ typedef struct {
     int32_t      cursor;
     json_t      *extra;       /* top-level kept fields */
     gen_settings *settings;   /* settings the file names are applied here */
-    const fmt_loom_spans *loom_spans;   /* the cut-out tokens (fmt_loom_split), or NULL */
+    fmt_loom_spans *loom_spans;   /* the cut-out tokens (fmt_loom_split, fmt_loom_scan), or NULL */
 } fmt_out;
 int fmt_import_loom(json_t *doc, fmt_recs *rs, fmt_out *out);
 /* The two halves of fmt_import_loom.  fmt_loom_node: record idx (added, empty but for the

@@ -401,6 +401,7 @@ int fmt_loom_convert(json_t *doc, int rooted, fmt_recs *rs, fmt_out *out)
     json_t *kept_resp = json_is_object(responses) ? json_incref(responses) : NULL;
     joined *jn = NULL;
     size_t njn = 0, capjn = 0;
+    fmt_loom_spans one = {0};                  /* the lazy list being read */
     int rc = fmt_index(rs);
     if (rc == 0)
         rc = fmt_build(rs, out->t, "loom");
@@ -423,11 +424,22 @@ int fmt_loom_convert(json_t *doc, int rooted, fmt_recs *rs, fmt_out *out)
             int form;
             long long base;
             json_t *toks = json_object_get(comp, "tokens");
-            const fmt_loom_spans *sp = out->loom_spans;
+            fmt_loom_spans *sp = out->loom_spans;
             const fmt_lspan *span = sp && json_is_integer(toks) && json_integer_value(toks) >= 0 &&
                                     (size_t)json_integer_value(toks) < sp->n
                                   ? &sp->s[json_integer_value(toks)] : NULL;
-            if (span && span->fast) {
+            fmt_lspan read;
+            int how = span && span->lazy ? fmt_loom_span_read(sp, (size_t)json_integer_value(toks), &one, &read)
+                                         : -2;
+            if (how == -1) {                             /* not JSON: the whole document's error */
+                free(rid);
+                rc = fmt_fail(rs, "a token list is not valid JSON");
+                break;
+            }
+            if (how == 1) {
+                add_cut_tokens(rs, out->t, id, &one, &read, nm, &form, &base);
+                rc = 0;
+            } else if (span && span->fast) {
                 add_cut_tokens(rs, out->t, id, sp, span, nm, &form, &base);
                 rc = 0;
             } else
@@ -458,7 +470,10 @@ int fmt_loom_convert(json_t *doc, int rooted, fmt_recs *rs, fmt_out *out)
         if (rc == 0 && nd->ntokens && !nd->finish)   /* a finish reason trimmed it already */
             tree_node_trim(nd);
     }
-    for (size_t i = 0; i < njn; i++)
+    fmt_loom_spans_free(&one);
+    if (rc == 0 && out->loom_spans && fmt_loom_spans_check(out->loom_spans) < 0)
+        rc = fmt_fail(rs, "a token list is not valid JSON");
+    for (size_t i = 0; rc == 0 && i < njn; i++)
         if (json_object_get(jn[i].comp, "tokens")) {     /* the first node to join it */
             json_object_del(jn[i].comp, "tokens");
             json_object_set_new(jn[i].comp, "termloom_tokens",

@@ -211,6 +211,7 @@ typedef struct {
     const char *from;          /* copied up to here */
     buf         out;
     fmt_loom_spans *sp;
+    int         lazy;          /* the lists are read later (fmt_loom_span_read) */
 } cutter;
 
 /* A key without escapes and its ':' (k, kl: its text). */
@@ -245,7 +246,11 @@ static int cut_tokens(cutter *K)
     fmt_lspan *span = &sp->s[sp->n];
     memset(span, 0, sizeof *span);
     size_t nt = sp->nt, na = sp->na, np = sp->npool;
-    if (fast_tokens(&K->c, sp, span)) {                  /* read as it is cut */
+    if (K->lazy) {                                       /* read when a node takes it */
+        if (!skip_value(&K->c, TOKENS_DEPTH - 1))
+            return 0;
+        span->lazy = 1;
+    } else if (fast_tokens(&K->c, sp, span)) {           /* read as it is cut */
         span->ntok = sp->nt - span->tok0;
         span->fast = 1;
     } else {                                             /* jansson's, after the cut */
@@ -343,7 +348,7 @@ static int parse_left(fmt_loom_spans *sp)
 {
     for (size_t i = 0; i < sp->n; i++) {
         fmt_lspan *span = &sp->s[i];
-        if (span->fast)
+        if (span->fast || span->lazy)
             continue;
         json_error_t e;
         span->json = jnul_loadb(span->src, span->srclen, JSON_DECODE_ANY, &e);
@@ -353,12 +358,43 @@ static int parse_left(fmt_loom_spans *sp)
     return 1;
 }
 
+int fmt_loom_span_read(fmt_loom_spans *sp, size_t i, fmt_loom_spans *one, fmt_lspan *out)
+{
+    fmt_lspan *span = &sp->s[i];
+    one->nt = one->na = one->npool = 0;
+    memset(out, 0, sizeof *out);
+    if (span->json)
+        return 0;
+    jscan_cur c = { span->src, span->src + span->srclen };
+    if (fast_tokens(&c, one, out) && (jscan_ws(&c), c.p == c.end)) {
+        out->ntok = one->nt;
+        out->fast = 1;
+        span->lazy = 2;                                  /* read: it is JSON */
+        return 1;
+    }
+    json_error_t e;
+    span->json = jnul_loadb(span->src, span->srclen, JSON_DECODE_ANY, &e);
+    return span->json ? 0 : -1;
+}
+
+int fmt_loom_spans_check(fmt_loom_spans *sp)
+{
+    fmt_loom_spans one = {0};
+    fmt_lspan out;
+    int rc = 0;
+    for (size_t i = 0; i < sp->n && rc == 0; i++)
+        if (sp->s[i].lazy == 1 && !sp->s[i].json && fmt_loom_span_read(sp, i, &one, &out) < 0)
+            rc = -1;
+    fmt_loom_spans_free(&one);
+    return rc;
+}
+
 char *fmt_loom_cut_responses(jscan_cur *c, int depth, size_t *outlen, fmt_loom_spans *sp)
 {
     memset(sp, 0, sizeof *sp);
     jscan_ws(c);
-    cutter K = { *c, c->p, {0}, sp };
-    if (!responses(&K, depth) || !parse_left(sp)) {
+    cutter K = { *c, c->p, {0}, sp, 1 };
+    if (!responses(&K, depth)) {
         buf_free(&K.out);
         fmt_loom_spans_free(sp);
         return NULL;
@@ -372,7 +408,7 @@ char *fmt_loom_cut_responses(jscan_cur *c, int depth, size_t *outlen, fmt_loom_s
 char *fmt_loom_split(const char *data, size_t len, size_t *outlen, fmt_loom_spans *sp)
 {
     memset(sp, 0, sizeof *sp);
-    cutter K = { { data, data + len }, data, {0}, sp };
+    cutter K = { { data, data + len }, data, {0}, sp, 0 };
     if (!members(&K, "model_responses", 1, 1, responses) || !sp->n) {
         buf_free(&K.out);
         fmt_loom_spans_free(sp);
