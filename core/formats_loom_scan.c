@@ -92,6 +92,88 @@ static int copy_member(jscan_cur *c, buf *b, size_t mark, const char *k, size_t 
     return 1;
 }
 
+/* ---- small values built from their bytes as jansson builds them ---- */
+
+#define BUILD_DEPTH 16           /* deeper pieces go to jansson */
+
+/* A value at c->p: strings by jscan (NULs kept), numbers converted as jansson converts them,
+ * members set as its parser sets them (a repeated key: the last value, in the first's
+ * place).  NULL when it is not one it takes (an escaped or non-ASCII key, a long integer,
+ * deep nesting, anything invalid): then jansson parses the piece. */
+static json_t *build(jscan_cur *c, jscan_bytes *tmp, int depth)
+{
+    jscan_ws(c);
+    if (c->p >= c->end || depth > BUILD_DEPTH)
+        return NULL;
+    json_t *v = NULL;
+    switch (*c->p) {
+    case '"':
+        tmp->n = 0;
+        return jscan_str(c, tmp) ? json_stringn_nocheck(tmp->b ? tmp->b : "", tmp->n) : NULL;
+    case '{':
+        c->p++;
+        v = json_object();
+        if (jscan_eat(c, '}'))
+            return v;
+        do {
+            const char *k;
+            size_t kl;
+            json_t *m;
+            if (!jscan_key(c, &k, &kl) || !(m = build(c, tmp, depth + 1)) ||
+                json_object_setn_new_nocheck(v, k, kl, m) < 0) {
+                json_decref(v);
+                return NULL;
+            }
+        } while (jscan_eat(c, ','));
+        break;
+    case '[':
+        c->p++;
+        v = json_array();
+        if (jscan_eat(c, ']'))
+            return v;
+        do {
+            json_t *m = build(c, tmp, depth + 1);
+            if (!m || json_array_append_new(v, m) < 0) {
+                json_decref(v);
+                return NULL;
+            }
+        } while (jscan_eat(c, ','));
+        break;
+    case 't':
+        return jscan_lit(c, "true", 4) ? json_true() : NULL;
+    case 'f':
+        return jscan_lit(c, "false", 5) ? json_false() : NULL;
+    case 'n':
+        return jscan_lit(c, "null", 4) ? json_null() : NULL;
+    default: {
+        double d;
+        int is_int;
+        long long iv;
+        if (!jscan_num(c, &d, &is_int, &iv))
+            return NULL;
+        return is_int ? json_integer((json_int_t)iv) : json_real(d);
+    }
+    }
+    if (!jscan_eat(c, json_is_object(v) ? '}' : ']')) {
+        json_decref(v);
+        return NULL;
+    }
+    return v;
+}
+
+/* The object or array in [p, p + n), built here or by jansson. */
+static json_t *fmt_loom_piece(const char *p, size_t n, jscan_bytes *tmp)
+{
+    jscan_cur c = { p, p + n };
+    json_t *v = build(&c, tmp, 0);
+    if (v && (jscan_ws(&c), c.p == c.end))
+        return v;
+    if (v)
+        json_decref(v);
+    json_error_t e;
+    return jnul_loadb(p, n, 0, &e);
+}
+
 static frame *push(scanner *S, int32_t rec, int32_t parent, int depth)
 {
     if (depth > MAX_DEPTH)
@@ -118,9 +200,8 @@ static int open_node(scanner *S, int32_t parent, int depth)
  * fmt_loom_node. */
 static int close_node(scanner *S, frame *f)
 {
-    json_error_t e;
     buf_addc(&S->scratch, '}');
-    json_t *obj = jnul_loadb(S->scratch.data + f->mark, S->scratch.len - f->mark, 0, &e);
+    json_t *obj = fmt_loom_piece(S->scratch.data + f->mark, S->scratch.len - f->mark, &S->text);
     S->scratch.len = f->mark;
     if (!obj)
         return 0;
@@ -250,8 +331,7 @@ int fmt_loom_scan(const char *data, size_t len, fmt_recs *rs, json_t **rest, jso
     memset(sp, 0, sizeof *sp);
     *rest = NULL;
     if (scan_doc(&S, &top, sp, &cut)) {
-        json_error_t e;
-        *rest = jnul_loadb(top.data, top.len, 0, &e);
+        *rest = fmt_loom_piece(top.data, top.len, &S.text);
     }
     buf_free(&top);
     buf_free(&S.scratch);
