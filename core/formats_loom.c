@@ -347,7 +347,8 @@ int fmt_loom_node(fmt_recs *rs, size_t idx, json_t *node, int32_t parent)
         json_object_set_new(m2, "generation", g2);
         json_object_set_new(kept, "meta", m2);
     }
-    r->extra = json_pack("{s:o}", "loom", kept);
+    r->extra = json_object();
+    json_object_set_new(r->extra, "loom", kept);
     return 0;
 }
 
@@ -476,9 +477,10 @@ int fmt_loom_convert(json_t *doc, int rooted, fmt_recs *rs, fmt_out *out)
     for (size_t i = 0; rc == 0 && i < njn; i++)
         if (json_object_get(jn[i].comp, "tokens")) {     /* the first node to join it */
             json_object_del(jn[i].comp, "tokens");
-            json_object_set_new(jn[i].comp, "termloom_tokens",
-                                json_pack("{s:s,s:I}", "position", jn[i].form == 1 ? "int" : "range",
-                                          "base", (json_int_t)jn[i].base));
+            json_t *tt = json_object();                  /* (json_pack costs more here) */
+            json_object_set_new(tt, "position", json_string(jn[i].form == 1 ? "int" : "range"));
+            json_object_set_new(tt, "base", json_integer((json_int_t)jn[i].base));
+            json_object_set_new(jn[i].comp, "termloom_tokens", tt);
         }
     free(jn);
     if (rc == 0 && rooted) {

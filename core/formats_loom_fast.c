@@ -237,6 +237,35 @@ static int skip_value(jscan_cur *c, int depth)
     return r > 0 || (r == 0 && st.first && st.first != '{' && st.first != '[' && st.first != '"');
 }
 
+/* skip_value for a list or an object, in one tight loop (the lazy cut skips nearly all of
+ * the file): the same extent, nesting limit and verdict. */
+static int skip_nested(jscan_cur *c, int depth)
+{
+    jscan_ws(c);
+    const char *p = c->p, *e = c->end;
+    if (p >= e || (*p != '[' && *p != '{'))
+        return skip_value(c, depth);
+    int nest = 0, max_nest = JSON_PARSER_MAX_DEPTH - depth;
+    while (p < e) {
+        char ch = *p++;
+        if (ch == '"') {
+            while (p < e && *p != '"')
+                if (*p++ == '\\' && p++ >= e)
+                    return 0;
+            if (p >= e)
+                return 0;
+            p++;
+        } else if (ch == '[' || ch == '{') {
+            if (++nest > max_nest)
+                return 0;
+        } else if ((ch == ']' || ch == '}') && --nest == 0) {
+            c->p = p;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int cut_tokens(cutter *K)
 {
     jscan_ws(&K->c);
@@ -247,7 +276,7 @@ static int cut_tokens(cutter *K)
     memset(span, 0, sizeof *span);
     size_t nt = sp->nt, na = sp->na, np = sp->npool;
     if (K->lazy) {                                       /* read when a node takes it */
-        if (!skip_value(&K->c, TOKENS_DEPTH - 1))
+        if (!skip_nested(&K->c, TOKENS_DEPTH - 1))
             return 0;
         span->lazy = 1;
     } else if (fast_tokens(&K->c, sp, span)) {           /* read as it is cut */
