@@ -338,10 +338,13 @@ int fmt_loom_node(fmt_recs *rs, size_t idx, json_t *node, int32_t parent)
     else
         r->origin = json_is_object(json_object_get(node, "generation")) ? TREE_ORIGIN_MODEL
                                                                        : TREE_ORIGIN_PROMPT;
-    json_t *kept = kept_node_fields(node);
     /* legacy logprobs become node tokens; drop them from the kept copy */
     json_t *gen = json_object_get(meta, "generation");
-    if (json_is_object(json_object_get(gen, "logprobs"))) {
+    int legacy = json_is_object(json_object_get(gen, "logprobs"));
+    /* a node with nothing to leave out (as the scanner gives them) is kept as it is */
+    json_t *kept = !legacy && !text && !kids && !tags && !json_object_get(node, "visited") &&
+                   !json_object_get(node, "bookmark") ? json_incref(node) : kept_node_fields(node);
+    if (legacy) {
         json_t *m2 = json_copy(meta), *g2 = json_copy(gen);
         json_object_del(g2, "logprobs");
         json_object_set_new(m2, "generation", g2);
