@@ -169,6 +169,15 @@ static void add_cut_tokens(fmt_recs *rs, tree *t, int32_t id, const fmt_loom_spa
     size_t cap = 0;
     *form = span->ntok ? span->pos_form : 0;
     *base = 0;
+    size_t ntops = 0, pool = 0;
+    for (size_t i = 0; i < span->ntok; i++) {
+        const fmt_ltok *tk = &sp->t[span->tok0 + i];
+        ntops += tk->nalt;
+        pool += tk->len + 1;
+        for (size_t j = 0; j < tk->nalt; j++)
+            pool += sp->a[tk->alt0 + j].len + 1;
+    }
+    tree_reserve_tokens(t, id, span->ntok, ntops, pool);
     for (size_t i = 0; i < span->ntok; i++) {
         const fmt_ltok *tk = &sp->t[span->tok0 + i];
         if (i == 0 && *form == 1)
