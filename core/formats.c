@@ -392,6 +392,61 @@ int formats_is_session(const char *data, size_t len)
     return sniff_session(data, len);
 }
 
+/* The imported tree, kept fields and settings into s (they replace what it had). */
+static void install(session *s, fmt_out *out, gen_settings *set, formats_kind k)
+{
+    json_object_set_new(out->extra, "imported_from",
+                        json_pack("{s:s}", "format", formats_kind_name(k)));
+    if (s->t)
+        tree_free(s->t);
+    s->t = out->t;
+    settings_free(&s->settings);
+    s->settings = *set;
+    if (s->extra)
+        json_decref(s->extra);
+    s->extra = out->extra;
+    s->cursor = tree_get(out->t, out->cursor) ? out->cursor : tree_root(out->t);
+}
+
+/* A socketteer/loom tree read by the scanner (core/formats_loom_scan.c): FORMATS_OK with s
+ * filled, or 1 when the scanner does not take the file or the tree has a problem (nothing
+ * changed: the whole-document parse gives the answer and the message). */
+static int import_scanned(const char *data, size_t len, const char *name, const formats_opts *o,
+                          session *s, char *err, size_t errlen)
+{
+    fmt_recs rs = { .name = name, .err = err, .errlen = errlen };
+    json_t *rest, *hold;
+    fmt_loom_spans spans;
+    if (!fmt_loom_scan(data, len, &rs, &rest, &hold, &spans))
+        return 1;
+    json_object_set_new(rest, "root", json_object());     /* detect() sees an object there */
+    formats_kind k = detect(rest);
+    json_object_del(rest, "root");
+    int rc = 1;
+    if (k == FORMATS_LOOM) {
+        gen_settings set;
+        settings_copy(&set, &s->settings);
+        fmt_out out = { .t = tree_new(), .cursor = TREE_NONE, .extra = json_object(),
+                        .settings = &set, .loom_spans = &spans };
+        rc = fmt_loom_convert(rest, 1, &rs, &out);
+        if (rc == 0 && o)
+            summary_of(&rs, o->summary, o->summarylen);
+        if (rc == 0)
+            install(s, &out, &set, k);
+        else {
+            rc = 1;
+            tree_free(out.t);
+            json_decref(out.extra);
+            settings_free(&set);
+        }
+    }
+    fmt_recs_free(&rs);
+    json_decref(rest);
+    json_decref(hold);
+    fmt_loom_spans_free(&spans);
+    return rc;
+}
+
 int formats_import_mem(const char *data, size_t len, const char *name, const formats_opts *o,
                        session *s, formats_kind *kind, char *err, size_t errlen)
 {
@@ -406,10 +461,22 @@ int formats_import_mem(const char *data, size_t len, const char *name, const for
             *kind = FORMATS_SESSION;
         return session_load_mem(s, data, len, name, err, errlen) < 0 ? FORMATS_ERR_INPUT : FORMATS_OK;
     }
-    /* A loom tree's token lists are nearly all of it: cut out, they skip the DOM. */
+    /* A loom tree {"root": ...} is read without a DOM of the whole document. */
+    const char *how = getenv("TERMLOOM_IMPORT_PARSER");            /* test hook, formats.h */
+    if (!how || !strcmp(how, "scan")) {
+        int rc = import_scanned(data, len, name, o, s, err, errlen);
+        if (rc == FORMATS_OK && kind)
+            *kind = FORMATS_LOOM;
+        if (rc == FORMATS_OK)
+            return rc;
+        if (how) {
+            snprintf(err, errlen, "%s: the scanner did not read it (TERMLOOM_IMPORT_PARSER=scan)", name);
+            return FORMATS_ERR_INPUT;
+        }
+    }
+    /* Otherwise a loom tree's token lists are nearly all of it: cut out, they skip the DOM. */
     fmt_loom_spans spans;
     size_t rlen;
-    const char *how = getenv("TERMLOOM_IMPORT_PARSER");            /* test hook, formats.h */
     char *rest = how && !strcmp(how, "document") ? NULL : fmt_loom_split(data, len, &rlen, &spans);
     if (!rest)
         memset(&spans, 0, sizeof spans);
@@ -426,7 +493,7 @@ int formats_import_mem(const char *data, size_t len, const char *name, const for
         if (!doc)
             fmt_loom_spans_free(&spans);
     }
-    const fmt_loom_spans *cut = doc ? &spans : NULL;
+    fmt_loom_spans *cut = doc ? &spans : NULL;
     if (!cut && how && !strcmp(how, "cut")) {                      /* test hook: must be cut */
         snprintf(err, errlen, "%s: the token lists were not cut out (TERMLOOM_IMPORT_PARSER=cut)", name);
         return FORMATS_ERR_INPUT;
@@ -469,17 +536,7 @@ int formats_import_mem(const char *data, size_t len, const char *name, const for
         settings_free(&set);
         return rc;
     }
-    json_object_set_new(out.extra, "imported_from",
-                        json_pack("{s:s}", "format", formats_kind_name(k)));
-    if (s->t)
-        tree_free(s->t);
-    s->t = out.t;
-    settings_free(&s->settings);
-    s->settings = set;
-    if (s->extra)
-        json_decref(s->extra);
-    s->extra = out.extra;
-    s->cursor = tree_get(out.t, out.cursor) ? out.cursor : tree_root(out.t);
+    install(s, &out, &set, k);
     return FORMATS_OK;
 }
 

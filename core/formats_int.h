@@ -9,6 +9,7 @@
 #define CORE_FORMATS_INT_H
 #include "core/formats.h"
 #include "core/tree.h"
+#include "core/jscan.h"
 #include <jansson.h>
 
 #define FMT_PARENT_KEY (-2)    /* parent given by pkey, resolved by fmt_build */
@@ -77,6 +78,8 @@ typedef struct {
     size_t      srclen;
     json_t     *json;         /* owned: jansson's parse, when the strict parser left it */
     int         fast;         /* the strict parser read it: its tokens are t[tok0, tok0 + ntok) */
+    int         lazy;         /* 1: not read yet (fmt_loom_cut_responses), fmt_loom_span_read
+                               * reads it; 2: read by the strict parser once */
     size_t      tok0, ntok;
     int         pos_form;     /* the first token's position: 0 none, 1 integer, 2 {start, end} */
     long long   pos;          /* that integer, or start */
@@ -98,6 +101,30 @@ char   *fmt_loom_split(const char *data, size_t len, size_t *outlen, fmt_loom_sp
 void    fmt_loom_spans_free(fmt_loom_spans *sp);
 /* Span i's value as JSON (a new reference; NULL when it cannot be parsed). */
 json_t *fmt_loom_span_json(const fmt_loom_spans *sp, size_t i);
+/* The model_responses value at c->p cut the same way (c->p moves past it; depth: the levels
+ * open around it): its text with the lists replaced by span indexes (caller frees), *sp
+ * filled with lazy spans (their bytes only, nothing checked yet: the importer reads each
+ * list when a node takes it, and fmt_loom_spans_check the others); NULL when it cannot cut
+ * it exactly (then *sp is empty). */
+char   *fmt_loom_cut_responses(jscan_cur *c, int depth, size_t *outlen, fmt_loom_spans *sp);
+/* Lazy span i read: by the strict parser into *one (emptied first; *out tells where its
+ * tokens are, as a span that is not lazy does), 1; else by jansson into the span's json, 0;
+ * -1 when it is not JSON (the document is not).  A span read before gives the same again. */
+int     fmt_loom_span_read(fmt_loom_spans *sp, size_t i, fmt_loom_spans *one, fmt_lspan *out);
+/* Every lazy span no node took read: 0, or -1 when one is not JSON. */
+int     fmt_loom_spans_check(fmt_loom_spans *sp);
+
+/* A socketteer/loom document {"root": {...}, ...} read straight from its bytes
+ * (core/formats_loom_scan.c): every node's record added to rs in the order the walk of
+ * fmt_import_loom adds them (fmt_loom_node on the node without "children" and "text", those
+ * two read by the scanner), *rest the document without "root" (its model_responses' token
+ * lists cut into *sp as fmt_loom_split cuts them), *hold the nodes' objects (records
+ * borrow them).  1 when it read it all; 0 when it does not take the document (anything
+ * unusual: invalid JSON, an escaped or repeated key on the way, nesting near jansson's
+ * limit, a node field of the wrong type), with rs, *rest, *hold and *sp emptied: then the
+ * whole-document parse gives the answer or the error. */
+int     fmt_loom_scan(const char *data, size_t len, fmt_recs *rs, json_t **rest, json_t **hold,
+                      fmt_loom_spans *sp);
 
 /* The importers (core/formats_loom.c, core/formats_import.c). Each fills t, *cursor, and the
  * top-level kept fields (*extra, a new object) — or returns an error. */
@@ -106,9 +133,17 @@ typedef struct {
     int32_t      cursor;
     json_t      *extra;       /* top-level kept fields */
     gen_settings *settings;   /* settings the file names are applied here */
-    const fmt_loom_spans *loom_spans;   /* the cut-out tokens (fmt_loom_split), or NULL */
+    fmt_loom_spans *loom_spans;   /* the cut-out tokens (fmt_loom_split, fmt_loom_scan), or NULL */
 } fmt_out;
 int fmt_import_loom(json_t *doc, fmt_recs *rs, fmt_out *out);
+/* The two halves of fmt_import_loom.  fmt_loom_node: record idx (added, empty but for the
+ * text the caller may have read) filled from the node object (its "children" are left to
+ * the caller), parent as in fmt_rec; FORMATS_ERR_INPUT with the message when a field has
+ * the wrong type.  fmt_loom_convert: the records made into out->t,
+ * tokens joined from model_responses; rooted: doc is {"root": ..., the rest} (its
+ * "root" need not be in doc: only the rest is read). */
+int fmt_loom_node(fmt_recs *rs, size_t idx, json_t *node, int32_t parent);
+int fmt_loom_convert(json_t *doc, int rooted, fmt_recs *rs, fmt_out *out);
 int fmt_import_loomsidian(json_t *doc, fmt_recs *rs, fmt_out *out, const char *note);
 int fmt_import_miniloom(json_t *doc, fmt_recs *rs, fmt_out *out);
 int fmt_import_bonsai(json_t *doc, fmt_recs *rs, fmt_out *out);

@@ -19,6 +19,12 @@ typedef struct {
     int32_t parent;          /* record index, or FMT_PARENT_KEY for top-level list items */
 } walk_item;
 
+typedef struct {
+    json_t   *comp;            /* a completion a node took its tokens from */
+    int       form;
+    long long base;
+} joined;
+
 static int cmp_alt(const void *a, const void *b)
 {
     double x = ((const tree_alt *)a)->logprob, y = ((const tree_alt *)b)->logprob;
@@ -163,6 +169,15 @@ static void add_cut_tokens(fmt_recs *rs, tree *t, int32_t id, const fmt_loom_spa
     size_t cap = 0;
     *form = span->ntok ? span->pos_form : 0;
     *base = 0;
+    size_t ntops = 0, pool = 0;
+    for (size_t i = 0; i < span->ntok; i++) {
+        const fmt_ltok *tk = &sp->t[span->tok0 + i];
+        ntops += tk->nalt;
+        pool += tk->len + 1;
+        for (size_t j = 0; j < tk->nalt; j++)
+            pool += sp->a[tk->alt0 + j].len + 1;
+    }
+    tree_reserve_tokens(t, id, span->ntok, ntops, pool);
     for (size_t i = 0; i < span->ntok; i++) {
         const fmt_ltok *tk = &sp->t[span->tok0 + i];
         if (i == 0 && *form == 1)
@@ -174,7 +189,11 @@ static void add_cut_tokens(fmt_recs *rs, tree *t, int32_t id, const fmt_loom_spa
             const fmt_lalt *a = &sp->a[tk->alt0 + j];
             alts[j] = (tree_alt){ sp->pool + a->off, a->len, a->lp };
         }
-        qsort(alts, tk->nalt, sizeof *alts, cmp_alt);
+        size_t desc = 1;                 /* strictly falling already (as loom writes them) */
+        while (desc < tk->nalt && alts[desc - 1].logprob > alts[desc].logprob)
+            desc++;
+        if (desc < tk->nalt)
+            qsort(alts, tk->nalt, sizeof *alts, cmp_alt);
         note_positive(rs, tk->lp, alts, tk->nalt, node);
         tree_append_token(t, id, sp->pool + tk->off, tk->len, tk->lp, alts, tk->nalt, 0);
     }
@@ -279,6 +298,72 @@ static json_t *kept_node_fields(json_t *node)
     return kept;
 }
 
+int fmt_loom_node(fmt_recs *rs, size_t idx, json_t *node, int32_t parent)
+{
+    json_t *id = json_object_get(node, "id"), *text = json_object_get(node, "text");
+    json_t *kids = json_object_get(node, "children");
+    fmt_rec *r = &rs->r[idx];
+    r->obj = node;
+    r->key = fmt_id_text(id);
+    const char *nm = r->key ? r->key : "(no id)";
+    if (id && !json_is_null(id) && !r->key)
+        return fmt_fail(rs, "node %zu: id is neither a string nor an integer", idx + 1);
+    if (text && !json_is_null(text) && !json_is_string(text))
+        return fmt_fail(rs, "node \"%s\": text is not a string", nm);
+    if (kids && !json_is_null(kids) && !json_is_array(kids))
+        return fmt_fail(rs, "node \"%s\": children is not a list", nm);
+    if (json_is_string(text)) {
+        r->text = xstrndup(json_string_value(text), json_string_length(text));
+        r->len = json_string_length(text);
+    }
+    r->parent = parent;
+    if (parent == FMT_PARENT_KEY) {
+        json_t *p = json_object_get(node, "parent_id");
+        if (!p || json_is_null(p))
+            p = json_object_get(node, "parentId");
+        r->pkey = fmt_id_text(p);
+    }
+    json_t *tags = json_object_get(node, "tags");
+    for (size_t i = 0; json_is_array(tags) && i < json_array_size(tags); i++) {
+        json_t *g = json_array_get(tags, i);
+        if (json_is_string(g) && !strcmp(json_string_value(g), "bookmark"))
+            r->marks |= TREE_MARK_BOOKMARK;
+        if (json_is_string(g) && !strcmp(json_string_value(g), "attractor"))
+            r->marks |= TREE_MARK_ATTRACTOR;
+    }
+    if (json_is_true(json_object_get(node, "bookmark")))
+        r->marks |= TREE_MARK_BOOKMARK;
+    if (json_is_true(json_object_get(node, "visited")))
+        r->flags |= TREE_FLAG_VISITED;
+    json_t *meta = json_object_get(node, "meta");
+    json_t *src = json_object_get(meta, "source");
+    const char *sv = json_is_string(src) ? json_string_value(src) : "";
+    if (!strcmp(sv, "AI"))
+        r->origin = TREE_ORIGIN_MODEL;
+    else if (!strcmp(sv, "prompt"))
+        r->origin = TREE_ORIGIN_PROMPT;
+    else if (*sv)
+        r->origin = TREE_ORIGIN_EDIT;
+    else
+        r->origin = json_is_object(json_object_get(node, "generation")) ? TREE_ORIGIN_MODEL
+                                                                       : TREE_ORIGIN_PROMPT;
+    /* legacy logprobs become node tokens; drop them from the kept copy */
+    json_t *gen = json_object_get(meta, "generation");
+    int legacy = json_is_object(json_object_get(gen, "logprobs"));
+    /* a node with nothing to leave out (as the scanner gives them) is kept as it is */
+    json_t *kept = !legacy && !text && !kids && !tags && !json_object_get(node, "visited") &&
+                   !json_object_get(node, "bookmark") ? json_incref(node) : kept_node_fields(node);
+    if (legacy) {
+        json_t *m2 = json_copy(meta), *g2 = json_copy(gen);
+        json_object_del(g2, "logprobs");
+        json_object_set_new(m2, "generation", g2);
+        json_object_set_new(kept, "meta", m2);
+    }
+    r->extra = json_object();
+    json_object_set_new(r->extra, "loom", kept);
+    return 0;
+}
+
 static int parse_nodes(json_t *start, fmt_recs *rs)
 {
     size_t cap = 64, sp = 0;
@@ -298,69 +383,12 @@ static int parse_nodes(json_t *start, fmt_recs *rs)
             free(st);
             return fmt_fail(rs, "node %zu is not a JSON object", idx + 1);
         }
-        json_t *id = json_object_get(w.node, "id"), *text = json_object_get(w.node, "text");
+        fmt_rec_add(rs);
+        if (fmt_loom_node(rs, idx, w.node, w.parent) < 0) {
+            free(st);
+            return FORMATS_ERR_INPUT;
+        }
         json_t *kids = json_object_get(w.node, "children");
-        fmt_rec *r = fmt_rec_add(rs);
-        r->obj = w.node;
-        r->key = fmt_id_text(id);
-        const char *nm = r->key ? r->key : "(no id)";
-        if (id && !json_is_null(id) && !r->key) {
-            free(st);
-            return fmt_fail(rs, "node %zu: id is neither a string nor an integer", idx + 1);
-        }
-        if (text && !json_is_null(text) && !json_is_string(text)) {
-            free(st);
-            return fmt_fail(rs, "node \"%s\": text is not a string", nm);
-        }
-        if (kids && !json_is_null(kids) && !json_is_array(kids)) {
-            free(st);
-            return fmt_fail(rs, "node \"%s\": children is not a list", nm);
-        }
-        if (json_is_string(text)) {
-            r->text = xstrndup(json_string_value(text), json_string_length(text));
-            r->len = json_string_length(text);
-        }
-        r->parent = w.parent;
-        if (w.parent == FMT_PARENT_KEY) {
-            json_t *p = json_object_get(w.node, "parent_id");
-            if (!p || json_is_null(p))
-                p = json_object_get(w.node, "parentId");
-            r->pkey = fmt_id_text(p);
-        }
-        json_t *tags = json_object_get(w.node, "tags");
-        for (size_t i = 0; json_is_array(tags) && i < json_array_size(tags); i++) {
-            json_t *g = json_array_get(tags, i);
-            if (json_is_string(g) && !strcmp(json_string_value(g), "bookmark"))
-                r->marks |= TREE_MARK_BOOKMARK;
-            if (json_is_string(g) && !strcmp(json_string_value(g), "attractor"))
-                r->marks |= TREE_MARK_ATTRACTOR;
-        }
-        if (json_is_true(json_object_get(w.node, "bookmark")))
-            r->marks |= TREE_MARK_BOOKMARK;
-        if (json_is_true(json_object_get(w.node, "visited")))
-            r->flags |= TREE_FLAG_VISITED;
-        json_t *meta = json_object_get(w.node, "meta");
-        json_t *src = json_object_get(meta, "source");
-        const char *sv = json_is_string(src) ? json_string_value(src) : "";
-        if (!strcmp(sv, "AI"))
-            r->origin = TREE_ORIGIN_MODEL;
-        else if (!strcmp(sv, "prompt"))
-            r->origin = TREE_ORIGIN_PROMPT;
-        else if (*sv)
-            r->origin = TREE_ORIGIN_EDIT;
-        else
-            r->origin = json_is_object(json_object_get(w.node, "generation")) ? TREE_ORIGIN_MODEL
-                                                                             : TREE_ORIGIN_PROMPT;
-        json_t *kept = kept_node_fields(w.node);
-        /* legacy logprobs become node tokens; drop them from the kept copy */
-        json_t *gen = json_object_get(meta, "generation");
-        if (json_is_object(json_object_get(gen, "logprobs"))) {
-            json_t *m2 = json_copy(meta), *g2 = json_copy(gen);
-            json_object_del(g2, "logprobs");
-            json_object_set_new(m2, "generation", g2);
-            json_object_set_new(kept, "meta", m2);
-        }
-        r->extra = json_pack("{s:o}", "loom", kept);
         for (size_t i = json_array_size(kids); i > 0; i--) {
             xgrow(&st, &cap, sp + 1, sizeof *st);
             st[sp++] = (walk_item){ json_array_get(kids, i - 1), (int32_t)idx };
@@ -373,12 +401,21 @@ static int parse_nodes(json_t *start, fmt_recs *rs)
 int fmt_import_loom(json_t *doc, fmt_recs *rs, fmt_out *out)
 {
     json_t *root = json_is_object(doc) ? json_object_get(doc, "root") : NULL;
-    json_t *start = json_is_object(root) ? root : doc;
-    json_t *responses = json_is_object(root) ? json_object_get(doc, "model_responses") : NULL;
-    json_t *kept_resp = json_is_object(responses) ? json_deep_copy(responses) : NULL;
-    int rc = parse_nodes(start, rs);
-    if (rc == 0)
-        rc = fmt_index(rs);
+    int rc = parse_nodes(json_is_object(root) ? root : doc, rs);
+    return rc < 0 ? rc : fmt_loom_convert(doc, json_is_object(root), rs, out);
+}
+
+int fmt_loom_convert(json_t *doc, int rooted, fmt_recs *rs, fmt_out *out)
+{
+    json_t *responses = rooted ? json_object_get(doc, "model_responses") : NULL;
+    /* The kept model_responses are the document's own: what changes in them (a joined
+     * completion's "tokens" become "termloom_tokens") is changed after the join has read
+     * them all, in the order the nodes joined them. */
+    json_t *kept_resp = json_is_object(responses) ? json_incref(responses) : NULL;
+    joined *jn = NULL;
+    size_t njn = 0, capjn = 0;
+    fmt_loom_spans one = {0};                  /* the lazy list being read */
+    int rc = fmt_index(rs);
     if (rc == 0)
         rc = fmt_build(rs, out->t, "loom");
     for (int32_t id = 0; rc == 0 && id < tree_capacity(out->t); id++) {
@@ -396,26 +433,33 @@ int fmt_import_loom(json_t *doc, fmt_recs *rs, fmt_out *out)
         json_t *resp = rid ? json_object_get(responses, rid) : NULL;
         json_t *comp = json_is_integer(ix) ? json_array_get(json_object_get(resp, "completions"),
                                                             (size_t)json_integer_value(ix)) : NULL;
-        json_t *kcomp = comp ? json_array_get(json_object_get(json_object_get(kept_resp, rid), "completions"),
-                                              (size_t)json_integer_value(ix)) : NULL;
         if (json_is_object(comp) && json_object_get(comp, "tokens")) {
             int form;
             long long base;
             json_t *toks = json_object_get(comp, "tokens");
-            const fmt_loom_spans *sp = out->loom_spans;
+            fmt_loom_spans *sp = out->loom_spans;
             const fmt_lspan *span = sp && json_is_integer(toks) && json_integer_value(toks) >= 0 &&
                                     (size_t)json_integer_value(toks) < sp->n
                                   ? &sp->s[json_integer_value(toks)] : NULL;
-            if (span && span->fast) {
+            fmt_lspan read;
+            int how = span && span->lazy ? fmt_loom_span_read(sp, (size_t)json_integer_value(toks), &one, &read)
+                                         : -2;
+            if (how == -1) {                             /* not JSON: the whole document's error */
+                free(rid);
+                rc = fmt_fail(rs, "a token list is not valid JSON");
+                break;
+            }
+            if (how == 1) {
+                add_cut_tokens(rs, out->t, id, &one, &read, nm, &form, &base);
+                rc = 0;
+            } else if (span && span->fast) {
                 add_cut_tokens(rs, out->t, id, sp, span, nm, &form, &base);
                 rc = 0;
             } else
                 rc = add_tokens(rs, out->t, id, span ? span->json : toks, nm, &form, &base);
-            if (rc == 0 && json_is_object(kcomp) && json_object_get(kcomp, "tokens")) {
-                json_object_del(kcomp, "tokens");
-                json_object_set_new(kcomp, "termloom_tokens",
-                                    json_pack("{s:s,s:I}", "position", form == 1 ? "int" : "range",
-                                              "base", (json_int_t)base));
+            if (rc == 0) {
+                xgrow(&jn, &capjn, njn + 1, sizeof *jn);
+                jn[njn++] = (joined){ comp, form, base };
             }
             json_t *fr = json_object_get(comp, "finishReason");
             if (json_is_object(fr))
@@ -439,7 +483,19 @@ int fmt_import_loom(json_t *doc, fmt_recs *rs, fmt_out *out)
         if (rc == 0 && nd->ntokens && !nd->finish)   /* a finish reason trimmed it already */
             tree_node_trim(nd);
     }
-    if (rc == 0 && json_is_object(root)) {
+    fmt_loom_spans_free(&one);
+    if (rc == 0 && out->loom_spans && fmt_loom_spans_check(out->loom_spans) < 0)
+        rc = fmt_fail(rs, "a token list is not valid JSON");
+    for (size_t i = 0; rc == 0 && i < njn; i++)
+        if (json_object_get(jn[i].comp, "tokens")) {     /* the first node to join it */
+            json_object_del(jn[i].comp, "tokens");
+            json_t *tt = json_object();                  /* (json_pack costs more here) */
+            json_object_set_new(tt, "position", json_string(jn[i].form == 1 ? "int" : "range"));
+            json_object_set_new(tt, "base", json_integer((json_int_t)jn[i].base));
+            json_object_set_new(jn[i].comp, "termloom_tokens", tt);
+        }
+    free(jn);
+    if (rc == 0 && rooted) {
         static const char *const drop[] = { "root", NULL };
         json_t *top = fmt_copy_without(doc, drop);
         if (kept_resp && out->loom_spans)

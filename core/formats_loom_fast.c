@@ -142,8 +142,9 @@ static int counterfactuals(jscan_cur *c, fmt_loom_spans *sp, fmt_ltok *tk)
         if (tk->nalt == MAX_ALTS || !pool_str(c, sp, &a.off, &a.len) || !jscan_eat(c, ':'))
             return 0;
         /* jnul reads U+10FFFF in a key as NUL: such keys go to jansson */
-        for (size_t i = 0; i + 4 <= a.len; i++)
-            if (!memcmp(sp->pool + a.off + i, "\xf4\x8f\xbf\xbf", 4))
+        for (const char *q = sp->pool + a.off, *e = q + a.len;
+             (q = memchr(q, '\xf4', (size_t)(e - q))) != NULL && e - q >= 4; q++)
+            if (!memcmp(q, "\xf4\x8f\xbf\xbf", 4))
                 return 0;
         for (size_t j = tk->alt0; j < sp->na; j++)          /* a duplicate key: jansson's */
             if (sp->a[j].len == a.len && !memcmp(sp->pool + sp->a[j].off, sp->pool + a.off, a.len))
@@ -210,6 +211,7 @@ typedef struct {
     const char *from;          /* copied up to here */
     buf         out;
     fmt_loom_spans *sp;
+    int         lazy;          /* the lists are read later (fmt_loom_span_read) */
 } cutter;
 
 /* A key without escapes and its ':' (k, kl: its text). */
@@ -235,6 +237,35 @@ static int skip_value(jscan_cur *c, int depth)
     return r > 0 || (r == 0 && st.first && st.first != '{' && st.first != '[' && st.first != '"');
 }
 
+/* skip_value for a list or an object, in one tight loop (the lazy cut skips nearly all of
+ * the file): the same extent, nesting limit and verdict. */
+static int skip_nested(jscan_cur *c, int depth)
+{
+    jscan_ws(c);
+    const char *p = c->p, *e = c->end;
+    if (p >= e || (*p != '[' && *p != '{'))
+        return skip_value(c, depth);
+    int nest = 0, max_nest = JSON_PARSER_MAX_DEPTH - depth;
+    while (p < e) {
+        char ch = *p++;
+        if (ch == '"') {
+            while (p < e && *p != '"')
+                if (*p++ == '\\' && p++ >= e)
+                    return 0;
+            if (p >= e)
+                return 0;
+            p++;
+        } else if (ch == '[' || ch == '{') {
+            if (++nest > max_nest)
+                return 0;
+        } else if ((ch == ']' || ch == '}') && --nest == 0) {
+            c->p = p;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int cut_tokens(cutter *K)
 {
     jscan_ws(&K->c);
@@ -244,7 +275,11 @@ static int cut_tokens(cutter *K)
     fmt_lspan *span = &sp->s[sp->n];
     memset(span, 0, sizeof *span);
     size_t nt = sp->nt, na = sp->na, np = sp->npool;
-    if (fast_tokens(&K->c, sp, span)) {                  /* read as it is cut */
+    if (K->lazy) {                                       /* read when a node takes it */
+        if (!skip_nested(&K->c, TOKENS_DEPTH - 1))
+            return 0;
+        span->lazy = 1;
+    } else if (fast_tokens(&K->c, sp, span)) {           /* read as it is cut */
         span->ntok = sp->nt - span->tok0;
         span->fast = 1;
     } else {                                             /* jansson's, after the cut */
@@ -337,27 +372,82 @@ static int responses(cutter *K, int depth)
     return skip_value(&K->c, depth);
 }
 
+/* The lists the strict parser left, parsed by jansson; 0 when one is not JSON. */
+static int parse_left(fmt_loom_spans *sp)
+{
+    for (size_t i = 0; i < sp->n; i++) {
+        fmt_lspan *span = &sp->s[i];
+        if (span->fast || span->lazy)
+            continue;
+        json_error_t e;
+        span->json = jnul_loadb(span->src, span->srclen, JSON_DECODE_ANY, &e);
+        if (!span->json)
+            return 0;
+    }
+    return 1;
+}
+
+int fmt_loom_span_read(fmt_loom_spans *sp, size_t i, fmt_loom_spans *one, fmt_lspan *out)
+{
+    fmt_lspan *span = &sp->s[i];
+    one->nt = one->na = one->npool = 0;
+    memset(out, 0, sizeof *out);
+    if (span->json)
+        return 0;
+    jscan_cur c = { span->src, span->src + span->srclen };
+    if (fast_tokens(&c, one, out) && (jscan_ws(&c), c.p == c.end)) {
+        out->ntok = one->nt;
+        out->fast = 1;
+        span->lazy = 2;                                  /* read: it is JSON */
+        return 1;
+    }
+    json_error_t e;
+    span->json = jnul_loadb(span->src, span->srclen, JSON_DECODE_ANY, &e);
+    return span->json ? 0 : -1;
+}
+
+int fmt_loom_spans_check(fmt_loom_spans *sp)
+{
+    fmt_loom_spans one = {0};
+    fmt_lspan out;
+    int rc = 0;
+    for (size_t i = 0; i < sp->n && rc == 0; i++)
+        if (sp->s[i].lazy == 1 && !sp->s[i].json && fmt_loom_span_read(sp, i, &one, &out) < 0)
+            rc = -1;
+    fmt_loom_spans_free(&one);
+    return rc;
+}
+
+char *fmt_loom_cut_responses(jscan_cur *c, int depth, size_t *outlen, fmt_loom_spans *sp)
+{
+    memset(sp, 0, sizeof *sp);
+    jscan_ws(c);
+    cutter K = { *c, c->p, {0}, sp, 1 };
+    if (!responses(&K, depth)) {
+        buf_free(&K.out);
+        fmt_loom_spans_free(sp);
+        return NULL;
+    }
+    buf_add(&K.out, K.from, (size_t)(K.c.p - K.from));
+    c->p = K.c.p;
+    *outlen = K.out.len;
+    return buf_steal(&K.out);
+}
+
 char *fmt_loom_split(const char *data, size_t len, size_t *outlen, fmt_loom_spans *sp)
 {
     memset(sp, 0, sizeof *sp);
-    cutter K = { { data, data + len }, data, {0}, sp };
+    cutter K = { { data, data + len }, data, {0}, sp, 0 };
     if (!members(&K, "model_responses", 1, 1, responses) || !sp->n) {
         buf_free(&K.out);
         fmt_loom_spans_free(sp);
         return NULL;
     }
     buf_add(&K.out, K.from, (size_t)(data + len - K.from));
-    for (size_t i = 0; i < sp->n; i++) {                 /* the lists left to jansson */
-        fmt_lspan *span = &sp->s[i];
-        if (span->fast)
-            continue;
-        json_error_t e;
-        span->json = jnul_loadb(span->src, span->srclen, JSON_DECODE_ANY, &e);
-        if (!span->json) {
-            buf_free(&K.out);
-            fmt_loom_spans_free(sp);
-            return NULL;
-        }
+    if (!parse_left(sp)) {                               /* the lists left to jansson */
+        buf_free(&K.out);
+        fmt_loom_spans_free(sp);
+        return NULL;
     }
     *outlen = K.out.len;
     return buf_steal(&K.out);

@@ -208,11 +208,15 @@ int buf_read_file(buf *b, const char *path, size_t max, char *err, size_t errlen
             snprintf(err, errlen, "-: %s", strerror(errno));
         return -1;
     }
-    char chunk[65536];
     size_t start = b->len;
     int rc = 0;
+    struct stat st;                  /* a file's size known: read straight into one block */
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 && (uint64_t)st.st_size <= max)
+        xgrow(&b->data, &b->cap, b->len + (size_t)st.st_size + 2, 1);
     for (;;) {
-        ssize_t n = read(fd, chunk, sizeof chunk);
+        if (b->cap - b->len < 2)
+            xgrow(&b->data, &b->cap, b->len + 65536, 1);
+        ssize_t n = read(fd, b->data + b->len, b->cap - b->len - 1);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
@@ -227,7 +231,7 @@ int buf_read_file(buf *b, const char *path, size_t max, char *err, size_t errlen
             rc = -1;
             break;
         }
-        buf_add(b, chunk, (size_t)n);
+        b->len += (size_t)n;
     }
     close(fd);
     if (rc)

@@ -324,6 +324,25 @@ void tree_append_token(tree *t, int32_t id, const char *text, size_t len, double
     notify(t, TREE_EV_TEXT, id);
 }
 
+void tree_reserve_tokens(tree *t, int32_t id, size_t ntokens, size_t ntops, size_t pool)
+{
+    tree_node *n = tree_get(t, id);
+    if (!n)
+        return;
+    if (n->cap_tokens < n->ntokens + ntokens) {             /* exactly: no slack to trim */
+        n->cap_tokens = (uint32_t)(n->ntokens + ntokens);
+        n->tokens = xrealloc(n->tokens, n->cap_tokens * sizeof *n->tokens);
+    }
+    if (n->cap_tops < n->ntops + ntops) {
+        n->cap_tops = (uint32_t)(n->ntops + ntops);
+        n->tops = xrealloc(n->tops, n->cap_tops * sizeof *n->tops);
+    }
+    if (n->pool_cap < n->pool_len + pool) {
+        n->pool_cap = (uint32_t)(n->pool_len + pool);
+        n->pool = xrealloc(n->pool, n->pool_cap);
+    }
+}
+
 void tree_clear_tokens(tree *t, int32_t id)
 {
     tree_node *n = tree_get(t, id);

@@ -114,6 +114,9 @@ void tree_append_text(tree *t, int32_t id, const char *text, size_t len);
 /* Appends a token (and by default its text to the node text when append_text is set). */
 void tree_append_token(tree *t, int32_t id, const char *text, size_t len, double logprob,
                        const tree_alt *alts, size_t nalts, int append_text);
+/* Room for ntokens more tokens with ntops alternatives in all and pool more bytes of their
+ * texts (each text's length + 1): appending them then grows nothing piece by piece. */
+void tree_reserve_tokens(tree *t, int32_t id, size_t ntokens, size_t ntops, size_t pool);
 void tree_clear_tokens(tree *t, int32_t id);
 /* Records the exact entropy (bits) of token i's position. */
 void tree_set_token_entropy(tree *t, int32_t id, uint32_t i, double bits);
