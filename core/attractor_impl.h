@@ -1,8 +1,8 @@
 /* core/attractor_impl.h — what the files of the attractor module share (not a public
  * header): the index's state and the calls between
  * attractor.c (events, nodes, 4-grams), attractor_lsh.c (classes, buckets, components),
- * attractor_list.c (the listing, and answers from it) and attractor_null.c (the chance
- * null of phrases). */
+ * attractor_list.c (the listing), attractor_answers.c (answers from the list made, the
+ * list as bytes, labels) and attractor_null.c (the chance null of phrases). */
 #ifndef CORE_ATTRACTOR_IMPL_H
 #define CORE_ATTRACTOR_IMPL_H
 #include "core/attractor.h"
@@ -217,6 +217,7 @@ void     attractor_null_count(attractor_index *a, const uint64_t *w, size_t nw, 
 /* Fills at->expected and at->log10_p for the phrase of n words at word pos of node id
  * (at->support set), corrected for ncand candidates; 1 when it is kept at a->alpha. */
 int      attractor_null_test(attractor_index *a, size_t ncand, attractor *at, int32_t id, uint32_t pos, uint32_t n);
-/* attractor_list.c */
+/* attractor_answers.c */
 void     attractor_list_clear(attractor_index *a);
+void     attractor_index_members(attractor_index *a);   /* a->bynode from a->list */
 #endif
