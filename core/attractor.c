@@ -416,7 +416,6 @@ void attractor_index_free(attractor_index *a)
     hash_map_free(&a->grmap);
     hash_map_free(&a->pairs);
     hash_map_free(&a->tmap);
-    hash_map_free(&a->tpairs);
     hash_map_free(&a->ngc);
     free(a);
 }

@@ -54,7 +54,6 @@ typedef struct {
     uint32_t    nnodes, ncls;   /* at a root: nodes and classes in the component */
     uint8_t     live, in_lsh, in_cand, in_rebuild;
     uint32_t    listed;         /* listing stamp when a continuation attractor */
-    uint32_t    pstamp;         /* listing stamp: already gathered for phrases */
     uint32_t    seen;           /* reconnection search stamp */
 } cls;
 
@@ -182,7 +181,7 @@ struct attractor_index {
     phr       *lphr;
     size_t     nlist;
     hash_map       bynode;
-    hash_map       tmap, tpairs;  /* listing scratch */
+    hash_map       tmap;          /* listing scratch */
     uint8_t   *sketch;        /* listing scratch: node counts of long phrase windows */
     size_t     sketchcap;        /* node → first chain entry + 1 */
     uint32_t  *chain_attr, *chain_next;

@@ -151,6 +151,13 @@ struct attractor_job {
     size_t   nwin, skmask;         /* its eligible windows; the counter table's mask */
     size_t   first;                /* the first gram of this length in tg */
     size_t   nphr;                 /* candidate phrases (the null's correction) */
+    hash_map ctxid;                /* a parent's context → its dense number */
+    uint32_t nctx;
+    uint32_t *flat;                /* this length's grams' holder contexts, gram by gram */
+    size_t   flatcap;
+    uint32_t *cstamp;              /* per context number: the gram that counted it last, + 1 */
+    size_t   cstampcap;
+    uint8_t  *clbits;              /* classes gathered for phrases (a bit each) */
 };
 
 static void cont_prepare(attractor_index *a)
@@ -195,6 +202,7 @@ struct tgram {
     uint64_t h;
     uint32_t n, support, expos;
     uint32_t nmem, memcap; /* nodes holding it, members added */
+    uint32_t at, fill;     /* its holders' contexts: J->flat[at .. at + fill) */
     uint32_t cluster;      /* the one cluster root holding it, or NONE32 when several */
     uint32_t last, last2, last3;   /* last class that counted its nodes / contexts / members */
     int32_t  example;
@@ -208,14 +216,8 @@ struct pclass {
     uint8_t *al;           /* al[i]: the alive windows at word i (ALIVE), after q */
     uint8_t *lk;           /* lk[i]: the windows at word i entered in the gram map (LOOKED) */
     uint32_t *ti;          /* the gram of window (i, len) in tg (TI), once looked at */
-    uint64_t *cx;          /* the context of each member's parent */
+    uint32_t *cx;          /* the context of each member's parent (its number, J->ctxid) */
 };
-
-static int cmp_pclass(const void *x, const void *y)
-{
-    uint32_t a = ((const pclass *)x)->c, b = ((const pclass *)y)->c;
-    return a < b ? -1 : a > b;
-}
 
 static char *phrase_text(attractor_index *a, int32_t node, uint32_t pos, uint32_t n)
 {
@@ -280,20 +282,24 @@ static int phr_prepare(attractor_index *a, attractor_job *J)
     a->nq4 = k;
     if (!k)
         return 0;
-    uint32_t lst = (uint32_t)J->version;
+    /* the classes holding them, a bit each, then in class order (the passes walk the
+     * records in memory order) */
+    J->clbits = xcalloc(a->ncl / 8 + 1, 1);
+    size_t ncls = 0;
     for (size_t i = 0; i < a->nq4; i++)
         for (uint32_t o = a->gr[a->q4[i]].head; o != NONE32; o = a->oc[o].next) {
             uint32_t c = a->ns[a->oc[o].node].c;
-            if (a->cl[c].pstamp != lst) {
-                a->cl[c].pstamp = lst;
-                xgrow(&J->pcs, &J->pccap, J->npc + 1, sizeof *J->pcs);
-                J->pcs[J->npc++] = (pclass){ c, NULL, NULL, NULL, NULL, NULL };
-            }
+            uint8_t bit = (uint8_t)(1u << (c & 7));
+            ncls += !(J->clbits[c >> 3] & bit);
+            J->clbits[c >> 3] |= bit;
         }
-    if (J->npc)   /* in class order, so that the passes walk the records in memory order */
-        qsort(J->pcs, J->npc, sizeof *J->pcs, cmp_pclass);
+    J->pcs = xmalloc((ncls ? ncls : 1) * sizeof *J->pcs);
+    J->pccap = ncls;
+    for (size_t b = 0; b <= a->ncl / 8; b++)
+        for (unsigned bit = 0; J->clbits[b] >> bit; bit++)
+            if (J->clbits[b] >> bit & 1)
+                J->pcs[J->npc++] = (pclass){ (uint32_t)(b * 8 + bit), NULL, NULL, NULL, NULL, NULL };
     hash_map_clear(&a->tmap);                         /* kept between listings: no regrowth */
-    hash_map_clear(&a->tpairs);
     J->len = ATTRACTOR_MIN_PHRASE;
     return 1;
 }
@@ -303,8 +309,13 @@ static void phr_qualify(attractor_index *a, attractor_job *J, pclass *pc)
     const nstate *s = pc_state(a, pc);
     cls *c = &a->cl[pc->c];
     pc->cx = xmalloc((c->n ? c->n : 1) * sizeof *pc->cx);
-    for (uint32_t j = 0; j < c->n; j++)
-        pc->cx[j] = context_of(a, &J->ctx, a->ns[cmem(c)[j]].parent);
+    for (uint32_t j = 0; j < c->n; j++) {
+        int isnew;
+        uint32_t *id = hash_map_put(&J->ctxid, context_of(a, &J->ctx, a->ns[cmem(c)[j]].parent), &isnew);
+        if (isnew)
+            *id = J->nctx++;
+        pc->cx[j] = *id;
+    }
     size_t nw = s->nw ? s->nw : 1;
     pc->q = xcalloc(3 * nw, 1);
     pc->al = pc->q + nw;
@@ -415,12 +426,41 @@ static void phr_pass2(attractor_index *a, attractor_job *J, pclass *pc)
         if (t->dropped || t->nmem < a->m || t->last2 == pc->c)
             continue;
         t->last2 = pc->c;
-        for (uint32_t j = 0; j < c->n; j++) {
-            int isnew;
-            hash_map_put(&a->tpairs, hash_fmix64(t->h ^ pc->cx[j]), &isnew);
-            if (isnew)
-                t->support++;
+        memcpy(J->flat + t->at + t->fill, pc->cx, c->n * sizeof *pc->cx);
+        t->fill += c->n;
+    }
+}
+
+/* after pass 1: room for each kept gram's holder contexts */
+static void phr_flat_open(attractor_index *a, attractor_job *J)
+{
+    size_t at = 0;
+    for (size_t i = J->first; i < J->ntg; i++) {
+        tgram *t = &J->tg[i];
+        t->at = (uint32_t)at;
+        if (!t->dropped && t->nmem >= a->m)
+            at += t->nmem;
+    }
+    xgrow(&J->flat, &J->flatcap, at ? at : 1, sizeof *J->flat);
+    if (J->nctx > J->cstampcap) {
+        size_t old = J->cstampcap;
+        xgrow(&J->cstamp, &J->cstampcap, J->nctx, sizeof *J->cstamp);
+        memset(J->cstamp + old, 0, (J->cstampcap - old) * sizeof *J->cstamp);
+    }
+}
+
+/* after pass 2: each gram's support, its distinct holder contexts */
+static void phr_flat_count(attractor_job *J)
+{
+    for (size_t i = J->first; i < J->ntg; i++) {
+        tgram *t = &J->tg[i];
+        uint32_t mark = (uint32_t)i + 1, k = 0;
+        for (uint32_t j = 0; j < t->fill; j++) {
+            uint32_t *st = &J->cstamp[J->flat[t->at + j]];
+            k += *st != mark;
+            *st = mark;
         }
+        t->support = k;
     }
 }
 
@@ -517,6 +557,10 @@ static void job_free(attractor_job *J, int items)
     if (items)
         free(J->v);
     contexts_free(&J->ctx);
+    hash_map_free(&J->ctxid);
+    free(J->flat);
+    free(J->cstamp);
+    free(J->clbits);
     free(J);
 }
 
@@ -627,7 +671,11 @@ int attractor_list_step(attractor_index *a, size_t budget)
                 uint32_t lst = (uint32_t)J->version;
                 for (size_t i = J->first; i < J->ntg; i++)
                     J->tg[i].dropped = J->tg[i].cluster != NONE32 && a->cl[J->tg[i].cluster].listed == lst;
+                phr_flat_open(a, J);
                 J->phase = 7;
+            } else if (J->phase == 7) {
+                phr_flat_count(J);
+                J->phase = 8;
             } else if (J->phase == 8) {
                 J->phase = 10;
             } else if (J->phase == 11) {
