@@ -64,7 +64,13 @@ typedef struct {
 #define BUCKET_SOLO 0x80000000u
 
 typedef struct {
-    uint32_t *b;
+    uint64_t h;               /* its class's hash (the rank), kept here for the scans */
+    uint32_t c;               /* the class */
+    uint32_t an;              /* a follower's anchor in this bucket (as in the class), or NONE32 */
+} bentry;
+
+typedef struct {
+    bentry   *b;
     uint32_t  n, cap;
     uint32_t  x;              /* its similar leader pairs: index in bx, or NONE32 */
 } bucket;
@@ -77,7 +83,6 @@ typedef struct {
 
 /* Most classes hold one node: it lives inline, without an allocation. */
 static inline int32_t *cmem(cls *k) { return k->cap ? k->mem : &k->one; }
-static inline uint32_t *bmem(bucket *b) { return b->b; }
 
 typedef struct {
     uint64_t key;

@@ -154,7 +154,7 @@ static size_t nleaders(const bucket *bk) { return bk->n < MH_LEADERS ? bk->n : M
 
 static int is_leader(attractor_index *a, bucket *bk, uint32_t c)
 {
-    return bk->n <= MH_LEADERS || a->cl[c].h <= a->cl[bmem(bk)[MH_LEADERS - 1]].h;
+    return bk->n <= MH_LEADERS || a->cl[c].h <= bk->b[MH_LEADERS - 1].h;
 }
 
 static void pair_add(attractor_index *a, bucket *bk, uint32_t x, uint32_t y)
@@ -204,7 +204,7 @@ static void sig_prefetch(attractor_index *a, bucket *bk, size_t n)
 {
 #if defined(__GNUC__)
     for (size_t i = 0; i < n; i++) {
-        const uint64_t *g = a->sig[bmem(bk)[i]];
+        const uint64_t *g = a->sig[bk->b[i].c];
         __builtin_prefetch(g);
         __builtin_prefetch(g + MH_K / 4 - 1);
     }
@@ -221,7 +221,7 @@ static void pairs_make(attractor_index *a, bucket *bk, uint32_t c, int b)
     size_t nl = nleaders(bk);
     sig_prefetch(a, bk, nl);
     for (size_t i = 0; i < nl; i++) {
-        uint32_t l = bmem(bk)[i];
+        uint32_t l = bk->b[i].c;
         if (l != c && similar(a, c, l, b))
             pair_add(a, bk, c, l);
     }
@@ -235,7 +235,7 @@ static uint32_t first_similar_leader(attractor_index *a, bucket *bk, uint32_t c,
     size_t nl = nwindow(bk);
     sig_prefetch(a, bk, nl);
     for (size_t i = 0; i < nl; i++) {
-        uint32_t l = bmem(bk)[i];
+        uint32_t l = bk->b[i].c;
         if (l != c && similar(a, c, l, b))
             return l;
     }
@@ -254,13 +254,20 @@ static void set_anchor(attractor_index *a, uint32_t c, int b, uint64_t key, uint
         uf_union(a, c, to);
 }
 
+/* set_anchor for the follower at entry i of bk, its entry's copy too */
+static void entry_anchor(attractor_index *a, bucket *bk, size_t i, int b, uint64_t key, uint32_t to)
+{
+    set_anchor(a, bk->b[i].c, b, key, to);
+    bk->b[i].an = to;
+}
+
 /* A bucket record for a band key that had one class, `alone`. */
 static uint32_t bucket_new(attractor_index *a, uint32_t alone)
 {
     uint32_t bi = pool_take(&a->bk, &a->nbk, &a->bkcap, sizeof *a->bk, &a->bkfree);
     bucket *bk = &a->bk[bi];
     *bk = (bucket){ .b = xmalloc(4 * sizeof *bk->b), .n = 1, .cap = 4, .x = NONE32 };
-    bk->b[0] = alone;
+    bk->b[0] = (bentry){ a->cl[alone].h, alone, NONE32 };
     return bi;
 }
 
@@ -271,13 +278,13 @@ static bucket *bucket_of(attractor_index *a, uint64_t key)
     return v && !(*v & BUCKET_SOLO) ? &a->bk[*v] : NULL;
 }
 
-/* Position among the first n entries (sorted by class hash) where c belongs. */
-static size_t leader_pos(attractor_index *a, const uint32_t *m, size_t n, uint32_t c)
+/* Position among the first n entries (sorted by class hash) where hash h belongs. */
+static size_t leader_pos(const bentry *m, size_t n, uint64_t h)
 {
     size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (a->cl[m[mid]].h < a->cl[c].h)
+        if (m[mid].h < h)
             lo = mid + 1;
         else
             hi = mid;
@@ -289,7 +296,7 @@ static size_t leader_pos(attractor_index *a, const uint32_t *m, size_t n, uint32
 static void bucket_add(attractor_index *a, uint32_t c, int b)
 {
     *anchor_at(&a->cl[c], b) = NONE32;
-    uint64_t key = key_at(&a->cl[c], b);
+    uint64_t key = key_at(&a->cl[c], b), h = a->cl[c].h;
     int isnew;
     uint32_t *v = hash_map_put(&a->bkmap, key, &isnew);
     if (isnew) {
@@ -302,37 +309,37 @@ static void bucket_add(attractor_index *a, uint32_t c, int b)
     size_t bcap = bk->cap;
     xgrow(&bk->b, &bcap, (size_t)bk->n + 1, sizeof *bk->b);
     bk->cap = (uint32_t)bcap;
-    uint32_t *m = bmem(bk);
+    bentry *m = bk->b;
     if (bk->n < MH_LEADERS) {                      /* every member is a leader */
-        size_t pos = leader_pos(a, m, bk->n, c);
+        size_t pos = leader_pos(m, bk->n, h);
         memmove(m + pos + 1, m + pos, (bk->n - pos) * sizeof *m);
-        m[pos] = c;
+        m[pos] = (bentry){ h, c, NONE32 };
         bk->n++;
         pairs_make(a, bk, c, b);
         return;
     }
-    uint32_t last = m[MH_LEADERS - 1];
-    if (a->cl[c].h > a->cl[last].h) {              /* a follower */
-        m[bk->n++] = c;
-        set_anchor(a, c, b, key, first_similar_leader(a, bk, c, b));
+    bentry last = m[MH_LEADERS - 1];
+    if (h > last.h) {                              /* a follower */
+        m[bk->n++] = (bentry){ h, c, NONE32 };
+        entry_anchor(a, bk, bk->n - 1, b, key, first_similar_leader(a, bk, c, b));
         return;
     }
     /* c becomes a leader; the last leader becomes a follower.  When c lands in the anchor
      * window, the window's last leader (`out`) leaves it. */
-    pairs_drop(a, bk, last);
-    size_t pos = leader_pos(a, m, MH_LEADERS - 1, c);
+    pairs_drop(a, bk, last.c);
+    size_t pos = leader_pos(m, MH_LEADERS - 1, h);
     memmove(m + pos + 1, m + pos, (MH_LEADERS - 1 - pos) * sizeof *m);
-    m[pos] = c;
-    m[bk->n++] = last;
+    m[pos] = (bentry){ h, c, NONE32 };
+    m[bk->n++] = last;                             /* a leader's anchor is NONE32 */
     pairs_make(a, bk, c, b);
     int inwin = pos < MH_ANCHORS;
-    uint32_t out = !inwin ? NONE32 : MH_ANCHORS < MH_LEADERS ? m[MH_ANCHORS] : last;
+    uint32_t out = !inwin ? NONE32 : MH_ANCHORS < MH_LEADERS ? m[MH_ANCHORS].c : last.c;
     for (size_t i = MH_LEADERS; i < bk->n; i++) {
-        uint32_t y = m[i], old = *anchor_in(&a->cl[y], b, key);
-        if (y == last || old == last || (old != NONE32 && old == out))
-            set_anchor(a, y, b, key, first_similar_leader(a, bk, y, b));
-        else if (inwin && (old == NONE32 || a->cl[old].h > a->cl[c].h) && similar(a, y, c, b))
-            set_anchor(a, y, b, key, c);
+        uint32_t y = m[i].c, old = m[i].an;
+        if (y == last.c || old == last.c || (old != NONE32 && old == out))
+            entry_anchor(a, bk, i, b, key, first_similar_leader(a, bk, y, b));
+        else if (inwin && (old == NONE32 || a->cl[old].h > h) && similar(a, y, c, b))
+            entry_anchor(a, bk, i, b, key, c);
     }
 }
 
@@ -346,42 +353,42 @@ static void bucket_remove(attractor_index *a, uint32_t c, int b)
         return;
     }
     bucket *bk = &a->bk[bi];
-    uint32_t *m = bmem(bk);
+    bentry *m = bk->b;
     if (!is_leader(a, bk, c)) {
         size_t i = MH_LEADERS;
-        while (m[i] != c)
+        while (m[i].c != c)
             i++;
         m[i] = m[--bk->n];
         set_anchor(a, c, b, key, NONE32);
     } else {
         pairs_drop(a, bk, c);
-        size_t nl = nleaders(bk), pos = leader_pos(a, m, nl, c);
+        size_t nl = nleaders(bk), pos = leader_pos(m, nl, a->cl[c].h);
         memmove(m + pos, m + pos + 1, (nl - 1 - pos) * sizeof *m);
         if (bk->n > MH_LEADERS) {                  /* the best follower is promoted */
             size_t best = MH_LEADERS;
             for (size_t i = MH_LEADERS + 1; i < bk->n; i++)
-                if (a->cl[m[i]].h < a->cl[m[best]].h)
+                if (m[i].h < m[best].h)
                     best = i;
-            uint32_t p = m[best];
+            bentry p = m[best];
             m[best] = m[bk->n - 1];
             m[MH_LEADERS - 1] = p;
             bk->n--;
-            set_anchor(a, p, b, key, NONE32);
-            pairs_make(a, bk, p, b);
+            entry_anchor(a, bk, MH_LEADERS - 1, b, key, NONE32);
+            pairs_make(a, bk, p.c, b);
             /* when c was in the anchor window, the next leader enters it at its end */
-            uint32_t in = pos < MH_ANCHORS ? m[MH_ANCHORS - 1] : NONE32;
+            uint32_t in = pos < MH_ANCHORS ? m[MH_ANCHORS - 1].c : NONE32;
             for (size_t i = MH_LEADERS; i < bk->n; i++) {
-                uint32_t y = m[i], old = *anchor_in(&a->cl[y], b, key);
+                uint32_t y = m[i].c, old = m[i].an;
                 if (old == c)
-                    set_anchor(a, y, b, key, first_similar_leader(a, bk, y, b));
+                    entry_anchor(a, bk, i, b, key, first_similar_leader(a, bk, y, b));
                 else if (old == NONE32 && in != NONE32 && similar(a, y, in, b))
-                    set_anchor(a, y, b, key, in);
+                    entry_anchor(a, bk, i, b, key, in);
             }
         } else
             bk->n--;
     }
     if (bk->n == 1) {                              /* one class left: back to a map entry */
-        uint32_t only = bk->b[0];
+        uint32_t only = bk->b[0].c;
         if (bk->x != NONE32) {
             a->bx[bk->x].n = 0;
             pool_give(&a->bxfree, bk->x);
