@@ -158,6 +158,8 @@ struct attractor_job {
     uint32_t *cstamp;              /* per context number: the gram that counted it last, + 1 */
     size_t   cstampcap;
     uint8_t  *clbits;              /* classes gathered for phrases (a bit each) */
+    struct kept { uint32_t t; double expected, log10_p; } *kept;   /* the phrases the null keeps */
+    size_t   nkept, keptcap;
 };
 
 static void cont_prepare(attractor_index *a)
@@ -203,6 +205,7 @@ struct tgram {
     uint32_t n, support, expos;
     uint32_t nmem, memcap; /* nodes holding it, members added */
     uint32_t at, fill;     /* its holders' contexts: J->flat[at .. at + fill) */
+    uint32_t keep;         /* kept by the null: its index in J->kept + 1; else 0 */
     uint32_t cluster;      /* the one cluster root holding it, or NONE32 when several */
     uint32_t last, last2, last3;   /* last class that counted its nodes / contexts / members */
     int32_t  example;
@@ -506,7 +509,7 @@ static void phr_members(attractor_index *a, attractor_job *J, pclass *pc)
             if (!ALIVE(pc, i, len))
                 continue;
             tgram *t = &J->tg[TI(pc, i, len)];
-            if (t->notclosed || t->last3 == pc->c)
+            if (!t->keep || t->last3 == pc->c)
                 continue;
             t->last3 = pc->c;
             if (!t->mem)
@@ -516,23 +519,35 @@ static void phr_members(attractor_index *a, attractor_job *J, pclass *pc)
         }
 }
 
-static void phr_emit(attractor_index *a, attractor_job *J, tgram *t)
+/* A candidate phrase (alive and closed: what the null corrects for) is tested before its
+ * members are gathered: most candidates of a crowded tree are chance, and need none. */
+static int phr_candidate(const attractor_index *a, const tgram *t)
 {
-    if (!t->mem)
+    return !t->dropped && t->support >= a->m && !t->notclosed;
+}
+
+static void phr_null(attractor_index *a, attractor_job *J, tgram *t)
+{
+    if (!phr_candidate(a, t))
         return;
     attractor probe = { .support = t->support };
-    if (!attractor_null_test(a, J->nphr, &probe, t->example, t->expos, t->n)) {
-        free(t->mem);
-        t->mem = NULL;
+    if (!attractor_null_test(a, J->nphr, &probe, t->example, t->expos, t->n))
         return;
-    }
+    xgrow(&J->kept, &J->keptcap, J->nkept + 1, sizeof *J->kept);
+    J->kept[J->nkept++] = (struct kept){ (uint32_t)(t - J->tg), probe.expected, probe.log10_p };
+    t->keep = (uint32_t)J->nkept;
+}
+
+static void phr_emit(attractor_index *a, attractor_job *J, const struct kept *k)
+{
+    tgram *t = &J->tg[k->t];
     qsort(t->mem, t->memcap, sizeof *t->mem, cmp_i32);
     item it = { .at = { .kind = ATTRACTOR_PHRASE, .members = t->mem, .nmembers = t->memcap,
                         .support = t->support },
                 .p = { t->h, t->n } };
     t->mem = NULL;                             /* the item owns them now */
-    it.at.expected = probe.expected;
-    it.at.log10_p = probe.log10_p;
+    it.at.expected = k->expected;
+    it.at.log10_p = k->log10_p;
     fill_stats(a, &it.at);
     it.at.text = phrase_text(a, t->example, t->expos, t->n);
     push_item(&J->v, &J->nv, &J->vcap, it);
@@ -561,6 +576,7 @@ static void job_free(attractor_job *J, int items)
     free(J->flat);
     free(J->cstamp);
     free(J->clbits);
+    free(J->kept);
     free(J);
 }
 
@@ -631,8 +647,8 @@ int attractor_list_step(attractor_index *a, size_t budget)
             J->phase = phr_prepare(a, J) ? 3 : 9;
             break;
         /* 3: qualify each class; then per length 4..8: 4 count windows (longer ones),
-         * 5 fill the counter table, 6 pass 1, 7 pass 2, 8 alive; then 10 closed, 11
-         * members, 12 emit. */
+         * 5 fill the counter table, 6 pass 1, 7 pass 2, 8 alive; then 10 closed, 12 the
+         * null's test of each candidate, 11 members of those kept, 13 emit. */
         case 3:
         case 4:
         case 5:
@@ -678,17 +694,27 @@ int attractor_list_step(attractor_index *a, size_t budget)
                 J->phase = 8;
             } else if (J->phase == 8) {
                 J->phase = 10;
-            } else if (J->phase == 11) {
+            } else if (J->phase == 10) {
                 for (size_t i = 0; i < J->ntg; i++)   /* the candidates the null corrects for */
-                    J->nphr += J->tg[i].mem != NULL;
+                    J->nphr += (size_t)phr_candidate(a, &J->tg[i]);
                 J->phase = 12;
+            } else if (J->phase == 11) {
+                J->phase = 13;
             } else
                 J->phase++;
             break;
         case 12:
             for (; J->i < J->ntg && budget; J->i++, budget--)
-                phr_emit(a, J, &J->tg[J->i]);
+                phr_null(a, J, &J->tg[J->i]);
             if (J->i < J->ntg)
+                return 0;
+            J->i = 0;
+            J->phase = J->nkept ? 11 : 9;
+            break;
+        case 13:
+            for (; J->i < J->nkept && budget; J->i++, budget--)
+                phr_emit(a, J, &J->kept[J->i]);
+            if (J->i < J->nkept)
                 return 0;
             J->phase = 9;
             break;
