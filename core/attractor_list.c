@@ -272,6 +272,24 @@ static const nstate *pc_state(const attractor_index *a, const pclass *pc)
  * are eligible.  A phrase held only by the members of one listed continuation attractor adds
  * nothing and is dropped first; closedness is judged among the phrases kept.  Each pass
  * below handles one class (a unit of a slice). */
+/* Fills pc->q (and makes room for the rest): which of its 4-grams qualify; 1 when any does. */
+static int phr_qualifies(attractor_index *a, pclass *pc)
+{
+    const nstate *s = pc_state(a, pc);
+    size_t nw = s->nw ? s->nw : 1;
+    int any = 0;
+    pc->q = xcalloc(3 * nw, 1);
+    pc->al = pc->q + nw;
+    pc->lk = pc->q + 2 * nw;
+    pc->ti = xmalloc(nw * NLEN * sizeof *pc->ti);
+    for (size_t i = 0; i + ATTRACTOR_MIN_PHRASE <= s->nw; i++) {
+        uint32_t *gi = hash_map_get(&a->grmap, gram_hash(s->w + i, ATTRACTOR_MIN_PHRASE));
+        pc->q[i] = gi && !(*gi & GRAM_LONE) && a->gr[*gi].support >= a->m;
+        any |= pc->q[i];
+    }
+    return any;
+}
+
 static int phr_prepare(attractor_index *a, attractor_job *J)
 {
     size_t k = 0;
@@ -285,7 +303,29 @@ static int phr_prepare(attractor_index *a, attractor_job *J)
     a->nq4 = k;
     if (!k)
         return 0;
-    /* the classes holding them, a bit each, then in class order (the passes walk the
+    hash_map_clear(&a->tmap);                         /* kept between listings: no regrowth */
+    J->len = ATTRACTOR_MIN_PHRASE;
+    /* When the grams' occurrences outnumber the classes (a crowded tree: every class holds
+     * some), each class is asked instead: the same classes, found in class order. */
+    size_t walk = 0, live = a->ncl - a->clfree.n;
+    for (size_t i = 0; i < a->nq4 && walk <= 2 * live; i++)
+        walk += a->gr[a->q4[i]].nocc;
+    if (walk > 2 * live) {
+        for (uint32_t c = 0; c < a->ncl; c++) {
+            if (!a->cl[c].live)
+                continue;
+            pclass pc = { c, NULL, NULL, NULL, NULL, NULL };
+            if (!phr_qualifies(a, &pc)) {
+                free(pc.q);
+                free(pc.ti);
+                continue;
+            }
+            xgrow(&J->pcs, &J->pccap, J->npc + 1, sizeof *J->pcs);
+            J->pcs[J->npc++] = pc;
+        }
+        return 1;
+    }
+    /* else the classes holding them, a bit each, then in class order (the passes walk the
      * records in memory order) */
     J->clbits = xcalloc(a->ncl / 8 + 1, 1);
     size_t ncls = 0;
@@ -302,14 +342,11 @@ static int phr_prepare(attractor_index *a, attractor_job *J)
         for (unsigned bit = 0; J->clbits[b] >> bit; bit++)
             if (J->clbits[b] >> bit & 1)
                 J->pcs[J->npc++] = (pclass){ (uint32_t)(b * 8 + bit), NULL, NULL, NULL, NULL, NULL };
-    hash_map_clear(&a->tmap);                         /* kept between listings: no regrowth */
-    J->len = ATTRACTOR_MIN_PHRASE;
     return 1;
 }
 
 static void phr_qualify(attractor_index *a, attractor_job *J, pclass *pc)
 {
-    const nstate *s = pc_state(a, pc);
     cls *c = &a->cl[pc->c];
     pc->cx = xmalloc((c->n ? c->n : 1) * sizeof *pc->cx);
     for (uint32_t j = 0; j < c->n; j++) {
@@ -319,15 +356,8 @@ static void phr_qualify(attractor_index *a, attractor_job *J, pclass *pc)
             *id = J->nctx++;
         pc->cx[j] = *id;
     }
-    size_t nw = s->nw ? s->nw : 1;
-    pc->q = xcalloc(3 * nw, 1);
-    pc->al = pc->q + nw;
-    pc->lk = pc->q + 2 * nw;
-    pc->ti = xmalloc(nw * NLEN * sizeof *pc->ti);
-    for (size_t i = 0; i + ATTRACTOR_MIN_PHRASE <= s->nw; i++) {
-        uint32_t *gi = hash_map_get(&a->grmap, gram_hash(s->w + i, ATTRACTOR_MIN_PHRASE));
-        pc->q[i] = gi && !(*gi & GRAM_LONE) && a->gr[*gi].support >= a->m;
-    }
+    if (!pc->q)
+        phr_qualifies(a, pc);
 }
 
 /* pass 0 (windows longer than 4): a count of the nodes holding each gram, in a small table
