@@ -132,7 +132,10 @@ static int sig_match(const uint64_t *x, const uint64_t *y)
     __m128i e3 = _mm_cmpeq_epi16(_mm_loadu_si128(p + 3), _mm_loadu_si128(q + 3));
     unsigned lo = (unsigned)_mm_movemask_epi8(_mm_packs_epi16(e0, e1));
     unsigned hi = (unsigned)_mm_movemask_epi8(_mm_packs_epi16(e2, e3));
-    return __builtin_popcount(lo) + __builtin_popcount(hi);
+    uint32_t m = lo | hi << 16;                    /* one bit per lane, counted */
+    m -= (m >> 1) & 0x55555555u;
+    m = (m & 0x33333333u) + ((m >> 2) & 0x33333333u);
+    return (int)((((m + (m >> 4)) & 0x0f0f0f0fu) * 0x01010101u) >> 24);
 }
 #else
 static int sig_match(const uint64_t *x, const uint64_t *y)
@@ -356,6 +359,10 @@ static void bucket_add(attractor_index *a, uint32_t c, int b)
     uint32_t out = !inwin ? NONE32 : MH_ANCHORS < MH_LEADERS ? m[MH_ANCHORS].c : last.c;
     for (size_t i = MH_LEADERS; i < bk->n; i++) {
         uint32_t y = m[i].c, old = m[i].an;
+#if defined(__GNUC__)
+        if (inwin && i + 8 < bk->n)                /* its signature is read soon */
+            __builtin_prefetch(a->sig[m[i + 8].c]);
+#endif
         if (y == last.c || old == last.c || (old != NONE32 && old == out))
             entry_anchor(a, bk, i, b, key, first_similar_leader(a, bk, y, b));
         else if (inwin && (old == NONE32 || a->cl[old].h > h) && similar(a, y, c, b))
