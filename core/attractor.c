@@ -348,6 +348,7 @@ attractor_index *attractor_index_new(tree *t, double threshold, int min_contexts
     a->thr = threshold;
     a->m = min_contexts < 1 ? 1 : (size_t)min_contexts;
     a->version = 1;
+    a->ins_cls = NONE32;
     a->mh_seed = 0x2545f4914f6cdd1dull;
     a->alpha = ATTRACTOR_PHRASE_ALPHA;
     int32_t cap = tree_capacity(t);

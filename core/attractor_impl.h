@@ -50,6 +50,8 @@ typedef struct {
     uint32_t   *xanchor;        /* their anchors; one allocation */
     uint8_t     nx;
     merge_text *mt;             /* built on first comparison */
+    uint64_t    memo;           /* (insert << 2 | side << 1 | similar): how it compared with
+                                 * the class being inserted (attractor_lsh.c, similar) */
     uint32_t    uf, next;       /* union-find parent; ring of the component */
     uint32_t    nnodes, ncls;   /* at a root: nodes and classes in the component */
     uint8_t     live, in_lsh, in_cand, in_rebuild;
@@ -161,6 +163,8 @@ struct attractor_index {
     size_t   nbx, bxcap;
     freelist bxfree;
     uint32_t relink_stamp;
+    uint32_t ins_cls;         /* the class attractor_lsh_insert is placing, or NONE32 */
+    uint64_t ins_serial;      /* that insert's number (class memos of older ones are stale) */
     uint32_t *cand;           /* classes that may be attractor roots */
     size_t   ncand, candcap;
     uint32_t (*cuts)[2];      /* edges gone in this update, checked at its end */

@@ -154,13 +154,27 @@ static int sig_match(const uint64_t *x, const uint64_t *y)
 /* Similar enough to link, for two classes sharing the bucket of key b.  In a MinHash band
  * their signatures must agree first (cheap); an edit key skips that: its pairs are near by
  * construction and short. */
+static int text_similar(attractor_index *a, uint32_t x, uint32_t y)
+{
+    return merge_text_similarity(cls_text(a, x), cls_text(a, y), a->thr) >= a->thr;
+}
+
 static int similar(attractor_index *a, uint32_t x, uint32_t y, int b)
 {
-    if (b >= MH_BANDS)
-        return merge_text_similarity(cls_text(a, x), cls_text(a, y), a->thr) >= a->thr;
-    if (sig_match(a->sig[x], a->sig[y]) < MH_MIN_MATCH)
+    if (b < MH_BANDS && sig_match(a->sig[x], a->sig[y]) < MH_MIN_MATCH)
         return 0;
-    return merge_text_similarity(cls_text(a, x), cls_text(a, y), a->thr) >= a->thr;
+    /* A class being inserted meets the same class in several of its buckets: the answer
+     * is kept in the other class (per insert, per argument order) and given again. */
+    uint32_t o = x == a->ins_cls ? y : y == a->ins_cls ? x : NONE32;
+    if (o == NONE32)
+        return text_similar(a, x, y);
+    uint64_t tag = (a->ins_serial << 2) | (uint64_t)(o == x) << 1;
+    cls *k = &a->cl[o];
+    if ((k->memo & ~1ull) == tag)
+        return (int)(k->memo & 1);
+    int r = text_similar(a, x, y);
+    k->memo = tag | (uint64_t)r;
+    return r;
 }
 
 /* ---- LSH buckets: leaders and followers ----
@@ -594,8 +608,11 @@ void attractor_lsh_insert(attractor_index *a, uint32_t c)
     for (int b = 0; b < nkeys(k); b++)
         hash_map_prefetch(&a->bkmap, key_at(k, b));
     k->in_lsh = 1;
+    a->ins_cls = c;
+    a->ins_serial++;
     for (int b = 0; b < nkeys(k); b++)
         bucket_add(a, c, b);
+    a->ins_cls = NONE32;
 }
 
 uint32_t attractor_cls_new(attractor_index *a, uint64_t h)
