@@ -290,6 +290,23 @@ static int phr_qualifies(attractor_index *a, pclass *pc)
     return any;
 }
 
+/* Class c joins the classes scanned when it holds a qualifying 4-gram. */
+static void phr_gather(attractor_index *a, attractor_job *J, uint32_t c)
+{
+    if (!a->cl[c].live)
+        return;
+    pclass pc = { c, NULL, NULL, NULL, NULL, NULL };
+    if (!phr_qualifies(a, &pc)) {
+        free(pc.q);
+        free(pc.ti);
+        return;
+    }
+    xgrow(&J->pcs, &J->pccap, J->npc + 1, sizeof *J->pcs);
+    J->pcs[J->npc++] = pc;
+}
+
+/* 0: no phrase can qualify; 1: the classes to scan are in J->pcs; 2: they are to be
+ * gathered (phr_gather, a unit of a slice each). */
 static int phr_prepare(attractor_index *a, attractor_job *J)
 {
     size_t k = 0;
@@ -310,21 +327,8 @@ static int phr_prepare(attractor_index *a, attractor_job *J)
     size_t walk = 0, live = a->ncl - a->clfree.n;
     for (size_t i = 0; i < a->nq4 && walk <= 2 * live; i++)
         walk += a->gr[a->q4[i]].nocc;
-    if (walk > 2 * live) {
-        for (uint32_t c = 0; c < a->ncl; c++) {
-            if (!a->cl[c].live)
-                continue;
-            pclass pc = { c, NULL, NULL, NULL, NULL, NULL };
-            if (!phr_qualifies(a, &pc)) {
-                free(pc.q);
-                free(pc.ti);
-                continue;
-            }
-            xgrow(&J->pcs, &J->pccap, J->npc + 1, sizeof *J->pcs);
-            J->pcs[J->npc++] = pc;
-        }
-        return 1;
-    }
+    if (walk > 2 * live)
+        return 2;                                     /* phr_gather, class by class */
     /* else the classes holding them, a bit each, then in class order (the passes walk the
      * records in memory order) */
     J->clbits = xcalloc(a->ncl / 8 + 1, 1);
@@ -674,9 +678,21 @@ int attractor_list_step(attractor_index *a, size_t budget)
             if (J->i < a->ncand)
                 return 0;
             J->i = 0;
-            J->phase = phr_prepare(a, J) ? 3 : 9;
+            switch (phr_prepare(a, J)) {
+            case 0: J->phase = 9; break;
+            case 1: J->phase = 3; break;
+            default: J->phase = 2; break;
+            }
             break;
-        /* 3: qualify each class; then per length 4..8: 4 count windows (longer ones),
+        case 2:
+            for (; J->i < a->ncl && budget; J->i++, budget--)
+                phr_gather(a, J, (uint32_t)J->i);
+            if (J->i < a->ncl)
+                return 0;
+            J->i = 0;
+            J->phase = J->npc ? 3 : 9;
+            break;
+        /* (2: gather the classes;) 3: qualify each class; then per length 4..8: 4 count windows (longer ones),
          * 5 fill the counter table, 6 pass 1, 7 pass 2, 8 alive; then 10 closed, 12 the
          * null's test of each candidate, 11 members of those kept, 13 emit. */
         case 3:
