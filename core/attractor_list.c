@@ -278,10 +278,14 @@ static int phr_qualifies(attractor_index *a, pclass *pc)
     const nstate *s = pc_state(a, pc);
     size_t nw = s->nw ? s->nw : 1;
     int any = 0;
-    pc->q = xcalloc(3 * nw, 1);
+    uint32_t n = a->cl[pc->c].n ? a->cl[pc->c].n : 1;
+    /* one block: ti, cx, then the bytes q, al, lk (zeroed) */
+    pc->ti = xmalloc((nw * NLEN + n) * sizeof *pc->ti + 3 * nw);
+    pc->cx = pc->ti + nw * NLEN;
+    pc->q = (uint8_t *)(pc->cx + n);
+    memset(pc->q, 0, 3 * nw);
     pc->al = pc->q + nw;
     pc->lk = pc->q + 2 * nw;
-    pc->ti = xmalloc(nw * NLEN * sizeof *pc->ti);
     for (size_t i = 0; i + ATTRACTOR_MIN_PHRASE <= s->nw; i++) {
         uint32_t *gi = hash_map_get(&a->grmap, gram_hash(s->w + i, ATTRACTOR_MIN_PHRASE));
         pc->q[i] = gi && !(*gi & GRAM_LONE) && a->gr[*gi].support >= a->m;
@@ -297,7 +301,6 @@ static void phr_gather(attractor_index *a, attractor_job *J, uint32_t c)
         return;
     pclass pc = { c, NULL, NULL, NULL, NULL, NULL };
     if (!phr_qualifies(a, &pc)) {
-        free(pc.q);
         free(pc.ti);
         return;
     }
@@ -352,7 +355,8 @@ static int phr_prepare(attractor_index *a, attractor_job *J)
 static void phr_qualify(attractor_index *a, attractor_job *J, pclass *pc)
 {
     cls *c = &a->cl[pc->c];
-    pc->cx = xmalloc((c->n ? c->n : 1) * sizeof *pc->cx);
+    if (!pc->q)
+        phr_qualifies(a, pc);                      /* also makes room for cx */
     for (uint32_t j = 0; j < c->n; j++) {
         int isnew;
         uint32_t *id = hash_map_put(&J->ctxid, context_of(a, &J->ctx, a->ns[cmem(c)[j]].parent), &isnew);
@@ -360,8 +364,6 @@ static void phr_qualify(attractor_index *a, attractor_job *J, pclass *pc)
             *id = J->nctx++;
         pc->cx[j] = *id;
     }
-    if (!pc->q)
-        phr_qualifies(a, pc);
 }
 
 /* pass 0 (windows longer than 4): a count of the nodes holding each gram, in a small table
@@ -590,9 +592,7 @@ static void phr_emit(attractor_index *a, attractor_job *J, const struct kept *k)
 static void job_free(attractor_job *J, int items)
 {
     for (size_t x = 0; x < J->npc; x++) {
-        free(J->pcs[x].q);
-        free(J->pcs[x].ti);
-        free(J->pcs[x].cx);
+        free(J->pcs[x].ti);                  /* its block holds cx, q, al and lk too */
     }
     free(J->pcs);
     if (items)                                 /* given up: what it made goes too */
