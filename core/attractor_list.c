@@ -158,6 +158,9 @@ struct attractor_job {
     uint32_t *cstamp;              /* per context number: the gram that counted it last, + 1 */
     size_t   cstampcap;
     uint8_t  *clbits;              /* classes gathered for phrases (a bit each) */
+    uint64_t *wh;                  /* a class's window hashes (win_hashes) */
+    uint8_t  *wok;
+    size_t   whcap, wokcap;
     struct kept { uint32_t t; double expected, log10_p; } *kept;   /* the phrases the null keeps */
     size_t   nkept, keptcap;
 };
@@ -391,31 +394,66 @@ static void phr_sketch_open(attractor_index *a, attractor_job *J)
     J->skmask = skn - 1;
 }
 
+static inline void prefetch(const void *p)
+{
+#if defined(__GNUC__)
+    __builtin_prefetch(p);
+#else
+    (void)p;
+#endif
+}
+
+/* The hashes of a class's eligible windows of the length at hand into J->wh (J->wok[i]:
+ * window i is eligible), the counter of each prefetched: the passes below work in
+ * stages, so that a class's cache misses overlap. */
+static size_t win_hashes(attractor_index *a, attractor_job *J, pclass *pc, const nstate *s)
+{
+    size_t nwin = s->nw >= J->len ? s->nw - J->len + 1 : 0;
+    xgrow(&J->wh, &J->whcap, nwin + 1, sizeof *J->wh);
+    xgrow(&J->wok, &J->wokcap, nwin + 1, 1);
+    for (size_t i = 0; i < nwin; i++) {
+        J->wok[i] = (uint8_t)eligible(pc, s->nw, i, J->len);
+        if (!J->wok[i])
+            continue;
+        J->wh[i] = gram_hash(s->w + i, J->len);
+        if (J->skmask)
+            prefetch(&a->sketch[(J->wh[i] >> 20) & J->skmask]);
+    }
+    return nwin;
+}
+
 static void phr_sketch(attractor_index *a, attractor_job *J, pclass *pc)
 {
     cls *c = &a->cl[pc->c];
-    const nstate *s = pc_state(a, pc);
-    for (size_t i = 0; i + J->len <= s->nw; i++)
-        if (eligible(pc, s->nw, i, J->len)) {
-            uint8_t *ct = &a->sketch[(gram_hash(s->w + i, J->len) >> 20) & J->skmask];
+    size_t nwin = win_hashes(a, J, pc, pc_state(a, pc));
+    for (size_t i = 0; i < nwin; i++)
+        if (J->wok[i]) {
+            uint8_t *ct = &a->sketch[(J->wh[i] >> 20) & J->skmask];
             *ct = (uint8_t)(*ct + c->n > 255 ? 255 : *ct + c->n);
         }
 }
 
-/* pass 1: every window's gram, the cluster(s) holding it, its smallest holder */
+/* pass 1: every window's gram, the cluster(s) holding it, its smallest holder.  Stages:
+ * the hashes; the counter table's verdict; the gram map (new grams made in window order);
+ * then the grams met before. */
 static void phr_pass1(attractor_index *a, attractor_job *J, pclass *pc)
 {
     uint32_t len = J->len;
     cls *c = &a->cl[pc->c];
-    const nstate *s = pc_state(a, pc);
+    size_t nwin = win_hashes(a, J, pc, pc_state(a, pc));
     uint32_t root = NONE32;
     int32_t minm = 0;
-    for (size_t i = 0; i + len <= s->nw; i++) {
-        if (!eligible(pc, s->nw, i, len))
+    for (size_t i = 0; i < nwin; i++)
+        if (J->wok[i]) {
+            if (J->skmask && a->sketch[(J->wh[i] >> 20) & J->skmask] < a->m)
+                J->wok[i] = 0;
+            else
+                hash_map_prefetch(&a->tmap, J->wh[i]);
+        }
+    for (size_t i = 0; i < nwin; i++) {
+        if (!J->wok[i])
             continue;
-        uint64_t h = gram_hash(s->w + i, len);
-        if (J->skmask && a->sketch[(h >> 20) & J->skmask] < a->m)
-            continue;
+        uint64_t h = J->wh[i];
         pc->lk[i] |= (uint8_t)(1u << (len - ATTRACTOR_MIN_PHRASE));
         if (root == NONE32) {
             root = attractor_uf_find(a, pc->c);
@@ -429,15 +467,21 @@ static void phr_pass1(attractor_index *a, attractor_job *J, pclass *pc)
         if (isnew)
             *ti = (uint32_t)J->ntg;
         TI(pc, i, len) = *ti;
-        if (isnew) {
-            xgrow(&J->tg, &J->tgcap, J->ntg + 1, sizeof *J->tg);
-            J->tg[J->ntg] = (tgram){ .h = h, .n = len, .expos = (uint32_t)i, .cluster = root,
-                                     .last = pc->c, .last2 = NONE32, .last3 = NONE32,
-                                     .nmem = c->n, .example = minm };
-            J->ntg++;
+        if (!isnew) {
+            prefetch(&J->tg[*ti]);
             continue;
         }
-        tgram *t = &J->tg[*ti];
+        J->wok[i] = 2;                             /* made here */
+        xgrow(&J->tg, &J->tgcap, J->ntg + 1, sizeof *J->tg);
+        J->tg[J->ntg] = (tgram){ .h = h, .n = len, .expos = (uint32_t)i, .cluster = root,
+                                 .last = pc->c, .last2 = NONE32, .last3 = NONE32,
+                                 .nmem = c->n, .example = minm };
+        J->ntg++;
+    }
+    for (size_t i = 0; i < nwin; i++) {
+        if (J->wok[i] != 1)
+            continue;
+        tgram *t = &J->tg[TI(pc, i, len)];
         if (t->last != pc->c) {
             t->last = pc->c;
             t->nmem += c->n;
@@ -610,6 +654,8 @@ static void job_free(attractor_job *J, int items)
     free(J->flat);
     free(J->cstamp);
     free(J->clbits);
+    free(J->wh);
+    free(J->wok);
     free(J->kept);
     free(J);
 }
