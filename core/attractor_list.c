@@ -495,6 +495,16 @@ static void phr_pass1(attractor_index *a, attractor_job *J, pclass *pc)
     }
 }
 
+/* Prefetches the gram records of a class's windows looked at, of length len (0: of the
+ * alive ones of every length). */
+static void tg_prefetch(attractor_job *J, const pclass *pc, size_t nw, uint32_t len)
+{
+    for (size_t i = 0; i + ATTRACTOR_MIN_PHRASE <= nw; i++)
+        for (uint32_t l = len ? len : ATTRACTOR_MIN_PHRASE; l <= (len ? len : ATTRACTOR_MAX_PHRASE) && i + l <= nw; l++)
+            if (len ? LOOKED(pc, i, l) : ALIVE(pc, i, l))
+                prefetch(&J->tg[TI(pc, i, l)]);
+}
+
 /* pass 2: distinct contexts of the windows kept (a gram in fewer than m nodes cannot have
  * m contexts) */
 static void phr_pass2(attractor_index *a, attractor_job *J, pclass *pc)
@@ -502,6 +512,7 @@ static void phr_pass2(attractor_index *a, attractor_job *J, pclass *pc)
     uint32_t len = J->len;
     cls *c = &a->cl[pc->c];
     const nstate *s = pc_state(a, pc);
+    tg_prefetch(J, pc, s->nw, len);
     for (size_t i = 0; i + len <= s->nw; i++) {
         if (!LOOKED(pc, i, len))
             continue;
@@ -551,6 +562,7 @@ static void phr_alive(attractor_index *a, attractor_job *J, pclass *pc)
 {
     uint32_t len = J->len;
     const nstate *s = pc_state(a, pc);
+    tg_prefetch(J, pc, s->nw, len);
     for (size_t i = 0; i + len <= s->nw; i++) {
         if (!LOOKED(pc, i, len))
             continue;
@@ -565,6 +577,7 @@ static void phr_closed(attractor_index *a, attractor_job *J, pclass *pc)
 {
     const nstate *s = pc_state(a, pc);
     tgram *tg = J->tg;
+    tg_prefetch(J, pc, s->nw, 0);
     for (size_t i = 0; i + ATTRACTOR_MIN_PHRASE <= s->nw; i++)
         for (uint32_t len = ATTRACTOR_MIN_PHRASE; len < ATTRACTOR_MAX_PHRASE && i + len <= s->nw; len++) {
             if (!ALIVE(pc, i, len))
