@@ -159,10 +159,9 @@ static int text_similar(attractor_index *a, uint32_t x, uint32_t y)
     return merge_text_similarity(cls_text(a, x), cls_text(a, y), a->thr) >= a->thr;
 }
 
-static int similar(attractor_index *a, uint32_t x, uint32_t y, int b)
+/* The text half of similar (the signatures agreed, or an edit key). */
+static int similar_text(attractor_index *a, uint32_t x, uint32_t y)
 {
-    if (b < MH_BANDS && sig_match(a->sig[x], a->sig[y]) < MH_MIN_MATCH)
-        return 0;
     /* A class being inserted meets the same class in several of its buckets: the answer
      * is kept in the other class (per insert, per argument order) and given again. */
     uint32_t o = x == a->ins_cls ? y : y == a->ins_cls ? x : NONE32;
@@ -176,6 +175,23 @@ static int similar(attractor_index *a, uint32_t x, uint32_t y, int b)
     k->memo = tag | (uint64_t)r;
     return r;
 }
+
+static int similar(attractor_index *a, uint32_t x, uint32_t y, int b)
+{
+    if (b < MH_BANDS && sig_match(a->sig[x], a->sig[y]) < MH_MIN_MATCH)
+        return 0;
+    return similar_text(a, x, y);
+}
+
+static inline void prefetch(const void *p)
+{
+#if defined(__GNUC__)
+    __builtin_prefetch(p);
+#else
+    (void)p;
+#endif
+}
+
 
 /* ---- LSH buckets: leaders and followers ----
  *
@@ -252,16 +268,33 @@ static void sig_prefetch(attractor_index *a, bucket *bk, size_t n)
 #endif
 }
 
+/* The first n leaders of bk (but c) whose signatures agree with c's, into out, in order;
+ * their class records and texts are prefetched for the text comparisons that follow. */
+static size_t sig_candidates(attractor_index *a, bucket *bk, size_t n, uint32_t c, int b, uint32_t *out)
+{
+    sig_prefetch(a, bk, n);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t l = bk->b[i].c;
+        if (l != c && (b >= MH_BANDS || sig_match(a->sig[c], a->sig[l]) >= MH_MIN_MATCH)) {
+            out[k++] = l;
+            prefetch(&a->cl[l].mt);
+        }
+    }
+    for (size_t i = 0; i < k; i++)
+        if (a->cl[out[i]].mt)
+            prefetch(a->cl[out[i]].mt);
+    return k;
+}
+
 /* Pairs leader c with every similar leader of bk. */
 static void pairs_make(attractor_index *a, bucket *bk, uint32_t c, int b)
 {
-    size_t nl = nleaders(bk);
-    sig_prefetch(a, bk, nl);
-    for (size_t i = 0; i < nl; i++) {
-        uint32_t l = bk->b[i].c;
-        if (l != c && similar(a, c, l, b))
-            pair_add(a, bk, c, l);
-    }
+    uint32_t cand[MH_LEADERS];
+    size_t n = sig_candidates(a, bk, nleaders(bk), c, b, cand);
+    for (size_t i = 0; i < n; i++)
+        if (similar_text(a, c, cand[i]))
+            pair_add(a, bk, c, cand[i]);
 }
 
 /* The leaders a follower may anchor to: the first MH_ANCHORS of them. */
@@ -269,13 +302,11 @@ static size_t nwindow(const bucket *bk) { return bk->n < MH_ANCHORS ? bk->n : MH
 
 static uint32_t first_similar_leader(attractor_index *a, bucket *bk, uint32_t c, int b)
 {
-    size_t nl = nwindow(bk);
-    sig_prefetch(a, bk, nl);
-    for (size_t i = 0; i < nl; i++) {
-        uint32_t l = bk->b[i].c;
-        if (l != c && similar(a, c, l, b))
-            return l;
-    }
+    uint32_t cand[MH_ANCHORS];
+    size_t n = sig_candidates(a, bk, nwindow(bk), c, b, cand);
+    for (size_t i = 0; i < n; i++)
+        if (similar_text(a, c, cand[i]))
+            return cand[i];
     return NONE32;
 }
 
