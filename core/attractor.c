@@ -292,6 +292,13 @@ static void node_index(attractor_index *a, int32_t id)
         const uint64_t *g = node_grams(a, w, nw, &nd);
         for (size_t i = 0; i < nd; i++)
             hash_map_prefetch(&a->grmap, g[i]);
+#if defined(__GNUC__)
+        for (size_t i = 0; i < nd; i++) {          /* then the gram records */
+            const uint32_t *v = hash_map_get(&a->grmap, g[i]);
+            if (v && !(*v & GRAM_LONE))
+                __builtin_prefetch(&a->gr[*v]);
+        }
+#endif
         for (size_t i = 0; i < nd; i++)
             gram_add(a, id, g[i]);
     }

@@ -636,8 +636,23 @@ void attractor_lsh_insert(attractor_index *a, uint32_t c)
     signature(a, s->w, s->nw, k->band, sig);
     memcpy(a->sig[c], sig, sizeof sig);
     edit_keys(k, s->w, s->nw);
-    for (int b = 0; b < nkeys(k); b++)
+    /* the buckets' map slots, then their records (or a lone class's), then their entries:
+     * each level's misses overlap across the keys */
+    int nk = nkeys(k);
+    for (int b = 0; b < nk; b++)
         hash_map_prefetch(&a->bkmap, key_at(k, b));
+    for (int b = 0; b < nk; b++) {
+        const uint32_t *v = hash_map_get(&a->bkmap, key_at(k, b));
+        if (v)
+            prefetch(*v & BUCKET_SOLO ? (const void *)&a->cl[*v & ~BUCKET_SOLO] : (const void *)&a->bk[*v]);
+    }
+    for (int b = 0; b < nk; b++) {
+        const bucket *bk = bucket_of(a, key_at(k, b));
+        if (bk) {
+            prefetch(bk->b);
+            prefetch(bk->b + (bk->n < MH_LEADERS ? bk->n : MH_LEADERS) / 2);
+        }
+    }
     k->in_lsh = 1;
     a->ins_cls = c;
     a->ins_serial++;
