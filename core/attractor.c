@@ -1,7 +1,7 @@
 /* core/attractor.c — see attractor.h.  This file: tree events, the queue, each node's
  * words and 4-grams, and the index's life; attractor_lsh.c: classes, buckets and
- * components; attractor_list.c: the listing; attractor_answers.c: answers from
- * it; attractor_null.c: the chance null of phrases;
+ * components; attractor_list.c: the listing; attractor_ctx.c: contexts;
+ * attractor_answers.c: answers from it; attractor_null.c: the chance null of phrases;
  * attractor_impl.h: the state they share.
  *
  * Layout: every indexed node (a live non-root with at least one word) belongs to a class

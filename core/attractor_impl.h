@@ -1,8 +1,9 @@
 /* core/attractor_impl.h — what the files of the attractor module share (not a public
  * header): the index's state and the calls between
  * attractor.c (events, nodes, 4-grams), attractor_lsh.c (classes, buckets, components),
- * attractor_list.c (the listing), attractor_answers.c (answers from the list made, the
- * list as bytes, labels) and attractor_null.c (the chance null of phrases). */
+ * attractor_list.c (the listing), attractor_ctx.c (contexts), attractor_answers.c
+ * (answers from the list made, the list as bytes, labels) and attractor_null.c (the chance
+ * null of phrases). */
 #ifndef CORE_ATTRACTOR_IMPL_H
 #define CORE_ATTRACTOR_IMPL_H
 #include "core/attractor.h"
@@ -225,6 +226,18 @@ void     attractor_null_count(attractor_index *a, const uint64_t *w, size_t nw, 
 /* Fills at->expected and at->log10_p for the phrase of n words at word pos of node id
  * (at->support set), corrected for ncand candidates; 1 when it is kept at a->alpha. */
 int      attractor_null_test(attractor_index *a, size_t ncand, attractor *at, int32_t id, uint32_t pos, uint32_t n);
+/* attractor_ctx.c: contexts (see attractor.h "support"), memoized per listing */
+typedef struct contexts {
+    hash_map      memo;          /* node id + 1 → index into h */
+    uint64_t *h;
+    size_t    n, cap;
+    int32_t  *path;          /* scratch: the walk up to a known context */
+    size_t    pathcap;
+} contexts;
+void     attractor_contexts_free(contexts *c);
+uint64_t attractor_context_of(attractor_index *a, contexts *c, int32_t id);   /* id's path */
+/* distinct contexts of the parents of mem[0..n) */
+size_t   attractor_distinct_contexts(attractor_index *a, contexts *c, const int32_t *mem, size_t n);
 /* attractor_answers.c */
 void     attractor_list_clear(attractor_index *a);
 void     attractor_index_members(attractor_index *a);   /* a->bynode from a->list */

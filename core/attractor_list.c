@@ -26,80 +26,6 @@ static void fill_stats(attractor_index *a, attractor *at)
     at->example = at->members[0];
 }
 
-/* ---- contexts ----
- * Support counts distinct contexts, not parents: two parents whose texts from the root are
- * the same (node by node, as normalized words: a collapsed model's duplicate siblings) are
- * one context.  A context is a hash chained down the path, memoized per listing. */
-typedef struct {
-    hash_map      memo;          /* node id + 1 → index into h */
-    uint64_t *h;
-    size_t    n, cap;
-    int32_t  *path;          /* scratch: the walk up to a known context */
-    size_t    pathcap;
-} contexts;
-
-static void contexts_free(contexts *c)
-{
-    hash_map_free(&c->memo);
-    free(c->h);
-    free(c->path);
-    memset(c, 0, sizeof *c);
-}
-
-/* A node's own text as normalized words (the index's when it has them). */
-static uint64_t text_key(attractor_index *a, int32_t id)
-{
-    const uint64_t *w = a->ns[id].w;
-    size_t nw = a->ns[id].nw;
-    merge_word *mw = NULL;
-    if (!w) {
-        const tree_node *n = tree_get(a->t, id);
-        nw = n ? merge_words(n->text, n->text_len, &mw, NULL) : 0;
-    }
-    uint64_t h = 0x243f6a8885a308d3ull ^ nw;
-    for (size_t i = 0; i < nw; i++)
-        h = hash_fmix64(h ^ (w ? w[i] : mw[i].hash));
-    free(mw);
-    return h;
-}
-
-static uint64_t context_of(attractor_index *a, contexts *c, int32_t id)
-{
-    size_t np = 0;
-    uint64_t h = 0x9e3779b97f4a7c15ull;      /* above the root */
-    for (int32_t x = id; x != TREE_NONE; x = tree_parent(a->t, x)) {
-        uint32_t *e = hash_map_get(&c->memo, (uint64_t)x + 1);
-        if (e) {
-            h = c->h[*e];
-            break;
-        }
-        xgrow(&c->path, &c->pathcap, np + 1, sizeof *c->path);
-        c->path[np++] = x;
-    }
-    while (np--) {
-        h = hash_fmix64(h * 0x100000001b3ull ^ text_key(a, c->path[np]));
-        int isnew;
-        uint32_t *e = hash_map_put(&c->memo, (uint64_t)c->path[np] + 1, &isnew);
-        xgrow(&c->h, &c->cap, c->n + 1, sizeof *c->h);
-        c->h[c->n] = h;
-        *e = (uint32_t)c->n++;
-    }
-    return h;
-}
-
-static size_t distinct_contexts(attractor_index *a, contexts *c, const int32_t *mem, size_t n)
-{
-    hash_map seen = {0};
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        int isnew;
-        hash_map_put(&seen, context_of(a, c, a->ns[mem[i]].parent), &isnew);
-        k += isnew != 0;
-    }
-    hash_map_free(&seen);
-    return k;
-}
-
 static int cmp_i32(const void *x, const void *y)
 {
     int32_t a = *(const int32_t *)x, b = *(const int32_t *)y;
@@ -189,7 +115,7 @@ static void cont_one(attractor_index *a, attractor_job *J, uint32_t r)
             mem[n++] = cmem(&a->cl[x])[j];
         x = a->cl[x].next;
     } while (x != r);
-    size_t sup = distinct_contexts(a, &J->ctx, mem, n);
+    size_t sup = attractor_distinct_contexts(a, &J->ctx, mem, n);
     if (sup < a->m) {
         free(mem);
         return;
@@ -362,7 +288,7 @@ static void phr_qualify(attractor_index *a, attractor_job *J, pclass *pc)
         phr_qualifies(a, pc);                      /* also makes room for cx */
     for (uint32_t j = 0; j < c->n; j++) {
         int isnew;
-        uint32_t *id = hash_map_put(&J->ctxid, context_of(a, &J->ctx, a->ns[cmem(c)[j]].parent), &isnew);
+        uint32_t *id = hash_map_put(&J->ctxid, attractor_context_of(a, &J->ctx, a->ns[cmem(c)[j]].parent), &isnew);
         if (isnew)
             *id = J->nctx++;
         pc->cx[j] = *id;
@@ -662,7 +588,7 @@ static void job_free(attractor_job *J, int items)
     free(J->tg);
     if (items)
         free(J->v);
-    contexts_free(&J->ctx);
+    attractor_contexts_free(&J->ctx);
     hash_map_free(&J->ctxid);
     free(J->flat);
     free(J->cstamp);
