@@ -1,6 +1,7 @@
 /* core/attractor.c — see attractor.h.  This file: tree events, the queue, each node's
  * words and 4-grams, and the index's life; attractor_lsh.c: classes, buckets and
- * components; attractor_list.c: the listing; attractor_null.c: the chance null of phrases;
+ * components; attractor_list.c: the listing; attractor_ctx.c: contexts;
+ * attractor_answers.c: answers from it; attractor_null.c: the chance null of phrases;
  * attractor_impl.h: the state they share.
  *
  * Layout: every indexed node (a live non-root with at least one word) belongs to a class
@@ -291,6 +292,13 @@ static void node_index(attractor_index *a, int32_t id)
         const uint64_t *g = node_grams(a, w, nw, &nd);
         for (size_t i = 0; i < nd; i++)
             hash_map_prefetch(&a->grmap, g[i]);
+#if defined(__GNUC__)
+        for (size_t i = 0; i < nd; i++) {          /* then the gram records */
+            const uint32_t *v = hash_map_get(&a->grmap, g[i]);
+            if (v && !(*v & GRAM_LONE))
+                __builtin_prefetch(&a->gr[*v]);
+        }
+#endif
         for (size_t i = 0; i < nd; i++)
             gram_add(a, id, g[i]);
     }
@@ -347,6 +355,7 @@ attractor_index *attractor_index_new(tree *t, double threshold, int min_contexts
     a->thr = threshold;
     a->m = min_contexts < 1 ? 1 : (size_t)min_contexts;
     a->version = 1;
+    a->ins_cls = NONE32;
     a->mh_seed = 0x2545f4914f6cdd1dull;
     a->alpha = ATTRACTOR_PHRASE_ALPHA;
     int32_t cap = tree_capacity(t);
@@ -415,7 +424,6 @@ void attractor_index_free(attractor_index *a)
     hash_map_free(&a->grmap);
     hash_map_free(&a->pairs);
     hash_map_free(&a->tmap);
-    hash_map_free(&a->tpairs);
     hash_map_free(&a->ngc);
     free(a);
 }

@@ -1,7 +1,8 @@
 /* core/attractor_impl.h — what the files of the attractor module share (not a public
  * header): the index's state and the calls between
  * attractor.c (events, nodes, 4-grams), attractor_lsh.c (classes, buckets, components),
- * attractor_list.c (the listing, and answers from it) and attractor_null.c (the chance
+ * attractor_list.c (the listing), attractor_ctx.c (contexts), attractor_answers.c
+ * (answers from the list made, the list as bytes, labels) and attractor_null.c (the chance
  * null of phrases). */
 #ifndef CORE_ATTRACTOR_IMPL_H
 #define CORE_ATTRACTOR_IMPL_H
@@ -50,11 +51,12 @@ typedef struct {
     uint32_t   *xanchor;        /* their anchors; one allocation */
     uint8_t     nx;
     merge_text *mt;             /* built on first comparison */
+    uint64_t    memo;           /* (insert << 2 | side << 1 | similar): how it compared with
+                                 * the class being inserted (attractor_lsh.c, similar) */
     uint32_t    uf, next;       /* union-find parent; ring of the component */
     uint32_t    nnodes, ncls;   /* at a root: nodes and classes in the component */
     uint8_t     live, in_lsh, in_cand, in_rebuild;
     uint32_t    listed;         /* listing stamp when a continuation attractor */
-    uint32_t    pstamp;         /* listing stamp: already gathered for phrases */
     uint32_t    seen;           /* reconnection search stamp */
 } cls;
 
@@ -65,7 +67,13 @@ typedef struct {
 #define BUCKET_SOLO 0x80000000u
 
 typedef struct {
-    uint32_t *b;
+    uint64_t h;               /* its class's hash (the rank), kept here for the scans */
+    uint32_t c;               /* the class */
+    uint32_t an;              /* a follower's anchor in this bucket (as in the class), or NONE32 */
+} bentry;
+
+typedef struct {
+    bentry   *b;
     uint32_t  n, cap;
     uint32_t  x;              /* its similar leader pairs: index in bx, or NONE32 */
 } bucket;
@@ -78,7 +86,6 @@ typedef struct {
 
 /* Most classes hold one node: it lives inline, without an allocation. */
 static inline int32_t *cmem(cls *k) { return k->cap ? k->mem : &k->one; }
-static inline uint32_t *bmem(bucket *b) { return b->b; }
 
 typedef struct {
     uint64_t key;
@@ -157,6 +164,8 @@ struct attractor_index {
     size_t   nbx, bxcap;
     freelist bxfree;
     uint32_t relink_stamp;
+    uint32_t ins_cls;         /* the class attractor_lsh_insert is placing, or NONE32 */
+    uint64_t ins_serial;      /* that insert's number (class memos of older ones are stale) */
     uint32_t *cand;           /* classes that may be attractor roots */
     size_t   ncand, candcap;
     uint32_t (*cuts)[2];      /* edges gone in this update, checked at its end */
@@ -182,7 +191,7 @@ struct attractor_index {
     phr       *lphr;
     size_t     nlist;
     hash_map       bynode;
-    hash_map       tmap, tpairs;  /* listing scratch */
+    hash_map       tmap;          /* listing scratch */
     uint8_t   *sketch;        /* listing scratch: node counts of long phrase windows */
     size_t     sketchcap;        /* node → first chain entry + 1 */
     uint32_t  *chain_attr, *chain_next;
@@ -217,6 +226,19 @@ void     attractor_null_count(attractor_index *a, const uint64_t *w, size_t nw, 
 /* Fills at->expected and at->log10_p for the phrase of n words at word pos of node id
  * (at->support set), corrected for ncand candidates; 1 when it is kept at a->alpha. */
 int      attractor_null_test(attractor_index *a, size_t ncand, attractor *at, int32_t id, uint32_t pos, uint32_t n);
-/* attractor_list.c */
+/* attractor_ctx.c: contexts (see attractor.h "support"), memoized per listing */
+typedef struct contexts {
+    hash_map      memo;          /* node id + 1 → index into h */
+    uint64_t *h;
+    size_t    n, cap;
+    int32_t  *path;          /* scratch: the walk up to a known context */
+    size_t    pathcap;
+} contexts;
+void     attractor_contexts_free(contexts *c);
+uint64_t attractor_context_of(attractor_index *a, contexts *c, int32_t id);   /* id's path */
+/* distinct contexts of the parents of mem[0..n) */
+size_t   attractor_distinct_contexts(attractor_index *a, contexts *c, const int32_t *mem, size_t n);
+/* attractor_answers.c */
 void     attractor_list_clear(attractor_index *a);
+void     attractor_index_members(attractor_index *a);   /* a->bynode from a->list */
 #endif

@@ -1,24 +1,9 @@
 /* core/attractor_list.c — the attractor module's listing: continuation and phrase
- * attractors scored and ordered from the maintained index, the answers per node
- * (attractor_of, attractor_spans), and the list as bytes.  See attractor.h. */
+ * attractors scored and ordered from the maintained index, made whole or in slices.  See
+ * attractor.h; attractor_answers.c answers from the list made. */
 #include "core/attractor_impl.h"
 #include "core/text.h"
 #include <math.h>
-
-void attractor_list_clear(attractor_index *a)
-{
-    for (size_t i = 0; i < a->nlist; i++) {
-        free(a->list[i].members);
-        free(a->list[i].text);
-    }
-    free(a->list);
-    free(a->lphr);
-    a->list = NULL;
-    a->lphr = NULL;
-    a->nlist = 0;
-    hash_map_free(&a->bynode);
-    a->nchain = 0;
-}
 
 /* ---- listing ---- */
 
@@ -39,80 +24,6 @@ static void fill_stats(attractor_index *a, attractor *at)
     at->prob = at->nmembers ? p / (double)at->nmembers : 0;
     at->score = (double)at->support * (1.0 + at->prob);
     at->example = at->members[0];
-}
-
-/* ---- contexts ----
- * Support counts distinct contexts, not parents: two parents whose texts from the root are
- * the same (node by node, as normalized words: a collapsed model's duplicate siblings) are
- * one context.  A context is a hash chained down the path, memoized per listing. */
-typedef struct {
-    hash_map      memo;          /* node id + 1 → index into h */
-    uint64_t *h;
-    size_t    n, cap;
-    int32_t  *path;          /* scratch: the walk up to a known context */
-    size_t    pathcap;
-} contexts;
-
-static void contexts_free(contexts *c)
-{
-    hash_map_free(&c->memo);
-    free(c->h);
-    free(c->path);
-    memset(c, 0, sizeof *c);
-}
-
-/* A node's own text as normalized words (the index's when it has them). */
-static uint64_t text_key(attractor_index *a, int32_t id)
-{
-    const uint64_t *w = a->ns[id].w;
-    size_t nw = a->ns[id].nw;
-    merge_word *mw = NULL;
-    if (!w) {
-        const tree_node *n = tree_get(a->t, id);
-        nw = n ? merge_words(n->text, n->text_len, &mw, NULL) : 0;
-    }
-    uint64_t h = 0x243f6a8885a308d3ull ^ nw;
-    for (size_t i = 0; i < nw; i++)
-        h = hash_fmix64(h ^ (w ? w[i] : mw[i].hash));
-    free(mw);
-    return h;
-}
-
-static uint64_t context_of(attractor_index *a, contexts *c, int32_t id)
-{
-    size_t np = 0;
-    uint64_t h = 0x9e3779b97f4a7c15ull;      /* above the root */
-    for (int32_t x = id; x != TREE_NONE; x = tree_parent(a->t, x)) {
-        uint32_t *e = hash_map_get(&c->memo, (uint64_t)x + 1);
-        if (e) {
-            h = c->h[*e];
-            break;
-        }
-        xgrow(&c->path, &c->pathcap, np + 1, sizeof *c->path);
-        c->path[np++] = x;
-    }
-    while (np--) {
-        h = hash_fmix64(h * 0x100000001b3ull ^ text_key(a, c->path[np]));
-        int isnew;
-        uint32_t *e = hash_map_put(&c->memo, (uint64_t)c->path[np] + 1, &isnew);
-        xgrow(&c->h, &c->cap, c->n + 1, sizeof *c->h);
-        c->h[c->n] = h;
-        *e = (uint32_t)c->n++;
-    }
-    return h;
-}
-
-static size_t distinct_contexts(attractor_index *a, contexts *c, const int32_t *mem, size_t n)
-{
-    hash_map seen = {0};
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        int isnew;
-        hash_map_put(&seen, context_of(a, c, a->ns[mem[i]].parent), &isnew);
-        k += isnew != 0;
-    }
-    hash_map_free(&seen);
-    return k;
 }
 
 static int cmp_i32(const void *x, const void *y)
@@ -166,6 +77,18 @@ struct attractor_job {
     size_t   nwin, skmask;         /* its eligible windows; the counter table's mask */
     size_t   first;                /* the first gram of this length in tg */
     size_t   nphr;                 /* candidate phrases (the null's correction) */
+    hash_map ctxid;                /* a parent's context → its dense number */
+    uint32_t nctx;
+    uint32_t *flat;                /* this length's grams' holder contexts, gram by gram */
+    size_t   flatcap;
+    uint32_t *cstamp;              /* per context number: the gram that counted it last, + 1 */
+    size_t   cstampcap;
+    uint8_t  *clbits;              /* classes gathered for phrases (a bit each) */
+    uint64_t *wh;                  /* a class's window hashes (win_hashes) */
+    uint8_t  *wok;
+    size_t   whcap, wokcap;
+    struct kept { uint32_t t; double expected, log10_p; } *kept;   /* the phrases the null keeps */
+    size_t   nkept, keptcap;
 };
 
 static void cont_prepare(attractor_index *a)
@@ -192,7 +115,7 @@ static void cont_one(attractor_index *a, attractor_job *J, uint32_t r)
             mem[n++] = cmem(&a->cl[x])[j];
         x = a->cl[x].next;
     } while (x != r);
-    size_t sup = distinct_contexts(a, &J->ctx, mem, n);
+    size_t sup = attractor_distinct_contexts(a, &J->ctx, mem, n);
     if (sup < a->m) {
         free(mem);
         return;
@@ -210,6 +133,8 @@ struct tgram {
     uint64_t h;
     uint32_t n, support, expos;
     uint32_t nmem, memcap; /* nodes holding it, members added */
+    uint32_t at, fill;     /* its holders' contexts: J->flat[at .. at + fill) */
+    uint32_t keep;         /* kept by the null: its index in J->kept + 1; else 0 */
     uint32_t cluster;      /* the one cluster root holding it, or NONE32 when several */
     uint32_t last, last2, last3;   /* last class that counted its nodes / contexts / members */
     int32_t  example;
@@ -223,14 +148,8 @@ struct pclass {
     uint8_t *al;           /* al[i]: the alive windows at word i (ALIVE), after q */
     uint8_t *lk;           /* lk[i]: the windows at word i entered in the gram map (LOOKED) */
     uint32_t *ti;          /* the gram of window (i, len) in tg (TI), once looked at */
-    uint64_t *cx;          /* the context of each member's parent */
+    uint32_t *cx;          /* the context of each member's parent (its number, J->ctxid) */
 };
-
-static int cmp_pclass(const void *x, const void *y)
-{
-    uint32_t a = ((const pclass *)x)->c, b = ((const pclass *)y)->c;
-    return a < b ? -1 : a > b;
-}
 
 static char *phrase_text(attractor_index *a, int32_t node, uint32_t pos, uint32_t n)
 {
@@ -282,6 +201,44 @@ static const nstate *pc_state(const attractor_index *a, const pclass *pc)
  * are eligible.  A phrase held only by the members of one listed continuation attractor adds
  * nothing and is dropped first; closedness is judged among the phrases kept.  Each pass
  * below handles one class (a unit of a slice). */
+/* Fills pc->q (and makes room for the rest): which of its 4-grams qualify; 1 when any does. */
+static int phr_qualifies(attractor_index *a, pclass *pc)
+{
+    const nstate *s = pc_state(a, pc);
+    size_t nw = s->nw ? s->nw : 1;
+    int any = 0;
+    uint32_t n = a->cl[pc->c].n ? a->cl[pc->c].n : 1;
+    /* one block: ti, cx, then the bytes q, al, lk (zeroed) */
+    pc->ti = xmalloc((nw * NLEN + n) * sizeof *pc->ti + 3 * nw);
+    pc->cx = pc->ti + nw * NLEN;
+    pc->q = (uint8_t *)(pc->cx + n);
+    memset(pc->q, 0, 3 * nw);
+    pc->al = pc->q + nw;
+    pc->lk = pc->q + 2 * nw;
+    for (size_t i = 0; i + ATTRACTOR_MIN_PHRASE <= s->nw; i++) {
+        uint32_t *gi = hash_map_get(&a->grmap, gram_hash(s->w + i, ATTRACTOR_MIN_PHRASE));
+        pc->q[i] = gi && !(*gi & GRAM_LONE) && a->gr[*gi].support >= a->m;
+        any |= pc->q[i];
+    }
+    return any;
+}
+
+/* Class c joins the classes scanned when it holds a qualifying 4-gram. */
+static void phr_gather(attractor_index *a, attractor_job *J, uint32_t c)
+{
+    if (!a->cl[c].live)
+        return;
+    pclass pc = { c, NULL, NULL, NULL, NULL, NULL };
+    if (!phr_qualifies(a, &pc)) {
+        free(pc.ti);
+        return;
+    }
+    xgrow(&J->pcs, &J->pccap, J->npc + 1, sizeof *J->pcs);
+    J->pcs[J->npc++] = pc;
+}
+
+/* 0: no phrase can qualify; 1: the classes to scan are in J->pcs; 2: they are to be
+ * gathered (phr_gather, a unit of a slice each). */
 static int phr_prepare(attractor_index *a, attractor_job *J)
 {
     size_t k = 0;
@@ -295,39 +252,46 @@ static int phr_prepare(attractor_index *a, attractor_job *J)
     a->nq4 = k;
     if (!k)
         return 0;
-    uint32_t lst = (uint32_t)J->version;
+    hash_map_clear(&a->tmap);                         /* kept between listings: no regrowth */
+    J->len = ATTRACTOR_MIN_PHRASE;
+    /* When the grams' occurrences outnumber the classes (a crowded tree: every class holds
+     * some), each class is asked instead: the same classes, found in class order. */
+    size_t walk = 0, live = a->ncl - a->clfree.n;
+    for (size_t i = 0; i < a->nq4 && walk <= 2 * live; i++)
+        walk += a->gr[a->q4[i]].nocc;
+    if (walk > 2 * live)
+        return 2;                                     /* phr_gather, class by class */
+    /* else the classes holding them, a bit each, then in class order (the passes walk the
+     * records in memory order) */
+    J->clbits = xcalloc(a->ncl / 8 + 1, 1);
+    size_t ncls = 0;
     for (size_t i = 0; i < a->nq4; i++)
         for (uint32_t o = a->gr[a->q4[i]].head; o != NONE32; o = a->oc[o].next) {
             uint32_t c = a->ns[a->oc[o].node].c;
-            if (a->cl[c].pstamp != lst) {
-                a->cl[c].pstamp = lst;
-                xgrow(&J->pcs, &J->pccap, J->npc + 1, sizeof *J->pcs);
-                J->pcs[J->npc++] = (pclass){ c, NULL, NULL, NULL, NULL, NULL };
-            }
+            uint8_t bit = (uint8_t)(1u << (c & 7));
+            ncls += !(J->clbits[c >> 3] & bit);
+            J->clbits[c >> 3] |= bit;
         }
-    if (J->npc)   /* in class order, so that the passes walk the records in memory order */
-        qsort(J->pcs, J->npc, sizeof *J->pcs, cmp_pclass);
-    hash_map_clear(&a->tmap);                         /* kept between listings: no regrowth */
-    hash_map_clear(&a->tpairs);
-    J->len = ATTRACTOR_MIN_PHRASE;
+    J->pcs = xmalloc((ncls ? ncls : 1) * sizeof *J->pcs);
+    J->pccap = ncls;
+    for (size_t b = 0; b <= a->ncl / 8; b++)
+        for (unsigned bit = 0; J->clbits[b] >> bit; bit++)
+            if (J->clbits[b] >> bit & 1)
+                J->pcs[J->npc++] = (pclass){ (uint32_t)(b * 8 + bit), NULL, NULL, NULL, NULL, NULL };
     return 1;
 }
 
 static void phr_qualify(attractor_index *a, attractor_job *J, pclass *pc)
 {
-    const nstate *s = pc_state(a, pc);
     cls *c = &a->cl[pc->c];
-    pc->cx = xmalloc((c->n ? c->n : 1) * sizeof *pc->cx);
-    for (uint32_t j = 0; j < c->n; j++)
-        pc->cx[j] = context_of(a, &J->ctx, a->ns[cmem(c)[j]].parent);
-    size_t nw = s->nw ? s->nw : 1;
-    pc->q = xcalloc(3 * nw, 1);
-    pc->al = pc->q + nw;
-    pc->lk = pc->q + 2 * nw;
-    pc->ti = xmalloc(nw * NLEN * sizeof *pc->ti);
-    for (size_t i = 0; i + ATTRACTOR_MIN_PHRASE <= s->nw; i++) {
-        uint32_t *gi = hash_map_get(&a->grmap, gram_hash(s->w + i, ATTRACTOR_MIN_PHRASE));
-        pc->q[i] = gi && !(*gi & GRAM_LONE) && a->gr[*gi].support >= a->m;
+    if (!pc->q)
+        phr_qualifies(a, pc);                      /* also makes room for cx */
+    for (uint32_t j = 0; j < c->n; j++) {
+        int isnew;
+        uint32_t *id = hash_map_put(&J->ctxid, attractor_context_of(a, &J->ctx, a->ns[cmem(c)[j]].parent), &isnew);
+        if (isnew)
+            *id = J->nctx++;
+        pc->cx[j] = *id;
     }
 }
 
@@ -356,31 +320,66 @@ static void phr_sketch_open(attractor_index *a, attractor_job *J)
     J->skmask = skn - 1;
 }
 
+static inline void prefetch(const void *p)
+{
+#if defined(__GNUC__)
+    __builtin_prefetch(p);
+#else
+    (void)p;
+#endif
+}
+
+/* The hashes of a class's eligible windows of the length at hand into J->wh (J->wok[i]:
+ * window i is eligible), the counter of each prefetched: the passes below work in
+ * stages, so that a class's cache misses overlap. */
+static size_t win_hashes(attractor_index *a, attractor_job *J, pclass *pc, const nstate *s)
+{
+    size_t nwin = s->nw >= J->len ? s->nw - J->len + 1 : 0;
+    xgrow(&J->wh, &J->whcap, nwin + 1, sizeof *J->wh);
+    xgrow(&J->wok, &J->wokcap, nwin + 1, 1);
+    for (size_t i = 0; i < nwin; i++) {
+        J->wok[i] = (uint8_t)eligible(pc, s->nw, i, J->len);
+        if (!J->wok[i])
+            continue;
+        J->wh[i] = gram_hash(s->w + i, J->len);
+        if (J->skmask)
+            prefetch(&a->sketch[(J->wh[i] >> 20) & J->skmask]);
+    }
+    return nwin;
+}
+
 static void phr_sketch(attractor_index *a, attractor_job *J, pclass *pc)
 {
     cls *c = &a->cl[pc->c];
-    const nstate *s = pc_state(a, pc);
-    for (size_t i = 0; i + J->len <= s->nw; i++)
-        if (eligible(pc, s->nw, i, J->len)) {
-            uint8_t *ct = &a->sketch[(gram_hash(s->w + i, J->len) >> 20) & J->skmask];
+    size_t nwin = win_hashes(a, J, pc, pc_state(a, pc));
+    for (size_t i = 0; i < nwin; i++)
+        if (J->wok[i]) {
+            uint8_t *ct = &a->sketch[(J->wh[i] >> 20) & J->skmask];
             *ct = (uint8_t)(*ct + c->n > 255 ? 255 : *ct + c->n);
         }
 }
 
-/* pass 1: every window's gram, the cluster(s) holding it, its smallest holder */
+/* pass 1: every window's gram, the cluster(s) holding it, its smallest holder.  Stages:
+ * the hashes; the counter table's verdict; the gram map (new grams made in window order);
+ * then the grams met before. */
 static void phr_pass1(attractor_index *a, attractor_job *J, pclass *pc)
 {
     uint32_t len = J->len;
     cls *c = &a->cl[pc->c];
-    const nstate *s = pc_state(a, pc);
+    size_t nwin = win_hashes(a, J, pc, pc_state(a, pc));
     uint32_t root = NONE32;
     int32_t minm = 0;
-    for (size_t i = 0; i + len <= s->nw; i++) {
-        if (!eligible(pc, s->nw, i, len))
+    for (size_t i = 0; i < nwin; i++)
+        if (J->wok[i]) {
+            if (J->skmask && a->sketch[(J->wh[i] >> 20) & J->skmask] < a->m)
+                J->wok[i] = 0;
+            else
+                hash_map_prefetch(&a->tmap, J->wh[i]);
+        }
+    for (size_t i = 0; i < nwin; i++) {
+        if (!J->wok[i])
             continue;
-        uint64_t h = gram_hash(s->w + i, len);
-        if (J->skmask && a->sketch[(h >> 20) & J->skmask] < a->m)
-            continue;
+        uint64_t h = J->wh[i];
         pc->lk[i] |= (uint8_t)(1u << (len - ATTRACTOR_MIN_PHRASE));
         if (root == NONE32) {
             root = attractor_uf_find(a, pc->c);
@@ -394,15 +393,21 @@ static void phr_pass1(attractor_index *a, attractor_job *J, pclass *pc)
         if (isnew)
             *ti = (uint32_t)J->ntg;
         TI(pc, i, len) = *ti;
-        if (isnew) {
-            xgrow(&J->tg, &J->tgcap, J->ntg + 1, sizeof *J->tg);
-            J->tg[J->ntg] = (tgram){ .h = h, .n = len, .expos = (uint32_t)i, .cluster = root,
-                                     .last = pc->c, .last2 = NONE32, .last3 = NONE32,
-                                     .nmem = c->n, .example = minm };
-            J->ntg++;
+        if (!isnew) {
+            prefetch(&J->tg[*ti]);
             continue;
         }
-        tgram *t = &J->tg[*ti];
+        J->wok[i] = 2;                             /* made here */
+        xgrow(&J->tg, &J->tgcap, J->ntg + 1, sizeof *J->tg);
+        J->tg[J->ntg] = (tgram){ .h = h, .n = len, .expos = (uint32_t)i, .cluster = root,
+                                 .last = pc->c, .last2 = NONE32, .last3 = NONE32,
+                                 .nmem = c->n, .example = minm };
+        J->ntg++;
+    }
+    for (size_t i = 0; i < nwin; i++) {
+        if (J->wok[i] != 1)
+            continue;
+        tgram *t = &J->tg[TI(pc, i, len)];
         if (t->last != pc->c) {
             t->last = pc->c;
             t->nmem += c->n;
@@ -416,6 +421,16 @@ static void phr_pass1(attractor_index *a, attractor_job *J, pclass *pc)
     }
 }
 
+/* Prefetches the gram records of a class's windows looked at, of length len (0: of the
+ * alive ones of every length). */
+static void tg_prefetch(attractor_job *J, const pclass *pc, size_t nw, uint32_t len)
+{
+    for (size_t i = 0; i + ATTRACTOR_MIN_PHRASE <= nw; i++)
+        for (uint32_t l = len ? len : ATTRACTOR_MIN_PHRASE; l <= (len ? len : ATTRACTOR_MAX_PHRASE) && i + l <= nw; l++)
+            if (len ? LOOKED(pc, i, l) : ALIVE(pc, i, l))
+                prefetch(&J->tg[TI(pc, i, l)]);
+}
+
 /* pass 2: distinct contexts of the windows kept (a gram in fewer than m nodes cannot have
  * m contexts) */
 static void phr_pass2(attractor_index *a, attractor_job *J, pclass *pc)
@@ -423,6 +438,7 @@ static void phr_pass2(attractor_index *a, attractor_job *J, pclass *pc)
     uint32_t len = J->len;
     cls *c = &a->cl[pc->c];
     const nstate *s = pc_state(a, pc);
+    tg_prefetch(J, pc, s->nw, len);
     for (size_t i = 0; i + len <= s->nw; i++) {
         if (!LOOKED(pc, i, len))
             continue;
@@ -430,12 +446,41 @@ static void phr_pass2(attractor_index *a, attractor_job *J, pclass *pc)
         if (t->dropped || t->nmem < a->m || t->last2 == pc->c)
             continue;
         t->last2 = pc->c;
-        for (uint32_t j = 0; j < c->n; j++) {
-            int isnew;
-            hash_map_put(&a->tpairs, hash_fmix64(t->h ^ pc->cx[j]), &isnew);
-            if (isnew)
-                t->support++;
+        memcpy(J->flat + t->at + t->fill, pc->cx, c->n * sizeof *pc->cx);
+        t->fill += c->n;
+    }
+}
+
+/* after pass 1: room for each kept gram's holder contexts */
+static void phr_flat_open(attractor_index *a, attractor_job *J)
+{
+    size_t at = 0;
+    for (size_t i = J->first; i < J->ntg; i++) {
+        tgram *t = &J->tg[i];
+        t->at = (uint32_t)at;
+        if (!t->dropped && t->nmem >= a->m)
+            at += t->nmem;
+    }
+    xgrow(&J->flat, &J->flatcap, at ? at : 1, sizeof *J->flat);
+    if (J->nctx > J->cstampcap) {
+        size_t old = J->cstampcap;
+        xgrow(&J->cstamp, &J->cstampcap, J->nctx, sizeof *J->cstamp);
+        memset(J->cstamp + old, 0, (J->cstampcap - old) * sizeof *J->cstamp);
+    }
+}
+
+/* after pass 2: each gram's support, its distinct holder contexts */
+static void phr_flat_count(attractor_job *J)
+{
+    for (size_t i = J->first; i < J->ntg; i++) {
+        tgram *t = &J->tg[i];
+        uint32_t mark = (uint32_t)i + 1, k = 0;
+        for (uint32_t j = 0; j < t->fill; j++) {
+            uint32_t *st = &J->cstamp[J->flat[t->at + j]];
+            k += *st != mark;
+            *st = mark;
         }
+        t->support = k;
     }
 }
 
@@ -443,6 +488,7 @@ static void phr_alive(attractor_index *a, attractor_job *J, pclass *pc)
 {
     uint32_t len = J->len;
     const nstate *s = pc_state(a, pc);
+    tg_prefetch(J, pc, s->nw, len);
     for (size_t i = 0; i + len <= s->nw; i++) {
         if (!LOOKED(pc, i, len))
             continue;
@@ -457,6 +503,7 @@ static void phr_closed(attractor_index *a, attractor_job *J, pclass *pc)
 {
     const nstate *s = pc_state(a, pc);
     tgram *tg = J->tg;
+    tg_prefetch(J, pc, s->nw, 0);
     for (size_t i = 0; i + ATTRACTOR_MIN_PHRASE <= s->nw; i++)
         for (uint32_t len = ATTRACTOR_MIN_PHRASE; len < ATTRACTOR_MAX_PHRASE && i + len <= s->nw; len++) {
             if (!ALIVE(pc, i, len))
@@ -481,7 +528,7 @@ static void phr_members(attractor_index *a, attractor_job *J, pclass *pc)
             if (!ALIVE(pc, i, len))
                 continue;
             tgram *t = &J->tg[TI(pc, i, len)];
-            if (t->notclosed || t->last3 == pc->c)
+            if (!t->keep || t->last3 == pc->c)
                 continue;
             t->last3 = pc->c;
             if (!t->mem)
@@ -491,50 +538,44 @@ static void phr_members(attractor_index *a, attractor_job *J, pclass *pc)
         }
 }
 
-static void phr_emit(attractor_index *a, attractor_job *J, tgram *t)
+/* A candidate phrase (alive and closed: what the null corrects for) is tested before its
+ * members are gathered: most candidates of a crowded tree are chance, and need none. */
+static int phr_candidate(const attractor_index *a, const tgram *t)
 {
-    if (!t->mem)
+    return !t->dropped && t->support >= a->m && !t->notclosed;
+}
+
+static void phr_null(attractor_index *a, attractor_job *J, tgram *t)
+{
+    if (!phr_candidate(a, t))
         return;
     attractor probe = { .support = t->support };
-    if (!attractor_null_test(a, J->nphr, &probe, t->example, t->expos, t->n)) {
-        free(t->mem);
-        t->mem = NULL;
+    if (!attractor_null_test(a, J->nphr, &probe, t->example, t->expos, t->n))
         return;
-    }
+    xgrow(&J->kept, &J->keptcap, J->nkept + 1, sizeof *J->kept);
+    J->kept[J->nkept++] = (struct kept){ (uint32_t)(t - J->tg), probe.expected, probe.log10_p };
+    t->keep = (uint32_t)J->nkept;
+}
+
+static void phr_emit(attractor_index *a, attractor_job *J, const struct kept *k)
+{
+    tgram *t = &J->tg[k->t];
     qsort(t->mem, t->memcap, sizeof *t->mem, cmp_i32);
     item it = { .at = { .kind = ATTRACTOR_PHRASE, .members = t->mem, .nmembers = t->memcap,
                         .support = t->support },
                 .p = { t->h, t->n } };
     t->mem = NULL;                             /* the item owns them now */
-    it.at.expected = probe.expected;
-    it.at.log10_p = probe.log10_p;
+    it.at.expected = k->expected;
+    it.at.log10_p = k->log10_p;
     fill_stats(a, &it.at);
     it.at.text = phrase_text(a, t->example, t->expos, t->n);
     push_item(&J->v, &J->nv, &J->vcap, it);
 }
 
-static void index_members(attractor_index *a)
-{
-    for (size_t i = a->nlist; i-- > 0; )
-        for (size_t j = 0; j < a->list[i].nmembers; j++) {
-            int isnew;
-            uint32_t *head = hash_map_put(&a->bynode, (uint64_t)a->list[i].members[j] + 1, &isnew);
-            if (isnew)
-                *head = 0;
-            xgrow(&a->chain_attr, &a->chaincap, a->nchain + 1, sizeof *a->chain_attr);
-            xgrow(&a->chain_next, &a->chaincap2, a->nchain + 1, sizeof *a->chain_next);
-            a->chain_attr[a->nchain] = (uint32_t)i;
-            a->chain_next[a->nchain] = *head;
-            *head = (uint32_t)++a->nchain;
-        }
-}
-
 static void job_free(attractor_job *J, int items)
 {
     for (size_t x = 0; x < J->npc; x++) {
-        free(J->pcs[x].q);
-        free(J->pcs[x].ti);
-        free(J->pcs[x].cx);
+        free(J->pcs[x].ti);                  /* its block holds cx, q, al and lk too */
     }
     free(J->pcs);
     if (items)                                 /* given up: what it made goes too */
@@ -547,7 +588,14 @@ static void job_free(attractor_job *J, int items)
     free(J->tg);
     if (items)
         free(J->v);
-    contexts_free(&J->ctx);
+    attractor_contexts_free(&J->ctx);
+    hash_map_free(&J->ctxid);
+    free(J->flat);
+    free(J->cstamp);
+    free(J->clbits);
+    free(J->wh);
+    free(J->wok);
+    free(J->kept);
     free(J);
 }
 
@@ -565,7 +613,7 @@ static void job_install(attractor_index *a, attractor_job *J)
     }
     a->nlist = J->nv;
     free(J->v);
-    index_members(a);
+    attractor_index_members(a);
     a->listed_version = J->version;
 }
 
@@ -615,11 +663,23 @@ int attractor_list_step(attractor_index *a, size_t budget)
             if (J->i < a->ncand)
                 return 0;
             J->i = 0;
-            J->phase = phr_prepare(a, J) ? 3 : 9;
+            switch (phr_prepare(a, J)) {
+            case 0: J->phase = 9; break;
+            case 1: J->phase = 3; break;
+            default: J->phase = 2; break;
+            }
             break;
-        /* 3: qualify each class; then per length 4..8: 4 count windows (longer ones),
-         * 5 fill the counter table, 6 pass 1, 7 pass 2, 8 alive; then 10 closed, 11
-         * members, 12 emit. */
+        case 2:
+            for (; J->i < a->ncl && budget; J->i++, budget--)
+                phr_gather(a, J, (uint32_t)J->i);
+            if (J->i < a->ncl)
+                return 0;
+            J->i = 0;
+            J->phase = J->npc ? 3 : 9;
+            break;
+        /* (2: gather the classes;) 3: qualify each class; then per length 4..8: 4 count windows (longer ones),
+         * 5 fill the counter table, 6 pass 1, 7 pass 2, 8 alive; then 10 closed, 12 the
+         * null's test of each candidate, 11 members of those kept, 13 emit. */
         case 3:
         case 4:
         case 5:
@@ -658,20 +718,34 @@ int attractor_list_step(attractor_index *a, size_t budget)
                 uint32_t lst = (uint32_t)J->version;
                 for (size_t i = J->first; i < J->ntg; i++)
                     J->tg[i].dropped = J->tg[i].cluster != NONE32 && a->cl[J->tg[i].cluster].listed == lst;
+                phr_flat_open(a, J);
                 J->phase = 7;
+            } else if (J->phase == 7) {
+                phr_flat_count(J);
+                J->phase = 8;
             } else if (J->phase == 8) {
                 J->phase = 10;
-            } else if (J->phase == 11) {
+            } else if (J->phase == 10) {
                 for (size_t i = 0; i < J->ntg; i++)   /* the candidates the null corrects for */
-                    J->nphr += J->tg[i].mem != NULL;
+                    J->nphr += (size_t)phr_candidate(a, &J->tg[i]);
                 J->phase = 12;
+            } else if (J->phase == 11) {
+                J->phase = 13;
             } else
                 J->phase++;
             break;
         case 12:
             for (; J->i < J->ntg && budget; J->i++, budget--)
-                phr_emit(a, J, &J->tg[J->i]);
+                phr_null(a, J, &J->tg[J->i]);
             if (J->i < J->ntg)
+                return 0;
+            J->i = 0;
+            J->phase = J->nkept ? 11 : 9;
+            break;
+        case 13:
+            for (; J->i < J->nkept && budget; J->i++, budget--)
+                phr_emit(a, J, &J->kept[J->i]);
+            if (J->i < J->nkept)
                 return 0;
             J->phase = 9;
             break;
@@ -693,244 +767,4 @@ size_t attractor_list(attractor_index *a, const attractor **out)
     }
     *out = a->list;
     return a->nlist;
-}
-
-size_t attractor_last(attractor_index *a, const attractor **out)
-{
-    *out = a->list;
-    return a->nlist;
-}
-
-int attractor_of(attractor_index *a, int32_t id)
-{
-    uint32_t *head = hash_map_get(&a->bynode, (uint64_t)id + 1);
-    int best = -1;
-    for (uint32_t e = head ? *head : 0; e; e = a->chain_next[e - 1]) {
-        int i = (int)a->chain_attr[e - 1];
-        if (a->list[i].kind == ATTRACTOR_CONTINUATION)
-            return i;
-        if (best < 0)
-            best = i;
-    }
-    return best;
-}
-
-static int cmp_span(const void *x, const void *y)
-{
-    const attractor_span *a = x, *b = y;
-    if (a->start != b->start)
-        return a->start < b->start ? -1 : 1;
-    return a->attractor - b->attractor;
-}
-
-size_t attractor_spans(attractor_index *a, int32_t id, attractor_span **out)
-{
-    *out = NULL;
-    uint32_t *head = hash_map_get(&a->bynode, (uint64_t)id + 1);
-    tree_node *nd = tree_get(a->t, id);
-    if (!head || !nd)
-        return 0;
-    merge_word *mw;
-    size_t nw = merge_words(nd->text, nd->text_len, &mw, NULL);
-    uint64_t *w = xmalloc((nw ? nw : 1) * sizeof *w);
-    for (size_t i = 0; i < nw; i++)
-        w[i] = mw[i].hash;
-    attractor_span *s = NULL;
-    size_t ns = 0, cap = 0;
-    for (uint32_t e = *head; e; e = a->chain_next[e - 1]) {
-        int ai = (int)a->chain_attr[e - 1];
-        if (a->list[ai].kind != ATTRACTOR_PHRASE)
-            continue;
-        uint32_t n = a->lphr[ai].n;
-        for (size_t i = 0; i + n <= nw; i++)
-            if (gram_hash(w + i, n) == a->lphr[ai].h) {
-                xgrow(&s, &cap, ns + 1, sizeof *s);
-                s[ns++] = (attractor_span){ mw[i].start, mw[i + n - 1].end, ai };
-            }
-    }
-    free(w);
-    free(mw);
-    if (ns)
-        qsort(s, ns, sizeof *s, cmp_span);
-    *out = s;
-    return ns;
-}
-
-/* ---- the list as bytes (made in a child process, installed in the parent) ---- */
-
-typedef struct {
-    uint32_t kind, phr_n, textlen;
-    int32_t  example;
-    uint64_t support, nmembers, phr_h;
-    double   prob, score, expected, log10_p;
-} rec;
-
-#define DUMP_MAGIC "termloom-attractors-2"
-
-char *attractor_list_dump(attractor_index *a, size_t *len)
-{
-    buf b = {0};
-    uint64_t n = a->nlist;
-    buf_add(&b, DUMP_MAGIC, sizeof DUMP_MAGIC);
-    buf_add(&b, &n, sizeof n);
-    for (size_t i = 0; i < a->nlist; i++) {
-        const attractor *at = &a->list[i];
-        size_t tl = at->text ? strlen(at->text) : 0;
-        rec r = { (uint32_t)at->kind, a->lphr[i].n, (uint32_t)tl, at->example, at->support,
-                  at->nmembers, a->lphr[i].h, at->prob, at->score, at->expected, at->log10_p };
-        buf_add(&b, &r, sizeof r);
-        buf_add(&b, at->text ? at->text : "", tl);
-        buf_add(&b, at->members, at->nmembers * sizeof *at->members);
-    }
-    *len = b.len;
-    if (!b.data)
-        buf_add(&b, "", 0);
-    return buf_steal(&b);
-}
-
-int attractor_list_load(attractor_index *a, const char *data, size_t len, uint64_t version)
-{
-    attractor_list_abort(a);
-    uint64_t n;
-    size_t at = sizeof DUMP_MAGIC + sizeof n;
-    if (len < at || memcmp(data, DUMP_MAGIC, sizeof DUMP_MAGIC))
-        return -1;
-    memcpy(&n, data + sizeof DUMP_MAGIC, sizeof n);
-    if (n > (len - at) / sizeof(rec))
-        return -1;
-    attractor *list = xcalloc(n ? n : 1, sizeof *list);
-    phr *lphr = xcalloc(n ? n : 1, sizeof *lphr);
-    size_t k = 0;
-    for (; k < n; k++) {
-        rec r;
-        if (len - at < sizeof r)
-            break;
-        memcpy(&r, data + at, sizeof r);
-        at += sizeof r;
-        if (r.kind > ATTRACTOR_PHRASE || r.textlen > len - at ||
-            r.nmembers > (len - at - r.textlen) / sizeof(int32_t))
-            break;
-        attractor *x = &list[k];
-        x->kind = (attractor_kind)r.kind;
-        x->text = xstrndup(data + at, r.textlen);
-        at += r.textlen;
-        x->nmembers = (size_t)r.nmembers;
-        x->members = xmalloc((x->nmembers ? x->nmembers : 1) * sizeof *x->members);
-        memcpy(x->members, data + at, x->nmembers * sizeof *x->members);
-        at += x->nmembers * sizeof *x->members;
-        x->support = (size_t)r.support;
-        x->prob = r.prob;
-        x->score = r.score;
-        x->expected = r.expected;
-        x->log10_p = r.log10_p;
-        x->example = r.example;
-        lphr[k] = (phr){ r.phr_h, r.phr_n };
-    }
-    if (k < n || at != len) {
-        for (size_t i = 0; i < k; i++) {
-            free(list[i].members);
-            free(list[i].text);
-        }
-        free(list);
-        free(lphr);
-        return -1;
-    }
-    attractor_list_clear(a);
-    a->list = list;
-    a->lphr = lphr;
-    a->nlist = (size_t)n;
-    index_members(a);
-    a->listed_version = version;
-    return 0;
-}
-
-/* ---- labels ---- */
-
-static int is_space(char c) { return c == ' ' || c == '\t' || c == '\n'; }
-
-/* The end of the first word at or after byte d (spaces skipped), or len. */
-static size_t word_end_after(const char *s, size_t len, size_t d)
-{
-    while (d < len && is_space(s[d]))
-        d++;
-    while (d < len && !is_space(s[d]))
-        d++;
-    return d;
-}
-
-/* The start of the word holding byte d (or of the word after, when d is a space). */
-static size_t word_start_at(const char *s, size_t len, size_t d)
-{
-    while (d < len && is_space(s[d]))
-        d++;
-    while (d > 0 && !is_space(s[d - 1]))
-        d--;
-    return d;
-}
-
-/* The longest prefix of s[0..len) within cols columns that ends before a space (trailing
- * spaces dropped); the plain column cut when no word fits whole. */
-static size_t cut_at_word(const char *s, size_t len, int cols, unsigned flags)
-{
-    int used;
-    size_t fit = cols > 0 ? text_fit(s, len, cols, flags, &used) : 0;
-    if (fit >= len)
-        return len;
-    size_t k = fit;
-    while (k > 0 && !is_space(s[k]))
-        k--;
-    while (k > 0 && is_space(s[k - 1]))
-        k--;
-    return k ? k : fit;
-}
-
-void attractor_cuts(const char *const *texts, const size_t *lens, const int *cols, size_t n,
-                    unsigned flags, attractor_cut *out)
-{
-    for (size_t i = 0; i < n; i++) {
-        const char *s = texts[i];
-        size_t len = lens[i];
-        int w = cols[i];
-        attractor_cut *c = &out[i];
-        c->tail = c->tail_end = 0;
-        if ((int)text_width(s, len, flags) <= w) {
-            c->head = len;
-            continue;
-        }
-        /* How far the label must reach: past the first difference with each other text. */
-        size_t need = 0, diff = 0;
-        for (size_t j = 0; j < n; j++) {
-            if (j == i || (lens[j] == len && !memcmp(texts[j], s, len)))
-                continue;
-            size_t l = 0, m = lens[j] < len ? lens[j] : len;
-            while (l < m && texts[j][l] == s[l])
-                l++;
-            while (l > 0 && l < len && ((unsigned char)s[l] & 0xC0) == 0x80)   /* whole characters */
-                l--;
-            size_t e = l < len ? word_end_after(s, len, l) : len;
-            if (e > need) {
-                need = e;
-                diff = l;
-            }
-        }
-        size_t head = cut_at_word(s, len, w - 1, flags);
-        if (need <= head) {
-            c->head = head;
-            continue;
-        }
-        /* The distinguishing word lies beyond the width: show it after the head. */
-        size_t ts = word_start_at(s, len, diff), te = need;
-        int tw = (int)text_width(s + ts, te - ts, flags) + (te < len);
-        int room = w - 1 - tw;
-        if (room < 1) {    /* the word alone is too wide: "…" and as much of it as fits */
-            int used;
-            c->head = 0;
-            c->tail = ts;
-            c->tail_end = ts + text_fit(s + ts, te - ts, w - 2 > 0 ? w - 2 : 0, flags, &used);
-            continue;
-        }
-        c->head = cut_at_word(s, ts, room, flags);
-        c->tail = ts;
-        c->tail_end = te;
-    }
 }

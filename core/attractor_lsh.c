@@ -2,6 +2,9 @@
  * normalized text, their LSH buckets (leaders and followers), the stored edges and the
  * union-find components over them.  See attractor.h for the contract. */
 #include "core/attractor_impl.h"
+#if defined(__SSE2__) && defined(__GNUC__)
+#include <emmintrin.h>
+#endif
 
 /* ---- classes and components ---- */
 
@@ -114,8 +117,27 @@ static uint32_t *anchor_in(cls *k, int b, uint64_t key)
     return &k->xanchor[j];
 }
 
-/* How many of the MH_K 16-bit values of two signatures agree: a lane of d = x ^ y is zero
- * exactly when its top bit stays clear in ((d & 0x7fff) + 0x7fff) | d | 0x7fff. */
+/* How many of the MH_K 16-bit values of two signatures agree.  With SSE2: equal lanes
+ * compared 8 at a time, packed to bytes, counted from the byte mask.  Else: a lane of
+ * d = x ^ y is zero exactly when its top bit stays clear in
+ * ((d & 0x7fff) + 0x7fff) | d | 0x7fff. */
+#if defined(__SSE2__) && defined(__GNUC__)
+_Static_assert(MH_K == 32, "sig_match compares 4 x 8 lanes");
+static int sig_match(const uint64_t *x, const uint64_t *y)
+{
+    const __m128i *p = (const __m128i *)(const void *)x, *q = (const __m128i *)(const void *)y;
+    __m128i e0 = _mm_cmpeq_epi16(_mm_loadu_si128(p), _mm_loadu_si128(q));
+    __m128i e1 = _mm_cmpeq_epi16(_mm_loadu_si128(p + 1), _mm_loadu_si128(q + 1));
+    __m128i e2 = _mm_cmpeq_epi16(_mm_loadu_si128(p + 2), _mm_loadu_si128(q + 2));
+    __m128i e3 = _mm_cmpeq_epi16(_mm_loadu_si128(p + 3), _mm_loadu_si128(q + 3));
+    unsigned lo = (unsigned)_mm_movemask_epi8(_mm_packs_epi16(e0, e1));
+    unsigned hi = (unsigned)_mm_movemask_epi8(_mm_packs_epi16(e2, e3));
+    uint32_t m = lo | hi << 16;                    /* one bit per lane, counted */
+    m -= (m >> 1) & 0x55555555u;
+    m = (m & 0x33333333u) + ((m >> 2) & 0x33333333u);
+    return (int)((((m + (m >> 4)) & 0x0f0f0f0fu) * 0x01010101u) >> 24);
+}
+#else
 static int sig_match(const uint64_t *x, const uint64_t *y)
 {
     const uint64_t low = 0x7fff7fff7fff7fffull;
@@ -127,18 +149,49 @@ static int sig_match(const uint64_t *x, const uint64_t *y)
     }
     return match;
 }
+#endif
 
 /* Similar enough to link, for two classes sharing the bucket of key b.  In a MinHash band
  * their signatures must agree first (cheap); an edit key skips that: its pairs are near by
  * construction and short. */
-static int similar(attractor_index *a, uint32_t x, uint32_t y, int b)
+static int text_similar(attractor_index *a, uint32_t x, uint32_t y)
 {
-    if (b >= MH_BANDS)
-        return merge_text_similarity(cls_text(a, x), cls_text(a, y), a->thr) >= a->thr;
-    if (sig_match(a->sig[x], a->sig[y]) < MH_MIN_MATCH)
-        return 0;
     return merge_text_similarity(cls_text(a, x), cls_text(a, y), a->thr) >= a->thr;
 }
+
+/* The text half of similar (the signatures agreed, or an edit key). */
+static int similar_text(attractor_index *a, uint32_t x, uint32_t y)
+{
+    /* A class being inserted meets the same class in several of its buckets: the answer
+     * is kept in the other class (per insert, per argument order) and given again. */
+    uint32_t o = x == a->ins_cls ? y : y == a->ins_cls ? x : NONE32;
+    if (o == NONE32)
+        return text_similar(a, x, y);
+    uint64_t tag = (a->ins_serial << 2) | (uint64_t)(o == x) << 1;
+    cls *k = &a->cl[o];
+    if ((k->memo & ~1ull) == tag)
+        return (int)(k->memo & 1);
+    int r = text_similar(a, x, y);
+    k->memo = tag | (uint64_t)r;
+    return r;
+}
+
+static int similar(attractor_index *a, uint32_t x, uint32_t y, int b)
+{
+    if (b < MH_BANDS && sig_match(a->sig[x], a->sig[y]) < MH_MIN_MATCH)
+        return 0;
+    return similar_text(a, x, y);
+}
+
+static inline void prefetch(const void *p)
+{
+#if defined(__GNUC__)
+    __builtin_prefetch(p);
+#else
+    (void)p;
+#endif
+}
+
 
 /* ---- LSH buckets: leaders and followers ----
  *
@@ -154,7 +207,7 @@ static size_t nleaders(const bucket *bk) { return bk->n < MH_LEADERS ? bk->n : M
 
 static int is_leader(attractor_index *a, bucket *bk, uint32_t c)
 {
-    return bk->n <= MH_LEADERS || a->cl[c].h <= a->cl[bmem(bk)[MH_LEADERS - 1]].h;
+    return bk->n <= MH_LEADERS || a->cl[c].h <= bk->b[MH_LEADERS - 1].h;
 }
 
 static void pair_add(attractor_index *a, bucket *bk, uint32_t x, uint32_t y)
@@ -204,7 +257,7 @@ static void sig_prefetch(attractor_index *a, bucket *bk, size_t n)
 {
 #if defined(__GNUC__)
     for (size_t i = 0; i < n; i++) {
-        const uint64_t *g = a->sig[bmem(bk)[i]];
+        const uint64_t *g = a->sig[bk->b[i].c];
         __builtin_prefetch(g);
         __builtin_prefetch(g + MH_K / 4 - 1);
     }
@@ -215,16 +268,33 @@ static void sig_prefetch(attractor_index *a, bucket *bk, size_t n)
 #endif
 }
 
+/* The first n leaders of bk (but c) whose signatures agree with c's, into out, in order;
+ * their class records and texts are prefetched for the text comparisons that follow. */
+static size_t sig_candidates(attractor_index *a, bucket *bk, size_t n, uint32_t c, int b, uint32_t *out)
+{
+    sig_prefetch(a, bk, n);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t l = bk->b[i].c;
+        if (l != c && (b >= MH_BANDS || sig_match(a->sig[c], a->sig[l]) >= MH_MIN_MATCH)) {
+            out[k++] = l;
+            prefetch(&a->cl[l].mt);
+        }
+    }
+    for (size_t i = 0; i < k; i++)
+        if (a->cl[out[i]].mt)
+            prefetch(a->cl[out[i]].mt);
+    return k;
+}
+
 /* Pairs leader c with every similar leader of bk. */
 static void pairs_make(attractor_index *a, bucket *bk, uint32_t c, int b)
 {
-    size_t nl = nleaders(bk);
-    sig_prefetch(a, bk, nl);
-    for (size_t i = 0; i < nl; i++) {
-        uint32_t l = bmem(bk)[i];
-        if (l != c && similar(a, c, l, b))
-            pair_add(a, bk, c, l);
-    }
+    uint32_t cand[MH_LEADERS];
+    size_t n = sig_candidates(a, bk, nleaders(bk), c, b, cand);
+    for (size_t i = 0; i < n; i++)
+        if (similar_text(a, c, cand[i]))
+            pair_add(a, bk, c, cand[i]);
 }
 
 /* The leaders a follower may anchor to: the first MH_ANCHORS of them. */
@@ -232,13 +302,11 @@ static size_t nwindow(const bucket *bk) { return bk->n < MH_ANCHORS ? bk->n : MH
 
 static uint32_t first_similar_leader(attractor_index *a, bucket *bk, uint32_t c, int b)
 {
-    size_t nl = nwindow(bk);
-    sig_prefetch(a, bk, nl);
-    for (size_t i = 0; i < nl; i++) {
-        uint32_t l = bmem(bk)[i];
-        if (l != c && similar(a, c, l, b))
-            return l;
-    }
+    uint32_t cand[MH_ANCHORS];
+    size_t n = sig_candidates(a, bk, nwindow(bk), c, b, cand);
+    for (size_t i = 0; i < n; i++)
+        if (similar_text(a, c, cand[i]))
+            return cand[i];
     return NONE32;
 }
 
@@ -254,13 +322,20 @@ static void set_anchor(attractor_index *a, uint32_t c, int b, uint64_t key, uint
         uf_union(a, c, to);
 }
 
+/* set_anchor for the follower at entry i of bk, its entry's copy too */
+static void entry_anchor(attractor_index *a, bucket *bk, size_t i, int b, uint64_t key, uint32_t to)
+{
+    set_anchor(a, bk->b[i].c, b, key, to);
+    bk->b[i].an = to;
+}
+
 /* A bucket record for a band key that had one class, `alone`. */
 static uint32_t bucket_new(attractor_index *a, uint32_t alone)
 {
     uint32_t bi = pool_take(&a->bk, &a->nbk, &a->bkcap, sizeof *a->bk, &a->bkfree);
     bucket *bk = &a->bk[bi];
     *bk = (bucket){ .b = xmalloc(4 * sizeof *bk->b), .n = 1, .cap = 4, .x = NONE32 };
-    bk->b[0] = alone;
+    bk->b[0] = (bentry){ a->cl[alone].h, alone, NONE32 };
     return bi;
 }
 
@@ -271,13 +346,13 @@ static bucket *bucket_of(attractor_index *a, uint64_t key)
     return v && !(*v & BUCKET_SOLO) ? &a->bk[*v] : NULL;
 }
 
-/* Position among the first n entries (sorted by class hash) where c belongs. */
-static size_t leader_pos(attractor_index *a, const uint32_t *m, size_t n, uint32_t c)
+/* Position among the first n entries (sorted by class hash) where hash h belongs. */
+static size_t leader_pos(const bentry *m, size_t n, uint64_t h)
 {
     size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (a->cl[m[mid]].h < a->cl[c].h)
+        if (m[mid].h < h)
             lo = mid + 1;
         else
             hi = mid;
@@ -289,7 +364,7 @@ static size_t leader_pos(attractor_index *a, const uint32_t *m, size_t n, uint32
 static void bucket_add(attractor_index *a, uint32_t c, int b)
 {
     *anchor_at(&a->cl[c], b) = NONE32;
-    uint64_t key = key_at(&a->cl[c], b);
+    uint64_t key = key_at(&a->cl[c], b), h = a->cl[c].h;
     int isnew;
     uint32_t *v = hash_map_put(&a->bkmap, key, &isnew);
     if (isnew) {
@@ -302,37 +377,41 @@ static void bucket_add(attractor_index *a, uint32_t c, int b)
     size_t bcap = bk->cap;
     xgrow(&bk->b, &bcap, (size_t)bk->n + 1, sizeof *bk->b);
     bk->cap = (uint32_t)bcap;
-    uint32_t *m = bmem(bk);
+    bentry *m = bk->b;
     if (bk->n < MH_LEADERS) {                      /* every member is a leader */
-        size_t pos = leader_pos(a, m, bk->n, c);
+        size_t pos = leader_pos(m, bk->n, h);
         memmove(m + pos + 1, m + pos, (bk->n - pos) * sizeof *m);
-        m[pos] = c;
+        m[pos] = (bentry){ h, c, NONE32 };
         bk->n++;
         pairs_make(a, bk, c, b);
         return;
     }
-    uint32_t last = m[MH_LEADERS - 1];
-    if (a->cl[c].h > a->cl[last].h) {              /* a follower */
-        m[bk->n++] = c;
-        set_anchor(a, c, b, key, first_similar_leader(a, bk, c, b));
+    bentry last = m[MH_LEADERS - 1];
+    if (h > last.h) {                              /* a follower */
+        m[bk->n++] = (bentry){ h, c, NONE32 };
+        entry_anchor(a, bk, bk->n - 1, b, key, first_similar_leader(a, bk, c, b));
         return;
     }
     /* c becomes a leader; the last leader becomes a follower.  When c lands in the anchor
      * window, the window's last leader (`out`) leaves it. */
-    pairs_drop(a, bk, last);
-    size_t pos = leader_pos(a, m, MH_LEADERS - 1, c);
+    pairs_drop(a, bk, last.c);
+    size_t pos = leader_pos(m, MH_LEADERS - 1, h);
     memmove(m + pos + 1, m + pos, (MH_LEADERS - 1 - pos) * sizeof *m);
-    m[pos] = c;
-    m[bk->n++] = last;
+    m[pos] = (bentry){ h, c, NONE32 };
+    m[bk->n++] = last;                             /* a leader's anchor is NONE32 */
     pairs_make(a, bk, c, b);
     int inwin = pos < MH_ANCHORS;
-    uint32_t out = !inwin ? NONE32 : MH_ANCHORS < MH_LEADERS ? m[MH_ANCHORS] : last;
+    uint32_t out = !inwin ? NONE32 : MH_ANCHORS < MH_LEADERS ? m[MH_ANCHORS].c : last.c;
     for (size_t i = MH_LEADERS; i < bk->n; i++) {
-        uint32_t y = m[i], old = *anchor_in(&a->cl[y], b, key);
-        if (y == last || old == last || (old != NONE32 && old == out))
-            set_anchor(a, y, b, key, first_similar_leader(a, bk, y, b));
-        else if (inwin && (old == NONE32 || a->cl[old].h > a->cl[c].h) && similar(a, y, c, b))
-            set_anchor(a, y, b, key, c);
+        uint32_t y = m[i].c, old = m[i].an;
+#if defined(__GNUC__)
+        if (inwin && i + 8 < bk->n)                /* its signature is read soon */
+            __builtin_prefetch(a->sig[m[i + 8].c]);
+#endif
+        if (y == last.c || old == last.c || (old != NONE32 && old == out))
+            entry_anchor(a, bk, i, b, key, first_similar_leader(a, bk, y, b));
+        else if (inwin && (old == NONE32 || a->cl[old].h > h) && similar(a, y, c, b))
+            entry_anchor(a, bk, i, b, key, c);
     }
 }
 
@@ -346,42 +425,42 @@ static void bucket_remove(attractor_index *a, uint32_t c, int b)
         return;
     }
     bucket *bk = &a->bk[bi];
-    uint32_t *m = bmem(bk);
+    bentry *m = bk->b;
     if (!is_leader(a, bk, c)) {
         size_t i = MH_LEADERS;
-        while (m[i] != c)
+        while (m[i].c != c)
             i++;
         m[i] = m[--bk->n];
         set_anchor(a, c, b, key, NONE32);
     } else {
         pairs_drop(a, bk, c);
-        size_t nl = nleaders(bk), pos = leader_pos(a, m, nl, c);
+        size_t nl = nleaders(bk), pos = leader_pos(m, nl, a->cl[c].h);
         memmove(m + pos, m + pos + 1, (nl - 1 - pos) * sizeof *m);
         if (bk->n > MH_LEADERS) {                  /* the best follower is promoted */
             size_t best = MH_LEADERS;
             for (size_t i = MH_LEADERS + 1; i < bk->n; i++)
-                if (a->cl[m[i]].h < a->cl[m[best]].h)
+                if (m[i].h < m[best].h)
                     best = i;
-            uint32_t p = m[best];
+            bentry p = m[best];
             m[best] = m[bk->n - 1];
             m[MH_LEADERS - 1] = p;
             bk->n--;
-            set_anchor(a, p, b, key, NONE32);
-            pairs_make(a, bk, p, b);
+            entry_anchor(a, bk, MH_LEADERS - 1, b, key, NONE32);
+            pairs_make(a, bk, p.c, b);
             /* when c was in the anchor window, the next leader enters it at its end */
-            uint32_t in = pos < MH_ANCHORS ? m[MH_ANCHORS - 1] : NONE32;
+            uint32_t in = pos < MH_ANCHORS ? m[MH_ANCHORS - 1].c : NONE32;
             for (size_t i = MH_LEADERS; i < bk->n; i++) {
-                uint32_t y = m[i], old = *anchor_in(&a->cl[y], b, key);
+                uint32_t y = m[i].c, old = m[i].an;
                 if (old == c)
-                    set_anchor(a, y, b, key, first_similar_leader(a, bk, y, b));
+                    entry_anchor(a, bk, i, b, key, first_similar_leader(a, bk, y, b));
                 else if (old == NONE32 && in != NONE32 && similar(a, y, in, b))
-                    set_anchor(a, y, b, key, in);
+                    entry_anchor(a, bk, i, b, key, in);
             }
         } else
             bk->n--;
     }
     if (bk->n == 1) {                              /* one class left: back to a map entry */
-        uint32_t only = bk->b[0];
+        uint32_t only = bk->b[0].c;
         if (bk->x != NONE32) {
             a->bx[bk->x].n = 0;
             pool_give(&a->bxfree, bk->x);
@@ -557,11 +636,29 @@ void attractor_lsh_insert(attractor_index *a, uint32_t c)
     signature(a, s->w, s->nw, k->band, sig);
     memcpy(a->sig[c], sig, sizeof sig);
     edit_keys(k, s->w, s->nw);
-    for (int b = 0; b < nkeys(k); b++)
+    /* the buckets' map slots, then their records (or a lone class's), then their entries:
+     * each level's misses overlap across the keys */
+    int nk = nkeys(k);
+    for (int b = 0; b < nk; b++)
         hash_map_prefetch(&a->bkmap, key_at(k, b));
+    for (int b = 0; b < nk; b++) {
+        const uint32_t *v = hash_map_get(&a->bkmap, key_at(k, b));
+        if (v)
+            prefetch(*v & BUCKET_SOLO ? (const void *)&a->cl[*v & ~BUCKET_SOLO] : (const void *)&a->bk[*v]);
+    }
+    for (int b = 0; b < nk; b++) {
+        const bucket *bk = bucket_of(a, key_at(k, b));
+        if (bk) {
+            prefetch(bk->b);
+            prefetch(bk->b + (bk->n < MH_LEADERS ? bk->n : MH_LEADERS) / 2);
+        }
+    }
     k->in_lsh = 1;
+    a->ins_cls = c;
+    a->ins_serial++;
     for (int b = 0; b < nkeys(k); b++)
         bucket_add(a, c, b);
+    a->ins_cls = NONE32;
 }
 
 uint32_t attractor_cls_new(attractor_index *a, uint64_t h)

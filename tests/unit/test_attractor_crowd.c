@@ -1,4 +1,5 @@
-/* Attractors in crowded trees: the anchor window of a crowded bucket (ATTRACTOR_ANCHORS),
+/* Attractors in crowded trees: the anchor window of a crowded bucket (ATTRACTOR_ANCHORS), the
+ * buckets' entries checked against their classes,
  * and a tiny-vocabulary tree (16 words from 12) kept incrementally equal to a fresh index. */
 #include "tests/test.h"
 #include "core/attractor.h"
@@ -217,5 +218,91 @@ TEST(attractor_tiny_vocabulary_incremental_equals_batch)
     CHECK(found);
     attractor_index_free(batch);
     attractor_index_free(inc);
+    tree_free(t);
+}
+
+/* ---- the buckets' entries as the index keeps them ---- */
+
+static uint32_t anchor_for(const cls *k, uint64_t key)
+{
+    for (int b = 0; b < MH_BANDS; b++)
+        if (k->band[b] == key)
+            return k->anchor[b];
+    for (int j = 0; j < k->nx; j++)
+        if (k->xkey[j] == key)
+            return k->xanchor[j];
+    return NONE32 - 1;                           /* not one of its keys */
+}
+
+/* Every bucket's entries: live classes with their own hash; leaders sorted by it and
+ * without anchors; followers ranked after the last leader, their anchor (one of the first
+ * MH_ANCHORS leaders, or none) the same in the entry and in the class. */
+static int buckets_consistent(attractor_index *a)
+{
+    size_t crowded = 0;
+    for (size_t s = 0; s < a->bkmap.cap; s++) {
+        const hash_slot *e = &a->bkmap.s[s];
+        if (!hash_slot_used(e) || (e->v & BUCKET_SOLO))
+            continue;
+        uint64_t key = hash_slot_key(e);
+        const bucket *bk = &a->bk[e->v];
+        crowded += bk->n > MH_LEADERS;
+        for (uint32_t j = 0; j < bk->n; j++) {
+            const bentry *x = &bk->b[j];
+            const cls *k = &a->cl[x->c];
+            uint32_t an = anchor_for(k, key);
+            int ok = k->live && k->in_lsh && x->h == k->h && an == x->an;
+            if (j < MH_LEADERS)
+                ok = ok && x->an == NONE32 && (j == 0 || bk->b[j - 1].h <= x->h);
+            else {
+                ok = ok && x->h > bk->b[MH_LEADERS - 1].h;
+                int inwin = x->an == NONE32;
+                for (uint32_t l = 0; l < MH_ANCHORS; l++)
+                    inwin |= bk->b[l].c == x->an;
+                ok = ok && inwin;
+            }
+            if (!ok) {
+                fprintf(stderr, "bucket %u entry %u (class %u, anchor %u / %u) is off\n",
+                        e->v, j, x->c, x->an, an);
+                return 0;
+            }
+        }
+    }
+    return crowded > 0;                         /* there were crowded buckets to check */
+}
+
+/* A crowded tree grown, rewritten and pruned: after each update the buckets' entries agree
+ * with their classes (a stale copy of an anchor would keep a link the rule has dropped). */
+TEST(attractor_crowded_bucket_entries_stay_consistent)
+{
+    rs = 4711;
+    tree *t = tree_new();
+    int32_t r = add(t, TREE_NONE, "Prompt");
+    attractor_index *a = attractor_index_new(t, 0.8, 3);
+    char s[160];
+    int checks = 0;
+    for (int i = 1; i < 6000; i++) {
+        int32_t p = (int32_t)(rnd() % (uint32_t)tree_capacity(t));
+        if (!tree_get(t, p))
+            p = r;
+        uint32_t op = rnd() % 100;
+        tiny16(s, sizeof s);
+        if (op < 6 && p != r)
+            tree_set_text(t, p, s, strlen(s));
+        else if (op < 9 && p != r && !tree_get(t, p)->nchildren)
+            tree_delete(t, p);
+        else
+            add(t, p, s);
+        if (i % 400 == 0 && i >= 2000) {
+            attractor_version(a);
+            CHECKF(buckets_consistent(a), "after %d changes", i);
+            checks++;
+        }
+    }
+    attractor_index *batch = attractor_index_new(t, 0.8, 3);
+    CHECK(same_lists(a, batch));
+    CHECK(checks > 5);
+    attractor_index_free(batch);
+    attractor_index_free(a);
     tree_free(t);
 }
