@@ -138,7 +138,9 @@ static inline void hash_map_prefetch(const hash_map *m, uint64_t key)
 #endif
 }
 
-/* Sizes an empty map for about n keys. */
+/* Sizes a map for about n keys: an empty one gets its table at once (doubling up to it
+ * would allocate and clear every size on the way), a full one grows as it always has (its
+ * slots then land where the doublings put them). */
 static inline void hash_map_reserve(hash_map *m, size_t n)
 {
     size_t cap = 64;
@@ -146,6 +148,12 @@ static inline void hash_map_reserve(hash_map *m, size_t n)
         cap *= 2;
     if (cap <= m->cap)
         return;
+    if (!m->n) {
+        free(m->s);
+        m->cap = cap;
+        m->s = xcalloc_table(cap, sizeof *m->s);
+        return;
+    }
     while (m->cap < cap)
         hash_map_grow(m);
 }
