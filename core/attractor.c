@@ -296,7 +296,7 @@ static void node_index(attractor_index *a, int32_t id)
         for (size_t i = 0; i < nd; i++) {          /* then the gram records */
             const uint32_t *v = hash_map_get(&a->grmap, g[i]);
             if (v && !(*v & GRAM_LONE))
-                __builtin_prefetch(&a->gr[*v]);
+                mem_prefetch(&a->gr[*v]);
         }
 #endif
         for (size_t i = 0; i < nd; i++)

@@ -320,14 +320,6 @@ static void phr_sketch_open(attractor_index *a, attractor_job *J)
     J->skmask = skn - 1;
 }
 
-static inline void prefetch(const void *p)
-{
-#if defined(__GNUC__)
-    __builtin_prefetch(p);
-#else
-    (void)p;
-#endif
-}
 
 /* The hashes of a class's eligible windows of the length at hand into J->wh (J->wok[i]:
  * window i is eligible), the counter of each prefetched: the passes below work in
@@ -343,7 +335,7 @@ static size_t win_hashes(attractor_index *a, attractor_job *J, pclass *pc, const
             continue;
         J->wh[i] = gram_hash(s->w + i, J->len);
         if (J->skmask)
-            prefetch(&a->sketch[(J->wh[i] >> 20) & J->skmask]);
+            mem_prefetch(&a->sketch[(J->wh[i] >> 20) & J->skmask]);
     }
     return nwin;
 }
@@ -394,7 +386,7 @@ static void phr_pass1(attractor_index *a, attractor_job *J, pclass *pc)
             *ti = (uint32_t)J->ntg;
         TI(pc, i, len) = *ti;
         if (!isnew) {
-            prefetch(&J->tg[*ti]);
+            mem_prefetch(&J->tg[*ti]);
             continue;
         }
         J->wok[i] = 2;                             /* made here */
@@ -428,7 +420,7 @@ static void tg_prefetch(attractor_job *J, const pclass *pc, size_t nw, uint32_t 
     for (size_t i = 0; i + ATTRACTOR_MIN_PHRASE <= nw; i++)
         for (uint32_t l = len ? len : ATTRACTOR_MIN_PHRASE; l <= (len ? len : ATTRACTOR_MAX_PHRASE) && i + l <= nw; l++)
             if (len ? LOOKED(pc, i, l) : ALIVE(pc, i, l))
-                prefetch(&J->tg[TI(pc, i, l)]);
+                mem_prefetch(&J->tg[TI(pc, i, l)]);
 }
 
 /* pass 2: distinct contexts of the windows kept (a gram in fewer than m nodes cannot have

@@ -183,14 +183,6 @@ static int similar(attractor_index *a, uint32_t x, uint32_t y, int b)
     return similar_text(a, x, y);
 }
 
-static inline void prefetch(const void *p)
-{
-#if defined(__GNUC__)
-    __builtin_prefetch(p);
-#else
-    (void)p;
-#endif
-}
 
 
 /* ---- LSH buckets: leaders and followers ----
@@ -258,8 +250,8 @@ static void sig_prefetch(attractor_index *a, bucket *bk, size_t n)
 #if defined(__GNUC__)
     for (size_t i = 0; i < n; i++) {
         const uint64_t *g = a->sig[bk->b[i].c];
-        __builtin_prefetch(g);
-        __builtin_prefetch(g + MH_K / 4 - 1);
+        mem_prefetch(g);
+        mem_prefetch(g + MH_K / 4 - 1);
     }
 #else
     (void)a;
@@ -278,12 +270,12 @@ static size_t sig_candidates(attractor_index *a, bucket *bk, size_t n, uint32_t 
         uint32_t l = bk->b[i].c;
         if (l != c && (b >= MH_BANDS || sig_match(a->sig[c], a->sig[l]) >= MH_MIN_MATCH)) {
             out[k++] = l;
-            prefetch(&a->cl[l].mt);
+            mem_prefetch(&a->cl[l].mt);
         }
     }
     for (size_t i = 0; i < k; i++)
         if (a->cl[out[i]].mt)
-            prefetch(a->cl[out[i]].mt);
+            mem_prefetch(a->cl[out[i]].mt);
     return k;
 }
 
@@ -406,7 +398,7 @@ static void bucket_add(attractor_index *a, uint32_t c, int b)
         uint32_t y = m[i].c, old = m[i].an;
 #if defined(__GNUC__)
         if (inwin && i + 8 < bk->n)                /* its signature is read soon */
-            __builtin_prefetch(a->sig[m[i + 8].c]);
+            mem_prefetch(a->sig[m[i + 8].c]);
 #endif
         if (y == last.c || old == last.c || (old != NONE32 && old == out))
             entry_anchor(a, bk, i, b, key, first_similar_leader(a, bk, y, b));
@@ -644,13 +636,13 @@ void attractor_lsh_insert(attractor_index *a, uint32_t c)
     for (int b = 0; b < nk; b++) {
         const uint32_t *v = hash_map_get(&a->bkmap, key_at(k, b));
         if (v)
-            prefetch(*v & BUCKET_SOLO ? (const void *)&a->cl[*v & ~BUCKET_SOLO] : (const void *)&a->bk[*v]);
+            mem_prefetch(*v & BUCKET_SOLO ? (const void *)&a->cl[*v & ~BUCKET_SOLO] : (const void *)&a->bk[*v]);
     }
     for (int b = 0; b < nk; b++) {
         const bucket *bk = bucket_of(a, key_at(k, b));
         if (bk) {
-            prefetch(bk->b);
-            prefetch(bk->b + (bk->n < MH_LEADERS ? bk->n : MH_LEADERS) / 2);
+            mem_prefetch(bk->b);
+            mem_prefetch(bk->b + (bk->n < MH_LEADERS ? bk->n : MH_LEADERS) / 2);
         }
     }
     k->in_lsh = 1;

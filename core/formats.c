@@ -392,6 +392,17 @@ int formats_is_session(const char *data, size_t len)
     return sniff_session(data, len);
 }
 
+int formats_file_is_session(const char *path)
+{
+    char head[4096];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    size_t n = fread(head, 1, sizeof head, f);
+    fclose(f);
+    return formats_is_session(head, n);
+}
+
 /* The imported tree, kept fields and settings into s (they replace what it had). */
 static void install(session *s, fmt_out *out, gen_settings *set, formats_kind k)
 {

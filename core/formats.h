@@ -52,6 +52,8 @@ const char *formats_kind_name(formats_kind k);
 /* The first bytes of a file (up to 4 KB) name a termloom session (`"format":
  * "termloom-session"` outside strings): formats_import_* would load it with session_load. */
 int formats_is_session(const char *data, size_t len);
+/* The same of a file's first 4 KB (0 when it cannot be read). */
+int formats_file_is_session(const char *path);
 /* Imports a foreign file already in memory into s (which session_init prepared; its tree,
  * cursor, extra and the settings the file names are replaced).  name is used in messages.
  * *kind (may be NULL) receives the detected format.  Returns FORMATS_OK or an error. */

@@ -65,24 +65,13 @@ static void *import_main(void *ud)
     return NULL;
 }
 
-static int is_session(const char *path)
-{
-    char head[4096];
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return 0;
-    size_t n = fread(head, 1, sizeof head, f);
-    fclose(f);
-    return formats_is_session(head, n);
-}
-
 formats_opener *formats_open_begin(session *s, const char *path, const formats_opts *o,
                                    const char *save_to, char *err, size_t errlen)
 {
     formats_opener *op = xcalloc(1, sizeof *op);
     pthread_mutex_init(&op->mu, NULL);
     session_init(&op->ses);
-    if (is_session(path)) {
+    if (formats_file_is_session(path)) {
         op->sliced = session_open_begin(s, path, err, errlen);
         if (op->sliced)
             return op;              /* else formats_import_file decides, on the thread */

@@ -129,13 +129,8 @@ static inline void hash_map_grow(hash_map *m)
  * prefetches them all first, so their cache misses overlap. */
 static inline void hash_map_prefetch(const hash_map *m, uint64_t key)
 {
-#if defined(__GNUC__)
     if (m->cap)
-        __builtin_prefetch(&m->s[key & (m->cap - 1)]);
-#else
-    (void)m;
-    (void)key;
-#endif
+        mem_prefetch(&m->s[key & (m->cap - 1)]);
 }
 
 /* Sizes a map for about n keys: an empty one gets its table at once (doubling up to it

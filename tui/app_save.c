@@ -246,19 +246,6 @@ static int reapply_flags(app *a)
     return 0;
 }
 
-/* The file's first bytes name a termloom session (what formats_import_file would load as
- * one). */
-static int is_session_file(const char *file)
-{
-    char head[4096];
-    FILE *f = fopen(file, "rb");
-    if (!f)
-        return 0;
-    size_t n = fread(head, 1, sizeof head, f);
-    fclose(f);
-    return formats_is_session(head, n);
-}
-
 /* Where another loom's file is saved as a session: beside it, never over it. */
 static char *import_target(const char *file)
 {
@@ -285,7 +272,7 @@ static int open_behind(app *a, const char *file, int *rc)
     if (stat(file, &st) < 0 || !S_ISREG(st.st_mode))
         return 0;                  /* the usual path names why */
     char err[1024];
-    char *target = is_session_file(file) ? NULL : import_target(file);
+    char *target = formats_file_is_session(file) ? NULL : import_target(file);
     a->save.loading = formats_open_begin(&a->ses, file, NULL, target, err, sizeof err);
     a->save.path = target ? target : xstrdup(file);
     a->save.source = xstrdup(file);
