@@ -46,27 +46,6 @@ typedef struct {
     size_t      n, cap;
 } scanner;
 
-/* A key without escapes or control bytes and its ':' (k, kl: its bytes, quotes excluded). */
-static int raw_key(jscan_cur *c, const char **k, size_t *kl)
-{
-    jscan_ws(c);
-    if (c->p >= c->end || *c->p != '"')
-        return 0;
-    const char *s = ++c->p;
-    while (c->p < c->end && *c->p != '"') {
-        unsigned char ch = (unsigned char)*c->p;
-        if (ch < 0x20 || ch == '\\')
-            return 0;
-        c->p++;
-    }
-    if (c->p >= c->end)
-        return 0;
-    *k = s;
-    *kl = (size_t)(c->p - s);
-    c->p++;
-    return jscan_eat(c, ':');
-}
-
 /* The bytes of one value (unchecked: jansson reads them), nesting at most max_nest deep. */
 static int value_bytes(jscan_cur *c, int max_nest, const char **vs)
 {
@@ -224,7 +203,7 @@ static int node_step(scanner *S)
     f->any = 1;
     const char *k;
     size_t kl;
-    if (!raw_key(c, &k, &kl))
+    if (!jscan_key_raw(c, &k, &kl))
         return 0;
     if (JSCAN_KEY_IS(k, kl, "children")) {
         if (f->seen & SEEN_KIDS)
@@ -293,7 +272,7 @@ static int scan_doc(scanner *S, buf *top, fmt_loom_spans *sp, int *cut)
     do {
         const char *k;
         size_t kl;
-        if (!raw_key(c, &k, &kl))
+        if (!jscan_key_raw(c, &k, &kl))
             return 0;
         if (JSCAN_KEY_IS(k, kl, "root")) {
             if (seen_root++)

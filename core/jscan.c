@@ -111,7 +111,7 @@ int jscan_str(jscan_cur *c, jscan_bytes *dst)
     return 0;
 }
 
-int jscan_key(jscan_cur *c, const char **k, size_t *kl)
+static int key_of(jscan_cur *c, const char **k, size_t *kl, unsigned char top)
 {
     jscan_ws(c);
     if (c->p >= c->end || *c->p != '"')
@@ -119,7 +119,7 @@ int jscan_key(jscan_cur *c, const char **k, size_t *kl)
     const char *s = ++c->p;
     while (c->p < c->end && *c->p != '"') {
         unsigned char ch = (unsigned char)*c->p;
-        if (ch < 0x20 || ch >= 0x80 || ch == '\\')
+        if (ch < 0x20 || ch > top || ch == '\\')
             return 0;
         c->p++;
     }
@@ -130,6 +130,9 @@ int jscan_key(jscan_cur *c, const char **k, size_t *kl)
     c->p++;
     return jscan_eat(c, ':');
 }
+
+int jscan_key(jscan_cur *c, const char **k, size_t *kl) { return key_of(c, k, kl, 0x7f); }
+int jscan_key_raw(jscan_cur *c, const char **k, size_t *kl) { return key_of(c, k, kl, 0xff); }
 
 /* A JSON number: *d its value as jansson gives it (integers converted), *is_int when it has
  * no fraction or exponent (then *iv holds it). */

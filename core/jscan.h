@@ -59,6 +59,9 @@ static inline int jscan_lit(jscan_cur *c, const char *lit, size_t n)
 int jscan_str(jscan_cur *c, jscan_bytes *dst);
 /* A key made of plain ASCII without escapes (every key the loaders know) and its ':'. */
 int jscan_key(jscan_cur *c, const char **k, size_t *kl);
+/* A key without escapes or control bytes, any other bytes kept as they are (the caller
+ * has them checked, e.g. by the jansson parse it hands them to), and its ':'. */
+int jscan_key_raw(jscan_cur *c, const char **k, size_t *kl);
 /* A number: *d its value as jansson gives it (integers converted), *is_int when it has no
  * fraction or exponent (then *iv holds it).  Integers beyond 18 digits are refused (jansson
  * decides whether they fit). */
