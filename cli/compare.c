@@ -579,20 +579,13 @@ int cli_compare(int argc, char **argv)
     int rc = cli_args_begin(&p, argc, argv, "compare", compare_options, &o);
     const char *spec[2] = { NULL, NULL }, *out = NULL, *v;
     int json = 0, nsamples = COMPARE_DEFAULT_SAMPLES;
+    cli_args_usual(&p, print_help, NULL, NULL);
     for (int id; rc == CLI_OK && (id = cli_args_next(&p, &v)) != CLI_ARGS_END;) {
         char *end = NULL;
         long n;
         switch (id) {
-        case CLI_ARGS_HELP:
-            print_help();
-            cli_args_end(&p);
-            cli_opts_free(&o);
-            return CLI_OK;
         case CLI_ARGS_ERROR:
             rc = p.status;
-            break;
-        case CLI_ARGS_OPERAND:
-            rc = cli_fail(CLI_USAGE, "compare: unknown argument '%s'; %s", v, usage_line);
             break;
         case C_A:
         case C_B:
@@ -614,7 +607,7 @@ int cli_compare(int argc, char **argv)
         }
     }
     cli_args_end(&p);
-    if (rc != CLI_OK)
+    if (rc != CLI_OK || p.helped)
         goto done;
     if (!spec[0] || !spec[1] || !o.prompt) {
         rc = cli_fail(CLI_USAGE, "compare needs %s; %s",

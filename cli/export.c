@@ -32,25 +32,22 @@ static const cli_option export_options[] = {
     { NULL, 0, 0, 0, NULL }
 };
 
+static void export_help(void)
+{
+    fputs(export_usage, stdout);
+}
+
 int cli_export(int argc, char **argv)
 {
     const char *fmt = NULL, *node_arg = NULL, *in = NULL, *out = NULL, *note = NULL, *v;
     int rc = CLI_OK;
     cli_args p;
     cli_args_begin(&p, argc, argv, "export", export_options, NULL);
+    cli_args_usual(&p, export_help, &in, "input file");
     for (int id; rc == CLI_OK && (id = cli_args_next(&p, &v)) != CLI_ARGS_END;) {
         switch (id) {
-        case CLI_ARGS_HELP:
-            fputs(export_usage, stdout);
-            cli_args_end(&p);
-            return CLI_OK;
         case CLI_ARGS_ERROR:
             rc = p.status;
-            break;
-        case CLI_ARGS_OPERAND:
-            if (in)
-                rc = cli_fail(CLI_USAGE, "export: one input file only (got %s and %s)", in, v);
-            in = v;
             break;
         case E_FORMAT:
             fmt = v;
@@ -67,7 +64,7 @@ int cli_export(int argc, char **argv)
         }
     }
     cli_args_end(&p);
-    if (rc != CLI_OK)
+    if (rc != CLI_OK || p.helped)
         return rc;
     formats_out f;
     if (!fmt)

@@ -399,18 +399,11 @@ int cli_gen(int argc, char **argv)
     const char *out = NULL, *strategy = "breadth", *expand = "all", *v;
     long depth = -1, budget = -1;
     int rc = CLI_OK;
+    cli_args_usual(&p, gen_usage, NULL, NULL);
     for (int id; rc == CLI_OK && (id = cli_args_next(&p, &v)) != CLI_ARGS_END;) {
         switch (id) {
-        case CLI_ARGS_HELP:
-            gen_usage();
-            cli_args_end(&p);
-            cli_opts_free(&o);
-            return CLI_OK;
         case CLI_ARGS_ERROR:
             rc = p.status;
-            break;
-        case CLI_ARGS_OPERAND:
-            rc = cli_fail(CLI_USAGE, "gen: unknown argument '%s' (see termloom gen --help)", v);
             break;
         case G_OUTPUT:
             out = v;
@@ -436,6 +429,10 @@ int cli_gen(int argc, char **argv)
         }
     }
     cli_args_end(&p);
+    if (p.helped) {
+        cli_opts_free(&o);
+        return CLI_OK;
+    }
     int entropy = !strcmp(strategy, "entropy");
     if (rc == CLI_OK && entropy && !strcmp(expand, "groups"))
         rc = cli_fail(CLI_USAGE, "gen: --expand groups is for --strategy breadth");

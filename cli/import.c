@@ -24,25 +24,22 @@ static const cli_option import_options[] = {
     { NULL, 0, 0, 0, NULL }
 };
 
+static void import_help(void)
+{
+    fputs(import_usage, stdout);
+}
+
 int cli_import(int argc, char **argv)
 {
     const char *in = NULL, *out = NULL, *note = NULL, *v;
     int rc = CLI_OK;
     cli_args p;
     cli_args_begin(&p, argc, argv, "import", import_options, NULL);
+    cli_args_usual(&p, import_help, &in, "input file");
     for (int id; rc == CLI_OK && (id = cli_args_next(&p, &v)) != CLI_ARGS_END;) {
         switch (id) {
-        case CLI_ARGS_HELP:
-            fputs(import_usage, stdout);
-            cli_args_end(&p);
-            return CLI_OK;
         case CLI_ARGS_ERROR:
             rc = p.status;
-            break;
-        case CLI_ARGS_OPERAND:
-            if (in)
-                rc = cli_fail(CLI_USAGE, "import: one input file only (got %s and %s)", in, v);
-            in = v;
             break;
         case I_OUTPUT:
             out = v;
@@ -53,7 +50,7 @@ int cli_import(int argc, char **argv)
         }
     }
     cli_args_end(&p);
-    if (rc != CLI_OK)
+    if (rc != CLI_OK || p.helped)
         return rc;
     if (!in)
         return cli_fail(CLI_USAGE, "import: no input file (termloom import OTHER.json -o SESSION.json)");

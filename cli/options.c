@@ -286,7 +286,9 @@ void cli_args_end(cli_args *p)
     free(p->entry);
     free(p->longs);
     free(p->shorts);
+    int helped = p->helped;   /* read after the walk's end */
     memset(p, 0, sizeof *p);
+    p->helped = helped;
 }
 
 static void given_add(cli_opts *o, const char *key, const char *value)
@@ -339,6 +341,24 @@ static int apply(cli_args *p, const struct cli_entry *e, const char *v)
     return CLI_OK;
 }
 
+void cli_args_usual(cli_args *p, void (*help)(void), const char **operand, const char *what)
+{
+    p->help = help;
+    p->operand = operand;
+    p->operand_what = what;
+}
+
+static int take_operand(cli_args *p, const char *v)
+{
+    if (!p->operand)
+        return cli_fail(CLI_USAGE, "%s: unknown argument '%s' (see termloom %s --help)", p->cmd, v, p->cmd);
+    if (*p->operand)
+        return cli_fail(CLI_USAGE, "%s: one %s at a time ('%s' and '%s')", p->cmd, p->operand_what,
+                        *p->operand, v);
+    *p->operand = v;
+    return CLI_OK;
+}
+
 int cli_args_next(cli_args *p, const char **value)
 {
     const struct cli_entry *e;
@@ -346,14 +366,24 @@ int cli_args_next(cli_args *p, const char **value)
         int r = step(p, 0, &e, value);
         if (r == STEP_END)
             return CLI_ARGS_END;
-        if (r == STEP_OPERAND)
+        if (r == STEP_OPERAND && !p->help)
             return CLI_ARGS_OPERAND;
+        if (r == STEP_OPERAND) {
+            if ((p->status = take_operand(p, *value)) != CLI_OK)
+                return CLI_ARGS_ERROR;
+            continue;
+        }
         if (r == STEP_ERROR)
             return CLI_ARGS_ERROR;
         if (e->from == FROM_OWN)
             return e->opt.id;
-        if (e->opt.id == C_HELP && e->from == FROM_COMMON)
+        if (e->opt.id == C_HELP && e->from == FROM_COMMON && !p->help)
             return CLI_ARGS_HELP;
+        if (e->opt.id == C_HELP && e->from == FROM_COMMON) {
+            p->help();
+            p->helped = 1;
+            return CLI_ARGS_END;
+        }
         if ((p->status = apply(p, e, *value)) != CLI_OK)
             return CLI_ARGS_ERROR;
     }

@@ -63,6 +63,8 @@ struct cli_entry;
 typedef struct {
     int               status;   /* after CLI_ARGS_ERROR: the exit status (CLI_USAGE, CLI_ERR) */
     char              typed[64];/* the option just returned as typed ("-n", "--samples") */
+    int               helped;   /* the walk ended after printing the help (cli_args_usual);
+                                   still set after cli_args_end */
     /* private */
     int               argc;
     char            **argv;
@@ -73,6 +75,9 @@ typedef struct {
     char             *shorts;
     size_t            n;
     int               rest;     /* after `--`: the next operand's index */
+    void            (*help)(void);
+    const char      **operand;
+    const char       *operand_what;
 } cli_args;
 
 /* Starts reading argv (argv[0] is the program's or the command's name) for cmd ("gen",
@@ -91,6 +96,12 @@ int  cli_args_begin(cli_args *p, int argc, char **argv, const char *cmd, const c
  * exit status).  Common options and settings are applied to o and not returned. */
 int  cli_args_next(cli_args *p, const char **value);
 void cli_args_end(cli_args *p);
+/* The cases every command handles alike, done by cli_args_next from here on:
+ *   -h/--help calls help() and ends the walk (CLI_ARGS_END with p->helped set: exit 0);
+ *   the first operand goes to *operand and is not returned; a second one is the usage
+ *   error "CMD: one WHAT at a time ('A' and 'B')" (CLI_ARGS_ERROR); with operand NULL
+ *   every operand is "CMD: unknown argument 'X' (see termloom CMD --help)". */
+void cli_args_usual(cli_args *p, void (*help)(void), const char **operand, const char *what);
 
 /* Prints "termloom: <message>" to stderr as one line; returns code. */
 int  cli_fail(int code, const char *fmt, ...);

@@ -604,21 +604,13 @@ int cli_stats(int argc, char **argv)
     double threshold = NAN;       /* --merge-threshold; else the session's own setting */
     cli_args p;
     cli_args_begin(&p, argc, argv, "stats", stats_options, NULL);
+    cli_args_usual(&p, stats_help, &path, "session file");
     for (int id; rc == CLI_OK && (id = cli_args_next(&p, &v)) != CLI_ARGS_END;) {
         gen_settings tmp;
         char e[200];
         switch (id) {
-        case CLI_ARGS_HELP:
-            stats_help();
-            cli_args_end(&p);
-            return CLI_OK;
         case CLI_ARGS_ERROR:
             rc = p.status;
-            break;
-        case CLI_ARGS_OPERAND:
-            if (path)
-                rc = cli_fail(CLI_USAGE, "stats: one session file at a time ('%s' and '%s'); %s", path, v, usage_line);
-            path = v;
             break;
         case S_JSON:
             json = 1;
@@ -633,7 +625,7 @@ int cli_stats(int argc, char **argv)
         }
     }
     cli_args_end(&p);
-    if (rc != CLI_OK)
+    if (rc != CLI_OK || p.helped)
         return rc;
     if (!path)
         return cli_fail(CLI_USAGE, "stats needs a SESSION.json; %s", usage_line);
