@@ -38,3 +38,13 @@ summary_then_error() {
         fail "$1" "stderr: $(head -c 400 "$TMP/err" | tr '\n' '|')"
     fi
 }
+# replay KEYS SCREENS [VAR=VALUE...] COMMAND...: the interactive program driven by the
+# replay script KEYS (tui/replay.h), each "screen" step written into the folder SCREENS;
+# a 100x30 UTF-8 terminal, no user config, stdout dropped, stderr in $TMP/err.
+replay() {
+    keys=$1 scr=$2; shift 2
+    env TERMLOOM_KEYS="$keys" TERMLOOM_SCREENS="$scr" \
+        TERMLOOM_DATADIR="${TERMLOOM_ROOT:-.}" XDG_CONFIG_HOME="$TMP/none" XDG_DATA_HOME="$TMP/none" \
+        LINES=30 COLUMNS=100 TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 \
+        "$@" < /dev/null > /dev/null 2> "$TMP/err"
+}

@@ -15,10 +15,7 @@ cp "$TMP/big.json" "$TMP/orig.json"
 run() {   # run SCRIPT FILE: the loom on FILE with keys from SCRIPT, screens in $TMP/scr
     rm -rf "$TMP/scr"
     mkdir -p "$TMP/scr"
-    env TERMLOOM_KEYS="$1" TERMLOOM_SCREENS="$TMP/scr" TERMLOOM_IMPORT_DELAY=2 \
-        TERMLOOM_DATADIR="${TERMLOOM_ROOT:-.}" XDG_CONFIG_HOME="$TMP/none" XDG_DATA_HOME="$TMP/none" \
-        LINES=30 COLUMNS=100 TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 \
-        "$T" --backend ngram "$2" < /dev/null > /dev/null 2> "$TMP/err"
+    replay "$1" "$TMP/scr" TERMLOOM_IMPORT_DELAY=2 "$T" --backend ngram "$2"
 }
 status() { tail -1 "$TMP/scr/$1"; }
 

@@ -11,10 +11,8 @@ for script in basic narrow search layout alts; do
     out="$TMP/$script"
     args=$(sed -n 's/^# args: //p' "$R/$script.keys")
     mkdir -p "$out"
-    env TERMLOOM_KEYS="$R/$script.keys" TERMLOOM_SCREENS="$out" TERMLOOM_SEED=7 TERMLOOM_CLOCK=1767225600 \
-        TERMLOOM_DATADIR="${TERMLOOM_ROOT:-.}" XDG_CONFIG_HOME="$TMP/none" XDG_DATA_HOME="$TMP/none" \
-        LINES=30 COLUMNS=100 TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 \
-        "$T" --backend ngram -n 3 $args "$out/s.json" < /dev/null > /dev/null 2> "$TMP/err"
+    replay "$R/$script.keys" "$out" TERMLOOM_SEED=7 TERMLOOM_CLOCK=1767225600 \
+        "$T" --backend ngram -n 3 $args "$out/s.json"
     rc=$?
     if [ "$rc" != 0 ]; then
         fail "tui_replay_$script" "exit $rc: $(head -c 300 "$TMP/err")"
