@@ -4,59 +4,23 @@
 #include "tests/test.h"
 #include "core/formats.h"
 #include "core/mem.h"
+#include "tests/unit/loom_import.h"
 #include <dirent.h>
 #include <jansson.h>
 #include <stdlib.h>
 
-typedef struct {
-    int    rc;
-    char   err[1024], summary[1024];
-    char  *dump;
-    size_t len;
-} result;
-
-/* Nodes without a timestamp are created "now": the clock may tick between two imports.
- * (A session's bytes hold no NUL: session_dump's text is one C string.) */
-static void mask_created(char *d, size_t n)
-{
-    static const char key[] = "\"created\":";
-    (void)n;
-    for (char *p = strstr(d, key); p; p = strstr(p, key))
-        for (p += sizeof key - 1; *p >= '0' && *p <= '9'; p++)
-            *p = '0';
-}
-
-static void import_with(const char *how, const char *doc, size_t len, result *r)
-{
-    if (how)
-        setenv("TERMLOOM_IMPORT_PARSER", how, 1);
-    else
-        unsetenv("TERMLOOM_IMPORT_PARSER");
-    session s;
-    session_init(&s);
-    formats_opts o = { .summary = r->summary, .summarylen = sizeof r->summary };
-    r->err[0] = r->summary[0] = 0;
-    r->rc = formats_import_mem(doc, len, "loom.json", &o, &s, NULL, r->err, sizeof r->err);
-    r->dump = r->rc == FORMATS_OK ? session_dump(&s, &r->len) : NULL;
-    if (r->dump)
-        mask_created(r->dump, r->len);
-    session_free(&s);
-    unsetenv("TERMLOOM_IMPORT_PARSER");
-}
-
 /* Both ways agree; returns 1 when the cut was taken (=cut did not refuse it). */
 static int both_agree(const char *what, const char *doc, size_t len)
 {
-    result a, b, c;
-    import_with(NULL, doc, len, &a);
-    import_with("document", doc, len, &b);
-    CHECKF(a.rc == b.rc && !strcmp(a.err, b.err) && !strcmp(a.summary, b.summary) &&
-           (!a.dump || (a.len == b.len && !memcmp(a.dump, b.dump, a.len))),
+    outcome a, b, c;
+    run(NULL, doc, len, &a);
+    run("document", doc, len, &b);
+    CHECKF(same(&a, &b),
            "%s: cut and whole document differ: rc %d/%d '%s' / '%s', summary '%s' / '%s'",
            what, a.rc, b.rc, a.err, b.err, a.summary, b.summary);
-    import_with("cut", doc, len, &c);
+    run("cut", doc, len, &c);
     int taken = !strstr(c.err, "were not cut out");
-    free(a.dump), free(b.dump), free(c.dump);
+    done(&a), done(&b), done(&c);
     return taken;
 }
 
@@ -157,10 +121,10 @@ TEST(formats_loom_cut_agrees_on_odd_token_lists)
     size_t n = sizeof lists / sizeof *lists;
     char *doc = loom_with(lists, n, NULL);
     CHECK(both_agree("odd lists", doc, strlen(doc)));
-    result r;
-    import_with(NULL, doc, strlen(doc), &r);
+    outcome r;
+    run(NULL, doc, strlen(doc), &r);
     CHECKF(r.rc == FORMATS_OK && r.dump && strstr(r.dump, "\" k\""), "the unused response lost its tokens: %s", r.err);
-    free(r.dump);
+    done(&r);
     free(doc);
     /* tokens given twice in one completion (jansson keeps the last), "tokens" in a prompt */
     const char *twice = "{\"root\": {\"id\": \"a\", \"text\": \"t\", \"generation\": {\"id\": \"r\", \"index\": 0}},"
@@ -186,10 +150,10 @@ TEST(formats_loom_cut_agrees_on_odd_token_lists)
     for (size_t i = 0; i < sizeof bad_lists / sizeof *bad_lists; i++) {
         const char *one[] = { lists[0], bad_lists[i] };
         doc = loom_with(one, 2, NULL);
-        result x;
-        import_with(NULL, doc, strlen(doc), &x);
+        outcome x;
+        run(NULL, doc, strlen(doc), &x);
         CHECKF(x.rc == FORMATS_ERR_INPUT && strstr(x.err, "not valid JSON"), "bad list %zu: %s", i, x.err);
-        free(x.dump);
+        done(&x);
         both_agree(bad_lists[i], doc, strlen(doc));
         free(doc);
     }
@@ -204,10 +168,10 @@ TEST(formats_loom_cut_agrees_on_odd_token_lists)
     const char *bare = "{\"id\": \"a\", \"text\": \"t\", \"children\": [], \"model_responses\": {\"r\": "
                        "{\"completions\": [{\"tokens\": [" TK("") "]}]}}}";
     CHECK(!both_agree("bare root", bare, strlen(bare)));
-    result br;
-    import_with(NULL, bare, strlen(bare), &br);
+    outcome br;
+    run(NULL, bare, strlen(bare), &br);
     CHECKF(br.rc == FORMATS_OK && br.dump && strstr(br.dump, "\"generatedToken\""), "bare root: %s", br.err);
-    free(br.dump);
+    done(&br);
     for (size_t i = 0; i < sizeof escaped / sizeof *escaped; i++)
         CHECKF(both_agree(escaped[i], escaped[i], strlen(escaped[i])) == (i == 3), "escaped case %zu", i);
 }
