@@ -40,6 +40,19 @@ void *xcalloc(size_t n, size_t size)
     return p;
 }
 
+void mem_advise_huge(void *p, size_t n)
+{
+#if defined(MADV_HUGEPAGE)
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1), hi = ((uintptr_t)p + n) & ~(huge - 1);
+    if (hi > lo)
+        madvise((void *)lo, hi - lo, MADV_HUGEPAGE);   /* a hint: ignored where not supported */
+#else
+    (void)p;
+    (void)n;
+#endif
+}
+
 void *xcalloc_table(size_t n, size_t size)
 {
     size_t bytes = n * size;
@@ -52,7 +65,7 @@ void *xcalloc_table(size_t n, size_t size)
         size_t whole = (bytes + huge - 1) / huge * huge;
         if (posix_memalign(&p, huge, whole))
             mem_die(whole);
-        madvise(p, whole, MADV_HUGEPAGE);   /* a hint: ignored where not supported */
+        mem_advise_huge(p, whole);
         memset(p, 0, bytes);
         return p;
     }
@@ -211,8 +224,11 @@ int buf_read_file(buf *b, const char *path, size_t max, char *err, size_t errlen
     size_t start = b->len;
     int rc = 0;
     struct stat st;                  /* a file's size known: read straight into one block */
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 && (uint64_t)st.st_size <= max)
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 && (uint64_t)st.st_size <= max) {
         xgrow(&b->data, &b->cap, b->len + (size_t)st.st_size + 2, 1);
+        if ((uint64_t)st.st_size >= (8u << 20))     /* see mem_advise_huge */
+            mem_advise_huge(b->data + b->len, (size_t)st.st_size);
+    }
     for (;;) {
         if (b->cap - b->len < 2)
             xgrow(&b->data, &b->cap, b->len + 65536, 1);
