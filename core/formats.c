@@ -423,13 +423,15 @@ static void install(session *s, fmt_out *out, gen_settings *set, formats_kind k)
  * filled, or 1 when the scanner does not take the file or the tree has a problem (nothing
  * changed: the whole-document parse gives the answer and the message). */
 static int import_scanned(const char *data, size_t len, const char *name, const formats_opts *o,
-                          session *s, char *err, size_t errlen)
+                          int helper_first, session *s, char *err, size_t errlen)
 {
     fmt_recs rs = { .name = name, .err = err, .errlen = errlen };
     json_t *rest, *hold;
     fmt_loom_spans spans;
     if (!fmt_loom_scan(data, len, &rs, &rest, &hold, &spans))
         return 1;
+    if (helper_first)
+        fmt_loom_pre_finish(&spans);
     json_object_set_new(rest, "root", json_object());     /* detect() sees an object there */
     formats_kind k = detect(rest);
     json_object_del(rest, "root");
@@ -474,13 +476,13 @@ int formats_import_mem(const char *data, size_t len, const char *name, const for
     }
     /* A loom tree {"root": ...} is read without a DOM of the whole document. */
     const char *how = getenv("TERMLOOM_IMPORT_PARSER");            /* test hook, formats.h */
-    if (!how || !strcmp(how, "scan")) {
-        int rc = import_scanned(data, len, name, o, s, err, errlen);
+    if (!how || !strcmp(how, "scan") || !strcmp(how, "helper")) {
+        int rc = import_scanned(data, len, name, o, how && !strcmp(how, "helper"), s, err, errlen);
         if (rc == FORMATS_OK && kind)
             *kind = FORMATS_LOOM;
         if (rc == FORMATS_OK)
             return rc;
-        if (how) {
+        if (how && !strcmp(how, "scan")) {
             snprintf(err, errlen, "%s: the scanner did not read it (TERMLOOM_IMPORT_PARSER=scan)", name);
             return FORMATS_ERR_INPUT;
         }

@@ -15,7 +15,8 @@
  * A loom tree's token lists (nearly all of the file) are cut out before jansson builds the
  * rest and read by a strict parser; the result is what the whole-document parse gives
  * (test hooks: TERMLOOM_IMPORT_PARSER=document parses the whole document instead, =cut
- * fails an import whose token lists were not cut out).
+ * fails an import whose token lists were not cut out, =helper has the scanner's helper
+ * thread read every token list it can before the conversion starts).
  * On any error the session is untouched and err holds one line "FILE: problem".
  *
  * Export: json (the session file), loom (a tree socketteer/loom opens, tokens in

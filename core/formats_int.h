@@ -93,6 +93,7 @@ typedef struct {
     size_t      na, capa;
     char       *pool;         /* token and alternative bytes */
     size_t      npool, cappool;
+    struct fmt_loom_pre *pre; /* the helper reading the lazy lists ahead, or NULL */
 } fmt_loom_spans;
 /* The rest of the document (caller frees, *outlen its length) with *sp filled, or NULL when
  * there is nothing to cut or the document is not one it can cut exactly (invalid JSON, an
@@ -111,8 +112,32 @@ char   *fmt_loom_cut_responses(jscan_cur *c, int depth, size_t *outlen, fmt_loom
  * tokens are, as a span that is not lazy does), 1; else by jansson into the span's json, 0;
  * -1 when it is not JSON (the document is not).  A span read before gives the same again. */
 int     fmt_loom_span_read(fmt_loom_spans *sp, size_t i, fmt_loom_spans *one, fmt_lspan *out);
+/* fmt_loom_span_read's strict parser alone: 1 when it takes the span's bytes (into *one and
+ * *out as there), 0 when it leaves them to jansson.  Changes nothing shared (any thread). */
+int     fmt_loom_span_parse(const fmt_lspan *span, fmt_loom_spans *one, fmt_lspan *out);
 /* Every lazy span no node took read: 0, or -1 when one is not JSON. */
 int     fmt_loom_spans_check(fmt_loom_spans *sp);
+/* A list the strict parser read made into node token storage n (a tree's node or a staging
+ * node, any thread), as tree_append_token makes them, alternatives sorted by logprob; *form
+ * and *base as add_tokens gives them.  Returns how many tokens had a logprob above 0. */
+size_t  fmt_loom_tokens_into(tree_node *n, const fmt_loom_spans *sp, const fmt_lspan *span,
+                             int *form, long long *base);
+
+/* The lazy lists of sp read and made into node token storage by a helper thread while the
+ * scan and the conversion go on (core/formats_loom_pre.c); the work is shared, so every
+ * list is read once, by whichever thread comes to it first.  sp->s must not change while it
+ * runs (the cut is done).  fmt_loom_pre_start sets sp->pre (left NULL when there is no
+ * thread: the conversion then reads every list itself).  fmt_loom_pre_take: span i's made
+ * tokens moved into *made (zeroed before; *form, *base, *positive as fmt_loom_tokens_into
+ * gives them), 1; 0 when the caller is to read it (the helper did not, or its strict parser
+ * left the list to jansson).  fmt_loom_pre_finish waits until the helper has come to every
+ * list (a test hook: each list it takes is then made there).  fmt_loom_pre_stop stops and
+ * joins the helper and frees what no node took (fmt_loom_spans_free calls it). */
+void    fmt_loom_pre_start(fmt_loom_spans *sp);
+int     fmt_loom_pre_take(fmt_loom_spans *sp, size_t i, tree_node *made, int *form,
+                          long long *base, size_t *positive);
+void    fmt_loom_pre_finish(fmt_loom_spans *sp);
+void    fmt_loom_pre_stop(fmt_loom_spans *sp);
 
 /* A socketteer/loom document {"root": {...}, ...} read straight from its bytes
  * (core/formats_loom_scan.c): every node's record added to rs in the order the walk of

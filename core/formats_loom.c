@@ -86,13 +86,14 @@ static int collect_alts(json_t *cf, tree_alt **alts, size_t *n, size_t *cap, buf
  * 2 = {start,end}; *base the offset before the first token. */
 /* Logprobs above 0 (a probability over 1) are read as 0 by the tree: counted for the
  * summary line, once per token that had one. */
+#define POSITIVE_NOTE "a logprob above 0 (a probability over 1) read as 0"
 static void note_positive(fmt_recs *rs, double lp, const tree_alt *alts, size_t nalts, const char *node)
 {
     int pos = lp > 0;
     for (size_t i = 0; i < nalts && !pos; i++)
         pos = alts[i].logprob > 0;
     if (pos)
-        fmt_note(rs, "a logprob above 0 (a probability over 1) read as 0", "token", node);
+        fmt_note(rs, POSITIVE_NOTE, "token", node);
 }
 
 /* A node whose tokens are malformed keeps its text and loses its tokens only; the problem
@@ -160,13 +161,11 @@ static int add_tokens(fmt_recs *rs, tree *t, int32_t id, json_t *tokens, const c
     return 0;
 }
 
-/* add_tokens for a list the strict parser read (core/formats_loom_fast.c): the same tokens,
- * alternatives in the same order, the same notes. */
-static void add_cut_tokens(fmt_recs *rs, tree *t, int32_t id, const fmt_loom_spans *sp,
-                           const fmt_lspan *span, const char *node, int *form, long long *base)
+size_t fmt_loom_tokens_into(tree_node *n, const fmt_loom_spans *sp, const fmt_lspan *span,
+                            int *form, long long *base)
 {
     tree_alt *alts = NULL;
-    size_t cap = 0;
+    size_t cap = 0, positive = 0;
     *form = span->ntok ? span->pos_form : 0;
     *base = 0;
     size_t ntops = 0, pool = 0;
@@ -177,7 +176,7 @@ static void add_cut_tokens(fmt_recs *rs, tree *t, int32_t id, const fmt_loom_spa
         for (size_t j = 0; j < tk->nalt; j++)
             pool += sp->a[tk->alt0 + j].len + 1;
     }
-    tree_reserve_tokens(t, id, span->ntok, ntops, pool);
+    tree_node_reserve_tokens(n, span->ntok, ntops, pool);
     for (size_t i = 0; i < span->ntok; i++) {
         const fmt_ltok *tk = &sp->t[span->tok0 + i];
         if (i == 0 && *form == 1)
@@ -185,19 +184,42 @@ static void add_cut_tokens(fmt_recs *rs, tree *t, int32_t id, const fmt_loom_spa
         else if (i == 0 && *form == 2)
             *base = span->pos;
         xgrow(&alts, &cap, tk->nalt ? tk->nalt : 1, sizeof *alts);
+        int pos = tk->lp > 0;
         for (size_t j = 0; j < tk->nalt; j++) {
             const fmt_lalt *a = &sp->a[tk->alt0 + j];
             alts[j] = (tree_alt){ sp->pool + a->off, a->len, a->lp };
+            pos |= a->lp > 0;
         }
+        positive += pos;
         size_t desc = 1;                 /* strictly falling already (as loom writes them) */
         while (desc < tk->nalt && alts[desc - 1].logprob > alts[desc].logprob)
             desc++;
         if (desc < tk->nalt)
             qsort(alts, tk->nalt, sizeof *alts, cmp_alt);
-        note_positive(rs, tk->lp, alts, tk->nalt, node);
-        tree_append_token(t, id, sp->pool + tk->off, tk->len, tk->lp, alts, tk->nalt, 0);
+        tree_node_append_token(n, sp->pool + tk->off, tk->len, tk->lp, alts, tk->nalt);
     }
     free(alts);
+    return positive;
+}
+
+/* Tokens made by fmt_loom_tokens_into (here or on the helper thread) given to node id, with
+ * the summary's count of logprobs above 0 (see note_positive). */
+static void give_tokens(fmt_recs *rs, tree *t, int32_t id, tree_node *made, size_t positive,
+                        const char *node)
+{
+    tree_take_tokens(t, id, made);
+    for (size_t i = 0; i < positive; i++)
+        fmt_note(rs, POSITIVE_NOTE, "token", node);
+}
+
+/* add_tokens for a list the strict parser read (core/formats_loom_fast.c): the same tokens,
+ * alternatives in the same order, the same notes. */
+static void add_cut_tokens(fmt_recs *rs, tree *t, int32_t id, const fmt_loom_spans *sp,
+                           const fmt_lspan *span, const char *node, int *form, long long *base)
+{
+    tree_node made = {0};
+    size_t positive = fmt_loom_tokens_into(&made, sp, span, form, base);
+    give_tokens(rs, t, id, &made, positive, node);
 }
 
 /* The kept model_responses get back the token lists no node took (cut out by the split). */
@@ -442,14 +464,20 @@ int fmt_loom_convert(json_t *doc, int rooted, fmt_recs *rs, fmt_out *out)
                                     (size_t)json_integer_value(toks) < sp->n
                                   ? &sp->s[json_integer_value(toks)] : NULL;
             fmt_lspan read;
-            int how = span && span->lazy ? fmt_loom_span_read(sp, (size_t)json_integer_value(toks), &one, &read)
-                                         : -2;
+            tree_node made = {0};
+            size_t positive;
+            int how = !span || !span->lazy ? -2
+                    : fmt_loom_pre_take(sp, (size_t)json_integer_value(toks), &made, &form, &base, &positive) ? 2
+                    : fmt_loom_span_read(sp, (size_t)json_integer_value(toks), &one, &read);
             if (how == -1) {                             /* not JSON: the whole document's error */
                 free(rid);
                 rc = fmt_fail(rs, "a token list is not valid JSON");
                 break;
             }
-            if (how == 1) {
+            if (how == 2) {                              /* made on the helper thread */
+                give_tokens(rs, out->t, id, &made, positive, nm);
+                rc = 0;
+            } else if (how == 1) {
                 add_cut_tokens(rs, out->t, id, &one, &read, nm, &form, &base);
                 rc = 0;
             } else if (span && span->fast) {
@@ -484,6 +512,8 @@ int fmt_loom_convert(json_t *doc, int rooted, fmt_recs *rs, fmt_out *out)
             tree_node_trim(nd);
     }
     fmt_loom_spans_free(&one);
+    if (out->loom_spans)
+        fmt_loom_pre_stop(out->loom_spans);
     if (rc == 0 && out->loom_spans && fmt_loom_spans_check(out->loom_spans) < 0)
         rc = fmt_fail(rs, "a token list is not valid JSON");
     for (size_t i = 0; rc == 0 && i < njn; i++)

@@ -17,6 +17,7 @@
 
 void fmt_loom_spans_free(fmt_loom_spans *sp)
 {
+    fmt_loom_pre_stop(sp);
     for (size_t i = 0; i < sp->n; i++)
         if (sp->s[i].json)
             json_decref(sp->s[i].json);
@@ -387,6 +388,18 @@ static int parse_left(fmt_loom_spans *sp)
     return 1;
 }
 
+int fmt_loom_span_parse(const fmt_lspan *span, fmt_loom_spans *one, fmt_lspan *out)
+{
+    one->nt = one->na = one->npool = 0;
+    memset(out, 0, sizeof *out);
+    jscan_cur c = { span->src, span->src + span->srclen };
+    if (!fast_tokens(&c, one, out) || (jscan_ws(&c), c.p != c.end))
+        return 0;
+    out->ntok = one->nt;
+    out->fast = 1;
+    return 1;
+}
+
 int fmt_loom_span_read(fmt_loom_spans *sp, size_t i, fmt_loom_spans *one, fmt_lspan *out)
 {
     fmt_lspan *span = &sp->s[i];
@@ -394,10 +407,7 @@ int fmt_loom_span_read(fmt_loom_spans *sp, size_t i, fmt_loom_spans *one, fmt_ls
     memset(out, 0, sizeof *out);
     if (span->json)
         return 0;
-    jscan_cur c = { span->src, span->src + span->srclen };
-    if (fast_tokens(&c, one, out) && (jscan_ws(&c), c.p == c.end)) {
-        out->ntok = one->nt;
-        out->fast = 1;
+    if (fmt_loom_span_parse(span, one, out)) {
         span->lazy = 2;                                  /* read: it is JSON */
         return 1;
     }

@@ -286,6 +286,7 @@ static int scan_doc(scanner *S, buf *top, fmt_loom_spans *sp, int *cut)
             if (*cut || !(cuttext = fmt_loom_cut_responses(c, 2, &n, sp)))
                 return 0;
             *cut = 1;
+            fmt_loom_pre_start(sp);          /* the lists read on a helper meanwhile */
             if (top->len > 1)
                 buf_addc(top, ',');
             buf_adds(top, "\"model_responses\":");

@@ -274,51 +274,13 @@ void tree_append_text(tree *t, int32_t id, const char *text, size_t len)
     notify(t, TREE_EV_TEXT, id);
 }
 
-static uint32_t pool_add(tree_node *n, const char *s, size_t len)
-{
-    size_t cap = n->pool_cap;
-    xgrow(&n->pool, &cap, (size_t)n->pool_len + len + 1, 1);
-    n->pool_cap = (uint32_t)cap;
-    uint32_t off = n->pool_len;
-    if (len)
-        memcpy(n->pool + off, s, len);
-    n->pool[off + len] = 0;   /* each piece is NUL-terminated in the pool */
-    n->pool_len += (uint32_t)len + 1;
-    return off;
-}
-
-float tree_logprob(double lp)
-{
-    if (isnan(lp))
-        return NAN;
-    return lp > 0 ? 0.0f : lp < TREE_LOGPROB_MIN ? (float)TREE_LOGPROB_MIN : (float)lp;
-}
-
 void tree_append_token(tree *t, int32_t id, const char *text, size_t len, double logprob,
                        const tree_alt *alts, size_t nalts, int append_text)
 {
     tree_node *n = tree_get(t, id);
     if (!n)
         return;
-    size_t cap = n->cap_tokens;
-    xgrow(&n->tokens, &cap, (size_t)n->ntokens + 1, sizeof *n->tokens);
-    n->cap_tokens = (uint32_t)cap;
-    tree_token *tk = &n->tokens[n->ntokens++];
-    tk->tok.off = pool_add(n, text, len);
-    tk->tok.len = (uint32_t)len;
-    tk->tok.logprob = tree_logprob(logprob);
-    tk->entropy = NAN;
-    tk->top = n->ntops;
-    tk->ntop = (uint32_t)nalts;
-    cap = n->cap_tops;
-    xgrow(&n->tops, &cap, (size_t)n->ntops + nalts, sizeof *n->tops);
-    n->cap_tops = (uint32_t)cap;
-    for (size_t i = 0; i < nalts; i++) {
-        tree_piece *p = &n->tops[n->ntops++];
-        p->off = pool_add(n, alts[i].text, alts[i].len);
-        p->len = (uint32_t)alts[i].len;
-        p->logprob = tree_logprob(alts[i].logprob);
-    }
+    tree_node_append_token(n, text, len, logprob, alts, nalts);
     if (append_text && len)
         text_append(n, text, len);
     notify(t, TREE_EV_TEXT, id);
@@ -327,20 +289,33 @@ void tree_append_token(tree *t, int32_t id, const char *text, size_t len, double
 void tree_reserve_tokens(tree *t, int32_t id, size_t ntokens, size_t ntops, size_t pool)
 {
     tree_node *n = tree_get(t, id);
+    if (n)
+        tree_node_reserve_tokens(n, ntokens, ntops, pool);
+}
+
+void tree_take_tokens(tree *t, int32_t id, tree_node *from)
+{
+    tree_node *n = tree_get(t, id);
     if (!n)
         return;
-    if (n->cap_tokens < n->ntokens + ntokens) {             /* exactly: no slack to trim */
-        n->cap_tokens = (uint32_t)(n->ntokens + ntokens);
-        n->tokens = xrealloc(n->tokens, n->cap_tokens * sizeof *n->tokens);
-    }
-    if (n->cap_tops < n->ntops + ntops) {
-        n->cap_tops = (uint32_t)(n->ntops + ntops);
-        n->tops = xrealloc(n->tops, n->cap_tops * sizeof *n->tops);
-    }
-    if (n->pool_cap < n->pool_len + pool) {
-        n->pool_cap = (uint32_t)(n->pool_len + pool);
-        n->pool = xrealloc(n->pool, n->pool_cap);
-    }
+    free(n->tokens);
+    free(n->tops);
+    free(n->pool);
+    n->tokens = from->tokens;
+    n->ntokens = from->ntokens;
+    n->cap_tokens = from->cap_tokens;
+    n->tops = from->tops;
+    n->ntops = from->ntops;
+    n->cap_tops = from->cap_tops;
+    n->pool = from->pool;
+    n->pool_len = from->pool_len;
+    n->pool_cap = from->pool_cap;
+    from->tokens = NULL;
+    from->tops = NULL;
+    from->pool = NULL;
+    from->ntokens = from->cap_tokens = from->ntops = from->cap_tops = 0;
+    from->pool_len = from->pool_cap = 0;
+    notify(t, TREE_EV_TEXT, id);
 }
 
 void tree_clear_tokens(tree *t, int32_t id)

@@ -117,6 +117,13 @@ void tree_append_token(tree *t, int32_t id, const char *text, size_t len, double
 /* Room for ntokens more tokens with ntops alternatives in all and pool more bytes of their
  * texts (each text's length + 1): appending them then grows nothing piece by piece. */
 void tree_reserve_tokens(tree *t, int32_t id, size_t ntokens, size_t ntops, size_t pool);
+/* The same two on a node struct (a tree's, or a staging node a loader fills, on any thread):
+ * no events. */
+void tree_node_append_token(tree_node *n, const char *text, size_t len, double logprob,
+                            const tree_alt *alts, size_t nalts);
+void tree_node_reserve_tokens(tree_node *n, size_t ntokens, size_t ntops, size_t pool);
+/* Node id's tokens become from's (its own are freed; from keeps none): one TREE_EV_TEXT. */
+void tree_take_tokens(tree *t, int32_t id, tree_node *from);
 void tree_clear_tokens(tree *t, int32_t id);
 /* Records the exact entropy (bits) of token i's position. */
 void tree_set_token_entropy(tree *t, int32_t id, uint32_t i, double bits);

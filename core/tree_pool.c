@@ -1,9 +1,73 @@
-/* core/tree_pool.c — a node's token storage made compact once it stops growing: arrays
- * trimmed to their size, each distinct text once in the pool (see tree.h). */
+/* core/tree_pool.c — a node's token storage: tokens appended to its arrays and pool, and
+ * made compact once it stops growing (arrays trimmed to their size, each distinct text once
+ * in the pool); see tree.h.  Node structs only: the tree's events are tree.c's. */
 #include "core/tree.h"
 #include "core/mem.h"
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* ---- tokens appended ---- */
+
+float tree_logprob(double lp)
+{
+    if (isnan(lp))
+        return NAN;
+    return lp > 0 ? 0.0f : lp < TREE_LOGPROB_MIN ? (float)TREE_LOGPROB_MIN : (float)lp;
+}
+
+static uint32_t pool_add(tree_node *n, const char *s, size_t len)
+{
+    size_t cap = n->pool_cap;
+    xgrow(&n->pool, &cap, (size_t)n->pool_len + len + 1, 1);
+    n->pool_cap = (uint32_t)cap;
+    uint32_t off = n->pool_len;
+    if (len)
+        memcpy(n->pool + off, s, len);
+    n->pool[off + len] = 0;   /* each piece is NUL-terminated in the pool */
+    n->pool_len += (uint32_t)len + 1;
+    return off;
+}
+
+void tree_node_append_token(tree_node *n, const char *text, size_t len, double logprob,
+                            const tree_alt *alts, size_t nalts)
+{
+    size_t cap = n->cap_tokens;
+    xgrow(&n->tokens, &cap, (size_t)n->ntokens + 1, sizeof *n->tokens);
+    n->cap_tokens = (uint32_t)cap;
+    tree_token *tk = &n->tokens[n->ntokens++];
+    tk->tok.off = pool_add(n, text, len);
+    tk->tok.len = (uint32_t)len;
+    tk->tok.logprob = tree_logprob(logprob);
+    tk->entropy = NAN;
+    tk->top = n->ntops;
+    tk->ntop = (uint32_t)nalts;
+    cap = n->cap_tops;
+    xgrow(&n->tops, &cap, (size_t)n->ntops + nalts, sizeof *n->tops);
+    n->cap_tops = (uint32_t)cap;
+    for (size_t i = 0; i < nalts; i++) {
+        tree_piece *p = &n->tops[n->ntops++];
+        p->off = pool_add(n, alts[i].text, alts[i].len);
+        p->len = (uint32_t)alts[i].len;
+        p->logprob = tree_logprob(alts[i].logprob);
+    }
+}
+
+void tree_node_reserve_tokens(tree_node *n, size_t ntokens, size_t ntops, size_t pool)
+{
+    if (n->cap_tokens < n->ntokens + ntokens) {             /* exactly: no slack to trim */
+        n->cap_tokens = (uint32_t)(n->ntokens + ntokens);
+        n->tokens = xrealloc(n->tokens, n->cap_tokens * sizeof *n->tokens);
+    }
+    if (n->cap_tops < n->ntops + ntops) {
+        n->cap_tops = (uint32_t)(n->ntops + ntops);
+        n->tops = xrealloc(n->tops, n->cap_tops * sizeof *n->tops);
+    }
+    if (n->pool_cap < n->pool_len + pool) {
+        n->pool_cap = (uint32_t)(n->pool_len + pool);
+        n->pool = xrealloc(n->pool, n->pool_cap);
+    }
+}
 
 /* ---- texts shared within a node's pool ---- */
 

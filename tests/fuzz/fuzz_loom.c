@@ -59,8 +59,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char err[512];
     size_t la, lb;
-    /* the scanner (the default), the cut and the whole document agree on every input */
-    static const char *const ways[] = { NULL, "split" };
+    /* the scanner (the default, and with its helper thread reading the token lists first),
+     * the cut and the whole document agree on every input */
+    static const char *const ways[] = { NULL, "helper", "split" };
     char *b = outcome(data, size, "document", &lb);
     for (size_t w = 0; w < sizeof ways / sizeof *ways; w++) {
         char *a = outcome(data, size, ways[w], &la);

@@ -13,17 +13,20 @@
  * returns 1 when the scanner read it itself. */
 static int agree_n(const char *what, const char *doc, size_t len)
 {
-    outcome a, b, c, d;
+    outcome a, b, c, d, h;
     run(NULL, doc, len, &a);
     run("document", doc, len, &b);
     run("split", doc, len, &c);
     run("scan", doc, len, &d);
+    run("helper", doc, len, &h);
     CHECKF(same(&a, &b), "%s: scanner and whole document differ: rc %d/%d '%s' / '%s', summary '%s' / '%s'",
            what, a.rc, b.rc, a.err, b.err, a.summary, b.summary);
     CHECKF(same(&c, &b), "%s: cut and whole document differ: '%s' / '%s'", what, c.err, b.err);
+    CHECKF(same(&h, &b), "%s: lists read on the helper thread and whole document differ: rc %d/%d "
+           "'%s' / '%s', summary '%s' / '%s'", what, h.rc, b.rc, h.err, b.err, h.summary, b.summary);
     int taken = !strstr(d.err, "TERMLOOM_IMPORT_PARSER=scan");
     CHECKF(!taken || same(&d, &b), "%s: =scan differs", what);
-    done(&a), done(&b), done(&c), done(&d);
+    done(&a), done(&b), done(&c), done(&d), done(&h);
     return taken;
 }
 
