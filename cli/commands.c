@@ -35,9 +35,9 @@ void cli_detect_attractors(session *s)
     session_set_attractors(s, attractors_of(s));
 }
 
-/* The detection on a thread of its own while the writer writes the nodes: both only read the
- * tree (the index observes it, a list the writer never reads); the list is set in s after
- * the join, before the writer reaches the fields that follow the nodes. */
+/* The detection on a thread of its own while the writer writes the nodes and the fields
+ * ahead of "attractors": both only read the tree (the index observes it, a list the writer
+ * never reads); the list is set in s after the join, before the writer reaches its field. */
 typedef struct {
     session  *s;
     json_t   *list;
@@ -78,5 +78,5 @@ int cli_save_analysed(session *s, const char *path, char *err, size_t errlen)
 {
     detect_job j = { .s = s };
     j.started = pthread_create(&j.th, NULL, detect_main, &j) == 0;
-    return session_save_then(s, path, detect_join, &j, err, errlen);
+    return session_save_then(s, path, "attractors", detect_join, &j, err, errlen);
 }

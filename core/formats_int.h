@@ -127,13 +127,18 @@ size_t  fmt_loom_tokens_into(tree_node *n, const fmt_loom_spans *sp, const fmt_l
  * scan and the conversion go on (core/formats_loom_pre.c); the work is shared, so every
  * list is read once, by whichever thread comes to it first.  sp->s must not change while it
  * runs (the cut is done).  fmt_loom_pre_start sets sp->pre (left NULL when there is no
- * thread: the conversion then reads every list itself).  fmt_loom_pre_take: span i's made
+ * thread: the conversion then reads every list itself); the helper runs first(ud) (when
+ * given) before the lists, unless fmt_loom_pre_first comes to it before: that call returns
+ * once first(ud) is done, by the helper or else by itself (also without a helper).
+ * fmt_loom_pre_take: span i's made
  * tokens moved into *made (zeroed before; *form, *base, *positive as fmt_loom_tokens_into
  * gives them), 1; 0 when the caller is to read it (the helper did not, or its strict parser
  * left the list to jansson).  fmt_loom_pre_finish waits until the helper has come to every
  * list (a test hook: each list it takes is then made there).  fmt_loom_pre_stop stops and
  * joins the helper and frees what no node took (fmt_loom_spans_free calls it). */
-void    fmt_loom_pre_start(fmt_loom_spans *sp);
+typedef void (*fmt_loom_job)(void *ud);
+void    fmt_loom_pre_start(fmt_loom_spans *sp, fmt_loom_job first, void *ud);
+void    fmt_loom_pre_first(fmt_loom_spans *sp, fmt_loom_job first, void *ud);
 int     fmt_loom_pre_take(fmt_loom_spans *sp, size_t i, tree_node *made, int *form,
                           long long *base, size_t *positive);
 void    fmt_loom_pre_finish(fmt_loom_spans *sp);

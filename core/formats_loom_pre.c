@@ -5,7 +5,7 @@
  * Each list has a state, changed by compare-and-swap only: FREE → MINE (the helper reads
  * it) → MADE, or LEFT when its strict parser leaves the list to jansson; FREE → TAKEN when
  * the conversion comes to it first (it reads it itself, as without a helper), MADE → TAKEN
- * when the conversion takes what the helper made.  The helper touches a span's fields only
+ * when the conversion takes what the helper made.  The first job goes the same way.  The helper touches a span's fields only
  * while the span is MINE; the conversion only when it is not.  A conversion that finds a
  * list MINE yields until it is made: a list is microseconds of work. */
 #include "core/formats_int.h"
@@ -32,6 +32,9 @@ struct fmt_loom_pre {
     size_t          n;
     atomic_uchar   *state;
     pre_item       *item;
+    fmt_loom_job    first;       /* done before the lists; first_state as a list's state */
+    void           *first_ud;
+    atomic_uchar    first_state;
     atomic_int      stop;
     pthread_t       th;
     int             joined;
@@ -41,7 +44,13 @@ static void *pre_main(void *ud)
 {
     struct fmt_loom_pre *P = ud;
     fmt_loom_spans one = {0};
-    for (size_t i = 0; i < P->n && !atomic_load(&P->stop); i++) {
+    unsigned char first = FREE;
+    if (!atomic_load(&P->stop) && atomic_compare_exchange_strong(&P->first_state, &first, MINE)) {
+        P->first(P->first_ud);
+        atomic_store(&P->first_state, MADE);
+    }
+    for (size_t i = P->n; i-- > 0 && !atomic_load(&P->stop);) {   /* from the end: the */
+                                         /* conversion comes from the start, they meet once */
         unsigned char want = FREE;
         if (!atomic_compare_exchange_strong(&P->state[i], &want, MINE))
             continue;
@@ -58,7 +67,7 @@ static void *pre_main(void *ud)
     return NULL;
 }
 
-void fmt_loom_pre_start(fmt_loom_spans *sp)
+void fmt_loom_pre_start(fmt_loom_spans *sp, fmt_loom_job first, void *ud)
 {
     sp->pre = NULL;
     if (sp->n < PRE_MIN)
@@ -70,6 +79,9 @@ void fmt_loom_pre_start(fmt_loom_spans *sp)
     for (size_t i = 0; i < sp->n; i++)
         atomic_init(&P->state[i], FREE);
     P->item = xcalloc(sp->n, sizeof *P->item);
+    P->first = first;
+    P->first_ud = ud;
+    atomic_init(&P->first_state, first ? FREE : TAKEN);
     atomic_init(&P->stop, 0);
     if (pthread_create(&P->th, NULL, pre_main, P)) {
         free(P->item);
@@ -78,6 +90,20 @@ void fmt_loom_pre_start(fmt_loom_spans *sp)
         return;
     }
     sp->pre = P;
+}
+
+void fmt_loom_pre_first(fmt_loom_spans *sp, fmt_loom_job first, void *ud)
+{
+    struct fmt_loom_pre *P = sp->pre;
+    unsigned char st = FREE;
+    if (!P || atomic_compare_exchange_strong(&P->first_state, &st, TAKEN)) {
+        first(ud);
+        return;
+    }
+    while (st == MINE) {
+        sched_yield();
+        st = atomic_load(&P->first_state);
+    }
 }
 
 int fmt_loom_pre_take(fmt_loom_spans *sp, size_t i, tree_node *made, int *form,

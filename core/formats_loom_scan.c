@@ -140,17 +140,34 @@ static json_t *build(jscan_cur *c, jscan_bytes *tmp, int depth)
     return v;
 }
 
-/* The object or array in [p, p + n), built here or by jansson. */
-static json_t *fmt_loom_piece(const char *p, size_t n, jscan_bytes *tmp)
+/* The value in [p, p + n), built here or by jansson: an object or an array, or (flags
+ * JSON_DECODE_ANY) any value. */
+static json_t *fmt_loom_piece(const char *p, size_t n, jscan_bytes *tmp, size_t flags)
 {
     jscan_cur c = { p, p + n };
     json_t *v = build(&c, tmp, 0);
-    if (v && (jscan_ws(&c), c.p == c.end))
+    if (v && (jscan_ws(&c), c.p == c.end) && (flags || json_is_object(v) || json_is_array(v)))
         return v;
     if (v)
         json_decref(v);
     json_error_t e;
-    return jnul_loadb(p, n, 0, &e);
+    return jnul_loadb(p, n, flags, &e);
+}
+
+/* The cut model_responses, built on the helper thread (fmt_loom_pre_start) while the tree is
+ * scanned; in the rest's text it is null until its value takes that place. */
+typedef struct {
+    char   *text;              /* NULL: not cut (yet) */
+    size_t  n;
+    json_t *v;                 /* built; NULL when it is not JSON */
+} responses_job;
+
+static void build_responses(void *ud)
+{
+    responses_job *j = ud;
+    jscan_bytes tmp = {0};
+    j->v = fmt_loom_piece(j->text, j->n, &tmp, JSON_DECODE_ANY);
+    free(tmp.b);
 }
 
 static frame *push(scanner *S, int32_t rec, int32_t parent, int depth)
@@ -180,7 +197,7 @@ static int open_node(scanner *S, int32_t parent, int depth)
 static int close_node(scanner *S, frame *f)
 {
     buf_addc(&S->scratch, '}');
-    json_t *obj = fmt_loom_piece(S->scratch.data + f->mark, S->scratch.len - f->mark, &S->text);
+    json_t *obj = fmt_loom_piece(S->scratch.data + f->mark, S->scratch.len - f->mark, &S->text, 0);
     S->scratch.len = f->mark;
     if (!obj)
         return 0;
@@ -260,7 +277,7 @@ static int scan_tree(scanner *S)
 }
 
 /* The document's members; *top gets all but "root" as its text. */
-static int scan_doc(scanner *S, buf *top, fmt_loom_spans *sp, int *cut)
+static int scan_doc(scanner *S, buf *top, fmt_loom_spans *sp, responses_job *job)
 {
     jscan_cur *c = &S->c;
     int seen_root = 0;
@@ -281,17 +298,13 @@ static int scan_doc(scanner *S, buf *top, fmt_loom_spans *sp, int *cut)
             if (c->p >= c->end || *c->p != '{' || !scan_tree(S))
                 return 0;
         } else if (JSCAN_KEY_IS(k, kl, "model_responses")) {
-            size_t n;
-            char *cuttext;
-            if (*cut || !(cuttext = fmt_loom_cut_responses(c, 2, &n, sp)))
+            if (job->text || !(job->text = fmt_loom_cut_responses(c, 2, &job->n, sp)))
                 return 0;
-            *cut = 1;
-            fmt_loom_pre_start(sp);          /* the lists read on a helper meanwhile */
-            if (top->len > 1)
+            json_object_seed(0);              /* jansson's one global, set before a thread */
+            fmt_loom_pre_start(sp, build_responses, job);   /* built, and the lists read, */
+            if (top->len > 1)                                /* on a helper meanwhile */
                 buf_addc(top, ',');
-            buf_adds(top, "\"model_responses\":");
-            buf_add(top, cuttext, n);
-            free(cuttext);
+            buf_adds(top, "\"model_responses\":null");
         } else if (!copy_member(c, top, 0, k, kl, MAX_DEPTH - 1))
             return 0;
     } while (jscan_eat(c, ','));
@@ -307,23 +320,36 @@ int fmt_loom_scan(const char *data, size_t len, fmt_recs *rs, json_t **rest, jso
 {
     scanner S = { { data, data + len }, rs, json_array(), {0}, {0}, NULL, 0, 0 };
     buf top = {0};
-    int cut = 0;
+    responses_job job = {0};
     memset(sp, 0, sizeof *sp);
     *rest = NULL;
-    if (scan_doc(&S, &top, sp, &cut)) {
-        *rest = fmt_loom_piece(top.data, top.len, &S.text);
+    if (scan_doc(&S, &top, sp, &job))
+        *rest = fmt_loom_piece(top.data, top.len, &S.text, 0);
+    if (*rest && job.text) {
+        fmt_loom_pre_first(sp, build_responses, &job);
+        if (job.v)                                   /* in the place of its null */
+            json_object_set_new(*rest, "model_responses", job.v);
+        else {
+            json_decref(*rest);
+            *rest = NULL;
+        }
+        job.v = NULL;
     }
     buf_free(&top);
     buf_free(&S.scratch);
     free(S.text.b);
     free(S.st);
     if (*rest) {
+        free(job.text);
         *hold = S.hold;
         return 1;
     }
     json_decref(S.hold);
-    if (cut)
-        fmt_loom_spans_free(sp);
+    if (job.text)
+        fmt_loom_spans_free(sp);                     /* the helper stopped first */
+    free(job.text);
+    if (job.v)
+        json_decref(job.v);
     fmt_recs_free(rs);
     return 0;
 }

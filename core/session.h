@@ -58,12 +58,14 @@ int  session_load(session *s, const char *path, char *err, size_t errlen);
 int  session_load_mem(session *s, const char *data, size_t len, const char *name,
                       char *err, size_t errlen);
 int  session_save(const session *s, const char *path, char *err, size_t errlen);
-/* session_save that calls tail(ud) once, after the nodes are written and before the
- * top-level fields that follow them (s->extra, where the attractor list is): a caller may
- * finish a derived field meanwhile and set it there.  tail runs exactly once, also when
- * the file could not be opened. */
-int  session_save_then(const session *s, const char *path, void (*tail)(void *), void *ud,
-                       char *err, size_t errlen);
+/* session_save that calls tail(ud) once, after the nodes and the top-level fields of
+ * s->extra ahead of the one named field are written (all of them when s->extra has no such
+ * field): a caller may finish that derived field meanwhile (the attractor list) and set,
+ * replace or delete it in s->extra then -- that field only.  The file is byte for byte what
+ * setting it first and saving writes.  tail runs exactly once, also when the file could
+ * not be opened. */
+int  session_save_then(const session *s, const char *path, const char *field,
+                       void (*tail)(void *), void *ud, char *err, size_t errlen);
 /* Opening a big file a slice at a time (the TUI shows the tree while the rest is read):
  * begin opens the file (NULL with err when it cannot) and empties s; each step reads for
  * about `seconds` more (0: one slice of 2,048 nodes) and hangs every node read into s->t as soon as its parent is there

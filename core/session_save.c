@@ -1,6 +1,7 @@
 /* core/session_save.c — writing a session: the JSON by hand (fixed key order, one node per
  * line, shortest numbers that read back exactly, text made valid UTF-8) so the bytes are
  * deterministic and fast to produce; then the crash-safe replace of the file. */
+#define _GNU_SOURCE                     /* sync_file_range (Linux), where there is one */
 #include "core/session_impl.h"
 #include "core/jscan.h"
 #include "core/text.h"
@@ -24,7 +25,25 @@ typedef struct {
     buf  b;
     int  fd;          /* flushed to this when >= 0 */
     int  err;         /* errno of the first failed write */
+    int  ahead;       /* a new file: its disk writes are started as it is written */
+    off_t written, started;
 } out;
+
+#define AHEAD_BYTES (8 << 20)
+
+/* Starts the disk writes of what was written since the last start (a hint: the fsync that
+ * ends the save then waits for less, and a big file's writes overlap the rest of the save). */
+static void out_ahead(out *o)
+{
+#ifdef SYNC_FILE_RANGE_WRITE
+    if (o->ahead && o->written - o->started >= AHEAD_BYTES) {
+        (void)sync_file_range(o->fd, o->started, o->written - o->started, SYNC_FILE_RANGE_WRITE);
+        o->started = o->written;
+    }
+#else
+    (void)o;
+#endif
+}
 
 static void out_flush(out *o)
 {
@@ -38,8 +57,11 @@ static void out_flush(out *o)
         else
             done += (size_t)w;
     }
-    if (o->fd >= 0)
+    o->written += (off_t)done;
+    if (o->fd >= 0) {
         buf_clear(&o->b);
+        out_ahead(o);
+    }
 }
 
 static inline void out_raw(out *o, const char *s, size_t n)
@@ -365,13 +387,20 @@ static void out_json(out *o, json_t *v)
         OUT_LIT(o, "null");
 }
 
-static void out_extra(out *o, json_t *extra, int *first)
+/* The members of extra from the skip-th on, up to the member named until (when given):
+ * returns how many members come before where it stopped. */
+static size_t out_extra_part(out *o, json_t *extra, int *first, size_t skip, const char *until)
 {
     const char *key;
     json_t *v;
+    size_t i = 0;
     if (!extra)
-        return;
+        return 0;
     json_object_foreach(extra, key, v) {
+        if (until && !strcmp(key, until))
+            break;
+        if (i++ < skip)
+            continue;
         if (!*first)
             out_c(o, ',');
         *first = 0;
@@ -379,6 +408,12 @@ static void out_extra(out *o, json_t *extra, int *first)
         out_c(o, ':');
         out_json(o, v);
     }
+    return i;
+}
+
+static void out_extra(out *o, json_t *extra, int *first)
+{
+    out_extra_part(o, extra, first, 0, NULL);
 }
 
 static void out_settings(out *o, const session *s)
@@ -638,8 +673,9 @@ static int out_nodes_parallel(out *o, const tree *t, int32_t cap)
 }
 
 /* The whole document into o (with p's parts instead of s's, when p), flushing to o->fd every
- * megabyte when it has one; tail(ud), when given, runs between the nodes and s->extra. */
-static void out_session(out *o, const session *s, const session_patch *p,
+ * megabyte when it has one; tail(ud), when given, runs after the nodes and the members of
+ * s->extra ahead of the one named field (all of them when it has none). */
+static void out_session(out *o, const session *s, const session_patch *p, const char *field,
                         void (*tail)(void *), void *ud)
 {
     const tree *t = s->t;
@@ -690,10 +726,13 @@ static void out_session(out *o, const session *s, const session_patch *p,
         OUT_LIT(o, "]");
     else
         OUT_LIT(o, "\n]");
-    if (tail)
-        tail(ud);
     first = 0;
-    out_extra(o, s->extra, &first);
+    size_t ahead = 0;
+    if (tail) {
+        ahead = out_extra_part(o, s->extra, &first, 0, field);
+        tail(ud);               /* s->extra changes from field on, the members ahead stay */
+    }
+    out_extra_part(o, s->extra, &first, ahead, NULL);
     OUT_LIT(o, "}\n");
     out_flush(o);
 }
@@ -724,7 +763,7 @@ void session_settings_line(const session *s, buf *b)
 char *session_dump_patched(const session *s, const session_patch *p, size_t *len)
 {
     out o = { .fd = -1 };
-    out_session(&o, s, p, NULL, NULL);
+    out_session(&o, s, p, NULL, NULL, NULL);
     if (len)
         *len = o.b.len;
     out_terminate(&o);
@@ -896,11 +935,11 @@ int session_write_file(const char *path, const char *data, size_t len, char *err
 
 int session_save(const session *s, const char *path, char *err, size_t errlen)
 {
-    return session_save_then(s, path, NULL, NULL, err, errlen);
+    return session_save_then(s, path, NULL, NULL, NULL, err, errlen);
 }
 
-int session_save_then(const session *s, const char *path, void (*tail)(void *), void *ud,
-                      char *err, size_t errlen)
+int session_save_then(const session *s, const char *path, const char *field,
+                      void (*tail)(void *), void *ud, char *err, size_t errlen)
 {
     char *target = save_target(path), *tmp = NULL;
     int fd = temp_open(target, &tmp, err, errlen);
@@ -910,8 +949,8 @@ int session_save_then(const session *s, const char *path, void (*tail)(void *), 
         free(target);
         return -1;
     }
-    out o = { .fd = fd };
-    out_session(&o, s, NULL, tail, ud);
+    out o = { .fd = fd, .ahead = tmp != NULL };
+    out_session(&o, s, NULL, field, tail, ud);
     buf_free(&o.b);
     int rc = temp_commit(fd, tmp, target, o.err, err, errlen);
     free(target);

@@ -159,3 +159,59 @@ TEST(session_save_of_a_big_tree_is_the_dump)
     buf_free(&got);
     session_free(&s);
 }
+
+/* session_save_then writes the extras ahead of the named field before its tail runs; the file
+ * is what setting the field first and saving gives, whether the tail appends the field,
+ * replaces it in its place or deletes it. */
+typedef struct {
+    session *s;
+    int      how;            /* 0 set, 1 delete */
+    int      ran;
+} tail_job;
+
+static json_t *new_list(void)
+{
+    return json_pack("[{s:s,s:[i,i,i],s:i}]", "kind", "phrase", "members", 0, 1, 2, "support", 3);
+}
+
+static void tail_sets(void *ud)
+{
+    tail_job *j = ud;
+    j->ran++;
+    session_set_attractors(j->s, j->how ? NULL : new_list());
+}
+
+TEST(session_save_then_writes_what_setting_the_field_first_writes)
+{
+    for (int c = 0; c < 4; c++) {     /* no field, field in the middle (set, deleted), field last */
+        session a, b;
+        session_init(&a);
+        session_init(&b);
+        session_new_prompt(&a, "Once");
+        session_new_prompt(&b, "Once");
+        for (session *s = &a; s; s = s == &a ? &b : NULL) {
+            s->extra = json_object();
+            json_object_set_new(s->extra, "first", json_string("kept ahead"));
+            if (c == 1 || c == 2)
+                json_object_set_new(s->extra, "attractors", json_pack("[i]", 7));
+            json_object_set_new(s->extra, "after", json_pack("{s:[i,s]}", "x", 1, "y"));
+            if (c == 3)
+                json_object_set_new(s->extra, "attractors", json_array());
+        }
+        tail_job j = { &a, c == 2, 0 };
+        char err[256];
+        char *pa = xasprintf("%s/then-%d.json", test_tmpdir(), c);
+        char *pb = xasprintf("%s/first-%d.json", test_tmpdir(), c);
+        CHECK(session_save_then(&a, pa, "attractors", tail_sets, &j, err, sizeof err) == 0);
+        CHECK_INT(j.ran, 1);
+        session_set_attractors(&b, c == 2 ? NULL : new_list());
+        CHECK(session_save(&b, pb, err, sizeof err) == 0);
+        size_t na, nb;
+        char *fa = test_slurp(pa, &na), *fb = test_slurp(pb, &nb);
+        CHECKF(fa && fb && na == nb && !memcmp(fa, fb, na), "case %d:\n%s\n---\n%s", c,
+               fa ? fa : "(none)", fb ? fb : "(none)");
+        free(fa), free(fb), free(pa), free(pb);
+        session_free(&a);
+        session_free(&b);
+    }
+}
