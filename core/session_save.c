@@ -705,7 +705,10 @@ static void out_session(out *o, const session *s, const session_patch *p, const 
     int32_t cap = t ? tree_capacity(t) : 0;
     if (p && p->node && p->cap > cap)
         cap = p->cap;
-    if (!p && o->fd >= 0 && cap >= 4 * PAR_NODES && out_nodes_parallel(o, t, cap))
+    /* a tail's work runs on a thread of its own beside the save: with fewer than three
+     * cores the nodes are written on this one, the other core left to that work */
+    int helper = !tail || sysconf(_SC_NPROCESSORS_ONLN) >= 3;
+    if (!p && helper && o->fd >= 0 && cap >= 4 * PAR_NODES && out_nodes_parallel(o, t, cap))
         first = !tree_count(t);
     else for (int32_t id = 0; id < cap; id++) {
         size_t len = 0;
