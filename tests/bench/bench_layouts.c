@@ -146,7 +146,7 @@ static char *relayout(const char *d, size_t len, int indent, size_t *outlen)
 /* ---- timing in a child ---- */
 
 typedef struct {
-    double seconds, parse_s, analysis_s, save_s;
+    double seconds, parse_s, analysis_s, save_s, save_alone_s;
     size_t peak_kb, nodes;
     int ok;
 } result;
@@ -193,6 +193,10 @@ static result run_job(const request *q)
         if (r.ok)
             cli_detect_attractors(&s);
         r.analysis_s = bench_now() - t1;
+        t1 = bench_now();                          /* and the save alone (the list set) */
+        if (r.ok)
+            r.ok = session_save(&s, q->out, err, sizeof err) == 0;
+        r.save_alone_s = bench_now() - t1;
     }
     r.peak_kb = bench_peak_rss_kb();
     if (!r.ok)
@@ -285,6 +289,8 @@ static void report_load(const char *label, const char *path)
 }
 
 /* Python's json.load + loom's tree walk, timed inside Python (its start-up left out). */
+#define RUNS 3                   /* the import command and loom's loader, each */
+
 static double python_reference(const char *path)
 {
     if (system("command -v python3 >/dev/null 2>&1") != 0)
@@ -350,22 +356,32 @@ BENCH(session_layouts_and_loom_import)
         goto out;
     }
     char label[128];
-    result c = run_child(IMPORT_COMMAND, loom, out);
-    double cmd_s = c.ok ? c.seconds : -1;
-    size_t cmd_kb = c.peak_kb;
+    /* The command and loom's loader in turn, the best of RUNS each: on a shared machine the
+     * best time is the one least disturbed, for both alike. */
+    double cmd_s = -1, py = -1;
+    size_t cmd_kb = 0;
+    for (int k = 0; k < RUNS; k++) {
+        result c = run_child(IMPORT_COMMAND, loom, out);
+        if (c.ok && (cmd_s < 0 || c.seconds < cmd_s))
+            cmd_s = c.seconds, cmd_kb = c.peak_kb;
+        double p = python_reference(loom);
+        if (p >= 0 && (py < 0 || p < py))
+            py = p;
+    }
     snprintf(label, sizeof label, "termloom import, loom file (%.0f MB), the command", mb);
     if (cmd_s < 0)
         bench_report(label, "FAILED (TERMLOOM_BIN=%s)", getenv("TERMLOOM_BIN") ? getenv("TERMLOOM_BIN") : "./termloom");
     else
-        bench_report(label, "%.3f s, peak %.2f x file", cmd_s, (double)cmd_kb * 1024 / 1e6 / mb);
+        bench_report(label, "%.3f s (best of %d), peak %.2f x file", cmd_s, RUNS,
+                     (double)cmd_kb * 1024 / 1e6 / mb);
     bench_report("  the same in this process", "%.3f s: parse+convert %.3f, save with attractors "
-                 "beside it %.3f (attractors alone %.3f)", r.seconds, r.parse_s, r.save_s, r.analysis_s);
+                 "beside it %.3f (attractors alone %.3f, the save alone %.3f)", r.seconds, r.parse_s,
+                 r.save_s, r.analysis_s, r.save_alone_s);
     report_load("load, that imported session (loom fields kept in every node)", out);
-    double py = python_reference(loom);
     if (py < 0)
         bench_report("loom's loader (python3 json.load + tree walk)", "skipped: no python3");
     else {
-        bench_report("loom's loader (python3 json.load + tree walk)", "%.3f s", py);
+        bench_report("loom's loader (python3 json.load + tree walk)", "%.3f s (best of %d)", py, RUNS);
         if (cmd_s > 0)
             bench_report("termloom import vs loom's loader", "%.1f x faster (target >= 5 x)", py / cmd_s);
         bench_report("  opening alone (parse + convert) vs loom's loader", "%.1f x faster", py / r.parse_s);
