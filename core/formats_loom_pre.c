@@ -5,7 +5,8 @@
  * Each list has a state, changed by compare-and-swap only: FREE → MINE (the helper reads
  * it) → MADE, or LEFT when its strict parser leaves the list to jansson; FREE → TAKEN when
  * the conversion comes to it first (it reads it itself, as without a helper), MADE → TAKEN
- * when the conversion takes what the helper made.  The first job goes the same way.  The helper touches a span's fields only
+ * when the conversion takes what the helper made.  The first job goes the same way; while
+ * the caller waits for it, it makes lists from the start as the helper does from the end.  The helper touches a span's fields only
  * while the span is MINE; the conversion only when it is not.  A conversion that finds a
  * list MINE yields until it is made: a list is microseconds of work. */
 #include "core/formats_int.h"
@@ -40,6 +41,23 @@ struct fmt_loom_pre {
     int             joined;
 };
 
+/* List i made into its item when it is FREE (one: the caller's scratch); 0 when it was not. */
+static int make_one(struct fmt_loom_pre *P, size_t i, fmt_loom_spans *one)
+{
+    unsigned char want = FREE;
+    if (!atomic_compare_exchange_strong(&P->state[i], &want, MINE))
+        return 0;
+    const fmt_lspan *span = &P->s[i];
+    fmt_lspan read;
+    int ok = span->lazy == 1 && !span->json && fmt_loom_span_parse(span, one, &read);
+    if (ok) {
+        pre_item *it = &P->item[i];
+        it->positive = fmt_loom_tokens_into(&it->made, one, &read, &it->form, &it->base);
+    }
+    atomic_store(&P->state[i], ok ? MADE : LEFT);
+    return 1;
+}
+
 static void *pre_main(void *ud)
 {
     struct fmt_loom_pre *P = ud;
@@ -49,20 +67,8 @@ static void *pre_main(void *ud)
         P->first(P->first_ud);
         atomic_store(&P->first_state, MADE);
     }
-    for (size_t i = P->n; i-- > 0 && !atomic_load(&P->stop);) {   /* from the end: the */
-                                         /* conversion comes from the start, they meet once */
-        unsigned char want = FREE;
-        if (!atomic_compare_exchange_strong(&P->state[i], &want, MINE))
-            continue;
-        const fmt_lspan *span = &P->s[i];
-        fmt_lspan read;
-        int ok = span->lazy == 1 && !span->json && fmt_loom_span_parse(span, &one, &read);
-        if (ok) {
-            pre_item *it = &P->item[i];
-            it->positive = fmt_loom_tokens_into(&it->made, &one, &read, &it->form, &it->base);
-        }
-        atomic_store(&P->state[i], ok ? MADE : LEFT);
-    }
+    for (size_t i = P->n; i-- > 0 && !atomic_load(&P->stop);)   /* from the end: the */
+        make_one(P, i, &one);            /* conversion comes from the start, they meet once */
     fmt_loom_spans_free(&one);
     return NULL;
 }
@@ -100,10 +106,14 @@ void fmt_loom_pre_first(fmt_loom_spans *sp, fmt_loom_job first, void *ud)
         first(ud);
         return;
     }
-    while (st == MINE) {
-        sched_yield();
-        st = atomic_load(&P->first_state);
+    fmt_loom_spans one = {0};            /* waiting, it makes lists from the start */
+    for (size_t i = 0; st == MINE; st = atomic_load(&P->first_state)) {
+        while (i < P->n && !make_one(P, i, &one))
+            i++;
+        if (i == P->n)
+            sched_yield();
     }
+    fmt_loom_spans_free(&one);
 }
 
 int fmt_loom_pre_take(fmt_loom_spans *sp, size_t i, tree_node *made, int *form,
