@@ -1,5 +1,8 @@
 #include "core/mem.h"
 #include <errno.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +53,13 @@ void mem_advise_huge(void *p, size_t n)
 #else
     (void)p;
     (void)n;
+#endif
+}
+
+void mem_expect_big_heap(void)
+{
+#if defined(__GLIBC__) && defined(M_TOP_PAD)
+    mallopt(M_TOP_PAD, 64 << 20);                 /* a hint: nothing is lost if refused */
 #endif
 }
 
@@ -226,8 +236,10 @@ int buf_read_file(buf *b, const char *path, size_t max, char *err, size_t errlen
     struct stat st;                  /* a file's size known: read straight into one block */
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 && (uint64_t)st.st_size <= max) {
         xgrow(&b->data, &b->cap, b->len + (size_t)st.st_size + 2, 1);
-        if ((uint64_t)st.st_size >= (8u << 20))     /* see mem_advise_huge */
+        if ((uint64_t)st.st_size >= (8u << 20)) {   /* see mem_advise_huge, mem_expect_big_heap */
             mem_advise_huge(b->data + b->len, (size_t)st.st_size);
+            mem_expect_big_heap();
+        }
     }
     for (;;) {
         if (b->cap - b->len < 2)

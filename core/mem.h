@@ -11,6 +11,12 @@ void *xcalloc(size_t n, size_t size);
  * hint, ignored where not supported): memory about to be filled at once then costs one
  * page fault per 2 MB instead of 512 -- most of a big file read's system time on a VM. */
 void mem_advise_huge(void *p, size_t n);
+/* Tells malloc that much will be allocated soon (a big file about to become a tree):
+ * glibc's heaps then grow, and are trimmed, in steps of 64 MB (M_TOP_PAD) for
+ * the rest of the process, not a few pages at a time -- a helper thread's arena otherwise
+ * grows by one mprotect per allocation past its end (8,000 of them importing a 71 MB loom
+ * file).  Elsewhere than glibc nothing. */
+void mem_expect_big_heap(void);
 /* xcalloc for a big table probed at random (a hash table): of 4 MB or more it is
  * aligned to 2 MB and asked to be backed by huge pages (madvise, a hint), so a lookup
  * misses the TLB less.  Freed with free(). */
