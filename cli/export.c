@@ -4,6 +4,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "core/formats.h"
+#include "core/savefile.h"
 #include "core/mem.h"
 #include <errno.h>
 #include <stdio.h>
@@ -104,7 +105,7 @@ int cli_export(int argc, char **argv)
     if (!strcmp(out, "-")) {
         if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0)
             rc = cli_fail(CLI_ERR, "standard output: %s", strerror(errno));
-    } else if (session_write_file(out, data, len, err, sizeof err) < 0) {
+    } else if (savefile_write(out, data, len, err, sizeof err) < 0) {
         rc = cli_fail(CLI_ERR, "%s", err);
     }
     free(data);

@@ -22,7 +22,7 @@
  * Export: json (the session file), loom (a tree socketteer/loom opens, tokens in
  * model_responses), jsonl (one line per node and per token), md (a path's text), dot
  * (Graphviz).  Exporters build the whole output in memory; callers write it with
- * session_write_file so a failure never leaves a partial file. */
+ * savefile_write so a failure never leaves a partial file. */
 #ifndef CORE_FORMATS_H
 #define CORE_FORMATS_H
 #include <stddef.h>

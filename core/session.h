@@ -107,6 +107,4 @@ typedef struct {
     void       *ud;
 } session_patch;
 char *session_dump_patched(const session *s, const session_patch *p, size_t *len);
-/* Crash-safe write of any bytes: temp file in the same folder, fsync, rename. */
-int  session_write_file(const char *path, const char *data, size_t len, char *err, size_t errlen);
 #endif

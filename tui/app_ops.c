@@ -4,6 +4,7 @@
 #include "tui/app.h"
 #include "tui/view.h"
 #include "core/mono.h"
+#include "core/savefile.h"
 #include "tui/term.h"
 #include "tui/dialog.h"
 #include "tui/undo.h"
@@ -310,7 +311,7 @@ static unsigned on_export_path(app *a, const char *text, size_t len)
         app_message(a, 1, "export failed: %s", err);
         return APP_CH_DRAW;
     }
-    if (session_write_file(text, data, n, err, sizeof err) < 0)
+    if (savefile_write(text, data, n, err, sizeof err) < 0)
         app_message(a, 1, "export failed: %s", err);
     else
         app_message(a, 0, "exported %s to %s (%zu bytes)", export_keys[export_choice], text, n);

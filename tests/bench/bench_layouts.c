@@ -7,6 +7,7 @@
  * BENCH_KEEP=1 leaves the files in /tmp. */
 #include "tests/bench.h"
 #include "core/formats.h"
+#include "core/savefile.h"
 #include "core/mem.h"
 #include "core/session.h"
 #include "cli/commands.h"
@@ -336,10 +337,10 @@ BENCH(session_layouts_and_loom_import)
     char *lm = formats_export(&s, FORMATS_OUT_LOOM, TREE_NONE, &ln, err, sizeof err);
     session_free(&s);
     char *od = relayout(d, n, 0, &on), *pd = relayout(d, n, 2, &pn);
-    int ok = lm && session_write_file(lines, d, n, err, sizeof err) == 0 &&
-             session_write_file(one, od, on, err, sizeof err) == 0 &&
-             session_write_file(pretty, pd, pn, err, sizeof err) == 0 &&
-             session_write_file(loom, lm, ln, err, sizeof err) == 0;
+    int ok = lm && savefile_write(lines, d, n, err, sizeof err) == 0 &&
+             savefile_write(one, od, on, err, sizeof err) == 0 &&
+             savefile_write(pretty, pd, pn, err, sizeof err) == 0 &&
+             savefile_write(loom, lm, ln, err, sizeof err) == 0;
     free(d), free(od), free(pd), free(lm);
     if (!ok) {
         bench_report("writing the files", "FAILED: %s", err);

@@ -3,6 +3,7 @@
  * memory is the load's own. */
 #include "tests/bench.h"
 #include "core/mem.h"
+#include "core/savefile.h"
 #include "core/session.h"
 #include <math.h>
 #include <stdio.h>
@@ -173,7 +174,7 @@ BENCH(session_load_save)
             if (b.data[i] == '\n')
                 b.data[i] = ' ';
         char *flat = xasprintf("%s.flat", path);
-        if (session_write_file(flat, b.data, b.len, err, sizeof err) == 0) {
+        if (savefile_write(flat, b.data, b.len, err, sizeof err) == 0) {
             session f;
             session_init(&f);
             t0 = bench_now();
