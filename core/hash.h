@@ -68,6 +68,16 @@ static inline uint64_t hash_fnv1a(const void *p, size_t n)
     return hash_fnv1a_from(HASH_FNV_OFFSET, p, n);
 }
 
+/* FNV-1a with a light finish (xor-shift, a multiply by the golden ratio, xor-shift), so
+ * the low bits mix the whole string: the merge's word and text hashes. */
+static inline uint64_t hash_fnv1a_mixed(const void *p, size_t n)
+{
+    uint64_t h = hash_fnv1a(p, n);
+    h ^= h >> 31;
+    h *= HASH_GOLDEN;
+    return h ^ (h >> 29);
+}
+
 /* ---- a u64 → u32 map: linear probing, backward-shift deletion; key 0 is "empty" ----
  * Keys are already hashes (mix them with hash_fmix64 first).  A slot keeps its key and value together (12 bytes), so a lookup costs one cache miss. */
 
